@@ -1,0 +1,327 @@
+#!/usr/bin/env node
+// featviz — the command line: list a model's layers, classify photos, rank
+// photos by a channel. The engine (wasm/featviz.wasm) does the work; this file
+// reads files, parses flags and prints.
+import { readFileSync, readdirSync, statSync, existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadEngine, FvError } from '../wasm/engine.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_MODEL = 'mobilenet_v2_1.0_224_quant.tflite';
+const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif']);
+
+const USAGE = `usage: featviz <command> [MODEL] ...
+  layers   [MODEL]                                  every layer: index, name, op, output shape
+  classify [MODEL] IMAGE...  [--top K]              top-K ImageNet labels of each photo
+  examples [MODEL] --layer L --channel K DIR [--top N]
+                                                    photos in DIR ranked by the channel's mean activation
+  render   [MODEL] --layer L --channel K [--objective neuron|channel|layer|class|direction]
+           [--x X --y Y] [--class LABEL] [--negative] [--batch N --diversity W] [--size 128]
+           [--steps 512] [--lr 0.05] [--seed S] [--param fft|pixel] [--no-decorrelate]
+           [--no-transforms] [--out out.png] [--each] [--no-manifest]
+                                                    optimize an image that the objective likes;
+                                                    writes out.png and its manifest out.json
+  render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
+MODEL is a .tflite file; by default ${DEFAULT_MODEL} from the model store
+($FEATVIZ_MODELS, else models/, else ../shared/models).`;
+
+class UsageError extends Error {}
+
+/** The model store: $FEATVIZ_MODELS, else the repo's models/ (laid out by npm start), else ../shared/models. */
+export function modelsDir() {
+  if (process.env.FEATVIZ_MODELS) return process.env.FEATVIZ_MODELS;
+  const local = join(ROOT, 'models');
+  if (existsSync(join(local, DEFAULT_MODEL))) return local;
+  return resolve(ROOT, '..', 'shared', 'models');
+}
+
+function readInput(path, what) {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new Error(`${what} not found: ${path}`);
+  }
+  if (st.isDirectory()) throw new Error(`${what} is a directory, not a file: ${path}`);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${path}: ${e.code ?? e.message}`);
+  }
+}
+
+function labels(dir) {
+  const p = join(dir, 'imagenet_labels.txt');
+  return existsSync(p) ? readFileSync(p, 'utf8').split('\n').map((s) => s.trim()) : [];
+}
+
+/** Splits positionals into [model path, rest]: a first positional ending in .tflite is the model. */
+function takeModel(positionals) {
+  if (positionals[0] && positionals[0].toLowerCase().endsWith('.tflite')) return [positionals[0], positionals.slice(1)];
+  return [join(modelsDir(), DEFAULT_MODEL), positionals];
+}
+
+async function open(modelPath) {
+  const engine = await loadEngine();
+  const bytes = readInput(modelPath, 'model');
+  let model;
+  try {
+    model = engine.loadModel(bytes);
+  } catch (e) {
+    if (e instanceof FvError) throw new Error(`${basename(modelPath)}: ${e.message}`);
+    throw e;
+  }
+  return { engine, model, labels: labels(dirname(modelPath)) };
+}
+
+function intFlag(v, name, min = 0) {
+  if (v === undefined) return undefined;
+  if (!/^-?\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number, got "${v}"`);
+  const n = Number(v);
+  if (n < min) throw new UsageError(`--${name} must be at least ${min}, got ${n}`);
+  return n;
+}
+
+// ---- commands ---------------------------------------------------------------------
+
+async function cmdLayers(args) {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const [modelPath, rest] = takeModel(positionals);
+  if (rest.length) throw new UsageError(`unexpected argument: ${rest[0]}`);
+  const { model } = await open(modelPath);
+  const inp = model.input;
+  console.log(`# ${basename(modelPath)}: input ${inp.shape.slice(1).join('x')}, values ${inp.min}..${inp.max}`);
+  for (const l of model.layers()) {
+    console.log(`${String(l.index).padStart(3)}  ${l.name.padEnd(48)} ${l.op.padEnd(18)} ${l.shape.slice(1).join('x')}`);
+  }
+}
+
+async function cmdClassify(args) {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { top: { type: 'string' } } });
+  const [modelPath, images] = takeModel(positionals);
+  if (!images.length) throw new UsageError('classify needs at least one IMAGE');
+  const k = intFlag(values.top, 'top', 1) ?? 5;
+  const photos = images.map((p) => [p, readInput(p, 'image')]);
+  const { engine, model, labels: names } = await open(modelPath);
+  const inf = engine.infer(model);
+  for (const [path, bytes] of photos) {
+    try {
+      inf.runImage(bytes);
+    } catch (e) {
+      if (e instanceof FvError) throw new Error(`${path}: ${e.message}`);
+      throw e;
+    }
+    console.log(path);
+    inf.topk(k).forEach(({ index, prob }, j) => {
+      console.log(`  ${j + 1}. ${(names[index] ?? `class ${index}`).padEnd(32)} ${prob.toFixed(4)}  (${index})`);
+    });
+  }
+  inf.free();
+}
+
+async function cmdExamples(args) {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { layer: { type: 'string' }, channel: { type: 'string' }, top: { type: 'string' } },
+  });
+  const [modelPath, rest] = takeModel(positionals);
+  if (rest.length !== 1) throw new UsageError('examples needs one DIR of photos');
+  if (values.layer === undefined) throw new UsageError('examples needs --layer NAME (see `featviz layers`)');
+  if (values.channel === undefined) throw new UsageError('examples needs --channel K');
+  const channel = intFlag(values.channel, 'channel', 0);
+  const top = intFlag(values.top, 'top', 1) ?? 10;
+  const dir = rest[0];
+  let entries;
+  try {
+    entries = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
+  } catch (e) {
+    throw new Error(`cannot read directory ${dir}: ${e.code ?? e.message}`);
+  }
+  if (!entries.length) throw new Error(`no photos (JPEG, PNG, BMP, GIF) in ${dir}`);
+  const { engine, model } = await open(modelPath);
+  const layer = model.layerIndex(values.layer);
+  const shape = model.layers()[layer].shape;
+  if (channel >= shape[3]) {
+    throw new Error(`channel ${channel} out of range: layer ${values.layer} has channels 0..${shape[3] - 1}`);
+  }
+  const inf = engine.infer(model, { lastLayer: layer });
+  const scores = [];
+  for (const f of entries) {
+    try {
+      inf.runImage(readInput(join(dir, f), 'image'));
+      scores.push([inf.channelMean(layer, channel), f]);
+    } catch (e) {
+      console.error(`featviz: skipping ${f}: ${e.message}`);
+    }
+  }
+  inf.free();
+  if (!scores.length) throw new Error(`none of the files in ${dir} could be read as a photo`);
+  scores.sort((a, b) => b[0] - a[0]);
+  console.log(`# ${model.layers()[layer].name} channel ${channel}: mean activation, highest first`);
+  for (const [s, f] of scores.slice(0, top)) console.log(`${s.toFixed(5).padStart(10)}  ${f}`);
+}
+
+// ---- render ------------------------------------------------------------------------------
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+function numFlag(v, name) {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
+  return n;
+}
+
+/** A class by index or by label name (any of its comma-separated names, any case). */
+function classIndex(value, names) {
+  if (/^\d+$/.test(value)) return Number(value);
+  const want = value.trim().toLowerCase();
+  const i = names.findIndex((l) => l.split(',').some((n) => n.trim().toLowerCase() === want));
+  if (i < 0) throw new Error(`unknown class "${value}" (an ImageNet label such as "macaw", or an index)`);
+  return i;
+}
+
+/** The render options (src/options.h) the flags describe. */
+function renderOptions(v, names) {
+  const kind = v.objective ?? (v.class !== undefined ? 'class' : 'channel');
+  const term = { kind, weight: v.negative ? -1 : 1 };
+  if (!['neuron', 'channel', 'layer', 'class', 'direction'].includes(kind)) {
+    throw new UsageError(`--objective must be neuron, channel, layer, class or direction, got "${kind}"`);
+  }
+  if (kind === 'class') {
+    if (v.class === undefined) throw new UsageError('--objective class needs --class LABEL');
+    term.class = classIndex(v.class, names);
+  } else {
+    if (v.layer === undefined) throw new UsageError(`--objective ${kind} needs --layer NAME (see \`featviz layers\`)`);
+    term.layer = /^\d+$/.test(v.layer) ? Number(v.layer) : v.layer;
+  }
+  if (kind === 'neuron' || kind === 'channel') {
+    if (v.channel === undefined) throw new UsageError(`--objective ${kind} needs --channel K`);
+    term.channel = intFlag(v.channel, 'channel', 0);
+  }
+  if (kind === 'neuron') {
+    if (v.x !== undefined) term.x = intFlag(v.x, 'x', 0);
+    if (v.y !== undefined) term.y = intFlag(v.y, 'y', 0);
+  }
+  const seed = intFlag(v.seed, 'seed', 0) ?? 0;
+  if (kind === 'direction') term.direction_seed = seed;
+  const o = { objective: [term], seed };
+  const put = (key, val) => { if (val !== undefined) o[key] = val; };
+  put('size', intFlag(v.size, 'size', 1));
+  put('batch', intFlag(v.batch, 'batch', 1));
+  put('steps', intFlag(v.steps, 'steps', 0));
+  put('lr', numFlag(v.lr, 'lr'));
+  put('diversity', numFlag(v.diversity, 'diversity'));
+  if (v.param !== undefined) {
+    if (!['fft', 'pixel'].includes(v.param)) throw new UsageError(`--param must be fft or pixel, got "${v.param}"`);
+    o.param = v.param;
+  }
+  if (v['no-decorrelate']) o.decorrelate = false;
+  if (v['no-transforms']) o.transforms = 'none';
+  return o;
+}
+
+/** Draws a progress bar with the objective on stderr (a terminal), or nothing. */
+function progress(done, total, objective) {
+  if (!process.stderr.isTTY) return;
+  const w = 30, k = total ? Math.round((w * done) / total) : w;
+  process.stderr.write(`\r[${'#'.repeat(k)}${'-'.repeat(w - k)}] ${done}/${total}  objective ${objective.toFixed(4)} `);
+  if (done === total) process.stderr.write('\n');
+}
+
+async function cmdRender(args) {
+  const options = {
+    layer: { type: 'string' }, channel: { type: 'string' }, objective: { type: 'string' }, x: { type: 'string' },
+    y: { type: 'string' }, class: { type: 'string' }, negative: { type: 'boolean' }, batch: { type: 'string' },
+    diversity: { type: 'string' }, size: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
+    seed: { type: 'string' }, param: { type: 'string' }, 'no-decorrelate': { type: 'boolean' },
+    'no-transforms': { type: 'boolean' }, out: { type: 'string' }, each: { type: 'boolean' },
+    manifest: { type: 'string' }, 'no-manifest': { type: 'boolean' },
+  };
+  const { values: v, positionals } = parseArgs({ args, allowPositionals: true, options });
+  let [modelPath, rest] = takeModel(positionals);
+  if (rest.length) throw new UsageError(`unexpected argument: ${rest[0]}`);
+  let opts, manifest;
+  if (v.manifest) {
+    try {
+      manifest = JSON.parse(readInput(v.manifest, 'manifest').toString('utf8'));
+    } catch (e) {
+      throw new Error(e instanceof SyntaxError ? `${v.manifest} is not JSON: ${e.message}` : e.message);
+    }
+    if (!manifest || typeof manifest.options !== 'object' || typeof manifest.model?.file !== 'string') {
+      throw new Error(`${v.manifest} is not a featviz render manifest (needs "model" and "options")`);
+    }
+    if (!positionals.length) modelPath = join(modelsDir(), basename(manifest.model.file));
+    opts = manifest.options;
+  }
+  const modelBytes = readInput(modelPath, 'model');
+  if (manifest?.model.sha256 && manifest.model.sha256 !== sha256(modelBytes)) {
+    throw new Error(`${basename(modelPath)} is not the model the manifest was rendered with (sha256 differs)`);
+  }
+  const { engine, model, labels: names } = await open(modelPath);
+  opts ??= renderOptions(v, names);
+  const r = engine.render(model, opts);
+  const total = r.stepsPlanned;
+  const chunk = Math.max(1, Math.min(16, total >> 5));
+  for (let done = 0; done < total;) {
+    const n = Math.min(chunk, total - done);
+    r.step(n);
+    done += n;
+    progress(done, total, r.objective);
+  }
+  const out = v.out ?? 'featviz.png';
+  const written = [];
+  if (v.each) {
+    for (let i = 0; i < r.batch; i++) {
+      const f = out.replace(/(\.png)?$/i, `-${i}.png`);
+      writeFileSync(f, r.png(i));
+      written.push(f);
+    }
+  } else {
+    writeFileSync(out, r.png(-1));
+    written.push(out);
+  }
+  if (!v['no-manifest']) {
+    const m = {
+      featviz: engine.version(),
+      model: { file: basename(modelPath), sha256: sha256(modelBytes) },
+      options: r.options,
+      objective: r.objective,
+      images: written.map((f) => basename(f)),
+    };
+    const f = out.replace(/(\.png)?$/i, '.json');
+    writeFileSync(f, JSON.stringify(m, null, 2) + '\n');
+    written.push(f);
+  }
+  console.log(`${written.join(' ')}  (${total} steps, objective ${r.objective.toFixed(4)})`);
+  r.free();
+}
+
+const COMMANDS = { layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, render: cmdRender };
+
+export async function main(argv) {
+  const [cmd, ...args] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const run = COMMANDS[cmd];
+  try {
+    if (!run) throw new UsageError(`unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    await run(args);
+    return 0;
+  } catch (e) {
+    // One clear line for the user's mistakes; a stack only for our own bugs.
+    const userError = e instanceof UsageError || e instanceof FvError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      e.code?.startsWith?.('ERR_PARSE_ARGS') || e.constructor === Error;
+    console.error(`featviz: ${userError ? e.message : e.stack}`);
+    return e instanceof UsageError || e.code?.startsWith?.('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+  process.exitCode = await main(process.argv.slice(2));
+}

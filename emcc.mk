@@ -1,0 +1,111 @@
+# emcc.mk — the build: the same C engine as WebAssembly (Emscripten, SIMD)
+# and natively (for sanitizers, fuzzing and fast unit runs).
+#
+#   make -f emcc.mk            wasm/featviz.wasm + native tests + wasm tests
+#   make -f emcc.mk wasm       wasm/featviz.wasm only
+#   make -f emcc.mk fuzz       libFuzzer targets (clang) in build/fuzz/
+#
+# Third-party C comes from where its package installs it: kissfft from the
+# npm package kissfft-js, stb_image / stb_image_write from Debian's libstb-dev.
+
+EMCC       ?= emcc
+CC_NATIVE  ?= gcc
+CC_FUZZ    ?= clang
+KISSFFT    ?= node_modules/kissfft-js/src
+STB        ?= /usr/include/stb
+# Debian's emscripten runs its acorn optimizer with Debian's node-acorn.
+export NODE_PATH := /usr/share/nodejs
+# Debian's emcc runs on the system Python (its frozen cache lives in /usr/share/emscripten).
+export EMSDK_PYTHON := /usr/bin/python3
+
+# ---- sources ---------------------------------------------------------------
+ENGINE_SRC := $(sort $(wildcard src/*.c))
+KERNEL_SRC := $(sort $(wildcard src/kernels/*.c))
+THIRD_SRC  := $(KISSFFT)/kiss_fft.c $(KISSFFT)/tools/kiss_fftr.c
+TEST_SRC   := $(sort $(wildcard tests/c/*_test.c))
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/*_fuzz.c))
+HEADERS    := $(wildcard src/*.h src/kernels/*.h src/kernels/*.inc tests/c/*.h)
+
+# ---- flags, in named groups --------------------------------------------------
+CFLAGS_COMMON  := -std=c11 -Wall -Wextra -Wno-unused-parameter -Isrc -I$(STB) \
+                  -I$(KISSFFT) -I$(KISSFFT)/tools -Dkiss_fft_scalar=float
+# Scalar references must stay scalar, so the benchmark's scalar-vs-SIMD is honest.
+CFLAGS_KERNELS := -fno-vectorize -fno-slp-vectorize
+# kissfft would malloc scratch on every transform of a length with a factor above 5 (224 = 32·7)
+CFLAGS_THIRD   := -w -DKISS_FFT_USE_ALLOCA
+EMFLAGS_RELEASE := -O3 -msimd128 -DNDEBUG
+EMFLAGS_LINK   := -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 \
+                  -sMAXIMUM_MEMORY=2147483648 -sTOTAL_STACK=1048576 -sERROR_ON_UNDEFINED_SYMBOLS=1
+EMFLAGS_ENGINE := --no-entry -sEXPORTED_FUNCTIONS=@wasm/exports.json
+NATIVE_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+                  -fno-sanitize-recover=undefined
+NATIVE_LIBS    := -lm
+FUZZ_FLAGS     := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+
+# ---- objects ------------------------------------------------------------------
+W_ENGINE := $(patsubst src/%.c,build/wasm/obj/%.o,$(ENGINE_SRC))
+W_KERNEL := $(patsubst src/%.c,build/wasm/obj/%.o,$(KERNEL_SRC))
+W_THIRD  := build/wasm/obj/kiss_fft.o build/wasm/obj/kiss_fftr.o
+W_OBJS   := $(W_ENGINE) $(W_KERNEL) $(W_THIRD)
+N_ENGINE := $(patsubst src/%.c,build/native/obj/%.o,$(ENGINE_SRC))
+N_KERNEL := $(patsubst src/%.c,build/native/obj/%.o,$(KERNEL_SRC))
+N_THIRD  := build/native/obj/kiss_fft.o build/native/obj/kiss_fftr.o
+N_OBJS   := $(N_ENGINE) $(N_KERNEL) $(N_THIRD)
+
+W_TESTS  := $(patsubst tests/c/%.c,build/wasm/tests/%.wasm,$(TEST_SRC))
+N_TESTS  := $(patsubst tests/c/%.c,build/native/tests/%,$(TEST_SRC))
+FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+
+.PHONY: all wasm native tests fuzz clean
+all: wasm tests
+wasm: wasm/featviz.wasm
+native: build/native/libfv.a
+tests: $(N_TESTS) $(W_TESTS)
+fuzz: $(FUZZERS)
+
+# ---- wasm ---------------------------------------------------------------------
+$(W_ENGINE): build/wasm/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(EMFLAGS_RELEASE) -c $< -o $@
+$(W_KERNEL): build/wasm/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(CFLAGS_KERNELS) $(EMFLAGS_RELEASE) -c $< -o $@
+build/wasm/obj/kiss_fft.o: $(KISSFFT)/kiss_fft.c
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(CFLAGS_THIRD) $(EMFLAGS_RELEASE) -c $< -o $@
+build/wasm/obj/kiss_fftr.o: $(KISSFFT)/tools/kiss_fftr.c
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(CFLAGS_THIRD) $(EMFLAGS_RELEASE) -c $< -o $@
+
+wasm/featviz.wasm: $(W_OBJS) wasm/exports.json
+	$(EMCC) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $(EMFLAGS_ENGINE) $(W_OBJS) -o $@
+
+build/wasm/tests/%.wasm: tests/c/%.c $(W_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) -Itests/c $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $< $(W_OBJS) -o $@
+
+# ---- native (ASan + UBSan) -----------------------------------------------------------
+$(N_ENGINE) $(N_KERNEL): build/native/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC_NATIVE) $(CFLAGS_COMMON) $(NATIVE_FLAGS) -c $< -o $@
+build/native/obj/kiss_fft.o: $(KISSFFT)/kiss_fft.c
+	@mkdir -p $(dir $@)
+	$(CC_NATIVE) $(CFLAGS_COMMON) $(CFLAGS_THIRD) $(NATIVE_FLAGS) -c $< -o $@
+build/native/obj/kiss_fftr.o: $(KISSFFT)/tools/kiss_fftr.c
+	@mkdir -p $(dir $@)
+	$(CC_NATIVE) $(CFLAGS_COMMON) $(CFLAGS_THIRD) $(NATIVE_FLAGS) -c $< -o $@
+build/native/libfv.a: $(N_OBJS)
+	ar rcs $@ $^
+
+build/native/tests/%: tests/c/%.c build/native/libfv.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC_NATIVE) $(CFLAGS_COMMON) -Itests/c $(NATIVE_FLAGS) $< build/native/libfv.a $(NATIVE_LIBS) -o $@
+
+# ---- fuzzing (clang libFuzzer + ASan + UBSan; engine sources compiled in) ---------
+build/fuzz/%: tests/fuzz/%.c $(ENGINE_SRC) $(KERNEL_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC_FUZZ) $(CFLAGS_COMMON) $(FUZZ_FLAGS) $< $(ENGINE_SRC) $(KERNEL_SRC) \
+	  $(CFLAGS_THIRD) $(THIRD_SRC) $(NATIVE_LIBS) -o $@
+
+clean:
+	rm -rf build wasm/featviz.wasm

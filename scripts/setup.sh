@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# setup.sh — makes a fresh machine ready: installs what is missing (Debian
+# packages with apt-get, npm packages with npm ci), builds the engine and lays
+# out the store's models under models/ (links, git-ignored).
+#   scripts/setup.sh               everything
+#   scripts/setup.sh --build-only  no model layout
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "setup: $*" >&2; }
+
+# ---- Debian packages --------------------------------------------------------------
+need=()
+command -v emcc >/dev/null 2>&1 || need+=(emscripten)
+[ -f /usr/include/stb/stb_image.h ] && [ -f /usr/include/stb/stb_image_write.h ] || need+=(libstb-dev)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+# Node's acorn for emscripten's optimizer (Debian's node-acorn, under /usr/share/nodejs)
+[ -d /usr/share/nodejs/acorn ] || need+=(node-acorn)
+if [ "${FEATVIZ_BROWSER_TESTS:-1}" != 0 ] && [ -d web ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]} (apt-get)"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# ---- npm packages -------------------------------------------------------------------------
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# ---- build ----------------------------------------------------------------------------------
+log "building (make -f emcc.mk)"
+make -s -f emcc.mk -j"$(nproc 2>/dev/null || echo 2)" all >&2
+
+# ---- models ---------------------------------------------------------------------------------
+if [ "${1:-}" != "--build-only" ]; then
+  store="${FEATVIZ_MODELS:-../shared/models}"
+  if [ -d "$store" ]; then
+    for f in "$store"/*.tflite "$store"/imagenet_labels.txt; do
+      [ -e "$f" ] && ln -sf "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")" "models/$(basename "$f")"
+    done
+  else
+    log "warning: no model store at $store (set FEATVIZ_MODELS)"
+  fi
+fi

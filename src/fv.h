@@ -1,0 +1,144 @@
+/* fv.h — the featviz engine's one public header.
+ *
+ * featviz runs an ImageNet CNN from a .tflite file forward (and, for feature
+ * visualization, backward to the input) in float32. This header is the API
+ * that wasm/engine.js and the native tests call; every function here is
+ * exported from featviz.wasm (see wasm/exports.json).
+ *
+ * Memory: the caller owns the bytes it passes in; the engine copies what it
+ * keeps. Objects returned by *_new / *_load are freed by the matching *_free.
+ * Pointers returned by getters stay valid until the owning object is freed.
+ *
+ * Errors: functions that can fail take an fv_error* (may be NULL) and return
+ * NULL or a status other than FV_OK; err->code and err->msg then say why.
+ * The engine never aborts on bad input.
+ *
+ * Typical use:
+ *   fv_error err;
+ *   fv_model *m = fv_model_load(bytes, n, &err);           // parse + dequantize
+ *   fv_infer *in = fv_infer_new(m, 0, 0, -1, &err);          // native size, whole graph
+ *   fv_infer_run_image(in, jpeg, jpeg_len, &err);           // decode, resize, normalize, forward
+ *   int idx[5]; float p[5]; fv_infer_topk(in, 5, idx, p);
+ *   fv_infer_free(in); fv_model_free(m);
+ */
+#ifndef FV_H
+#define FV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+typedef enum {
+  FV_OK = 0,
+  FV_ERR_BAD_MODEL = 1,      /* malformed / truncated / hostile model file */
+  FV_ERR_UNSUPPORTED = 2,    /* valid file, but an op or type we do not run */
+  FV_ERR_BAD_ARG = 3,        /* an option or index out of range */
+  FV_ERR_NO_MEMORY = 4,      /* allocation failed or the size is too large */
+  FV_ERR_BAD_IMAGE = 5,      /* bytes are not a decodable image */
+  FV_ERR_UNKNOWN_LAYER = 6,  /* no layer of that name / index */
+  FV_ERR_SHAPE = 7,          /* the graph cannot run at the requested size */
+  FV_ERR_NUMERIC = 8         /* an optimization produced NaN or infinity */
+} fv_status;
+
+typedef struct {
+  int code;       /* an fv_status */
+  char msg[240];  /* one line, no trailing newline */
+} fv_error;
+
+fv_error *fv_error_new(void);              /* for JS: a heap fv_error */
+void fv_error_free(fv_error *e);
+int fv_error_code(const fv_error *e);
+const char *fv_error_message(const fv_error *e);
+
+/* ---- memory helpers for the JS shell ----------------------------------- */
+void *fv_malloc(size_t n);
+void fv_free(void *p);
+const char *fv_version(void);
+
+/* ---- model ------------------------------------------------------------- */
+typedef struct fv_model fv_model;
+
+fv_model *fv_model_load(const uint8_t *bytes, size_t n, fv_error *err);
+void fv_model_free(fv_model *m);
+
+/* A layer is one op's output; layers are numbered in execution order. */
+int fv_model_layer_count(const fv_model *m);
+const char *fv_model_layer_name(const fv_model *m, int layer);
+const char *fv_model_layer_op(const fv_model *m, int layer);   /* "CONV_2D", ... */
+int fv_model_layer_dim(const fv_model *m, int layer, int d);   /* d: 0..3 = N,H,W,C at native input size */
+int fv_model_layer_find(const fv_model *m, const char *name);  /* index, or -1 */
+int fv_model_input_dim(const fv_model *m, int d);              /* d: 0..3 = N,H,W,C */
+/* The input's expected value range: pixel 0 maps to min, 255 to max. */
+float fv_model_input_min(const fv_model *m);
+float fv_model_input_max(const fv_model *m);
+
+/* ---- images ------------------------------------------------------------- */
+typedef struct fv_image fv_image;   /* 8-bit RGB, row-major */
+
+fv_image *fv_image_decode(const uint8_t *bytes, size_t n, fv_error *err); /* JPEG/PNG/BMP/GIF */
+fv_image *fv_image_from_rgba(const uint8_t *rgba, int w, int h, fv_error *err);
+void fv_image_free(fv_image *im);
+int fv_image_width(const fv_image *im);
+int fv_image_height(const fv_image *im);
+const uint8_t *fv_image_rgb(const fv_image *im);
+/* Bilinear resize (half-pixel centres, no antialias: torch's interpolate with align_corners=False). */
+fv_image *fv_image_resize(const fv_image *im, int w, int h, fv_error *err);
+
+/* PNG encode (stb_image_write) of 8-bit RGB or RGBA; returns a heap buffer freed by fv_free. */
+uint8_t *fv_png_encode(const uint8_t *pixels, int w, int h, int channels, size_t *out_len, fv_error *err);
+
+/* ---- inference on real images ------------------------------------------ */
+typedef struct fv_infer fv_infer;
+
+/* h, w = 0: the model's native input size. last_layer = -1: the whole graph. */
+fv_infer *fv_infer_new(const fv_model *m, int h, int w, int last_layer, fv_error *err);
+void fv_infer_free(fv_infer *in);
+/* Decode, resize to the inference size, normalize as the model's input says, run. */
+fv_status fv_infer_run_image(fv_infer *in, const uint8_t *bytes, size_t n, fv_error *err);
+fv_status fv_infer_run(fv_infer *in, const fv_image *im, fv_error *err);
+/* Activations of a layer after a run (NHWC, batch 1), and that layer's dims at this size. */
+const float *fv_infer_layer(const fv_infer *in, int layer);
+int fv_infer_layer_dim(const fv_infer *in, int layer, int d);
+float fv_infer_channel_mean(const fv_infer *in, int layer, int channel, fv_error *err);
+/* Top-k classes of the last layer computed (probabilities: softmax unless it already is one). */
+int fv_infer_topk(const fv_infer *in, int k, int *idx, float *prob);
+/* Floating-point operations of one run (a multiply-add counts 2), for GFLOP/s figures. */
+double fv_infer_flops(const fv_infer *in);
+
+/* ---- feature visualization: a render ----------------------------------- */
+/* A render optimizes a batch of images so that an objective on the model's
+ * activations is as large as possible (Olah et al., Distill 2017). Options are
+ * a JSON object (see src/options.h): size, batch, lr, seed, param, transforms,
+ * objective terms, diversity. The same options and seed give the same pixels. */
+typedef struct fv_render fv_render;
+
+fv_render *fv_render_new(const fv_model *m, const char *options_json, size_t len, fv_error *err);
+void fv_render_free(fv_render *r);
+/* Runs `steps` optimization steps; FV_OK, or an error (e.g. a numerical blow-up,
+ * after which the last good image is kept). */
+fv_status fv_render_step(fv_render *r, int steps, fv_error *err);
+int fv_render_steps_done(const fv_render *r);
+int fv_render_steps_planned(const fv_render *r);   /* the options' "steps" */
+int fv_render_batch(const fv_render *r);
+int fv_render_size(const fv_render *r);
+float fv_render_objective(const fv_render *r);     /* objective value at the last step */
+/* 8-bit RGBA of one image (size*size*4), valid until the next step. */
+const uint8_t *fv_render_rgba(fv_render *r, int image);
+/* PNG of one image, or of the whole batch as a grid (image -1); free with fv_free. */
+uint8_t *fv_render_png(fv_render *r, int image, size_t *out_len, fv_error *err);
+/* Canonical JSON of the options in force (layers by name); valid until fv_render_free. */
+const char *fv_render_options_json(const fv_render *r);
+
+/* ---- kernels ------------------------------------------------------------- */
+/* 1: use the WASM SIMD kernels where built with them (default); 0: scalar references. */
+void fv_kernels_set_simd(int on);
+int fv_kernels_simd_available(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

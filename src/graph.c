@@ -1,0 +1,556 @@
+/* graph.c — shape inference at any input size, forward over the op list,
+ * backward to the input. The kernels do the arithmetic; this file decides
+ * shapes, buffers and order. */
+#include "graph.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+/* The wasm build has 2 GB of address space at most; leave room for weights. */
+#define FV_ARENA_MAX_BYTES ((size_t)1536 << 20)
+
+struct fv_graph {
+  const fv_model *m;
+  int batch, h, w;
+  int last_op;
+  int with_grad;
+  int (*dims)[4];        /* per tensor: N,H,W,C at this size (activations) */
+  fv_conv_shape *geo;    /* per op: conv/pool geometry */
+  float **act;           /* per tensor */
+  float **grad;          /* per tensor, with gradients */
+  unsigned char *live;   /* per tensor: gradient seeded or accumulated since zero_grad */
+  int (*cat_dims)[4];    /* CONCAT scratch, sized for the op with most inputs */
+  void **cat_ptrs;
+  float *arena;
+  size_t arena_floats;
+};
+
+/* ==== shape inference =========================================================== */
+
+/* Constant tensors broadcast right-aligned, numpy style: [C] is 1×1×1×C. */
+static void const_dims4(const fv_tensor *t, int d[4]) {
+  for (int k = 0; k < 4; k++) d[k] = 1;
+  for (int k = 0; k < t->rank; k++) d[4 - t->rank + k] = t->dims[k];
+}
+
+static size_t numel4(const int d[4]) { return (size_t)d[0] * d[1] * d[2] * d[3]; }
+
+typedef struct {
+  const fv_model *m;
+  int (*dims)[4];
+  fv_conv_shape *geo;
+  fv_error *err;
+} plan_ctx;
+
+/* dims of an op input: an activation planned earlier, or a constant */
+static const int *in_dims(plan_ctx *c, int t, int tmp[4]) {
+  const fv_tensor *tt = &c->m->tensors[t];
+  if (tt->data) {
+    const_dims4(tt, tmp);
+    return tmp;
+  }
+  return c->dims[t];
+}
+
+static int plan_conv(plan_ctx *c, int i, const fv_op *op, const int x[4], int kh, int kw, int oc, int dm) {
+  fv_conv_shape *s = &c->geo[i];
+  memset(s, 0, sizeof *s);
+  s->n = x[0];
+  s->ih = x[1];
+  s->iw = x[2];
+  s->ic = x[3];
+  s->kh = kh;
+  s->kw = kw;
+  s->sh = op->stride_h > 0 ? op->stride_h : 1;
+  s->sw = op->stride_w > 0 ? op->stride_w : 1;
+  s->dh = op->dil_h > 0 ? op->dil_h : 1;
+  s->dw = op->dil_w > 0 ? op->dil_w : 1;
+  s->dm = dm;
+  s->oc = oc;
+  s->act = op->act;
+  fv_conv_shape_pad(s, op->padding);
+  if (s->oh <= 0 || s->ow <= 0) {
+    fv_error_set(c->err, FV_ERR_SHAPE,
+                 "layer %d (%s) cannot run at this input size: its %dx%d input is smaller than its %dx%d "
+                 "window; use the model's native size",
+                 i, c->m->tensors[op->output].name, s->ih, s->iw, kh, kw);
+    return 0;
+  }
+  int *y = c->dims[op->output];
+  y[0] = s->n;
+  y[1] = s->oh;
+  y[2] = s->ow;
+  y[3] = oc;
+  return 1;
+}
+
+static int plan_op(plan_ctx *c, int i) {
+  const fv_model *m = c->m;
+  const fv_op *op = &m->ops[i];
+  int *y = c->dims[op->output];
+  int t0[4], t1[4];
+  const int *x = in_dims(c, op->inputs[0], t0);
+  switch (op->kind) {
+    case FV_OP_CONV2D: {
+      const fv_tensor *w = &m->tensors[op->inputs[1]];
+      if (w->dims[3] != x[3]) goto channels;
+      return plan_conv(c, i, op, x, w->dims[1], w->dims[2], w->dims[0], 1);
+    }
+    case FV_OP_DWCONV2D: {
+      const fv_tensor *w = &m->tensors[op->inputs[1]];
+      int oc = w->dims[3];
+      if (x[3] <= 0 || oc % x[3] != 0) goto channels;
+      return plan_conv(c, i, op, x, w->dims[1], w->dims[2], oc, oc / x[3]);
+    }
+    case FV_OP_AVGPOOL2D:
+    case FV_OP_MAXPOOL2D:
+      return plan_conv(c, i, op, x, op->filter_h, op->filter_w, x[3], 1);
+    case FV_OP_FULLY_CONNECTED: {
+      const fv_tensor *w = &m->tensors[op->inputs[1]];
+      if ((size_t)x[1] * x[2] * x[3] != (size_t)w->dims[1]) {
+        fv_error_set(c->err, FV_ERR_SHAPE,
+                     "layer %d (%s) expects %d inputs per image but gets %dx%dx%d at this size; "
+                     "use the model's native size",
+                     i, m->tensors[op->output].name, w->dims[1], x[1], x[2], x[3]);
+        return 0;
+      }
+      y[0] = x[0];
+      y[1] = y[2] = 1;
+      y[3] = w->dims[0];
+      return 1;
+    }
+    case FV_OP_ADD:
+    case FV_OP_MUL: {
+      const int *b = in_dims(c, op->inputs[1], t1);
+      for (int k = 0; k < 4; k++) {
+        if (x[k] != b[k] && x[k] != 1 && b[k] != 1) {
+          fv_error_set(c->err, FV_ERR_SHAPE, "layer %d (%s): shapes %dx%dx%dx%d and %dx%dx%dx%d do not broadcast",
+                       i, m->tensors[op->output].name, x[0], x[1], x[2], x[3], b[0], b[1], b[2], b[3]);
+          return 0;
+        }
+        y[k] = x[k] > b[k] ? x[k] : b[k];
+      }
+      return 1;
+    }
+    case FV_OP_MEAN:
+      for (int k = 0; k < 4; k++) y[k] = (op->mean_axes >> k & 1) ? 1 : x[k];
+      return 1;
+    case FV_OP_PAD:
+      for (int k = 0; k < 4; k++) y[k] = x[k] + op->pads[k][0] + op->pads[k][1];
+      return 1;
+    case FV_OP_CONCAT: {
+      memcpy(y, x, sizeof(int) * 4);
+      y[op->axis] = 0;
+      for (int j = 0; j < op->n_inputs; j++) {
+        const int *d = in_dims(c, op->inputs[j], t1);
+        for (int k = 0; k < 4; k++)
+          if (k != op->axis && d[k] != x[k]) goto channels;
+        y[op->axis] += d[op->axis];
+      }
+      return 1;
+    }
+    case FV_OP_SOFTMAX:
+      memcpy(y, x, sizeof(int) * 4);
+      return 1;
+    case FV_OP_RESHAPE: {
+      /* the first target dim is the batch; the rest must hold the same floats per image */
+      size_t per = (size_t)x[1] * x[2] * x[3];
+      int t[4] = {1, 1, 1, 1};
+      int r = op->new_rank, unknown = -1;
+      size_t known = 1;
+      if (r < 1 || r > 4) goto reshape;
+      if (r == 1) { /* flattens the batch too: only batch 1 */
+        if (x[0] != 1) goto reshape;
+        y[0] = 1;
+        y[1] = y[2] = 1;
+        y[3] = (int)per;
+        return 1;
+      }
+      for (int k = 1; k < r; k++) {
+        int v = op->new_shape[k];
+        if (v == -1 && unknown < 0) unknown = k;
+        else if (v > 0) known *= (size_t)v;
+        else goto reshape;
+        t[4 - r + k] = v;
+      }
+      if (unknown >= 0) {
+        if (known == 0 || per % known) goto reshape;
+        t[4 - r + unknown] = (int)(per / known);
+      } else if (known != per) {
+        goto reshape;
+      }
+      y[0] = x[0];
+      y[1] = t[1];
+      y[2] = t[2];
+      y[3] = t[3];
+      return 1;
+    }
+    default:
+      fv_error_set(c->err, FV_ERR_UNSUPPORTED, "layer %d: op %s is not supported by the graph", i,
+                   fv_op_name(op->kind));
+      return 0;
+  }
+channels:
+  fv_error_set(c->err, FV_ERR_BAD_MODEL, "layer %d (%s): input shape %dx%dx%dx%d does not fit the op's weights", i,
+               m->tensors[op->output].name, x[0], x[1], x[2], x[3]);
+  return 0;
+reshape:
+  fv_error_set(c->err, FV_ERR_SHAPE,
+               "layer %d (%s): cannot reshape %dx%dx%d per image at this input size; use the model's native size",
+               i, m->tensors[op->output].name, x[1], x[2], x[3]);
+  return 0;
+}
+
+/* Plans dims and geometry; returns the arena floats needed, or 0 on error. */
+static size_t plan(const fv_model *m, int batch, int h, int w, int last_op, int with_grad, int (*dims)[4],
+                   fv_conv_shape *geo, fv_error *err) {
+  if (batch < 1 || batch > 64 || h < 1 || w < 1 || h > 4096 || w > 4096) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "batch %d and size %dx%d out of range (batch 1..64, size 1..4096)", batch, h, w);
+    return 0;
+  }
+  if (last_op < 0 || last_op >= m->n_ops) {
+    fv_error_set(err, FV_ERR_UNKNOWN_LAYER, "layer %d out of range (0..%d)", last_op, m->n_ops - 1);
+    return 0;
+  }
+  const fv_tensor *in = &m->tensors[m->input];
+  int c_in = in->dims[in->rank - 1];
+  plan_ctx c = {m, dims, geo, err};
+  memset(dims, 0, sizeof(int) * 4 * (size_t)m->n_tensors);
+  dims[m->input][0] = batch;
+  dims[m->input][1] = h;
+  dims[m->input][2] = w;
+  dims[m->input][3] = c_in;
+  size_t total = numel4(dims[m->input]);
+  for (int i = 0; i <= last_op; i++) {
+    if (!plan_op(&c, i)) return 0;
+    size_t n = numel4(dims[m->ops[i].output]);
+    if (n == 0 || n > FV_ARENA_MAX_BYTES / sizeof(float)) {
+      fv_error_set(err, FV_ERR_NO_MEMORY, "layer %d is too large at this size", i);
+      return 0;
+    }
+    total += n;
+    if (total > FV_ARENA_MAX_BYTES / sizeof(float)) break;
+  }
+  if (with_grad) total *= 2;
+  if (total > FV_ARENA_MAX_BYTES / sizeof(float)) {
+    fv_error_set(err, FV_ERR_NO_MEMORY,
+                 "batch %d at %dx%d needs more than %zu MB of activations; use a smaller size or batch", batch, h,
+                 w, FV_ARENA_MAX_BYTES >> 20);
+    return 0;
+  }
+  return total;
+}
+
+size_t fv_graph_plan_bytes(const fv_model *m, int batch, int h, int w, int last_op, int with_grad, fv_error *err) {
+  int(*dims)[4] = (int(*)[4])calloc((size_t)m->n_tensors, sizeof *dims);
+  fv_conv_shape *geo = (fv_conv_shape *)calloc((size_t)m->n_ops, sizeof *geo);
+  size_t floats = 0;
+  if (!dims || !geo) fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory");
+  else floats = plan(m, batch, h, w, last_op, with_grad, dims, geo, err);
+  free(dims);
+  free(geo);
+  return floats * sizeof(float);
+}
+
+fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, int with_grad, fv_error *err) {
+  fv_graph *g = (fv_graph *)calloc(1, sizeof *g);
+  if (!g) goto oom;
+  g->m = m;
+  g->batch = batch;
+  g->h = h;
+  g->w = w;
+  g->last_op = last_op;
+  g->with_grad = with_grad;
+  g->dims = (int(*)[4])calloc((size_t)m->n_tensors, sizeof *g->dims);
+  g->geo = (fv_conv_shape *)calloc((size_t)m->n_ops, sizeof *g->geo);
+  g->act = (float **)calloc((size_t)m->n_tensors, sizeof(float *));
+  g->grad = (float **)calloc((size_t)m->n_tensors, sizeof(float *));
+  g->live = (unsigned char *)calloc((size_t)m->n_tensors, 1);
+  int most = 1;
+  for (int i = 0; i < m->n_ops; i++)
+    if (m->ops[i].n_inputs > most) most = m->ops[i].n_inputs;
+  g->cat_dims = (int(*)[4])calloc((size_t)most, sizeof *g->cat_dims);
+  g->cat_ptrs = (void **)calloc((size_t)most, sizeof(void *));
+  if (!g->dims || !g->geo || !g->act || !g->grad || !g->live || !g->cat_dims || !g->cat_ptrs) goto oom;
+  g->arena_floats = plan(m, batch, h, w, last_op, with_grad, g->dims, g->geo, err);
+  if (!g->arena_floats) {
+    fv_graph_free(g);
+    return NULL;
+  }
+  g->arena = (float *)calloc(g->arena_floats, sizeof(float));
+  if (!g->arena) goto oom;
+  float *p = g->arena;
+  size_t n = numel4(g->dims[m->input]);
+  g->act[m->input] = p;
+  p += n;
+  for (int i = 0; i <= last_op; i++) {
+    int t = m->ops[i].output;
+    g->act[t] = p;
+    p += numel4(g->dims[t]);
+  }
+  if (with_grad) {
+    g->grad[m->input] = p;
+    p += n;
+    for (int i = 0; i <= last_op; i++) {
+      int t = m->ops[i].output;
+      g->grad[t] = p;
+      p += numel4(g->dims[t]);
+    }
+  }
+  return g;
+oom:
+  fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory planning batch %d at %dx%d", batch, h, w);
+  fv_graph_free(g);
+  return NULL;
+}
+
+void fv_graph_free(fv_graph *g) {
+  if (!g) return;
+  free(g->arena);
+  free(g->dims);
+  free(g->geo);
+  free(g->act);
+  free(g->grad);
+  free(g->live);
+  free(g->cat_dims);
+  free(g->cat_ptrs);
+  free(g);
+}
+
+float *fv_graph_input(fv_graph *g) { return g->act[g->m->input]; }
+float *fv_graph_act(const fv_graph *g, int t) { return t >= 0 && t < g->m->n_tensors ? g->act[t] : NULL; }
+const int *fv_graph_dims(const fv_graph *g, int t) { return g->dims[t]; }
+size_t fv_graph_numel(const fv_graph *g, int t) { return numel4(g->dims[t]); }
+int fv_graph_last_op(const fv_graph *g) { return g->last_op; }
+
+double fv_graph_flops(const fv_graph *g) {
+  double f = 0;
+  for (int i = 0; i <= g->last_op; i++) {
+    const fv_op *op = &g->m->ops[i];
+    const fv_conv_shape *s = &g->geo[i];
+    double ny = (double)numel4(g->dims[op->output]);
+    switch (op->kind) {
+      case FV_OP_CONV2D: f += 2.0 * ny * s->kh * s->kw * s->ic; break;
+      case FV_OP_DWCONV2D:
+      case FV_OP_AVGPOOL2D:
+      case FV_OP_MAXPOOL2D: f += 2.0 * ny * s->kh * s->kw; break;
+      case FV_OP_FULLY_CONNECTED: f += 2.0 * ny * g->m->tensors[op->inputs[1]].dims[1]; break;
+      default: f += ny; break;
+    }
+  }
+  return f;
+}
+
+/* ==== forward ==================================================================== */
+
+static const float *value(const fv_graph *g, int t) {
+  const fv_tensor *tt = &g->m->tensors[t];
+  return tt->data ? tt->data : g->act[t];
+}
+
+static void bcast_shape(const fv_graph *g, const fv_op *op, fv_bcast_shape *s) {
+  int tmp[4];
+  for (int j = 0; j < 2; j++) {
+    int t = op->inputs[j];
+    const fv_tensor *tt = &g->m->tensors[t];
+    int *d = j ? s->b : s->a;
+    if (tt->data) {
+      const_dims4(tt, tmp);
+      memcpy(d, tmp, sizeof tmp);
+    } else {
+      memcpy(d, g->dims[t], sizeof(int) * 4);
+    }
+  }
+  memcpy(s->y, g->dims[op->output], sizeof(int) * 4);
+}
+
+static const float *bias_of(const fv_graph *g, const fv_op *op) {
+  return op->n_inputs > 2 && op->inputs[2] >= 0 ? g->m->tensors[op->inputs[2]].data : NULL;
+}
+
+static void forward_op(fv_graph *g, int i) {
+  const fv_op *op = &g->m->ops[i];
+  const fv_conv_shape *s = &g->geo[i];
+  float *y = g->act[op->output];
+  const float *x = value(g, op->inputs[0]);
+  const int *xd = g->dims[op->inputs[0]];
+  switch (op->kind) {
+    case FV_OP_CONV2D:
+      fv_conv2d(s, x, g->m->tensors[op->inputs[1]].data, bias_of(g, op), y);
+      break;
+    case FV_OP_DWCONV2D:
+      fv_dwconv2d(s, x, g->m->tensors[op->inputs[1]].data, bias_of(g, op), y);
+      break;
+    case FV_OP_FULLY_CONNECTED: {
+      const fv_tensor *w = &g->m->tensors[op->inputs[1]];
+      fv_fc(g->batch, w->dims[1], w->dims[0], x, w->data, bias_of(g, op), op->act, y);
+      break;
+    }
+    case FV_OP_ADD:
+    case FV_OP_MUL: {
+      fv_bcast_shape bs;
+      bcast_shape(g, op, &bs);
+      if (op->kind == FV_OP_ADD) fv_add(&bs, x, value(g, op->inputs[1]), op->act, y);
+      else fv_mul(&bs, x, value(g, op->inputs[1]), op->act, y);
+      break;
+    }
+    case FV_OP_AVGPOOL2D:
+      fv_avgpool2d(s, x, y); /* pools apply the fused activation themselves */
+      break;
+    case FV_OP_MAXPOOL2D:
+      fv_maxpool2d(s, x, y);
+      break;
+    case FV_OP_MEAN:
+      fv_mean(xd, op->mean_axes, x, y);
+      break;
+    case FV_OP_PAD:
+      fv_pad(xd, op->pads, x, y);
+      break;
+    case FV_OP_CONCAT: {
+      int(*d)[4] = g->cat_dims;
+      const float **xs = (const float **)g->cat_ptrs;
+      for (int j = 0; j < op->n_inputs; j++) {
+        int t = op->inputs[j];
+        if (g->m->tensors[t].data) const_dims4(&g->m->tensors[t], d[j]);
+        else memcpy(d[j], g->dims[t], sizeof(int) * 4);
+        xs[j] = value(g, t);
+      }
+      fv_concat(op->n_inputs, (const int(*)[4])d, op->axis, xs, y);
+      fv_act_apply(op->act, numel4(g->dims[op->output]), y);
+      break;
+    }
+    case FV_OP_RESHAPE:
+      memcpy(y, x, numel4(g->dims[op->output]) * sizeof(float));
+      break;
+    case FV_OP_SOFTMAX: {
+      const int *yd = g->dims[op->output];
+      fv_softmax((size_t)yd[0] * yd[1] * yd[2], yd[3], op->beta, x, y);
+      break;
+    }
+    default:
+      break; /* refused at planning */
+  }
+}
+
+void fv_graph_forward(fv_graph *g) {
+  for (int i = 0; i <= g->last_op; i++) forward_op(g, i);
+}
+
+/* ==== backward =================================================================== */
+
+void fv_graph_zero_grad(fv_graph *g) {
+  if (!g->with_grad) return;
+  size_t half = g->arena_floats / 2;
+  memset(g->arena + half, 0, half * sizeof(float));
+  memset(g->live, 0, (size_t)g->m->n_tensors);
+}
+
+float *fv_graph_grad(fv_graph *g, int t) {
+  if (!g->with_grad || t < 0 || t >= g->m->n_tensors || !g->grad[t]) return NULL;
+  g->live[t] = 1;
+  return g->grad[t];
+}
+
+/* gradient buffer of an op input, or NULL if it is a constant (weights are frozen) */
+static float *dx_of(fv_graph *g, int t) {
+  if (g->m->tensors[t].data || !g->grad[t]) return NULL;
+  g->live[t] = 1;
+  return g->grad[t];
+}
+
+static void backward_op(fv_graph *g, int i, int redirect) {
+  const fv_op *op = &g->m->ops[i];
+  const fv_conv_shape *s = &g->geo[i];
+  int out = op->output;
+  float *dy = g->grad[out];
+  const float *y = g->act[out];
+  const int *yd = g->dims[out];
+  size_t ny = numel4(yd);
+  int in0 = op->inputs[0];
+  const int *xd = g->dims[in0];
+
+  /* the fused activation's derivative first, in place: dy is read by this op only */
+  if (op->act != FV_ACT_NONE) fv_act_grad(op->act, yd[0], ny / (size_t)yd[0], y, dy, redirect);
+
+  switch (op->kind) {
+    case FV_OP_CONV2D: {
+      float *dx = dx_of(g, in0);
+      if (dx) fv_conv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
+      break;
+    }
+    case FV_OP_DWCONV2D: {
+      float *dx = dx_of(g, in0);
+      if (dx) fv_dwconv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
+      break;
+    }
+    case FV_OP_FULLY_CONNECTED: {
+      const fv_tensor *w = &g->m->tensors[op->inputs[1]];
+      float *dx = dx_of(g, in0);
+      if (dx) fv_fc_grad(g->batch, w->dims[1], w->dims[0], dy, w->data, dx);
+      break;
+    }
+    case FV_OP_ADD:
+    case FV_OP_MUL: {
+      fv_bcast_shape bs;
+      bcast_shape(g, op, &bs);
+      float *da = dx_of(g, in0), *db = dx_of(g, op->inputs[1]);
+      if (op->kind == FV_OP_ADD) fv_add_grad(&bs, dy, da, db);
+      else fv_mul_grad(&bs, value(g, in0), value(g, op->inputs[1]), dy, da, db);
+      break;
+    }
+    case FV_OP_AVGPOOL2D: {
+      float *dx = dx_of(g, in0);
+      if (dx) fv_avgpool2d_grad(s, dy, dx);
+      break;
+    }
+    case FV_OP_MAXPOOL2D: {
+      float *dx = dx_of(g, in0);
+      if (dx) fv_maxpool2d_grad(s, value(g, in0), y, dy, dx);
+      break;
+    }
+    case FV_OP_MEAN: {
+      float *dx = dx_of(g, in0);
+      if (dx) fv_mean_grad(xd, op->mean_axes, dy, dx);
+      break;
+    }
+    case FV_OP_PAD: {
+      float *dx = dx_of(g, in0);
+      if (dx) fv_pad_grad(xd, op->pads, dy, dx);
+      break;
+    }
+    case FV_OP_CONCAT: {
+      int(*d)[4] = g->cat_dims;
+      float **dxs = (float **)g->cat_ptrs;
+      for (int j = 0; j < op->n_inputs; j++) {
+        int t = op->inputs[j];
+        if (g->m->tensors[t].data) const_dims4(&g->m->tensors[t], d[j]);
+        else memcpy(d[j], g->dims[t], sizeof(int) * 4);
+        dxs[j] = dx_of(g, t);
+      }
+      fv_concat_grad(op->n_inputs, (const int(*)[4])d, op->axis, dy, dxs);
+      break;
+    }
+    case FV_OP_RESHAPE: {
+      float *dx = dx_of(g, in0);
+      if (dx)
+        for (size_t k = 0; k < ny; k++) dx[k] += dy[k];
+      break;
+    }
+    case FV_OP_SOFTMAX: {
+      float *dx = dx_of(g, in0);
+      if (dx) fv_softmax_grad((size_t)yd[0] * yd[1] * yd[2], yd[3], op->beta, y, dy, dx);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void fv_graph_backward(fv_graph *g, int redirect) {
+  if (!g->with_grad) return;
+  for (int i = g->last_op; i >= 0; i--)
+    if (g->live[g->m->ops[i].output]) backward_op(g, i, redirect);
+}

@@ -1,0 +1,54 @@
+/* graph.h — runs a model's op list: forward, truncated at any layer, and
+ * backward to the input (weights frozen).
+ *
+ * A graph is planned once for a batch and an input size: every activation
+ * shape is inferred at that size (convolutional layers run at any size; ops
+ * with a fixed size, such as a final 7×7 VALID pool, refuse with
+ * FV_ERR_SHAPE), and one arena holds every activation (and, with gradients,
+ * every gradient), so nothing is allocated per call and pointers into it stay
+ * valid until fv_graph_free.
+ *
+ *   fv_graph *g = fv_graph_new(m, batch, h, w, last_op, with_grad, &err);
+ *   memcpy(fv_graph_input(g), x, ...);           // NHWC, model's value range
+ *   fv_graph_forward(g);
+ *   const float *a = fv_graph_act(g, m->ops[k].output);
+ *   fv_graph_zero_grad(g);
+ *   fv_graph_grad(g, t)[...] = dLoss/da;         // seed, loss to MINIMIZE
+ *   fv_graph_backward(g, redirect_relu);
+ *   const float *dx = fv_graph_grad(g, m->input);
+ *
+ * Every activation is seen as NHWC 4-D; rank-2 [N, C] is N×1×1×C.
+ */
+#ifndef FV_GRAPH_H
+#define FV_GRAPH_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+typedef struct fv_graph fv_graph;
+
+/* Bytes the arena of such a graph needs, or 0 with err set if it cannot be planned. */
+size_t fv_graph_plan_bytes(const fv_model *m, int batch, int h, int w, int last_op, int with_grad,
+                           fv_error *err);
+fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, int with_grad,
+                       fv_error *err);
+void fv_graph_free(fv_graph *g);
+
+float *fv_graph_input(fv_graph *g);
+void fv_graph_forward(fv_graph *g);
+/* NULL for tensors outside the planned run (constants, or after last_op). */
+float *fv_graph_act(const fv_graph *g, int tensor);
+const int *fv_graph_dims(const fv_graph *g, int tensor); /* N,H,W,C */
+size_t fv_graph_numel(const fv_graph *g, int tensor);
+int fv_graph_last_op(const fv_graph *g);
+/* Floating-point operations of one forward pass (a multiply-add counts 2). */
+double fv_graph_flops(const fv_graph *g);
+
+void fv_graph_zero_grad(fv_graph *g);
+float *fv_graph_grad(fv_graph *g, int tensor);   /* NULL without gradients */
+/* Backpropagates from every seeded gradient to the input. redirect: Lucid's
+ * redirected ReLU/ReLU6 gradient (used for the first steps of a render). */
+void fv_graph_backward(fv_graph *g, int redirect);
+
+#endif

@@ -1,0 +1,214 @@
+/* conv.c — CONV_2D forward and input gradient, and TFLite's padding rule.
+ *
+ * x [n][ih][iw][ic], w [oc][kh][kw][ic] (TFLite), b [oc] or NULL, y [n][oh][ow][oc].
+ * Output pixel (oy, ox) reads input (oy*sh - pt + ky*dh, ox*sw - pl + kx*dw);
+ * taps outside the input read zero.
+ *
+ * SIMD: everything is a GEMM with w as the [oc][K] matrix, K = kh*kw*ic
+ * (TFLite's layout is already that). A 1×1 stride-1 unpadded conv is the
+ * GEMM on x itself ([n*h*w][ic] · w[oc][ic]ᵀ, fc.c). Any other conv builds an
+ * im2col block of output pixels on the stack ([rows][K], zero where the
+ * filter hangs over the border) and runs the same GEMM on it; that covers
+ * MobileNet's first conv (3×3, stride 2, ic 3: K = 27) with the register-
+ * blocked micro-kernel. The gradient mirrors it: dx += dy · w for 1×1, and
+ * otherwise col = dy · w for a block of pixels, then col2im adds col into dx.
+ * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 1820) run scalar.
+ */
+#include <string.h>
+#include "conv_family.h"
+
+/* ---- TFLite padding ---------------------------------------------------------- *
+ * tensorflow/lite/kernels/padding.h (ComputeOutSize, ComputePaddingWithOffset):
+ *   eff   = (k - 1) * dil + 1
+ *   SAME:  out = (in + stride - 1) / stride          = ceil(in / stride)
+ *   VALID: out = (in + stride - eff) / stride        = ceil((in - eff + 1) / stride)
+ *   total = max((out - 1) * stride + eff - in, 0)
+ *   before = total / 2, after = total - before (the odd pixel goes after)
+ * Integer division truncates toward zero, as in C++. For VALID, total is
+ * always 0. An input smaller than the filter gives out <= 0: callers reject it. */
+static void pad_dim(int in, int k, int stride, int dil, fv_padding padding, int *out, int *before) {
+  const int eff = (k - 1) * dil + 1;
+  int o = 0;
+  if (stride > 0) o = padding == FV_PADDING_SAME ? (in + stride - 1) / stride : (in + stride - eff) / stride;
+  if (o < 0) o = 0;
+  int total = (o - 1) * stride + eff - in;
+  *out = o;
+  *before = o > 0 && total > 0 ? total / 2 : 0;
+}
+
+void fv_conv_shape_pad(fv_conv_shape *s, fv_padding padding) {
+  pad_dim(s->ih, s->kh, s->sh, s->dh, padding, &s->oh, &s->pt);
+  pad_dim(s->iw, s->kw, s->sw, s->dw, padding, &s->ow, &s->pl);
+}
+
+/* ---- scalar reference ---------------------------------------------------------- */
+
+void fv_f32_conv2d__scalar(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
+  const int ic = s->ic, oc = s->oc;
+  for (int n = 0; n < s->n; n++)
+    for (int oy = 0; oy < s->oh; oy++)
+      for (int ox = 0; ox < s->ow; ox++) {
+        float *yp = y + (((size_t)n * s->oh + oy) * s->ow + ox) * oc;
+        for (int o = 0; o < oc; o++) {
+          float acc = b ? b[o] : 0.0f;
+          for (int ky = 0; ky < s->kh; ky++) {
+            const int iy = oy * s->sh - s->pt + ky * s->dh;
+            if (iy < 0 || iy >= s->ih) continue;
+            for (int kx = 0; kx < s->kw; kx++) {
+              const int ix = ox * s->sw - s->pl + kx * s->dw;
+              if (ix < 0 || ix >= s->iw) continue;
+              const float *xp = x + (((size_t)n * s->ih + iy) * s->iw + ix) * ic;
+              const float *wp = w + (((size_t)o * s->kh + ky) * s->kw + kx) * ic;
+              for (int i = 0; i < ic; i++) acc += xp[i] * wp[i];
+            }
+          }
+          yp[o] = fv_act1(s->act, acc);
+        }
+      }
+}
+
+/* dx[iy][ix][i] += Σ dy[oy][ox][o] · w[o][ky][kx][i] over the taps that read (iy, ix). */
+void fv_f32_conv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
+  const int ic = s->ic, oc = s->oc;
+  for (int n = 0; n < s->n; n++)
+    for (int oy = 0; oy < s->oh; oy++)
+      for (int ox = 0; ox < s->ow; ox++) {
+        const float *dyp = dy + (((size_t)n * s->oh + oy) * s->ow + ox) * oc;
+        for (int ky = 0; ky < s->kh; ky++) {
+          const int iy = oy * s->sh - s->pt + ky * s->dh;
+          if (iy < 0 || iy >= s->ih) continue;
+          for (int kx = 0; kx < s->kw; kx++) {
+            const int ix = ox * s->sw - s->pl + kx * s->dw;
+            if (ix < 0 || ix >= s->iw) continue;
+            float *dxp = dx + (((size_t)n * s->ih + iy) * s->iw + ix) * ic;
+            for (int o = 0; o < oc; o++) {
+              const float g = dyp[o];
+              const float *wp = w + (((size_t)o * s->kh + ky) * s->kw + kx) * ic;
+              for (int i = 0; i < ic; i++) dxp[i] += g * wp[i];
+            }
+          }
+        }
+      }
+}
+
+/* ---- WASM SIMD ---------------------------------------------------------------- */
+#ifdef __wasm_simd128__
+
+#define CONV_COL 16384 /* floats in the stack im2col block (64 KB) */
+
+/* A 1×1 stride-1 conv without padding reads pixel p for output pixel p. */
+static int conv_is_pointwise(const fv_conv_shape *s) {
+  return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 && s->oh == s->ih &&
+         s->ow == s->iw;
+}
+
+/* Output pixels per im2col block: a multiple of 4 (the GEMM's tile) when it can be. */
+static int conv_block_rows(int K) {
+  int rows = K > 0 ? CONV_COL / K : 0;
+  if (rows > 4) rows &= ~3;
+  return rows;
+}
+
+/* col[j][ky][kx][i] = x at the input pixel tap (ky, kx) of output pixel p0 + j reads, or 0. */
+static void im2col(const fv_conv_shape *s, const float *x, int p0, int rows, float *col) {
+  const int ic = s->ic;
+  const size_t tap = (size_t)ic * sizeof(float);
+  for (int j = 0; j < rows; j++) {
+    const int p = p0 + j, ox = p % s->ow, oy = (p / s->ow) % s->oh, n = p / (s->ow * s->oh);
+    for (int ky = 0; ky < s->kh; ky++) {
+      const int iy = oy * s->sh - s->pt + ky * s->dh;
+      for (int kx = 0; kx < s->kw; kx++, col += ic) {
+        const int ix = ox * s->sw - s->pl + kx * s->dw;
+        if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw)
+          memset(col, 0, tap);
+        else
+          memcpy(col, x + (((size_t)n * s->ih + iy) * s->iw + ix) * ic, tap);
+      }
+    }
+  }
+}
+
+/* dx at the input pixel tap (ky, kx) of output pixel p0 + j reads += col[j][ky][kx][..]. */
+static void col2im_add(const fv_conv_shape *s, const float *col, int p0, int rows, float *dx) {
+  const int ic = s->ic;
+  for (int j = 0; j < rows; j++) {
+    const int p = p0 + j, ox = p % s->ow, oy = (p / s->ow) % s->oh, n = p / (s->ow * s->oh);
+    for (int ky = 0; ky < s->kh; ky++) {
+      const int iy = oy * s->sh - s->pt + ky * s->dh;
+      for (int kx = 0; kx < s->kw; kx++, col += ic) {
+        const int ix = ox * s->sw - s->pl + kx * s->dw;
+        if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw) continue;
+        float *d = dx + (((size_t)n * s->ih + iy) * s->iw + ix) * ic;
+        int i = 0;
+        for (; i + 4 <= ic; i += 4)
+          wasm_v128_store(d + i, wasm_f32x4_add(wasm_v128_load(d + i), wasm_v128_load(col + i)));
+        for (; i < ic; i++) d[i] += col[i];
+      }
+    }
+  }
+}
+
+void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
+  const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
+  if (conv_is_pointwise(s)) {
+    fv_f32_fc__wasmsimd(P, s->ic, s->oc, x, w, b, s->act, y);
+    return;
+  }
+  const int rows = conv_block_rows(K);
+  if (rows == 0) {
+    fv_f32_conv2d__scalar(s, x, w, b, y);
+    return;
+  }
+  float col[CONV_COL] __attribute__((aligned(16)));
+  for (int p0 = 0; p0 < P; p0 += rows) {
+    const int r = P - p0 < rows ? P - p0 : rows;
+    im2col(s, x, p0, r, col);
+    fv_f32_fc__wasmsimd(r, K, s->oc, col, w, b, s->act, y + (size_t)p0 * s->oc);
+  }
+}
+
+void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
+  const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
+  if (conv_is_pointwise(s)) {
+    fv_f32_fc_grad__wasmsimd(P, s->ic, s->oc, dy, w, dx);
+    return;
+  }
+  const int rows = conv_block_rows(K);
+  if (rows == 0) {
+    fv_f32_conv2d_grad__scalar(s, dy, w, dx);
+    return;
+  }
+  float col[CONV_COL] __attribute__((aligned(16)));
+  for (int p0 = 0; p0 < P; p0 += rows) {
+    const int r = P - p0 < rows ? P - p0 : rows;
+    memset(col, 0, (size_t)r * K * sizeof(float));
+    fv_f32_fc_grad__wasmsimd(r, K, s->oc, dy + (size_t)p0 * s->oc, w, col);
+    col2im_add(s, col, p0, r, dx);
+  }
+}
+
+#endif /* __wasm_simd128__ */
+
+/* ---- dispatch ------------------------------------------------------------------ */
+/* The SIMD twins take every shape (they fall back to scalar themselves for
+ * filters too large for their stack block), so the switch is the only test. */
+
+void fv_conv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
+#ifdef __wasm_simd128__
+  if (fv_kernels_simd_enabled()) {
+    fv_f32_conv2d__wasmsimd(s, x, w, b, y);
+    return;
+  }
+#endif
+  fv_f32_conv2d__scalar(s, x, w, b, y);
+}
+
+void fv_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
+#ifdef __wasm_simd128__
+  if (fv_kernels_simd_enabled()) {
+    fv_f32_conv2d_grad__wasmsimd(s, dy, w, dx);
+    return;
+  }
+#endif
+  fv_f32_conv2d_grad__scalar(s, dy, w, dx);
+}

@@ -1,0 +1,70 @@
+/* objective.h — what a render maximizes: terms on a layer's activations (or
+ * on the image), each giving a value and its gradient.
+ *
+ * An objective is a weighted sum of terms, objective = Σ weight·term, which
+ * the render MAXIMIZES (a negative weight minimizes that term). The graph
+ * minimizes a loss, loss = −objective, so fv_obj_eval ADDS
+ * −weight·d(term)/d(activation) into the caller's gradient buffer and returns
+ * weight·term. Terms follow Lucid (lucid/optvis/objectives.py) unless noted.
+ *
+ * Activations are NHWC, dims[4] = N,H,W,C. Image penalties (L1, L2, TV,
+ * BLUR) read the image [N,H,W,3] in [0,1] instead (layer is ignored).
+ *
+ *   fv_obj_term t = fv_obj_default(FV_OBJ_CHANNEL); t.layer = k; t.channel = 12;
+ *   if (fv_obj_check(&t, dims, &err) != FV_OK) ...;          // ranges, once at set-up
+ *   double v = fv_obj_eval(&t, dims, act, dloss);              // each step
+ */
+#ifndef FV_OBJECTIVE_H
+#define FV_OBJECTIVE_H
+
+#include "model.h"
+
+typedef enum {
+  FV_OBJ_NEURON,     /* a[n, y, x, channel]; x, y default to the centre (W/2, H/2); mean over the batch */
+  FV_OBJ_CHANNEL,    /* mean over space (and the batch) of one channel; a class logit is a channel of the logits layer */
+  FV_OBJ_LAYER,      /* DeepDream: mean of squares of the whole layer */
+  FV_OBJ_DIRECTION,  /* mean over positions of dot(a, v) · max(0.1, cos(a, v))^cossim_pow */
+  FV_OBJ_INTERP,     /* channel interpolation across the batch: Σ_n (1−w_n)·mean(a_n[channel]) + w_n·mean(a_n[channel2]), w_n = n/(N−1) */
+  FV_OBJ_ALIGNMENT,  /* −Σ_{d=1..4} Σ_i mean((a_i − a_{i+d})²) / decay^d (decay ratio 2) */
+  FV_OBJ_DIVERSITY,  /* similarity (1/N)·Σ_{i≠j} <G_i, G_j> of Frobenius-normalized Gram matrices (C×C); use a negative weight */
+  FV_OBJ_L1,         /* Σ |x − constant| over the image */
+  FV_OBJ_L2,         /* sqrt(ε + Σ (x − constant)²) over the image */
+  FV_OBJ_TV,         /* total variation: Σ |x[h+1,w]−x[h,w]| + |x[h,w+1]−x[h,w]| over the image */
+  FV_OBJ_BLUR,       /* 0.5·Σ (x − stopgrad(blur3x3(x)))², Lucid's blur_input_each_step */
+  FV_OBJ_COUNT
+} fv_obj_kind;
+
+typedef struct {
+  fv_obj_kind kind;
+  float weight;         /* objective += weight·term */
+  int layer;            /* op index of the layer read; ignored by image penalties */
+  int channel;          /* NEURON, CHANNEL, INTERP (first) */
+  int channel2;         /* INTERP (second) */
+  int x, y;             /* NEURON position; −1 = centre */
+  int batch;            /* −1: every image; else only this batch index */
+  const float *direction; /* DIRECTION: C floats, owned by the caller */
+  int direction_len;
+  float cossim_pow;     /* DIRECTION (Lucid's default 0 = plain dot) */
+  float constant;       /* L1, L2: penalize distance from this (0.5 = grey) */
+} fv_obj_term;
+
+/* A term of this kind with the defaults: weight 1, batch −1, x = y = −1, constant 0.5. */
+fv_obj_term fv_obj_default(fv_obj_kind kind);
+
+/* Checks a term against the dims of what it reads (channel, x/y, batch, direction length);
+ * FV_OK or FV_ERR_BAD_ARG with a message. */
+fv_status fv_obj_check(const fv_obj_term *t, const int dims[4], fv_error *err);
+
+/* Returns weight·term and ADDS −weight·d(term)/da into dloss (same layout as a). */
+double fv_obj_eval(const fv_obj_term *t, const int dims[4], const float *a, float *dloss);
+
+/* Only the value (no gradient), e.g. to measure an image. */
+double fv_obj_value(const fv_obj_term *t, const int dims[4], const float *a);
+
+/* Whether the term reads the image rather than a layer. */
+int fv_obj_on_image(fv_obj_kind kind);
+
+const char *fv_obj_name(fv_obj_kind kind);          /* "neuron", "channel", ... */
+int fv_obj_from_name(const char *name);             /* kind, or −1 */
+
+#endif

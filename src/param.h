@@ -1,0 +1,111 @@
+/* param.h — image parameterizations: the free variables the optimizer moves,
+ * and the differentiable map from them to a batch of RGB images in [0, 1].
+ *
+ * Two kinds, as in Lucid (lucid/optvis/param/spatial.py and color.py) and
+ * "Differentiable Image Parameterizations" (Mordvintsev et al., Distill 2018):
+ *
+ *   PIXEL  params [N][H][W][3], one per pixel and channel.
+ *   FFT    params [N][3][H][W/2+1][2]: per image and channel, the real-FFT
+ *          spectrum of the image (re, im interleaved), rows ky = 0..H-1 in the
+ *          standard FFT order, columns kx = 0..W/2. The image plane is
+ *              plane = irfft2_ortho(spectrum * s) / 4,
+ *              s[ky][kx] = 1 / max(f, 1/max(H, W))^decay_power,
+ *              f = sqrt(fy^2 + fx^2) in cycles per pixel
+ *          (fy = numpy.fft.fftfreq(H)[ky], fx = kx/W). Lucid writes it as
+ *          irfft2d(spectrum * s * sqrt(W*H)) / 4 with TF's irfft2d dividing by
+ *          H*W: the same as the orthonormal inverse (divide by sqrt(H*W)).
+ *          irfft2 has numpy's semantics: a complex inverse DFT down the
+ *          columns, then a real inverse DFT along each row that ignores the
+ *          imaginary parts of the kx = 0 bin and (W even) of the kx = W/2 bin.
+ *          Odd W is a true odd-length irfft (W/2+1 bins, no crop); Lucid
+ *          instead keeps W/2+2 bins, runs an even irfft of W+1 and crops.
+ *
+ * Then, for both kinds, per pixel: decorrelated colour (optional), rgb = M c,
+ * with M Lucid's color_correlation_svd_sqrt divided by its largest column
+ * norm; and finally rgb = sigmoid(.) into [0, 1] (Lucid's to_valid_rgb with
+ * sigmoid=True: colour first, then the sigmoid).
+ *
+ * Initial params are N(0, sd^2) draws from the seed (Lucid: sd = 0.01).
+ *
+ * Memory: fv_param_new allocates everything once (params, gradient, image,
+ * scratch, kissfft plans); render and backward allocate nothing themselves,
+ * but kissfft mallocs scratch inside each transform whose length has a prime
+ * factor above 5 (224 = 32*7: ~30 mallocs per row) or is 1 (H = 1, W <= 2),
+ * unless kiss_fft.c is built with -DKISS_FFT_USE_ALLOCA. Pointers returned
+ * by the getters stay valid until fv_param_free. Not thread-safe: one object
+ * per thread (the FFT scratch is shared by its calls).
+ *
+ * Typical use:
+ *   fv_param_opts o;
+ *   fv_param_opts_default(&o);  o.n = 1; o.h = o.w = 224;  o.seed = 7;
+ *   fv_param *p = fv_param_new(&o, &err);
+ *   fv_adam *a = fv_adam_new(fv_param_count(p), 0.05f, &err);
+ *   for (step...) {
+ *     const float *rgb = fv_param_render(p);            // [N,H,W,3] in [0,1]
+ *     ... loss, dL/drgb into drgb ...
+ *     const float *g = fv_param_backward(p, drgb);      // dL/dparams
+ *     fv_adam_step(a, fv_param_values(p), g);
+ *   }
+ *   fv_adam_free(a); fv_param_free(p);
+ */
+#ifndef FV_PARAM_H
+#define FV_PARAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fv.h"
+
+typedef enum { FV_PARAM_PIXEL = 0, FV_PARAM_FFT = 1 } fv_param_kind;
+
+typedef struct {
+  int kind;             /* fv_param_kind */
+  int n, h, w;          /* batch, height, width: 1..FV_PARAM_MAX_SIDE each, n*h*w*3 <= FV_PARAM_MAX_FLOATS */
+  int decorrelate;      /* nonzero: Lucid's colour decorrelation before the sigmoid */
+  float decay_power;    /* FFT: exponent of the 1/f spectrum scale (Lucid: 1; 0 = flat) */
+  float sd;             /* std of the initial N(0, sd^2) params (Lucid: 0.01) */
+  uint64_t seed;        /* the initial params are a function of this */
+} fv_param_opts;
+
+#define FV_PARAM_MAX_SIDE 4096
+#define FV_PARAM_MAX_BATCH 1024
+#define FV_PARAM_MAX_FLOATS (1u << 26)
+
+typedef struct fv_param fv_param;
+
+/* FFT, n 1, 128x128, decorrelate on, decay_power 1, sd 0.01, seed 0 (Lucid's image()). */
+void fv_param_opts_default(fv_param_opts *o);
+
+fv_param *fv_param_new(const fv_param_opts *o, fv_error *err);
+void fv_param_free(fv_param *p);
+
+/* Draw fresh initial params N(0, sd^2) from seed (as new does). */
+void fv_param_reset(fv_param *p, uint64_t seed);
+
+float *fv_param_values(fv_param *p);        /* the params, writable (the optimizer's vector) */
+size_t fv_param_count(const fv_param *p);   /* number of floats in it */
+int fv_param_dim(const fv_param *p, int d); /* d 0..3: N, H, W, C (=3) of the image */
+
+/* params -> image [N,H,W,3] in [0,1]; returns the engine's buffer, which the
+ * next render overwrites. Saves what backward needs. */
+const float *fv_param_render(fv_param *p);
+const float *fv_param_image(const fv_param *p);   /* the last render's image */
+
+/* dL/dimage [N,H,W,3] (for the image of the last render) -> dL/dparams,
+ * written into the engine's gradient buffer (overwritten, not accumulated),
+ * which is returned; fv_param_count floats. drgb is not modified. */
+const float *fv_param_backward(fv_param *p, const float *drgb);
+
+/* ---- the linear stages, exposed for tests and for callers that need them --
+ * spatial: params -> pre-colour image [N,H,W,3] (PIXEL: a copy; FFT: the
+ * scaled irfft2 of each channel, / 4). Its adjoint maps [N,H,W,3] to params.
+ * Both use the object's scratch; out must not alias the object's buffers. */
+void fv_param_spatial(fv_param *p, const float *params, float *out);
+void fv_param_spatial_adjoint(fv_param *p, const float *dout, float *dparams);
+
+/* Lucid's colour decorrelation on npix RGB triples: out = M in per pixel, and
+ * its adjoint out = M^T in. In place (out == in) is allowed. */
+void fv_color_decorrelate(const float *in, float *out, size_t npix);
+void fv_color_decorrelate_adjoint(const float *in, float *out, size_t npix);
+
+#endif

@@ -1,0 +1,309 @@
+/* render.c — the optimization loop of feature visualization: one step is
+ * params → image → transforms → model input → forward (truncated at the
+ * deepest layer the objective reads) → objective and its gradient → backward
+ * to the input → transform and param adjoints → Adam. Everything is allocated
+ * in fv_render_new; a step allocates nothing. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+#include "model.h"
+#include "objective.h"
+#include "optim.h"
+#include "options.h"
+#include "param.h"
+#include "rng.h"
+#include "transform.h"
+
+struct fv_render {
+  const fv_model *m;
+  fv_render_opts o;
+  char *options_json;
+  fv_param *param;
+  fv_transform *tf;      /* NULL: the image goes to the model as it is */
+  fv_graph *g;
+  fv_adam *adam;
+  fv_rng rng;            /* the transforms' draws */
+  int n, size;           /* batch, image side */
+  int gh, gw;            /* the model input's size */
+  fv_obj_term diversity; /* the diversity penalty as a term (weight −diversity) */
+  float *x_img;          /* transformed image [n,gh,gw,3] in [0,1] */
+  float *dx_img;         /* dLoss/dx_img */
+  float *dimg;           /* dLoss/dimage [n,size,size,3] */
+  float *good;           /* params of the last finite step */
+  uint8_t *rgba;         /* [n][size][size][4] */
+  int rgba_dirty;
+  int steps_done;
+  float objective;
+};
+
+/* ==== set-up ========================================================================= */
+
+static int deepest_layer(const fv_render_opts *o) {
+  int deepest = -1;
+  for (int i = 0; i < o->n_terms; i++)
+    if (!fv_obj_on_image(o->terms[i].kind) && o->terms[i].layer > deepest) deepest = o->terms[i].layer;
+  if (o->diversity > 0 && o->diversity_layer > deepest) deepest = o->diversity_layer;
+  return deepest;
+}
+
+/* Checks each term against the shape of what it reads at the planned size. */
+static fv_status check_terms(fv_render *r, fv_error *err) {
+  int img[4] = {r->n, r->size, r->size, 3};
+  for (int i = 0; i < r->o.n_terms; i++) {
+    const fv_obj_term *t = &r->o.terms[i];
+    const int *d = fv_obj_on_image(t->kind) ? img : fv_graph_dims(r->g, r->m->ops[t->layer].output);
+    fv_status s = fv_obj_check(t, d, err);
+    if (s != FV_OK) return s;
+  }
+  if (r->o.diversity > 0) {
+    fv_status s = fv_obj_check(&r->diversity, fv_graph_dims(r->g, r->m->ops[r->o.diversity_layer].output), err);
+    if (s != FV_OK) return s;
+  }
+  return FV_OK;
+}
+
+static fv_status setup_transform(fv_render *r, fv_error *err) {
+  if (r->o.transforms == FV_TRANSFORMS_NONE && r->gh == r->size && r->gw == r->size) return FV_OK;
+  fv_transform_opts to;
+  if (r->o.transforms == FV_TRANSFORMS_STANDARD) fv_transform_opts_standard(&to, r->n, r->size, r->size, r->gh, r->gw);
+  else fv_transform_opts_init(&to, r->n, r->size, r->size, r->gh, r->gw);
+  r->tf = fv_transform_new(&to, err);
+  return r->tf ? FV_OK : (fv_status)err->code;
+}
+
+fv_render *fv_render_new(const fv_model *m, const char *json, size_t len, fv_error *err) {
+  fv_error local;
+  if (!err) err = &local;
+  if (!m || !json) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "a render needs a model and options");
+    return NULL;
+  }
+  fv_render *r = (fv_render *)calloc(1, sizeof *r);
+  if (!r) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory");
+    return NULL;
+  }
+  r->m = m;
+  if (fv_options_parse(json, len, m, &r->o, err) != FV_OK) {
+    free(r);
+    return NULL;
+  }
+  r->n = r->o.batch;
+  r->size = r->o.size;
+  r->options_json = fv_options_to_json(&r->o, m);
+  if (!r->options_json) goto oom;
+
+  /* the model runs at the render size when it can (convolutional layers take any
+   * size); a layer after a fixed-size op (a class logit) needs the native size */
+  int last = deepest_layer(&r->o);
+  r->gh = r->gw = r->size;
+  fv_error probe;
+  if (!fv_graph_plan_bytes(m, r->n, r->size, r->size, last, 1, &probe)) {
+    if (probe.code != FV_ERR_SHAPE) {
+      *err = probe;
+      goto fail;
+    }
+    const fv_tensor *in = &m->tensors[m->input];
+    r->gh = in->dims[1];
+    r->gw = in->dims[2];
+  }
+  r->g = fv_graph_new(m, r->n, r->gh, r->gw, last, 1, err);
+  if (!r->g) goto fail;
+
+  r->diversity = fv_obj_default(FV_OBJ_DIVERSITY);
+  r->diversity.weight = -r->o.diversity;
+  r->diversity.layer = r->o.diversity_layer;
+  if (check_terms(r, err) != FV_OK) goto fail;
+
+  fv_param_opts po;
+  fv_param_opts_default(&po);
+  po.kind = r->o.param;
+  po.n = r->n;
+  po.h = po.w = r->size;
+  po.decorrelate = r->o.decorrelate;
+  po.decay_power = r->o.decay_power;
+  po.seed = r->o.seed;
+  r->param = fv_param_new(&po, err);
+  if (!r->param) goto fail;
+  if (setup_transform(r, err) != FV_OK) goto fail;
+  r->adam = fv_adam_new(fv_param_count(r->param), r->o.lr, err);
+  if (!r->adam) goto fail;
+  /* the transforms draw from their own stream, so they do not shift the init */
+  fv_rng_seed(&r->rng, r->o.seed ^ 0x7472616E73666F72ull);
+
+  size_t img = (size_t)r->n * r->size * r->size * 3, gin = (size_t)r->n * r->gh * r->gw * 3;
+  r->x_img = (float *)malloc(gin * sizeof(float));
+  r->dx_img = (float *)malloc(gin * sizeof(float));
+  r->dimg = (float *)malloc(img * sizeof(float));
+  r->good = (float *)malloc(fv_param_count(r->param) * sizeof(float));
+  r->rgba = (uint8_t *)malloc((size_t)r->n * r->size * r->size * 4);
+  if (!r->x_img || !r->dx_img || !r->dimg || !r->good || !r->rgba) goto oom;
+  memcpy(r->good, fv_param_values(r->param), fv_param_count(r->param) * sizeof(float));
+  r->rgba_dirty = 1;
+  return r;
+oom:
+  fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory for a render of %d images at %dx%d", r->n, r->size, r->size);
+fail:
+  fv_render_free(r);
+  return NULL;
+}
+
+void fv_render_free(fv_render *r) {
+  if (!r) return;
+  fv_graph_free(r->g);
+  fv_param_free(r->param);
+  fv_transform_free(r->tf);
+  fv_adam_free(r->adam);
+  fv_options_free(&r->o);
+  free(r->options_json);
+  free(r->x_img);
+  free(r->dx_img);
+  free(r->dimg);
+  free(r->good);
+  free(r->rgba);
+  free(r);
+}
+
+/* ==== one step ============================================================================ */
+
+static int all_finite(const float *x, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) return 0;
+  return 1;
+}
+
+static fv_status step(fv_render *r, fv_error *err) {
+  const fv_model *m = r->m;
+  const float *rgb = fv_param_render(r->param);
+  size_t gin = (size_t)r->n * r->gh * r->gw * 3, img = (size_t)r->n * r->size * r->size * 3;
+
+  /* image → transformed image → the model's value range */
+  if (r->tf) {
+    fv_transform_sample(r->tf, &r->rng);
+    fv_transform_forward(r->tf, rgb, r->x_img);
+  } else {
+    memcpy(r->x_img, rgb, gin * sizeof(float));
+  }
+  float lo = m->input_min, span = m->input_max - m->input_min;
+  float *x = fv_graph_input(r->g);
+  for (size_t i = 0; i < gin; i++) x[i] = lo + span * r->x_img[i];
+  fv_graph_forward(r->g);
+
+  /* objective terms on layers seed the gradient */
+  fv_graph_zero_grad(r->g);
+  double objective = 0;
+  for (int i = 0; i < r->o.n_terms; i++) {
+    const fv_obj_term *t = &r->o.terms[i];
+    if (fv_obj_on_image(t->kind)) continue;
+    int out = m->ops[t->layer].output;
+    objective += fv_obj_eval(t, fv_graph_dims(r->g, out), fv_graph_act(r->g, out), fv_graph_grad(r->g, out));
+  }
+  if (r->o.diversity > 0) {
+    int out = m->ops[r->diversity.layer].output;
+    objective += fv_obj_eval(&r->diversity, fv_graph_dims(r->g, out), fv_graph_act(r->g, out),
+                             fv_graph_grad(r->g, out));
+  }
+  fv_graph_backward(r->g, r->steps_done < r->o.redirect_steps);
+
+  /* back through the value range and the transforms to the image */
+  const float *gx = fv_graph_grad(r->g, m->input);
+  for (size_t i = 0; i < gin; i++) r->dx_img[i] = span * gx[i];
+  if (r->tf) fv_transform_backward(r->tf, r->dx_img, r->dimg);
+  else memcpy(r->dimg, r->dx_img, img * sizeof(float));
+
+  /* penalties on the image itself */
+  int dims[4] = {r->n, r->size, r->size, 3};
+  for (int i = 0; i < r->o.n_terms; i++)
+    if (fv_obj_on_image(r->o.terms[i].kind)) objective += fv_obj_eval(&r->o.terms[i], dims, rgb, r->dimg);
+
+  const float *gp = fv_param_backward(r->param, r->dimg);
+  size_t np = fv_param_count(r->param);
+  if (!isfinite(objective) || !all_finite(gp, np)) {
+    fv_error_set(err, FV_ERR_NUMERIC,
+                 "the optimization blew up at step %d (the objective or its gradient is not finite); "
+                 "the last good image is kept — try a smaller learning rate",
+                 r->steps_done + 1);
+    return FV_ERR_NUMERIC;
+  }
+  fv_adam_step(r->adam, fv_param_values(r->param), gp);
+  if (!all_finite(fv_param_values(r->param), np)) {
+    memcpy(fv_param_values(r->param), r->good, np * sizeof(float));
+    fv_error_set(err, FV_ERR_NUMERIC, "the optimization blew up at step %d; the last good image is kept",
+                 r->steps_done + 1);
+    return FV_ERR_NUMERIC;
+  }
+  memcpy(r->good, fv_param_values(r->param), np * sizeof(float));
+  r->objective = (float)objective;
+  r->steps_done++;
+  r->rgba_dirty = 1;
+  return FV_OK;
+}
+
+fv_status fv_render_step(fv_render *r, int steps, fv_error *err) {
+  if (!r || steps < 0) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "steps must be 0 or more, got %d", steps);
+    return FV_ERR_BAD_ARG;
+  }
+  for (int i = 0; i < steps; i++) {
+    fv_status s = step(r, err);
+    if (s != FV_OK) return s;
+  }
+  return FV_OK;
+}
+
+/* ==== results ============================================================================= */
+
+int fv_render_steps_done(const fv_render *r) { return r ? r->steps_done : 0; }
+int fv_render_steps_planned(const fv_render *r) { return r ? r->o.steps : 0; }
+int fv_render_batch(const fv_render *r) { return r ? r->n : 0; }
+int fv_render_size(const fv_render *r) { return r ? r->size : 0; }
+float fv_render_objective(const fv_render *r) { return r ? r->objective : NAN; }
+const char *fv_render_options_json(const fv_render *r) { return r ? r->options_json : ""; }
+
+static uint8_t to_u8(float v) {
+  float q = floorf(v * 255.0f + 0.5f);
+  return (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+}
+
+const uint8_t *fv_render_rgba(fv_render *r, int image) {
+  if (!r || image < 0 || image >= r->n) return NULL;
+  if (r->rgba_dirty) {
+    const float *rgb = fv_param_render(r->param);  /* the current params, after the last update */
+    size_t np = (size_t)r->n * r->size * r->size;
+    for (size_t p = 0; p < np; p++) {
+      for (int c = 0; c < 3; c++) r->rgba[4 * p + c] = to_u8(rgb[3 * p + c]);
+      r->rgba[4 * p + 3] = 255;
+    }
+    r->rgba_dirty = 0;
+  }
+  return r->rgba + (size_t)image * r->size * r->size * 4;
+}
+
+/* A batch as one grid, ceil(sqrt(n)) columns, 2 white pixels between images. */
+uint8_t *fv_render_png(fv_render *r, int image, size_t *out_len, fv_error *err) {
+  if (!r || image < -1 || image >= r->n) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "image %d out of range (0..%d, or -1 for the grid)", image, r ? r->n - 1 : 0);
+    return NULL;
+  }
+  if (image >= 0) return fv_png_encode(fv_render_rgba(r, image), r->size, r->size, 4, out_len, err);
+  int cols = 1;
+  while (cols * cols < r->n) cols++;
+  int rows = (r->n + cols - 1) / cols, gap = 2, s = r->size;
+  int w = cols * s + (cols - 1) * gap, h = rows * s + (rows - 1) * gap;
+  uint8_t *grid = (uint8_t *)malloc((size_t)w * h * 4);
+  if (!grid) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory");
+    return NULL;
+  }
+  memset(grid, 255, (size_t)w * h * 4);
+  for (int i = 0; i < r->n; i++) {
+    const uint8_t *src = fv_render_rgba(r, i);
+    int x0 = (i % cols) * (s + gap), y0 = (i / cols) * (s + gap);
+    for (int y = 0; y < s; y++) memcpy(grid + ((size_t)(y0 + y) * w + x0) * 4, src + (size_t)y * s * 4, (size_t)s * 4);
+  }
+  uint8_t *png = fv_png_encode(grid, w, h, 4, out_len, err);
+  free(grid);
+  return png;
+}

@@ -1,0 +1,1335 @@
+/* tflite.c — load a .tflite file into an fv_model: parse the flatbuffer by
+ * hand, validate the graph, and dequantize every constant to float32.
+ *
+ * The file is untrusted. Every offset, length, vtable, index and count is
+ * checked before it is used, all reads go through byte loads (no unaligned
+ * pointer casts), and sizes are capped, so a truncated, corrupted or hostile
+ * file ends in NULL with err set (FV_ERR_BAD_MODEL / FV_ERR_UNSUPPORTED /
+ * FV_ERR_NO_MEMORY and a message saying what is wrong), never a crash, an
+ * out-of-bounds read, a hang or a huge allocation. The schema is not
+ * recursive, so the work is bounded by the vector lengths, which are bounded
+ * by the file size and the caps below.
+ *
+ * Layout facts come from TFLite's schema (tensorflow/lite/schema/schema.fbs)
+ * and the FlatBuffers binary format:
+ *   file   = u32 root offset, "TFL3" identifier, ...
+ *   table  = i32 soffset to its vtable (vtable = table - soffset), then fields
+ *   vtable = u16 vtable size, u16 table size, u16 field offsets (0 = absent)
+ *   offset fields (tables, vectors, strings) are u32, relative to the field
+ *   vector = u32 length, then the elements; string = byte vector + NUL
+ *
+ * The file is read top to bottom in the order data flows:
+ *   flatbuffer primitives → schema facts → tensors → operators → constants
+ *   (dequantization) → input/output → the public getters.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+/* ==== limits ============================================================= */
+#define TFL_MAX_TENSORS 100000
+#define TFL_MAX_OPS 20000
+#define TFL_MAX_OP_INPUTS 1024
+#define TFL_MAX_DIM (1 << 24)
+#define TFL_MAX_ACT_ELEMS ((int64_t)1 << 26)   /* one activation at native size: 256 MB of f32 */
+#define TFL_MAX_CONST_ELEMS ((int64_t)1 << 28)
+#define TFL_MAX_WEIGHTS ((int64_t)100 << 20)    /* all constants together: 400 MB of f32 */
+#define TFL_MAX_WINDOW 4096                     /* strides, dilations, pool filters, pads */
+
+/* ==== the loader's context and errors ==================================== */
+typedef struct {
+  const uint8_t *b;
+  uint64_t n;
+  fv_error *err;
+  char where[96]; /* what is being read, prefixed to messages ("tensor 12", ...) */
+} ld;
+
+#ifdef __GNUC__
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail(ld *L, fv_status code, const char *fmt, ...) {
+  char msg[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (L->where[0])
+    fv_error_set(L->err, code, "%s: %s", L->where, msg);
+  else
+    fv_error_set(L->err, code, "%s", msg);
+  return 0;
+}
+#define BAD FV_ERR_BAD_MODEL
+#define UNSUP FV_ERR_UNSUPPORTED
+#define TRY(x) \
+  do {         \
+    if (!(x)) return 0; \
+  } while (0)
+
+/* ==== little-endian loads (any alignment) ================================ */
+static uint16_t rd_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint32_t rd_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static uint64_t rd_u64(const uint8_t *p) { return (uint64_t)rd_u32(p) | ((uint64_t)rd_u32(p + 4) << 32); }
+static int32_t rd_i32(const uint8_t *p) {
+  uint32_t u = rd_u32(p);
+  int32_t v;
+  memcpy(&v, &u, 4);
+  return v;
+}
+static int64_t rd_i64(const uint8_t *p) {
+  uint64_t u = rd_u64(p);
+  int64_t v;
+  memcpy(&v, &u, 8);
+  return v;
+}
+static float rd_f32(const uint8_t *p) {
+  uint32_t u = rd_u32(p);
+  float v;
+  memcpy(&v, &u, 4);
+  return v;
+}
+static double rd_f64(const uint8_t *p) {
+  uint64_t u = rd_u64(p);
+  double v;
+  memcpy(&v, &u, 8);
+  return v;
+}
+
+/* IEEE binary16 → binary32, exact for every input: normals, subnormals
+ * (renormalized), ±0, ±inf and NaN (payload kept, made quiet). */
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1Fu;
+  uint32_t man = h & 0x3FFu;
+  uint32_t bits;
+  if (exp == 0x1F) {
+    bits = sign | 0x7F800000u | (man << 13) | (man ? 0x00400000u : 0);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13); /* rebias 15 → 127 */
+  } else if (man == 0) {
+    bits = sign;
+  } else {
+    /* subnormal: man * 2^-24; shift the leading 1 up to bit 10 */
+    int e = 113; /* 127 - 14 */
+    while (!(man & 0x400u)) {
+      man <<= 1;
+      e--;
+    }
+    bits = sign | ((uint32_t)e << 23) | ((man & 0x3FFu) << 13);
+  }
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+/* ==== flatbuffer primitives, bounds-checked ============================== */
+typedef struct {
+  uint64_t pos, vt;      /* table and vtable positions */
+  uint32_t vtsize, tsize;
+} fbt;
+typedef struct {
+  uint64_t pos; /* first element */
+  uint32_t len;
+} fbv;
+
+/* Verify the table at pos: its vtable and its inline part lie in the file. */
+static int fb_table(ld *L, uint64_t pos, fbt *t, const char *name) {
+  if (pos > L->n || L->n - pos < 4)
+    return fail(L, BAD, "%s table at offset %llu lies outside the file", name, (unsigned long long)pos);
+  int64_t vt = (int64_t)pos - (int64_t)rd_i32(L->b + pos);
+  if (vt < 0 || (uint64_t)vt > L->n - 4)
+    return fail(L, BAD, "%s table at offset %llu has its vtable outside the file", name, (unsigned long long)pos);
+  t->pos = pos;
+  t->vt = (uint64_t)vt;
+  t->vtsize = rd_u16(L->b + t->vt);
+  t->tsize = rd_u16(L->b + t->vt + 2);
+  if (t->vtsize < 4 || (t->vtsize & 1) || t->vt + t->vtsize > L->n)
+    return fail(L, BAD, "%s table at offset %llu has a corrupt vtable", name, (unsigned long long)pos);
+  if (t->tsize < 4 || pos + t->tsize > L->n)
+    return fail(L, BAD, "%s table at offset %llu runs past the end of the file", name, (unsigned long long)pos);
+  return 1;
+}
+
+/* Position of field `id` (size bytes, inline), or 0 when absent (default value). */
+static int fb_field(ld *L, const fbt *t, int id, uint32_t size, uint64_t *pos, const char *name) {
+  uint32_t vo = 4 + 2 * (uint32_t)id;
+  *pos = 0;
+  if (vo + 2 > t->vtsize) return 1; /* written by an older schema: absent */
+  uint32_t off = rd_u16(L->b + t->vt + vo);
+  if (off == 0) return 1;
+  if (off < 4 || off + size > t->tsize) return fail(L, BAD, "field '%s' lies outside its table", name);
+  *pos = t->pos + off;
+  return 1;
+}
+
+static int fb_i32(ld *L, const fbt *t, int id, int32_t def, int32_t *v, const char *name) {
+  uint64_t p;
+  TRY(fb_field(L, t, id, 4, &p, name));
+  *v = p ? rd_i32(L->b + p) : def;
+  return 1;
+}
+static int fb_u32(ld *L, const fbt *t, int id, uint32_t def, uint32_t *v, const char *name) {
+  uint64_t p;
+  TRY(fb_field(L, t, id, 4, &p, name));
+  *v = p ? rd_u32(L->b + p) : def;
+  return 1;
+}
+static int fb_u64(ld *L, const fbt *t, int id, uint64_t def, uint64_t *v, const char *name) {
+  uint64_t p;
+  TRY(fb_field(L, t, id, 8, &p, name));
+  *v = p ? rd_u64(L->b + p) : def;
+  return 1;
+}
+static int fb_i8(ld *L, const fbt *t, int id, int def, int *v, const char *name) {
+  uint64_t p;
+  TRY(fb_field(L, t, id, 1, &p, name));
+  *v = p ? (int)(int8_t)L->b[p] : def;
+  return 1;
+}
+static int fb_u8(ld *L, const fbt *t, int id, int def, int *v, const char *name) {
+  uint64_t p;
+  TRY(fb_field(L, t, id, 1, &p, name));
+  *v = p ? (int)L->b[p] : def;
+  return 1;
+}
+static int fb_f32(ld *L, const fbt *t, int id, float def, float *v, const char *name) {
+  uint64_t p;
+  TRY(fb_field(L, t, id, 4, &p, name));
+  *v = p ? rd_f32(L->b + p) : def;
+  return 1;
+}
+
+/* Follow the u32 offset stored at fpos. */
+static int fb_deref(ld *L, uint64_t fpos, uint64_t *target, const char *name) {
+  uint32_t off = rd_u32(L->b + fpos);
+  uint64_t tg = fpos + off;
+  if (off == 0 || tg > L->n || L->n - tg < 4)
+    return fail(L, BAD, "'%s' points outside the file (offset %u at %llu)", name, off, (unsigned long long)fpos);
+  *target = tg;
+  return 1;
+}
+
+static int fb_vec_at(ld *L, uint64_t vpos, uint32_t esize, fbv *v, const char *name) {
+  uint32_t len = rd_u32(L->b + vpos);
+  if ((uint64_t)len * esize > L->n - vpos - 4)
+    return fail(L, BAD, "vector '%s' (%u elements) runs past the end of the file", name, len);
+  v->pos = vpos + 4;
+  v->len = len;
+  return 1;
+}
+
+/* A vector field; absent → empty. */
+static int fb_vec(ld *L, const fbt *t, int id, uint32_t esize, fbv *v, const char *name) {
+  uint64_t p, tg;
+  v->pos = 0;
+  v->len = 0;
+  TRY(fb_field(L, t, id, 4, &p, name));
+  if (!p) return 1;
+  TRY(fb_deref(L, p, &tg, name));
+  return fb_vec_at(L, tg, esize, v, name);
+}
+
+/* A sub-table field; *present = 0 when absent. */
+static int fb_sub(ld *L, const fbt *t, int id, fbt *sub, int *present, const char *name) {
+  uint64_t p, tg;
+  *present = 0;
+  TRY(fb_field(L, t, id, 4, &p, name));
+  if (!p) return 1;
+  TRY(fb_deref(L, p, &tg, name));
+  TRY(fb_table(L, tg, sub, name));
+  *present = 1;
+  return 1;
+}
+
+/* Element i of a vector of tables. */
+static int fb_vec_table(ld *L, const fbv *v, uint32_t i, fbt *t, const char *name) {
+  uint64_t tg;
+  TRY(fb_deref(L, v->pos + 4 * (uint64_t)i, &tg, name));
+  return fb_table(L, tg, t, name);
+}
+
+/* A string field copied (at most cap-1 bytes, stopping at a NUL) into out. */
+static int fb_str(ld *L, const fbt *t, int id, char *out, size_t cap, const char *name) {
+  fbv v;
+  out[0] = 0;
+  TRY(fb_vec(L, t, id, 1, &v, name));
+  size_t k = 0;
+  for (; k < v.len && k + 1 < cap && L->b[v.pos + k]; k++) out[k] = (char)L->b[v.pos + k];
+  out[k] = 0;
+  return 1;
+}
+
+/* ==== TFLite schema facts ================================================ */
+/* Field ids (vtable slot order) of the tables we read. A union occupies two
+ * ids: its type (u8) and then its value. */
+enum { M_VERSION = 0, M_OPERATOR_CODES = 1, M_SUBGRAPHS = 2, M_BUFFERS = 4 };
+enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3 };
+enum { T_SHAPE = 0, T_TYPE = 1, T_BUFFER = 2, T_NAME = 3, T_QUANT = 4, T_SPARSITY = 6 };
+enum { Q_SCALE = 2, Q_ZERO_POINT = 3, Q_DETAILS_TYPE = 4, Q_QDIM = 6 };
+enum { OC_DEPRECATED_BUILTIN = 0, OC_CUSTOM = 1, OC_BUILTIN = 3 };
+enum { OP_OPCODE_INDEX = 0, OP_INPUTS = 1, OP_OUTPUTS = 2, OP_OPTIONS_TYPE = 3, OP_OPTIONS = 4 };
+enum { BUF_DATA = 0, BUF_OFFSET = 1, BUF_SIZE = 2 };
+
+/* TensorType */
+enum {
+  TT_FLOAT32 = 0, TT_FLOAT16 = 1, TT_INT32 = 2, TT_UINT8 = 3, TT_INT64 = 4, TT_STRING = 5,
+  TT_BOOL = 6, TT_INT16 = 7, TT_COMPLEX64 = 8, TT_INT8 = 9, TT_FLOAT64 = 10
+};
+static const char *const tt_names[] = {
+    "FLOAT32", "FLOAT16", "INT32", "UINT8", "INT64", "STRING", "BOOL", "INT16", "COMPLEX64", "INT8",
+    "FLOAT64", "COMPLEX128", "UINT64", "RESOURCE", "VARIANT", "UINT32", "UINT16", "INT4"};
+static const char *tt_name(int t) {
+  return t >= 0 && t < (int)(sizeof tt_names / sizeof *tt_names) ? tt_names[t] : "unknown type";
+}
+/* Bytes per element of the types we can turn into f32; 0 = not a number we read. */
+static int tt_size(int t) {
+  switch (t) {
+    case TT_FLOAT32: case TT_INT32: return 4;
+    case TT_FLOAT16: case TT_INT16: return 2;
+    case TT_UINT8: case TT_INT8: return 1;
+    case TT_INT64: case TT_FLOAT64: return 8;
+    default: return 0;
+  }
+}
+
+/* BuiltinOperator codes we run (or fold), and the BuiltinOptions union
+ * member each one's options must be. */
+enum {
+  B_ADD = 0, B_AVERAGE_POOL_2D = 1, B_CONCATENATION = 2, B_CONV_2D = 3, B_DEPTHWISE_CONV_2D = 4,
+  B_DEQUANTIZE = 6, B_FULLY_CONNECTED = 9, B_MAX_POOL_2D = 17, B_MUL = 18, B_RESHAPE = 22,
+  B_SOFTMAX = 25, B_CUSTOM = 32, B_PAD = 34, B_MEAN = 40, B_SQUEEZE = 43
+};
+enum {
+  BO_NONE = 0, BO_CONV2D = 1, BO_DEPTHWISE_CONV2D = 2, BO_POOL2D = 5, BO_FULLY_CONNECTED = 8,
+  BO_SOFTMAX = 9, BO_CONCATENATION = 10, BO_ADD = 11, BO_RESHAPE = 17, BO_MUL = 21, BO_PAD = 22,
+  BO_REDUCER = 27, BO_SQUEEZE = 30, BO_DEQUANTIZE = 38
+};
+
+/* Names of TFLite's builtin operators, by code (for messages). */
+static const char *const builtin_names[] = {
+    "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEPTH_TO_SPACE",
+    "DEQUANTIZE", "EMBEDDING_LOOKUP", "FLOOR", "FULLY_CONNECTED", "HASHTABLE_LOOKUP",
+    "L2_NORMALIZATION", "L2_POOL_2D", "LOCAL_RESPONSE_NORMALIZATION", "LOGISTIC", "LSH_PROJECTION",
+    "LSTM", "MAX_POOL_2D", "MUL", "RELU", "RELU_N1_TO_1", "RELU6", "RESHAPE", "RESIZE_BILINEAR",
+    "RNN", "SOFTMAX", "SPACE_TO_DEPTH", "SVDF", "TANH", "CONCAT_EMBEDDINGS", "SKIP_GRAM", "CALL",
+    "CUSTOM", "EMBEDDING_LOOKUP_SPARSE", "PAD", "UNIDIRECTIONAL_SEQUENCE_RNN", "GATHER",
+    "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND", "TRANSPOSE", "MEAN", "SUB", "DIV", "SQUEEZE",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM", "STRIDED_SLICE", "BIDIRECTIONAL_SEQUENCE_RNN", "EXP", "TOPK_V2",
+    "SPLIT", "LOG_SOFTMAX", "DELEGATE", "BIDIRECTIONAL_SEQUENCE_LSTM", "CAST", "PRELU", "MAXIMUM",
+    "ARG_MAX", "MINIMUM", "LESS", "NEG", "PADV2", "GREATER", "GREATER_EQUAL", "LESS_EQUAL", "SELECT",
+    "SLICE", "SIN", "TRANSPOSE_CONV", "SPARSE_TO_DENSE", "TILE", "EXPAND_DIMS", "EQUAL", "NOT_EQUAL",
+    "LOG", "SUM", "SQRT", "RSQRT", "SHAPE", "POW", "ARG_MIN", "FAKE_QUANT", "REDUCE_PROD",
+    "REDUCE_MAX", "PACK", "LOGICAL_OR", "ONE_HOT", "LOGICAL_AND", "LOGICAL_NOT", "UNPACK",
+    "REDUCE_MIN", "FLOOR_DIV", "REDUCE_ANY", "SQUARE", "ZEROS_LIKE", "FILL", "FLOOR_MOD", "RANGE",
+    "RESIZE_NEAREST_NEIGHBOR", "LEAKY_RELU", "SQUARED_DIFFERENCE", "MIRROR_PAD", "ABS", "SPLIT_V",
+    "UNIQUE", "CEIL", "REVERSE_V2", "ADD_N", "GATHER_ND", "COS", "WHERE", "RANK", "ELU",
+    "REVERSE_SEQUENCE", "MATRIX_DIAG", "QUANTIZE", "MATRIX_SET_DIAG", "ROUND", "HARD_SWISH", "IF",
+    "WHILE", "NON_MAX_SUPPRESSION_V4", "NON_MAX_SUPPRESSION_V5", "SCATTER_ND", "SELECT_V2",
+    "DENSIFY", "SEGMENT_SUM", "BATCH_MATMUL", "PLACEHOLDER_FOR_GREATER_OP_CODES", "CUMSUM",
+    "CALL_ONCE", "BROADCAST_TO", "RFFT2D", "CONV_3D", "IMAG", "REAL", "COMPLEX_ABS", "HASHTABLE",
+    "HASHTABLE_FIND", "HASHTABLE_IMPORT", "HASHTABLE_SIZE", "REDUCE_ALL", "CONV_3D_TRANSPOSE",
+    "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "BROADCAST_ARGS", "RANDOM_STANDARD_NORMAL",
+    "BUCKETIZE", "RANDOM_UNIFORM", "MULTINOMIAL", "GELU", "DYNAMIC_UPDATE_SLICE", "RELU_0_TO_1",
+    "UNSORTED_SEGMENT_PROD", "UNSORTED_SEGMENT_MAX", "UNSORTED_SEGMENT_SUM", "ATAN2",
+    "UNSORTED_SEGMENT_MIN", "SIGN", "BITCAST", "BITWISE_XOR", "RIGHT_SHIFT", "STABLEHLO_LOGISTIC",
+    "STABLEHLO_ADD", "STABLEHLO_DIVIDE", "STABLEHLO_MULTIPLY", "STABLEHLO_MAXIMUM",
+    "STABLEHLO_RESHAPE", "STABLEHLO_CLAMP", "STABLEHLO_CONCATENATE", "STABLEHLO_BROADCAST_IN_DIM",
+    "STABLEHLO_CONVOLUTION", "STABLEHLO_SLICE", "STABLEHLO_CUSTOM_CALL", "STABLEHLO_REDUCE",
+    "STABLEHLO_ABS", "STABLEHLO_AND", "STABLEHLO_COSINE", "STABLEHLO_EXPONENTIAL",
+    "STABLEHLO_FLOOR", "STABLEHLO_LOG", "STABLEHLO_MINIMUM", "STABLEHLO_NEGATE", "STABLEHLO_OR",
+    "STABLEHLO_POWER", "STABLEHLO_REMAINDER", "STABLEHLO_RSQRT", "STABLEHLO_SELECT",
+    "STABLEHLO_SUBTRACT", "STABLEHLO_TANH", "STABLEHLO_SCATTER", "STABLEHLO_COMPARE",
+    "STABLEHLO_CONVERT", "STABLEHLO_DYNAMIC_SLICE", "STABLEHLO_DYNAMIC_UPDATE_SLICE",
+    "STABLEHLO_PAD", "STABLEHLO_IOTA", "STABLEHLO_DOT_GENERAL", "STABLEHLO_REDUCE_WINDOW",
+    "STABLEHLO_SORT", "STABLEHLO_WHILE", "STABLEHLO_GATHER", "STABLEHLO_TRANSPOSE", "DILATE",
+    "STABLEHLO_RNG_BIT_GENERATOR", "REDUCE_WINDOW"};
+static const char *builtin_name(int code) {
+  if (code >= 0 && code < (int)(sizeof builtin_names / sizeof *builtin_names)) return builtin_names[code];
+  return "UNKNOWN";
+}
+
+/* ActivationFunctionType */
+static const char *const act_names[] = {"NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT"};
+
+const char *fv_op_name(fv_op_kind k) {
+  static const char *const names[FV_OP_COUNT] = {
+      [FV_OP_CONV2D] = "CONV_2D",        [FV_OP_DWCONV2D] = "DEPTHWISE_CONV_2D",
+      [FV_OP_FULLY_CONNECTED] = "FULLY_CONNECTED", [FV_OP_ADD] = "ADD",
+      [FV_OP_MUL] = "MUL",               [FV_OP_AVGPOOL2D] = "AVERAGE_POOL_2D",
+      [FV_OP_MAXPOOL2D] = "MAX_POOL_2D", [FV_OP_MEAN] = "MEAN",
+      [FV_OP_PAD] = "PAD",               [FV_OP_CONCAT] = "CONCATENATION",
+      [FV_OP_RESHAPE] = "RESHAPE",       [FV_OP_SOFTMAX] = "SOFTMAX"};
+  return (unsigned)k < FV_OP_COUNT ? names[k] : "UNKNOWN";
+}
+
+/* ==== tensors ============================================================ */
+/* What the loader knows about a tensor beyond the fv_tensor it fills. */
+typedef struct {
+  int type;
+  int64_t count;     /* elements */
+  uint64_t data;     /* raw constant bytes in the file ... */
+  uint64_t bytes;    /* ... and their length; 0 = not a constant */
+  fbv scale, zp;     /* quantization vectors (f32, i64); len 0 = none */
+  int qdim;          /* quantized_dimension */
+  int producer;      /* index of the op (kept) that writes it; -1 none; -2 the model input */
+  int fold_src;      /* a folded DEQUANTIZE's output: the constant it dequantizes; else -1 */
+  int real_uses;     /* inputs of kept ops that read it */
+  int fold_uses;     /* folded DEQUANTIZEs that read it */
+} tinfo;
+
+#define PRODUCER_NONE (-1)
+#define PRODUCER_INPUT (-2)
+
+static int is_const(const tinfo *ti) { return ti->bytes > 0 || ti->fold_src >= 0; }
+
+static const char *shape_str(const fv_tensor *t, char *buf, size_t cap) {
+  size_t k = 0;
+  k += (size_t)snprintf(buf + k, cap - k, "[");
+  for (int i = 0; i < t->rank && k < cap; i++)
+    k += (size_t)snprintf(buf + k, cap - k, i ? ",%d" : "%d", t->dims[i]);
+  if (k < cap) snprintf(buf + k, cap - k, "]");
+  return buf;
+}
+
+/* A buffer's bytes: inline data, or (models over 2 GB) an offset/size pair
+ * relative to the start of the file. */
+static int read_buffer(ld *L, const fbv *buffers, uint32_t idx, uint64_t *data, uint64_t *bytes) {
+  fbt bt;
+  fbv d;
+  *data = *bytes = 0;
+  TRY(fb_vec_table(L, buffers, idx, &bt, "buffer"));
+  TRY(fb_vec(L, &bt, BUF_DATA, 1, &d, "buffer data"));
+  if (d.len) {
+    *data = d.pos;
+    *bytes = d.len;
+    return 1;
+  }
+  uint64_t off, size;
+  TRY(fb_u64(L, &bt, BUF_OFFSET, 0, &off, "buffer offset"));
+  TRY(fb_u64(L, &bt, BUF_SIZE, 0, &size, "buffer size"));
+  if (off > 1 && size > 0) {
+    if (off > L->n || size > L->n - off)
+      return fail(L, BAD, "buffer %u (offset %llu, %llu bytes) lies outside the file", idx,
+                  (unsigned long long)off, (unsigned long long)size);
+    *data = off;
+    *bytes = size;
+  }
+  return 1;
+}
+
+static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const fbv *buffers, int i) {
+  fv_tensor *t = &m->tensors[i];
+  tinfo *ti = &T[i];
+  fbt tt, qt;
+  fbv shape;
+  int present;
+  char name[FV_NAME_MAX];
+
+  snprintf(L->where, sizeof L->where, "tensor %d", i);
+  TRY(fb_vec_table(L, tensors, (uint32_t)i, &tt, "tensor"));
+  TRY(fb_str(L, &tt, T_NAME, name, sizeof name, "name"));
+  /* The converter joins the names of the TF ops it fused with ';'. The first
+   * names the op whose output this is (".../Relu6"), short and unique. */
+  char *semi = strchr(name, ';');
+  if (semi && semi != name) *semi = 0;
+  if (!name[0]) snprintf(name, sizeof name, "tensor_%d", i);
+  t->name = (char *)malloc(strlen(name) + 1);
+  if (!t->name) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
+  strcpy(t->name, name);
+  snprintf(L->where, sizeof L->where, "tensor %d '%.60s'", i, name);
+
+  TRY(fb_vec(L, &tt, T_SHAPE, 4, &shape, "shape"));
+  if (shape.len > FV_MAX_RANK) return fail(L, UNSUP, "rank %u; featviz supports rank 4 at most", shape.len);
+  t->rank = (int)shape.len;
+  ti->count = 1;
+  for (int k = 0; k < t->rank; k++) {
+    int32_t d = rd_i32(L->b + shape.pos + 4 * (uint64_t)k);
+    if (d < 1 || d > TFL_MAX_DIM) return fail(L, BAD, "dimension %d has size %d", k, d);
+    t->dims[k] = d;
+    ti->count *= d;
+    if (ti->count > TFL_MAX_CONST_ELEMS) return fail(L, BAD, "too many elements");
+  }
+  TRY(fb_i8(L, &tt, T_TYPE, TT_FLOAT32, &ti->type, "type"));
+
+  uint32_t bidx;
+  TRY(fb_u32(L, &tt, T_BUFFER, 0, &bidx, "buffer"));
+  if (bidx >= buffers->len) {
+    if (!(bidx == 0 && buffers->len == 0))
+      return fail(L, BAD, "buffer index %u, but the model has %u buffers", bidx, buffers->len);
+  } else {
+    TRY(read_buffer(L, buffers, bidx, &ti->data, &ti->bytes));
+  }
+
+  TRY(fb_sub(L, &tt, T_SPARSITY, &qt, &present, "sparsity"));
+  if (present) return fail(L, UNSUP, "sparse tensors are not supported");
+  TRY(fb_sub(L, &tt, T_QUANT, &qt, &present, "quantization"));
+  if (present) {
+    int details;
+    int32_t qdim;
+    TRY(fb_u8(L, &qt, Q_DETAILS_TYPE, 0, &details, "quantization details"));
+    if (details) return fail(L, UNSUP, "custom quantization is not supported");
+    TRY(fb_vec(L, &qt, Q_SCALE, 4, &ti->scale, "scale"));
+    TRY(fb_vec(L, &qt, Q_ZERO_POINT, 8, &ti->zp, "zero_point"));
+    TRY(fb_i32(L, &qt, Q_QDIM, 0, &qdim, "quantized_dimension"));
+    ti->qdim = qdim;
+    if (ti->scale.len) {
+      float s = rd_f32(L->b + ti->scale.pos);
+      int64_t z = ti->zp.len ? rd_i64(L->b + ti->zp.pos) : 0;
+      if (isfinite(s) && s > 0 && z >= INT32_MIN && z <= INT32_MAX) {
+        t->scale = s;
+        t->zero_point = (int)z;
+      }
+    }
+  }
+
+  if (ti->bytes) { /* a constant: check what dequantization will rely on */
+    int es = tt_size(ti->type);
+    if (es && (uint64_t)ti->count * (uint64_t)es != ti->bytes) {
+      char sb[64];
+      return fail(L, BAD, "buffer holds %llu bytes; shape %s of %s needs %llu", (unsigned long long)ti->bytes,
+                  shape_str(t, sb, sizeof sb), tt_name(ti->type), (unsigned long long)ti->count * (uint64_t)es);
+    }
+    uint32_t ns = ti->scale.len, nz = ti->zp.len;
+    if (ns > 1) {
+      if (ti->qdim < 0 || ti->qdim >= t->rank || (uint32_t)t->dims[ti->qdim] != ns)
+        return fail(L, BAD, "%u per-channel scales do not match quantized_dimension %d", ns, ti->qdim);
+    }
+    if (nz && nz != 1 && nz != ns) return fail(L, BAD, "%u zero points for %u scales", nz, ns);
+    for (uint32_t k = 0; k < ns; k++) {
+      float s = rd_f32(L->b + ti->scale.pos + 4 * (uint64_t)k);
+      if (!isfinite(s) || s < 0) return fail(L, BAD, "quantization scale %u is %g", k, (double)s);
+    }
+    for (uint32_t k = 0; k < nz; k++) {
+      int64_t z = rd_i64(L->b + ti->zp.pos + 8 * (uint64_t)k);
+      if (z < INT32_MIN || z > INT32_MAX) return fail(L, BAD, "zero point %u is out of range", k);
+    }
+  }
+  return 1;
+}
+
+/* ==== dequantization: constant → f32 ===================================== */
+/* f = scale * (q - zero_point), computed in double and rounded once, as
+ * TFLite's reference Dequantize does; per channel along quantized_dimension
+ * when there are several scales. Float types ignore quantization; integer
+ * types without a scale are taken as plain numbers (shapes, axes, ...). */
+static int dequantize(ld *L, const tinfo *src, const fv_tensor *shape, float *out) {
+  const int type = src->type, es = tt_size(type);
+  const int quant = src->scale.len > 0 && type != TT_FLOAT32 && type != TT_FLOAT16 && type != TT_FLOAT64;
+  int64_t outer = 1, nch = 1, inner = src->count;
+  if (quant && src->scale.len > 1) {
+    nch = shape->dims[src->qdim];
+    outer = 1;
+    for (int k = 0; k < src->qdim; k++) outer *= shape->dims[k];
+    inner = src->count / outer / nch;
+  }
+  const uint8_t *p = L->b + src->data;
+  int finite = 1;
+  for (int64_t o = 0; o < outer; o++) {
+    for (int64_t c = 0; c < nch; c++) {
+      double s = 1, z = 0;
+      if (quant) {
+        s = rd_f32(L->b + src->scale.pos + 4 * (uint64_t)(src->scale.len > 1 ? c : 0));
+        if (src->zp.len) z = (double)rd_i64(L->b + src->zp.pos + 8 * (uint64_t)(src->zp.len > 1 ? c : 0));
+      }
+      int64_t base = (o * nch + c) * inner;
+      const uint8_t *q = p + (uint64_t)base * (uint64_t)es;
+      float *y = out + base;
+      for (int64_t k = 0; k < inner; k++, q += es) {
+        double v;
+        switch (type) {
+          case TT_UINT8: v = q[0]; break;
+          case TT_INT8: v = (int8_t)q[0]; break;
+          case TT_INT16: v = (int16_t)rd_u16(q); break;
+          case TT_INT32: v = rd_i32(q); break;
+          case TT_INT64: v = (double)rd_i64(q); break;
+          case TT_FLOAT16: v = half_to_float(rd_u16(q)); break;
+          case TT_FLOAT32: v = rd_f32(q); break;
+          default: v = rd_f64(q); break; /* TT_FLOAT64 */
+        }
+        float f = quant ? (float)(s * (v - z)) : (float)v;
+        y[k] = f;
+        finite &= isfinite(f) != 0;
+      }
+    }
+  }
+  if (!finite) return fail(L, BAD, "a constant value is infinite or NaN");
+  return 1;
+}
+
+/* Integer parameters (axes, paddings, shapes) straight from a constant
+ * int32/int64 tensor. */
+static int const_ints(ld *L, const tinfo *T, int t, int64_t *vals, int cap, int *count,
+                      const char *role) {
+  const tinfo *ti = &T[t];
+  if (!ti->bytes || (ti->type != TT_INT32 && ti->type != TT_INT64))
+    return fail(L, UNSUP, "the %s (tensor %d) must be a constant int32 or int64 tensor", role, t);
+  if (ti->count > cap) return fail(L, BAD, "the %s (tensor %d) has %lld values", role, t, (long long)ti->count);
+  for (int64_t k = 0; k < ti->count; k++)
+    vals[k] = ti->type == TT_INT32 ? rd_i32(L->b + ti->data + 4 * (uint64_t)k)
+                                   : rd_i64(L->b + ti->data + 8 * (uint64_t)k);
+  *count = (int)ti->count;
+  return 1;
+}
+
+/* ==== operators ========================================================== */
+/* Rank-r activation axis → NHWC axis (rank 2 is [N,C], rank 1 is [C]). */
+static int nhwc_axis(int rank, int axis) {
+  if (rank == 4) return axis;
+  if (rank == 2) return axis == 0 ? 0 : 3;
+  return 3; /* rank 1 */
+}
+
+typedef struct {
+  int oi;            /* operator index in the file */
+  int code;          /* builtin code */
+  int n_in;
+  int *in;           /* tensor indices (-1 = absent) */
+  int out;
+  int opt_type;
+  fbt opt;           /* options table, valid when has_opt */
+  int has_opt;
+} opctx;
+
+static int expect_inputs(ld *L, const opctx *o, int lo, int hi) {
+  if (o->n_in < lo || o->n_in > hi) {
+    if (lo == hi) return fail(L, BAD, "has %d inputs, expected %d", o->n_in, lo);
+    return fail(L, BAD, "has %d inputs, expected %d to %d", o->n_in, lo, hi);
+  }
+  return 1;
+}
+
+static int options(ld *L, const opctx *o, int type) {
+  if (o->has_opt && o->opt_type != type)
+    return fail(L, BAD, "options of union type %d, expected %d", o->opt_type, type);
+  return 1;
+}
+
+static int act_ok_rank(int r) { return r == 1 || r == 2 || r == 4; }
+
+/* An activation input: produced by an earlier op, or the model input. */
+static int need_act(ld *L, const fv_model *m, const tinfo *T, const opctx *o, int k, const char *role) {
+  int t = k < o->n_in ? o->in[k] : -1;
+  if (t < 0) return fail(L, BAD, "the %s input is missing", role);
+  if (is_const(&T[t])) return fail(L, BAD, "the %s input (tensor %d) is a constant", role, t);
+  if (T[t].producer == PRODUCER_NONE)
+    return fail(L, BAD,
+                "the %s input (tensor %d '%.40s') is neither the model input nor an earlier operator's output "
+                "(operators must be in execution order; models with several inputs are not supported)",
+                role, t, m->tensors[t].name);
+  return 1;
+}
+
+/* A constant input of the given rank (-1: any). */
+static int need_const(ld *L, const fv_model *m, const tinfo *T, const opctx *o, int k, int rank, const char *role) {
+  int t = k < o->n_in ? o->in[k] : -1;
+  if (t < 0) return fail(L, BAD, "the %s input is missing", role);
+  if (!is_const(&T[t])) return fail(L, UNSUP, "the %s (tensor %d) is not a constant tensor", role, t);
+  if (rank >= 0 && m->tensors[t].rank != rank)
+    return fail(L, BAD, "the %s (tensor %d) has rank %d, expected %d", role, t, m->tensors[t].rank, rank);
+  if (T[t].fold_src < 0 && !tt_size(T[t].type))
+    return fail(L, UNSUP, "the %s (tensor %d) has type %s", role, t, tt_name(T[t].type));
+  return 1;
+}
+
+static int read_act(ld *L, const opctx *o, int id, fv_act *act) {
+  int a;
+  if (!o->has_opt) {
+    *act = FV_ACT_NONE;
+    return 1;
+  }
+  TRY(fb_i8(L, &o->opt, id, 0, &a, "fused_activation_function"));
+  switch (a) {
+    case 0: *act = FV_ACT_NONE; return 1;
+    case 1: *act = FV_ACT_RELU; return 1;
+    case 3: *act = FV_ACT_RELU6; return 1;
+    case 2: case 4: case 5:
+      return fail(L, UNSUP, "fused activation %s is not supported", act_names[a]);
+    default: return fail(L, BAD, "unknown fused activation %d", a);
+  }
+}
+
+static int read_padding(ld *L, const opctx *o, fv_padding *pad) {
+  int p = 0;
+  if (o->has_opt) TRY(fb_i8(L, &o->opt, 0, 0, &p, "padding"));
+  if (p != 0 && p != 1) return fail(L, BAD, "unknown padding %d", p);
+  *pad = p == 0 ? FV_PADDING_SAME : FV_PADDING_VALID;
+  return 1;
+}
+
+static int read_window(ld *L, const opctx *o, int id, int32_t def, int *v, const char *name) {
+  int32_t x = def;
+  if (o->has_opt) TRY(fb_i32(L, &o->opt, id, def, &x, name));
+  if (x < 1 || x > TFL_MAX_WINDOW) return fail(L, BAD, "%s is %d", name, x);
+  *v = x;
+  return 1;
+}
+
+/* Output size of a window op along one axis at the file's native size. */
+static int window_out(int in, int k, int s, int d, fv_padding pad) {
+  if (pad == FV_PADDING_SAME) return (in + s - 1) / s;
+  int eff = (k - 1) * d + 1;
+  return in >= eff ? (in - eff) / s + 1 : 0;
+}
+
+static int check_window_shape(ld *L, const fv_model *m, const fv_op *op, int x, int y, int kh, int kw, int oc) {
+  const fv_tensor *X = &m->tensors[x], *Y = &m->tensors[y];
+  char a[64], b[64];
+  if (Y->rank != 4 || Y->dims[0] != X->dims[0] || Y->dims[3] != oc ||
+      Y->dims[1] != window_out(X->dims[1], kh, op->stride_h, op->dil_h, op->padding) ||
+      Y->dims[2] != window_out(X->dims[2], kw, op->stride_w, op->dil_w, op->padding))
+    return fail(L, BAD, "output shape %s does not follow from input %s, filter %dx%d, strides %d,%d",
+                shape_str(Y, a, sizeof a), shape_str(X, b, sizeof b), kh, kw, op->stride_h, op->stride_w);
+  return 1;
+}
+
+static int same_shape(const fv_tensor *a, const fv_tensor *b) {
+  if (a->rank != b->rank) return 0;
+  for (int k = 0; k < a->rank; k++)
+    if (a->dims[k] != b->dims[k]) return 0;
+  return 1;
+}
+
+static int64_t elems(const fv_tensor *t) {
+  int64_t c = 1;
+  for (int k = 0; k < t->rank; k++) c *= t->dims[k];
+  return c;
+}
+
+static int op_conv(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op, int depthwise) {
+  TRY(expect_inputs(L, o, 2, 3));
+  TRY(options(L, o, depthwise ? BO_DEPTHWISE_CONV2D : BO_CONV2D));
+  TRY(need_act(L, m, T, o, 0, "image"));
+  TRY(need_const(L, m, T, o, 1, 4, "filter"));
+  if (o->n_in > 2 && o->in[2] >= 0) TRY(need_const(L, m, T, o, 2, 1, "bias"));
+  const fv_tensor *X = &m->tensors[o->in[0]], *W = &m->tensors[o->in[1]];
+  if (X->rank != 4) return fail(L, BAD, "input has rank %d, expected 4 (NHWC)", X->rank);
+  TRY(read_padding(L, o, &op->padding));
+  TRY(read_window(L, o, 1, 0, &op->stride_w, "stride_w"));
+  TRY(read_window(L, o, 2, 0, &op->stride_h, "stride_h"));
+  TRY(read_act(L, o, depthwise ? 4 : 3, &op->act));
+  TRY(read_window(L, o, depthwise ? 5 : 4, 1, &op->dil_w, "dilation_w_factor"));
+  TRY(read_window(L, o, depthwise ? 6 : 5, 1, &op->dil_h, "dilation_h_factor"));
+  int ic = X->dims[3], oc;
+  if (depthwise) {
+    /* filter [1, KH, KW, IC*DM]; DM comes from the shapes: the option
+     * (field 3) is redundant and recent TFLite ignores it. */
+    oc = W->dims[3];
+    if (W->dims[0] != 1) return fail(L, BAD, "depthwise filter has leading dimension %d, expected 1", W->dims[0]);
+    if (oc % ic) return fail(L, BAD, "depthwise filter has %d channels for %d input channels", oc, ic);
+    op->depth_mult = oc / ic;
+  } else {
+    oc = W->dims[0];
+    if (W->dims[3] != ic) {
+      if (ic % W->dims[3] == 0)
+        return fail(L, UNSUP, "grouped convolution (%d input channels, filter for %d) is not supported", ic,
+                    W->dims[3]);
+      return fail(L, BAD, "filter expects %d input channels, the input has %d", W->dims[3], ic);
+    }
+  }
+  if (o->n_in > 2 && o->in[2] >= 0 && m->tensors[o->in[2]].dims[0] != oc)
+    return fail(L, BAD, "bias has %d values for %d output channels", m->tensors[o->in[2]].dims[0], oc);
+  return check_window_shape(L, m, op, o->in[0], o->out, W->dims[1], W->dims[2], oc);
+}
+
+static int op_pool(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 1, 1));
+  TRY(options(L, o, BO_POOL2D));
+  TRY(need_act(L, m, T, o, 0, "image"));
+  const fv_tensor *X = &m->tensors[o->in[0]];
+  if (X->rank != 4) return fail(L, BAD, "input has rank %d, expected 4 (NHWC)", X->rank);
+  TRY(read_padding(L, o, &op->padding));
+  TRY(read_window(L, o, 1, 0, &op->stride_w, "stride_w"));
+  TRY(read_window(L, o, 2, 0, &op->stride_h, "stride_h"));
+  TRY(read_window(L, o, 3, 0, &op->filter_w, "filter_width"));
+  TRY(read_window(L, o, 4, 0, &op->filter_h, "filter_height"));
+  TRY(read_act(L, o, 5, &op->act));
+  return check_window_shape(L, m, op, o->in[0], o->out, op->filter_h, op->filter_w, X->dims[3]);
+}
+
+static int op_fc(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 2, 3));
+  TRY(options(L, o, BO_FULLY_CONNECTED));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  TRY(need_const(L, m, T, o, 1, 2, "weights"));
+  if (o->n_in > 2 && o->in[2] >= 0) TRY(need_const(L, m, T, o, 2, 1, "bias"));
+  TRY(read_act(L, o, 0, &op->act));
+  int fmt = 0, keep = 0;
+  if (o->has_opt) {
+    TRY(fb_i8(L, &o->opt, 1, 0, &fmt, "weights_format"));
+    TRY(fb_u8(L, &o->opt, 2, 0, &keep, "keep_num_dims"));
+  }
+  if (fmt != 0) return fail(L, UNSUP, "shuffled weights (weights_format %d) are not supported", fmt);
+  const fv_tensor *X = &m->tensors[o->in[0]], *W = &m->tensors[o->in[1]], *Y = &m->tensors[o->out];
+  int oc = W->dims[0], ic = W->dims[1];
+  int64_t n = elems(X);
+  if (n % ic) return fail(L, BAD, "input of %lld values is not a whole number of rows of %d", (long long)n, ic);
+  if (o->n_in > 2 && o->in[2] >= 0 && m->tensors[o->in[2]].dims[0] != oc)
+    return fail(L, BAD, "bias has %d values for %d outputs", m->tensors[o->in[2]].dims[0], oc);
+  int ok;
+  if (keep) {
+    ok = Y->rank == X->rank && X->dims[X->rank - 1] == ic && Y->dims[Y->rank - 1] == oc;
+    for (int k = 0; ok && k + 1 < X->rank; k++) ok = X->dims[k] == Y->dims[k];
+  } else {
+    ok = Y->rank == 2 && Y->dims[0] == n / ic && Y->dims[1] == oc;
+  }
+  if (!ok) {
+    char a[64];
+    return fail(L, BAD, "output shape %s does not match %lld rows of %d outputs", shape_str(Y, a, sizeof a),
+                (long long)(n / ic), oc);
+  }
+  return 1;
+}
+
+/* ADD, MUL: numpy broadcasting; a constant operand has rank <= 1 or the
+ * activation's rank, so the graph can lay both out as NHWC the same way. */
+static int op_binary(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 2, 2));
+  TRY(options(L, o, o->code == B_ADD ? BO_ADD : BO_MUL));
+  TRY(read_act(L, o, 0, &op->act));
+  int nact = 0, act_rank = 0;
+  for (int k = 0; k < 2; k++) {
+    int t = o->in[k];
+    if (t < 0) return fail(L, BAD, "input %d is missing", k);
+    if (is_const(&T[t])) {
+      TRY(need_const(L, m, T, o, k, -1, "operand"));
+    } else {
+      TRY(need_act(L, m, T, o, k, k ? "second" : "first"));
+      if (nact && m->tensors[t].rank != act_rank)
+        return fail(L, UNSUP, "adding activations of different ranks is not supported");
+      act_rank = m->tensors[t].rank;
+      nact++;
+    }
+  }
+  if (!nact) return fail(L, UNSUP, "both operands are constants");
+  for (int k = 0; k < 2; k++) {
+    int r = m->tensors[o->in[k]].rank;
+    if (is_const(&T[o->in[k]]) && r > 1 && r != act_rank)
+      return fail(L, UNSUP, "a rank-%d constant operand with a rank-%d activation is not supported", r, act_rank);
+  }
+  const fv_tensor *A = &m->tensors[o->in[0]], *B = &m->tensors[o->in[1]], *Y = &m->tensors[o->out];
+  int r = A->rank > B->rank ? A->rank : B->rank;
+  int ok = Y->rank == r;
+  for (int k = 1; ok && k <= r; k++) { /* align trailing dims */
+    int a = k <= A->rank ? A->dims[A->rank - k] : 1;
+    int b = k <= B->rank ? B->dims[B->rank - k] : 1;
+    int y = Y->dims[Y->rank - k];
+    ok = (a == b || a == 1 || b == 1) && y == (a > b ? a : b);
+  }
+  if (!ok) {
+    char sa[64], sb[64], sy[64];
+    return fail(L, BAD, "shapes %s and %s do not broadcast to %s", shape_str(A, sa, sizeof sa),
+                shape_str(B, sb, sizeof sb), shape_str(Y, sy, sizeof sy));
+  }
+  return 1;
+}
+
+static int op_mean(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 2, 2));
+  TRY(options(L, o, BO_REDUCER));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  if (o->in[1] < 0) return fail(L, BAD, "the axes input is missing");
+  int64_t ax[8];
+  int nax;
+  TRY(const_ints(L, T, o->in[1], ax, 8, &nax, "axes"));
+  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out];
+  int r = X->rank, reduced = 0;
+  op->mean_axes = 0;
+  for (int k = 0; k < nax; k++) {
+    int64_t a = ax[k] < 0 ? ax[k] + r : ax[k];
+    if (a < 0 || a >= r) return fail(L, BAD, "axis %lld is out of range for rank %d", (long long)ax[k], r);
+    if (!(reduced & (1 << a))) reduced |= 1 << a;
+    op->mean_axes |= 1 << nhwc_axis(r, (int)a);
+  }
+  int keep = 0;
+  if (o->has_opt) TRY(fb_u8(L, &o->opt, 0, 0, &keep, "keep_dims"));
+  op->keep_dims = keep != 0;
+  /* expected output shape */
+  int er = 0, ed[FV_MAX_RANK];
+  for (int k = 0; k < r; k++) {
+    if (reduced & (1 << k)) {
+      if (keep) ed[er++] = 1;
+    } else {
+      ed[er++] = X->dims[k];
+    }
+  }
+  int ok = Y->rank == er;
+  for (int k = 0; ok && k < er; k++) ok = Y->dims[k] == ed[k];
+  if (!ok) {
+    char a[64], b[64];
+    return fail(L, BAD, "output shape %s does not follow from input %s", shape_str(Y, a, sizeof a),
+                shape_str(X, b, sizeof b));
+  }
+  return 1;
+}
+
+static int op_pad(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 2, 2));
+  TRY(options(L, o, BO_PAD));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  if (o->in[1] < 0) return fail(L, BAD, "the paddings input is missing");
+  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out];
+  int r = X->rank;
+  const fv_tensor *P = &m->tensors[o->in[1]];
+  if (P->rank != 2 || P->dims[0] != r || P->dims[1] != 2)
+    return fail(L, BAD, "paddings tensor must be [%d,2]", r);
+  int64_t pv[2 * FV_MAX_RANK];
+  int np;
+  TRY(const_ints(L, T, o->in[1], pv, 2 * FV_MAX_RANK, &np, "paddings"));
+  memset(op->pads, 0, sizeof op->pads);
+  int ok = Y->rank == r;
+  for (int k = 0; k < r; k++) {
+    int64_t before = pv[2 * k], after = pv[2 * k + 1];
+    if (before < 0 || after < 0 || before > TFL_MAX_WINDOW || after > TFL_MAX_WINDOW)
+      return fail(L, BAD, "padding %lld,%lld on axis %d", (long long)before, (long long)after, k);
+    int a = nhwc_axis(r, k);
+    op->pads[a][0] = (int)before;
+    op->pads[a][1] = (int)after;
+    if (ok) ok = Y->dims[k] == X->dims[k] + before + after;
+  }
+  if (!ok) {
+    char a[64], b[64];
+    return fail(L, BAD, "output shape %s does not follow from input %s and the paddings", shape_str(Y, a, sizeof a),
+                shape_str(X, b, sizeof b));
+  }
+  return 1;
+}
+
+static int op_concat(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 1, TFL_MAX_OP_INPUTS));
+  TRY(options(L, o, BO_CONCATENATION));
+  int32_t axis = 0;
+  if (o->has_opt) TRY(fb_i32(L, &o->opt, 0, 0, &axis, "axis"));
+  TRY(read_act(L, o, 1, &op->act));
+  const fv_tensor *Y = &m->tensors[o->out];
+  int r = Y->rank;
+  if (axis < -r || axis >= r) return fail(L, BAD, "axis %d is out of range for rank %d", axis, r);
+  if (axis < 0) axis += r;
+  op->axis = nhwc_axis(r, axis);
+  int64_t sum = 0;
+  int nact = 0;
+  for (int k = 0; k < o->n_in; k++) {
+    int t = o->in[k];
+    if (t < 0) return fail(L, BAD, "input %d is missing", k);
+    if (is_const(&T[t])) {
+      TRY(need_const(L, m, T, o, k, r, "constant input"));
+    } else {
+      TRY(need_act(L, m, T, o, k, "concatenated"));
+      nact++;
+    }
+    const fv_tensor *X = &m->tensors[t];
+    if (X->rank != r) return fail(L, BAD, "input %d has rank %d, the output %d", k, X->rank, r);
+    for (int d = 0; d < r; d++)
+      if (d != axis && X->dims[d] != Y->dims[d])
+        return fail(L, BAD, "input %d differs from the output in dimension %d", k, d);
+    sum += X->dims[axis];
+  }
+  if (!nact) return fail(L, UNSUP, "all inputs are constants");
+  if (sum != Y->dims[axis]) return fail(L, BAD, "inputs add up to %lld along axis %d, the output has %d",
+                                        (long long)sum, axis, Y->dims[axis]);
+  return 1;
+}
+
+/* RESHAPE's target shape: the ReshapeOptions new_shape, else the constant
+ * shape input, else the output tensor's shape. It must describe the output
+ * (one -1 allowed, which the graph resolves at other input sizes). */
+static int op_reshape(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  const fv_tensor *X, *Y = &m->tensors[o->out];
+  if (o->code == B_SQUEEZE) {
+    TRY(expect_inputs(L, o, 1, 1));
+    TRY(options(L, o, BO_SQUEEZE));
+  } else {
+    TRY(expect_inputs(L, o, 1, 2));
+    TRY(options(L, o, BO_RESHAPE));
+  }
+  TRY(need_act(L, m, T, o, 0, "input"));
+  X = &m->tensors[o->in[0]];
+  if (elems(X) != elems(Y)) {
+    char a[64], b[64];
+    return fail(L, BAD, "input %s and output %s differ in size", shape_str(X, a, sizeof a), shape_str(Y, b, sizeof b));
+  }
+  int64_t ns[FV_MAX_RANK];
+  int nr = -1;
+  if (o->code == B_RESHAPE) {
+    fbv v = {0, 0};
+    if (o->has_opt) TRY(fb_vec(L, &o->opt, 0, 4, &v, "new_shape"));
+    if (v.len > FV_MAX_RANK) return fail(L, UNSUP, "new_shape of rank %u", v.len);
+    if (v.len) {
+      nr = (int)v.len;
+      for (int k = 0; k < nr; k++) ns[k] = rd_i32(L->b + v.pos + 4 * (uint64_t)k);
+    } else if (o->n_in > 1 && o->in[1] >= 0) {
+      const tinfo *st = &T[o->in[1]];
+      if (st->bytes && m->tensors[o->in[1]].rank == 1) TRY(const_ints(L, T, o->in[1], ns, FV_MAX_RANK, &nr, "shape"));
+      else if (!is_const(st) && st->producer == PRODUCER_NONE)
+        return fail(L, BAD, "the shape input (tensor %d) is not computed anywhere", o->in[1]);
+    }
+  }
+  if (nr < 0) {
+    nr = Y->rank;
+    for (int k = 0; k < nr; k++) ns[k] = Y->dims[k];
+  }
+  if (nr != Y->rank) return fail(L, BAD, "new shape has rank %d, the output %d", nr, Y->rank);
+  int wild = 0;
+  for (int k = 0; k < nr; k++) {
+    if (ns[k] == -1 && !wild) {
+      wild = 1;
+    } else if (ns[k] != Y->dims[k]) {
+      return fail(L, BAD, "new shape dimension %d is %lld, the output's %d", k, (long long)ns[k], Y->dims[k]);
+    }
+    op->new_shape[k] = (int)ns[k];
+  }
+  op->new_rank = nr;
+  return 1;
+}
+
+static int op_softmax(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 1, 1));
+  TRY(options(L, o, BO_SOFTMAX));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  /* beta's schema default is 0, but converters always write it; a softmax
+   * without any options table is taken as the ordinary beta = 1. */
+  op->beta = 1.0f;
+  if (o->has_opt) TRY(fb_f32(L, &o->opt, 0, 0.0f, &op->beta, "beta"));
+  if (!isfinite(op->beta) || op->beta < 0 || op->beta > 1e6f) return fail(L, BAD, "softmax beta is %g", (double)op->beta);
+  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out]))
+    return fail(L, BAD, "output shape differs from the input's");
+  return 1;
+}
+
+/* DEQUANTIZE of a constant (float16 or quantized weights of a float model):
+ * the output becomes a constant holding the dequantized values and the op
+ * disappears. A DEQUANTIZE of an activation (a quantized-input model) is
+ * refused. */
+static int op_dequantize_fold(ld *L, fv_model *m, tinfo *T, const opctx *o) {
+  TRY(expect_inputs(L, o, 1, 1));
+  TRY(options(L, o, BO_DEQUANTIZE));
+  int s = o->in[0], d = o->out;
+  if (s < 0) return fail(L, BAD, "the input is missing");
+  if (!T[s].bytes)
+    return fail(L, UNSUP, "DEQUANTIZE of a non-constant tensor (a quantized activation) is not supported");
+  if (!tt_size(T[s].type)) return fail(L, UNSUP, "DEQUANTIZE of a %s tensor", tt_name(T[s].type));
+  if (T[d].type != TT_FLOAT32) return fail(L, UNSUP, "DEQUANTIZE to %s", tt_name(T[d].type));
+  if (!same_shape(&m->tensors[s], &m->tensors[d])) return fail(L, BAD, "output shape differs from the input's");
+  T[d].fold_src = s;
+  T[s].fold_uses++;
+  return 1;
+}
+
+/* One operator: decode, validate, and (unless folded) append to m->ops. */
+static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opcodes, int oi) {
+  fbt ot, ct;
+  fbv vin, vout;
+  opctx o;
+  memset(&o, 0, sizeof o);
+  o.oi = oi;
+
+  snprintf(L->where, sizeof L->where, "operator %d", oi);
+  TRY(fb_vec_table(L, ops, (uint32_t)oi, &ot, "operator"));
+  uint32_t oc;
+  TRY(fb_u32(L, &ot, OP_OPCODE_INDEX, 0, &oc, "opcode_index"));
+  if (oc >= opcodes->len) return fail(L, BAD, "opcode_index %u, but the model has %u operator codes", oc, opcodes->len);
+  TRY(fb_vec_table(L, opcodes, oc, &ct, "operator code"));
+  int dep;
+  int32_t code;
+  TRY(fb_i8(L, &ct, OC_DEPRECATED_BUILTIN, 0, &dep, "deprecated_builtin_code"));
+  TRY(fb_i32(L, &ct, OC_BUILTIN, 0, &code, "builtin_code"));
+  if (dep > code) code = dep; /* as TFLite does: the larger of the two fields */
+  o.code = code;
+
+  switch (code) {
+    case B_CONV_2D: case B_DEPTHWISE_CONV_2D: case B_FULLY_CONNECTED: case B_ADD: case B_MUL:
+    case B_AVERAGE_POOL_2D: case B_MAX_POOL_2D: case B_MEAN: case B_PAD: case B_CONCATENATION:
+    case B_RESHAPE: case B_SQUEEZE: case B_SOFTMAX: case B_DEQUANTIZE:
+      break;
+    case B_CUSTOM: {
+      char cname[64];
+      TRY(fb_str(L, &ct, OC_CUSTOM, cname, sizeof cname, "custom_code"));
+      L->where[0] = 0;
+      return fail(L, UNSUP, "unsupported custom op '%s' at operator %d", cname, oi);
+    }
+    default:
+      L->where[0] = 0;
+      if (code < 0) return fail(L, BAD, "operator %d has a negative builtin code %d", oi, code);
+      return fail(L, UNSUP, "unsupported op %s (builtin %d) at operator %d", builtin_name(code), code, oi);
+  }
+  snprintf(L->where, sizeof L->where, "operator %d (%s)", oi, builtin_name(code));
+
+  TRY(fb_vec(L, &ot, OP_INPUTS, 4, &vin, "inputs"));
+  TRY(fb_vec(L, &ot, OP_OUTPUTS, 4, &vout, "outputs"));
+  if (vin.len > TFL_MAX_OP_INPUTS) return fail(L, BAD, "%u inputs", vin.len);
+  if (vout.len != 1) return fail(L, BAD, "has %u outputs, expected 1", vout.len);
+  o.n_in = (int)vin.len;
+  o.out = rd_i32(L->b + vout.pos);
+  if (o.out < 0 || o.out >= m->n_tensors) return fail(L, BAD, "output refers to tensor %d of %d", o.out, m->n_tensors);
+  TRY(fb_u8(L, &ot, OP_OPTIONS_TYPE, 0, &o.opt_type, "builtin_options_type"));
+  if (o.opt_type != BO_NONE) TRY(fb_sub(L, &ot, OP_OPTIONS, &o.opt, &o.has_opt, "builtin_options"));
+
+  o.in = (int *)malloc(sizeof(int) * (size_t)(o.n_in ? o.n_in : 1));
+  if (!o.in) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
+  for (int k = 0; k < o.n_in; k++) {
+    int32_t t = rd_i32(L->b + vin.pos + 4 * (uint64_t)k);
+    if (t < -1 || t >= m->n_tensors) {
+      free(o.in);
+      return fail(L, BAD, "input %d refers to tensor %d of %d", k, t, m->n_tensors);
+    }
+    o.in[k] = t;
+  }
+
+  /* the output: written once, by this op, and not a constant */
+  tinfo *Y = &T[o.out];
+  int ok = 1;
+  if (is_const(Y)) ok = fail(L, BAD, "writes to a constant tensor (%d)", o.out);
+  else if (Y->producer == PRODUCER_INPUT) ok = fail(L, BAD, "writes to the model input (tensor %d)", o.out);
+  else if (Y->producer != PRODUCER_NONE) ok = fail(L, BAD, "writes to tensor %d, already written by an earlier operator", o.out);
+  if (!ok) {
+    free(o.in);
+    return 0;
+  }
+
+  if (code == B_DEQUANTIZE) {
+    ok = op_dequantize_fold(L, m, T, &o);
+    free(o.in);
+    return ok;
+  }
+
+  /* the output of a kept op is an activation we compute in f32 */
+  const fv_tensor *YT = &m->tensors[o.out];
+  int yt = Y->type;
+  if (ok && yt != TT_FLOAT32 && yt != TT_UINT8 && yt != TT_INT8 && yt != TT_INT16)
+    ok = fail(L, UNSUP, "output has type %s", tt_name(yt));
+  if (ok && !act_ok_rank(YT->rank))
+    ok = fail(L, UNSUP, "output tensor %d has rank %d; featviz runs activations of rank 1, 2 or 4", o.out, YT->rank);
+  if (ok && elems(YT) > TFL_MAX_ACT_ELEMS) ok = fail(L, BAD, "output tensor %d is too large", o.out);
+
+  fv_op *op = &m->ops[m->n_ops];
+  memset(op, 0, sizeof *op);
+  op->stride_h = op->stride_w = op->dil_h = op->dil_w = 1;
+  op->output = o.out;
+  op->n_inputs = o.n_in;
+  op->inputs = o.in; /* owned by the model from here on */
+  m->n_ops++;
+  if (!ok) return 0;
+
+  switch (code) {
+    case B_CONV_2D: op->kind = FV_OP_CONV2D; ok = op_conv(L, m, T, &o, op, 0); break;
+    case B_DEPTHWISE_CONV_2D: op->kind = FV_OP_DWCONV2D; ok = op_conv(L, m, T, &o, op, 1); break;
+    case B_FULLY_CONNECTED: op->kind = FV_OP_FULLY_CONNECTED; ok = op_fc(L, m, T, &o, op); break;
+    case B_ADD: op->kind = FV_OP_ADD; ok = op_binary(L, m, T, &o, op); break;
+    case B_MUL: op->kind = FV_OP_MUL; ok = op_binary(L, m, T, &o, op); break;
+    case B_AVERAGE_POOL_2D: op->kind = FV_OP_AVGPOOL2D; ok = op_pool(L, m, T, &o, op); break;
+    case B_MAX_POOL_2D: op->kind = FV_OP_MAXPOOL2D; ok = op_pool(L, m, T, &o, op); break;
+    case B_MEAN: op->kind = FV_OP_MEAN; ok = op_mean(L, m, T, &o, op); break;
+    case B_PAD: op->kind = FV_OP_PAD; ok = op_pad(L, m, T, &o, op); break;
+    case B_CONCATENATION: op->kind = FV_OP_CONCAT; ok = op_concat(L, m, T, &o, op); break;
+    case B_RESHAPE: case B_SQUEEZE: op->kind = FV_OP_RESHAPE; ok = op_reshape(L, m, T, &o, op); break;
+    default: op->kind = FV_OP_SOFTMAX; ok = op_softmax(L, m, T, &o, op); break;
+  }
+  if (!ok) return 0;
+  for (int k = 0; k < o.n_in; k++)
+    if (o.in[k] >= 0) T[o.in[k]].real_uses++;
+  Y->producer = m->n_ops - 1;
+  return 1;
+}
+
+/* ==== constants ========================================================== */
+/* Every constant becomes f32, except one read only by folded DEQUANTIZEs
+ * (their outputs hold its values) and unused constants of types we cannot
+ * read (strings, ...). */
+static int load_constants(ld *L, fv_model *m, tinfo *T) {
+  int64_t total = 0;
+  for (int i = 0; i < m->n_tensors; i++) {
+    const tinfo *ti = &T[i];
+    if (ti->fold_src >= 0) total += ti->count;
+    else if (ti->bytes && tt_size(ti->type) && !(ti->fold_uses && !ti->real_uses)) total += ti->count;
+  }
+  if (total > TFL_MAX_WEIGHTS) {
+    L->where[0] = 0;
+    return fail(L, FV_ERR_NO_MEMORY, "the model's constants need %lld MB as float32; the limit is %lld MB",
+                (long long)(total >> 18), (long long)(TFL_MAX_WEIGHTS >> 18));
+  }
+  for (int i = 0; i < m->n_tensors; i++) {
+    const tinfo *ti = &T[i];
+    const tinfo *src;
+    if (ti->fold_src >= 0) src = &T[ti->fold_src];
+    else if (ti->bytes && tt_size(ti->type) && !(ti->fold_uses && !ti->real_uses)) src = ti;
+    else continue;
+    snprintf(L->where, sizeof L->where, "tensor %d '%.60s'", i, m->tensors[i].name);
+    m->tensors[i].data = (float *)malloc(sizeof(float) * (size_t)(ti->count ? ti->count : 1));
+    if (!m->tensors[i].data) return fail(L, FV_ERR_NO_MEMORY, "out of memory for %lld values", (long long)ti->count);
+    TRY(dequantize(L, src, &m->tensors[ti->fold_src >= 0 ? ti->fold_src : i], m->tensors[i].data));
+  }
+  return 1;
+}
+
+/* ==== input and output =================================================== */
+static int read_io(ld *L, fv_model *m, tinfo *T, const fbt *sg) {
+  fbv vin, vout;
+  L->where[0] = 0;
+  TRY(fb_vec(L, sg, SG_INPUTS, 4, &vin, "subgraph inputs"));
+  TRY(fb_vec(L, sg, SG_OUTPUTS, 4, &vout, "subgraph outputs"));
+  if (!vin.len) return fail(L, BAD, "the model lists no inputs");
+  if (!vout.len) return fail(L, BAD, "the model lists no outputs");
+  int in = rd_i32(L->b + vin.pos), out = rd_i32(L->b + vout.pos);
+  if (in < 0 || in >= m->n_tensors) return fail(L, BAD, "the model input refers to tensor %d of %d", in, m->n_tensors);
+  if (out < 0 || out >= m->n_tensors) return fail(L, BAD, "the model output refers to tensor %d of %d", out, m->n_tensors);
+  const fv_tensor *X = &m->tensors[in];
+  char sb[64];
+  if (is_const(&T[in])) return fail(L, BAD, "the model input (tensor %d) is a constant", in);
+  if (X->rank != 4 || X->dims[3] != 3)
+    return fail(L, UNSUP, "the model input '%.60s' has shape %s; featviz needs a 4-D NHWC image with 3 channels",
+                X->name, shape_str(X, sb, sizeof sb));
+  if (elems(X) > TFL_MAX_ACT_ELEMS) return fail(L, BAD, "the model input is too large");
+  /* Pixel 0 and 255 as the model sees them. A quantized input says so
+   * through its quantization; a float input carries none, and we take the
+   * common Keras / Teachable Machine convention of [-1, 1]. */
+  double lo, hi, s = X->scale, z = X->zero_point;
+  switch (T[in].type) {
+    case TT_UINT8: lo = s > 0 ? s * (0 - z) : 0; hi = s > 0 ? s * (255 - z) : 255; break;
+    case TT_INT8: lo = s > 0 ? s * (-128 - z) : -128; hi = s > 0 ? s * (127 - z) : 127; break;
+    case TT_FLOAT32: lo = -1; hi = 1; break;
+    default: return fail(L, UNSUP, "the model input has type %s", tt_name(T[in].type));
+  }
+  m->input = in;
+  m->output = out;
+  m->input_min = (float)lo;
+  m->input_max = (float)hi;
+  T[in].producer = PRODUCER_INPUT;
+  return 1;
+}
+
+/* ==== the loader ========================================================== */
+static int load(ld *L, fv_model *m, tinfo **Tp) {
+  fbt mt, sg;
+  fbv opcodes, subgraphs, buffers, tensors, ops;
+  if (L->n < 8) return fail(L, BAD, "file too small (%llu bytes) to be a TFLite model", (unsigned long long)L->n);
+  if (memcmp(L->b + 4, "TFL3", 4) != 0) {
+    char id[20];
+    size_t k = 0;
+    for (int i = 4; i < 8; i++) {
+      uint8_t c = L->b[i];
+      k += (size_t)snprintf(id + k, sizeof id - k, c >= 32 && c < 127 && c != '\\' ? "%c" : "\\x%02x", c);
+    }
+    return fail(L, BAD, "not a TFLite model: file identifier is '%s', expected 'TFL3'", id);
+  }
+  uint64_t root;
+  TRY(fb_deref(L, 0, &root, "root table"));
+  TRY(fb_table(L, root, &mt, "model"));
+  uint32_t version;
+  TRY(fb_u32(L, &mt, M_VERSION, 0, &version, "version"));
+  if (version != 3) return fail(L, UNSUP, "schema version %u, expected 3", version);
+  TRY(fb_vec(L, &mt, M_OPERATOR_CODES, 4, &opcodes, "operator_codes"));
+  TRY(fb_vec(L, &mt, M_SUBGRAPHS, 4, &subgraphs, "subgraphs"));
+  TRY(fb_vec(L, &mt, M_BUFFERS, 4, &buffers, "buffers"));
+  if (!subgraphs.len) return fail(L, BAD, "the model has no subgraphs");
+  TRY(fb_vec_table(L, &subgraphs, 0, &sg, "subgraph"));
+  TRY(fb_vec(L, &sg, SG_TENSORS, 4, &tensors, "tensors"));
+  TRY(fb_vec(L, &sg, SG_OPERATORS, 4, &ops, "operators"));
+  if (!tensors.len) return fail(L, BAD, "the model has no tensors");
+  if (tensors.len > TFL_MAX_TENSORS) return fail(L, BAD, "%u tensors (the limit is %d)", tensors.len, TFL_MAX_TENSORS);
+  if (!ops.len) return fail(L, BAD, "the model has no operators");
+  if (ops.len > TFL_MAX_OPS) return fail(L, BAD, "%u operators (the limit is %d)", ops.len, TFL_MAX_OPS);
+
+  m->tensors = (fv_tensor *)calloc(tensors.len, sizeof(fv_tensor));
+  m->ops = (fv_op *)calloc(ops.len, sizeof(fv_op));
+  tinfo *T = *Tp = (tinfo *)calloc(tensors.len, sizeof(tinfo));
+  if (!m->tensors || !m->ops || !T) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
+  m->n_tensors = (int)tensors.len;
+  for (int i = 0; i < m->n_tensors; i++) {
+    T[i].producer = PRODUCER_NONE;
+    T[i].fold_src = -1;
+    TRY(parse_tensor(L, m, T, &tensors, &buffers, i));
+  }
+  TRY(read_io(L, m, T, &sg));
+  for (int oi = 0; oi < (int)ops.len; oi++) TRY(parse_op(L, m, T, &ops, &opcodes, oi));
+  L->where[0] = 0;
+  if (!m->n_ops) return fail(L, UNSUP, "the model has no operators featviz runs (only folded DEQUANTIZEs)");
+  if (T[m->output].producer < 0)
+    return fail(L, BAD, "the model output (tensor %d) is not computed by any operator", m->output);
+  TRY(load_constants(L, m, T));
+  return 1;
+}
+
+fv_model *fv_tflite_load(const uint8_t *bytes, size_t n, fv_error *err) {
+  ld L;
+  memset(&L, 0, sizeof L);
+  L.b = bytes;
+  L.n = bytes ? (uint64_t)n : 0;
+  L.err = err;
+  if (err) {
+    err->code = FV_OK;
+    err->msg[0] = 0;
+  }
+  fv_model *m = (fv_model *)calloc(1, sizeof *m);
+  if (!m) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory");
+    return NULL;
+  }
+  tinfo *T = NULL;
+  int ok = load(&L, m, &T);
+  free(T);
+  if (!ok) {
+    fv_model_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+fv_model *fv_model_load(const uint8_t *bytes, size_t n, fv_error *err) { return fv_tflite_load(bytes, n, err); }
+
+void fv_model_free(fv_model *m) {
+  if (!m) return;
+  for (int i = 0; i < m->n_tensors; i++) {
+    free(m->tensors[i].name);
+    free(m->tensors[i].data);
+  }
+  for (int i = 0; i < m->n_ops; i++) free(m->ops[i].inputs);
+  free(m->tensors);
+  free(m->ops);
+  free(m);
+}
+
+/* ==== getters (fv.h) ====================================================== */
+int fv_model_layer_count(const fv_model *m) { return m ? m->n_ops : 0; }
+
+const char *fv_model_layer_name(const fv_model *m, int layer) {
+  if (!m || layer < 0 || layer >= m->n_ops) return NULL;
+  return m->tensors[m->ops[layer].output].name;
+}
+
+const char *fv_model_layer_op(const fv_model *m, int layer) {
+  if (!m || layer < 0 || layer >= m->n_ops) return NULL;
+  return fv_op_name(m->ops[layer].kind);
+}
+
+/* The file's shape as N,H,W,C: rank 2 [N,C] → N,1,1,C; rank 1 [C] → 1,1,1,C. */
+static int nhwc_dim(const fv_tensor *t, int d) {
+  if (d < 0 || d > 3) return 0;
+  switch (t->rank) {
+    case 4: return t->dims[d];
+    case 2: return d == 0 ? t->dims[0] : d == 3 ? t->dims[1] : 1;
+    case 1: return d == 3 ? t->dims[0] : 1;
+    default: return 1;
+  }
+}
+
+int fv_model_layer_dim(const fv_model *m, int layer, int d) {
+  if (!m || layer < 0 || layer >= m->n_ops) return 0;
+  return nhwc_dim(&m->tensors[m->ops[layer].output], d);
+}
+
+int fv_model_layer_find(const fv_model *m, const char *name) {
+  if (!m || !name) return -1;
+  for (int i = 0; i < m->n_ops; i++)
+    if (strcmp(m->tensors[m->ops[i].output].name, name) == 0) return i;
+  return -1;
+}
+
+int fv_model_input_dim(const fv_model *m, int d) { return m ? nhwc_dim(&m->tensors[m->input], d) : 0; }
+float fv_model_input_min(const fv_model *m) { return m ? m->input_min : 0.0f; }
+float fv_model_input_max(const fv_model *m) { return m ? m->input_max : 0.0f; }

@@ -1,0 +1,511 @@
+/* transform.c — pad, jitter, scale, rotate and the final resize, each with the
+ * exact adjoint of its (bi)linear sampling. See transform.h for semantics.
+ * Images are HWC with 3 channels; one image at a time through two ping-pong
+ * scratch buffers sized for the largest stage output. */
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "transform.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+typedef struct {
+  fv_tf_draw d;
+  double c, s;        /* ROTATE: cos and sin of the angle */
+} tf_draw;
+
+struct fv_transform {
+  fv_transform_opts o;
+  tf_draw *draws;     /* [n][n_stages] */
+  float *buf[2];      /* ping-pong scratch, buf_floats each */
+  size_t buf_floats;
+};
+
+/* ---- options --------------------------------------------------------------------- */
+void fv_transform_opts_init(fv_transform_opts *o, int n, int in_h, int in_w, int out_h, int out_w) {
+  memset(o, 0, sizeof *o);
+  o->n = n;
+  o->in_h = in_h;
+  o->in_w = in_w;
+  o->out_h = out_h;
+  o->out_w = out_w;
+}
+
+static fv_tf_stage *add_stage(fv_transform_opts *o, int kind) {
+  if (o->n_stages < 0 || o->n_stages >= FV_TF_MAX_STAGES) return NULL;
+  fv_tf_stage *s = &o->stages[o->n_stages++];
+  memset(s, 0, sizeof *s);
+  s->kind = kind;
+  return s;
+}
+
+fv_status fv_transform_opts_add_pad(fv_transform_opts *o, int pixels, float value) {
+  fv_tf_stage *s = add_stage(o, FV_TF_PAD);
+  if (!s) return FV_ERR_BAD_ARG;
+  s->amount = pixels;
+  s->value = value;
+  return FV_OK;
+}
+
+fv_status fv_transform_opts_add_jitter(fv_transform_opts *o, int d) {
+  fv_tf_stage *s = add_stage(o, FV_TF_JITTER);
+  if (!s) return FV_ERR_BAD_ARG;
+  s->amount = d;
+  return FV_OK;
+}
+
+static fv_status add_choices(fv_transform_opts *o, int kind, int n, const float *c, float value) {
+  if (n < 1 || n > FV_TF_MAX_CHOICES || !c) return FV_ERR_BAD_ARG;
+  fv_tf_stage *s = add_stage(o, kind);
+  if (!s) return FV_ERR_BAD_ARG;
+  s->n_choices = n;
+  memcpy(s->choices, c, (size_t)n * sizeof(float));
+  s->value = value;
+  return FV_OK;
+}
+
+fv_status fv_transform_opts_add_scale(fv_transform_opts *o, int n, const float *scales) {
+  return add_choices(o, FV_TF_SCALE, n, scales, 0.0f);
+}
+
+fv_status fv_transform_opts_add_rotate(fv_transform_opts *o, int n, const float *degrees, float fill) {
+  return add_choices(o, FV_TF_ROTATE, n, degrees, fill);
+}
+
+void fv_transform_opts_standard(fv_transform_opts *o, int n, int in_h, int in_w, int out_h, int out_w) {
+  fv_transform_opts_init(o, n, in_h, in_w, out_h, out_w);
+  float scales[11], angles[26];
+  for (int i = 0; i < 11; i++) scales[i] = (float)(1.0 + (i - 5) / 50.0);
+  for (int i = 0; i < 21; i++) angles[i] = (float)(i - 10);
+  for (int i = 21; i < 26; i++) angles[i] = 0.0f; /* Lucid: list(range(-10, 11)) + 5 * [0] */
+  fv_transform_opts_add_pad(o, 12, 0.5f);
+  fv_transform_opts_add_jitter(o, 8);
+  fv_transform_opts_add_scale(o, 11, scales);
+  fv_transform_opts_add_rotate(o, 26, angles, 0.0f);
+  fv_transform_opts_add_jitter(o, 4);
+}
+
+/* The size a SCALE stage makes: float product truncated, as Lucid's
+ * tf.cast(scale * tf.cast(shape, float32), int32). */
+static int scaled_size(float s, int n) { return (int)(s * (float)n); }
+
+/* ---- set-up ---------------------------------------------------------------------- */
+static int side_ok(int v) { return v >= 1 && v <= FV_TF_MAX_SIDE; }
+
+/* Sizes after each stage from the current draws of image i. */
+static void update_sizes(fv_transform *t, int i) {
+  int h = t->o.in_h, w = t->o.in_w;
+  for (int s = 0; s < t->o.n_stages; s++) {
+    const fv_tf_stage *st = &t->o.stages[s];
+    tf_draw *d = &t->draws[(size_t)i * t->o.n_stages + s];
+    switch (st->kind) {
+      case FV_TF_PAD: h += 2 * st->amount; w += 2 * st->amount; break;
+      case FV_TF_JITTER: h -= st->amount; w -= st->amount; break;
+      case FV_TF_SCALE: h = scaled_size(d->d.scale, h); w = scaled_size(d->d.scale, w); break;
+      default: break;
+    }
+    d->d.h = h;
+    d->d.w = w;
+  }
+}
+
+static void set_rotation(tf_draw *d, float degrees) {
+  const double a = (double)degrees * (M_PI / 180.0);
+  d->d.degrees = degrees;
+  d->c = cos(a);
+  d->s = sin(a);
+}
+
+fv_transform *fv_transform_new(const fv_transform_opts *o, fv_error *err) {
+  if (!o) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "transform: no options");
+    return NULL;
+  }
+  if (o->n < 1 || o->n > 1024 || !side_ok(o->in_h) || !side_ok(o->in_w) || !side_ok(o->out_h) ||
+      !side_ok(o->out_w) || (size_t)o->in_h * o->in_w > FV_TF_MAX_PIXELS ||
+      (size_t)o->out_h * o->out_w > FV_TF_MAX_PIXELS) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "transform: batch %d, %dx%d -> %dx%d is out of range", o->n,
+                 o->in_h, o->in_w, o->out_h, o->out_w);
+    return NULL;
+  }
+  if (o->n_stages < 0 || o->n_stages > FV_TF_MAX_STAGES) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "transform: %d stages (at most %d)", o->n_stages, FV_TF_MAX_STAGES);
+    return NULL;
+  }
+  /* Walk the stages with the range of sizes each can produce. */
+  long hmin = o->in_h, hmax = o->in_h, wmin = o->in_w, wmax = o->in_w;
+  size_t most = 0; /* largest stage output, in pixels */
+  for (int s = 0; s < o->n_stages; s++) {
+    const fv_tf_stage *st = &o->stages[s];
+    switch (st->kind) {
+      case FV_TF_PAD:
+        if (st->amount < 0 || st->amount > 1024 || !isfinite(st->value)) {
+          fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: pad %d / value %g out of range", s,
+                       st->amount, (double)st->value);
+          return NULL;
+        }
+        hmin += 2 * st->amount, hmax += 2 * st->amount, wmin += 2 * st->amount, wmax += 2 * st->amount;
+        break;
+      case FV_TF_JITTER:
+        if (st->amount < 0 || st->amount >= hmin || st->amount >= wmin) {
+          fv_error_set(err, FV_ERR_BAD_ARG,
+                       "transform: stage %d: jitter %d needs images larger than it (smallest %ldx%ld)", s,
+                       st->amount, hmin, wmin);
+          return NULL;
+        }
+        hmin -= st->amount, hmax -= st->amount, wmin -= st->amount, wmax -= st->amount;
+        break;
+      case FV_TF_SCALE:
+      case FV_TF_ROTATE: {
+        if (st->n_choices < 1 || st->n_choices > FV_TF_MAX_CHOICES) {
+          fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: %d choices (1..%d)", s, st->n_choices,
+                       FV_TF_MAX_CHOICES);
+          return NULL;
+        }
+        if (st->kind == FV_TF_ROTATE) {
+          int ok = isfinite(st->value);
+          for (int k = 0; k < st->n_choices; k++) ok &= fabsf(st->choices[k]) <= 3600.0f;
+          if (!ok) {
+            fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: angle or fill out of range", s);
+            return NULL;
+          }
+          break;
+        }
+        long nhmin = hmax * 5, nhmax = 0, nwmin = wmax * 5, nwmax = 0;
+        for (int k = 0; k < st->n_choices; k++) {
+          const float c = st->choices[k];
+          if (!(c > 0.0f && c <= 4.0f)) {
+            fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: scale %g not in (0, 4]", s, (double)c);
+            return NULL;
+          }
+          /* (int)(c * n) is monotone in n, so the extremes come from the extremes. */
+          long a = scaled_size(c, (int)hmin), b = scaled_size(c, (int)hmax);
+          long e = scaled_size(c, (int)wmin), f = scaled_size(c, (int)wmax);
+          if (a < nhmin) nhmin = a;
+          if (b > nhmax) nhmax = b;
+          if (e < nwmin) nwmin = e;
+          if (f > nwmax) nwmax = f;
+        }
+        if (nhmin < 1 || nwmin < 1) {
+          fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: a scale makes an empty image", s);
+          return NULL;
+        }
+        hmin = nhmin, hmax = nhmax, wmin = nwmin, wmax = nwmax;
+        break;
+      }
+      default:
+        fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: unknown kind %d", s, st->kind);
+        return NULL;
+    }
+    if (hmax > FV_TF_MAX_SIDE || wmax > FV_TF_MAX_SIDE || (size_t)hmax * (size_t)wmax > FV_TF_MAX_PIXELS) {
+      fv_error_set(err, FV_ERR_NO_MEMORY, "transform: stage %d can make %ldx%ld images, too large", s,
+                   hmax, wmax);
+      return NULL;
+    }
+    if ((size_t)hmax * (size_t)wmax > most) most = (size_t)hmax * (size_t)wmax;
+  }
+
+  fv_transform *t = (fv_transform *)calloc(1, sizeof *t);
+  if (!t) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "transform: out of memory");
+    return NULL;
+  }
+  t->o = *o;
+  t->buf_floats = most * 3;
+  t->draws = (tf_draw *)calloc((size_t)o->n * (o->n_stages ? o->n_stages : 1), sizeof(tf_draw));
+  if (most) {
+    t->buf[0] = (float *)malloc(t->buf_floats * sizeof(float));
+    t->buf[1] = (float *)malloc(t->buf_floats * sizeof(float));
+  }
+  if (!t->draws || (most && (!t->buf[0] || !t->buf[1]))) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "transform: cannot allocate scratch for %zu pixels", most);
+    fv_transform_free(t);
+    return NULL;
+  }
+  /* Until the first sample: offsets 0, the first choice. */
+  for (int i = 0; i < o->n; i++) {
+    for (int s = 0; s < o->n_stages; s++) {
+      tf_draw *d = &t->draws[(size_t)i * o->n_stages + s];
+      d->d.scale = 1.0f;
+      if (o->stages[s].kind == FV_TF_SCALE) d->d.scale = o->stages[s].choices[0];
+      set_rotation(d, o->stages[s].kind == FV_TF_ROTATE ? o->stages[s].choices[0] : 0.0f);
+    }
+    update_sizes(t, i);
+  }
+  return t;
+}
+
+void fv_transform_free(fv_transform *t) {
+  if (!t) return;
+  free(t->draws);
+  free(t->buf[0]);
+  free(t->buf[1]);
+  free(t);
+}
+
+void fv_transform_sample(fv_transform *t, fv_rng *rng) {
+  for (int i = 0; i < t->o.n; i++) {
+    for (int s = 0; s < t->o.n_stages; s++) {
+      const fv_tf_stage *st = &t->o.stages[s];
+      tf_draw *d = &t->draws[(size_t)i * t->o.n_stages + s];
+      switch (st->kind) {
+        case FV_TF_JITTER:
+          d->d.oy = fv_rng_below(rng, st->amount + 1);
+          d->d.ox = fv_rng_below(rng, st->amount + 1);
+          break;
+        case FV_TF_SCALE: d->d.scale = st->choices[fv_rng_below(rng, st->n_choices)]; break;
+        case FV_TF_ROTATE: set_rotation(d, st->choices[fv_rng_below(rng, st->n_choices)]); break;
+        default: break;
+      }
+    }
+    update_sizes(t, i);
+  }
+}
+
+const fv_tf_draw *fv_transform_draw(const fv_transform *t, int image, int stage) {
+  assert(image >= 0 && image < t->o.n && stage >= 0 && stage < t->o.n_stages);
+  return &t->draws[(size_t)image * t->o.n_stages + stage].d;
+}
+
+/* ---- pad -------------------------------------------------------------------------- */
+static void pad_fwd(const float *in, int h, int w, int p, float value, float *out) {
+  const int ow = w + 2 * p, oh = h + 2 * p;
+  for (int y = 0; y < oh; y++) {
+    float *o = out + (size_t)y * ow * 3;
+    if (y < p || y >= p + h) {
+      for (int x = 0; x < 3 * ow; x++) o[x] = value;
+      continue;
+    }
+    for (int x = 0; x < 3 * p; x++) o[x] = value;
+    memcpy(o + 3 * p, in + (size_t)(y - p) * w * 3, (size_t)w * 3 * sizeof(float));
+    for (int x = 3 * (p + w); x < 3 * ow; x++) o[x] = value;
+  }
+}
+
+/* Adjoint: the gradient of the interior (the fill is a constant). */
+static void pad_adj(const float *dout, int h, int w, int p, float *din) {
+  const int ow = w + 2 * p;
+  for (int y = 0; y < h; y++)
+    memcpy(din + (size_t)y * w * 3, dout + ((size_t)(y + p) * ow + p) * 3, (size_t)w * 3 * sizeof(float));
+}
+
+/* ---- crop (jitter) ------------------------------------------------------------------- */
+static void crop_fwd(const float *in, int w, int oy, int ox, int ch, int cw, float *out) {
+  for (int y = 0; y < ch; y++)
+    memcpy(out + (size_t)y * cw * 3, in + ((size_t)(y + oy) * w + ox) * 3, (size_t)cw * 3 * sizeof(float));
+}
+
+static void crop_adj(const float *dout, int h, int w, int oy, int ox, int ch, int cw, float *din) {
+  memset(din, 0, (size_t)h * w * 3 * sizeof(float));
+  for (int y = 0; y < ch; y++)
+    memcpy(din + ((size_t)(y + oy) * w + ox) * 3, dout + (size_t)y * cw * 3, (size_t)cw * 3 * sizeof(float));
+}
+
+/* ---- bilinear resize (half-pixel centres, clamped) ------------------------------------
+ * The same float arithmetic as fv_resize_bilinear_f32 in image.c, so a photo and
+ * a rendered image are resized alike. Forward and adjoint share lerp_at. */
+static inline void lerp_at(int d, float ratio, int n, int *i0, int *i1, float *t) {
+  float f = ((float)d + 0.5f) * ratio - 0.5f;
+  if (f < 0) f = 0;
+  int a = (int)f;
+  if (a > n - 1) a = n - 1;
+  *i0 = a;
+  *i1 = a + 1 < n ? a + 1 : n - 1;
+  *t = f - (float)a;
+}
+
+static void resize_fwd(const float *in, int ih, int iw, float *out, int oh, int ow) {
+  if (ih == oh && iw == ow) {
+    memcpy(out, in, (size_t)ih * iw * 3 * sizeof(float));
+    return;
+  }
+  const float ry = (float)ih / (float)oh, rx = (float)iw / (float)ow;
+  for (int y = 0; y < oh; y++) {
+    int y0, y1;
+    float ly;
+    lerp_at(y, ry, ih, &y0, &y1, &ly);
+    const float hy = 1.0f - ly;
+    const float *r0 = in + (size_t)y0 * iw * 3, *r1 = in + (size_t)y1 * iw * 3;
+    float *o = out + (size_t)y * ow * 3;
+    for (int x = 0; x < ow; x++) {
+      int x0, x1;
+      float lx;
+      lerp_at(x, rx, iw, &x0, &x1, &lx);
+      const float hx = 1.0f - lx;
+      for (int c = 0; c < 3; c++)
+        o[3 * x + c] = hy * (hx * r0[3 * x0 + c] + lx * r0[3 * x1 + c]) +
+                       ly * (hx * r1[3 * x0 + c] + lx * r1[3 * x1 + c]);
+    }
+  }
+}
+
+static void resize_adj(const float *dout, int oh, int ow, float *din, int ih, int iw) {
+  if (ih == oh && iw == ow) {
+    memcpy(din, dout, (size_t)ih * iw * 3 * sizeof(float));
+    return;
+  }
+  memset(din, 0, (size_t)ih * iw * 3 * sizeof(float));
+  const float ry = (float)ih / (float)oh, rx = (float)iw / (float)ow;
+  for (int y = 0; y < oh; y++) {
+    int y0, y1;
+    float ly;
+    lerp_at(y, ry, ih, &y0, &y1, &ly);
+    const float hy = 1.0f - ly;
+    float *r0 = din + (size_t)y0 * iw * 3, *r1 = din + (size_t)y1 * iw * 3;
+    const float *g = dout + (size_t)y * ow * 3;
+    for (int x = 0; x < ow; x++) {
+      int x0, x1;
+      float lx;
+      lerp_at(x, rx, iw, &x0, &x1, &lx);
+      const float hx = 1.0f - lx;
+      for (int c = 0; c < 3; c++) {
+        const float gy0 = hy * g[3 * x + c], gy1 = ly * g[3 * x + c];
+        r0[3 * x0 + c] += hx * gy0;
+        r0[3 * x1 + c] += lx * gy0;
+        r1[3 * x0 + c] += hx * gy1;
+        r1[3 * x1 + c] += lx * gy1;
+      }
+    }
+  }
+}
+
+/* ---- rotate ------------------------------------------------------------------------------
+ * The source position of output pixel (x, y), as tfa's angles_to_projective_transforms.
+ * Returns the top-left neighbour and the fractions; positions within 1e-6 of a pixel
+ * centre snap to it, so that cos(pi/2) = 6e-17 does not blur a 90-degree turn. */
+static inline void rot_src(double c, double s, double cx, double cy, int x, int y, int *x0, int *y0,
+                           float *fx, float *fy) {
+  double u = c * (x - cx) - s * (y - cy) + cx;
+  double v = s * (x - cx) + c * (y - cy) + cy;
+  double ru = floor(u + 0.5), rv = floor(v + 0.5);
+  if (fabs(u - ru) < 1e-6) u = ru;
+  if (fabs(v - rv) < 1e-6) v = rv;
+  double fu = floor(u), fv = floor(v);
+  *x0 = (int)fu;
+  *y0 = (int)fv;
+  *fx = (float)(u - fu);
+  *fy = (float)(v - fv);
+}
+
+static void rotate_fwd(const float *in, int h, int w, double c, double s, float fill, float *out) {
+  if (c == 1.0 && s == 0.0) {
+    memcpy(out, in, (size_t)h * w * 3 * sizeof(float));
+    return;
+  }
+  const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      int x0, y0;
+      float fx, fy;
+      rot_src(c, s, cx, cy, x, y, &x0, &y0, &fx, &fy);
+      const float wt[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
+      float acc[3] = {0, 0, 0};
+      for (int k = 0; k < 4; k++) {
+        const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+        if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
+          const float *p = in + ((size_t)yy * w + xx) * 3;
+          acc[0] += wt[k] * p[0];
+          acc[1] += wt[k] * p[1];
+          acc[2] += wt[k] * p[2];
+        } else {
+          acc[0] += wt[k] * fill;
+          acc[1] += wt[k] * fill;
+          acc[2] += wt[k] * fill;
+        }
+      }
+      float *o = out + ((size_t)y * w + x) * 3;
+      o[0] = acc[0];
+      o[1] = acc[1];
+      o[2] = acc[2];
+    }
+}
+
+static void rotate_adj(const float *dout, int h, int w, double c, double s, float *din) {
+  if (c == 1.0 && s == 0.0) {
+    memcpy(din, dout, (size_t)h * w * 3 * sizeof(float));
+    return;
+  }
+  memset(din, 0, (size_t)h * w * 3 * sizeof(float));
+  const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      int x0, y0;
+      float fx, fy;
+      rot_src(c, s, cx, cy, x, y, &x0, &y0, &fx, &fy);
+      const float wt[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
+      const float *g = dout + ((size_t)y * w + x) * 3;
+      for (int k = 0; k < 4; k++) {
+        const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+        if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
+          float *p = din + ((size_t)yy * w + xx) * 3;
+          p[0] += wt[k] * g[0];
+          p[1] += wt[k] * g[1];
+          p[2] += wt[k] * g[2];
+        }
+      }
+    }
+}
+
+/* ---- the chain ------------------------------------------------------------------------------ */
+void fv_transform_forward(fv_transform *t, const float *in, float *out) {
+  const fv_transform_opts *o = &t->o;
+  const size_t in_sz = (size_t)o->in_h * o->in_w * 3, out_sz = (size_t)o->out_h * o->out_w * 3;
+  for (int i = 0; i < o->n; i++) {
+    const float *src = in + i * in_sz;
+    int h = o->in_h, w = o->in_w, which = 0;
+    for (int s = 0; s < o->n_stages; s++) {
+      const fv_tf_stage *st = &o->stages[s];
+      const tf_draw *d = &t->draws[(size_t)i * o->n_stages + s];
+      float *dst = t->buf[which];
+      which ^= 1;
+      switch (st->kind) {
+        case FV_TF_PAD: pad_fwd(src, h, w, st->amount, st->value, dst); break;
+        case FV_TF_JITTER: crop_fwd(src, w, d->d.oy, d->d.ox, d->d.h, d->d.w, dst); break;
+        case FV_TF_SCALE: resize_fwd(src, h, w, dst, d->d.h, d->d.w); break;
+        case FV_TF_ROTATE: rotate_fwd(src, h, w, d->c, d->s, st->value, dst); break;
+        default: assert(0);
+      }
+      src = dst;
+      h = d->d.h;
+      w = d->d.w;
+    }
+    resize_fwd(src, h, w, out + i * out_sz, o->out_h, o->out_w);
+  }
+}
+
+void fv_transform_backward(fv_transform *t, const float *dout, float *din) {
+  const fv_transform_opts *o = &t->o;
+  const size_t in_sz = (size_t)o->in_h * o->in_w * 3, out_sz = (size_t)o->out_h * o->out_w * 3;
+  const int ns = o->n_stages;
+  for (int i = 0; i < o->n; i++) {
+    const tf_draw *dr = &t->draws[(size_t)i * ns];
+    float *dst_img = din + i * in_sz;
+    if (ns == 0) {
+      resize_adj(dout + i * out_sz, o->out_h, o->out_w, dst_img, o->in_h, o->in_w);
+      continue;
+    }
+    resize_adj(dout + i * out_sz, o->out_h, o->out_w, t->buf[0], dr[ns - 1].d.h, dr[ns - 1].d.w);
+    const float *g = t->buf[0];
+    int which = 1;
+    for (int s = ns - 1; s >= 0; s--) {
+      const fv_tf_stage *st = &o->stages[s];
+      /* this stage's input size: the previous stage's output, or the transform's input */
+      const int h = s ? dr[s - 1].d.h : o->in_h, w = s ? dr[s - 1].d.w : o->in_w;
+      float *dst = s ? t->buf[which] : dst_img;
+      which ^= 1;
+      switch (st->kind) {
+        case FV_TF_PAD: pad_adj(g, h, w, st->amount, dst); break;
+        case FV_TF_JITTER: crop_adj(g, h, w, dr[s].d.oy, dr[s].d.ox, dr[s].d.h, dr[s].d.w, dst); break;
+        case FV_TF_SCALE: resize_adj(g, dr[s].d.h, dr[s].d.w, dst, h, w); break;
+        case FV_TF_ROTATE: rotate_adj(g, h, w, dr[s].c, dr[s].s, dst); break;
+        default: assert(0);
+      }
+      g = dst;
+    }
+  }
+}

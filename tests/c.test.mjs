@@ -1,0 +1,64 @@
+// Runs the C test programs (tests/c/*_test.c) under node --test: each natively
+// (gcc, ASan + UBSan, scalar kernels) and as WASI wasm (emcc -O3 -msimd128,
+// SIMD kernels). Built by `make -f emcc.mk` (npm test runs it first).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, existsSync, mkdtempSync, openSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { WASI } from 'node:wasi';
+import { join } from 'node:path';
+import { ROOT, MODELS, IMAGES } from './paths.mjs';
+
+// Tests that read the model store run natively only: Emscripten 3.1.6's standalone
+// libc has no WASI path_open, so fopen cannot reach preopened folders. They test
+// parsing, not SIMD kernels, so the native ASan run is the one that matters.
+const NATIVE_ONLY = new Set(['tflite_test', 'options_test']);
+
+const names = readdirSync(join(ROOT, 'tests/c')).filter((f) => f.endsWith('_test.c')).map((f) => f.slice(0, -2));
+
+// The closing line "name: N passed, N failed" of a C test program.
+function summary(out) {
+  const m = out.match(/(\d+) passed, (\d+) failed\s*$/m);
+  return m ? { passed: +m[1], failed: +m[2] } : null;
+}
+
+for (const name of names) {
+  test(`${name} (native, ASan+UBSan)`, () => {
+    const bin = join(ROOT, 'build/native/tests', name);
+    assert.ok(existsSync(bin), `${bin} not built`);
+    const r = spawnSync(bin, [], {
+      cwd: ROOT, encoding: 'utf8', timeout: 600_000,
+      env: { ...process.env, FEATVIZ_MODELS: MODELS, FEATVIZ_IMAGES: IMAGES, ASAN_OPTIONS: 'detect_leaks=1' },
+    });
+    const out = r.stdout + r.stderr;
+    const s = summary(r.stdout);
+    assert.equal(r.status, 0, out.slice(-4000));
+    assert.ok(s && s.passed > 0 && s.failed === 0, out.slice(-4000));
+  });
+
+  if (NATIVE_ONLY.has(name)) continue;
+  test(`${name} (wasm SIMD)`, async () => {
+    const file = join(ROOT, 'build/wasm/tests', `${name}.wasm`);
+    assert.ok(existsSync(file), `${file} not built`);
+    // WASI writes to a real file descriptor; a temp file collects the output.
+    const outPath = join(mkdtempSync(join(tmpdir(), 'fvwasi-')), 'out.txt');
+    const fd = openSync(outPath, 'w');
+    const wasi = new WASI({
+      version: 'preview1', args: [name], stdout: fd, stderr: fd,
+      env: { FEATVIZ_MODELS: '/models', FEATVIZ_IMAGES: '/images' },
+      preopens: { '/models': MODELS, '/images': IMAGES },
+    });
+    const { instance } = await WebAssembly.instantiate(readFileSync(file), { wasi_snapshot_preview1: wasi.wasiImport, env: { emscripten_notify_memory_growth() {} } });
+    let code, out;
+    try {
+      code = wasi.start(instance);
+    } finally {
+      closeSync(fd);
+      out = readFileSync(outPath, 'utf8');
+    }
+    const s = summary(out);
+    assert.equal(code, 0, out.slice(-4000));
+    assert.ok(s && s.passed > 0 && s.failed === 0, out.slice(-4000));
+  });
+}

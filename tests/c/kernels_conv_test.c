@@ -1,0 +1,551 @@
+/* kernels_conv_test.c — the convolution family: CONV_2D, DEPTHWISE_CONV_2D,
+ * FULLY_CONNECTED, forward and input gradient, and TFLite's padding rule.
+ *
+ * Every kernel pair in kernels.inc whose signature is one of the family's
+ * (conv, conv_grad, fc, fc_grad) is run over fixed awkward shapes and random
+ * ones, and checked against:
+ *  - a naive double-precision direct loop written here (scalar and SIMD),
+ *  - for gradients, the accumulate convention (dx is pre-filled) and the
+ *    adjoint identity <conv(x), dy> == <x, conv_grad(dy)> in double, which
+ *    holds the gradient to the forward independently of the reference,
+ *  - under wasm, the SIMD twin against the scalar reference,
+ *  - guard floats around every output, so no kernel writes out of bounds.
+ * Natively only the scalar kernels exist (ASan/UBSan); the wasm build adds
+ * the SIMD ones and checks that the dispatching names follow the switch.
+ */
+#include "check.h"
+#include "kernels/kernels.h"
+
+/* ---- the kernel list ----------------------------------------------------- */
+
+#define FV_KERNEL(op, sig) fv_##sig##_fn fv_f32_##op##__scalar, fv_f32_##op##__wasmsimd;
+#include "kernels/kernels.inc"
+#undef FV_KERNEL
+
+typedef void (*any_fn)(void);
+/* The kernel's address if its signature is one this test drives, else NULL
+ * (and then it is not referenced, so other sections' kernels need not link). */
+#define PICK(f)                                                                                    \
+  _Generic((f), fv_conv_fn *: (any_fn)(f), fv_conv_grad_fn *: (any_fn)(f), fv_fc_fn *: (any_fn)(f), \
+           fv_fc_grad_fn *: (any_fn)(f), default: (any_fn)0)
+#ifdef __wasm_simd128__
+#define SIMD_OF(op) PICK(fv_f32_##op##__wasmsimd)
+#else
+#define SIMD_OF(op) (any_fn)0
+#endif
+
+typedef struct {
+  const char *op, *sig;
+  any_fn scalar, simd;
+} kernel_pair;
+
+static const kernel_pair pairs[] = {
+#define FV_KERNEL(op, sig) {#op, #sig, PICK(fv_f32_##op##__scalar), SIMD_OF(op)},
+#include "kernels/kernels.inc"
+#undef FV_KERNEL
+};
+
+/* ---- buffers with guard floats -------------------------------------------- */
+
+#define GUARD 16
+static const float guard_val = -12345.678f;
+
+static float *gbuf(size_t n) {
+  float *p = (float *)malloc((n + 2 * GUARD) * sizeof(float));
+  for (size_t i = 0; i < n + 2 * GUARD; i++) p[i] = guard_val;
+  return p + GUARD;
+}
+static int guards_ok(const float *p, size_t n) {
+  for (int i = 1; i <= GUARD; i++)
+    if (p[-i] != guard_val || p[n + i - 1] != guard_val) return 0;
+  return 1;
+}
+static void gfree(float *p) { free(p - GUARD); }
+static float *grand(size_t n, float lo, float hi) {
+  float *p = gbuf(n);
+  check_fill(p, n, lo, hi);
+  return p;
+}
+static void gnan(float *p, size_t n) {
+  for (size_t i = 0; i < n; i++) p[i] = NAN;
+}
+
+/* Largest |a - r| / (atol + rtol*|r|), atol = rtol = 1e-5; any NaN makes it
+ * infinite (a NaN must not be forgotten by a later comparison). */
+static double ratio_ref(const float *a, const double *r, size_t n) {
+  double worst = 0;
+  for (size_t i = 0; i < n; i++) {
+    double q = fabs((double)a[i] - r[i]) / (1e-5 + 1e-5 * fabs(r[i]));
+    if (isnan(q)) return INFINITY;
+    if (q > worst) worst = q;
+  }
+  return worst;
+}
+/* The same against a float reference (SIMD against scalar). */
+static double ratio_f(const float *a, const float *r, size_t n) {
+  double worst = 0;
+  for (size_t i = 0; i < n; i++) {
+    double q = fabs((double)a[i] - r[i]) / (1e-5 + 1e-5 * fabs((double)r[i]));
+    if (isnan(q)) return INFINITY;
+    if (q > worst) worst = q;
+  }
+  return worst;
+}
+
+static double act_ref(fv_act act, double v) {
+  if (act == FV_ACT_NONE) return v;
+  if (v < 0) v = 0;
+  if (act == FV_ACT_RELU6 && v > 6) v = 6;
+  return v;
+}
+
+/* ---- naive double references ------------------------------------------------ */
+
+/* Input index read by tap k of output index o, or -1 when it is padding. */
+static int tap_in(int o, int stride, int pad, int k, int dil, int in) {
+  int i = o * stride - pad + k * dil;
+  return i >= 0 && i < in ? i : -1;
+}
+
+/* y = conv(x) + b (no activation); dw: depthwise layout. */
+static void ref_forward(int dw, const fv_conv_shape *s, const float *x, const float *w, const float *b, double *y) {
+  for (int n = 0; n < s->n; n++)
+    for (int oy = 0; oy < s->oh; oy++)
+      for (int ox = 0; ox < s->ow; ox++)
+        for (int o = 0; o < s->oc; o++) {
+          double acc = b ? b[o] : 0.0;
+          for (int ky = 0; ky < s->kh; ky++)
+            for (int kx = 0; kx < s->kw; kx++) {
+              int iy = tap_in(oy, s->sh, s->pt, ky, s->dh, s->ih), ix = tap_in(ox, s->sw, s->pl, kx, s->dw, s->iw);
+              if (iy < 0 || ix < 0) continue;
+              const float *xp = x + (((size_t)n * s->ih + iy) * s->iw + ix) * s->ic;
+              if (dw)
+                acc += (double)xp[o / s->dm] * w[((size_t)ky * s->kw + kx) * s->oc + o];
+              else
+                for (int i = 0; i < s->ic; i++) acc += (double)xp[i] * w[(((size_t)o * s->kh + ky) * s->kw + kx) * s->ic + i];
+            }
+          y[(((size_t)n * s->oh + oy) * s->ow + ox) * s->oc + o] = acc;
+        }
+}
+
+/* g = d<y, dy>/dx of the forward without bias/activation (g zeroed here). */
+static void ref_grad(int dw, const fv_conv_shape *s, const float *dy, const float *w, double *g) {
+  memset(g, 0, sizeof(double) * (size_t)s->n * s->ih * s->iw * s->ic);
+  for (int n = 0; n < s->n; n++)
+    for (int oy = 0; oy < s->oh; oy++)
+      for (int ox = 0; ox < s->ow; ox++)
+        for (int o = 0; o < s->oc; o++) {
+          const double d = dy[(((size_t)n * s->oh + oy) * s->ow + ox) * s->oc + o];
+          for (int ky = 0; ky < s->kh; ky++)
+            for (int kx = 0; kx < s->kw; kx++) {
+              int iy = tap_in(oy, s->sh, s->pt, ky, s->dh, s->ih), ix = tap_in(ox, s->sw, s->pl, kx, s->dw, s->iw);
+              if (iy < 0 || ix < 0) continue;
+              double *gp = g + (((size_t)n * s->ih + iy) * s->iw + ix) * s->ic;
+              if (dw)
+                gp[o / s->dm] += d * w[((size_t)ky * s->kw + kx) * s->oc + o];
+              else
+                for (int i = 0; i < s->ic; i++) gp[i] += d * w[(((size_t)o * s->kh + ky) * s->kw + kx) * s->ic + i];
+            }
+        }
+}
+
+/* ---- shapes ------------------------------------------------------------------- */
+
+typedef struct {
+  fv_conv_shape s;
+  int bias;
+} conv_case;
+
+static const char *shape_str(const fv_conv_shape *s) {
+  static char buf[200];
+  snprintf(buf, sizeof buf, "n%d %dx%dx%d -> %dx%dx%d k%dx%d s%d,%d d%d,%d pad%d,%d dm%d act%d", s->n, s->ih, s->iw,
+           s->ic, s->oh, s->ow, s->oc, s->kh, s->kw, s->sh, s->sw, s->dh, s->dw, s->pt, s->pl, s->dm, (int)s->act);
+  return buf;
+}
+
+/* Fill from the input geometry with TFLite padding; 0 if the output is empty. */
+static int make_shape(fv_conv_shape *s, int dw, int n, int ih, int iw, int ic, int oc_or_dm, int kh, int kw, int sh,
+                      int sw, int dh, int dwl, fv_padding pad, fv_act act) {
+  memset(s, 0, sizeof *s);
+  s->n = n, s->ih = ih, s->iw = iw, s->ic = ic, s->kh = kh, s->kw = kw, s->sh = sh, s->sw = sw, s->dh = dh,
+  s->dw = dwl, s->act = act;
+  s->dm = dw ? oc_or_dm : 1;
+  s->oc = dw ? ic * oc_or_dm : oc_or_dm;
+  fv_conv_shape_pad(s, pad);
+  return s->oh > 0 && s->ow > 0;
+}
+
+static size_t conv_cost(const fv_conv_shape *s, int dw) {
+  return (size_t)s->n * s->oh * s->ow * s->oc * s->kh * s->kw * (dw ? 1 : s->ic);
+}
+
+/* Fixed awkward shapes first, then random ones. Returns 0 when idx is past the end. */
+static int conv_case_at(int dw, int idx, int n_random, conv_case *c) {
+  const fv_padding S = FV_PADDING_SAME, V = FV_PADDING_VALID;
+  const fv_act N = FV_ACT_NONE, R = FV_ACT_RELU, R6 = FV_ACT_RELU6;
+  fv_conv_shape *s = &c->s;
+  c->bias = idx % 2 == 0;
+  if (!dw) {
+    switch (idx) {
+      case 0: return make_shape(s, 0, 1, 7, 9, 13, 17, 1, 1, 1, 1, 1, 1, S, R6);      /* pointwise, tails */
+      case 1: return make_shape(s, 0, 1, 3, 5, 300, 19, 1, 1, 1, 1, 1, 1, V, N);      /* ic past the GEMM's KC */
+      case 2: return make_shape(s, 0, 3, 5, 5, 8, 16, 1, 1, 1, 1, 1, 1, S, R);        /* batch 3, exact tiles */
+      case 3: return make_shape(s, 0, 1, 17, 17, 3, 32, 3, 3, 2, 2, 1, 1, S, R6);     /* MobileNet's first conv, odd */
+      case 4: return make_shape(s, 0, 3, 29, 29, 3, 32, 3, 3, 2, 2, 1, 1, S, R6);     /* ... several im2col blocks */
+      case 5: return make_shape(s, 0, 1, 16, 16, 3, 8, 3, 3, 2, 2, 1, 1, S, N);       /* ... even size: pad after only */
+      case 6: return make_shape(s, 0, 2, 9, 1, 5, 7, 3, 3, 1, 1, 1, 1, S, R);         /* width 1 */
+      case 7: return make_shape(s, 0, 1, 1, 9, 4, 5, 3, 3, 2, 2, 1, 1, S, N);         /* height 1 */
+      case 8: return make_shape(s, 0, 1, 1, 9, 4, 5, 1, 3, 1, 1, 1, 1, V, R6);        /* height 1, VALID */
+      case 9: return make_shape(s, 0, 1, 9, 8, 5, 6, 3, 3, 1, 1, 2, 2, S, R);         /* dilation 2 */
+      case 10: return make_shape(s, 0, 3, 10, 9, 7, 3, 3, 3, 2, 1, 2, 2, V, N);       /* dilation 2, VALID, mixed stride */
+      case 11: return make_shape(s, 0, 1, 12, 12, 5, 13, 5, 5, 2, 2, 1, 1, V, R6);    /* 5×5 s2 VALID even */
+      case 12: return make_shape(s, 0, 1, 3, 3, 1900, 3, 3, 3, 1, 1, 1, 1, V, N);     /* K > the im2col block */
+      case 13: return make_shape(s, 0, 1, 8, 7, 3, 5, 2, 2, 3, 3, 1, 1, S, N);        /* stride > kernel */
+      case 14: return make_shape(s, 0, 3, 6, 7, 17, 8, 1, 1, 2, 2, 1, 1, S, R);       /* 1×1 stride 2 */
+      case 15: return make_shape(s, 0, 1, 1, 1, 9, 5, 3, 3, 1, 1, 1, 1, S, R6);       /* 1×1 image, 3×3 filter */
+      case 16:                                                                         /* asymmetric padding */
+        make_shape(s, 0, 1, 6, 5, 5, 7, 3, 3, 1, 2, 1, 1, V, N);
+        s->pt = 2, s->pl = 0, s->oh = 7, s->ow = 3; /* 2 rows before, 1 after; 0 before, 2 after */
+        return 1;
+    }
+    idx -= 17;
+  } else {
+    switch (idx) {
+      case 0: return make_shape(s, 1, 1, 9, 9, 8, 1, 3, 3, 1, 1, 1, 1, S, R6);        /* 3×3 s1, interior + ring */
+      case 1: return make_shape(s, 1, 1, 14, 14, 17, 1, 3, 3, 2, 2, 1, 1, S, R6);     /* 3×3 s2 even, tail 1 */
+      case 2: return make_shape(s, 1, 3, 15, 15, 13, 1, 3, 3, 2, 2, 1, 1, S, N);      /* 3×3 s2 odd, batch 3 */
+      case 3: return make_shape(s, 1, 1, 11, 10, 5, 1, 3, 3, 1, 1, 2, 2, V, R);       /* dilation 2 VALID */
+      case 4: return make_shape(s, 1, 1, 10, 11, 7, 1, 3, 3, 1, 1, 2, 2, S, N);       /* dilation 2 SAME */
+      case 5: return make_shape(s, 1, 1, 7, 6, 3, 2, 3, 3, 1, 1, 1, 1, S, R6);        /* depth multiplier 2 */
+      case 6: return make_shape(s, 1, 3, 9, 9, 5, 2, 3, 3, 2, 2, 1, 1, V, N);         /* dm 2, s2, batch 3 */
+      case 7: return make_shape(s, 1, 1, 11, 12, 7, 1, 5, 5, 2, 2, 1, 1, S, R);       /* 5×5 s2 */
+      case 8: return make_shape(s, 1, 2, 9, 1, 12, 1, 3, 3, 1, 1, 1, 1, S, R6);       /* width 1 */
+      case 9: return make_shape(s, 1, 1, 1, 9, 12, 1, 3, 3, 2, 2, 1, 1, S, N);        /* height 1 */
+      case 10: return make_shape(s, 1, 1, 1, 70, 4, 1, 1, 33, 1, 1, 1, 1, V, N);      /* filter wider than the SIMD tap lists */
+      case 11: return make_shape(s, 1, 1, 14, 14, 32, 1, 3, 3, 1, 1, 1, 1, S, R6);    /* MobileNet-like */
+      case 12: return make_shape(s, 1, 1, 14, 14, 16, 1, 3, 3, 2, 2, 1, 1, S, R6);
+      case 13: return make_shape(s, 1, 1, 6, 6, 4, 1, 1, 1, 1, 1, 1, 1, S, N);        /* 1×1 depthwise */
+      case 14:                                                                         /* padding beyond the filter */
+        make_shape(s, 1, 1, 4, 5, 6, 1, 3, 3, 1, 1, 1, 1, V, R);
+        s->pt = 3, s->pl = 1, s->oh = 8, s->ow = 4; /* rows 0 and 7 read no input at all */
+        return 1;
+    }
+    idx -= 15;
+  }
+  if (idx >= n_random) return 0;
+  for (;;) { /* random, cheap enough for ASan */
+    static const int chans[] = {1, 3, 4, 5, 7, 8, 13, 17};
+    int n = check_int(0, 3) == 0 ? 3 : 1;
+    int ih = check_int(1, 12), iw = check_int(1, 12), ic = chans[check_int(0, 7)];
+    int oc = dw ? check_int(1, 2) : chans[check_int(0, 7)];
+    int kh = check_int(1, 4), kw = check_int(1, 4);
+    int sh = check_int(1, 2), sw = check_int(1, 2), dh = check_int(1, 2), dwl = check_int(1, 2);
+    fv_padding pad = check_int(0, 1) ? S : V;
+    fv_act act = (fv_act)check_int(0, 2);
+    if (!make_shape(s, dw, n, ih, iw, ic, oc, kh, kw, sh, sw, dh, dwl, pad, act)) continue;
+    if (conv_cost(s, dw) > 200000) continue;
+    c->bias = check_int(0, 1);
+    return 1;
+  }
+}
+
+/* ---- conv / dwconv forward ------------------------------------------------------ */
+
+static void test_conv_forward(const kernel_pair *kp, int dw) {
+  fv_conv_fn *scalar = (fv_conv_fn *)kp->scalar, *simd = (fv_conv_fn *)kp->simd;
+  int cases = 0;
+  conv_case c;
+  for (int idx = 0; conv_case_at(dw, idx, 150, &c); idx++, cases++) {
+    const fv_conv_shape *s = &c.s;
+    const size_t nx = (size_t)s->n * s->ih * s->iw * s->ic, ny = (size_t)s->n * s->oh * s->ow * s->oc;
+    const size_t nw = dw ? (size_t)s->kh * s->kw * s->oc : (size_t)s->oc * s->kh * s->kw * s->ic;
+    float *x = grand(nx, -1, 1), *w = grand(nw, -1, 1), *b = grand((size_t)s->oc, -1, 1);
+    float *y = gbuf(ny), *y2 = gbuf(ny);
+    double *ref = (double *)malloc(sizeof(double) * ny);
+    const float *bb = c.bias ? b : NULL;
+    ref_forward(dw, s, x, w, bb, ref);
+    for (size_t i = 0; i < ny; i++) ref[i] = act_ref(s->act, ref[i]);
+
+    gnan(y, ny); /* every output must be written */
+    scalar(s, x, w, bb, y);
+    double r = ratio_ref(y, ref, ny);
+    CHECK(r <= 1, "%s__scalar vs reference: ratio %g at %s bias %d", kp->op, r, shape_str(s), c.bias);
+    CHECK(guards_ok(y, ny), "%s__scalar wrote outside y at %s", kp->op, shape_str(s));
+    if (simd) {
+      gnan(y2, ny);
+      simd(s, x, w, bb, y2);
+      r = ratio_f(y2, y, ny);
+      CHECK(r <= 1, "%s__wasmsimd vs scalar: ratio %g at %s bias %d", kp->op, r, shape_str(s), c.bias);
+      r = ratio_ref(y2, ref, ny);
+      CHECK(r <= 1, "%s__wasmsimd vs reference: ratio %g at %s bias %d", kp->op, r, shape_str(s), c.bias);
+      CHECK(guards_ok(y2, ny), "%s__wasmsimd wrote outside y at %s", kp->op, shape_str(s));
+    }
+    gfree(x), gfree(w), gfree(b), gfree(y), gfree(y2), free(ref);
+  }
+  printf("%s: %d shapes\n", kp->op, cases);
+}
+
+/* ---- conv / dwconv gradient ----------------------------------------------------- */
+
+/* <x, g> against <conv(x), dy>, both in double: the adjoint identity. */
+static int adjoint_ok(double lhs, double lhs_mag, const float *x, const float *g, size_t nx, double *out_err) {
+  double rhs = 0, rhs_mag = 0;
+  for (size_t i = 0; i < nx; i++) rhs += (double)x[i] * g[i], rhs_mag += fabs((double)x[i] * g[i]);
+  double err = fabs(lhs - rhs) / (1e-5 * (lhs_mag + rhs_mag) + 1e-12);
+  *out_err = err;
+  return err <= 1;
+}
+
+static void test_conv_grad(const kernel_pair *kp, int dw) {
+  fv_conv_grad_fn *scalar = (fv_conv_grad_fn *)kp->scalar, *simd = (fv_conv_grad_fn *)kp->simd;
+  fv_conv_grad_fn *fns[2] = {scalar, simd};
+  static const char *names[2] = {"scalar", "wasmsimd"};
+  int cases = 0;
+  conv_case c;
+  for (int idx = 0; conv_case_at(dw, idx, 150, &c); idx++, cases++) {
+    const fv_conv_shape *s = &c.s;
+    const size_t nx = (size_t)s->n * s->ih * s->iw * s->ic, ny = (size_t)s->n * s->oh * s->ow * s->oc;
+    const size_t nw = dw ? (size_t)s->kh * s->kw * s->oc : (size_t)s->oc * s->kh * s->kw * s->ic;
+    float *x = grand(nx, -1, 1), *w = grand(nw, -1, 1), *dy = grand(ny, -1, 1), *dx0 = grand(nx, -1, 1);
+    float *dx = gbuf(nx), *g = gbuf(nx), *dx_scalar = gbuf(nx);
+    double *yref = (double *)malloc(sizeof(double) * ny), *gref = (double *)malloc(sizeof(double) * nx);
+    ref_forward(dw, s, x, w, NULL, yref);
+    double lhs = 0, lhs_mag = 0;
+    for (size_t i = 0; i < ny; i++) lhs += yref[i] * dy[i], lhs_mag += fabs(yref[i] * dy[i]);
+    ref_grad(dw, s, dy, w, gref);
+    for (size_t i = 0; i < nx; i++) gref[i] += dx0[i]; /* the expected dx after accumulating */
+
+    for (int v = 0; v < 2; v++) {
+      if (!fns[v]) continue;
+      /* accumulate: dx starts as dx0 */
+      memcpy(dx, dx0, nx * sizeof(float));
+      fns[v](s, dy, w, dx);
+      double r = ratio_ref(dx, gref, nx);
+      CHECK(r <= 1, "%s__%s dx0 + grad vs reference: ratio %g at %s", kp->op, names[v], r, shape_str(s));
+      CHECK(guards_ok(dx, nx), "%s__%s wrote outside dx at %s", kp->op, names[v], shape_str(s));
+      if (v == 0) memcpy(dx_scalar, dx, nx * sizeof(float));
+      else {
+        r = ratio_f(dx, dx_scalar, nx);
+        CHECK(r <= 1, "%s__wasmsimd vs scalar: ratio %g at %s", kp->op, r, shape_str(s));
+      }
+      /* adjoint: from zero */
+      memset(g, 0, nx * sizeof(float));
+      fns[v](s, dy, w, g);
+      double err;
+      CHECK(adjoint_ok(lhs, lhs_mag, x, g, nx, &err), "%s__%s adjoint identity off by %g tolerances at %s", kp->op,
+            names[v], err, shape_str(s));
+    }
+    gfree(x), gfree(w), gfree(dy), gfree(dx0), gfree(dx), gfree(g), gfree(dx_scalar), free(yref), free(gref);
+  }
+  printf("%s: %d shapes\n", kp->op, cases);
+}
+
+/* ---- fully connected -------------------------------------------------------------- */
+
+static int fc_case_at(int idx, int *n, int *ic, int *oc) {
+  static const int fixed[][3] = {{1, 1, 1},  {3, 7, 5},    {5, 17, 13}, {13, 64, 33}, {70, 300, 9},
+                                 {3, 64, 1001}, {1, 600, 8}, {4, 8, 8},   {2, 1, 19},   {9, 3, 1}};
+  const int nf = (int)(sizeof fixed / sizeof fixed[0]);
+  if (idx < nf) {
+    *n = fixed[idx][0], *ic = fixed[idx][1], *oc = fixed[idx][2];
+    return 1;
+  }
+  if (idx >= nf + 120) return 0;
+  *n = check_int(1, 9), *ic = check_int(1, 40), *oc = check_int(1, 40);
+  return 1;
+}
+
+static void test_fc_forward(const kernel_pair *kp) {
+  fv_fc_fn *scalar = (fv_fc_fn *)kp->scalar, *simd = (fv_fc_fn *)kp->simd;
+  int cases = 0, n, ic, oc;
+  for (int idx = 0; fc_case_at(idx, &n, &ic, &oc); idx++, cases++) {
+    const int bias = idx % 2 == 0;
+    const fv_act act = (fv_act)(idx % 3);
+    const size_t nx = (size_t)n * ic, ny = (size_t)n * oc;
+    float *x = grand(nx, -1, 1), *w = grand((size_t)oc * ic, -1, 1), *b = grand((size_t)oc, -1, 1);
+    float *y = gbuf(ny), *y2 = gbuf(ny);
+    const float *bb = bias ? b : NULL;
+    double *ref = (double *)malloc(sizeof(double) * ny);
+    for (int i = 0; i < n; i++)
+      for (int o = 0; o < oc; o++) {
+        double acc = bb ? bb[o] : 0.0;
+        for (int k = 0; k < ic; k++) acc += (double)x[(size_t)i * ic + k] * w[(size_t)o * ic + k];
+        ref[(size_t)i * oc + o] = act_ref(act, acc);
+      }
+    gnan(y, ny);
+    scalar(n, ic, oc, x, w, bb, act, y);
+    double r = ratio_ref(y, ref, ny);
+    CHECK(r <= 1, "%s__scalar vs reference: ratio %g at n%d ic%d oc%d act%d bias%d", kp->op, r, n, ic, oc, (int)act,
+          bias);
+    CHECK(guards_ok(y, ny), "%s__scalar wrote outside y at n%d ic%d oc%d", kp->op, n, ic, oc);
+    if (simd) {
+      gnan(y2, ny);
+      simd(n, ic, oc, x, w, bb, act, y2);
+      r = ratio_f(y2, y, ny);
+      CHECK(r <= 1, "%s__wasmsimd vs scalar: ratio %g at n%d ic%d oc%d act%d bias%d", kp->op, r, n, ic, oc, (int)act,
+            bias);
+      r = ratio_ref(y2, ref, ny);
+      CHECK(r <= 1, "%s__wasmsimd vs reference: ratio %g at n%d ic%d oc%d", kp->op, r, n, ic, oc);
+      CHECK(guards_ok(y2, ny), "%s__wasmsimd wrote outside y at n%d ic%d oc%d", kp->op, n, ic, oc);
+    }
+    gfree(x), gfree(w), gfree(b), gfree(y), gfree(y2), free(ref);
+  }
+  printf("%s: %d shapes\n", kp->op, cases);
+}
+
+static void test_fc_grad(const kernel_pair *kp) {
+  fv_fc_grad_fn *fns[2] = {(fv_fc_grad_fn *)kp->scalar, (fv_fc_grad_fn *)kp->simd};
+  static const char *names[2] = {"scalar", "wasmsimd"};
+  int cases = 0, n, ic, oc;
+  for (int idx = 0; fc_case_at(idx, &n, &ic, &oc); idx++, cases++) {
+    const size_t nx = (size_t)n * ic, ny = (size_t)n * oc;
+    float *x = grand(nx, -1, 1), *w = grand((size_t)oc * ic, -1, 1), *dy = grand(ny, -1, 1), *dx0 = grand(nx, -1, 1);
+    float *dx = gbuf(nx), *g = gbuf(nx), *dx_scalar = gbuf(nx);
+    double *gref = (double *)malloc(sizeof(double) * nx);
+    double lhs = 0, lhs_mag = 0;
+    for (int i = 0; i < n; i++)
+      for (int o = 0; o < oc; o++) {
+        double acc = 0;
+        for (int k = 0; k < ic; k++) acc += (double)x[(size_t)i * ic + k] * w[(size_t)o * ic + k];
+        lhs += acc * dy[(size_t)i * oc + o], lhs_mag += fabs(acc * dy[(size_t)i * oc + o]);
+      }
+    for (int i = 0; i < n; i++)
+      for (int k = 0; k < ic; k++) {
+        double acc = dx0[(size_t)i * ic + k];
+        for (int o = 0; o < oc; o++) acc += (double)dy[(size_t)i * oc + o] * w[(size_t)o * ic + k];
+        gref[(size_t)i * ic + k] = acc;
+      }
+    for (int v = 0; v < 2; v++) {
+      if (!fns[v]) continue;
+      memcpy(dx, dx0, nx * sizeof(float));
+      fns[v](n, ic, oc, dy, w, dx);
+      double r = ratio_ref(dx, gref, nx);
+      CHECK(r <= 1, "%s__%s dx0 + grad vs reference: ratio %g at n%d ic%d oc%d", kp->op, names[v], r, n, ic, oc);
+      CHECK(guards_ok(dx, nx), "%s__%s wrote outside dx at n%d ic%d oc%d", kp->op, names[v], n, ic, oc);
+      if (v == 0) memcpy(dx_scalar, dx, nx * sizeof(float));
+      else {
+        r = ratio_f(dx, dx_scalar, nx);
+        CHECK(r <= 1, "%s__wasmsimd vs scalar: ratio %g at n%d ic%d oc%d", kp->op, r, n, ic, oc);
+      }
+      memset(g, 0, nx * sizeof(float));
+      fns[v](n, ic, oc, dy, w, g);
+      double err;
+      CHECK(adjoint_ok(lhs, lhs_mag, x, g, nx, &err), "%s__%s adjoint identity off by %g tolerances at n%d ic%d oc%d",
+            kp->op, names[v], err, n, ic, oc);
+    }
+    gfree(x), gfree(w), gfree(dy), gfree(dx0), gfree(dx), gfree(g), gfree(dx_scalar), free(gref);
+  }
+  printf("%s: %d shapes\n", kp->op, cases);
+}
+
+/* ---- padding ----------------------------------------------------------------------- */
+
+static void test_padding(void) {
+  /* Known values: MobileNet's layers and TFLite's docs. */
+  static const struct {
+    int in, k, stride, dil, same, out, before;
+  } known[] = {
+      {224, 3, 2, 1, 1, 112, 0}, /* first conv: total 1, the odd pixel after */
+      {112, 3, 1, 1, 1, 112, 1}, {7, 3, 2, 1, 1, 4, 1}, {14, 1, 1, 1, 1, 14, 0}, {5, 3, 1, 2, 1, 5, 2},
+      {224, 3, 2, 1, 0, 111, 0}, {7, 3, 1, 1, 0, 5, 0},  {8, 3, 1, 2, 0, 4, 0},  {2, 3, 1, 1, 0, 0, 0},
+      {1, 3, 2, 1, 1, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    fv_conv_shape s = {0};
+    s.ih = s.iw = known[i].in, s.kh = s.kw = known[i].k, s.sh = s.sw = known[i].stride, s.dh = s.dw = known[i].dil;
+    fv_conv_shape_pad(&s, known[i].same ? FV_PADDING_SAME : FV_PADDING_VALID);
+    CHECK(s.oh == known[i].out && s.ow == known[i].out && s.pt == known[i].before && s.pl == known[i].before,
+          "pad in %d k %d s %d d %d %s: got out %d before %d, want %d %d", known[i].in, known[i].k, known[i].stride,
+          known[i].dil, known[i].same ? "SAME" : "VALID", s.oh, s.pt, known[i].out, known[i].before);
+  }
+  /* The formulas, restated in floating point, over a grid (H and W independently). */
+  for (int in = 1; in <= 20; in++)
+    for (int k = 1; k <= 5; k++)
+      for (int st = 1; st <= 3; st++)
+        for (int d = 1; d <= 2; d++)
+          for (int same = 0; same <= 1; same++) {
+            const int eff = (k - 1) * d + 1;
+            int out = same ? (int)ceil((double)in / st) : (int)ceil((double)(in - eff + 1) / st);
+            if (out < 0) out = 0;
+            int total = (out - 1) * st + eff - in;
+            int before = out > 0 && total > 0 ? total / 2 : 0;
+            fv_conv_shape s = {0};
+            s.ih = in, s.iw = in + 1, s.kh = k, s.kw = 1, s.sh = st, s.sw = 1, s.dh = d, s.dw = 1;
+            fv_conv_shape_pad(&s, same ? FV_PADDING_SAME : FV_PADDING_VALID);
+            CHECK(s.oh == out && s.pt == before, "pad in %d k %d s %d d %d same %d: got %d/%d want %d/%d", in, k, st, d,
+                  same, s.oh, s.pt, out, before);
+            CHECK(s.ow == in + 1 && s.pl == 0, "pad: 1×1 width axis changed: %d %d", s.ow, s.pl);
+            /* VALID never pads; SAME keeps every tap of the last output inside input + padding */
+            if (!same) CHECK(before == 0 || out == 0, "VALID padded");
+          }
+}
+
+/* ---- dispatch ------------------------------------------------------------------------ */
+
+/* The dispatching names follow fv_kernels_set_simd bit for bit. */
+static void test_dispatch(void) {
+  fv_conv_shape s;
+  make_shape(&s, 0, 1, 9, 9, 5, 6, 3, 3, 2, 2, 1, 1, FV_PADDING_SAME, FV_ACT_RELU6);
+  fv_conv_shape d;
+  make_shape(&d, 1, 1, 9, 9, 6, 1, 3, 3, 1, 1, 1, 1, FV_PADDING_SAME, FV_ACT_RELU);
+  const size_t nx = 9 * 9 * 6, ny = 5 * 5 * 6, nw = 6 * 9 * 6;
+  float *x = grand(nx, -1, 1), *w = grand(nw, -1, 1), *b = grand(8, -1, 1), *dy = grand(nx, -1, 1);
+  float *a = gbuf(nx), *e = gbuf(nx);
+  for (int on = 0; on <= 1; on++) {
+    fv_kernels_set_simd(on);
+    const int simd = fv_kernels_simd_enabled();
+#ifdef __wasm_simd128__
+    CHECK(simd == on, "fv_kernels_set_simd(%d) not honoured", on);
+#define REF(op) (simd ? fv_f32_##op##__wasmsimd : fv_f32_##op##__scalar)
+#else
+    CHECK(!simd, "SIMD enabled without SIMD kernels");
+#define REF(op) fv_f32_##op##__scalar
+#endif
+    fv_conv2d(&s, x, w, b, a), REF(conv2d)(&s, x, w, b, e);
+    CHECK(!memcmp(a, e, ny * sizeof(float)), "fv_conv2d does not dispatch (simd %d)", simd);
+    memset(a, 0, nx * sizeof(float)), memset(e, 0, nx * sizeof(float));
+    fv_conv2d_grad(&s, dy, w, a), REF(conv2d_grad)(&s, dy, w, e);
+    CHECK(!memcmp(a, e, nx * sizeof(float)), "fv_conv2d_grad does not dispatch (simd %d)", simd);
+    fv_dwconv2d(&d, x, w, b, a), REF(dwconv2d)(&d, x, w, b, e);
+    CHECK(!memcmp(a, e, nx * sizeof(float)), "fv_dwconv2d does not dispatch (simd %d)", simd);
+    memset(a, 0, nx * sizeof(float)), memset(e, 0, nx * sizeof(float));
+    fv_dwconv2d_grad(&d, dy, w, a), REF(dwconv2d_grad)(&d, dy, w, e);
+    CHECK(!memcmp(a, e, nx * sizeof(float)), "fv_dwconv2d_grad does not dispatch (simd %d)", simd);
+    fv_fc(7, 13, 6, x, w, b, FV_ACT_RELU, a), REF(fc)(7, 13, 6, x, w, b, FV_ACT_RELU, e);
+    CHECK(!memcmp(a, e, 7 * 6 * sizeof(float)), "fv_fc does not dispatch (simd %d)", simd);
+    memset(a, 0, nx * sizeof(float)), memset(e, 0, nx * sizeof(float));
+    fv_fc_grad(7, 13, 6, dy, w, a), REF(fc_grad)(7, 13, 6, dy, w, e);
+    CHECK(!memcmp(a, e, 7 * 13 * sizeof(float)), "fv_fc_grad does not dispatch (simd %d)", simd);
+#undef REF
+  }
+  fv_kernels_set_simd(1);
+  gfree(x), gfree(w), gfree(b), gfree(dy), gfree(a), gfree(e);
+}
+
+int main(void) {
+  check_seed(20240611);
+  test_padding();
+  int mine = 0;
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    const kernel_pair *kp = &pairs[i];
+    const int conv_sig = !strcmp(kp->sig, "conv"), conv_grad_sig = !strcmp(kp->sig, "conv_grad");
+    const int fc_sig = !strcmp(kp->sig, "fc"), fc_grad_sig = !strcmp(kp->sig, "fc_grad");
+    if (!conv_sig && !conv_grad_sig && !fc_sig && !fc_grad_sig) continue; /* another family's kernel */
+    mine++;
+    CHECK(kp->scalar != NULL, "%s: no scalar kernel", kp->op);
+#ifdef __wasm_simd128__
+    CHECK(kp->simd != NULL, "%s: no SIMD kernel", kp->op);
+#endif
+    if (!kp->scalar) continue;
+    if (conv_sig && !strcmp(kp->op, "conv2d")) test_conv_forward(kp, 0);
+    else if (conv_sig && !strcmp(kp->op, "dwconv2d")) test_conv_forward(kp, 1);
+    else if (conv_grad_sig && !strcmp(kp->op, "conv2d_grad")) test_conv_grad(kp, 0);
+    else if (conv_grad_sig && !strcmp(kp->op, "dwconv2d_grad")) test_conv_grad(kp, 1);
+    else if (fc_sig && !strcmp(kp->op, "fc")) test_fc_forward(kp);
+    else if (fc_grad_sig && !strcmp(kp->op, "fc_grad")) test_fc_grad(kp);
+    else CHECK(0, "%s (%s): listed in kernels.inc but this test has no reference for it", kp->op, kp->sig);
+  }
+  CHECK(mine >= 6, "only %d convolution-family kernels listed in kernels.inc", mine);
+  test_dispatch();
+  return check_summary("kernels_conv");
+}

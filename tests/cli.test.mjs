@@ -1,0 +1,78 @@
+// The CLI as a user runs it: a child process, its stdout, its exit code and
+// its one line on stderr when something is wrong.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, copyFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, MODELS, model, image } from './paths.mjs';
+
+const CLI = join(ROOT, 'bin/featviz.mjs');
+const run = (...args) => {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, FEATVIZ_MODELS: MODELS },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+// A user error: non-zero exit, exactly one line on stderr starting "featviz:", no stack trace.
+const userError = (r, pattern) => {
+  assert.notEqual(r.code, 0, r.out + r.err);
+  const lines = r.err.trim().split('\n');
+  assert.equal(lines.length, 1, r.err);
+  assert.match(lines[0], /^featviz: /);
+  assert.doesNotMatch(r.err, /\n\s+at /);
+  assert.match(lines[0], pattern);
+};
+
+test('layers lists every layer with index, name, op and shape', () => {
+  const r = run('layers');
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.trim().split('\n');
+  assert.match(lines[0], /input 224x224x3/);
+  assert.ok(lines.some((l) => /^\s*\d+\s+MobilenetV2\/expanded_conv_8\/add\s+ADD\s+14x14x64$/.test(l)), r.out);
+  assert.ok(lines.some((l) => /SOFTMAX\s+1x1x1001$/.test(l)), r.out);
+  const v1 = run('layers', model('mobilenet_v1_0.25_128_quant.tflite'));
+  assert.equal(v1.code, 0, v1.err);
+  assert.match(v1.out, /DEPTHWISE_CONV_2D/);
+});
+
+test('classify prints the top-5 labels of each photo', () => {
+  const r = run('classify', image('parrot.jpg'), image('grace_hopper.bmp'));
+  assert.equal(r.code, 0, r.err);
+  const blocks = r.out.trim().split(/\n(?=\S)/);
+  assert.equal(blocks.length, 2);
+  assert.match(blocks[0].split('\n')[1], /^\s+1\. macaw\s+0\.\d{4}\s+\(89\)$/);
+  assert.match(blocks[1].split('\n')[1], /^\s+1\. military uniform/);
+  assert.equal(blocks[0].split('\n').length, 6);
+});
+
+test('examples ranks photos in a folder by a channel', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fv-examples-'));
+  for (const f of ['cat.bmp', 'dragonfly.bmp', 'parrot.jpg', 'hot_dog.jpg']) symlinkSync(image(f), join(dir, f));
+  writeFileSync(join(dir, 'notes.txt'), 'not a photo');
+  const r = run('examples', '--layer', 'MobilenetV2/expanded_conv_8/add', '--channel', '5', dir);
+  assert.equal(r.code, 0, r.err);
+  const rows = r.out.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+  assert.equal(rows.length, 4);
+  const scores = rows.map((x) => Number(x[0]));
+  for (let i = 1; i < scores.length; i++) assert.ok(scores[i - 1] >= scores[i]);
+  assert.ok(new Set(scores).size > 1, 'different photos give different scores');
+});
+
+test('bad input: one clear line on stderr and a non-zero exit', () => {
+  userError(run('classify', '/no/such/photo.jpg'), /image not found: \/no\/such\/photo\.jpg/);
+  userError(run('classify', model('imagenet_labels.txt')), /not an image/);
+  const dir = mkdtempSync(join(tmpdir(), 'fv-bad-'));
+  const fake = join(dir, 'fake.tflite');
+  copyFileSync(image('cat.bmp'), fake);
+  userError(run('layers', fake), /fake\.tflite: .*(model|TFL3|identifier)/i);
+  userError(run('layers', join(dir, 'missing.tflite')), /model not found/);
+  userError(run('examples', '--layer', 'nope', '--channel', '1', dir), /no photos/);
+  symlinkSync(image('cat.bmp'), join(dir, 'cat.bmp'));
+  userError(run('examples', '--layer', 'nope', '--channel', '1', dir), /unknown layer "nope"/);
+  userError(run('examples', '--layer', 'MobilenetV2/expanded_conv_8/add', '--channel', '64', dir), /channel 64 out of range.*0\.\.63/);
+  userError(run('examples', '--layer', 'MobilenetV2/expanded_conv_8/add', '--channel', 'x', dir), /--channel must be a whole number/);
+  userError(run('classify', '--bogus', image('cat.bmp')), /bogus/);
+  userError(run('frobnicate'), /unknown command "frobnicate"/);
+});

@@ -1,0 +1,296 @@
+// engine.js — instantiates featviz.wasm (Node or browser) and wraps the C API
+// in small classes. It only moves bytes and turns engine errors into thrown
+// Errors; all numerical work happens in the engine.
+//
+//   import { loadEngine } from './engine.js';
+//   const fv = await loadEngine();                 // or loadEngine({ bytes }) / ({ url })
+//   const model = fv.loadModel(tfliteBytes);       // throws FvError on a bad file
+//   const top = fv.classify(model, jpegBytes, 5);  // [{ index, prob }]
+//   model.free();
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+
+/** An error reported by the engine: `code` is the engine's fv_status. */
+export class FvError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.name = 'FvError';
+    this.code = code;
+  }
+}
+
+export const STATUS = Object.freeze({
+  OK: 0, BAD_MODEL: 1, UNSUPPORTED: 2, BAD_ARG: 3, NO_MEMORY: 4, BAD_IMAGE: 5, UNKNOWN_LAYER: 6, SHAPE: 7, NUMERIC: 8,
+});
+
+async function wasmBytes(opts) {
+  if (opts.bytes) return opts.bytes;
+  const url = opts.url ?? new URL('./featviz.wasm', import.meta.url);
+  const parsed = url instanceof URL ? url : String(url).includes('://') ? new URL(url) : null;
+  if (isNode && (!parsed || parsed.protocol === 'file:')) {
+    const { readFile } = await import('node:fs/promises');
+    return readFile(parsed ?? url);
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`cannot load ${url}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+// The engine is built standalone (no Emscripten JS glue); the few WASI calls
+// libc may make get minimal stand-ins here.
+function imports(module, getMemory) {
+  const out = {};
+  const text = new TextDecoder();
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind !== 'function') continue;
+    out[imp.module] ??= {};
+    let fn;
+    if (imp.name === 'fd_write') {
+      fn = (fd, iovs, iovsLen, nwritten) => {
+        const mem = new DataView(getMemory().buffer);
+        let n = 0, s = '';
+        for (let i = 0; i < iovsLen; i++) {
+          const p = mem.getUint32(iovs + 8 * i, true), len = mem.getUint32(iovs + 8 * i + 4, true);
+          s += text.decode(new Uint8Array(getMemory().buffer, p, len));
+          n += len;
+        }
+        (fd === 2 ? console.error : console.log)(s.replace(/\n$/, ''));
+        mem.setUint32(nwritten, n, true);
+        return 0;
+      };
+    } else if (imp.name === 'proc_exit' || imp.name === 'abort') {
+      fn = (code) => { throw new FvError(`engine aborted (${code})`, -1); };
+    } else if (imp.name === 'emscripten_notify_memory_growth') {
+      fn = () => {};
+    } else {
+      fn = () => 52; // ENOSYS
+    }
+    out[imp.module][imp.name] = fn;
+  }
+  return out;
+}
+
+/** Loads and instantiates the engine. opts: { bytes } | { url } | {} (featviz.wasm next to this file). */
+export async function loadEngine(opts = {}) {
+  const module = await WebAssembly.compile(await wasmBytes(opts));
+  let memory = null;
+  const instance = await WebAssembly.instantiate(module, imports(module, () => memory));
+  memory = instance.exports.memory;
+  instance.exports._initialize?.();
+  return new Engine(instance);
+}
+
+export class Engine {
+  constructor(instance) {
+    this.x = instance.exports;
+    this.memory = instance.exports.memory;
+    this.err = this.x.fv_error_new();
+  }
+
+  // ---- bytes in and out (views are made fresh: memory may grow) ----
+  u8() { return new Uint8Array(this.memory.buffer); }
+  f32(ptr, n) { return new Float32Array(this.memory.buffer, ptr, n); }
+  i32(ptr, n) { return new Int32Array(this.memory.buffer, ptr, n); }
+  cstr(ptr) {
+    if (!ptr) return '';
+    const u8 = this.u8();
+    let end = ptr;
+    while (u8[end]) end++;
+    return new TextDecoder().decode(u8.subarray(ptr, end));
+  }
+  /** Copies bytes into engine memory; the caller frees the pointer with fv_free. */
+  put(bytes) {
+    const src = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength);
+    const ptr = this.x.fv_malloc(src.length);
+    if (!ptr) throw new FvError(`out of memory for ${src.length} bytes`, STATUS.NO_MEMORY);
+    this.u8().set(src, ptr);
+    return ptr;
+  }
+  putString(s) { return this.put(new TextEncoder().encode(s + '\0')); }
+  /** Runs fn(ptr) with bytes copied in, freeing them afterwards. */
+  withBytes(bytes, fn) {
+    const ptr = this.put(bytes);
+    try { return fn(ptr, bytes.length ?? bytes.byteLength); } finally { this.x.fv_free(ptr); }
+  }
+  /** Throws the engine's error as an FvError. */
+  fail() {
+    throw new FvError(this.cstr(this.x.fv_error_message(this.err)) || 'engine error', this.x.fv_error_code(this.err));
+  }
+  check(result) {
+    if (!result) this.fail();
+    return result;
+  }
+  status(code) {
+    if (code !== STATUS.OK) this.fail();
+  }
+
+  version() { return this.cstr(this.x.fv_version()); }
+  setSimd(on) { this.x.fv_kernels_set_simd(on ? 1 : 0); }
+  simdAvailable() { return !!this.x.fv_kernels_simd_available(); }
+
+  // ---- models ----
+  loadModel(bytes) {
+    return new Model(this, this.withBytes(bytes, (p, n) => this.check(this.x.fv_model_load(p, n, this.err))));
+  }
+
+  // ---- images ----
+  decodeImage(bytes) {
+    return new Image(this, this.withBytes(bytes, (p, n) => this.check(this.x.fv_image_decode(p, n, this.err))));
+  }
+  imageFromRGBA(rgba, w, h) {
+    return new Image(this, this.withBytes(rgba, (p) => this.check(this.x.fv_image_from_rgba(p, w, h, this.err))));
+  }
+  /** PNG bytes of 8-bit RGB (channels 3) or RGBA (4) pixels, encoded in C by stb_image_write. */
+  encodePNG(pixels, w, h, channels = 4) {
+    return this.withBytes(pixels, (p) => this.takeBuffer((lenPtr) => this.x.fv_png_encode(p, w, h, channels, lenPtr, this.err)));
+  }
+  /** Copies out and frees a heap buffer that fn(lenPtr) returns, its length written at lenPtr. */
+  takeBuffer(fn) {
+    const lenPtr = this.x.fv_malloc(8);
+    try {
+      const out = this.check(fn(lenPtr));
+      const len = new DataView(this.memory.buffer).getUint32(lenPtr, true);
+      const bytes = this.u8().slice(out, out + len);
+      this.x.fv_free(out);
+      return bytes;
+    } finally {
+      this.x.fv_free(lenPtr);
+    }
+  }
+
+  // ---- inference ----
+  /** opts: { h, w } (0: native), lastLayer (-1: whole graph). */
+  infer(model, { h = 0, w = 0, lastLayer = -1 } = {}) {
+    return new Infer(this, model, this.check(this.x.fv_infer_new(model.ptr, h, w, lastLayer, this.err)));
+  }
+  // ---- feature visualization ----
+  /** A render (see src/options.h for the options: an object or a JSON string). */
+  render(model, options) {
+    const json = typeof options === 'string' ? options : JSON.stringify(options);
+    const bytes = new TextEncoder().encode(json);
+    return new Render(this, this.withBytes(bytes, (p, n) => this.check(this.x.fv_render_new(model.ptr, p, n, this.err))));
+  }
+
+  /** Top-k classes of a photo: [{ index, prob }]. */
+  classify(model, imageBytes, k = 5) {
+    const inf = this.infer(model);
+    try {
+      inf.runImage(imageBytes);
+      return inf.topk(k);
+    } finally {
+      inf.free();
+    }
+  }
+}
+
+export class Model {
+  constructor(engine, ptr) { this.e = engine; this.ptr = ptr; }
+  get layerCount() { return this.e.x.fv_model_layer_count(this.ptr); }
+  /** Every layer: { index, name, op, shape: [N, H, W, C] } at the native input size. */
+  layers() {
+    const { x } = this.e, out = [];
+    for (let i = 0; i < this.layerCount; i++) {
+      out.push({
+        index: i,
+        name: this.e.cstr(x.fv_model_layer_name(this.ptr, i)),
+        op: this.e.cstr(x.fv_model_layer_op(this.ptr, i)),
+        shape: [0, 1, 2, 3].map((d) => x.fv_model_layer_dim(this.ptr, i, d)),
+      });
+    }
+    return out;
+  }
+  /** Layer index by name or number (a string of digits is an index); throws if unknown. */
+  layerIndex(nameOrIndex) {
+    const n = this.layerCount;
+    if (typeof nameOrIndex === 'number' || /^\d+$/.test(String(nameOrIndex))) {
+      const i = Number(nameOrIndex);
+      if (i < n) return i;
+      throw new FvError(`layer ${i} out of range: the model has layers 0..${n - 1}`, STATUS.UNKNOWN_LAYER);
+    }
+    const p = this.e.putString(String(nameOrIndex));
+    try {
+      const i = this.e.x.fv_model_layer_find(this.ptr, p);
+      if (i < 0) throw new FvError(`unknown layer "${nameOrIndex}" (see \`featviz layers\`)`, STATUS.UNKNOWN_LAYER);
+      return i;
+    } finally {
+      this.e.x.fv_free(p);
+    }
+  }
+  get input() {
+    const { x } = this.e;
+    return {
+      shape: [0, 1, 2, 3].map((d) => x.fv_model_input_dim(this.ptr, d)),
+      min: x.fv_model_input_min(this.ptr),
+      max: x.fv_model_input_max(this.ptr),
+    };
+  }
+  free() { if (this.ptr) this.e.x.fv_model_free(this.ptr); this.ptr = 0; }
+}
+
+export class Image {
+  constructor(engine, ptr) { this.e = engine; this.ptr = ptr; }
+  get width() { return this.e.x.fv_image_width(this.ptr); }
+  get height() { return this.e.x.fv_image_height(this.ptr); }
+  rgb() { const p = this.e.x.fv_image_rgb(this.ptr); return this.e.u8().slice(p, p + this.width * this.height * 3); }
+  resize(w, h) { return new Image(this.e, this.e.check(this.e.x.fv_image_resize(this.ptr, w, h, this.e.err))); }
+  free() { if (this.ptr) this.e.x.fv_image_free(this.ptr); this.ptr = 0; }
+}
+
+export class Infer {
+  constructor(engine, model, ptr) { this.e = engine; this.model = model; this.ptr = ptr; }
+  runImage(bytes) {
+    this.e.withBytes(bytes, (p, n) => this.e.status(this.e.x.fv_infer_run_image(this.ptr, p, n, this.e.err)));
+  }
+  run(image) { this.e.status(this.e.x.fv_infer_run(this.ptr, image.ptr, this.e.err)); }
+  /** A copy of a layer's activations with its shape: { shape: [N,H,W,C], data: Float32Array }. */
+  layer(index) {
+    const { x } = this.e;
+    const shape = [0, 1, 2, 3].map((d) => x.fv_infer_layer_dim(this.ptr, index, d));
+    const p = x.fv_infer_layer(this.ptr, index);
+    if (!p) throw new FvError(`layer ${index} was not computed`, STATUS.UNKNOWN_LAYER);
+    return { shape, data: this.e.f32(p, shape.reduce((a, b) => a * b, 1)).slice() };
+  }
+  channelMean(layer, channel) {
+    const v = this.e.x.fv_infer_channel_mean(this.ptr, layer, channel, this.e.err);
+    if (this.e.x.fv_error_code(this.e.err) !== STATUS.OK) this.e.fail();
+    return v;
+  }
+  topk(k = 5) {
+    const idx = this.e.x.fv_malloc(4 * k), prob = this.e.x.fv_malloc(4 * k);
+    try {
+      const n = this.e.x.fv_infer_topk(this.ptr, k, idx, prob);
+      const I = this.e.i32(idx, n), P = this.e.f32(prob, n);
+      return Array.from(I, (index, j) => ({ index, prob: P[j] }));
+    } finally {
+      this.e.x.fv_free(idx);
+      this.e.x.fv_free(prob);
+    }
+  }
+  /** Floating-point operations of one run (a multiply-add counts 2). */
+  get flops() { return this.e.x.fv_infer_flops(this.ptr); }
+  free() { if (this.ptr) this.e.x.fv_infer_free(this.ptr); this.ptr = 0; }
+}
+
+export class Render {
+  constructor(engine, ptr) { this.e = engine; this.ptr = ptr; }
+  /** Runs n optimization steps (throws FvError on a numerical blow-up; the last good image stays). */
+  step(n = 1) { this.e.status(this.e.x.fv_render_step(this.ptr, n, this.e.err)); }
+  get stepsDone() { return this.e.x.fv_render_steps_done(this.ptr); }
+  get stepsPlanned() { return this.e.x.fv_render_steps_planned(this.ptr); }
+  get batch() { return this.e.x.fv_render_batch(this.ptr); }
+  get size() { return this.e.x.fv_render_size(this.ptr); }
+  get objective() { return this.e.x.fv_render_objective(this.ptr); }
+  /** The options in force, canonical (layers by name), as an object. */
+  get options() { return JSON.parse(this.e.cstr(this.e.x.fv_render_options_json(this.ptr))); }
+  /** A copy of image i as RGBA bytes (size × size × 4). */
+  rgba(i = 0) {
+    const p = this.e.check(this.e.x.fv_render_rgba(this.ptr, i));
+    const n = this.size * this.size * 4;
+    return new Uint8ClampedArray(this.e.memory.buffer.slice(p, p + n));
+  }
+  /** PNG bytes of image i, or of the whole batch as a grid (i = -1). */
+  png(i = -1) {
+    return this.e.takeBuffer((lenPtr) => this.e.x.fv_render_png(this.ptr, i, lenPtr, this.e.err));
+  }
+  free() { if (this.ptr) this.e.x.fv_render_free(this.ptr); this.ptr = 0; }
+}
