@@ -49,3 +49,24 @@ for (const file of STORE) {
   model.free();
 }
 photo.free();
+
+// ---- optimization steps (issue 3): the full pipeline, Fourier + decorrelation + Lucid's transforms ----
+console.log('\nOptimization step (MobileNet v2, channel objective on MobilenetV2/expanded_conv_8/add, 128x128, full pipeline)');
+console.log('workload                      scalar ms  SIMD ms  speed-up  GFLOP/step  scalar GFLOP/s  SIMD GFLOP/s');
+const v2 = fv.loadModel(readFileSync(join(MODELS, STORE[0])));
+const objective = { kind: 'channel', layer: 'MobilenetV2/expanded_conv_8/add', channel: 12 };
+for (const [name, extra] of [['batch 1', {}], ['batch 4 + diversity', { batch: 4, diversity: 100 }]]) {
+  const r = fv.render(v2, { size: 128, objective, ...extra });
+  const gflop = r.flops / 1e9;
+  const row = {};
+  for (const simd of [false, true]) {
+    fv.setSimd(simd);
+    row[simd] = time(() => r.step(1), { warm: 3, minRuns: simd ? 30 : 5, minMs: 3000 });
+  }
+  fv.setSimd(true);
+  console.log(`${name.padEnd(28)} ${row.false.toFixed(1).padStart(9)}  ${row.true.toFixed(1).padStart(7)}  ` +
+    `${(row.false / row.true).toFixed(2).padStart(7)}x  ${gflop.toFixed(3).padStart(10)}  ` +
+    `${(gflop / (row.false / 1e3)).toFixed(2).padStart(14)}  ${(gflop / (row.true / 1e3)).toFixed(2).padStart(12)}`);
+  r.free();
+}
+v2.free();

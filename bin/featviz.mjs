@@ -210,9 +210,10 @@ function renderOptions(v, names) {
   if (kind === 'direction') term.direction_seed = seed;
   const o = { objective: [term], seed };
   const put = (key, val) => { if (val !== undefined) o[key] = val; };
-  put('size', intFlag(v.size, 'size', 1));
-  put('batch', intFlag(v.batch, 'batch', 1));
-  put('steps', intFlag(v.steps, 'steps', 0));
+  // ranges are the engine's to check: its messages name the valid range
+  put('size', intFlag(v.size, 'size', -Infinity));
+  put('batch', intFlag(v.batch, 'batch', -Infinity));
+  put('steps', intFlag(v.steps, 'steps', -Infinity));
   put('lr', numFlag(v.lr, 'lr'));
   put('diversity', numFlag(v.diversity, 'diversity'));
   if (v.param !== undefined) {

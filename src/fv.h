@@ -132,6 +132,9 @@ const uint8_t *fv_render_rgba(fv_render *r, int image);
 uint8_t *fv_render_png(fv_render *r, int image, size_t *out_len, fv_error *err);
 /* Canonical JSON of the options in force (layers by name); valid until fv_render_free. */
 const char *fv_render_options_json(const fv_render *r);
+/* Floating-point operations of one step's network passes: forward plus the
+ * backward to the input, which costs the forward's multiply-adds again. */
+double fv_render_flops(const fv_render *r);
 
 /* ---- kernels ------------------------------------------------------------- */
 /* 1: use the WASM SIMD kernels where built with them (default); 0: scalar references. */

@@ -261,6 +261,7 @@ int fv_render_batch(const fv_render *r) { return r ? r->n : 0; }
 int fv_render_size(const fv_render *r) { return r ? r->size : 0; }
 float fv_render_objective(const fv_render *r) { return r ? r->objective : NAN; }
 const char *fv_render_options_json(const fv_render *r) { return r ? r->options_json : ""; }
+double fv_render_flops(const fv_render *r) { return r ? 2.0 * fv_graph_flops(r->g) : 0; }
 
 static uint8_t to_u8(float v) {
   float q = floorf(v * 255.0f + 0.5f);

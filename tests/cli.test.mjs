@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, copyFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, copyFileSync, symlinkSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, MODELS, model, image } from './paths.mjs';
@@ -75,4 +75,44 @@ test('bad input: one clear line on stderr and a non-zero exit', () => {
   userError(run('examples', '--layer', 'MobilenetV2/expanded_conv_8/add', '--channel', 'x', dir), /--channel must be a whole number/);
   userError(run('classify', '--bogus', image('cat.bmp')), /bogus/);
   userError(run('frobnicate'), /unknown command "frobnicate"/);
+});
+
+test('render writes a PNG and a manifest that re-renders the same bytes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fv-render-'));
+  const out = join(dir, 'n.png');
+  const r = run('render', '--layer', 'MobilenetV2/expanded_conv_5/add', '--objective', 'neuron', '--channel', '7',
+    '--size', '64', '--steps', '24', '--batch', '2', '--diversity', '5', '--seed', '3', '--out', out);
+  assert.equal(r.code, 0, r.err);
+  const png = readFileSync(out);
+  assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
+  const manifest = JSON.parse(readFileSync(join(dir, 'n.json'), 'utf8'));
+  assert.equal(manifest.model.file, 'mobilenet_v2_1.0_224_quant.tflite');
+  assert.match(manifest.model.sha256, /^[0-9a-f]{64}$/);
+  assert.deepEqual(manifest.options.objective[0], { kind: 'neuron', layer: 'MobilenetV2/expanded_conv_5/add', channel: 7, x: -1, y: -1, weight: 1, batch: -1 });
+  assert.equal(manifest.options.steps, 24);
+  assert.equal(manifest.options.seed, 3);
+  const again = join(dir, 'again.png');
+  const r2 = run('render', '--manifest', join(dir, 'n.json'), '--out', again);
+  assert.equal(r2.code, 0, r2.err);
+  assert.ok(readFileSync(again).equals(png), 'the manifest re-renders the same PNG bytes');
+  // one file per image
+  const each = run('render', '--manifest', join(dir, 'n.json'), '--out', join(dir, 'e.png'), '--each', '--no-manifest');
+  assert.equal(each.code, 0, each.err);
+  assert.ok(readFileSync(join(dir, 'e-0.png')).length > 100 && readFileSync(join(dir, 'e-1.png')).length > 100);
+});
+
+test('render: bad flags and manifests give one clear line', () => {
+  userError(run('render', '--layer', 'nope', '--channel', '1', '--steps', '1'), /unknown layer "nope"/);
+  userError(run('render', '--layer', 'MobilenetV2/expanded_conv_5/add', '--channel', '999', '--steps', '1'), /channel 999/);
+  userError(run('render', '--objective', 'class', '--class', 'no such label', '--steps', '1'), /unknown class "no such label"/);
+  userError(run('render', '--objective', 'bogus', '--layer', '3'), /--objective must be/);
+  userError(run('render', '--layer', '3', '--channel', '1', '--lr', 'fast'), /--lr must be a number/);
+  userError(run('render', '--layer', '3', '--channel', '1', '--size', '0'), /size 0 out of range 8\.\.1024/);
+  const dir = mkdtempSync(join(tmpdir(), 'fv-man-'));
+  writeFileSync(join(dir, 'bad.json'), '{ not json');
+  userError(run('render', '--manifest', join(dir, 'bad.json')), /not JSON/);
+  writeFileSync(join(dir, 'other.json'), '{"hello": 1}');
+  userError(run('render', '--manifest', join(dir, 'other.json')), /not a featviz render manifest/);
+  writeFileSync(join(dir, 'sha.json'), JSON.stringify({ model: { file: 'mobilenet_v2_1.0_224_quant.tflite', sha256: '0'.repeat(64) }, options: {} }));
+  userError(run('render', '--manifest', join(dir, 'sha.json')), /sha256 differs/);
 });

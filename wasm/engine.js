@@ -280,6 +280,8 @@ export class Render {
   get batch() { return this.e.x.fv_render_batch(this.ptr); }
   get size() { return this.e.x.fv_render_size(this.ptr); }
   get objective() { return this.e.x.fv_render_objective(this.ptr); }
+  /** Floating-point operations of one step's forward + backward network passes. */
+  get flops() { return this.e.x.fv_render_flops(this.ptr); }
   /** The options in force, canonical (layers by name), as an object. */
   get options() { return JSON.parse(this.e.cstr(this.e.x.fv_render_options_json(this.ptr))); }
   /** A copy of image i as RGBA bytes (size × size × 4). */

@@ -112,19 +112,21 @@ static void dw_pixel(const fv_conv_shape *s, const float *x, const float *w, con
   }
 }
 
-/* A run of output pixels [ox0, ox1) of one row whose 3×3 taps all lie inside
- * the input, starting at input xp (tap (0, 0) of ox0): per block of 4
- * channels the 9 weights and the bias stay in registers along the row. */
-static void dw3x3_run(const fv_conv_shape *s, const float *xp, const float *w, const float *b, float *yp, int cnt,
-                      v128_t lo, v128_t hi) {
+/* A run of cnt output pixels of one row whose 3 column taps lie inside the
+ * input, for the nrow (1..3) filter rows that do, starting at input xp (the
+ * first such row, column tap 0, of the first pixel) with w at that filter
+ * row. Per block of 4 channels the 3·nrow weights and the bias stay in
+ * registers along the row. */
+static inline __attribute__((always_inline)) void dw3x3_rows(const fv_conv_shape *s, const float *xp,
+                                                             const float *w, const float *b, float *yp, int cnt,
+                                                             v128_t lo, v128_t hi, int nrow) {
   const int C = s->ic, C4 = C & ~3;
   const size_t ty = (size_t)s->dh * s->iw * C, tx = (size_t)s->dw * C, step = (size_t)s->sw * C;
   for (int c = 0; c < C4; c += 4) {
     const v128_t w0 = wasm_v128_load(w + c), w1 = wasm_v128_load(w + C + c), w2 = wasm_v128_load(w + 2 * C + c);
-    const v128_t w3 = wasm_v128_load(w + 3 * C + c), w4 = wasm_v128_load(w + 4 * C + c),
-                 w5 = wasm_v128_load(w + 5 * C + c);
-    const v128_t w6 = wasm_v128_load(w + 6 * C + c), w7 = wasm_v128_load(w + 7 * C + c),
-                 w8 = wasm_v128_load(w + 8 * C + c);
+    v128_t w3 = w0, w4 = w0, w5 = w0, w6 = w0, w7 = w0, w8 = w0;
+    if (nrow >= 2) w3 = wasm_v128_load(w + 3 * C + c), w4 = wasm_v128_load(w + 4 * C + c), w5 = wasm_v128_load(w + 5 * C + c);
+    if (nrow >= 3) w6 = wasm_v128_load(w + 6 * C + c), w7 = wasm_v128_load(w + 7 * C + c), w8 = wasm_v128_load(w + 8 * C + c);
     const v128_t bias = b ? wasm_v128_load(b + c) : wasm_f32x4_splat(0.0f);
     const float *r0 = xp + c;
     float *q = yp + c;
@@ -133,22 +135,33 @@ static void dw3x3_run(const fv_conv_shape *s, const float *xp, const float *w, c
       v128_t a = wasm_f32x4_add(bias, wasm_f32x4_mul(wasm_v128_load(r0), w0));
       v128_t a2 = wasm_f32x4_mul(wasm_v128_load(r0 + tx), w1);
       a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r0 + 2 * tx), w2));
-      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1), w3));
-      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r1 + tx), w4));
-      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1 + 2 * tx), w5));
-      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2), w6));
-      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r2 + tx), w7));
-      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2 + 2 * tx), w8));
+      if (nrow >= 2) {
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1), w3));
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r1 + tx), w4));
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1 + 2 * tx), w5));
+      }
+      if (nrow >= 3) {
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2), w6));
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r2 + tx), w7));
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2 + 2 * tx), w8));
+      }
       wasm_v128_store(q, fv_act4(wasm_f32x4_add(a, a2), lo, hi));
     }
   }
   for (int i = 0; i < cnt; i++, xp += step, yp += C)
     for (int c = C4; c < C; c++) {
       float a = b ? b[c] : 0.0f;
-      for (int ky = 0; ky < 3; ky++)
+      for (int ky = 0; ky < nrow; ky++)
         for (int kx = 0; kx < 3; kx++) a += xp[ky * ty + kx * tx + c] * w[(ky * 3 + kx) * C + c];
       yp[c] = fv_act1(s->act, a);
     }
+}
+
+static void dw3x3_run(const fv_conv_shape *s, const float *xp, const float *w, const float *b, float *yp, int cnt,
+                      v128_t lo, v128_t hi, int nrow) {
+  if (nrow == 3) dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 3);
+  else if (nrow == 2) dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 2);
+  else dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 1);
 }
 
 void fv_f32_dwconv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
@@ -172,11 +185,11 @@ void fv_f32_dwconv2d__wasmsimd(const fv_conv_shape *s, const float *x, const flo
       tap_range(iy0, s->dh, s->kh, s->ih, &ky0, &ky1);
       float *yrow = y + ((size_t)n * s->oh + oy) * s->ow * C;
       int a = 0, z = 0; /* the unrolled run [a, z) */
-      if (s->kh == 3 && s->kw == 3 && ky0 == 0 && ky1 == 3) a = ox_lo, z = ox_hi;
+      if (s->kh == 3 && s->kw == 3 && ky0 < ky1) a = ox_lo, z = ox_hi;
       for (int ox = 0; ox < a; ox++) dw_pixel(s, x, w, b, yrow + (size_t)ox * C, n, iy0, ky0, ky1, ox * s->sw - s->pl, lo, hi);
       if (a < z)
-        dw3x3_run(s, x + (((size_t)n * s->ih + iy0) * s->iw + a * s->sw - s->pl) * C, w, b, yrow + (size_t)a * C,
-                  z - a, lo, hi);
+        dw3x3_run(s, x + (((size_t)n * s->ih + iy0 + ky0 * s->dh) * s->iw + a * s->sw - s->pl) * C,
+                  w + (size_t)ky0 * 3 * C, b, yrow + (size_t)a * C, z - a, lo, hi, ky1 - ky0);
       for (int ox = z > a ? z : a; ox < s->ow; ox++)
         dw_pixel(s, x, w, b, yrow + (size_t)ox * C, n, iy0, ky0, ky1, ox * s->sw - s->pl, lo, hi);
     }
@@ -236,42 +249,54 @@ static inline void dw_grad_taps4(int C4, int T, const float *const *dp, const fl
   }
 }
 
-/* A run of cnt input pixels of one row, stride 1, 3×3, all 9 taps inside dy:
- * d is dy at the tap (ky, kx) = (2, 2) of the first pixel (the lowest
- * address); tap (ky, kx) is (2-ky) dy rows and (2-kx)·dw pixels further on.
- * Per block of 4 channels the 9 weights stay in registers along the row. */
-static void dw3x3s1_grad_run(const fv_conv_shape *s, const float *d, const float *w, float *dxp, int cnt) {
+/* A run of cnt input pixels of one row, stride 1, 3×3, whose 3 column taps
+ * all read dy, for the nrow (1..3) consecutive filter rows that do, w at the
+ * first of them. d is dy at the last of those rows and column tap kx = 2 of
+ * the first pixel (the lowest address): filter row r reads (nrow-1-r) dy rows
+ * further on, and tap kx (2-kx)·dw pixels further on. Per block of 4
+ * channels the 3·nrow weights stay in registers along the row. */
+static inline __attribute__((always_inline)) void dw3x3s1_grad_rows(const fv_conv_shape *s, const float *d,
+                                                                    const float *w, float *dxp, int cnt, int nrow) {
   const int C = s->ic, C4 = C & ~3;
   const size_t ty = (size_t)s->dh * s->ow * C, tx = (size_t)s->dw * C;
   for (int c = 0; c < C4; c += 4) {
     const v128_t w0 = wasm_v128_load(w + c), w1 = wasm_v128_load(w + C + c), w2 = wasm_v128_load(w + 2 * C + c);
-    const v128_t w3 = wasm_v128_load(w + 3 * C + c), w4 = wasm_v128_load(w + 4 * C + c),
-                 w5 = wasm_v128_load(w + 5 * C + c);
-    const v128_t w6 = wasm_v128_load(w + 6 * C + c), w7 = wasm_v128_load(w + 7 * C + c),
-                 w8 = wasm_v128_load(w + 8 * C + c);
-    const float *r2 = d + c; /* the dy row of ky = 2 */
+    v128_t w3 = w0, w4 = w0, w5 = w0, w6 = w0, w7 = w0, w8 = w0;
+    if (nrow >= 2) w3 = wasm_v128_load(w + 3 * C + c), w4 = wasm_v128_load(w + 4 * C + c), w5 = wasm_v128_load(w + 5 * C + c);
+    if (nrow >= 3) w6 = wasm_v128_load(w + 6 * C + c), w7 = wasm_v128_load(w + 7 * C + c), w8 = wasm_v128_load(w + 8 * C + c);
+    const float *rl = d + c; /* the dy row of the last filter row */
     float *q = dxp + c;
-    for (int i = 0; i < cnt; i++, r2 += C, q += C) {
-      const float *r1 = r2 + ty, *r0 = r1 + ty;
+    for (int i = 0; i < cnt; i++, rl += C, q += C) {
+      const float *r0 = rl + (size_t)(nrow - 1) * ty, *r1 = r0 - ty, *r2 = r1 - ty;
       v128_t a = wasm_f32x4_add(wasm_v128_load(q), wasm_f32x4_mul(wasm_v128_load(r0 + 2 * tx), w0));
       v128_t a2 = wasm_f32x4_mul(wasm_v128_load(r0 + tx), w1);
       a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r0), w2));
-      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1 + 2 * tx), w3));
-      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r1 + tx), w4));
-      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1), w5));
-      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2 + 2 * tx), w6));
-      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r2 + tx), w7));
-      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2), w8));
+      if (nrow >= 2) {
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1 + 2 * tx), w3));
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r1 + tx), w4));
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1), w5));
+      }
+      if (nrow >= 3) {
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2 + 2 * tx), w6));
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r2 + tx), w7));
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2), w8));
+      }
       wasm_v128_store(q, wasm_f32x4_add(a, a2));
     }
   }
   for (int i = 0; i < cnt; i++, d += C, dxp += C)
     for (int c = C4; c < C; c++) {
       float a = 0.0f;
-      for (int ky = 0; ky < 3; ky++)
-        for (int kx = 0; kx < 3; kx++) a += d[(2 - ky) * ty + (2 - kx) * tx + c] * w[(ky * 3 + kx) * C + c];
+      for (int r = 0; r < nrow; r++)
+        for (int kx = 0; kx < 3; kx++) a += d[(size_t)(nrow - 1 - r) * ty + (2 - kx) * tx + c] * w[(r * 3 + kx) * C + c];
       dxp[c] += a;
     }
+}
+
+static void dw3x3s1_grad_run(const fv_conv_shape *s, const float *d, const float *w, float *dxp, int cnt, int nrow) {
+  if (nrow == 3) dw3x3s1_grad_rows(s, d, w, dxp, cnt, 3);
+  else if (nrow == 2) dw3x3s1_grad_rows(s, d, w, dxp, cnt, 2);
+  else dw3x3s1_grad_rows(s, d, w, dxp, cnt, 1);
 }
 
 /* Stride 2, 3×3, no dilation: input columns pair up around output column j.
@@ -347,9 +372,11 @@ void fv_f32_dwconv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, con
       }
       float *dxrow = dx + ((size_t)n * s->ih + iy) * s->iw * C;
       int a = 0, z = 0; /* the unrolled run [a, z) */
-      if (s1x3 && nr == 3) {
+      if (s1x3 && nr >= 1) {
         a = ix_lo, z = ix_hi;
-        if (a < z) dw3x3s1_grad_run(s, dr[2] + (size_t)(a + s->pl - 2 * s->dw) * C, w, dxrow + (size_t)a * C, z - a);
+        if (a < z)
+          dw3x3s1_grad_run(s, dr[nr - 1] + (size_t)(a + s->pl - 2 * s->dw) * C, wr[0], dxrow + (size_t)a * C, z - a,
+                           nr);
       } else if (s2x3 && nr >= 1 && j_lo < j_hi) {
         a = 2 * j_lo - s->pl, z = 2 * j_hi - s->pl;
         if (nr == 2)

@@ -9,14 +9,18 @@
  * SIMD scheme: one register-blocked micro-kernel computes a 4-row × 8-column
  * tile with 8 f32x4 accumulators: per step k it loads 8 packed weights (two
  * vectors), broadcasts one value of each of the 4 rows, and does 8
- * multiply-adds. The weights are packed into a small stack panel first:
- *  - forward: w is [oc][ic] (OC-major), the tile's columns are 8 output
- *    channels, so the panel is w transposed, pw[k][8] for a KC-long slice of ic;
- *  - gradient: the tile's columns are 8 input channels, contiguous in w, so
- *    the panel is a plain copy pw[o][8] of an OCB-long slice of oc.
+ * multiply-adds. The 8 weights of a step k are contiguous:
+ *  - forward: w is [oc][ic] (OC-major) and the tile's columns are 8 output
+ *    channels, so w is first packed transposed into a small stack panel
+ *    pw[k][8] for a KC-long slice of ic (zero columns past oc);
+ *  - gradient: the tile's columns are 8 input channels, contiguous in a row
+ *    of w, so w is read in place (row stride ic); only the last panel, when
+ *    ic % 8 != 0, is copied into a zero-padded stack panel.
  * Rows are blocked by MC so a block of x stays in cache while every column
- * panel streams over it. Short tiles at the edges (rows < 4, columns < 8)
- * go through a stack tile: the same micro-kernel, no out-of-bounds access.
+ * panel streams over it. Rows past the last multiple of 4 take a one-row
+ * tile; a panel of fewer than 8 columns goes through a stack tile, so nothing
+ * is read or written out of bounds. A forward with fewer than 4 rows (a
+ * batch-1 classifier head) skips packing: dot products along ic instead.
  */
 #include "conv_family.h"
 
@@ -52,12 +56,12 @@ void fv_f32_fc_grad__scalar(int n, int ic, int oc, const float *dy, const float 
 #define FC_MR 4     /* tile rows */
 #define FC_NR 8     /* tile columns (two f32x4) */
 #define FC_KC 256   /* forward: ic slice per packed panel (8 KB) */
-#define FC_OCB 512  /* gradient: oc slice per packed panel (16 KB) */
+#define FC_OCB 512  /* gradient: oc slice per packed tail panel (16 KB) */
 #define FC_MC 64    /* rows per block kept in cache across panels */
 
-/* c[r][0..8] = (load ? c[r] : init) + Σ_k a[r][k] · pw[k][0..8], then clamped to [lo, hi].
+/* c[r][0..8] = (load ? c[r] : init) + Σ_k a[r][k] · pw[k·ldw + 0..8], then clamped to [lo, hi].
  * a rows are read at a[r][0..kc); c rows are 8 contiguous floats each. */
-static inline __attribute__((always_inline)) void tile_4x8(int kc, const float *a0, const float *a1,
+static inline __attribute__((always_inline)) void tile_4x8(int kc, size_t ldw, const float *a0, const float *a1,
                                                            const float *a2, const float *a3, const float *pw,
                                                            float *c0, float *c1, float *c2, float *c3,
                                                            int load, v128_t init0, v128_t init1, v128_t lo,
@@ -74,7 +78,7 @@ static inline __attribute__((always_inline)) void tile_4x8(int kc, const float *
   }
   for (int k = 0; k < kc; k++) {
     const v128_t w0 = wasm_v128_load(pw), w1 = wasm_v128_load(pw + 4);
-    pw += FC_NR;
+    pw += ldw;
     v128_t v = wasm_v128_load32_splat(a0 + k);
     s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(v, w0));
     s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(v, w1));
@@ -94,30 +98,102 @@ static inline __attribute__((always_inline)) void tile_4x8(int kc, const float *
   wasm_v128_store(c3, fv_act4(s30, lo, hi)), wasm_v128_store(c3 + 4, fv_act4(s31, lo, hi));
 }
 
-/* One row block [m0, m0+mr) × one column panel: full tiles in place, edge
- * tiles (mr < 4 rows or nr < 8 columns) through a stack tile. a is the row
- * operand (x or dy) with row stride lda, already offset to the panel's slice;
- * c (y or dx) has row stride ldc, already offset to the panel's columns. */
-static void panel_rows(int m0, int m1, int kc, const float *a, size_t lda, const float *pw, float *c, size_t ldc,
-                       int nr, int load, v128_t init0, v128_t init1, v128_t lo, v128_t hi) {
-  for (int m = m0; m < m1; m += FC_MR) {
-    const int mr = m1 - m < FC_MR ? m1 - m : FC_MR;
-    /* Rows past the end re-read the last row; their results are dropped. */
+/* The same for one row: c[0..8] = (load ? c : init) + Σ_k a[k] · pw[k·ldw + 0..8], clamped. */
+static inline __attribute__((always_inline)) void tile_1x8(int kc, size_t ldw, const float *a, const float *pw,
+                                                           float *c, int load, v128_t init0, v128_t init1,
+                                                           v128_t lo, v128_t hi) {
+  v128_t s0 = load ? wasm_v128_load(c) : init0, s1 = load ? wasm_v128_load(c + 4) : init1;
+  for (int k = 0; k < kc; k++, pw += ldw) {
+    const v128_t v = wasm_v128_load32_splat(a + k);
+    s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(v, wasm_v128_load(pw)));
+    s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(v, wasm_v128_load(pw + 4)));
+  }
+  wasm_v128_store(c, fv_act4(s0, lo, hi)), wasm_v128_store(c + 4, fv_act4(s1, lo, hi));
+}
+
+/* Rows [m0, m1) × one column panel: 4-row tiles, then single rows. a is the
+ * row operand (x or dy) with row stride lda, already offset to the panel's
+ * slice; c (y or dx) has row stride ldc, already offset to the panel's
+ * columns. A panel of nr < 8 columns goes through a stack tile. */
+static void panel_rows(int m0, int m1, int kc, size_t ldw, const float *a, size_t lda, const float *pw, float *c,
+                       size_t ldc, int nr, int load, v128_t init0, v128_t init1, v128_t lo, v128_t hi) {
+  int m = m0;
+  for (; m + FC_MR <= m1; m += FC_MR) {
     const float *a0 = a + (size_t)m * lda;
-    const float *a1 = a + (size_t)(m + (mr > 1 ? 1 : 0)) * lda;
-    const float *a2 = a + (size_t)(m + (mr > 2 ? 2 : mr - 1)) * lda;
-    const float *a3 = a + (size_t)(m + (mr > 3 ? 3 : mr - 1)) * lda;
     float *c0 = c + (size_t)m * ldc;
-    if (mr == FC_MR && nr == FC_NR) {
-      tile_4x8(kc, a0, a1, a2, a3, pw, c0, c0 + ldc, c0 + 2 * ldc, c0 + 3 * ldc, load, init0, init1, lo, hi);
+    if (nr == FC_NR) {
+      tile_4x8(kc, ldw, a0, a0 + lda, a0 + 2 * lda, a0 + 3 * lda, pw, c0, c0 + ldc, c0 + 2 * ldc, c0 + 3 * ldc, load,
+               init0, init1, lo, hi);
     } else {
       float t[FC_MR][FC_NR] __attribute__((aligned(16))) = {{0}};
       if (load)
-        for (int r = 0; r < mr; r++)
+        for (int r = 0; r < FC_MR; r++)
           for (int j = 0; j < nr; j++) t[r][j] = c0[r * ldc + j];
-      tile_4x8(kc, a0, a1, a2, a3, pw, t[0], t[1], t[2], t[3], load, init0, init1, lo, hi);
-      for (int r = 0; r < mr; r++)
+      tile_4x8(kc, ldw, a0, a0 + lda, a0 + 2 * lda, a0 + 3 * lda, pw, t[0], t[1], t[2], t[3], load, init0, init1, lo,
+               hi);
+      for (int r = 0; r < FC_MR; r++)
         for (int j = 0; j < nr; j++) c0[r * ldc + j] = t[r][j];
+    }
+  }
+  for (; m < m1; m++) {
+    const float *a0 = a + (size_t)m * lda;
+    float *c0 = c + (size_t)m * ldc;
+    if (nr == FC_NR) {
+      tile_1x8(kc, ldw, a0, pw, c0, load, init0, init1, lo, hi);
+    } else {
+      float t[FC_NR] __attribute__((aligned(16))) = {0};
+      if (load)
+        for (int j = 0; j < nr; j++) t[j] = c0[j];
+      tile_1x8(kc, ldw, a0, pw, t, load, init0, init1, lo, hi);
+      for (int j = 0; j < nr; j++) c0[j] = t[j];
+    }
+  }
+}
+
+/* Forward for fewer than 4 rows (a batch-1 classifier head): a packed panel
+ * would cost as much as the product, so dot products along ic instead, 4
+ * output channels at a time, each w row read in place; the 4 partial-sum
+ * vectors are reduced with a 4×4 transpose-add into one vector of outputs. */
+static void fc_dot_rows(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act,
+                        float *y) {
+  v128_t lo, hi;
+  fv_act_bounds(act, &lo, &hi);
+  const int ic4 = ic & ~3;
+  for (int i = 0; i < n; i++) {
+    const float *xi = x + (size_t)i * ic;
+    for (int o0 = 0; o0 < oc; o0 += 4) {
+      const int no = oc - o0 < 4 ? oc - o0 : 4;
+      /* Channels past oc re-read the last one; their sums are dropped. */
+      const float *w0 = w + (size_t)o0 * ic, *w1 = w + (size_t)(o0 + (no > 1 ? 1 : 0)) * ic;
+      const float *w2 = w + (size_t)(o0 + (no > 2 ? 2 : no - 1)) * ic, *w3 = w + (size_t)(o0 + (no > 3 ? 3 : no - 1)) * ic;
+      v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+      for (int k = 0; k < ic4; k += 4) {
+        const v128_t v = wasm_v128_load(xi + k);
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(v, wasm_v128_load(w0 + k)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(v, wasm_v128_load(w1 + k)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(v, wasm_v128_load(w2 + k)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(v, wasm_v128_load(w3 + k)));
+      }
+      for (int k = ic4; k < ic; k++) { /* ic % 4 tail, in lane 0 */
+        const v128_t v = wasm_v128_load32_zero(xi + k);
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(v, wasm_v128_load32_zero(w0 + k)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(v, wasm_v128_load32_zero(w1 + k)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(v, wasm_v128_load32_zero(w2 + k)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(v, wasm_v128_load32_zero(w3 + k)));
+      }
+      const v128_t u0 = wasm_f32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+      const v128_t u1 = wasm_f32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+      v128_t sum = wasm_f32x4_add(wasm_i32x4_shuffle(u0, u1, 0, 1, 4, 5), wasm_i32x4_shuffle(u0, u1, 2, 3, 6, 7));
+      float t[4] __attribute__((aligned(16))) = {0};
+      if (b)
+        for (int j = 0; j < no; j++) t[j] = b[o0 + j];
+      sum = fv_act4(wasm_f32x4_add(wasm_v128_load(t), sum), lo, hi);
+      if (no == 4) {
+        wasm_v128_store(y + (size_t)i * oc + o0, sum);
+      } else {
+        wasm_v128_store(t, sum);
+        for (int j = 0; j < no; j++) y[(size_t)i * oc + o0 + j] = t[j];
+      }
     }
   }
 }
@@ -126,6 +202,10 @@ void fv_f32_fc__wasmsimd(int n, int ic, int oc, const float *x, const float *w, 
                          float *y) {
   if (ic <= 0) { /* no products: y = act(b); not worth a vector path */
     fv_f32_fc__scalar(n, ic, oc, x, w, b, act, y);
+    return;
+  }
+  if (n < FC_MR) {
+    fc_dot_rows(n, ic, oc, x, w, b, act, y);
     return;
   }
   float pw[FC_KC * FC_NR] __attribute__((aligned(16)));
@@ -152,7 +232,7 @@ void fv_f32_fc__wasmsimd(int n, int ic, int oc, const float *x, const float *w, 
           }
         }
         const int last = k0 + kc == ic;
-        panel_rows(m0, m1, kc, x + k0, (size_t)ic, pw, y + o0, (size_t)oc, nr, k0 > 0, b0, b1,
+        panel_rows(m0, m1, kc, FC_NR, x + k0, (size_t)ic, pw, y + o0, (size_t)oc, nr, k0 > 0, b0, b1,
                    last ? lo : none_lo, last ? hi : none_hi);
       }
     }
@@ -167,14 +247,19 @@ void fv_f32_fc_grad__wasmsimd(int n, int ic, int oc, const float *dy, const floa
     const int m1 = n - m0 < FC_MC ? n : m0 + FC_MC;
     for (int k0 = 0; k0 < ic; k0 += FC_NR) {
       const int nr = ic - k0 < FC_NR ? ic - k0 : FC_NR;
+      if (nr == FC_NR) { /* 8 whole columns: read w in place, row stride ic */
+        panel_rows(m0, m1, oc, (size_t)ic, dy, (size_t)oc, w + k0, dx + k0, (size_t)ic, nr, 1, zero, zero, none_lo,
+                   none_hi);
+        continue;
+      }
       for (int o0 = 0; o0 < oc; o0 += FC_OCB) {
         const int ob = oc - o0 < FC_OCB ? oc - o0 : FC_OCB;
-        /* Pack w[o0..o0+ob)[k0..k0+8); missing columns are zero. */
+        /* The last, short panel: copy w[o0..o0+ob)[k0..ic) and pad it with zeros to 8 columns. */
         for (int o = 0; o < ob; o++) {
           const float *wo = w + (size_t)(o0 + o) * ic + k0;
           for (int j = 0; j < FC_NR; j++) pw[o * FC_NR + j] = j < nr ? wo[j] : 0.0f;
         }
-        panel_rows(m0, m1, ob, dy + o0, (size_t)oc, pw, dx + k0, (size_t)ic, nr, 1, zero, zero, none_lo,
+        panel_rows(m0, m1, ob, FC_NR, dy + o0, (size_t)oc, pw, dx + k0, (size_t)ic, nr, 1, zero, zero, none_lo,
                    none_hi);
       }
     }

@@ -243,6 +243,13 @@ static int conv_case_at(int dw, int idx, int n_random, conv_case *c) {
     fv_padding pad = check_int(0, 1) ? S : V;
     fv_act act = (fv_act)check_int(0, 2);
     if (!make_shape(s, dw, n, ih, iw, ic, oc, kh, kw, sh, sw, dh, dwl, pad, act)) continue;
+    if (check_int(0, 3) == 0) { /* explicit, asymmetric padding, as a PAD op folded in would give */
+      const int effh = (kh - 1) * dh + 1, effw = (kw - 1) * dwl + 1;
+      const int pb = check_int(0, effh - 1), pr = check_int(0, effw - 1);
+      s->pt = check_int(0, effh - 1), s->pl = check_int(0, effw - 1);
+      s->oh = (ih + s->pt + pb - effh) / sh + 1, s->ow = (iw + s->pl + pr - effw) / sw + 1;
+      if (ih + s->pt + pb < effh || iw + s->pl + pr < effw) continue;
+    }
     if (conv_cost(s, dw) > 200000) continue;
     c->bias = check_int(0, 1);
     return 1;
@@ -255,7 +262,7 @@ static void test_conv_forward(const kernel_pair *kp, int dw) {
   fv_conv_fn *scalar = (fv_conv_fn *)kp->scalar, *simd = (fv_conv_fn *)kp->simd;
   int cases = 0;
   conv_case c;
-  for (int idx = 0; conv_case_at(dw, idx, 150, &c); idx++, cases++) {
+  for (int idx = 0; conv_case_at(dw, idx, 300, &c); idx++, cases++) {
     const fv_conv_shape *s = &c.s;
     const size_t nx = (size_t)s->n * s->ih * s->iw * s->ic, ny = (size_t)s->n * s->oh * s->ow * s->oc;
     const size_t nw = dw ? (size_t)s->kh * s->kw * s->oc : (size_t)s->oc * s->kh * s->kw * s->ic;
@@ -302,7 +309,7 @@ static void test_conv_grad(const kernel_pair *kp, int dw) {
   static const char *names[2] = {"scalar", "wasmsimd"};
   int cases = 0;
   conv_case c;
-  for (int idx = 0; conv_case_at(dw, idx, 150, &c); idx++, cases++) {
+  for (int idx = 0; conv_case_at(dw, idx, 300, &c); idx++, cases++) {
     const fv_conv_shape *s = &c.s;
     const size_t nx = (size_t)s->n * s->ih * s->iw * s->ic, ny = (size_t)s->n * s->oh * s->ow * s->oc;
     const size_t nw = dw ? (size_t)s->kh * s->kw * s->oc : (size_t)s->oc * s->kh * s->kw * s->ic;
@@ -350,7 +357,7 @@ static int fc_case_at(int idx, int *n, int *ic, int *oc) {
     *n = fixed[idx][0], *ic = fixed[idx][1], *oc = fixed[idx][2];
     return 1;
   }
-  if (idx >= nf + 120) return 0;
+  if (idx >= nf + 200) return 0;
   *n = check_int(1, 9), *ic = check_int(1, 40), *oc = check_int(1, 40);
   return 1;
 }

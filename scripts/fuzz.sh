@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# fuzz.sh — build a libFuzzer target and run it for a while.
+#
+#   scripts/fuzz.sh TARGET SECONDS     e.g. scripts/fuzz.sh tflite 300
+#
+# Builds build/fuzz/TARGET_fuzz (clang, -fsanitize=fuzzer,address,undefined;
+# see emcc.mk), seeds a corpus under tests/fuzz/corpus/TARGET (git-ignored),
+# runs libFuzzer, and prints the number of executions and any findings
+# (crash-*, leak-*, timeout-*, oom-* files in tests/fuzz/findings/TARGET).
+# Exit status: 0 when nothing was found, 1 when something was.
+#
+# For tflite the time is split: two thirds on small inputs (-max_len=65536,
+# seeded with the hand-built models from tests/c/tflite_test.c and small
+# pieces of the store's models), which runs thousands of inputs a second;
+# one third on the store's whole models (-max_len=4000000), which are slow
+# to load but reach the dequantization of real-sized weights.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=${1:?usage: scripts/fuzz.sh TARGET SECONDS}
+secs=${2:-60}
+bin=build/fuzz/${target}_fuzz
+corpus=tests/fuzz/corpus/$target
+findings=tests/fuzz/findings/$target
+models=${FEATVIZ_MODELS:-../shared/models}
+images=${FEATVIZ_IMAGES:-../shared/images}
+
+make -f emcc.mk "$bin"
+mkdir -p "$corpus" "$findings"
+
+# ---- seeds ---------------------------------------------------------------
+case "$target" in
+  tflite)
+    mkdir -p "$corpus/small" "$corpus/full"
+    make -f emcc.mk -j2 build/native/tests/tflite_test >/dev/null
+    build/native/tests/tflite_test --write-seeds "$corpus/small"
+    for f in "$models"/*.tflite; do
+      [ -e "$f" ] || continue
+      b=$(basename "$f" .tflite)
+      cp "$f" "$corpus/full/$b.tflite"
+      # small pieces: the head (root table, start of the weights) and the
+      # tail (the graph's metadata follows the weights in these files)
+      head -c 4096 "$f" >"$corpus/small/$b.head4k"
+      tail -c 65536 "$f" >"$corpus/small/$b.tail64k"
+    done
+    cp "$corpus"/small/built_* "$corpus/full/"
+    ;;
+  *image*|*png*)
+    for f in "$images"/*; do [ -e "$f" ] && cp "$f" "$corpus/"; done
+    ;;
+esac
+
+# ---- run -----------------------------------------------------------------
+# UBSan reports are made fatal so libFuzzer records them as findings.
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run() { # corpus-dir max_len seconds
+  "$bin" "$1" -max_len="$2" -max_total_time="$3" -timeout=20 -rss_limit_mb=4096 \
+    -print_final_stats=1 -artifact_prefix="$findings/" >>"$log" 2>&1 || true
+}
+if [ "$target" = tflite ]; then
+  small=$((secs * 2 / 3)); full=$((secs - small))
+  [ "$small" -gt 0 ] && run "$corpus/small" 65536 "$small"
+  [ "$full" -gt 0 ] && run "$corpus/full" 4000000 "$full"
+else
+  run "$corpus" 4000000 "$secs"
+fi
+
+execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
+echo "fuzz $target: $execs executions in ${secs}s"
+grep -E 'ERROR: |SUMMARY: |runtime error' "$log" | sort | uniq -c | head -20 || true
+found=$(find "$findings" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
+if [ -n "$found" ]; then
+  echo "findings:"
+  echo "$found"
+  exit 1
+fi
+echo "findings: none"
