@@ -11,7 +11,7 @@
 #
 # For tflite the time is split: two thirds on small inputs (-max_len=65536,
 # seeded with the hand-built models from tests/c/tflite_test.c and small
-# pieces of the store's models), which runs thousands of inputs a second;
+# truncations of the store's models), which runs thousands of inputs a second;
 # one third on the store's whole models (-max_len=4000000), which are slow
 # to load but reach the dequantization of real-sized weights.
 set -euo pipefail
@@ -38,10 +38,8 @@ case "$target" in
       [ -e "$f" ] || continue
       b=$(basename "$f" .tflite)
       cp "$f" "$corpus/full/$b.tflite"
-      # small pieces: the head (root table, start of the weights) and the
-      # tail (the graph's metadata follows the weights in these files)
+      # a small truncation: the root table and the start of the weights
       head -c 4096 "$f" >"$corpus/small/$b.head4k"
-      tail -c 65536 "$f" >"$corpus/small/$b.tail64k"
     done
     cp "$corpus"/small/built_* "$corpus/full/"
     ;;
@@ -49,6 +47,10 @@ case "$target" in
     for f in "$images"/*; do [ -e "$f" ] && cp "$f" "$corpus/"; done
     ;;
 esac
+# any target: checked-in seeds and a libFuzzer dictionary, when present
+if [ -d "tests/fuzz/seeds/$target" ]; then cp -r "tests/fuzz/seeds/$target/." "$corpus/"; fi
+dict=()
+if [ -f "tests/fuzz/$target.dict" ]; then dict=(-dict="tests/fuzz/$target.dict"); fi
 
 # ---- run -----------------------------------------------------------------
 # UBSan reports are made fatal so libFuzzer records them as findings.
@@ -58,7 +60,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 run() { # corpus-dir max_len seconds
   "$bin" "$1" -max_len="$2" -max_total_time="$3" -timeout=20 -rss_limit_mb=4096 \
-    -print_final_stats=1 -artifact_prefix="$findings/" >>"$log" 2>&1 || true
+    -print_final_stats=1 -artifact_prefix="$findings/" ${dict[@]+"${dict[@]}"} >>"$log" 2>&1 || true
 }
 if [ "$target" = tflite ]; then
   small=$((secs * 2 / 3)); full=$((secs - small))

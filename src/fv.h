@@ -141,6 +141,20 @@ double fv_render_flops(const fv_render *r);
 void fv_kernels_set_simd(int on);
 int fv_kernels_simd_available(void);
 
+/* ---- profiling (for the benchmark) -------------------------------------- */
+/* Off by default. On: every graph pass times each op (a clock read before and
+ * after) into slots keyed by op kind, filter, stride and direction, e.g.
+ * "CONV_2D 1x1" forward, "DEPTHWISE_CONV_2D 3x3 s2" backward. A backward time
+ * includes the fused activation's derivative. Slots accumulate until reset. */
+void fv_profile_enable(int on);
+void fv_profile_reset(void);
+int fv_profile_count(void);
+const char *fv_profile_name(int i);  /* "" when i is out of range */
+int fv_profile_backward(int i);      /* 0: forward, 1: backward to the input */
+double fv_profile_ms(int i);          /* milliseconds, summed */
+double fv_profile_calls(int i);       /* op executions, summed */
+double fv_profile_flops(int i);       /* floating-point operations, summed (as fv_infer_flops counts) */
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "profile.h"
 
 /* The wasm build has 2 GB of address space at most; leave room for weights. */
 #define FV_ARENA_MAX_BYTES ((size_t)1536 << 20)
@@ -36,7 +37,12 @@ static void const_dims4(const fv_tensor *t, int d[4]) {
   for (int k = 0; k < t->rank; k++) d[4 - t->rank + k] = t->dims[k];
 }
 
-static size_t numel4(const int d[4]) { return (size_t)d[0] * d[1] * d[2] * d[3]; }
+/* In double, saturating: on wasm32 a size_t product wraps (1×4096×4096×257 floats
+ * → 2^24), which would plan an arena far too small for the layer. */
+static size_t numel4(const int d[4]) {
+  double n = (double)d[0] * d[1] * d[2] * d[3];
+  return n <= 0 ? 0 : n < (double)SIZE_MAX ? (size_t)n : SIZE_MAX;
+}
 
 typedef struct {
   const fv_model *m;
@@ -436,7 +442,15 @@ static void forward_op(fv_graph *g, int i) {
 }
 
 void fv_graph_forward(fv_graph *g) {
-  for (int i = 0; i <= g->last_op; i++) forward_op(g, i);
+  for (int i = 0; i <= g->last_op; i++) {
+    if (!fv_profile_on) {
+      forward_op(g, i);
+    } else {
+      const double t0 = fv_profile_now_ms();
+      forward_op(g, i);
+      fv_profile_add(g->m, i, &g->geo[i], g->dims[g->m->ops[i].output], 0, t0);
+    }
+  }
 }
 
 /* ==== backward =================================================================== */
@@ -551,6 +565,14 @@ static void backward_op(fv_graph *g, int i, int redirect) {
 
 void fv_graph_backward(fv_graph *g, int redirect) {
   if (!g->with_grad) return;
-  for (int i = g->last_op; i >= 0; i--)
-    if (g->live[g->m->ops[i].output]) backward_op(g, i, redirect);
+  for (int i = g->last_op; i >= 0; i--) {
+    if (!g->live[g->m->ops[i].output]) continue;
+    if (!fv_profile_on) {
+      backward_op(g, i, redirect);
+    } else {
+      const double t0 = fv_profile_now_ms();
+      backward_op(g, i, redirect);
+      fv_profile_add(g->m, i, &g->geo[i], g->dims[g->m->ops[i].output], 1, t0);
+    }
+  }
 }

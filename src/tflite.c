@@ -1199,6 +1199,9 @@ static int read_io(ld *L, fv_model *m, tinfo *T, const fbt *sg) {
   m->output = out;
   m->input_min = (float)lo;
   m->input_max = (float)hi;
+  if (!isfinite(m->input_min) || !isfinite(m->input_max) || !(m->input_min < m->input_max))
+    return fail(L, BAD, "the model input's quantization (scale %g, zero point %d) gives the range %g .. %g",
+                s, X->zero_point, (double)m->input_min, (double)m->input_max);
   T[in].producer = PRODUCER_INPUT;
   return 1;
 }

@@ -62,6 +62,14 @@ function imports(module, getMemory) {
       fn = (code) => { throw new FvError(`engine aborted (${code})`, -1); };
     } else if (imp.name === 'emscripten_notify_memory_growth') {
       fn = () => {};
+    } else if (imp.name === 'clock_time_get') {
+      // WASI clock (libc's clock_gettime), for the engine's per-op profile (src/profile.h):
+      // id 0 realtime, else monotonic; nanoseconds as a u64.
+      fn = (id, _precision, out) => {
+        const ms = id === 0 ? Date.now() : performance.now();
+        new DataView(getMemory().buffer).setBigUint64(out, BigInt(Math.round(ms * 1e6)), true);
+        return 0;
+      };
     } else {
       fn = () => 52; // ENOSYS
     }
@@ -125,6 +133,23 @@ export class Engine {
   }
 
   version() { return this.cstr(this.x.fv_version()); }
+  /** Bytes of WASM memory now; it never shrinks, so this is the instance's peak so far. */
+  memoryBytes() { return this.memory.buffer.byteLength; }
+  // ---- per-op profile (src/profile.h) ----
+  /** on: every graph pass times each op into slots keyed by op kind, filter, stride, direction. */
+  profileEnable(on) { this.x.fv_profile_enable(on ? 1 : 0); }
+  profileReset() { this.x.fv_profile_reset(); }
+  /** The slots since the last reset: [{ name, backward, ms, calls, flops }] (sums). */
+  profile() {
+    const { x } = this, out = [];
+    for (let i = 0; i < x.fv_profile_count(); i++) {
+      out.push({
+        name: this.cstr(x.fv_profile_name(i)), backward: !!x.fv_profile_backward(i),
+        ms: x.fv_profile_ms(i), calls: x.fv_profile_calls(i), flops: x.fv_profile_flops(i),
+      });
+    }
+    return out;
+  }
   setSimd(on) { this.x.fv_kernels_set_simd(on ? 1 : 0); }
   simdAvailable() { return !!this.x.fv_kernels_simd_available(); }
 

@@ -14,7 +14,6 @@
  * otherwise col = dy · w for a block of pixels, then col2im adds col into dx.
  * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 1820) run scalar.
  */
-#include <string.h>
 #include "conv_family.h"
 
 /* ---- TFLite padding ---------------------------------------------------------- *
@@ -109,21 +108,43 @@ static int conv_block_rows(int K) {
   return rows;
 }
 
+/* Inline copies: the spans are short (ic = 3 in the first conv), too short for a libc call. */
+static inline void copy_f32(float *d, const float *s, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(d + i, wasm_v128_load(s + i));
+  for (; i < n; i++) d[i] = s[i];
+}
+static inline void zero_f32(float *d, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(d + i, wasm_f32x4_splat(0.0f));
+  for (; i < n; i++) d[i] = 0.0f;
+}
+
 /* col[j][ky][kx][i] = x at the input pixel tap (ky, kx) of output pixel p0 + j reads, or 0. */
 static void im2col(const fv_conv_shape *s, const float *x, int p0, int rows, float *col) {
-  const int ic = s->ic;
-  const size_t tap = (size_t)ic * sizeof(float);
+  const int ic = s->ic, kwic = s->kw * ic;
   for (int j = 0; j < rows; j++) {
     const int p = p0 + j, ox = p % s->ow, oy = (p / s->ow) % s->oh, n = p / (s->ow * s->oh);
-    for (int ky = 0; ky < s->kh; ky++) {
+    const int ix0 = ox * s->sw - s->pl;
+    /* the taps kx in [kx0, kx1) are inside the input columns */
+    int kx0 = ix0 >= 0 ? 0 : (-ix0 + s->dw - 1) / s->dw;
+    int kx1 = s->iw - 1 - ix0 < 0 ? 0 : (s->iw - 1 - ix0) / s->dw + 1;
+    if (kx1 > s->kw) kx1 = s->kw;
+    if (kx0 > kx1) kx0 = kx1;
+    for (int ky = 0; ky < s->kh; ky++, col += kwic) {
       const int iy = oy * s->sh - s->pt + ky * s->dh;
-      for (int kx = 0; kx < s->kw; kx++, col += ic) {
-        const int ix = ox * s->sw - s->pl + kx * s->dw;
-        if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw)
-          memset(col, 0, tap);
-        else
-          memcpy(col, x + (((size_t)n * s->ih + iy) * s->iw + ix) * ic, tap);
+      if (iy < 0 || iy >= s->ih || kx0 == kx1) {
+        zero_f32(col, kwic);
+        continue;
       }
+      zero_f32(col, kx0 * ic);
+      const float *xr = x + (((size_t)n * s->ih + iy) * s->iw + ix0 + kx0 * s->dw) * ic;
+      if (s->dw == 1) { /* the inside taps are one contiguous span of x */
+        copy_f32(col + kx0 * ic, xr, (kx1 - kx0) * ic);
+      } else {
+        for (int kx = kx0; kx < kx1; kx++) copy_f32(col + kx * ic, xr + (size_t)(kx - kx0) * s->dw * ic, ic);
+      }
+      zero_f32(col + kx1 * ic, (s->kw - kx1) * ic);
     }
   }
 }
@@ -181,7 +202,7 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
   float col[CONV_COL] __attribute__((aligned(16)));
   for (int p0 = 0; p0 < P; p0 += rows) {
     const int r = P - p0 < rows ? P - p0 : rows;
-    memset(col, 0, (size_t)r * K * sizeof(float));
+    zero_f32(col, r * K);
     fv_f32_fc_grad__wasmsimd(r, K, s->oc, dy + (size_t)p0 * s->oc, w, col);
     col2im_add(s, col, p0, r, dx);
   }

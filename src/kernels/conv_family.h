@@ -42,9 +42,7 @@ static inline void fv_act_bounds(fv_act act, v128_t *lo, v128_t *hi) {
   *lo = wasm_f32x4_splat(act == FV_ACT_NONE ? -INFINITY : 0.0f);
   *hi = wasm_f32x4_splat(act == FV_ACT_RELU6 ? 6.0f : INFINITY);
 }
-static inline v128_t fv_act4(v128_t v, v128_t lo, v128_t hi) {
-  return wasm_f32x4_pmin(wasm_f32x4_pmax(v, lo), hi);
-}
+static inline v128_t fv_act4(v128_t v, v128_t lo, v128_t hi) { return wasm_f32x4_pmin(wasm_f32x4_pmax(v, lo), hi); }
 #endif
 
 #endif

@@ -6,14 +6,20 @@
  * (oy*sh - pt + ky*dh, ox*sw - pl + kx*dw); taps outside the input read zero.
  *
  * SIMD (depth multiplier 1, the only one MobileNets use; dm > 1 runs scalar):
- * channels are contiguous in x, w and y, so one f32x4 holds 4 channels and
- * the loop over channels is innermost; the taps that fall inside the input
- * are worked out once per pixel. A 3×3 filter whose 9 taps are all inside
- * (every pixel but the border ring, for any stride and dilation) takes an
- * unrolled path. The gradient is the transposed conv in gather form: each
- * input pixel sums dy over the output pixels that read it (dx += Σ dy · w),
- * so dx is loaded and stored once per pixel; for stride 1 and a 3×3 filter
- * the interior is unrolled the same way. Channel tails (ic % 4) run scalar.
+ * channels are contiguous in x, w and y, so one f32x4 holds 4 channels.
+ *  - Forward, 3×3 (any stride, dilation): along each output row, the run of
+ *    pixels whose column taps are all inside the input keeps the weights of
+ *    a block of 4 channels (and the bias) in registers while it walks the
+ *    row; rows cut by the top/bottom border use just their inside filter
+ *    rows. The few pixels left at the left/right border, and other filter
+ *    sizes, work out their inside taps per pixel and loop over channels.
+ *  - Gradient: the transposed conv in gather form, each input pixel sums dy
+ *    over the output pixels that read it (dx += Σ dy · w), so dx is loaded
+ *    and stored once. Stride 1, 3×3: row runs as in the forward. Stride 2,
+ *    3×3: input columns pair up (the even one reads taps kx = 0 and 2, the
+ *    odd one kx = 1), so a run of pairs keeps 3 weights per filter row in
+ *    registers. Other pixels get a per-pixel tap list (unrolled up to 4).
+ * Channel tails (ic % 4) run scalar.
  */
 #include "conv_family.h"
 
@@ -82,8 +88,8 @@ static inline void tap_range(int i0, int d, int k, int in, int *k0, int *k1) {
 
 /* One output pixel with its taps worked out: y[c] = act(b[c] + Σ x · w) over the
  * taps inside the input. Used for the border ring and for filters not 3×3. */
-static void dw_pixel(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *yp, int n,
-                     int iy0, int ky0, int ky1, int ix0, v128_t lo, v128_t hi) {
+static void dw_pixel(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *yp, int n, int iy0,
+                     int ky0, int ky1, int ix0, v128_t lo, v128_t hi) {
   const int C = s->ic, C4 = C & ~3;
   const size_t ty = (size_t)s->dh * s->iw * C, tx = (size_t)s->dw * C; /* tap steps in x */
   int kx0, kx1;
@@ -117,16 +123,18 @@ static void dw_pixel(const fv_conv_shape *s, const float *x, const float *w, con
  * first such row, column tap 0, of the first pixel) with w at that filter
  * row. Per block of 4 channels the 3·nrow weights and the bias stay in
  * registers along the row. */
-static inline __attribute__((always_inline)) void dw3x3_rows(const fv_conv_shape *s, const float *xp,
-                                                             const float *w, const float *b, float *yp, int cnt,
-                                                             v128_t lo, v128_t hi, int nrow) {
+static inline __attribute__((always_inline)) void dw3x3_rows(const fv_conv_shape *s, const float *xp, const float *w,
+                                                             const float *b, float *yp, int cnt, v128_t lo, v128_t hi,
+                                                             int nrow) {
   const int C = s->ic, C4 = C & ~3;
   const size_t ty = (size_t)s->dh * s->iw * C, tx = (size_t)s->dw * C, step = (size_t)s->sw * C;
   for (int c = 0; c < C4; c += 4) {
     const v128_t w0 = wasm_v128_load(w + c), w1 = wasm_v128_load(w + C + c), w2 = wasm_v128_load(w + 2 * C + c);
     v128_t w3 = w0, w4 = w0, w5 = w0, w6 = w0, w7 = w0, w8 = w0;
-    if (nrow >= 2) w3 = wasm_v128_load(w + 3 * C + c), w4 = wasm_v128_load(w + 4 * C + c), w5 = wasm_v128_load(w + 5 * C + c);
-    if (nrow >= 3) w6 = wasm_v128_load(w + 6 * C + c), w7 = wasm_v128_load(w + 7 * C + c), w8 = wasm_v128_load(w + 8 * C + c);
+    if (nrow >= 2)
+      w3 = wasm_v128_load(w + 3 * C + c), w4 = wasm_v128_load(w + 4 * C + c), w5 = wasm_v128_load(w + 5 * C + c);
+    if (nrow >= 3)
+      w6 = wasm_v128_load(w + 6 * C + c), w7 = wasm_v128_load(w + 7 * C + c), w8 = wasm_v128_load(w + 8 * C + c);
     const v128_t bias = b ? wasm_v128_load(b + c) : wasm_f32x4_splat(0.0f);
     const float *r0 = xp + c;
     float *q = yp + c;
@@ -159,9 +167,12 @@ static inline __attribute__((always_inline)) void dw3x3_rows(const fv_conv_shape
 
 static void dw3x3_run(const fv_conv_shape *s, const float *xp, const float *w, const float *b, float *yp, int cnt,
                       v128_t lo, v128_t hi, int nrow) {
-  if (nrow == 3) dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 3);
-  else if (nrow == 2) dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 2);
-  else dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 1);
+  if (nrow == 3)
+    dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 3);
+  else if (nrow == 2)
+    dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 2);
+  else
+    dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 1);
 }
 
 void fv_f32_dwconv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
@@ -186,7 +197,8 @@ void fv_f32_dwconv2d__wasmsimd(const fv_conv_shape *s, const float *x, const flo
       float *yrow = y + ((size_t)n * s->oh + oy) * s->ow * C;
       int a = 0, z = 0; /* the unrolled run [a, z) */
       if (s->kh == 3 && s->kw == 3 && ky0 < ky1) a = ox_lo, z = ox_hi;
-      for (int ox = 0; ox < a; ox++) dw_pixel(s, x, w, b, yrow + (size_t)ox * C, n, iy0, ky0, ky1, ox * s->sw - s->pl, lo, hi);
+      for (int ox = 0; ox < a; ox++)
+        dw_pixel(s, x, w, b, yrow + (size_t)ox * C, n, iy0, ky0, ky1, ox * s->sw - s->pl, lo, hi);
       if (a < z)
         dw3x3_run(s, x + (((size_t)n * s->ih + iy0 + ky0 * s->dh) * s->iw + a * s->sw - s->pl) * C,
                   w + (size_t)ky0 * 3 * C, b, yrow + (size_t)a * C, z - a, lo, hi, ky1 - ky0);
@@ -222,14 +234,16 @@ static inline void dw_grad_taps4(int C4, int T, const float *const *dp, const fl
       break;
     case 2:
       for (int c = 0; c < C4; c += 4) {
-        v128_t a = wasm_f32x4_add(wasm_v128_load(dx + c), wasm_f32x4_mul(wasm_v128_load(d0 + c), wasm_v128_load(w0 + c)));
+        v128_t a =
+            wasm_f32x4_add(wasm_v128_load(dx + c), wasm_f32x4_mul(wasm_v128_load(d0 + c), wasm_v128_load(w0 + c)));
         a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(d1 + c), wasm_v128_load(w1 + c)));
         wasm_v128_store(dx + c, a);
       }
       break;
     case 3:
       for (int c = 0; c < C4; c += 4) {
-        v128_t a = wasm_f32x4_add(wasm_v128_load(dx + c), wasm_f32x4_mul(wasm_v128_load(d0 + c), wasm_v128_load(w0 + c)));
+        v128_t a =
+            wasm_f32x4_add(wasm_v128_load(dx + c), wasm_f32x4_mul(wasm_v128_load(d0 + c), wasm_v128_load(w0 + c)));
         a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(d1 + c), wasm_v128_load(w1 + c)));
         a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(d2 + c), wasm_v128_load(w2 + c)));
         wasm_v128_store(dx + c, a);
@@ -237,7 +251,8 @@ static inline void dw_grad_taps4(int C4, int T, const float *const *dp, const fl
       break;
     case 4:
       for (int c = 0; c < C4; c += 4) {
-        v128_t a = wasm_f32x4_add(wasm_v128_load(dx + c), wasm_f32x4_mul(wasm_v128_load(d0 + c), wasm_v128_load(w0 + c)));
+        v128_t a =
+            wasm_f32x4_add(wasm_v128_load(dx + c), wasm_f32x4_mul(wasm_v128_load(d0 + c), wasm_v128_load(w0 + c)));
         v128_t a2 = wasm_f32x4_mul(wasm_v128_load(d1 + c), wasm_v128_load(w1 + c));
         a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(d2 + c), wasm_v128_load(w2 + c)));
         a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(d3 + c), wasm_v128_load(w3 + c)));
@@ -262,8 +277,10 @@ static inline __attribute__((always_inline)) void dw3x3s1_grad_rows(const fv_con
   for (int c = 0; c < C4; c += 4) {
     const v128_t w0 = wasm_v128_load(w + c), w1 = wasm_v128_load(w + C + c), w2 = wasm_v128_load(w + 2 * C + c);
     v128_t w3 = w0, w4 = w0, w5 = w0, w6 = w0, w7 = w0, w8 = w0;
-    if (nrow >= 2) w3 = wasm_v128_load(w + 3 * C + c), w4 = wasm_v128_load(w + 4 * C + c), w5 = wasm_v128_load(w + 5 * C + c);
-    if (nrow >= 3) w6 = wasm_v128_load(w + 6 * C + c), w7 = wasm_v128_load(w + 7 * C + c), w8 = wasm_v128_load(w + 8 * C + c);
+    if (nrow >= 2)
+      w3 = wasm_v128_load(w + 3 * C + c), w4 = wasm_v128_load(w + 4 * C + c), w5 = wasm_v128_load(w + 5 * C + c);
+    if (nrow >= 3)
+      w6 = wasm_v128_load(w + 6 * C + c), w7 = wasm_v128_load(w + 7 * C + c), w8 = wasm_v128_load(w + 8 * C + c);
     const float *rl = d + c; /* the dy row of the last filter row */
     float *q = dxp + c;
     for (int i = 0; i < cnt; i++, rl += C, q += C) {
@@ -288,15 +305,19 @@ static inline __attribute__((always_inline)) void dw3x3s1_grad_rows(const fv_con
     for (int c = C4; c < C; c++) {
       float a = 0.0f;
       for (int r = 0; r < nrow; r++)
-        for (int kx = 0; kx < 3; kx++) a += d[(size_t)(nrow - 1 - r) * ty + (2 - kx) * tx + c] * w[(r * 3 + kx) * C + c];
+        for (int kx = 0; kx < 3; kx++)
+          a += d[(size_t)(nrow - 1 - r) * ty + (2 - kx) * tx + c] * w[(r * 3 + kx) * C + c];
       dxp[c] += a;
     }
 }
 
 static void dw3x3s1_grad_run(const fv_conv_shape *s, const float *d, const float *w, float *dxp, int cnt, int nrow) {
-  if (nrow == 3) dw3x3s1_grad_rows(s, d, w, dxp, cnt, 3);
-  else if (nrow == 2) dw3x3s1_grad_rows(s, d, w, dxp, cnt, 2);
-  else dw3x3s1_grad_rows(s, d, w, dxp, cnt, 1);
+  if (nrow == 3)
+    dw3x3s1_grad_rows(s, d, w, dxp, cnt, 3);
+  else if (nrow == 2)
+    dw3x3s1_grad_rows(s, d, w, dxp, cnt, 2);
+  else
+    dw3x3s1_grad_rows(s, d, w, dxp, cnt, 1);
 }
 
 /* Stride 2, 3×3, no dilation: input columns pair up around output column j.
@@ -312,7 +333,8 @@ static inline __attribute__((always_inline)) void dw3x3s2_grad_pairs(int C, int 
     const v128_t u0 = wasm_v128_load(wr[0] + c), u1 = wasm_v128_load(wr[0] + C + c),
                  u2 = wasm_v128_load(wr[0] + 2 * C + c);
     v128_t v0 = u0, v1 = u1, v2 = u2;
-    if (nr == 2) v0 = wasm_v128_load(wr[1] + c), v1 = wasm_v128_load(wr[1] + C + c), v2 = wasm_v128_load(wr[1] + 2 * C + c);
+    if (nr == 2)
+      v0 = wasm_v128_load(wr[1] + c), v1 = wasm_v128_load(wr[1] + C + c), v2 = wasm_v128_load(wr[1] + 2 * C + c);
     const float *p = dr[0] + (size_t)j0 * C + c, *p2 = dr[nr - 1] + (size_t)j0 * C + c;
     float *q = dxp + c;
     for (int i = 0; i < cnt; i++, p += C, p2 += C, q += 2 * C) {

@@ -19,15 +19,14 @@
  * Rows are blocked by MC so a block of x stays in cache while every column
  * panel streams over it. Rows past the last multiple of 4 take a one-row
  * tile; a panel of fewer than 8 columns goes through a stack tile, so nothing
- * is read or written out of bounds. A forward with fewer than 4 rows (a
- * batch-1 classifier head) skips packing: dot products along ic instead.
+ * is read or written out of bounds. A forward with fewer than 16 rows (a
+ * classifier head over a small batch) skips packing: dot products along ic.
  */
 #include "conv_family.h"
 
 /* ---- scalar reference ---------------------------------------------------- */
 
-void fv_f32_fc__scalar(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act,
-                       float *y) {
+void fv_f32_fc__scalar(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) {
   for (int i = 0; i < n; i++) {
     const float *xi = x + (size_t)i * ic;
     for (int o = 0; o < oc; o++) {
@@ -53,19 +52,20 @@ void fv_f32_fc_grad__scalar(int n, int ic, int oc, const float *dy, const float 
 /* ---- WASM SIMD ------------------------------------------------------------- */
 #ifdef __wasm_simd128__
 
-#define FC_MR 4     /* tile rows */
-#define FC_NR 8     /* tile columns (two f32x4) */
-#define FC_KC 256   /* forward: ic slice per packed panel (8 KB) */
-#define FC_OCB 512  /* gradient: oc slice per packed tail panel (16 KB) */
-#define FC_MC 64    /* rows per block kept in cache across panels */
+#define FC_MR 4        /* tile rows */
+#define FC_NR 8        /* tile columns (two f32x4) */
+#define FC_KC 256      /* forward: ic slice per packed panel (8 KB) */
+#define FC_OCB 512     /* gradient: oc slice per packed tail panel (16 KB) */
+#define FC_MC 64       /* rows per block kept in cache across panels */
+#define FC_OCS 16      /* gradient with < 4 rows: rows of w per chunk */
+#define FC_DOT_ROWS 16 /* forward with fewer rows: dot products, no packing (measured) */
 
 /* c[r][0..8] = (load ? c[r] : init) + Σ_k a[r][k] · pw[k·ldw + 0..8], then clamped to [lo, hi].
  * a rows are read at a[r][0..kc); c rows are 8 contiguous floats each. */
 static inline __attribute__((always_inline)) void tile_4x8(int kc, size_t ldw, const float *a0, const float *a1,
-                                                           const float *a2, const float *a3, const float *pw,
-                                                           float *c0, float *c1, float *c2, float *c3,
-                                                           int load, v128_t init0, v128_t init1, v128_t lo,
-                                                           v128_t hi) {
+                                                           const float *a2, const float *a3, const float *pw, float *c0,
+                                                           float *c1, float *c2, float *c3, int load, v128_t init0,
+                                                           v128_t init1, v128_t lo, v128_t hi) {
   v128_t s00, s01, s10, s11, s20, s21, s30, s31;
   if (load) {
     s00 = wasm_v128_load(c0), s01 = wasm_v128_load(c0 + 4);
@@ -100,8 +100,8 @@ static inline __attribute__((always_inline)) void tile_4x8(int kc, size_t ldw, c
 
 /* The same for one row: c[0..8] = (load ? c : init) + Σ_k a[k] · pw[k·ldw + 0..8], clamped. */
 static inline __attribute__((always_inline)) void tile_1x8(int kc, size_t ldw, const float *a, const float *pw,
-                                                           float *c, int load, v128_t init0, v128_t init1,
-                                                           v128_t lo, v128_t hi) {
+                                                           float *c, int load, v128_t init0, v128_t init1, v128_t lo,
+                                                           v128_t hi) {
   v128_t s0 = load ? wasm_v128_load(c) : init0, s1 = load ? wasm_v128_load(c + 4) : init1;
   for (int k = 0; k < kc; k++, pw += ldw) {
     const v128_t v = wasm_v128_load32_splat(a + k);
@@ -150,12 +150,11 @@ static void panel_rows(int m0, int m1, int kc, size_t ldw, const float *a, size_
   }
 }
 
-/* Forward for fewer than 4 rows (a batch-1 classifier head): a packed panel
- * would cost as much as the product, so dot products along ic instead, 4
+/* Forward for fewer than FC_DOT_ROWS rows (a classifier head over a small
+ * batch): packing w costs about as much as the product, so dot products along ic instead, 4
  * output channels at a time, each w row read in place; the 4 partial-sum
  * vectors are reduced with a 4×4 transpose-add into one vector of outputs. */
-static void fc_dot_rows(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act,
-                        float *y) {
+static void fc_dot_rows(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) {
   v128_t lo, hi;
   fv_act_bounds(act, &lo, &hi);
   const int ic4 = ic & ~3;
@@ -165,7 +164,8 @@ static void fc_dot_rows(int n, int ic, int oc, const float *x, const float *w, c
       const int no = oc - o0 < 4 ? oc - o0 : 4;
       /* Channels past oc re-read the last one; their sums are dropped. */
       const float *w0 = w + (size_t)o0 * ic, *w1 = w + (size_t)(o0 + (no > 1 ? 1 : 0)) * ic;
-      const float *w2 = w + (size_t)(o0 + (no > 2 ? 2 : no - 1)) * ic, *w3 = w + (size_t)(o0 + (no > 3 ? 3 : no - 1)) * ic;
+      const float *w2 = w + (size_t)(o0 + (no > 2 ? 2 : no - 1)) * ic,
+                  *w3 = w + (size_t)(o0 + (no > 3 ? 3 : no - 1)) * ic;
       v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
       for (int k = 0; k < ic4; k += 4) {
         const v128_t v = wasm_v128_load(xi + k);
@@ -198,13 +198,12 @@ static void fc_dot_rows(int n, int ic, int oc, const float *x, const float *w, c
   }
 }
 
-void fv_f32_fc__wasmsimd(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act,
-                         float *y) {
+void fv_f32_fc__wasmsimd(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) {
   if (ic <= 0) { /* no products: y = act(b); not worth a vector path */
     fv_f32_fc__scalar(n, ic, oc, x, w, b, act, y);
     return;
   }
-  if (n < FC_MR) {
+  if (n < FC_DOT_ROWS) {
     fc_dot_rows(n, ic, oc, x, w, b, act, y);
     return;
   }
@@ -245,16 +244,21 @@ void fv_f32_fc_grad__wasmsimd(int n, int ic, int oc, const float *dy, const floa
   const v128_t none_lo = wasm_f32x4_splat(-INFINITY), none_hi = wasm_f32x4_splat(INFINITY);
   for (int m0 = 0; m0 < n; m0 += FC_MC) {
     const int m1 = n - m0 < FC_MC ? n : m0 + FC_MC;
-    for (int k0 = 0; k0 < ic; k0 += FC_NR) {
-      const int nr = ic - k0 < FC_NR ? ic - k0 : FC_NR;
-      if (nr == FC_NR) { /* 8 whole columns: read w in place, row stride ic */
-        panel_rows(m0, m1, oc, (size_t)ic, dy, (size_t)oc, w + k0, dx + k0, (size_t)ic, nr, 1, zero, zero, none_lo,
-                   none_hi);
-        continue;
-      }
+    /* Panels of 8 whole columns read w in place (row stride ic). With a few
+     * rows w is the traffic, so oc is cut into chunks of FC_OCS rows of w
+     * that stay in cache across the panels; with many rows, dx is. */
+    const int ocs = m1 - m0 < FC_MR ? FC_OCS : oc, icf = ic & ~(FC_NR - 1);
+    for (int o0 = 0; o0 < oc; o0 += ocs) {
+      const int ob = oc - o0 < ocs ? oc - o0 : ocs;
+      for (int k0 = 0; k0 < icf; k0 += FC_NR)
+        panel_rows(m0, m1, ob, (size_t)ic, dy + o0, (size_t)oc, w + (size_t)o0 * ic + k0, dx + k0, (size_t)ic, FC_NR, 1,
+                   zero, zero, none_lo, none_hi);
+    }
+    for (int k0 = icf; k0 < ic; k0 += FC_NR) { /* the last, short panel */
+      const int nr = ic - k0;
       for (int o0 = 0; o0 < oc; o0 += FC_OCB) {
         const int ob = oc - o0 < FC_OCB ? oc - o0 : FC_OCB;
-        /* The last, short panel: copy w[o0..o0+ob)[k0..ic) and pad it with zeros to 8 columns. */
+        /* Copy w[o0..o0+ob)[k0..ic) and pad it with zeros to 8 columns. */
         for (int o = 0; o < ob; o++) {
           const float *wo = w + (size_t)(o0 + o) * ic + k0;
           for (int j = 0; j < FC_NR; j++) pw[o * FC_NR + j] = j < nr ? wo[j] : 0.0f;

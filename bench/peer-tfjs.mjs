@@ -1,0 +1,355 @@
+// peer-tfjs.mjs — the benchmark's peer: the same network and the same
+// optimization loop in TensorFlow.js 4.22 on its WASM backend (XNNPACK, SIMD,
+// one thread under Node), on the same weights, read from the same .tflite
+// by bench/tflite-weights.mjs (dequantized as the engine does).
+//
+//   const peer = await createPeer(tfliteBytes);
+//   const logits = peer.logits(input);             // Float32Array; input: Float32Array [1,H,W,3] in the model's range
+//   peer.inferTimed(input)                          // whole network + softmax, result read back
+//   const s = peer.lucid({ size: 128, batch: 1, layer, channel: 12, diversity: 0 });
+//   s.step(); ... s.dispose();
+//
+// What the peer does to be a fair, fast tfjs program (not a naive one):
+//  - forward ops are tfjs's fused kernels (conv + bias + ReLU6 in one XNNPACK
+//    call), also inside the gradient pass;
+//  - every conv has a custom gradient to its INPUT only (weights are frozen, as
+//    in featviz; tfjs's own fused-conv gradient also computes the filter's):
+//    ReLU6 mask, then a 1×1 conv's input gradient as one matMul, a k×k conv's
+//    as conv2dTranspose, and a depthwise conv's as a depthwise conv of the
+//    spatially flipped filter over the output gradient (dilated by the stride,
+//    padded so that the output is the input's size) — the wasm backend has no
+//    DepthwiseConv2dNativeBackpropInput; bench/check-peer-grad.mjs checks it;
+//  - the 2-D inverse real DFT of the Fourier parameterization is two dense
+//    matMuls (tfjs's irfft has no gradient).
+// What it cannot do like featviz is listed in PEER_DIFFERENCES.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { readTflite } from './tflite-weights.mjs';
+
+export const PEER_DIFFERENCES = [
+  'no rotation: tfjs has no differentiable rotation (featviz rotates by -10..10 degrees, bilinear, between scale and the last jitter)',
+  'Fourier parameterization as dense DFT matMuls (featviz: kissfft); same maths, same 1/f scale and normalization',
+  'tfjs computes the ReLU6 mask and the dilated/padded depthwise gradient as separate ops (featviz: fused in its kernels)',
+  'random draws from a different generator (both draw crop and scale per image, as featviz does)',
+  'both measured after 20 warm-up steps, so featviz\'s redirected ReLU (first 16 steps) is not in the timed steps',
+  'Adam: tf.train.adam(0.05, 0.9, 0.999, 1e-8), the same constants as featviz',
+];
+
+let ready = null;
+/** tfjs on its wasm backend (SIMD; one thread under Node). */
+export async function tfReady() {
+  ready ??= (async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+  })();
+  await ready;
+  return tf;
+}
+
+export function tfInfo() {
+  return {
+    version: tf.version.tfjs,
+    backend: tf.getBackend(),
+    simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+    threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
+  };
+}
+
+// ==== the network ================================================================
+
+/** The fused forward kernels, called directly so that they stay fused inside a gradient pass. */
+function fusedConv(x, L) {
+  const attrs = { strides: L.strides, pad: L.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined,
+    activation: L.act, leakyreluAlpha: undefined };
+  return tf.engine().runKernel(L.depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', { x, filter: L.filter, bias: L.bias }, attrs);
+}
+
+/** dy through the fused activation, given the op's output y. */
+function actGrad(dy, y, act) {
+  if (act === 'relu6') return tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(y, 0), tf.less(y, 6)), 'float32'));
+  if (act === 'relu') return tf.mul(dy, tf.cast(tf.greater(y, 0), 'float32'));
+  return dy;
+}
+
+/** TF's SAME padding before (pad_top or pad_left) for input n, filter k, stride s. */
+function samePadBefore(n, k, s) {
+  const out = Math.ceil(n / s);
+  return Math.floor(Math.max((out - 1) * s + k - n, 0) / 2);
+}
+
+/** dx of a depthwise conv (depth multiplier 1): a depthwise conv of the dilated dy with the flipped filter. */
+export function depthwiseInputGrad(dy, flipped, xShape, strides, pad, k) {
+  const [n, oh, ow, c] = dy.shape;
+  const [, h, w] = xShape;
+  const [sh, sw] = strides;
+  const pt = pad === 'same' ? samePadBefore(h, k[0], sh) : 0;
+  const pl = pad === 'same' ? samePadBefore(w, k[1], sw) : 0;
+  let d = dy;
+  if (sh > 1 || sw > 1) {
+    // dy[o] goes to position s·o; the zeros after it are the positions no output reads
+    d = tf.reshape(tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]),
+      [n, oh * sh, ow * sw, c]);
+  }
+  // dx[i] = Σ_j flipped[j] · D[i + j], D = d with k-1-pt zeros before: a VALID correlation of length h
+  let padB = h + pt - oh * sh, padR = w + pl - ow * sw;
+  if (padB < 0 || padR < 0) {
+    d = tf.slice(d, [0, 0, 0, 0], [n, oh * sh + Math.min(padB, 0), ow * sw + Math.min(padR, 0), c]);
+    padB = Math.max(padB, 0);
+    padR = Math.max(padR, 0);
+  }
+  const p = [[0, 0], [k[0] - 1 - pt, padB], [k[1] - 1 - pl, padR], [0, 0]];
+  return tf.depthwiseConv2d(d, flipped, 1, p);
+}
+
+function inputGrad(L, dy, xShape) {
+  if (L.depthwise) return depthwiseInputGrad(dy, L.flipped, xShape, L.strides, L.pad, L.k);
+  if (L.pointwise) {
+    const oc = dy.shape[3];
+    return tf.reshape(tf.matMul(tf.reshape(dy, [-1, oc]), L.w2d), xShape);
+  }
+  return tf.conv2dTranspose(dy, L.filter, xShape, L.strides, L.pad);
+}
+
+/** The network from the .tflite: per op its kind, tfjs-layout constants and a differentiable apply(). */
+function buildNet(model) {
+  const layers = model.ops.map((op, i) => {
+    const t = model.tensors;
+    const L = { index: i, kind: op.kind, inputs: op.inputs, output: op.outputs[0], name: t[op.outputs[0]].name, opt: op.opt };
+    if (op.kind === 'CONV_2D' || op.kind === 'DEPTHWISE_CONV_2D') {
+      const ws = t[op.inputs[1]].shape; // CONV_2D [OC,KH,KW,IC]; DEPTHWISE [1,KH,KW,C·DM]
+      const w = model.weights(op.inputs[1]);
+      L.depthwise = op.kind === 'DEPTHWISE_CONV_2D';
+      if (L.depthwise && op.opt.depthMultiplier !== 1) throw new Error('peer: depth multiplier ≠ 1 is not implemented');
+      L.k = [ws[1], ws[2]];
+      L.strides = [op.opt.strideH, op.opt.strideW];
+      L.pad = op.opt.padding;
+      L.act = op.opt.act;
+      if (L.depthwise) {
+        L.filter = tf.tensor4d(w, [ws[1], ws[2], ws[3], 1]);
+        L.flipped = tf.reverse(L.filter, [0, 1]);
+      } else {
+        const w4 = tf.tensor4d(w, ws);
+        L.filter = tf.transpose(w4, [1, 2, 3, 0]); // [KH,KW,IC,OC]
+        L.pointwise = ws[1] === 1 && ws[2] === 1 && L.strides[0] === 1 && L.strides[1] === 1;
+        if (L.pointwise) L.w2d = tf.reshape(w4, [ws[0], ws[3]]); // [OC, IC]: dx = dy · W
+        w4.dispose();
+      }
+      L.bias = op.inputs[2] >= 0 ? tf.tensor1d(model.weights(op.inputs[2])) : tf.zeros([L.depthwise ? ws[3] : ws[0]]);
+      L.apply = tf.customGrad((x, save) => {
+        const y = fusedConv(x, L);
+        save([y]);
+        return { value: y, gradFunc: (dy, [yy]) => [inputGrad(L, actGrad(dy, yy, L.act), x.shape)] };
+      });
+    } else if (op.kind === 'ADD') {
+      L.act = op.opt.act;
+      L.apply2 = (a, b) => (L.act === 'relu6' ? tf.relu6(tf.add(a, b)) : L.act === 'relu' ? tf.relu(tf.add(a, b)) : tf.add(a, b));
+    } else if (op.kind === 'AVERAGE_POOL_2D') {
+      L.apply = (x) => tf.avgPool(x, [op.opt.filterH, op.opt.filterW], [op.opt.strideH, op.opt.strideW], op.opt.padding);
+    } else if (op.kind === 'RESHAPE') {
+      L.apply = (x) => tf.reshape(x, [x.shape[0], -1]);
+    } else if (op.kind === 'SOFTMAX') {
+      L.apply = (x) => tf.softmax(op.opt.beta === 1 ? x : tf.mul(x, op.opt.beta));
+    } else {
+      throw new Error(`peer: op ${op.kind} is not implemented`);
+    }
+    return L;
+  });
+  const input = model.inputs[0];
+
+  /** Runs ops 0..last on x; returns the activation of every tensor computed. */
+  function forward(x, last = layers.length - 1) {
+    const act = new Map([[input, x]]);
+    for (let i = 0; i <= last; i++) {
+      const L = layers[i];
+      const a = act.get(L.inputs[0]);
+      act.set(L.output, L.apply2 ? L.apply2(a, act.get(L.inputs[1])) : L.apply(a));
+    }
+    return act;
+  }
+  const dispose = () => {
+    for (const L of layers) for (const k of ['filter', 'flipped', 'w2d', 'bias']) L[k]?.dispose();
+  };
+  return { layers, forward, dispose };
+}
+
+// ==== the Lucid step ================================================================
+
+/** mulberry32: the peer's own seeded draws. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Lucid's color_correlation_svd_sqrt / max column norm, as src/param.c: rgb_i = Σ_j M[i][j] c_j. */
+function colorMatrix() {
+  const C = [[0.26, 0.09, 0.02], [0.27, 0.0, -0.05], [0.27, -0.09, 0.03]];
+  let best = 0;
+  for (let j = 0; j < 3; j++) best = Math.max(best, Math.hypot(C[0][j], C[1][j], C[2][j]));
+  return C.map((r) => r.map((v) => v / best));
+}
+
+/**
+ * The Fourier parameterization as constants for two matMuls. Params P: [2H, N·3·wf]
+ * (real parts over ky, then imaginary parts; columns: image, channel, kx), scaled by
+ * 1/(4·sqrt(HW)·max(f, 1/max(H,W))^decay) as src/param.c; then
+ *   M = Kcol · (P ⊙ scale)   Kcol = [[cos, −sin], [sin, cos]](2π·ky·y/H)   (complex inverse DFT over ky)
+ *   img = [Mr | Mi] · Krow    Krow = [c_k cos; −c_k sin](2π·kx·x/W)       (real inverse DFT over kx, c_k = 1 or 2)
+ */
+function fourier(n, h, w, decay = 1) {
+  const wf = (w >> 1) + 1, cols = n * 3 * wf;
+  const scale = new Float32Array(2 * h * cols);
+  const fmin = 1 / Math.max(h, w), norm = 1 / (4 * Math.sqrt(h * w));
+  for (let part = 0; part < 2; part++)
+    for (let ky = 0; ky < h; ky++) {
+      const fy = (ky < (h + 1) >> 1 ? ky : ky - h) / h;
+      for (let c = 0; c < cols; c++) {
+        const kx = c % wf, f = Math.max(Math.hypot(kx / w, fy), fmin);
+        scale[(part * h + ky) * cols + c] = norm / f ** decay;
+      }
+    }
+  const kcol = new Float32Array(4 * h * h);
+  for (let y = 0; y < h; y++)
+    for (let ky = 0; ky < h; ky++) {
+      const a = (2 * Math.PI * ((ky * y) % h)) / h, c = Math.cos(a), s = Math.sin(a);
+      kcol[y * 2 * h + ky] = c;
+      kcol[y * 2 * h + h + ky] = -s;
+      kcol[(h + y) * 2 * h + ky] = s;
+      kcol[(h + y) * 2 * h + h + ky] = c;
+    }
+  const krow = new Float32Array(2 * wf * w);
+  for (let k = 0; k < wf; k++) {
+    const ck = k === 0 || (w % 2 === 0 && k === w / 2) ? 1 : 2;
+    for (let x = 0; x < w; x++) {
+      const a = (2 * Math.PI * ((k * x) % w)) / w;
+      krow[k * w + x] = ck * Math.cos(a);
+      krow[(wf + k) * w + x] = -ck * Math.sin(a);
+    }
+  }
+  return {
+    wf, cols,
+    scale: tf.tensor2d(scale, [2 * h, cols]),
+    kcol: tf.tensor2d(kcol, [2 * h, 2 * h]),
+    krow: tf.tensor2d(krow, [2 * wf, w]),
+  };
+}
+
+const SCALES = Array.from({ length: 11 }, (_, i) => 1 + (i - 5) / 50);
+
+/** Lucid's standard transforms without rotation, one image (draws per image, as featviz). */
+function transformOne(img, out, rand) {
+  const pick = (k) => Math.floor(rand() * (k + 1)); // 0..k
+  let x = tf.pad(img, [[0, 0], [12, 12], [12, 12], [0, 0]], 0.5);
+  let [, h, w] = x.shape;
+  x = tf.slice(x, [0, pick(8), pick(8), 0], [1, h - 8, w - 8, 3]);
+  const s = SCALES[Math.floor(rand() * SCALES.length)];
+  [, h, w] = x.shape;
+  x = tf.image.resizeBilinear(x, [Math.trunc(s * h), Math.trunc(s * w)], false, true);
+  [, h, w] = x.shape;
+  x = tf.slice(x, [0, pick(4), pick(4), 0], [1, h - 4, w - 4, 3]);
+  return tf.image.resizeBilinear(x, [out, out], false, true);
+}
+
+/** Lucid's diversity: (1/N) Σ_{i≠j} <Ĝ_i, Ĝ_j>, Ĝ the L2-normalized Gram matrix of image i. */
+function similarity(a) {
+  const [n, h, w, c] = a.shape;
+  const f = tf.reshape(a, [n, h * w, c]);
+  const g = tf.matMul(f, f, true, false); // [n, c, c]
+  const gn = tf.div(g, tf.sqrt(tf.maximum(tf.sum(tf.square(g), [1, 2], true), 1e-10)));
+  const flat = tf.reshape(gn, [n, c * c]);
+  const all = tf.sum(tf.matMul(flat, flat, false, true));
+  return tf.div(tf.sub(all, tf.sum(tf.square(flat))), n);
+}
+
+// ==== the peer ======================================================================
+
+export async function createPeer(tfliteBytes) {
+  await tfReady();
+  const model = readTflite(tfliteBytes);
+  const net = buildNet(model);
+  const lastLayer = net.layers.length - 1;
+
+  function logits(input, shape) {
+    const logitsOp = net.layers.findIndex((L) => L.kind === 'SOFTMAX') - 1;
+    return tf.tidy(() => {
+      const act = net.forward(tf.tensor4d(input, shape), logitsOp);
+      return act.get(net.layers[logitsOp].output).dataSync().slice();
+    });
+  }
+
+  /** One inference: whole network and softmax; the probabilities read back (the end of the work). */
+  function infer(x) {
+    return tf.tidy(() => net.forward(x).get(net.layers[lastLayer].output).dataSync());
+  }
+
+  /**
+   * The Lucid step: Fourier params → decorrelated colour → sigmoid → transforms →
+   * model range → forward to `layer` → −mean(channel) [+ diversity·similarity] →
+   * gradient to the params → Adam.
+   */
+  function lucid({ size = 128, batch = 1, layer, channel = 12, diversity = 0, seed = 1, lr = 0.05, inputMin = -1, inputMax = 1 }) {
+    const fz = fourier(batch, size, size);
+    const rand = rng(seed);
+    const init = new Float32Array(2 * size * fz.cols);
+    for (let i = 0; i < init.length; i += 2) { // Box–Muller, sd 0.01
+      const u = Math.max(rand(), 1e-12), v = rand(), r = 0.01 * Math.sqrt(-2 * Math.log(u));
+      init[i] = r * Math.cos(2 * Math.PI * v);
+      if (i + 1 < init.length) init[i + 1] = r * Math.sin(2 * Math.PI * v);
+    }
+    const params = tf.variable(tf.tensor2d(init, [2 * size, fz.cols]));
+    const color = tf.tensor2d(colorMatrix().flat(), [3, 3]).transpose(); // rgb = c · Mᵀ
+    const opt = tf.train.adam(lr, 0.9, 0.999, 1e-8);
+    const out = net.layers[layer].output;
+    const span = inputMax - inputMin;
+
+    const image = () => {
+      const m = tf.matMul(fz.kcol, tf.mul(params, fz.scale)); // [2H, N·3·wf]
+      const rows = tf.reshape(tf.transpose(tf.reshape(m, [2, size, batch * 3, fz.wf]), [2, 1, 0, 3]), [batch * 3 * size, 2 * fz.wf]);
+      const planes = tf.matMul(rows, fz.krow); // [N·3·H, W]
+      const lin = tf.transpose(tf.reshape(planes, [batch, 3, size, size]), [0, 2, 3, 1]);
+      const rgb = tf.reshape(tf.matMul(tf.reshape(lin, [-1, 3]), color), [batch, size, size, 3]);
+      return tf.sigmoid(rgb);
+    };
+    const loss = () => {
+      const img = image();
+      const xs = [];
+      for (let i = 0; i < batch; i++) xs.push(transformOne(tf.slice(img, [i, 0, 0, 0], [1, size, size, 3]), size, rand));
+      const x = tf.add(tf.mul(batch === 1 ? xs[0] : tf.concat(xs, 0), span), inputMin);
+      const a = net.forward(x, layer).get(out);
+      let l = tf.neg(tf.mean(tf.slice(a, [0, 0, 0, channel], [-1, -1, -1, 1])));
+      if (diversity > 0) l = tf.add(l, tf.mul(similarity(a), diversity));
+      return l;
+    };
+    let objective = NaN;
+    return {
+      step() {
+        const cost = opt.minimize(loss, true, [params]);
+        objective = -cost.dataSync()[0];
+        cost.dispose();
+      },
+      get objective() { return objective; },
+      image() { return tf.tidy(() => image().dataSync().slice()); },
+      dispose() {
+        params.dispose();
+        opt.dispose();
+        color.dispose();
+        for (const k of ['scale', 'kcol', 'krow']) fz[k].dispose();
+      },
+    };
+  }
+
+  return {
+    tf,
+    net,
+    layers: net.layers,
+    logits,
+    infer,
+    lucid,
+    dispose: () => net.dispose(),
+  };
+}

@@ -1,0 +1,91 @@
+/* profile.c — per-op timing slots (see profile.h). */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c11 */
+
+#include "profile.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define FV_PROFILE_SLOTS 64
+
+typedef struct {
+  int kind, kh, kw, stride, backward; /* the key */
+  char name[40];
+  double ms, flops;
+  long calls;
+} slot;
+
+int fv_profile_on = 0;
+static slot slots[FV_PROFILE_SLOTS];
+static int n_slots;
+
+double fv_profile_now_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0.0;
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static int windowed(int kind) {
+  return kind == FV_OP_CONV2D || kind == FV_OP_DWCONV2D || kind == FV_OP_AVGPOOL2D || kind == FV_OP_MAXPOOL2D;
+}
+
+/* The slot of a key, created on first use; NULL when the table is full (then the op goes untimed). */
+static slot *slot_of(int kind, int kh, int kw, int stride, int backward) {
+  for (int i = 0; i < n_slots; i++) {
+    slot *s = &slots[i];
+    if (s->kind == kind && s->kh == kh && s->kw == kw && s->stride == stride && s->backward == backward) return s;
+  }
+  if (n_slots == FV_PROFILE_SLOTS) return NULL;
+  slot *s = &slots[n_slots++];
+  memset(s, 0, sizeof *s);
+  s->kind = kind;
+  s->kh = kh;
+  s->kw = kw;
+  s->stride = stride;
+  s->backward = backward;
+  const char *op = fv_op_name((fv_op_kind)kind);
+  if (!windowed(kind)) snprintf(s->name, sizeof s->name, "%s", op);
+  else if (stride > 1) snprintf(s->name, sizeof s->name, "%s %dx%d s%d", op, kh, kw, stride);
+  else snprintf(s->name, sizeof s->name, "%s %dx%d", op, kh, kw);
+  return s;
+}
+
+/* The same count as fv_graph_flops; a backward pass to the input costs the forward's multiply-adds again. */
+static double op_flops(const fv_model *m, const fv_op *op, const fv_conv_shape *s, const int y[4]) {
+  const double ny = (double)y[0] * y[1] * y[2] * y[3];
+  switch (op->kind) {
+    case FV_OP_CONV2D: return 2.0 * ny * s->kh * s->kw * s->ic;
+    case FV_OP_DWCONV2D:
+    case FV_OP_AVGPOOL2D:
+    case FV_OP_MAXPOOL2D: return 2.0 * ny * s->kh * s->kw;
+    case FV_OP_FULLY_CONNECTED: return 2.0 * ny * m->tensors[op->inputs[1]].dims[1];
+    default: return ny;
+  }
+}
+
+void fv_profile_add(const fv_model *m, int i, const fv_conv_shape *s, const int y[4], int backward, double t0_ms) {
+  const double dt = fv_profile_now_ms() - t0_ms;
+  const fv_op *op = &m->ops[i];
+  const int win = windowed(op->kind);
+  const int stride = !win ? 0 : s->sh > s->sw ? s->sh : s->sw;
+  slot *sl = slot_of(op->kind, win ? s->kh : 0, win ? s->kw : 0, stride, backward != 0);
+  if (!sl) return;
+  sl->ms += dt;
+  sl->flops += op_flops(m, op, s, y);
+  sl->calls++;
+}
+
+/* ---- the exported API (fv.h) ---------------------------------------------------------- */
+
+void fv_profile_enable(int on) { fv_profile_on = on != 0; }
+void fv_profile_reset(void) { n_slots = 0; }
+int fv_profile_count(void) { return n_slots; }
+
+static const slot *at(int i) { return i >= 0 && i < n_slots ? &slots[i] : NULL; }
+
+const char *fv_profile_name(int i) { return at(i) ? at(i)->name : ""; }
+int fv_profile_backward(int i) { return at(i) ? at(i)->backward : 0; }
+double fv_profile_ms(int i) { return at(i) ? at(i)->ms : 0.0; }
+double fv_profile_calls(int i) { return at(i) ? (double)at(i)->calls : 0.0; }
+double fv_profile_flops(int i) { return at(i) ? at(i)->flops : 0.0; }

@@ -1,0 +1,795 @@
+/* graph_test.c — src/graph.c end to end: the backward pass to the input
+ * against central finite differences on small random graphs that together
+ * use every op kind, Lucid's redirected ReLU gradient, truncated execution,
+ * the arena plan and the errors of planning.
+ *
+ * Models are built in memory (no .tflite): every pointer is malloc'd the way
+ * src/tflite.c does it, so fv_model_free releases them.
+ *
+ * Finite differences. With a random seed r on some layers, the loss is
+ * L(x) = Σ <r, layer(x)>, accumulated in double from the float32 forward, and
+ * fv_graph_backward must give dL/dx. Each checked coordinate x_j is moved by
+ * ±eps and (L(x+) − L(x−)) / (x+ − x−) compared with the analytic gradient.
+ * A coordinate is skipped when the two sides do not lie on the same linear
+ * piece: some fused ReLU/ReLU6 output changes between live/clamped, or some
+ * max-pool window changes its argmax, compared with the centre point. Skips
+ * must stay a small fraction, else a case checks little.
+ *
+ * Tolerance |fd − an_j| <= 5e-3·|an_j| + 5e-4·max|an| + noise, where
+ * noise = 16·2^-24·Σ|r·y| / (2·eps): the forward runs in float32, so L carries
+ * a rounding error of a few ulps of the size of its terms, which the 2·eps
+ * denominator magnifies (measured: the largest |fd − an| of each case is 1–3×
+ * 2^-24·Σ|r·y| / (2·eps)); the relative terms cover the central difference's
+ * truncation error O(eps²·f''') on the smooth parts (softmax, products).
+ * Measured worst ratios are below 0.3 (printed per case), and a gradient
+ * scaled by 1.01 fails all 9 cases, so the check is tight enough to see
+ * a wrong factor, not only a wrong sign. Each case must also have a gradient
+ * 50× above its noise floor, so it cannot pass by being tiny.
+ *
+ * In the wasm build the kernels are SIMD; each case also recomputes its
+ * gradient with the scalar kernels (fv_kernels_set_simd(0)) and compares.
+ */
+#include <stdint.h>
+
+#include "check.h"
+#include "graph.h"
+#include "kernels/kernels.h"
+
+/* ==== building models in memory ================================================= */
+
+#define MB_MAX 48 /* tensors and ops per test model */
+
+static char *mb_strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = (char *)malloc(n);
+  memcpy(d, s, n);
+  return d;
+}
+
+static int mb_tensor(fv_model *m, int rank, const int *dims, float *data) {
+  if (m->n_tensors >= MB_MAX) abort(); /* test-programmer error */
+  int i = m->n_tensors++;
+  fv_tensor *t = &m->tensors[i];
+  char name[32];
+  snprintf(name, sizeof name, "%s%d", data ? "const" : "t", i);
+  t->name = mb_strdup(name);
+  t->rank = rank;
+  for (int k = 0; k < rank; k++) t->dims[k] = dims[k];
+  t->data = data;
+  return i;
+}
+
+static int mb_const(fv_model *m, int rank, const int *dims, float lo, float hi) {
+  size_t n = 1;
+  for (int k = 0; k < rank; k++) n *= (size_t)dims[k];
+  float *d = (float *)malloc(n * sizeof(float));
+  check_fill(d, n, lo, hi);
+  return mb_tensor(m, rank, dims, d);
+}
+
+static fv_model *mb_new(int in_c) {
+  fv_model *m = (fv_model *)calloc(1, sizeof *m);
+  m->tensors = (fv_tensor *)calloc(MB_MAX, sizeof *m->tensors);
+  m->ops = (fv_op *)calloc(MB_MAX, sizeof *m->ops);
+  m->input = mb_tensor(m, 4, (int[]){1, 8, 8, in_c}, NULL);
+  m->output = m->input;
+  m->input_min = -1.0f;
+  m->input_max = 1.0f;
+  return m;
+}
+
+/* channels (last dim) of a tensor: for activations, what the builder recorded */
+static int ch(const fv_model *m, int t) { return m->tensors[t].dims[m->tensors[t].rank - 1]; }
+
+/* An op with a fresh activation output of c channels, made the model's output. */
+static fv_op *mb_op(fv_model *m, fv_op_kind kind, fv_act act, int n_in, const int *in, int c) {
+  if (m->n_ops >= MB_MAX) abort();
+  fv_op *op = &m->ops[m->n_ops++];
+  memset(op, 0, sizeof *op);
+  op->kind = kind;
+  op->act = act;
+  op->n_inputs = n_in;
+  op->inputs = (int *)malloc((size_t)n_in * sizeof(int));
+  memcpy(op->inputs, in, (size_t)n_in * sizeof(int));
+  op->output = mb_tensor(m, 4, (int[]){1, 1, 1, c}, NULL);
+  op->padding = FV_PADDING_SAME;
+  op->stride_h = op->stride_w = 1;
+  op->dil_h = op->dil_w = 1;
+  op->beta = 1.0f;
+  m->output = op->output;
+  return op;
+}
+
+/* bias: 0 = no bias input (2 inputs), 1 = a bias, 2 = bias slot present but -1 (absent) */
+static int mb_bias(fv_model *m, int bias, int oc) {
+  return bias == 1 ? mb_const(m, 1, (int[]){oc}, -0.3f, 0.6f) : -1;
+}
+
+/* Weights U(-a, a) with a = gain·sqrt(3/fan_in): unit gain keeps activations ~1. */
+static int L_conv(fv_model *m, int x, int oc, int k, int stride, int dil, fv_padding pad, int bias, fv_act act,
+                  float gain) {
+  int ic = ch(m, x);
+  float a = gain * sqrtf(3.0f / (float)(k * k * ic));
+  int w = mb_const(m, 4, (int[]){oc, k, k, ic}, -a, a);
+  int b = mb_bias(m, bias, oc);
+  fv_op *op = mb_op(m, FV_OP_CONV2D, act, bias ? 3 : 2, (int[]){x, w, b}, oc);
+  op->padding = pad;
+  op->stride_h = op->stride_w = stride;
+  op->dil_h = op->dil_w = dil;
+  return op->output;
+}
+
+static int L_dwconv(fv_model *m, int x, int dm, int k, int stride, fv_padding pad, int bias, fv_act act, float gain) {
+  int ic = ch(m, x), oc = ic * dm;
+  float a = gain * sqrtf(3.0f / (float)(k * k));
+  int w = mb_const(m, 4, (int[]){1, k, k, oc}, -a, a);
+  int b = mb_bias(m, bias, oc);
+  fv_op *op = mb_op(m, FV_OP_DWCONV2D, act, bias ? 3 : 2, (int[]){x, w, b}, oc);
+  op->padding = pad;
+  op->stride_h = op->stride_w = stride;
+  op->depth_mult = dm;
+  return op->output;
+}
+
+static int L_fc(fv_model *m, int x, int oc, int bias, fv_act act, float gain) {
+  int ic = ch(m, x);
+  float a = gain * sqrtf(3.0f / (float)ic);
+  int w = mb_const(m, 2, (int[]){oc, ic}, -a, a);
+  int b = mb_bias(m, bias, oc);
+  return mb_op(m, FV_OP_FULLY_CONNECTED, act, bias ? 3 : 2, (int[]){x, w, b}, oc)->output;
+}
+
+static int L_binop(fv_model *m, fv_op_kind kind, int a, int b, fv_act act) {
+  int c = ch(m, a) > ch(m, b) ? ch(m, a) : ch(m, b);
+  return mb_op(m, kind, act, 2, (int[]){a, b}, c)->output;
+}
+
+static int L_pool(fv_model *m, fv_op_kind kind, int x, int k, int stride, fv_padding pad, fv_act act) {
+  fv_op *op = mb_op(m, kind, act, 1, &x, ch(m, x));
+  op->filter_h = op->filter_w = k;
+  op->stride_h = op->stride_w = stride;
+  op->padding = pad;
+  return op->output;
+}
+
+static int L_mean_hw(fv_model *m, int x, int keep) {
+  fv_op *op = mb_op(m, FV_OP_MEAN, FV_ACT_NONE, 1, &x, ch(m, x));
+  op->mean_axes = 1 << 1 | 1 << 2;
+  op->keep_dims = keep;
+  return op->output;
+}
+
+static int L_pad(fv_model *m, int x, const int pads[4][2]) {
+  fv_op *op = mb_op(m, FV_OP_PAD, FV_ACT_NONE, 1, &x, ch(m, x) + pads[3][0] + pads[3][1]);
+  memcpy(op->pads, pads, sizeof op->pads);
+  return op->output;
+}
+
+static int L_concat(fv_model *m, int n, const int *xs, fv_act act) {
+  int c = 0;
+  for (int j = 0; j < n; j++) c += ch(m, xs[j]);
+  fv_op *op = mb_op(m, FV_OP_CONCAT, act, n, xs, c);
+  op->axis = 3;
+  return op->output;
+}
+
+/* [N, ...] → [N, per_image] (TFLite's [1, -1] with the batch first) */
+static int L_flatten(fv_model *m, int x, int per_image) {
+  fv_op *op = mb_op(m, FV_OP_RESHAPE, FV_ACT_NONE, 1, &x, per_image);
+  op->new_rank = 2;
+  op->new_shape[0] = 1;
+  op->new_shape[1] = -1;
+  return op->output;
+}
+
+static int L_softmax(fv_model *m, int x, float beta) {
+  fv_op *op = mb_op(m, FV_OP_SOFTMAX, FV_ACT_NONE, 1, &x, ch(m, x));
+  op->beta = beta;
+  return op->output;
+}
+
+/* ==== finite differences ========================================================= */
+
+/* TFLite's padding before, from the sizes: total = max((out−1)·s + k − in, 0). */
+static int pad_before(int in, int out, int k, int s) {
+  int total = (out - 1) * s + k - in;
+  return total > 0 ? total / 2 : 0;
+}
+
+/* The linear piece the forward pass is on: one byte per fused-activation output
+ * (0 live, 1 at or below 0, 2 at or above 6 for RELU6) and one per max-pool
+ * output (its argmax tap, recomputed here over in-bounds taps, first wins). */
+static size_t kink_signature(const fv_graph *g, const fv_model *m, unsigned char *sig, size_t count[3]) {
+  size_t k = 0;
+  for (int i = 0; i < m->n_ops; i++) {
+    const fv_op *op = &m->ops[i];
+    const float *y = fv_graph_act(g, op->output);
+    size_t ny = fv_graph_numel(g, op->output);
+    if (op->act != FV_ACT_NONE)
+      for (size_t j = 0; j < ny; j++) {
+        sig[k] = y[j] <= 0.0f ? 1 : op->act == FV_ACT_RELU6 && y[j] >= 6.0f ? 2 : 0;
+        if (count) count[sig[k]]++;
+        k++;
+      }
+    if (op->kind != FV_OP_MAXPOOL2D) continue;
+    const float *x = fv_graph_act(g, op->inputs[0]);
+    const int *xd = fv_graph_dims(g, op->inputs[0]), *yd = fv_graph_dims(g, op->output);
+    int pt = pad_before(xd[1], yd[1], op->filter_h, op->stride_h);
+    int pl = pad_before(xd[2], yd[2], op->filter_w, op->stride_w);
+    for (int n = 0; n < yd[0]; n++)
+      for (int oy = 0; oy < yd[1]; oy++)
+        for (int ox = 0; ox < yd[2]; ox++)
+          for (int c = 0; c < yd[3]; c++) {
+            int best = -1;
+            float bv = 0.0f;
+            for (int ky = 0; ky < op->filter_h; ky++)
+              for (int kx = 0; kx < op->filter_w; kx++) {
+                int iy = oy * op->stride_h - pt + ky, ix = ox * op->stride_w - pl + kx;
+                if (iy < 0 || iy >= xd[1] || ix < 0 || ix >= xd[2]) continue;
+                float v = x[(((size_t)n * xd[1] + iy) * xd[2] + ix) * xd[3] + c];
+                if (best < 0 || v > bv) best = ky * op->filter_w + kx, bv = v;
+              }
+            sig[k++] = (unsigned char)best;
+          }
+  }
+  return k;
+}
+
+static size_t signature_cap(const fv_graph *g, const fv_model *m) {
+  size_t n = 0;
+  for (int i = 0; i < m->n_ops; i++) n += 2 * fv_graph_numel(g, m->ops[i].output);
+  return n;
+}
+
+typedef struct {
+  int n;         /* seeded layers */
+  int t[2];      /* their tensors */
+  float *r[2];   /* dLoss/dlayer */
+} seeds;
+
+static double loss_of(const fv_graph *g, const seeds *s) {
+  double L = 0.0;
+  for (int k = 0; k < s->n; k++) {
+    const float *y = fv_graph_act(g, s->t[k]);
+    size_t n = fv_graph_numel(g, s->t[k]);
+    for (size_t j = 0; j < n; j++) L += (double)s->r[k][j] * (double)y[j];
+  }
+  return L;
+}
+
+/* forward at x, seed, backward, copy dL/dx */
+static void grad_at(fv_graph *g, const fv_model *m, const float *x, const seeds *s, int redirect, float *dx) {
+  size_t nx = fv_graph_numel(g, m->input);
+  memcpy(fv_graph_input(g), x, nx * sizeof(float));
+  fv_graph_forward(g);
+  fv_graph_zero_grad(g);
+  for (int k = 0; k < s->n; k++) {
+    float *d = fv_graph_grad(g, s->t[k]);
+    size_t n = fv_graph_numel(g, s->t[k]);
+    for (size_t j = 0; j < n; j++) d[j] += s->r[k][j];
+  }
+  fv_graph_backward(g, redirect);
+  memcpy(dx, fv_graph_grad(g, m->input), nx * sizeof(float));
+}
+
+static float max_abs(const float *x, size_t n) {
+  float a = 0.0f;
+  for (size_t i = 0; i < n; i++) a = fabsf(x[i]) > a ? fabsf(x[i]) : a;
+  return a;
+}
+
+/* Gradients computed two ways (SIMD and scalar kernels, or seeds together and
+ * apart) agree to rtol of the element or of the largest element. */
+static int grads_close(const float *a, const float *b, size_t n, double rtol) {
+  double scale = max_abs(b, n);
+  return check_close_ratio(a, b, n, rtol * scale + 1e-30, rtol) <= 1.0;
+}
+
+/* fused-activation units at the centre points, over all cases: live, at 0, at 6 */
+static size_t fd_units[3];
+
+#define FD_ALL_UP_TO 320 /* inputs up to this many floats: every coordinate; else a random subset */
+#define FD_SUBSET 160
+#define FD_RTOL 5e-3 /* of the coordinate's gradient */
+#define FD_MTOL 5e-4 /* of the largest gradient */
+
+/* The FD check of one model at one size, seeded on `extra` (or -1) and the output. */
+static void fd_case(const char *name, fv_model *m, int batch, int h, int w, float eps, int extra) {
+  fv_error err = {0};
+  fv_graph *g = fv_graph_new(m, batch, h, w, m->n_ops - 1, 1, &err);
+  CHECK(g != NULL, "%s: fv_graph_new: %s", name, err.msg);
+  if (!g) return;
+  size_t nx = fv_graph_numel(g, m->input);
+  float *x0 = (float *)malloc(nx * sizeof(float)), *x = (float *)malloc(nx * sizeof(float));
+  float *an = (float *)malloc(nx * sizeof(float)), *dx = (float *)malloc(nx * sizeof(float));
+  check_fill(x0, nx, -1.0f, 1.0f);
+
+  seeds s = {0};
+  s.t[s.n++] = m->output;
+  if (extra >= 0) s.t[s.n++] = extra;
+  for (int k = 0; k < s.n; k++) {
+    size_t n = fv_graph_numel(g, s.t[k]);
+    s.r[k] = (float *)malloc(n * sizeof(float));
+    check_fill(s.r[k], n, -1.0f, 1.0f);
+  }
+  grad_at(g, m, x0, &s, 0, an);
+  float an_max = max_abs(an, nx);
+  CHECK(isfinite(an_max), "%s: gradient is not finite", name);
+
+  if (s.n == 2) { /* two seeds accumulate: the gradient is the sum of each seed's */
+    seeds one = s, two = s;
+    one.n = 1;
+    two.n = 1;
+    two.t[0] = s.t[1];
+    two.r[0] = s.r[1];
+    float *d1 = (float *)malloc(nx * sizeof(float));
+    grad_at(g, m, x0, &one, 0, d1);
+    grad_at(g, m, x0, &two, 0, dx);
+    for (size_t j = 0; j < nx; j++) dx[j] += d1[j];
+    CHECK(grads_close(dx, an, nx, 1e-5), "%s: gradient of both seeds != sum of each seed's", name);
+    CHECK(max_abs(d1, nx) > 1e-2f && max_abs(dx, nx) > 1e-2f, "%s: a seed contributes nothing", name);
+    free(d1);
+  }
+
+  /* the linear piece at the centre */
+  memcpy(fv_graph_input(g), x0, nx * sizeof(float));
+  fv_graph_forward(g);
+  size_t cap = signature_cap(g, m);
+  unsigned char *sig0 = (unsigned char *)malloc(cap + 1), *sig = (unsigned char *)malloc(cap + 1);
+  size_t nsig = kink_signature(g, m, sig0, fd_units);
+
+  int all = nx <= FD_ALL_UP_TO, n_check = all ? (int)nx : FD_SUBSET, skipped = 0, bad = 0;
+  /* float32 noise floor of the difference quotient, from the size of L's terms */
+  double S = 0.0;
+  for (int k = 0; k < s.n; k++) {
+    const float *y = fv_graph_act(g, s.t[k]);
+    for (size_t j = 0; j < fv_graph_numel(g, s.t[k]); j++) S += fabs((double)s.r[k][j] * y[j]);
+  }
+  const double noise = 16.0 * 0x1p-24 * S / (2.0 * eps);
+  CHECK(an_max > 50.0 * noise, "%s: gradient (max %g) does not stand above the FD noise floor %g", name, an_max, noise);
+  double worst = 0.0;
+  memcpy(x, x0, nx * sizeof(float));
+  for (int c = 0; c < n_check; c++) {
+    size_t j = all ? (size_t)c : (size_t)check_u32() % nx;
+    float xp = x0[j] + eps, xm = x0[j] - eps;
+    int same = 1;
+    x[j] = xp;
+    memcpy(fv_graph_input(g), x, nx * sizeof(float));
+    fv_graph_forward(g);
+    double Lp = loss_of(g, &s);
+    same &= kink_signature(g, m, sig, NULL) == nsig && memcmp(sig, sig0, nsig) == 0;
+    x[j] = xm;
+    memcpy(fv_graph_input(g), x, nx * sizeof(float));
+    fv_graph_forward(g);
+    double Lm = loss_of(g, &s);
+    same &= kink_signature(g, m, sig, NULL) == nsig && memcmp(sig, sig0, nsig) == 0;
+    x[j] = x0[j];
+    if (!same) {
+      skipped++;
+      continue;
+    }
+    double fd = (Lp - Lm) / ((double)xp - (double)xm);
+    double r = fabs(fd - an[j]) / (FD_RTOL * fabs(an[j]) + FD_MTOL * an_max + noise);
+    if (!(r <= worst)) worst = r;
+    if (!(r <= 1.0) && bad++ < 5)
+      printf("  %s: x[%zu] analytic %.6g, finite difference %.6g\n", name, j, an[j], fd);
+  }
+  int checked = n_check - skipped;
+  CHECK(bad == 0, "%s: %d of %d coordinates disagree with finite differences", name, bad, checked);
+  CHECK(skipped * 5 < n_check, "%s: %d of %d coordinates cross a kink; the case checks too little", name, skipped,
+        n_check);
+  printf("%-28s batch %d %dx%d: %d coordinates, %d skipped at kinks, worst |fd-an|/tol %.3f, max |dL/dx| %.3g\n",
+         name, batch, h, w, checked, skipped, worst, an_max);
+
+  if (fv_kernels_simd_available()) { /* SIMD kernels (the default) against the scalar ones */
+    fv_kernels_set_simd(0);
+    grad_at(g, m, x0, &s, 0, dx);
+    fv_kernels_set_simd(1);
+    CHECK(grads_close(an, dx, nx, 1e-4), "%s: SIMD and scalar gradients differ (worst ratio %.3g)", name,
+          check_close_ratio(an, dx, nx, 1e-4 * an_max, 1e-4));
+  }
+
+  for (int k = 0; k < s.n; k++) free(s.r[k]);
+  free(sig0);
+  free(sig);
+  free(x0);
+  free(x);
+  free(an);
+  free(dx);
+  fv_graph_free(g);
+}
+
+/* ==== the models ================================================================= */
+
+/* MobileNetV2-like: expand 1×1 → depthwise → project 1×1 → residual add → avg
+ * pool → mean → fc → softmax. Returns the residual sum's tensor in *mid. */
+static fv_model *model_inverted_residual(int *mid) {
+  fv_model *m = mb_new(3);
+  int t1 = L_conv(m, m->input, 6, 1, 1, 1, FV_PADDING_SAME, 1, FV_ACT_RELU6, 9.0f);
+  int t2 = L_dwconv(m, t1, 1, 3, 1, FV_PADDING_SAME, 1, FV_ACT_RELU6, 1.0f);
+  int t3 = L_conv(m, t2, 6, 1, 1, 1, FV_PADDING_SAME, 0, FV_ACT_NONE, 1.0f);
+  int t4 = L_binop(m, FV_OP_ADD, t3, t1, FV_ACT_NONE);
+  int t5 = L_pool(m, FV_OP_AVGPOOL2D, t4, 3, 2, FV_PADDING_SAME, FV_ACT_NONE);
+  int t6 = L_mean_hw(m, t5, 1);
+  int t7 = L_fc(m, t6, 5, 1, FV_ACT_NONE, 1.0f);
+  L_softmax(m, t7, 1.0f);
+  if (mid) *mid = t4;
+  return m;
+}
+
+/* pad (H, W and one channel) → max pool SAME → conv → concat with the pool
+ * → × constant → max pool VALID */
+static fv_model *model_pad_pool_concat(void) {
+  fv_model *m = mb_new(3);
+  const int pads[4][2] = {{0, 0}, {1, 2}, {2, 1}, {0, 1}};
+  int t1 = L_pad(m, m->input, pads);
+  int t2 = L_pool(m, FV_OP_MAXPOOL2D, t1, 3, 2, FV_PADDING_SAME, FV_ACT_NONE);
+  int t3 = L_conv(m, t2, 3, 3, 1, 1, FV_PADDING_SAME, 1, FV_ACT_RELU, 1.0f);
+  int t4 = L_concat(m, 2, (int[]){t2, t3}, FV_ACT_NONE);
+  int k = mb_const(m, 1, (int[]){ch(m, t4)}, -2.0f, 2.0f);
+  int t5 = L_binop(m, FV_OP_MUL, t4, k, FV_ACT_NONE);
+  L_pool(m, FV_OP_MAXPOOL2D, t5, 2, 2, FV_PADDING_VALID, FV_ACT_NONE);
+  return m;
+}
+
+/* dilated VALID conv → strided SAME conv (gain 4, so some ReLU6 units sit at 6)
+ * → depthwise ×2 stride 2 → avg pool with a fused ReLU6 → flatten → fc (ReLU) */
+static fv_model *model_strided(void) {
+  fv_model *m = mb_new(3);
+  int t1 = L_conv(m, m->input, 5, 3, 1, 2, FV_PADDING_VALID, 1, FV_ACT_RELU, 1.0f);
+  int t2 = L_conv(m, t1, 4, 3, 2, 1, FV_PADDING_SAME, 2, FV_ACT_RELU6, 12.0f);
+  int t3 = L_dwconv(m, t2, 2, 3, 2, FV_PADDING_SAME, 1, FV_ACT_NONE, 1.0f);
+  int t4 = L_pool(m, FV_OP_AVGPOOL2D, t3, 2, 1, FV_PADDING_SAME, FV_ACT_RELU6);
+  int t5 = L_flatten(m, t4, 2 * 1 * 8); /* at 9×8: 5×4 → 3×2 → 2×1, 8 channels */
+  L_fc(m, t5, 3, 0, FV_ACT_RELU, 1.0f);
+  return m;
+}
+
+/* squeeze-excite: features × a per-image channel gate [N,1,1,C] computed from
+ * their mean; + constant with ReLU; max pool VALID; flatten; softmax (beta 0.5) */
+static fv_model *model_squeeze_excite(void) {
+  fv_model *m = mb_new(3);
+  int t1 = L_conv(m, m->input, 7, 3, 1, 1, FV_PADDING_SAME, 1, FV_ACT_RELU6, 1.5f);
+  int t2 = L_dwconv(m, t1, 1, 3, 2, FV_PADDING_SAME, 1, FV_ACT_RELU, 1.0f);
+  int t3 = L_mean_hw(m, t2, 1);
+  int t4 = L_conv(m, t3, 3, 1, 1, 1, FV_PADDING_SAME, 1, FV_ACT_RELU, 2.0f);
+  int t5 = L_conv(m, t4, 7, 1, 1, 1, FV_PADDING_SAME, 1, FV_ACT_NONE, 2.0f);
+  int t6 = L_binop(m, FV_OP_MUL, t2, t5, FV_ACT_NONE);
+  int k = mb_const(m, 1, (int[]){7}, -0.2f, 0.6f);
+  int t7 = L_binop(m, FV_OP_ADD, t6, k, FV_ACT_RELU);
+  int t8 = L_pool(m, FV_OP_MAXPOOL2D, t7, 2, 1, FV_PADDING_VALID, FV_ACT_NONE);
+  int t9 = L_flatten(m, t8, 2 * 2 * 7); /* at 6×6: 3×3 → 2×2 */
+  L_softmax(m, t9, 0.5f);
+  return m;
+}
+
+/* odd channel counts: concat of a 1-channel conv, the 3-channel input itself and
+ * a depthwise ×2 (fused ReLU6 on the concat) → 1×1 conv → its square (MUL of a
+ * tensor with itself) → constant × it (the constant first) → avg pool VALID
+ * with ReLU6 → mean without keep_dims → fc */
+static fv_model *model_odd_concat(void) {
+  fv_model *m = mb_new(3);
+  int t1 = L_conv(m, m->input, 1, 1, 1, 1, FV_PADDING_SAME, 1, FV_ACT_NONE, 5.0f);
+  int t2 = L_dwconv(m, m->input, 2, 3, 1, FV_PADDING_SAME, 0, FV_ACT_RELU, 1.0f);
+  int t3 = L_concat(m, 3, (int[]){t1, m->input, t2}, FV_ACT_RELU6);
+  int t4 = L_conv(m, t3, 5, 1, 1, 1, FV_PADDING_SAME, 2, FV_ACT_NONE, 0.5f);
+  int t5 = L_binop(m, FV_OP_MUL, t4, t4, FV_ACT_NONE);
+  /* positive: a negative channel would be all clamped by the pool's ReLU6 */
+  int k = mb_const(m, 4, (int[]){1, 1, 1, ch(m, t5)}, 0.2f, 1.5f);
+  int t6 = L_binop(m, FV_OP_MUL, k, t5, FV_ACT_NONE);
+  int t7 = L_pool(m, FV_OP_AVGPOOL2D, t6, 2, 1, FV_PADDING_VALID, FV_ACT_RELU6);
+  int t8 = L_mean_hw(m, t7, 0);
+  L_fc(m, t8, 4, 1, FV_ACT_NONE, 1.0f);
+  return m;
+}
+
+static void test_finite_differences(void) {
+  const float eps = 1e-2f;
+  int mid;
+  fv_model *m = model_inverted_residual(&mid);
+  fd_case("inverted residual", m, 2, 7, 7, eps, -1);
+  fd_case("inverted residual 1 image", m, 1, 5, 9, eps, -1);
+  fd_case("two seeds (residual+softmax)", m, 2, 6, 5, eps, mid);
+  fv_model_free(m);
+
+  m = model_pad_pool_concat();
+  fd_case("pad maxpool concat mul", m, 1, 8, 7, eps, -1);
+  fd_case("pad maxpool concat mul", m, 2, 6, 6, eps, -1);
+  fv_model_free(m);
+
+  m = model_strided();
+  fd_case("dilated strided dwconv x2", m, 2, 9, 8, eps, -1);
+  fv_model_free(m);
+
+  m = model_squeeze_excite();
+  fd_case("squeeze-excite", m, 2, 6, 6, eps, -1);
+  fv_model_free(m);
+
+  m = model_odd_concat();
+  fd_case("odd concat, x*x, const*x", m, 1, 5, 5, eps, -1);
+  fd_case("odd concat, x*x, const*x", m, 2, 7, 6, eps, -1);
+  fv_model_free(m);
+
+  /* the cases visit every piece of ReLU6: clamped at 0, live, clamped at 6 */
+  CHECK(fd_units[0] > 100 && fd_units[1] > 100 && fd_units[2] > 20, "units live %zu, at 0 %zu, at 6 %zu", fd_units[0],
+        fd_units[1], fd_units[2]);
+}
+
+/* ==== redirected ReLU6 gradient ================================================== */
+
+/* One 1×1 conv with ReLU6, weights in [0.1, 0.3] (all positive) and bias b,
+ * so the reference gradient is a plain sum: dx[p][i] = Σ_o w[o][i]·g[p][o]. */
+static void conv1x1_dx(const fv_model *m, const float *g, int pixels, float *dx) {
+  const fv_tensor *w = &m->tensors[m->ops[0].inputs[1]];
+  int oc = w->dims[0], ic = w->dims[3];
+  for (int p = 0; p < pixels; p++)
+    for (int i = 0; i < ic; i++) {
+      double acc = 0.0;
+      for (int o = 0; o < oc; o++) acc += (double)w->data[o * ic + i] * g[p * oc + o];
+      dx[p * ic + i] = (float)acc;
+    }
+}
+
+static void test_redirect(void) {
+  enum { B = 2, H = 4, W = 5, IC = 3, OC = 4, P = H * W, NX = B * P * IC, NY = B * P * OC };
+  for (int high = 0; high <= 1; high++) { /* clamped at 0 (bias −5), or at 6 (bias +20) */
+    fv_model *m = mb_new(IC);
+    int w = mb_const(m, 4, (int[]){OC, 1, 1, IC}, 0.1f, 0.3f);
+    int b = mb_const(m, 1, (int[]){OC}, high ? 20.0f : -5.0f, high ? 20.0f : -5.0f);
+    mb_op(m, FV_OP_CONV2D, FV_ACT_RELU6, 3, (int[]){m->input, w, b}, OC);
+    fv_error err = {0};
+    fv_graph *g = fv_graph_new(m, B, H, W, 0, 1, &err);
+    CHECK(g != NULL, "redirect: %s", err.msg);
+    if (!g) {
+      fv_model_free(m);
+      continue;
+    }
+    /* image 0 in [-1, 1]: pre-activation Σw·x + b within 0.9 of b, so every unit
+     * is clamped. Image 1 in [6, 10] (bias −5: pre-activations in [-3.2, 4]) or
+     * in [-30, -20] (bias 20: in [-7, 14]): a mix of live and clamped units, so
+     * it keeps the ordinary mask. */
+    static float x[NX], r[NY], dx[NX], ref[NX], gm[NY];
+    check_fill(x, P * IC, -1.0f, 1.0f);
+    check_fill(x + P * IC, P * IC, high ? -30.0f : 6.0f, high ? -20.0f : 10.0f);
+    check_fill(r, NY, -1.0f, 1.0f);
+    seeds s = {1, {m->output, 0}, {r, NULL}};
+
+    memcpy(fv_graph_input(g), x, sizeof x);
+    fv_graph_forward(g);
+    const float *y = fv_graph_act(g, m->output);
+    int live1 = 0, dead1 = 0, clamped0 = 0;
+    for (int j = 0; j < P * OC; j++) clamped0 += high ? y[j] >= 6.0f : y[j] <= 0.0f;
+    for (int j = P * OC; j < NY; j++) (y[j] > 0.0f && y[j] < 6.0f) ? live1++ : dead1++;
+    CHECK(clamped0 == P * OC, "redirect: image 0 has %d of %d units clamped", clamped0, P * OC);
+    CHECK(live1 > 0 && dead1 > 0, "redirect: image 1 is not mixed (%d live, %d clamped)", live1, dead1);
+
+    /* ordinary gradient: zero for the clamped image; the masked sum for image 1 */
+    grad_at(g, m, x, &s, 0, dx);
+    CHECK(max_abs(dx, P * IC) == 0.0f, "redirect(%d): clamped image has a gradient without redirect", high);
+    for (int j = 0; j < NY; j++) gm[j] = (y[j] > 0.0f && y[j] < 6.0f) ? r[j] : 0.0f;
+    conv1x1_dx(m, gm, B * P, ref);
+    CHECK(grads_close(dx + P * IC, ref + P * IC, P * IC, 1e-5), "redirect(%d): ordinary gradient of image 1", high);
+
+    /* redirected: the clamped image passes only the seeds that pull its units back
+     * into range (loss minimized: at 0, dy < 0; at 6, dy > 0); image 1 unchanged */
+    float *dx1 = (float *)malloc(sizeof dx);
+    memcpy(dx1, dx, sizeof dx);
+    grad_at(g, m, x, &s, 1, dx);
+    for (int j = 0; j < P * OC; j++) gm[j] = high ? (r[j] > 0.0f ? r[j] : 0.0f) : (r[j] < 0.0f ? r[j] : 0.0f);
+    conv1x1_dx(m, gm, B * P, ref);
+    CHECK(max_abs(dx, P * IC) > 0.1f, "redirect(%d): redirected gradient is zero", high);
+    CHECK(grads_close(dx, ref, P * IC, 1e-5), "redirect(%d): redirected gradient of the clamped image", high);
+    CHECK(memcmp(dx + P * IC, dx1 + P * IC, P * IC * sizeof(float)) == 0,
+          "redirect(%d): an image with live units must keep the ordinary gradient", high);
+    free(dx1);
+
+    /* the sign: asking every unit to move back into range (dy = −1 at 0, +1 at 6)
+     * gives a gradient whose descent step x −= lr·dx moves every pre-activation
+     * that way (all weights are positive); asking them to go further out gives 0. */
+    for (int dir = -1; dir <= 1; dir += 2) {
+      for (int j = 0; j < NY; j++) r[j] = (float)dir;
+      grad_at(g, m, x, &s, 1, dx);
+      int inward = high ? dir > 0 : dir < 0, ok = 1;
+      for (int j = 0; j < P * IC; j++) ok &= inward ? (high ? dx[j] > 0.0f : dx[j] < 0.0f) : dx[j] == 0.0f;
+      CHECK(ok, "redirect(%d): seed %+d gives the wrong sign (dx[0] = %g)", high, dir, dx[0]);
+    }
+    if (fv_kernels_simd_available()) {
+      check_fill(r, NY, -1.0f, 1.0f);
+      grad_at(g, m, x, &s, 1, dx);
+      fv_kernels_set_simd(0);
+      grad_at(g, m, x, &s, 1, ref);
+      fv_kernels_set_simd(1);
+      CHECK(grads_close(dx, ref, NX, 1e-5), "redirect(%d): SIMD and scalar redirected gradients differ", high);
+    }
+    fv_graph_free(g);
+    fv_model_free(m);
+  }
+}
+
+/* ==== truncated execution ======================================================== */
+
+static void test_truncated(void) {
+  fv_model *m = model_inverted_residual(NULL);
+  const int B = 2, H = 7, W = 6;
+  fv_error err = {0};
+  fv_graph *full = fv_graph_new(m, B, H, W, m->n_ops - 1, 1, &err);
+  CHECK(full != NULL, "truncated: %s", err.msg);
+  if (!full) {
+    fv_model_free(m);
+    return;
+  }
+  size_t nx = fv_graph_numel(full, m->input);
+  float *x = (float *)malloc(nx * sizeof(float)), *da = (float *)malloc(nx * sizeof(float));
+  float *db = (float *)malloc(nx * sizeof(float));
+  check_fill(x, nx, -1.0f, 1.0f);
+  memcpy(fv_graph_input(full), x, nx * sizeof(float));
+  fv_graph_forward(full);
+  for (int k = 0; k < m->n_ops; k++) {
+    fv_graph *g = fv_graph_new(m, B, H, W, k, 1, &err);
+    CHECK(g != NULL && fv_graph_last_op(g) == k, "truncated at %d: %s", k, err.msg);
+    if (!g) continue;
+    memcpy(fv_graph_input(g), x, nx * sizeof(float));
+    fv_graph_forward(g);
+    int same = 1, absent = 1;
+    size_t floats = nx;
+    for (int i = 0; i < m->n_ops; i++) {
+      int t = m->ops[i].output;
+      if (i > k) {
+        absent &= fv_graph_act(g, t) == NULL;
+        continue;
+      }
+      size_t n = fv_graph_numel(full, t);
+      floats += n;
+      same &= fv_graph_numel(g, t) == n && memcmp(fv_graph_dims(g, t), fv_graph_dims(full, t), 4 * sizeof(int)) == 0 &&
+              memcmp(fv_graph_act(g, t), fv_graph_act(full, t), n * sizeof(float)) == 0;
+    }
+    CHECK(same, "truncated at %d: layers up to it differ from the full graph", k);
+    CHECK(absent, "truncated at %d: a later layer has an activation buffer", k);
+    CHECK(fv_graph_plan_bytes(m, B, H, W, k, 1, &err) == 2 * floats * sizeof(float) &&
+              fv_graph_plan_bytes(m, B, H, W, k, 0, &err) == floats * sizeof(float),
+          "truncated at %d: plan %zu bytes, expected %zu", k, fv_graph_plan_bytes(m, B, H, W, k, 1, &err),
+          2 * floats * sizeof(float));
+
+    /* backward from layer k: the same in the truncated and the full graph */
+    int t = m->ops[k].output;
+    size_t n = fv_graph_numel(g, t);
+    float *r = (float *)malloc(n * sizeof(float));
+    check_fill(r, n, -1.0f, 1.0f);
+    seeds s = {1, {t, 0}, {r, NULL}};
+    grad_at(g, m, x, &s, 0, da);
+    grad_at(full, m, x, &s, 0, db);
+    CHECK(memcmp(da, db, nx * sizeof(float)) == 0 && max_abs(da, nx) > 0.0f,
+          "truncated at %d: gradient differs from the full graph's", k);
+    free(r);
+    fv_graph_free(g);
+  }
+  /* without gradients: no gradient buffers, and backward does nothing */
+  fv_graph *g = fv_graph_new(m, B, H, W, 2, 0, &err);
+  CHECK(g && fv_graph_grad(g, m->input) == NULL && fv_graph_grad(g, m->ops[2].output) == NULL,
+        "a graph without gradients hands out gradient buffers");
+  if (g) {
+    fv_graph_zero_grad(g);
+    fv_graph_backward(g, 0);
+  }
+  fv_graph_free(g);
+  free(x);
+  free(da);
+  free(db);
+  fv_graph_free(full);
+  fv_model_free(m);
+}
+
+/* ==== planning: arena size, shapes, errors ====================================== */
+
+static int out_size(int in, int k, int s, int valid) { return valid ? (in - k) / s + 1 : (in + s - 1) / s; }
+
+static void test_plan(void) {
+  /* conv 3×3 stride 2 SAME → max pool 2×2 stride 2 VALID → mean → fc 5 → softmax */
+  fv_model *m = mb_new(3);
+  int t0 = L_conv(m, m->input, 4, 3, 2, 1, FV_PADDING_SAME, 1, FV_ACT_RELU, 1.0f);
+  int t1 = L_pool(m, FV_OP_MAXPOOL2D, t0, 2, 2, FV_PADDING_VALID, FV_ACT_NONE);
+  int t2 = L_mean_hw(m, t1, 1);
+  int t3 = L_fc(m, t2, 5, 1, FV_ACT_NONE, 1.0f);
+  L_softmax(m, t3, 1.0f);
+  const int sizes[][3] = {{1, 9, 9}, {2, 8, 7}, {3, 5, 6}, {1, 3, 3}};
+  for (int i = 0; i < 4; i++) {
+    int b = sizes[i][0], h = sizes[i][1], w = sizes[i][2];
+    int h1 = out_size(h, 3, 2, 0), w1 = out_size(w, 3, 2, 0);
+    int h2 = out_size(h1, 2, 2, 1), w2 = out_size(w1, 2, 2, 1);
+    size_t per[5] = {(size_t)h1 * w1 * 4, (size_t)h2 * w2 * 4, 4, 5, 5};
+    size_t floats = (size_t)b * h * w * 3;
+    for (int k = 0; k < 5; k++) {
+      floats += (size_t)b * per[k];
+      fv_error err = {0};
+      size_t with = fv_graph_plan_bytes(m, b, h, w, k, 1, &err), without = fv_graph_plan_bytes(m, b, h, w, k, 0, &err);
+      CHECK(with == 2 * floats * sizeof(float) && without == floats * sizeof(float) && err.code == FV_OK,
+            "plan %dx%dx%d up to %d: %zu / %zu bytes, expected %zu / %zu", b, h, w, k, with, without,
+            2 * floats * sizeof(float), floats * sizeof(float));
+    }
+    fv_error err = {0};
+    fv_graph *g = fv_graph_new(m, b, h, w, 4, 0, &err);
+    CHECK(g != NULL, "plan %dx%dx%d: %s", b, h, w, err.msg);
+    if (!g) continue;
+    const int *d0 = fv_graph_dims(g, t0), *d1 = fv_graph_dims(g, t1), *d3 = fv_graph_dims(g, t3);
+    CHECK(d0[0] == b && d0[1] == h1 && d0[2] == w1 && d0[3] == 4 && d1[1] == h2 && d1[2] == w2 && d1[3] == 4 &&
+              d3[0] == b && d3[1] == 1 && d3[2] == 1 && d3[3] == 5,
+          "plan %dx%dx%d: dims %dx%dx%dx%d, %dx%dx%dx%d", b, h, w, d0[0], d0[1], d0[2], d0[3], d1[0], d1[1], d1[2],
+          d1[3]);
+    fv_graph_free(g);
+  }
+
+  /* errors are values: each call returns 0 / NULL with the code, and nothing crashes */
+  struct {
+    int b, h, w, last, code;
+    const char *what;
+  } bad[] = {
+      {1, 2, 2, 4, FV_ERR_SHAPE, "2x2 input: the 2×2 VALID pool gets a 1×1 map"},
+      {0, 9, 9, 4, FV_ERR_BAD_ARG, "batch 0"},
+      {-1, 9, 9, 4, FV_ERR_BAD_ARG, "batch -1"},
+      {65, 9, 9, 4, FV_ERR_BAD_ARG, "batch 65"},
+      {1, 0, 9, 4, FV_ERR_BAD_ARG, "height 0"},
+      {1, 9, -3, 4, FV_ERR_BAD_ARG, "width -3"},
+      {1, 5000, 9, 4, FV_ERR_BAD_ARG, "height 5000"},
+      {1, 9, 9, -1, FV_ERR_UNKNOWN_LAYER, "last_op -1"},
+      {1, 9, 9, 5, FV_ERR_UNKNOWN_LAYER, "last_op past the end"},
+      {64, 4096, 4096, 4, FV_ERR_NO_MEMORY, "batch 64 at 4096x4096"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    fv_error e1 = {0}, e2 = {0};
+    size_t bytes = fv_graph_plan_bytes(m, bad[i].b, bad[i].h, bad[i].w, bad[i].last, 1, &e1);
+    fv_graph *g = fv_graph_new(m, bad[i].b, bad[i].h, bad[i].w, bad[i].last, 1, &e2);
+    CHECK(bytes == 0 && e1.code == bad[i].code && e1.msg[0], "plan, %s: %zu bytes, code %d (%s)", bad[i].what, bytes,
+          e1.code, e1.msg);
+    CHECK(g == NULL && e2.code == bad[i].code && e2.msg[0], "new, %s: code %d (%s)", bad[i].what, e2.code, e2.msg);
+    fv_graph_free(g);
+  }
+  fv_model_free(m);
+
+  /* a fixed-size tail: a 7×7 VALID average pool runs at 7×7 (and 13x13) only from 7×7 up */
+  m = mb_new(3);
+  L_pool(m, FV_OP_AVGPOOL2D, m->input, 7, 1, FV_PADDING_VALID, FV_ACT_NONE);
+  const int hw[][3] = {{7, 7, FV_OK}, {13, 8, FV_OK}, {6, 7, FV_ERR_SHAPE}, {7, 5, FV_ERR_SHAPE}, {1, 1, FV_ERR_SHAPE}};
+  for (int i = 0; i < 5; i++) {
+    fv_error err = {0};
+    fv_graph *g = fv_graph_new(m, 1, hw[i][0], hw[i][1], 0, 1, &err);
+    CHECK((g != NULL) == (hw[i][2] == FV_OK) && err.code == hw[i][2], "7x7 VALID pool at %dx%d: code %d (%s)",
+          hw[i][0], hw[i][1], err.code, err.msg);
+    fv_graph_free(g);
+  }
+  fv_model_free(m);
+
+  /* flatten → fc fixes the size: another size is FV_ERR_SHAPE, not a wrong read */
+  m = model_strided();
+  {
+    fv_error err = {0};
+    fv_graph *g = fv_graph_new(m, 1, 9, 8, m->n_ops - 1, 1, &err);
+    CHECK(g != NULL, "strided model at its size: %s", err.msg);
+    fv_graph_free(g);
+    err.code = 0;
+    g = fv_graph_new(m, 1, 13, 8, m->n_ops - 1, 1, &err);
+    CHECK(g == NULL && err.code == FV_ERR_SHAPE, "flatten→fc at another size: code %d (%s)", err.code, err.msg);
+    fv_graph_free(g);
+  }
+  fv_model_free(m);
+
+  /* A layer whose float count exceeds 2^32: 4096×4096×257 floats (17 GB). It must
+   * be refused, also where size_t is 32 bits (wasm), where the count wraps to 2^24. */
+  m = mb_new(3);
+  L_conv(m, m->input, 257, 1, 1, 1, FV_PADDING_SAME, 0, FV_ACT_NONE, 1.0f);
+  {
+    fv_error err = {0};
+    size_t bytes = fv_graph_plan_bytes(m, 1, 4096, 4096, 0, 0, &err);
+    CHECK(bytes == 0 && err.code == FV_ERR_NO_MEMORY, "4096x4096x257 layer: planned %zu bytes, code %d (%s)", bytes,
+          err.code, err.msg);
+  }
+  fv_model_free(m);
+}
+
+int main(void) {
+  check_seed(20240611);
+  test_finite_differences();
+  test_redirect();
+  test_truncated();
+  test_plan();
+  return check_summary("graph");
+}

@@ -1,0 +1,424 @@
+// worker.js — one featviz engine in a Web Worker (or a Node worker_threads
+// Worker: the same file, the same messages). The page never talks to it
+// directly; wasm/pool.js does. This header is the protocol's reference.
+//
+// ---- transport --------------------------------------------------------------
+// Browser: new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })
+// Node:    new Worker(new URL('./worker.js', import.meta.url))   (worker_threads)
+// Messages are structured-cloned; ArrayBuffers named below are TRANSFERRED
+// (the sender's copy becomes detached).
+//
+// ---- requests: { id, action, ...fields } ---------------------------------------
+// `id` is any number or string the caller picks, unique among its pending
+// requests. Every request gets exactly one reply { id, result } or
+// { id, error, code } (failures never kill the worker). A render request
+// additionally streams messages under its own id (see "render").
+//
+//   init      { wasmUrl? }                       → { version, simd }
+//             Loads the engine (featviz.wasm next to this file by default).
+//             Any other action also initializes on first use.
+//   loadModel { key, bytes: ArrayBuffer (transferred), name?, labels? }
+//             → { key, name, sha256, layers: [{index, name, op, shape:[N,H,W,C]}],
+//                 input: { shape: [N,H,W,C], min, max } }
+//             Parses the .tflite; `key` is the caller's name for it in later
+//             requests (loading the same key again replaces the model and
+//             frees its renders). `name` is the file name written into
+//             manifests; `labels` (string per output index, e.g. the catalog's
+//             imagenet_labels.txt split by line) names classes in classify.
+//             sha256: hex digest of the bytes (crypto.subtle).
+//   hasModel  { key }                            → { loaded: boolean }
+//   render    { model: key, options, frameInterval? = 30 }
+//             options: the render options object of src/options.h (size, batch,
+//             steps, lr, seed, param, decorrelate, transforms, objective[],
+//             diversity ...). Runs options.steps (default 512) steps, one step
+//             per event-loop turn so control messages get in between steps.
+//             The worker first posts { id, started: { step: 0, planned, size, batch,
+//             options (canonical) } } (or { id, error, code } if the options are
+//             refused: that is the render's only message then), then a frame of
+//             step 0 (the starting noise), and while it runs, under the render's id:
+//               { id, frame: { step, objective, rgba: ArrayBuffer (transferred),
+//                              size, batch } }
+//                 rgba: batch images of size×size×4 bytes, one after another.
+//                 At most one frame per frameInterval ms of wall time (every
+//                 step when steps are slower), and always one for the last
+//                 step before a run ends, pauses, is cancelled or fails.
+//             The run ends with exactly one of
+//               { id, done: true, step, objective }                  all planned steps run
+//               { id, done: true, cancelled: true, step, objective } after cancel
+//               { id, error, code, step }                            engine error (e.g. code 8:
+//                                                                    numerical blow-up); the last
+//                                                                    good image stays exportable
+//             The render's id is its handle for the actions below; the render
+//             (and its image) lives until `free` or until its model is freed/replaced.
+//             Several renders may run in one worker: they take turns step by step.
+//   pause     { target: renderId }               → { step, state }  no frame after this reply
+//   resume    { target }                         → { step, state }  frames flow again under target
+//   cancel    { target }                         → { step, state }  ends the run (done+cancelled
+//             message under target first); at most the step in progress completes.
+//   continue  { target, steps }                  → { step, planned, state }
+//             Plans `steps` more steps and runs them: after a finished or
+//             cancelled run, counted from the current step (a new run: frames
+//             and a new terminal message under target); on a running or paused
+//             run, added to its plan (a paused run resumes).
+//   state     { target }                         → { step, planned, objective, state, size, batch }
+//             state: 'running' | 'paused' | 'done' | 'cancelled' | 'error'
+//   png       { target, image? = -1 }            → { png: ArrayBuffer (transferred) }
+//             PNG (stb_image_write, in C) of one image, or of the batch as a
+//             grid (-1). Byte-identical to the CLI's for the same options/steps.
+//   manifest  { target, images? = [] }          → { manifest }
+//             { featviz: version, model: { file, sha256 }, options, objective, images }
+//             as the CLI writes it; options are canonical with "steps" set to
+//             the steps done, so `featviz render --manifest` reproduces the
+//             current image bit for bit.
+//   classify  { model: key, bytes: ArrayBuffer (transferred), k? = 5 }
+//             → { top: [{ index, prob, label }] }   label: from `labels`, else "class N"
+//   analyze   { model: key, bytes (transferred), layer: name|index, channel, k? = 10, top? = 5 }
+//             One forward pass of a photo at the model's native size:
+//             → { top: [{index, prob, label}],           predictions (as classify)
+//                 layer, layerName, channel,
+//                 heat: { data: ArrayBuffer (transferred) Float32 h×w, h, w, min, max },
+//                                                        the channel's activation map
+//                 mean,                                  that channel's mean activation
+//                 channels: [{ channel, mean }] }        the layer's k channels with the
+//                                                        highest mean, highest first
+//   free      { render: renderId } | { model: key } → { freed: true }
+//   crash     {}                                   test hook: throws an uncaught error
+//                                                  (the pool must replace the worker)
+//
+// ---- errors ------------------------------------------------------------------
+// { id, error: message, code }: code is the engine's fv_status number for
+// engine errors (1 BAD_MODEL, 2 UNSUPPORTED, 3 BAD_ARG, 4 NO_MEMORY, 5 BAD_IMAGE,
+// 6 UNKNOWN_LAYER, 7 SHAPE, 8 NUMERIC), or a string for protocol errors:
+// 'bad_request' (unknown action, missing field), 'no_model' (unknown key),
+// 'no_render' (unknown target), 'internal' (a bug or a WebAssembly trap).
+// After a trap ('internal' from inside the engine) the engine's memory can no
+// longer be trusted: the worker replies, then exits, and the pool restarts it.
+
+import { loadEngine, FvError } from './engine.js';
+
+// ---- transport: the same messages on a Web Worker and on worker_threads ------
+const isNode = typeof self === 'undefined';
+let post;
+if (isNode) {
+  const { parentPort } = await import('node:worker_threads');
+  post = (msg, transfer = []) => parentPort.postMessage(msg, transfer);
+  parentPort.on('message', (msg) => handle(msg));
+} else {
+  post = (msg, transfer = []) => self.postMessage(msg, transfer);
+  self.onmessage = (e) => handle(e.data);
+}
+
+/** Yields to the event loop (so queued control messages run) and then calls fn. */
+const yieldThen = isNode ? (fn) => setImmediate(fn) : (() => {
+  // setTimeout(0) is clamped to 4 ms when nested; a MessageChannel round trip is not.
+  const ch = new MessageChannel();
+  const queue = [];
+  ch.port1.onmessage = () => queue.shift()?.();
+  return (fn) => { queue.push(fn); ch.port2.postMessage(0); };
+})();
+
+class RequestError extends Error {
+  constructor(message, code) { super(message); this.code = code; }
+}
+const need = (cond, message, code = 'bad_request') => { if (!cond) throw new RequestError(message, code); };
+
+// ---- state ---------------------------------------------------------------------------
+let engine = null, enginePromise = null;
+const models = new Map();   // key → { model, name, sha256, labels, layers, input }
+const renders = new Map();  // render id → { id, r, modelKey, state, planned, frameInterval, lastFrameAt, lastFrameStep }
+
+function init(wasmUrl) {
+  enginePromise ??= loadEngine(wasmUrl ? { url: wasmUrl } : {}).then((e) => (engine = e));
+  return enginePromise;
+}
+
+function modelOf(key) {
+  const m = models.get(key);
+  need(m, `no model "${key}" is loaded in this worker`, 'no_model');
+  return m;
+}
+
+function renderOf(id) {
+  const job = renders.get(id);
+  need(job, `no render ${id} in this worker (freed, or its model was replaced)`, 'no_render');
+  return job;
+}
+
+async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function freeRender(job) {
+  job.r.free();
+  job.state = 'freed';
+  renders.delete(job.id);
+}
+
+function freeModel(key) {
+  const m = models.get(key);
+  if (!m) return;
+  for (const job of [...renders.values()]) if (job.modelKey === key) freeRender(job);
+  m.model.free();
+  models.delete(key);
+}
+
+// ---- render loop: one step per event-loop turn, renders take turns --------------------
+let ticking = false, turn = 0;
+
+function frameOf(job) {
+  const { r } = job;
+  const size = r.size, batch = r.batch, n = size * size * 4;
+  const rgba = new Uint8Array(n * batch);
+  for (let i = 0; i < batch; i++) rgba.set(r.rgba(i), i * n);
+  job.lastFrameAt = performance.now();
+  job.lastFrameStep = r.stepsDone;
+  return { step: r.stepsDone, objective: r.objective, rgba: rgba.buffer, size, batch };
+}
+
+function postFrame(job) {
+  const frame = frameOf(job);
+  post({ id: job.id, frame }, [frame.rgba]);
+}
+
+/** Posts a frame for the current step unless one was already posted for it. */
+function flushFrame(job) {
+  if (job.lastFrameStep !== job.r.stepsDone) postFrame(job);
+}
+
+function schedule() {
+  if (ticking) return;
+  ticking = true;
+  yieldThen(tick);
+}
+
+function tick() {
+  ticking = false;
+  const running = [...renders.values()].filter((j) => j.state === 'running');
+  if (!running.length) return;
+  const job = running[turn++ % running.length];
+  const { r } = job;
+  try {
+    if (r.stepsDone < job.planned) r.step(1);
+  } catch (e) {
+    job.state = 'error';
+    flushFrame(job); // the last good image
+    post({ id: job.id, error: e.message, code: e instanceof FvError ? e.code : 'internal', step: r.stepsDone });
+    if (!(e instanceof FvError)) fatal(e);
+    schedule();
+    return;
+  }
+  if (r.stepsDone >= job.planned) {
+    job.state = 'done';
+    flushFrame(job);
+    post({ id: job.id, done: true, step: r.stepsDone, objective: r.objective });
+  } else if (performance.now() - job.lastFrameAt >= job.frameInterval) {
+    postFrame(job);
+  }
+  schedule();
+}
+
+const stateOf = (job) => ({
+  step: job.r.stepsDone, planned: job.planned, objective: job.r.objective, state: job.state,
+  size: job.r.size, batch: job.r.batch,
+});
+
+// ---- actions ------------------------------------------------------------------------------
+async function dispatch(msg) {
+  const { action } = msg;
+  if (action !== 'init' && action !== 'crash') await init();
+  switch (action) {
+    case 'init': {
+      await init(msg.wasmUrl);
+      return { version: engine.version(), simd: engine.simdAvailable() };
+    }
+    case 'loadModel': {
+      need(msg.key !== undefined && msg.key !== null, 'loadModel needs a key');
+      need(msg.bytes instanceof ArrayBuffer || ArrayBuffer.isView(msg.bytes), 'loadModel needs bytes (an ArrayBuffer)');
+      const bytes = msg.bytes instanceof ArrayBuffer ? new Uint8Array(msg.bytes)
+        : new Uint8Array(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength);
+      const model = engine.loadModel(bytes);  // throws FvError on a bad file
+      const sha256 = await sha256Hex(bytes);
+      freeModel(msg.key);
+      const info = {
+        key: msg.key, name: msg.name ?? 'model.tflite', sha256, layers: model.layers(), input: model.input,
+      };
+      models.set(msg.key, { model, labels: Array.isArray(msg.labels) ? msg.labels : [], ...info });
+      return info;
+    }
+    case 'hasModel':
+      return { loaded: models.has(msg.key) };
+    case 'render': {
+      const m = modelOf(msg.model);
+      need(msg.options && typeof msg.options === 'object', 'render needs options (an object, see src/options.h)');
+      need(!renders.has(msg.id), `a render with id ${msg.id} already exists`);
+      const r = engine.render(m.model, msg.options);  // throws FvError on bad options
+      const job = {
+        id: msg.id, r, modelKey: msg.model, state: 'running', planned: r.stepsPlanned,
+        frameInterval: Number.isFinite(msg.frameInterval) ? msg.frameInterval : 30, lastFrameAt: -Infinity, lastFrameStep: -1,
+      };
+      renders.set(msg.id, job);
+      post({ id: job.id, started: { step: 0, planned: job.planned, size: r.size, batch: r.batch, options: r.options } });
+      postFrame(job); // step 0: the starting noise, so the page shows something at once
+      if (job.planned <= 0) {
+        job.state = 'done';
+        post({ id: job.id, done: true, step: 0, objective: r.objective });
+      } else {
+        schedule();
+      }
+      return null; // the render streams; its terminal message is the reply
+    }
+    case 'pause': {
+      const job = renderOf(msg.target);
+      if (job.state === 'running') {
+        job.state = 'paused';
+        flushFrame(job);
+      }
+      return stateOf(job);
+    }
+    case 'resume': {
+      const job = renderOf(msg.target);
+      if (job.state === 'paused') {
+        job.state = 'running';
+        schedule();
+      }
+      return stateOf(job);
+    }
+    case 'cancel': {
+      const job = renderOf(msg.target);
+      if (job.state === 'running' || job.state === 'paused') {
+        job.state = 'cancelled';
+        flushFrame(job);
+        post({ id: job.id, done: true, cancelled: true, step: job.r.stepsDone, objective: job.r.objective });
+      }
+      return stateOf(job);
+    }
+    case 'continue': {
+      const job = renderOf(msg.target);
+      const steps = Number(msg.steps);
+      need(Number.isInteger(steps) && steps > 0 && steps <= 100000, `continue needs steps: a whole number 1..100000, got ${msg.steps}`, 3);
+      need(job.state !== 'error', 'this render stopped on an error; start a new one (its last good image can still be exported)', 3);
+      const live = job.state === 'running' || job.state === 'paused';
+      job.planned = (live ? Math.max(job.planned, job.r.stepsDone) : job.r.stepsDone) + steps;
+      if (job.state !== 'running') {
+        job.state = 'running';
+        schedule();
+      }
+      return stateOf(job);
+    }
+    case 'state':
+      return stateOf(renderOf(msg.target));
+    case 'png': {
+      const job = renderOf(msg.target);
+      const png = job.r.png(msg.image ?? -1);
+      return { result: { png: png.buffer }, transfer: [png.buffer] };
+    }
+    case 'manifest': {
+      const job = renderOf(msg.target);
+      const m = modelOf(job.modelKey);
+      const options = { ...job.r.options, steps: job.r.stepsDone };
+      return {
+        manifest: {
+          featviz: engine.version(),
+          model: { file: m.name, sha256: m.sha256 },
+          options,
+          objective: job.r.objective,
+          images: Array.isArray(msg.images) ? msg.images : [],
+        },
+      };
+    }
+    case 'classify': {
+      const m = modelOf(msg.model);
+      need(msg.bytes, 'classify needs bytes (a photo)');
+      const top = engine.classify(m.model, new Uint8Array(msg.bytes), msg.k ?? 5);
+      return { top: labelled(m, top) };
+    }
+    case 'analyze':
+      return analyze(modelOf(msg.model), msg);
+    case 'free': {
+      if (msg.render !== undefined) {
+        const job = renders.get(msg.render);
+        if (job) freeRender(job);
+      }
+      if (msg.model !== undefined) freeModel(msg.model);
+      return { freed: true };
+    }
+    case 'crash':
+      setTimeout(() => { throw new Error('crash requested (test hook)'); });
+      return { crashing: true };
+    default:
+      throw new RequestError(`unknown action "${action}"`, 'bad_request');
+  }
+}
+
+function labelled(m, top) {
+  return top.map(({ index, prob }) => ({ index, prob, label: m.labels[index] || `class ${index}` }));
+}
+
+/** A photo through the whole graph: predictions, one channel's map, the layer's strongest channels. */
+function analyze(m, msg) {
+  need(msg.bytes, 'analyze needs bytes (a photo)');
+  const layer = m.model.layerIndex(msg.layer);
+  const C = m.layers[layer].shape[3];
+  const channel = Number(msg.channel);
+  if (!Number.isInteger(channel) || channel < 0 || channel >= C) {
+    throw new FvError(`channel ${msg.channel} out of range: layer ${m.layers[layer].name} has channels 0..${C - 1}`, 3);
+  }
+  const inf = engine.infer(m.model);
+  try {
+    inf.runImage(new Uint8Array(msg.bytes));
+    const top = labelled(m, inf.topk(msg.top ?? 5));
+    const { shape, data } = inf.layer(layer);
+    const [, h, w] = shape, hw = h * w;
+    // every channel's mean, summed in double like fv_infer_channel_mean
+    const sums = new Float64Array(C);
+    for (let p = 0; p < hw; p++) for (let c = 0; c < C; c++) sums[c] += data[p * C + c];
+    const means = Array.from(sums, (s, c) => ({ channel: c, mean: Math.fround(s / hw) }));
+    const channels = means.sort((a, b) => b.mean - a.mean || a.channel - b.channel).slice(0, msg.k ?? 10);
+    const heat = new Float32Array(hw);
+    let min = Infinity, max = -Infinity;
+    for (let p = 0; p < hw; p++) {
+      const v = data[p * C + channel];
+      heat[p] = v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    return {
+      result: {
+        top, layer, layerName: m.layers[layer].name, channel,
+        heat: { data: heat.buffer, h, w, min, max },
+        mean: inf.channelMean(layer, channel),
+        channels,
+      },
+      transfer: [heat.buffer],
+    };
+  } finally {
+    inf.free();
+  }
+}
+
+// A trap inside WebAssembly (or a bug here) leaves the engine's memory in an
+// unknown state: reply, then exit so that the pool starts a fresh engine.
+function fatal(e) {
+  setTimeout(() => {
+    if (isNode) process.exit(70);
+    else self.close();
+  });
+  fatal.dead = true;
+  if (!isNode) post({ id: null, fatal: e?.message ?? String(e) }); // a closed Web Worker fires no event
+}
+
+async function handle(msg) {
+  if (fatal.dead) return;
+  const id = msg?.id;
+  try {
+    const out = await dispatch(msg ?? {});
+    if (out === null) return;
+    if (out && 'result' in out && 'transfer' in out) post({ id, result: out.result }, out.transfer);
+    else post({ id, result: out });
+  } catch (e) {
+    const known = e instanceof FvError || e instanceof RequestError;
+    post({ id, error: e?.message ?? String(e), code: known ? e.code : 'internal' });
+    if (!known && msg?.action !== 'init') fatal(e);
+  }
+}
