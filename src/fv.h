@@ -58,6 +58,8 @@ const char *fv_error_message(const fv_error *e);
 void *fv_malloc(size_t n);
 void fv_free(void *p);
 const char *fv_version(void);
+/* Bytes of heap in use (malloc'd and not freed): leak checks of long sessions. */
+size_t fv_heap_in_use(void);
 
 /* ---- model ------------------------------------------------------------- */
 typedef struct fv_model fv_model;

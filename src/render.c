@@ -142,6 +142,12 @@ fv_render *fv_render_new(const fv_model *m, const char *json, size_t len, fv_err
   if (!r->x_img || !r->dx_img || !r->dimg || !r->good || !r->rgba) goto oom;
   memcpy(r->good, fv_param_values(r->param), fv_param_count(r->param) * sizeof(float));
   r->rgba_dirty = 1;
+  if (r->o.diversity > 0) {
+    /* the diversity term sizes its scratch on first use: do that now, on the
+     * zeroed arena, so a render that cannot fit fails here and not mid-run */
+    int out = m->ops[r->diversity.layer].output;
+    if (!isfinite(fv_obj_value(&r->diversity, fv_graph_dims(r->g, out), fv_graph_act(r->g, out)))) goto oom;
+  }
   return r;
 oom:
   fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory for a render of %d images at %dx%d", r->n, r->size, r->size);

@@ -787,8 +787,10 @@ static int op_fc(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) 
   return 1;
 }
 
-/* ADD, MUL: numpy broadcasting; a constant operand has rank <= 1 or the
- * activation's rank, so the graph can lay both out as NHWC the same way. */
+/* ADD, MUL: numpy broadcasting. The graph lays activations out as NHWC
+ * (rank 2 [N,C] → N,1,1,C) and constants by aligning trailing dims
+ * ([C] → 1,1,1,C); the two agree when a constant has rank <= 1, the
+ * activation's rank 4, or rank 2 with a leading 1, so only those pass. */
 static int op_binary(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
   TRY(expect_inputs(L, o, 2, 2));
   TRY(options(L, o, o->code == B_ADD ? BO_ADD : BO_MUL));
@@ -809,9 +811,10 @@ static int op_binary(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *
   }
   if (!nact) return fail(L, UNSUP, "both operands are constants");
   for (int k = 0; k < 2; k++) {
-    int r = m->tensors[o->in[k]].rank;
-    if (is_const(&T[o->in[k]]) && r > 1 && r != act_rank)
-      return fail(L, UNSUP, "a rank-%d constant operand with a rank-%d activation is not supported", r, act_rank);
+    const fv_tensor *C = &m->tensors[o->in[k]];
+    if (is_const(&T[o->in[k]]) && ((C->rank > 1 && C->rank != act_rank) || (C->rank == 2 && C->dims[0] != 1)))
+      return fail(L, UNSUP, "a constant operand of shape rank %d (leading %d) with a rank-%d activation is not supported",
+                  C->rank, C->dims[0], act_rank);
   }
   const fv_tensor *A = &m->tensors[o->in[0]], *B = &m->tensors[o->in[1]], *Y = &m->tensors[o->out];
   int r = A->rank > B->rank ? A->rank : B->rank;
@@ -919,6 +922,8 @@ static int op_concat(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *
     if (t < 0) return fail(L, BAD, "input %d is missing", k);
     if (is_const(&T[t])) {
       TRY(need_const(L, m, T, o, k, r, "constant input"));
+      if (r == 2 && m->tensors[t].dims[0] != 1)
+        return fail(L, UNSUP, "a rank-2 constant input with %d rows is not supported", m->tensors[t].dims[0]);
     } else {
       TRY(need_act(L, m, T, o, k, "concatenated"));
       nact++;

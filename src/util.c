@@ -1,4 +1,6 @@
 /* util.c — errors as values, and the small allocation helpers the JS shell uses. */
+#define _GNU_SOURCE /* mallinfo2 */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,3 +27,11 @@ const char *fv_error_message(const fv_error *e) { return e ? e->msg : ""; }
 void *fv_malloc(size_t n) { return malloc(n ? n : 1); }
 void fv_free(void *p) { free(p); }
 const char *fv_version(void) { return FV_VERSION; }
+
+size_t fv_heap_in_use(void) {
+#if defined(__EMSCRIPTEN__)
+  return (size_t)mallinfo().uordblks;
+#else
+  return mallinfo2().uordblks;
+#endif
+}

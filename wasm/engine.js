@@ -133,6 +133,8 @@ export class Engine {
   }
 
   version() { return this.cstr(this.x.fv_version()); }
+  /** Bytes of engine heap in use (for leak checks); the wasm memory itself never shrinks. */
+  heapInUse() { return this.x.fv_heap_in_use(); }
   /** Bytes of WASM memory now; it never shrinks, so this is the instance's peak so far. */
   memoryBytes() { return this.memory.buffer.byteLength; }
   // ---- per-op profile (src/profile.h) ----

@@ -59,7 +59,8 @@ static inline double check_close_ratio(const float *a, const float *b, size_t n,
   for (size_t i = 0; i < n; i++) {
     double d = fabs((double)a[i] - (double)b[i]);
     double r = d / (atol + rtol * fabs((double)b[i]));
-    if (!(r <= worst)) worst = r; /* NaN makes it the worst */
+    if (isnan(r)) return INFINITY; /* a NaN anywhere is the worst */
+    if (r > worst) worst = r;
   }
   return worst;
 }
