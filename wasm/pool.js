@@ -26,7 +26,7 @@
 // new Pool({ size?, workerUrl?, wasmUrl? })
 //   size: workers, default navigator.hardwareConcurrency (browser) or
 //   os.availableParallelism() (Node), clamped to 1..8.
-// pool.size, pool.ready (Promise), pool.workers (read-only info: [{ index, load }])
+// pool.size, pool.ready (Promise<{ version, simd, size }>), pool.workers (read-only info: [{ index, load }])
 // pool.loadModel(key, bytes, { name, labels }) → Promise<info>
 //   Keeps a copy of the bytes; parses them on one worker at once (so a bad
 //   file rejects here with the engine's message, err.code = fv_status) and on
@@ -44,13 +44,14 @@
 // pool.classify(modelKey, bytes, k = 5) → Promise<[{ index, prob, label }]>
 // pool.analyze(modelKey, bytes, { layer, channel, k = 10, top = 5 }) → Promise<analysis>
 //   `bytes` (Uint8Array/ArrayBuffer) are copied for the worker, not detached.
-// pool.addEventListener('crash', (e) => e.detail = { worker, message })
+// pool.addEventListener('crash', (e) => e.detail = { worker, message, restarted })
 //   A worker died (error event, unexpected exit, or a trap inside the
 //   engine): it is replaced by a fresh one (models reload lazily), every
 //   request pending on it rejects with
 //     Error('the engine worker crashed and was restarted'), err.code = 'crashed'
 //   and its render jobs end (onEnd({ error }), job.finished rejects, job.state = 'crashed').
 // pool.terminate() — stops every worker (pending requests reject with code 'terminated').
+//   In Node the workers keep the process alive until then.
 // pool.workerHandle(i) — test hook: the raw Worker of slot i (e.g. to terminate() it
 //   and check that the pool recovers).
 // Errors from the engine reject with an Error whose .code is the worker's code
@@ -60,13 +61,18 @@
 // ---- class RenderJob -------------------------------------------------------------
 // job.id (the worker-side render id), job.worker (index), job.state:
 //   'starting' | 'running' | 'paused' | 'done' | 'cancelled' | 'error' | 'crashed' | 'freed'
-// job.step, job.objective, job.size, job.batch (from the latest frame/end)
+// job.step, job.planned, job.objective, job.size, job.batch (from the latest frame/reply),
+// job.options (canonical options from the worker, once started), job.modelKey
 // job.lastFrame: the latest frame (its rgba is the job's; copy it to keep it)
 // job.started: Promise<job>, rejects when the options are refused (err.code = fv_status)
-// job.finished: Promise of the current run's end (a new one after continue/resume)
+// job.finished: Promise of the current run's end (a new Promise after continue() of an
+//   ended run; pause/resume keep the same run)
 // job.pause() / job.resume() / job.cancel() / job.continue(n) / job.query() → Promise<{ step, planned, state, … }>
 // job.png(image = -1) → Promise<Uint8Array>;  job.manifest(images = []) → Promise<manifest>
 // job.free() → Promise
+//
+// ---- exports ---------------------------------------------------------------------------
+// Pool, RenderJob, sharedPool, CRASHED (the crash message, for comparisons).
 //
 // ---- one pool per page -----------------------------------------------------------
 // sharedPool(opts?) returns the same Pool for every caller in this realm
@@ -229,7 +235,12 @@ export class Pool extends EventTarget {
     this.nextId = 1;
     this.models = new Map();   // key → { bytes: Uint8Array, name, labels, info }
     this.slots = Array.from({ length: this.size }, (_, i) => new Slot(this, i));
-    this.ready = Promise.all(this.slots.map((s) => s.ready)).then((infos) => ({ ...infos[0], size: this.size }));
+    // ready once every worker has answered; fine if some were replaced on the way
+    this.ready = Promise.allSettled(this.slots.map((s) => s.ready)).then(async (all) => {
+      const ok = all.find((r) => r.status === 'fulfilled');
+      const info = ok ? ok.value : await this.pick().ready;
+      return { ...info, size: this.size };
+    });
     this.ready.catch(() => {});
   }
 
@@ -456,6 +467,9 @@ export class RenderJob {
   }
 }
 
+// ---- exports ---------------------------------------------------------------------------
+// Pool, RenderJob, sharedPool, CRASHED (the crash message, for comparisons).
+//
 // ---- one pool per page ---------------------------------------------------------------------------------
 const POOL_KEY = Symbol.for('featviz.pool');
 

@@ -10,9 +10,9 @@
 //
 // ---- requests: { id, action, ...fields } ---------------------------------------
 // `id` is any number or string the caller picks, unique among its pending
-// requests. Every request gets exactly one reply { id, result } or
-// { id, error, code } (failures never kill the worker). A render request
-// additionally streams messages under its own id (see "render").
+// requests and renders. Every request gets exactly one reply { id, result }
+// or { id, error, code } (failures never kill the worker), except render:
+// it answers with a stream of messages under its own id (see "render").
 //
 //   init      { wasmUrl? }                       → { version, simd }
 //             Loads the engine (featviz.wasm next to this file by default).
@@ -82,8 +82,9 @@
 //                 channels: [{ channel, mean }] }        the layer's k channels with the
 //                                                        highest mean, highest first
 //   free      { render: renderId } | { model: key } → { freed: true }
-//   crash     {}                                   test hook: throws an uncaught error
-//                                                  (the pool must replace the worker)
+//   crash     {}                                   test hook: replies, then throws an uncaught
+//                                                  error (the pool must replace the worker);
+//                                                  the reply can lose the race with the crash
 //
 // ---- errors ------------------------------------------------------------------
 // { id, error: message, code }: code is the engine's fv_status number for
@@ -93,6 +94,8 @@
 // 'no_render' (unknown target), 'internal' (a bug or a WebAssembly trap).
 // After a trap ('internal' from inside the engine) the engine's memory can no
 // longer be trusted: the worker replies, then exits, and the pool restarts it.
+// A Web Worker that closes itself fires no event, so it first posts
+// { id: null, fatal: message }; the pool treats that as a crash.
 
 import { loadEngine, FvError } from './engine.js';
 
@@ -344,7 +347,8 @@ async function dispatch(msg) {
       return { freed: true };
     }
     case 'crash':
-      setTimeout(() => { throw new Error('crash requested (test hook)'); });
+      // a little later, so that the reply usually arrives first
+      setTimeout(() => { throw new Error('crash requested (test hook)'); }, 20);
       return { crashing: true };
     default:
       throw new RequestError(`unknown action "${action}"`, 'bad_request');
