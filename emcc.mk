@@ -40,7 +40,8 @@ EMFLAGS_ENGINE := --no-entry -sEXPORTED_FUNCTIONS=@wasm/exports.json
 NATIVE_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
                   -fno-sanitize-recover=undefined
 NATIVE_LIBS    := -lm
-FUZZ_FLAGS     := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+FUZZ_FLAGS     := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+                  -fno-sanitize-recover=undefined
 
 # ---- objects ------------------------------------------------------------------
 W_ENGINE := $(patsubst src/%.c,build/wasm/obj/%.o,$(ENGINE_SRC))

@@ -106,6 +106,10 @@ fv_status fv_infer_run(fv_infer *in, const fv_image *im, fv_error *err);
 const float *fv_infer_layer(const fv_infer *in, int layer);
 int fv_infer_layer_dim(const fv_infer *in, int layer, int d);
 float fv_infer_channel_mean(const fv_infer *in, int layer, int channel, fv_error *err);
+/* Every channel's mean over space (out: C floats, the same values as fv_infer_channel_mean). */
+fv_status fv_infer_channel_means(const fv_infer *in, int layer, float *out, fv_error *err);
+/* One channel's activation map (out: H*W floats, row-major), e.g. for a heat-map overlay. */
+fv_status fv_infer_channel_map(const fv_infer *in, int layer, int channel, float *out, fv_error *err);
 /* Top-k classes of the last layer computed (probabilities: softmax unless it already is one). */
 int fv_infer_topk(const fv_infer *in, int k, int *idx, float *prob);
 /* Floating-point operations of one run (a multiply-add counts 2), for GFLOP/s figures. */

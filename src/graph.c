@@ -230,6 +230,10 @@ static size_t plan(const fv_model *m, int batch, int h, int w, int last_op, int 
   dims[m->input][2] = w;
   dims[m->input][3] = c_in;
   size_t total = numel4(dims[m->input]);
+  if (total > FV_ARENA_MAX_BYTES / sizeof(float)) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "an input of batch %d at %dx%d is too large", batch, h, w);
+    return 0;
+  }
   for (int i = 0; i <= last_op; i++) {
     if (!plan_op(&c, i)) return 0;
     size_t n = numel4(dims[m->ops[i].output]);

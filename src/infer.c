@@ -89,24 +89,51 @@ int fv_infer_layer_dim(const fv_infer *r, int layer, int d) {
   return fv_graph_dims(r->g, r->m->ops[layer].output)[d];
 }
 
-float fv_infer_channel_mean(const fv_infer *r, int layer, int channel, fv_error *err) {
+/* The layer's dims after a run, or NULL with err set. */
+static const int *computed_dims(const fv_infer *r, int layer, fv_error *err) {
   if (!layer_ok(r, layer)) {
-    fv_error_set(err, FV_ERR_UNKNOWN_LAYER, "layer %d was not computed (0..%d)", layer,
-                 r ? fv_graph_last_op(r->g) : -1);
-    return NAN;
+    fv_error_set(err, FV_ERR_UNKNOWN_LAYER, "layer %d was not computed (0..%d)", layer, r ? fv_graph_last_op(r->g) : -1);
+    return NULL;
   }
-  const int *d = fv_graph_dims(r->g, r->m->ops[layer].output);
-  if (channel < 0 || channel >= d[3]) {
-    fv_error_set(err, FV_ERR_BAD_ARG, "channel %d out of range: layer %s has channels 0..%d", channel,
-                 r->m->tensors[r->m->ops[layer].output].name, d[3] - 1);
-    return NAN;
-  }
-  const float *a = fv_infer_layer(r, layer);
-  size_t hw = (size_t)d[1] * d[2];
+  return fv_graph_dims(r->g, r->m->ops[layer].output);
+}
+
+static int channel_ok(const fv_infer *r, int layer, const int *d, int channel, fv_error *err) {
+  if (channel >= 0 && channel < d[3]) return 1;
+  fv_error_set(err, FV_ERR_BAD_ARG, "channel %d out of range: layer %s has channels 0..%d", channel,
+               r->m->tensors[r->m->ops[layer].output].name, d[3] - 1);
+  return 0;
+}
+
+/* mean over space of one channel, summed in double */
+static float mean_of(const float *a, size_t hw, int c_count, int channel) {
   double s = 0;
-  for (size_t p = 0; p < hw; p++) s += a[p * d[3] + channel];
-  if (err) err->code = FV_OK;
+  for (size_t p = 0; p < hw; p++) s += a[p * (size_t)c_count + channel];
   return (float)(s / (double)hw);
+}
+
+float fv_infer_channel_mean(const fv_infer *r, int layer, int channel, fv_error *err) {
+  const int *d = computed_dims(r, layer, err);
+  if (!d || !channel_ok(r, layer, d, channel, err)) return NAN;
+  if (err) err->code = FV_OK;
+  return mean_of(fv_infer_layer(r, layer), (size_t)d[1] * d[2], d[3], channel);
+}
+
+fv_status fv_infer_channel_means(const fv_infer *r, int layer, float *out, fv_error *err) {
+  const int *d = computed_dims(r, layer, err);
+  if (!d) return FV_ERR_UNKNOWN_LAYER;
+  const float *a = fv_infer_layer(r, layer);
+  for (int c = 0; c < d[3]; c++) out[c] = mean_of(a, (size_t)d[1] * d[2], d[3], c);
+  return FV_OK;
+}
+
+fv_status fv_infer_channel_map(const fv_infer *r, int layer, int channel, float *out, fv_error *err) {
+  const int *d = computed_dims(r, layer, err);
+  if (!d) return FV_ERR_UNKNOWN_LAYER;
+  if (!channel_ok(r, layer, d, channel, err)) return FV_ERR_BAD_ARG;
+  const float *a = fv_infer_layer(r, layer);
+  for (size_t p = 0; p < (size_t)d[1] * d[2]; p++) out[p] = a[p * d[3] + channel];
+  return FV_OK;
 }
 
 int fv_infer_topk(const fv_infer *r, int k, int *idx, float *prob) {

@@ -87,6 +87,7 @@ const char *fv_op_name(fv_op_kind k);  /* "CONV_2D", ... (TFLite's builtin names
 
 /* tflite.c */
 fv_model *fv_tflite_load(const uint8_t *bytes, size_t n, fv_error *err);
+void fv_model_free(fv_model *m);
 
 /* util.c */
 void fv_error_set(fv_error *err, fv_status code, const char *fmt, ...)
@@ -94,6 +95,5 @@ void fv_error_set(fv_error *err, fv_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-void fv_model_free(fv_model *m);
 
 #endif

@@ -139,6 +139,20 @@ test('unknown layer and channel out of range give clear errors', () => {
   assert.throws(() => inf.channelMean(layer, c), /channel \d+ out of range/);
   assert.ok(Number.isFinite(inf.channelMean(layer, c - 1)));
   assert.throws(() => fv.infer(m, { lastLayer: 9999 }), (e) => e.code === STATUS.UNKNOWN_LAYER);
+  assert.throws(() => inf.channelMap(layer, c), /channel \d+ out of range/);
+  // every channel's mean and one channel's map agree with the layer's raw activations
+  const { shape, data } = inf.layer(layer);
+  const means = inf.channelMeans(layer);
+  assert.equal(means.length, c);
+  for (const ch of [0, 7, c - 1]) {
+    let s = 0;
+    for (let p = 0; p < shape[1] * shape[2]; p++) s += data[p * c + ch];
+    assert.ok(Math.abs(means[ch] - s / (shape[1] * shape[2])) < 1e-5, `mean of channel ${ch}`);
+    assert.equal(means[ch], inf.channelMean(layer, ch));
+    const map = inf.channelMap(layer, ch);
+    assert.deepEqual([map.h, map.w], [shape[1], shape[2]]);
+    map.data.forEach((v, p) => assert.equal(v, data[p * c + ch]));
+  }
   inf.free();
 });
 

@@ -282,6 +282,26 @@ export class Infer {
     if (this.e.x.fv_error_code(this.e.err) !== STATUS.OK) this.e.fail();
     return v;
   }
+  /** Every channel's mean over space of a layer: Float32Array(C). */
+  channelMeans(layer) {
+    const C = this.e.x.fv_infer_layer_dim(this.ptr, layer, 3);
+    return this.withOut(C, (p) => this.e.x.fv_infer_channel_means(this.ptr, layer, p, this.e.err));
+  }
+  /** One channel's activation map: { h, w, data: Float32Array(h*w) }. */
+  channelMap(layer, channel) {
+    const h = this.e.x.fv_infer_layer_dim(this.ptr, layer, 1), w = this.e.x.fv_infer_layer_dim(this.ptr, layer, 2);
+    return { h, w, data: this.withOut(h * w, (p) => this.e.x.fv_infer_channel_map(this.ptr, layer, channel, p, this.e.err)) };
+  }
+  /** Runs fn(ptr) on a scratch of n floats and returns a copy of them (throws on an engine error). */
+  withOut(n, fn) {
+    const p = this.e.x.fv_malloc(4 * Math.max(n, 1));
+    try {
+      this.e.status(fn(p));
+      return this.e.f32(p, n).slice();
+    } finally {
+      this.e.x.fv_free(p);
+    }
+  }
   topk(k = 5) {
     const idx = this.e.x.fv_malloc(4 * k), prob = this.e.x.fv_malloc(4 * k);
     try {

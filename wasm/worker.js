@@ -372,21 +372,11 @@ function analyze(m, msg) {
   try {
     inf.runImage(new Uint8Array(msg.bytes));
     const top = labelled(m, inf.topk(msg.top ?? 5));
-    const { shape, data } = inf.layer(layer);
-    const [, h, w] = shape, hw = h * w;
-    // every channel's mean, summed in double like fv_infer_channel_mean
-    const sums = new Float64Array(C);
-    for (let p = 0; p < hw; p++) for (let c = 0; c < C; c++) sums[c] += data[p * C + c];
-    const means = Array.from(sums, (s, c) => ({ channel: c, mean: Math.fround(s / hw) }));
+    const means = Array.from(inf.channelMeans(layer), (mean, c) => ({ channel: c, mean }));
     const channels = means.sort((a, b) => b.mean - a.mean || a.channel - b.channel).slice(0, msg.k ?? 10);
-    const heat = new Float32Array(hw);
+    const { h, w, data: heat } = inf.channelMap(layer, channel);
     let min = Infinity, max = -Infinity;
-    for (let p = 0; p < hw; p++) {
-      const v = data[p * C + channel];
-      heat[p] = v;
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
+    for (const v of heat) { if (v < min) min = v; if (v > max) max = v; }
     return {
       result: {
         top, layer, layerName: m.layers[layer].name, channel,
