@@ -53,11 +53,53 @@ static fv_image *image_alloc(int w, int h, fv_error *err) {
   return im;
 }
 
+/* ---- JPEG pre-check ------------------------------------------------------------
+ * stb_image 2.27 (Debian's libstb) trusts a DHT segment's 16 code counts: when
+ * they add up to more than 256 codes, stbi__build_huffman writes past its
+ * 257-byte table (found by tests/fuzz/image_fuzz.c). Until the distribution
+ * carries the fix, every Huffman table is checked here before stb sees it.
+ * Returns 0 and sets err when a table is invalid; other damage is stb's to report. */
+static int jpeg_tables_ok(const uint8_t *b, size_t n, fv_error *err) {
+  if (n < 4 || b[0] != 0xFF || b[1] != 0xD8) return 1; /* not a JPEG */
+  size_t i = 2;
+  while (i + 4 <= n) {
+    if (b[i] != 0xFF) { /* entropy-coded data: skip to the next marker */
+      i++;
+      continue;
+    }
+    uint8_t marker = b[i + 1];
+    if (marker == 0xFF || marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+      i += (marker == 0xFF) ? 1 : 2; /* fill byte, stuffed zero, restart marker, TEM */
+      continue;
+    }
+    if (marker == 0xD9) return 1; /* end of image */
+    size_t len = (size_t)b[i + 2] << 8 | b[i + 3];
+    if (len < 2 || i + 2 + len > n) return 1; /* truncated: stb reports it */
+    if (marker == 0xC4) {
+      size_t p = i + 4, end = i + 2 + len;
+      while (p < end) {
+        if (p + 17 > end) break;
+        unsigned codes = 0;
+        for (int k = 0; k < 16; k++) codes += b[p + 1 + k];
+        if (codes > 256) {
+          fv_error_set(err, FV_ERR_BAD_IMAGE, "not an image: corrupt JPEG (a Huffman table declares %u codes, at most 256)",
+                       codes);
+          return 0;
+        }
+        p += 17 + codes;
+      }
+    }
+    i += 2 + len;
+  }
+  return 1;
+}
+
 fv_image *fv_image_decode(const uint8_t *bytes, size_t n, fv_error *err) {
   if (!bytes || n == 0 || n > INT_MAX) {
     fv_error_set(err, FV_ERR_BAD_IMAGE, "not an image: %s", n ? "too large" : "empty input");
     return NULL;
   }
+  if (!jpeg_tables_ok(bytes, n, err)) return NULL;
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, (int)n, &w, &h, &comp)) {
     fv_error_set(err, FV_ERR_BAD_IMAGE, "not an image (JPEG, PNG, BMP or GIF expected): %s",

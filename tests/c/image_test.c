@@ -114,6 +114,21 @@ static void test_hostile(void) {
   fv_image *im = fv_image_decode(bmp, sizeof bmp, &err);
   CHECK(!im && err.code == FV_ERR_BAD_IMAGE, "huge BMP refused: %s", err.msg);
   fv_image_free(im);
+  /* a JPEG whose Huffman table declares 16 x 255 codes: stb_image 2.27 would write
+     past its 257-entry table (tests/fuzz/image_fuzz.c found it); refused before stb */
+  {
+    size_t len = 2 + 17 + 16 * 255, n = 2 + 2 + len + 2;
+    uint8_t *j = (uint8_t *)calloc(n, 1);
+    j[0] = 0xFF; j[1] = 0xD8; j[2] = 0xFF; j[3] = 0xC4;
+    j[4] = (uint8_t)(len >> 8); j[5] = (uint8_t)len;
+    j[6] = 0x00;
+    for (int k = 0; k < 16; k++) j[7 + k] = 255;
+    j[n - 2] = 0xFF; j[n - 1] = 0xD9;
+    fv_image *bad = fv_image_decode(j, n, &err);
+    CHECK(!bad && err.code == FV_ERR_BAD_IMAGE && strstr(err.msg, "Huffman"), "oversized Huffman table: %s", err.msg);
+    fv_image_free(bad);
+    free(j);
+  }
   /* RGBA import and resize refuse absurd sizes */
   uint8_t px[16] = {0};
   CHECK(!fv_image_from_rgba(px, 0, 4, &err) && err.code == FV_ERR_BAD_ARG, "zero width");
