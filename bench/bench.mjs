@@ -1,17 +1,35 @@
-// bench.mjs — prints speed figures; never asserts. Run: npm run bench
-//   forward pass of each store model at its native size, scalar vs SIMD kernels,
-//   in one run: ms per image (median) and GFLOP/s.
-import { readFileSync } from 'node:fs';
+// bench.mjs — prints speed and memory figures; never asserts. Run: npm run bench
+//   1. featviz against a tfjs-wasm peer (bench/peer-tfjs.mjs) on the same weights,
+//      tuned and stock, one after the other in this run, interleaved in short
+//      rounds (the machine is shared, so each side gets samples from the same
+//      moments of load): 224x224 inference, the Lucid step (128x128, batch 1)
+//      and batch 4 with diversity: median ms per step, the ratios, featviz's
+//      GFLOP/s and its share of the WASM SIMD peak;
+//   2. featviz's per-op profile of the Lucid steps (src/profile.h);
+//   3. peak WASM memory per workload, each in a fresh engine instance;
+//   4. the atlas throughput on the worker pool (wasm/pool.js) with 1 and 2 workers;
+//   5. scalar vs SIMD kernels: forward pass of each store model, and the steps.
+// The peer's hand-written gradients are checked by bench/check-peer-grad.mjs.
+import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { loadEngine } from '../wasm/engine.js';
+import { createPeer, tfInfo, PEER_DIFFERENCES } from './peer-tfjs.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = process.env.FEATVIZ_MODELS || resolve(ROOT, '../shared/models');
 const IMAGES = process.env.FEATVIZ_IMAGES || resolve(ROOT, '../shared/images');
 const STORE = ['mobilenet_v2_1.0_224_quant.tflite', 'mobilenet_v1_0.75_192_quant.tflite', 'mobilenet_v1_0.25_128_quant.tflite'];
+const PEAK_GFLOPS = 45; // WASM SIMD128 multiply+add, one thread, this machine (issue 5)
+const LAYER = 'MobilenetV2/expanded_conv_8/add';
+const CHANNEL = 12;
+const MB = 2 ** 20;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const pad = (s, n) => String(s).padStart(n);
 
 /** Median ms of fn over runs after warm-up, at least minRuns and about minMs of work. */
 function time(fn, { warm = 2, minRuns = 5, minMs = 1500 } = {}) {
@@ -26,9 +44,267 @@ function time(fn, { warm = 2, minRuns = 5, minMs = 1500 } = {}) {
   return median(ts);
 }
 
+/** Samples of fn (ms each) for about minMs, at least minRuns, appended to ts. */
+function sample(fn, ts, { minRuns = 5, minMs = 1000 } = {}) {
+  const start = performance.now();
+  for (let n = 0; n < minRuns || performance.now() - start < minMs; n++) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+  }
+}
+
+// A full garbage collection between the sides of a comparison: the peer makes JS garbage
+// (tensors, tapes) that V8 would otherwise collect, partly on background threads, while
+// featviz's steps run. Each side's collections during its own samples stay in its times.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+/**
+ * Each fn interleaved with the others after warm-up: in every round each fn runs for
+ * about roundMs (at least once), so every side gets samples from the same moments of
+ * the shared machine's load; a garbage collection at each switch of side. warm: runs
+ * per fn. Per fn: the median ms and the sample count.
+ */
+function interleave(fns, { warm, budgetMs, minRounds = 8, roundMs = 150 }) {
+  const est = fns.map((fn, k) => {
+    for (let i = 0; i < warm[k]; i++) fn();
+    const t0 = performance.now();
+    fn();
+    return performance.now() - t0;
+  });
+  const reps = est.map((ms) => Math.max(1, Math.round(roundMs / Math.max(ms, 0.01))));
+  const ts = fns.map(() => []);
+  const start = performance.now();
+  for (let r = 0; r < minRounds || performance.now() - start < budgetMs; r++) {
+    fns.forEach((fn, k) => {
+      gc();
+      sample(fn, ts[k], { minRuns: reps[k], minMs: 0 });
+    });
+  }
+  return ts.map((t) => ({ ms: median(t), n: t.length }));
+}
+
+const v2Bytes = readFileSync(join(MODELS, STORE[0]));
+const catBytes = readFileSync(join(IMAGES, 'cat.bmp'));
 const fv = await loadEngine();
-const photo = fv.decodeImage(readFileSync(join(IMAGES, 'cat.bmp')));
 console.log(`featviz ${fv.version()} — Node ${process.version}, one thread, WASM SIMD available: ${fv.simdAvailable()}`);
+const peer = await createPeer(v2Bytes);
+const ti = tfInfo();
+console.log(`peer: tfjs ${ti.version}, backend ${ti.backend} (SIMD ${ti.simd}, threads ${ti.threads})`);
+console.log(`host: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+
+// ==== 1. featviz vs tfjs-wasm ==========================================================================
+
+/** A fresh engine with MobileNet v2 loaded: per-workload peak memory (WASM memory never shrinks). */
+async function freshV2() {
+  const e = await loadEngine();
+  const model = e.loadModel(v2Bytes);
+  return { e, model, afterLoad: e.memoryBytes() };
+}
+
+// -- same input, same logits: the peer computes the same network --
+const rows = [], memory = [], profiles = {};
+{
+  const { e, model, afterLoad } = await freshV2();
+  const photo = e.decodeImage(catBytes);
+  const p224 = photo.resize(224, 224); // featviz's resize; both sides then see the same pixels
+  photo.free();
+  const layers = model.layers();
+  const logitsLayer = layers.findIndex((l) => l.op === 'SOFTMAX') - 1;
+  const { min, max } = model.input;
+  const rgb = p224.rgb(), x = new Float32Array(rgb.length);
+  for (let i = 0; i < rgb.length; i++) x[i] = min + ((max - min) / 255) * rgb[i];
+  const li = e.infer(model, { lastLayer: logitsLayer });
+  li.run(p224);
+  const a = li.layer(logitsLayer).data;
+  li.free();
+  const b = peer.logits(x, [1, 224, 224, 3]);
+  let diff = 0, big = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    big = Math.max(big, Math.abs(a[i]));
+  }
+  const sameOps = peer.layers.length === layers.length && peer.layers.every((L, i) => L.kind === layers[i].op);
+  console.log(`\nSame network: ${peer.layers.length} ops in the same order: ${sameOps}; logits of cat.bmp at 224x224, ` +
+    `featviz vs tfjs-wasm: max |diff| ${diff.toExponential(2)} (logits up to ${big.toFixed(2)})`);
+
+  // -- 224x224 inference: whole network + softmax --
+  const inf = e.infer(model);
+  const xt = peer.tf.tensor4d(x, [1, 224, 224, 3]);
+  const [f, t, st] = interleave([() => inf.run(p224), () => peer.infer(xt), () => peer.infer(xt, { stock: true })],
+    { warm: [3, 3, 3], budgetMs: 6000 });
+  rows.push({ name: '224x224 inference', fv: f, tuned: t, stock: st, gflop: inf.flops / 1e9 });
+  memory.push({ name: '224x224 inference', afterLoad, peak: e.memoryBytes(), heap: e.heapInUse(), peer: peer.tf.backend().wasm.HEAPU8.buffer.byteLength });
+  xt.dispose();
+  inf.free();
+  p224.free();
+  model.free();
+}
+
+// -- the Lucid step, batch 1 and batch 4 with diversity --
+const LUCID = [
+  { name: 'Lucid step, batch 1', key: 'b1', batch: 1, diversity: 0 },
+  { name: 'batch 4 + diversity', key: 'b4', batch: 4, diversity: 100 },
+];
+for (const w of LUCID) {
+  const { e, model, afterLoad } = await freshV2();
+  const layer = model.layerIndex(LAYER);
+  const r = e.render(model, { size: 128, batch: w.batch, objective: { kind: 'channel', layer: LAYER, channel: CHANNEL }, ...(w.diversity ? { diversity: w.diversity } : {}) });
+  const opts = { size: 128, batch: w.batch, layer, channel: CHANNEL, diversity: w.diversity, inputMin: model.input.min, inputMax: model.input.max };
+  const s = peer.lucid(opts), ss = peer.lucid({ ...opts, stock: true });
+  // featviz: 20 warm-up steps, past its 16 redirected-ReLU steps, so every side times the plain gradient
+  const [f, t, st] = interleave([() => r.step(1), () => s.step(), () => ss.step()],
+    { warm: [20, 5, 3], budgetMs: w.batch > 1 ? 12000 : 9000 });
+  rows.push({ name: w.name, fv: f, tuned: t, stock: st, gflop: r.flops / 1e9 });
+  memory.push({ name: `${w.name} (128x128)`, afterLoad, peak: e.memoryBytes(), heap: e.heapInUse(), peer: peer.tf.backend().wasm.HEAPU8.buffer.byteLength });
+  s.dispose();
+  ss.dispose();
+
+  // per-op profile of featviz, one step at a time (medians resist the shared machine's load),
+  // each profiled step next to an unprofiled one, so that the profiling overhead shows
+  const per = [], plain = [];
+  for (let i = 0; i < (w.batch > 1 ? 15 : 40); i++) {
+    sample(() => r.step(1), plain, { minRuns: 1, minMs: 0 });
+    e.profileEnable(true);
+    e.profileReset();
+    const t0 = performance.now();
+    r.step(1);
+    per.push({ ms: performance.now() - t0, slots: e.profile() });
+    e.profileEnable(false);
+  }
+  profiles[w.key] = { per, unprofiled: median(plain) };
+  r.free();
+  model.free();
+}
+
+console.log('\nfeatviz vs tfjs-wasm (MobileNet v2, one thread; median ms per step after warm-up, the sides interleaved)');
+console.log('  tuned: the peer written for speed (fused kernels, input-only custom gradients; bench/peer-tfjs.mjs)');
+console.log('  stock: the same loop with tfjs\'s own ops and gradients (only the depthwise input gradient hand-made)');
+console.log('workload                 featviz ms  tfjs tuned ms  tuned/featviz  tfjs stock ms  stock/featviz  net GFLOP  featviz GFLOP/s  % of 45 peak  tuned GFLOP/s  samples');
+for (const r of rows) {
+  const g = r.gflop / (r.fv.ms / 1e3);
+  console.log(`${r.name.padEnd(23)} ${pad(r.fv.ms.toFixed(1), 10)}  ${pad(r.tuned.ms.toFixed(1), 13)}  ${pad((r.tuned.ms / r.fv.ms).toFixed(2) + 'x', 13)}  ` +
+    `${pad(r.stock.ms.toFixed(1), 13)}  ${pad((r.stock.ms / r.fv.ms).toFixed(2) + 'x', 13)}  ${pad(r.gflop.toFixed(3), 9)}  ${pad(g.toFixed(2), 15)}  ` +
+    `${pad(((100 * g) / PEAK_GFLOPS).toFixed(1) + '%', 12)}  ${pad((r.gflop / (r.tuned.ms / 1e3)).toFixed(2), 13)}  ${pad(`${r.fv.n}/${r.tuned.n}/${r.stock.n}`, 9)}`);
+}
+const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+const inf = byName['224x224 inference'], b1 = byName[LUCID[0].name], b4 = byName[LUCID[1].name];
+console.log('net GFLOP: the network passes featviz counts (forward, plus the input gradient for the Lucid steps), the same for every side.');
+console.log(`Issue 5 targets: Lucid step >= 6x tfjs: ${(b1.tuned.ms / b1.fv.ms).toFixed(2)}x tuned, ${(b1.stock.ms / b1.fv.ms).toFixed(2)}x stock` +
+  ` (at or under ~29 ms: ${b1.fv.ms.toFixed(1)} ms); batch 4 + diversity <= 3.5x batch 1: ${(b4.fv.ms / b1.fv.ms).toFixed(2)}x;` +
+  ` inference >= 2x tfjs: ${(inf.tuned.ms / inf.fv.ms).toFixed(2)}x tuned, ${(inf.stock.ms / inf.fv.ms).toFixed(2)}x stock.`);
+console.log('What the peer\'s loop does differently:');
+for (const d of PEER_DIFFERENCES) console.log(`  - ${d}`);
+console.log(`load average now: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+
+// ==== 2. per-op profile ==================================================================================
+console.log('\nfeatviz per-op time in the Lucid steps (128x128; src/profile.h: each op timed; backward includes the fused ReLU6 mask;');
+console.log('medians over single profiled steps; share of the profiled step; GFLOP/s of the kind\'s multiply-adds)');
+const keyOf = (s) => `${s.backward ? 'bwd' : 'fwd'} ${s.name}`;
+for (const w of LUCID) {
+  // per step: ms of each kind, forward, backward and the rest; then medians over the steps
+  const p = profiles[w.key];
+  const kinds = new Map();
+  for (const st of p.per) for (const sl of st.slots) kinds.set(keyOf(sl), sl.flops);
+  const col = (k) => median(p.per.map((st) => st.slots.find((sl) => keyOf(sl) === k)?.ms ?? 0));
+  const sum = (st, bwd) => st.slots.filter((sl) => sl.backward === bwd).reduce((a, sl) => a + sl.ms, 0);
+  p.kinds = [...kinds].map(([k, flops]) => ({ k, ms: col(k), flops }));
+  p.fwd = median(p.per.map((st) => sum(st, false)));
+  p.bwd = median(p.per.map((st) => sum(st, true)));
+  p.rest = median(p.per.map((st) => st.ms - sum(st, false) - sum(st, true)));
+  p.step = median(p.per.map((st) => st.ms));
+}
+const names = [...new Set(LUCID.flatMap((w) => profiles[w.key].kinds.map((x) => x.k)))];
+const kind = (w, k) => profiles[w.key].kinds.find((x) => x.k === k);
+// forward then backward, each by batch-1 time, largest first
+names.sort((a, b) => (a.startsWith('bwd') - b.startsWith('bwd')) || ((kind(LUCID[0], b)?.ms ?? 0) - (kind(LUCID[0], a)?.ms ?? 0)));
+console.log('op (direction, kind)           ' + LUCID.map((w) => `${w.name.padStart(20)}: ms/step   share  GFLOP/s`).join('  '));
+const cell = (w, ms, flops) => {
+  const p = profiles[w.key];
+  if (ms === undefined) return `${''.padStart(22)}${'-'.padStart(8)}  ${'-'.padStart(6)}  ${'-'.padStart(7)}`;
+  const gf = flops && ms > 0 ? (flops / ms / 1e6).toFixed(2) : '';
+  return `${''.padStart(22)}${pad(ms.toFixed(2), 8)}  ${pad(((100 * ms) / p.step).toFixed(1) + '%', 6)}  ${pad(gf, 7)}`;
+};
+const line = (label, cells) => console.log(`${label.padEnd(31)}${cells.join('  ')}`);
+for (const k of names) line(k, LUCID.map((w) => cell(w, kind(w, k)?.ms, kind(w, k)?.flops)));
+line('forward, all ops', LUCID.map((w) => cell(w, profiles[w.key].fwd)));
+line('backward, all ops', LUCID.map((w) => cell(w, profiles[w.key].bwd)));
+line('rest: params, transforms,', LUCID.map((w) => cell(w, profiles[w.key].rest)));
+line('  objective, diversity, Adam', []);
+line('whole step, profiled', LUCID.map((w) => cell(w, profiles[w.key].step)));
+line('whole step, not profiled', LUCID.map((w) => `${''.padStart(22)}${pad(profiles[w.key].unprofiled.toFixed(2), 8)}`));
+
+// ==== 3. memory ==============================================================================================
+console.log(`\nload average now: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+console.log('\nPeak WASM memory per workload (featviz: a fresh engine instance each; WASM memory never shrinks)');
+console.log('workload                              after model load  peak (end of workload)  heap in use  tfjs-wasm heap (cumulative)');
+for (const m of memory) {
+  console.log(`${m.name.padEnd(38)} ${pad((m.afterLoad / MB).toFixed(1) + ' MB', 15)}  ${pad((m.peak / MB).toFixed(1) + ' MB', 22)}  ` +
+    `${pad((m.heap / MB).toFixed(1) + ' MB', 11)}  ${pad((m.peer / MB).toFixed(1) + ' MB', 27)}`);
+}
+const m4 = memory.find((m) => m.name.startsWith(LUCID[1].name));
+console.log(`batch 4 + diversity at 128x128: peak ${(m4.peak / MB).toFixed(1)} MB — ${m4.peak < 256 * MB ? 'under' : 'NOT under'} the 256 MB budget.`);
+
+// ==== 4. atlas throughput on the worker pool =====================================================================
+{
+  const ATLAS = { size: 64, steps: 96, channels: 12 }; // the page's atlas options (web/app.js: 64x64, 96 steps)
+  console.log(`\nAtlas throughput (wasm/pool.js, ${LAYER}, ${ATLAS.size}x${ATLAS.size}, ${ATLAS.steps} steps per channel, ${ATLAS.channels} channels per run)`);
+  let Pool = null;
+  try {
+    if (existsSync(join(ROOT, 'wasm/pool.js'))) ({ Pool } = await import('../wasm/pool.js'));
+  } catch (e) {
+    console.log(`  skipped: wasm/pool.js does not load (${e.message})`);
+  }
+  if (!Pool) {
+    console.log('  skipped: no wasm/pool.js');
+  } else {
+    try {
+      // 1, 2, 1, 2 workers: the machine is shared, so each count's best run is reported
+      const best = {}, all = { 1: [], 2: [] };
+      for (const size of [1, 2, 1, 2]) {
+        const pool = new Pool({ size });
+        try {
+          await pool.ready;
+          await pool.loadModel('v2', v2Bytes, { name: STORE[0] });
+          const opts = (c, steps = ATLAS.steps) => ({ size: ATLAS.size, steps, objective: { kind: 'channel', layer: LAYER, channel: c } });
+          // every worker parses the model and warms up before the clock starts
+          await Promise.all(Array.from({ length: size }, async (_, i) => {
+            const job = pool.render('v2', opts(0, 20), { worker: i, frameInterval: 200 });
+            await job.finished;
+            await job.free();
+          }));
+          const todo = Array.from({ length: ATLAS.channels }, (_, c) => c);
+          const t0 = performance.now();
+          // as web/atlas.js: one render at a time per worker, frames every 200 ms
+          const runOne = async () => {
+            while (todo.length) {
+              const job = pool.render('v2', opts(todo.shift()), { frameInterval: 200 });
+              await job.finished;
+              await job.free();
+            }
+          };
+          await Promise.all(Array.from({ length: size }, runOne));
+          const perMin = ATLAS.channels / ((performance.now() - t0) / 60000);
+          all[size].push(perMin);
+          best[size] = Math.max(best[size] ?? 0, perMin);
+        } finally {
+          pool.terminate();
+        }
+      }
+      for (const size of [1, 2]) {
+        console.log(`  ${size} worker${size > 1 ? 's' : ' '}: ${pad(best[size].toFixed(1), 6)} channels per minute ` +
+          `(best of ${all[size].map((v) => v.toFixed(1)).join(', ')})`);
+      }
+      console.log(`  2 workers / 1 worker: ${(best[2] / best[1]).toFixed(2)}x; load average now: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+    } catch (e) {
+      console.log(`  skipped: the pool failed (${e.message})`);
+    }
+  }
+}
+
+// ==== 5. scalar vs SIMD ==========================================================================================
+const photo = fv.decodeImage(catBytes);
 console.log('\nForward pass (inference of one photo, whole network, native size)');
 console.log('model                                   size   scalar ms  SIMD ms  speed-up  GFLOP  scalar GFLOP/s  SIMD GFLOP/s');
 for (const file of STORE) {
@@ -51,10 +327,10 @@ for (const file of STORE) {
 photo.free();
 
 // ---- optimization steps (issue 3): the full pipeline, Fourier + decorrelation + Lucid's transforms ----
-console.log('\nOptimization step (MobileNet v2, channel objective on MobilenetV2/expanded_conv_8/add, 128x128, full pipeline)');
+console.log(`\nOptimization step (MobileNet v2, channel objective on ${LAYER}, 128x128, full pipeline)`);
 console.log('workload                      scalar ms  SIMD ms  speed-up  GFLOP/step  scalar GFLOP/s  SIMD GFLOP/s');
-const v2 = fv.loadModel(readFileSync(join(MODELS, STORE[0])));
-const objective = { kind: 'channel', layer: 'MobilenetV2/expanded_conv_8/add', channel: 12 };
+const v2 = fv.loadModel(v2Bytes);
+const objective = { kind: 'channel', layer: LAYER, channel: CHANNEL };
 for (const [name, extra] of [['batch 1', {}], ['batch 4 + diversity', { batch: 4, diversity: 100 }]]) {
   const r = fv.render(v2, { size: 128, objective, ...extra });
   const gflop = r.flops / 1e9;
@@ -70,3 +346,5 @@ for (const [name, extra] of [['batch 1', {}], ['batch 4 + diversity', { batch: 4
   r.free();
 }
 v2.free();
+peer.dispose();
+console.log(`\nload average at the end: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);

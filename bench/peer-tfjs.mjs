@@ -4,9 +4,9 @@
 // by bench/tflite-weights.mjs (dequantized as the engine does).
 //
 //   const peer = await createPeer(tfliteBytes);
-//   const logits = peer.logits(input);             // Float32Array; input: Float32Array [1,H,W,3] in the model's range
-//   peer.inferTimed(input)                          // whole network + softmax, result read back
-//   const s = peer.lucid({ size: 128, batch: 1, layer, channel: 12, diversity: 0 });
+//   const logits = peer.logits(input, [1, H, W, 3]); // Float32Array; input: Float32Array in the model's range
+//   peer.infer(tensor, { stock })                   // whole network + softmax, result read back
+//   const s = peer.lucid({ size: 128, batch: 1, layer, channel: 12, diversity: 0, stock: false });
 //   s.step(); ... s.dispose();
 //
 // What the peer does to be a fair, fast tfjs program (not a naive one):
@@ -14,13 +14,25 @@
 //    call), also inside the gradient pass;
 //  - every conv has a custom gradient to its INPUT only (weights are frozen, as
 //    in featviz; tfjs's own fused-conv gradient also computes the filter's):
-//    ReLU6 mask, then a 1×1 conv's input gradient as one matMul, a k×k conv's
-//    as conv2dTranspose, and a depthwise conv's as a depthwise conv of the
-//    spatially flipped filter over the output gradient (dilated by the stride,
-//    padded so that the output is the input's size) — the wasm backend has no
-//    DepthwiseConv2dNativeBackpropInput; bench/check-peer-grad.mjs checks it;
+//    the ReLU6 mask as dy·step(y·(6−y)) (on wasm tfjs's comparison and
+//    logical ops are several times slower than its arithmetic ones), then a
+//    1×1 conv's input gradient as one matMul, and a k×k or depthwise conv's as
+//    a (depthwise) conv of the spatially flipped filter over the output
+//    gradient, dilated by the stride and padded so that the result has the
+//    input's size — the wasm backend has no DepthwiseConv2dNativeBackpropInput
+//    (and its Conv2DBackpropInput is no faster than this);
 //  - the 2-D inverse real DFT of the Fourier parameterization is two dense
-//    matMuls (tfjs's irfft has no gradient).
+//    matMuls (tfjs's irfft has no gradient), and they and the diversity's Gram
+//    matrices have custom gradients with explicit transposes: tfjs's own
+//    matMul gradients multiply by transposed operands, a path about 15× slower
+//    than a plain matMul on wasm (measured here on the DFT's shapes).
+// bench/check-peer-grad.mjs checks every hand-written gradient against tfjs's
+// own on its CPU backend.
+//
+// lucid({ stock: true }) is the same loop written the plain way, with tfjs's
+// own gradients wherever tfjs has one (conv2d, relu6, the matMuls; only the
+// depthwise input gradient is hand-made): what a tfjs user gets without
+// tuning, and about what issue 5 measured (169 ms per Lucid step).
 // What it cannot do like featviz is listed in PEER_DIFFERENCES.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -29,7 +41,7 @@ import { readTflite } from './tflite-weights.mjs';
 export const PEER_DIFFERENCES = [
   'no rotation: tfjs has no differentiable rotation (featviz rotates by -10..10 degrees, bilinear, between scale and the last jitter)',
   'Fourier parameterization as dense DFT matMuls (featviz: kissfft); same maths, same 1/f scale and normalization',
-  'tfjs computes the ReLU6 mask and the dilated/padded depthwise gradient as separate ops (featviz: fused in its kernels)',
+  'tfjs computes the ReLU6 mask and the dilated, padded conv input gradients as separate ops (featviz: fused in its kernels)',
   'random draws from a different generator (both draw crop and scale per image, as featviz does)',
   'both measured after 20 warm-up steps, so featviz\'s redirected ReLU (first 16 steps) is not in the timed steps',
   'Adam: tf.train.adam(0.05, 0.9, 0.999, 1e-8), the same constants as featviz',
@@ -66,8 +78,9 @@ function fusedConv(x, L) {
 
 /** dy through the fused activation, given the op's output y. */
 function actGrad(dy, y, act) {
-  if (act === 'relu6') return tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(y, 0), tf.less(y, 6)), 'float32'));
-  if (act === 'relu') return tf.mul(dy, tf.cast(tf.greater(y, 0), 'float32'));
+  // 0 < y < 6 ⇔ y·(6 − y) > 0; step(v) = v > 0 ? 1 : 0
+  if (act === 'relu6') return tf.mul(dy, tf.step(tf.mul(y, tf.sub(6, y))));
+  if (act === 'relu') return tf.mul(dy, tf.step(y));
   return dy;
 }
 
@@ -77,8 +90,12 @@ function samePadBefore(n, k, s) {
   return Math.floor(Math.max((out - 1) * s + k - n, 0) / 2);
 }
 
-/** dx of a depthwise conv (depth multiplier 1): a depthwise conv of the dilated dy with the flipped filter. */
-export function depthwiseInputGrad(dy, flipped, xShape, strides, pad, k) {
+/**
+ * dx of a conv: a conv of the dilated, padded dy with the spatially flipped filter —
+ * depthwise (depth multiplier 1; flipped [KH,KW,C,1]) or full (flipped [KH,KW,OC,IC],
+ * i.e. the forward filter flipped with its channel axes swapped).
+ */
+export function convInputGrad(dy, flipped, xShape, strides, pad, k, depthwise) {
   const [n, oh, ow, c] = dy.shape;
   const [, h, w] = xShape;
   const [sh, sw] = strides;
@@ -98,17 +115,36 @@ export function depthwiseInputGrad(dy, flipped, xShape, strides, pad, k) {
     padR = Math.max(padR, 0);
   }
   const p = [[0, 0], [k[0] - 1 - pt, padB], [k[1] - 1 - pl, padR], [0, 0]];
-  return tf.depthwiseConv2d(d, flipped, 1, p);
+  return depthwise ? tf.depthwiseConv2d(d, flipped, 1, p) : tf.conv2d(d, flipped, 1, p);
 }
 
 function inputGrad(L, dy, xShape) {
-  if (L.depthwise) return depthwiseInputGrad(dy, L.flipped, xShape, L.strides, L.pad, L.k);
   if (L.pointwise) {
     const oc = dy.shape[3];
     return tf.reshape(tf.matMul(tf.reshape(dy, [-1, oc]), L.w2d), xShape);
   }
-  return tf.conv2dTranspose(dy, L.filter, xShape, L.strides, L.pad);
+  return convInputGrad(dy, L.flipped, xShape, L.strides, L.pad, L.k, L.depthwise);
 }
+
+/** x ↦ K·x (left) or x·K (right) for a constant K, its gradient through the pre-transposed Kᵀ. */
+export function linear(K, side) {
+  const Kt = tf.keep(tf.transpose(K));
+  const apply = tf.customGrad((x, save) => ({
+    value: side === 'left' ? tf.matMul(K, x) : tf.matMul(x, K),
+    gradFunc: (dy) => [side === 'left' ? tf.matMul(Kt, dy) : tf.matMul(dy, Kt)],
+  }));
+  apply.dispose = () => Kt.dispose();
+  return apply;
+}
+
+/** Per-image Gram matrices Fᵀ·F of f [n, hw, c] → [n, c, c]; dF = F·(dG + dGᵀ). */
+export const gram = tf.customGrad((f, save) => {
+  save([f]);
+  return {
+    value: tf.matMul(tf.transpose(f, [0, 2, 1]), f),
+    gradFunc: (dg, [ff]) => [tf.matMul(ff, tf.add(dg, tf.transpose(dg, [0, 2, 1])))],
+  };
+});
 
 /** The network from the .tflite: per op its kind, tfjs-layout constants and a differentiable apply(). */
 function buildNet(model) {
@@ -132,6 +168,7 @@ function buildNet(model) {
         L.filter = tf.transpose(w4, [1, 2, 3, 0]); // [KH,KW,IC,OC]
         L.pointwise = ws[1] === 1 && ws[2] === 1 && L.strides[0] === 1 && L.strides[1] === 1;
         if (L.pointwise) L.w2d = tf.reshape(w4, [ws[0], ws[3]]); // [OC, IC]: dx = dy · W
+        else L.flipped = tf.tidy(() => tf.transpose(tf.reverse(w4, [1, 2]), [1, 2, 0, 3])); // [KH,KW,OC,IC]
         w4.dispose();
       }
       L.bias = op.inputs[2] >= 0 ? tf.tensor1d(model.weights(op.inputs[2])) : tf.zeros([L.depthwise ? ws[3] : ws[0]]);
@@ -140,6 +177,15 @@ function buildNet(model) {
         save([y]);
         return { value: y, gradFunc: (dy, [yy]) => [inputGrad(L, actGrad(dy, yy, L.act), x.shape)] };
       });
+      // stock: tfjs's own ops and gradients, but for the depthwise input gradient it does not have
+      const dwStock = L.depthwise && tf.customGrad((x) => ({
+        value: tf.depthwiseConv2d(x, L.filter, L.strides, L.pad),
+        gradFunc: (dy) => [convInputGrad(dy, L.flipped, x.shape, L.strides, L.pad, L.k, true)],
+      }));
+      L.applyStock = (x) => {
+        const y = tf.add(L.depthwise ? dwStock(x) : tf.conv2d(x, L.filter, L.strides, L.pad), L.bias);
+        return L.act === 'relu6' ? tf.relu6(y) : L.act === 'relu' ? tf.relu(y) : y;
+      };
     } else if (op.kind === 'ADD') {
       L.act = op.opt.act;
       L.apply2 = (a, b) => (L.act === 'relu6' ? tf.relu6(tf.add(a, b)) : L.act === 'relu' ? tf.relu(tf.add(a, b)) : tf.add(a, b));
@@ -156,13 +202,19 @@ function buildNet(model) {
   });
   const input = model.inputs[0];
 
-  /** Runs ops 0..last on x; returns the activation of every tensor computed. */
-  function forward(x, last = layers.length - 1) {
+  /** Runs ops 0..last on x; returns the activation of every tensor computed. mode: 'grad' (the
+   * convs' custom gradients), 'stock' (tfjs's own conv ops and gradients) or 'infer' (the fused
+   * kernels, no gradient). */
+  function forward(x, last = layers.length - 1, mode = 'grad') {
     const act = new Map([[input, x]]);
     for (let i = 0; i <= last; i++) {
       const L = layers[i];
       const a = act.get(L.inputs[0]);
-      act.set(L.output, L.apply2 ? L.apply2(a, act.get(L.inputs[1])) : L.apply(a));
+      let y;
+      if (L.apply2) y = L.apply2(a, act.get(L.inputs[1]));
+      else if (!L.filter || mode === 'grad') y = L.apply(a);
+      else y = mode === 'infer' ? fusedConv(a, L) : L.applyStock(a);
+      act.set(L.output, y);
     }
     return act;
   }
@@ -231,12 +283,16 @@ function fourier(n, h, w, decay = 1) {
       krow[(wf + k) * w + x] = -ck * Math.sin(a);
     }
   }
-  return {
-    wf, cols,
-    scale: tf.tensor2d(scale, [2 * h, cols]),
-    kcol: tf.tensor2d(kcol, [2 * h, 2 * h]),
-    krow: tf.tensor2d(krow, [2 * wf, w]),
+  const kc = tf.tensor2d(kcol, [2 * h, 2 * h]), kr = tf.tensor2d(krow, [2 * wf, w]);
+  const out = { wf, cols, scale: tf.tensor2d(scale, [2 * h, cols]), kc, kr, kcol: linear(kc, 'left'), krow: linear(kr, 'right') };
+  out.dispose = () => {
+    out.scale.dispose();
+    out.kcol.dispose();
+    out.krow.dispose();
+    kc.dispose();
+    kr.dispose();
   };
+  return out;
 }
 
 const SCALES = Array.from({ length: 11 }, (_, i) => 1 + (i - 5) / 50);
@@ -244,11 +300,11 @@ const SCALES = Array.from({ length: 11 }, (_, i) => 1 + (i - 5) / 50);
 /** Lucid's standard transforms without rotation, one image (draws per image, as featviz). */
 function transformOne(img, out, rand) {
   const pick = (k) => Math.floor(rand() * (k + 1)); // 0..k
-  let x = tf.pad(img, [[0, 0], [12, 12], [12, 12], [0, 0]], 0.5);
-  let [, h, w] = x.shape;
-  x = tf.slice(x, [0, pick(8), pick(8), 0], [1, h - 8, w - 8, 3]);
+  // pad 12 (value 0.5) then a crop of 8 less at (oy, ox) is one pad by 12 − o before, 4 + o after
+  const oy = pick(8), ox = pick(8);
+  let x = tf.pad(img, [[0, 0], [12 - oy, 4 + oy], [12 - ox, 4 + ox], [0, 0]], 0.5);
   const s = SCALES[Math.floor(rand() * SCALES.length)];
-  [, h, w] = x.shape;
+  let [, h, w] = x.shape;
   x = tf.image.resizeBilinear(x, [Math.trunc(s * h), Math.trunc(s * w)], false, true);
   [, h, w] = x.shape;
   x = tf.slice(x, [0, pick(4), pick(4), 0], [1, h - 4, w - 4, 3]);
@@ -256,10 +312,10 @@ function transformOne(img, out, rand) {
 }
 
 /** Lucid's diversity: (1/N) Σ_{i≠j} <Ĝ_i, Ĝ_j>, Ĝ the L2-normalized Gram matrix of image i. */
-function similarity(a) {
+function similarity(a, stock) {
   const [n, h, w, c] = a.shape;
   const f = tf.reshape(a, [n, h * w, c]);
-  const g = tf.matMul(f, f, true, false); // [n, c, c]
+  const g = stock ? tf.matMul(f, f, true, false) : gram(f); // [n, c, c]
   const gn = tf.div(g, tf.sqrt(tf.maximum(tf.sum(tf.square(g), [1, 2], true), 1e-10)));
   const flat = tf.reshape(gn, [n, c * c]);
   const all = tf.sum(tf.matMul(flat, flat, false, true));
@@ -276,15 +332,19 @@ export async function createPeer(tfliteBytes) {
 
   function logits(input, shape) {
     const logitsOp = net.layers.findIndex((L) => L.kind === 'SOFTMAX') - 1;
-    return tf.tidy(() => {
-      const act = net.forward(tf.tensor4d(input, shape), logitsOp);
-      return act.get(net.layers[logitsOp].output).dataSync().slice();
-    });
+    const y = tf.tidy(() => net.forward(tf.tensor4d(input, shape), logitsOp, 'infer').get(net.layers[logitsOp].output));
+    const out = y.dataSync().slice();
+    y.dispose();
+    return out;
   }
 
-  /** One inference: whole network and softmax; the probabilities read back (the end of the work). */
-  function infer(x) {
-    return tf.tidy(() => net.forward(x).get(net.layers[lastLayer].output).dataSync());
+  /** One inference: whole network and softmax; the probabilities read back (the end of the work).
+   * stock: unfused tfjs ops (conv2d, add, relu6) instead of the fused kernels. */
+  function infer(x, { stock = false } = {}) {
+    const y = tf.tidy(() => net.forward(x, lastLayer, stock ? 'stock' : 'infer').get(net.layers[lastLayer].output));
+    const p = y.dataSync();
+    y.dispose();
+    return p;
   }
 
   /**
@@ -292,8 +352,10 @@ export async function createPeer(tfliteBytes) {
    * model range → forward to `layer` → −mean(channel) [+ diversity·similarity] →
    * gradient to the params → Adam.
    */
-  function lucid({ size = 128, batch = 1, layer, channel = 12, diversity = 0, seed = 1, lr = 0.05, inputMin = -1, inputMax = 1 }) {
+  function lucid({ size = 128, batch = 1, layer, channel = 12, diversity = 0, seed = 1, lr = 0.05, inputMin = -1, inputMax = 1, stock = false }) {
     const fz = fourier(batch, size, size);
+    // stock: tfjs's own gradients for the DFT matMuls too (kc, kr: the plain constants)
+    const kcol = stock ? (x) => tf.matMul(fz.kc, x) : fz.kcol, krow = stock ? (x) => tf.matMul(x, fz.kr) : fz.krow;
     const rand = rng(seed);
     const init = new Float32Array(2 * size * fz.cols);
     for (let i = 0; i < init.length; i += 2) { // Box–Muller, sd 0.01
@@ -302,27 +364,26 @@ export async function createPeer(tfliteBytes) {
       if (i + 1 < init.length) init[i + 1] = r * Math.sin(2 * Math.PI * v);
     }
     const params = tf.variable(tf.tensor2d(init, [2 * size, fz.cols]));
-    const color = tf.tensor2d(colorMatrix().flat(), [3, 3]).transpose(); // rgb = c · Mᵀ
+    const color = tf.tidy(() => tf.transpose(tf.tensor2d(colorMatrix().flat(), [3, 3]))); // rgb = c · Mᵀ
     const opt = tf.train.adam(lr, 0.9, 0.999, 1e-8);
     const out = net.layers[layer].output;
     const span = inputMax - inputMin;
 
     const image = () => {
-      const m = tf.matMul(fz.kcol, tf.mul(params, fz.scale)); // [2H, N·3·wf]
+      const m = kcol(tf.mul(params, fz.scale)); // [2H, N·3·wf]
       const rows = tf.reshape(tf.transpose(tf.reshape(m, [2, size, batch * 3, fz.wf]), [2, 1, 0, 3]), [batch * 3 * size, 2 * fz.wf]);
-      const planes = tf.matMul(rows, fz.krow); // [N·3·H, W]
+      const planes = krow(rows); // [N·3·H, W]
       const lin = tf.transpose(tf.reshape(planes, [batch, 3, size, size]), [0, 2, 3, 1]);
       const rgb = tf.reshape(tf.matMul(tf.reshape(lin, [-1, 3]), color), [batch, size, size, 3]);
       return tf.sigmoid(rgb);
     };
     const loss = () => {
       const img = image();
-      const xs = [];
-      for (let i = 0; i < batch; i++) xs.push(transformOne(tf.slice(img, [i, 0, 0, 0], [1, size, size, 3]), size, rand));
+      const xs = (batch === 1 ? [img] : tf.split(img, batch, 0)).map((im) => transformOne(im, size, rand));
       const x = tf.add(tf.mul(batch === 1 ? xs[0] : tf.concat(xs, 0), span), inputMin);
-      const a = net.forward(x, layer).get(out);
+      const a = net.forward(x, layer, stock ? 'stock' : 'grad').get(out);
       let l = tf.neg(tf.mean(tf.slice(a, [0, 0, 0, channel], [-1, -1, -1, 1])));
-      if (diversity > 0) l = tf.add(l, tf.mul(similarity(a), diversity));
+      if (diversity > 0) l = tf.add(l, tf.mul(similarity(a, stock), diversity));
       return l;
     };
     let objective = NaN;
@@ -333,12 +394,26 @@ export async function createPeer(tfliteBytes) {
         cost.dispose();
       },
       get objective() { return objective; },
-      image() { return tf.tidy(() => image().dataSync().slice()); },
+      /** The loss's gradient to the params at the current params, without a step (for checks). */
+      gradient() {
+        const { value, grads } = tf.variableGrads(loss, [params]);
+        const g = grads[params.name];
+        const out = { loss: value.dataSync()[0], grad: g.dataSync().slice() };
+        value.dispose();
+        g.dispose();
+        return out;
+      },
+      image() {
+        const t = tf.tidy(image);
+        const out = t.dataSync().slice();
+        t.dispose();
+        return out;
+      },
       dispose() {
         params.dispose();
         opt.dispose();
         color.dispose();
-        for (const k of ['scale', 'kcol', 'krow']) fz[k].dispose();
+        fz.dispose();
       },
     };
   }

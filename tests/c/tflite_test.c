@@ -371,7 +371,7 @@ static const float A_half_f[8] = {1.0f, -2.5f, 5.9604644775390625e-8f, 6.0975551
 static const uint16_t A_half2[2] = {0x4000, 0xB800}; /* 2, -0.5 */
 static const float A_scale[2] = {1.5f, -0.25f};
 static const int32_t A_axes[2] = {1, 2};
-static const float B_dw_early[3] = {1, 2, 3};
+static const float A_bias3[3] = {1, 2, 3};
 
 static void model_a(mspec *S) {
   memset(S, 0, sizeof *S);
@@ -617,7 +617,7 @@ static void test_refusals(void) {
   expect_fail(&S, FV_ERR_BAD_MODEL, "refers to tensor 99", "tensor index out of range");
   model_a(&S); S.o[0].in[2] = 4;
   expect_fail(&S, FV_ERR_BAD_MODEL, "bias (tensor 4) has rank 4", "bias of rank 4");
-  model_a(&S); S.o[0].in[2] = 9; S.t[9].dims[0] = 3; S.t[9].bytes = 12; S.t[9].data = B_dw_early;
+  model_a(&S); S.o[0].in[2] = 9; S.t[9].dims[0] = 3; S.t[9].bytes = 12; S.t[9].data = A_bias3;
   expect_fail(&S, FV_ERR_BAD_MODEL, "bias has 3 values", "bias of the wrong length");
   model_a(&S); S.o[0].in[1] = 9;
   expect_fail(&S, FV_ERR_BAD_MODEL, "rank 1, expected 4", "filter of rank 1");
@@ -641,6 +641,8 @@ static void test_refusals(void) {
   expect_fail(&S, FV_ERR_BAD_MODEL, "scale", "negative scale");
   model_a(&S); S.t[1].bytes = 5;
   expect_fail(&S, FV_ERR_BAD_MODEL, "needs 6", "short buffer");
+  model_a(&S); S.t[1].data = A_bias; S.t[1].bytes = 7;
+  expect_fail(&S, FV_ERR_BAD_MODEL, "holds 7 bytes", "long buffer");
   model_a(&S); S.t[9].buffer = 6;
   expect_fail(&S, FV_ERR_BAD_MODEL, "buffer index 6, but the model has 6 buffers", "buffer index out of range");
   model_a(&S); /* 110 views of one 1M-value buffer: 440 MB as f32, over the cap */
@@ -698,6 +700,26 @@ static void test_refusals(void) {
   expect_fail(&S, FV_ERR_UNSUPPORTED, "weights_format", "shuffled fc weights");
   model_b(&S); S.t[15].rank = 3; S.t[15].dims[0] = 1; S.t[15].dims[1] = 1; S.t[15].dims[2] = 8;
   expect_fail(&S, FV_ERR_UNSUPPORTED, "rank 3", "rank-3 activation");
+  model_b(&S); /* concat with a [1,2] constant: fine */
+  S.t[18] = (tspec){.name = "cat_const", .type = F32, .rank = 2, .dims = {1, 2}, .data = B_fc1, .bytes = 8};
+  S.nt = 19;
+  S.o[2].in[1] = 18;
+  {
+    fv_error e;
+    fv_model *m = load_spec(&S, &e);
+    CHECK(m && m->ops[2].inputs[1] == 18 && m->tensors[18].data[1] == 2.0f, "concat with a constant: %s", m ? "" : e.msg);
+    fv_model_free(m);
+  }
+  S.t[18].dims[0] = 2; S.t[18].bytes = 16;
+  expect_fail(&S, FV_ERR_UNSUPPORTED, "rank-2 constant input with 2 rows", "concat with a [2,2] constant");
+  model_a(&S); S.t[9].rank = 2; S.t[9].dims[0] = 1; S.t[9].dims[1] = 2;
+  expect_fail(&S, FV_ERR_UNSUPPORTED, "constant operand of shape rank 2", "rank-2 constant with a rank-4 activation");
+  model_b(&S); /* ADD of [1,2] and a [2,2] constant: numpy would broadcast, the NHWC layouts would not */
+  S.t[18] = (tspec){.name = "add_const", .type = F32, .rank = 2, .dims = {2, 2}, .data = B_fc1, .bytes = 16};
+  S.nt = 19;
+  S.o[2] = (ospec){.code = 0, .nin = 2, .in = {3, 18}, .out = {6}, .opt_type = OPT_ADD};
+  S.t[6].dims[0] = 2; S.t[6].dims[1] = 2;
+  expect_fail(&S, FV_ERR_UNSUPPORTED, "(leading 2) with a rank-2 activation", "ADD with a [2,2] constant");
   model_b(&S); S.o[8].f[0] = (ofield){0, 1, 1}; S.o[8].nf = 1;
   expect_fail(&S, FV_ERR_BAD_MODEL, "does not follow", "mean keep_dims vs output");
 }
