@@ -74,11 +74,11 @@ static int jpeg_tables_ok(const uint8_t *b, size_t n, fv_error *err) {
     }
     if (marker == 0xD9) return 1; /* end of image */
     size_t len = (size_t)b[i + 2] << 8 | b[i + 3];
-    if (len < 2 || i + 2 + len > n) return 1; /* truncated: stb reports it */
+    if (len < 2) return 1; /* malformed: stb reports it */
     if (marker == 0xC4) {
-      size_t p = i + 4, end = i + 2 + len;
-      while (p < end) {
-        if (p + 17 > end) break;
+      /* stb reads the counts before it notices a truncated segment, so check to the end of the data */
+      size_t p = i + 4, end = i + 2 + len < n ? i + 2 + len : n;
+      while (p + 17 <= end) {
         unsigned codes = 0;
         for (int k = 0; k < 16; k++) codes += b[p + 1 + k];
         if (codes > 256) {
@@ -89,6 +89,7 @@ static int jpeg_tables_ok(const uint8_t *b, size_t n, fv_error *err) {
         p += 17 + codes;
       }
     }
+    if (i + 2 + len > n) return 1; /* truncated: stb reports it */
     i += 2 + len;
   }
   return 1;
