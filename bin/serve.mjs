@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 // serve.mjs — serves the static site (web/, wasm/, models/) on localhost with
 // the right MIME types and prints its URL. The site is plain files: any
-// static host serves it the same way.
+// static host serves it the same way (send the same Content-Security-Policy
+// there too).
+//
+//   node bin/serve.mjs                     PORT=8080 by default (the next free one up to 8100)
+//   import { startServer } from './serve.mjs';
+//   const server = await startServer(0);   // port 0: any free port; server.address().port
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, dirname, sep } from 'node:path';
@@ -16,50 +21,91 @@ const MIME = {
   '.jpg': 'image/jpeg', '.svg': 'image/svg+xml', '.ico': 'image/x-icon',
 };
 
+// Only the site's own origin. 'wasm-unsafe-eval' lets WebAssembly.compile run
+// (and nothing else: eval and new Function stay blocked); blob: images are the
+// photo previews (URL.createObjectURL of a dropped file), data: images are
+// canvases turned into URLs. Workers get it too (their policy is the one
+// their own script is served with), so it is sent with every response.
+export const CSP = [
+  "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "worker-src 'self'", "img-src 'self' data: blob:",
+  "style-src 'self'", "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'self'",
+].join('; ');
+
 /** Maps a URL path to a file under one of the served folders, or null. */
 export function resolvePath(urlPath) {
-  let p = decodeURIComponent(urlPath.split('?')[0]);
-  if (p === '/' || p === '') p = '/web/index.html';
+  const p = decodeURIComponent(urlPath.split('?')[0]);
+  if (p.includes('\0')) return null;
   const file = normalize(join(ROOT, p));
   const ok = SERVED.some((d) => file.startsWith(join(ROOT, d) + sep));
   return ok ? file : null;
 }
 
-export function startServer(port = Number(process.env.PORT) || 8080, host = '127.0.0.1') {
-  const server = createServer((req, res) => {
-    let file = null;
-    try {
-      file = resolvePath(req.url);
-    } catch {
-      file = null;
-    }
-    let st = null;
-    try {
-      st = file && statSync(file);
-    } catch {
-      st = null;
-    }
-    if (st && st.isDirectory()) {
-      file = join(file, 'index.html');
-      try { st = statSync(file); } catch { st = null; }
-    }
-    if (!st || !st.isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found');
+function send(res, status, headers, body = '') {
+  res.writeHead(status, { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', ...headers });
+  res.end(body);
+}
+
+function handle(req, res) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    send(res, 405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }, 'method not allowed');
+    return;
+  }
+  const [path, query = ''] = req.url.split(/\?(.*)/s);
+  // The page lives in web/ and loads its files by relative URLs: send / to
+  // /web/ (keeping a shared link's query), and a folder to its trailing slash.
+  if (path === '/' || path === '') {
+    send(res, 302, { location: `/web/${query ? `?${query}` : ''}`, 'content-type': 'text/plain' }, 'see /web/');
+    return;
+  }
+  // Browsers ask for /favicon.ico on their own; the site has none (a 404 here
+  // would be a console error on every page).
+  if (path === '/favicon.ico') {
+    send(res, 204, {});
+    return;
+  }
+  let file = null, st = null;
+  try {
+    file = resolvePath(path);
+    st = file && statSync(file);
+  } catch {
+    st = null;
+  }
+  if (st && st.isDirectory()) {
+    if (!path.endsWith('/')) {
+      send(res, 301, { location: `${path}/${query ? `?${query}` : ''}`, 'content-type': 'text/plain' }, 'moved');
       return;
     }
-    res.writeHead(200, {
-      'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
-      'content-length': st.size,
-      'cache-control': 'no-cache',
-      'x-content-type-options': 'nosniff',
-    });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
+    file = join(file, 'index.html');
+    try { st = statSync(file); } catch { st = null; }
+  }
+  if (!st || !st.isFile()) {
+    send(res, 404, { 'content-type': 'text/plain' }, 'not found');
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'content-length': st.size,
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': CSP,
   });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const stream = createReadStream(file);
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}
+
+export function startServer(port = Number(process.env.PORT) || 8080, host = '127.0.0.1') {
+  const server = createServer(handle);
   return new Promise((ok, fail) => {
     server.once('error', fail);
-    server.listen(port, host, () => ok(server));
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      ok(server);
+    });
   });
 }
 
@@ -68,7 +114,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   for (;;) {
     try {
       const server = await startServer(port);
-      console.log(`featviz is being served at http://127.0.0.1:${server.address().port}/`);
+      console.log(`featviz is being served at http://127.0.0.1:${server.address().port}/web/`);
+      console.log(`  an explainer article with <feature-vis> elements: http://127.0.0.1:${server.address().port}/web/examples/article.html`);
       break;
     } catch (e) {
       if (e.code !== 'EADDRINUSE' || port > 8100) throw e;

@@ -79,12 +79,14 @@ void fv_adam_step(fv_adam *a, float *params, const float *grad) {
   /* Bias correction folded into the step size, as TF's ApplyAdam does. */
   const float lr_t = (float)((double)a->lr * sqrt(1.0 - a->beta2_pow) / (1.0 - a->beta1_pow));
   const float c1 = 1.0f - a->beta1, c2 = 1.0f - a->beta2, eps = a->eps;
-  float *restrict m = a->m, *restrict v = a->v;
+  /* params, grad and the moments are separate arrays (restrict), so the loop vectorizes */
+  float *restrict m = a->m, *restrict v = a->v, *restrict x = params;
+  const float *restrict gr = grad;
   const size_t n = a->n;
   for (size_t i = 0; i < n; i++) {
-    const float g = grad[i];
+    const float g = gr[i];
     m[i] += (g - m[i]) * c1;
     v[i] += (g * g - v[i]) * c2;
-    params[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps);
+    x[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps);
   }
 }

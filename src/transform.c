@@ -1,7 +1,9 @@
 /* transform.c — pad, jitter, scale, rotate and the final resize, each with the
  * exact adjoint of its (bi)linear sampling. See transform.h for semantics.
  * Images are HWC with 3 channels; one image at a time through two ping-pong
- * scratch buffers sized for the largest stage output. */
+ * scratch buffers sized for the largest stage output; a pad followed by a
+ * jitter runs as one pass, and resize and rotate tabulate their per-column
+ * arithmetic once per call (the same operations, so the same bits). */
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
@@ -24,6 +26,12 @@ struct fv_transform {
   tf_draw *draws;     /* [n][n_stages] */
   float *buf[2];      /* ping-pong scratch, buf_floats each */
   size_t buf_floats;
+  /* per-column tables of the current resize / rotation (tab_side entries each):
+   * the same values the per-pixel arithmetic would compute, computed once a row */
+  int *tx0, *tx1;
+  float *tlx;
+  double *tcx, *tsx;
+  int tab_side;
 };
 
 /* ---- options --------------------------------------------------------------------- */
@@ -140,6 +148,7 @@ fv_transform *fv_transform_new(const fv_transform_opts *o, fv_error *err) {
   /* Walk the stages with the range of sizes each can produce. */
   long hmin = o->in_h, hmax = o->in_h, wmin = o->in_w, wmax = o->in_w;
   size_t most = 0; /* largest stage output, in pixels */
+  long widest = o->in_w > o->out_w ? o->in_w : o->out_w; /* widest image any stage reads or makes */
   for (int s = 0; s < o->n_stages; s++) {
     const fv_tf_stage *st = &o->stages[s];
     switch (st->kind) {
@@ -208,6 +217,7 @@ fv_transform *fv_transform_new(const fv_transform_opts *o, fv_error *err) {
       return NULL;
     }
     if ((size_t)hmax * (size_t)wmax > most) most = (size_t)hmax * (size_t)wmax;
+    if (wmax > widest) widest = wmax;
   }
 
   fv_transform *t = (fv_transform *)calloc(1, sizeof *t);
@@ -222,7 +232,13 @@ fv_transform *fv_transform_new(const fv_transform_opts *o, fv_error *err) {
     t->buf[0] = (float *)malloc(t->buf_floats * sizeof(float));
     t->buf[1] = (float *)malloc(t->buf_floats * sizeof(float));
   }
-  if (!t->draws || (most && (!t->buf[0] || !t->buf[1]))) {
+  t->tab_side = (int)widest;
+  t->tx0 = (int *)malloc((size_t)widest * 2 * sizeof(int));
+  t->tlx = (float *)malloc((size_t)widest * sizeof(float));
+  t->tcx = (double *)malloc((size_t)widest * 2 * sizeof(double));
+  if (t->tx0) t->tx1 = t->tx0 + widest;
+  if (t->tcx) t->tsx = t->tcx + widest;
+  if (!t->draws || (most && (!t->buf[0] || !t->buf[1])) || !t->tx0 || !t->tlx || !t->tcx) {
     fv_error_set(err, FV_ERR_NO_MEMORY, "transform: cannot allocate scratch for %zu pixels", most);
     fv_transform_free(t);
     return NULL;
@@ -245,6 +261,9 @@ void fv_transform_free(fv_transform *t) {
   free(t->draws);
   free(t->buf[0]);
   free(t->buf[1]);
+  free(t->tx0);
+  free(t->tlx);
+  free(t->tcx);
   free(t);
 }
 
@@ -306,9 +325,55 @@ static void crop_adj(const float *dout, int h, int w, int oy, int ox, int ch, in
     memcpy(din + ((size_t)(y + oy) * w + ox) * 3, dout + (size_t)y * cw * 3, (size_t)cw * 3 * sizeof(float));
 }
 
+/* ---- pad then crop, in one pass ---------------------------------------------------------
+ * A pad followed by a jitter is a crop of a virtual padded image: output pixel (y, x)
+ * reads padded (y + oy, x + ox), i.e. input (y + oy - p, x + ox - p) or the fill.
+ * The same values as pad_fwd then crop_fwd, one pass instead of two. */
+static void pad_crop_fwd(const float *in, int h, int w, int p, float value, int oy, int ox, int ch, int cw,
+                         float *out) {
+  const int sx = ox - p;                            /* input column of output column 0 */
+  int xa = -sx, xb = w - sx;                        /* output columns [xa, xb) read the input */
+  if (xa < 0) xa = 0;
+  if (xb > cw) xb = cw;
+  if (xb < xa) xb = xa;
+  for (int y = 0; y < ch; y++) {
+    float *o = out + (size_t)y * cw * 3;
+    const int iy = y + oy - p;
+    if (iy < 0 || iy >= h) {
+      for (int x = 0; x < 3 * cw; x++) o[x] = value;
+      continue;
+    }
+    for (int x = 0; x < 3 * xa; x++) o[x] = value;
+    if (xb > xa) memcpy(o + 3 * xa, in + ((size_t)iy * w + xa + sx) * 3, (size_t)(xb - xa) * 3 * sizeof(float));
+    for (int x = 3 * xb; x < 3 * cw; x++) o[x] = value;
+  }
+}
+
+/* Adjoint: din (h×w) gets the crop's gradient where the crop saw the input, 0 elsewhere
+ * (the same values as crop_adj then pad_adj). */
+static void pad_crop_adj(const float *dout, int h, int w, int p, int oy, int ox, int ch, int cw, float *din) {
+  const int sx = ox - p;                            /* input column of crop column 0 */
+  int xa = sx, xb = sx + cw;                        /* input columns [xa, xb) the crop saw */
+  if (xa < 0) xa = 0;
+  if (xb > w) xb = w;
+  if (xb < xa) xb = xa;
+  for (int y = 0; y < h; y++) {
+    float *d = din + (size_t)y * w * 3;
+    const int cy = y + p - oy;                      /* the crop row that saw input row y */
+    if (cy < 0 || cy >= ch) {
+      memset(d, 0, (size_t)w * 3 * sizeof(float));
+      continue;
+    }
+    if (xa > 0) memset(d, 0, (size_t)xa * 3 * sizeof(float));
+    if (xb > xa) memcpy(d + 3 * xa, dout + ((size_t)cy * cw + xa - sx) * 3, (size_t)(xb - xa) * 3 * sizeof(float));
+    if (xb < w) memset(d + 3 * xb, 0, (size_t)(w - xb) * 3 * sizeof(float));
+  }
+}
+
 /* ---- bilinear resize (half-pixel centres, clamped) ------------------------------------
  * The same float arithmetic as fv_resize_bilinear_f32 in image.c, so a photo and
- * a rendered image are resized alike. Forward and adjoint share lerp_at. */
+ * a rendered image are resized alike. Forward and adjoint share lerp_at; the
+ * column taps are the same on every row, so they are tabulated once per call. */
 static inline void lerp_at(int d, float ratio, int n, int *i0, int *i1, float *t) {
   float f = ((float)d + 0.5f) * ratio - 0.5f;
   if (f < 0) f = 0;
@@ -319,12 +384,21 @@ static inline void lerp_at(int d, float ratio, int n, int *i0, int *i1, float *t
   *t = f - (float)a;
 }
 
-static void resize_fwd(const float *in, int ih, int iw, float *out, int oh, int ow) {
+static void col_taps(fv_transform *t, int iw, int ow) {
+  assert(ow <= t->tab_side);
+  const float rx = (float)iw / (float)ow;
+  for (int x = 0; x < ow; x++) lerp_at(x, rx, iw, &t->tx0[x], &t->tx1[x], &t->tlx[x]);
+}
+
+static void resize_fwd(fv_transform *t, const float *in, int ih, int iw, float *out, int oh, int ow) {
   if (ih == oh && iw == ow) {
     memcpy(out, in, (size_t)ih * iw * 3 * sizeof(float));
     return;
   }
-  const float ry = (float)ih / (float)oh, rx = (float)iw / (float)ow;
+  col_taps(t, iw, ow);
+  const int *tx0 = t->tx0, *tx1 = t->tx1;
+  const float *tlx = t->tlx;
+  const float ry = (float)ih / (float)oh;
   for (int y = 0; y < oh; y++) {
     int y0, y1;
     float ly;
@@ -333,10 +407,8 @@ static void resize_fwd(const float *in, int ih, int iw, float *out, int oh, int 
     const float *r0 = in + (size_t)y0 * iw * 3, *r1 = in + (size_t)y1 * iw * 3;
     float *o = out + (size_t)y * ow * 3;
     for (int x = 0; x < ow; x++) {
-      int x0, x1;
-      float lx;
-      lerp_at(x, rx, iw, &x0, &x1, &lx);
-      const float hx = 1.0f - lx;
+      const int x0 = tx0[x], x1 = tx1[x];
+      const float lx = tlx[x], hx = 1.0f - lx;
       for (int c = 0; c < 3; c++)
         o[3 * x + c] = hy * (hx * r0[3 * x0 + c] + lx * r0[3 * x1 + c]) +
                        ly * (hx * r1[3 * x0 + c] + lx * r1[3 * x1 + c]);
@@ -344,13 +416,16 @@ static void resize_fwd(const float *in, int ih, int iw, float *out, int oh, int 
   }
 }
 
-static void resize_adj(const float *dout, int oh, int ow, float *din, int ih, int iw) {
+static void resize_adj(fv_transform *t, const float *dout, int oh, int ow, float *din, int ih, int iw) {
   if (ih == oh && iw == ow) {
     memcpy(din, dout, (size_t)ih * iw * 3 * sizeof(float));
     return;
   }
   memset(din, 0, (size_t)ih * iw * 3 * sizeof(float));
-  const float ry = (float)ih / (float)oh, rx = (float)iw / (float)ow;
+  col_taps(t, iw, ow);
+  const int *tx0 = t->tx0, *tx1 = t->tx1;
+  const float *tlx = t->tlx;
+  const float ry = (float)ih / (float)oh;
   for (int y = 0; y < oh; y++) {
     int y0, y1;
     float ly;
@@ -359,10 +434,8 @@ static void resize_adj(const float *dout, int oh, int ow, float *din, int ih, in
     float *r0 = din + (size_t)y0 * iw * 3, *r1 = din + (size_t)y1 * iw * 3;
     const float *g = dout + (size_t)y * ow * 3;
     for (int x = 0; x < ow; x++) {
-      int x0, x1;
-      float lx;
-      lerp_at(x, rx, iw, &x0, &x1, &lx);
-      const float hx = 1.0f - lx;
+      const int x0 = tx0[x], x1 = tx1[x];
+      const float lx = tlx[x], hx = 1.0f - lx;
       for (int c = 0; c < 3; c++) {
         const float gy0 = hy * g[3 * x + c], gy1 = ly * g[3 * x + c];
         r0[3 * x0 + c] += hx * gy0;
@@ -375,13 +448,24 @@ static void resize_adj(const float *dout, int oh, int ow, float *din, int ih, in
 }
 
 /* ---- rotate ------------------------------------------------------------------------------
- * The source position of output pixel (x, y), as tfa's angles_to_projective_transforms.
- * Returns the top-left neighbour and the fractions; positions within 1e-6 of a pixel
+ * The source position of output pixel (x, y), as tfa's angles_to_projective_transforms:
+ *   u = c·(x − cx) − s·(y − cy) + cx,  v = s·(x − cx) + c·(y − cy) + cy,
+ * with c·(x − cx) and s·(x − cx) tabulated per column and the y products per row
+ * (the same double operations in the same order as computing them per pixel).
+ * Gives the top-left neighbour and the fractions; positions within 1e-6 of a pixel
  * centre snap to it, so that cos(pi/2) = 6e-17 does not blur a 90-degree turn. */
-static inline void rot_src(double c, double s, double cx, double cy, int x, int y, int *x0, int *y0,
+static void rot_cols(fv_transform *t, int w, double c, double s, double cx) {
+  assert(w <= t->tab_side);
+  for (int x = 0; x < w; x++) {
+    t->tcx[x] = c * (x - cx);
+    t->tsx[x] = s * (x - cx);
+  }
+}
+
+static inline void rot_src(double cxx, double sxx, double sy, double cyy, double cx, double cy, int *x0, int *y0,
                            float *fx, float *fy) {
-  double u = c * (x - cx) - s * (y - cy) + cx;
-  double v = s * (x - cx) + c * (y - cy) + cy;
+  double u = cxx - sy + cx;
+  double v = sxx + cyy + cy;
   double ru = floor(u + 0.5), rv = floor(v + 0.5);
   if (fabs(u - ru) < 1e-6) u = ru;
   if (fabs(v - rv) < 1e-6) v = rv;
@@ -392,19 +476,35 @@ static inline void rot_src(double c, double s, double cx, double cy, int x, int 
   *fy = (float)(v - fv);
 }
 
-static void rotate_fwd(const float *in, int h, int w, double c, double s, float fill, float *out) {
+static void rotate_fwd(fv_transform *t, const float *in, int h, int w, double c, double s, float fill, float *out) {
   if (c == 1.0 && s == 0.0) {
     memcpy(out, in, (size_t)h * w * 3 * sizeof(float));
     return;
   }
   const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
-  for (int y = 0; y < h; y++)
+  rot_cols(t, w, c, s, cx);
+  const double *tcx = t->tcx, *tsx = t->tsx;
+  for (int y = 0; y < h; y++) {
+    const double sy = s * (y - cy), cyy = c * (y - cy);
     for (int x = 0; x < w; x++) {
       int x0, y0;
       float fx, fy;
-      rot_src(c, s, cx, cy, x, y, &x0, &y0, &fx, &fy);
+      rot_src(tcx[x], tsx[x], sy, cyy, cx, cy, &x0, &y0, &fx, &fy);
       const float wt[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
       float acc[3] = {0, 0, 0};
+      float *o = out + ((size_t)y * w + x) * 3;
+      if (x0 >= 0 && x0 + 1 < w && y0 >= 0 && y0 + 1 < h) { /* all four inside: no checks */
+        const float *p = in + ((size_t)y0 * w + x0) * 3, *q = p + (size_t)w * 3;
+        for (int ch = 0; ch < 3; ch++) {
+          float a = acc[ch];
+          a += wt[0] * p[ch];
+          a += wt[1] * p[3 + ch];
+          a += wt[2] * q[ch];
+          a += wt[3] * q[3 + ch];
+          o[ch] = a;
+        }
+        continue;
+      }
       for (int k = 0; k < 4; k++) {
         const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
         if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
@@ -418,27 +518,40 @@ static void rotate_fwd(const float *in, int h, int w, double c, double s, float 
           acc[2] += wt[k] * fill;
         }
       }
-      float *o = out + ((size_t)y * w + x) * 3;
       o[0] = acc[0];
       o[1] = acc[1];
       o[2] = acc[2];
     }
+  }
 }
 
-static void rotate_adj(const float *dout, int h, int w, double c, double s, float *din) {
+static void rotate_adj(fv_transform *t, const float *dout, int h, int w, double c, double s, float *din) {
   if (c == 1.0 && s == 0.0) {
     memcpy(din, dout, (size_t)h * w * 3 * sizeof(float));
     return;
   }
   memset(din, 0, (size_t)h * w * 3 * sizeof(float));
   const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
-  for (int y = 0; y < h; y++)
+  rot_cols(t, w, c, s, cx);
+  const double *tcx = t->tcx, *tsx = t->tsx;
+  for (int y = 0; y < h; y++) {
+    const double sy = s * (y - cy), cyy = c * (y - cy);
     for (int x = 0; x < w; x++) {
       int x0, y0;
       float fx, fy;
-      rot_src(c, s, cx, cy, x, y, &x0, &y0, &fx, &fy);
+      rot_src(tcx[x], tsx[x], sy, cyy, cx, cy, &x0, &y0, &fx, &fy);
       const float wt[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
       const float *g = dout + ((size_t)y * w + x) * 3;
+      if (x0 >= 0 && x0 + 1 < w && y0 >= 0 && y0 + 1 < h) { /* all four inside: no checks */
+        float *p = din + ((size_t)y0 * w + x0) * 3, *q = p + (size_t)w * 3;
+        for (int ch = 0; ch < 3; ch++) {
+          p[ch] += wt[0] * g[ch];
+          p[3 + ch] += wt[1] * g[ch];
+          q[ch] += wt[2] * g[ch];
+          q[3 + ch] += wt[3] * g[ch];
+        }
+        continue;
+      }
       for (int k = 0; k < 4; k++) {
         const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
         if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
@@ -449,6 +562,7 @@ static void rotate_adj(const float *dout, int h, int w, double c, double s, floa
         }
       }
     }
+  }
 }
 
 /* ---- the chain ------------------------------------------------------------------------------ */
@@ -463,18 +577,24 @@ void fv_transform_forward(fv_transform *t, const float *in, float *out) {
       const tf_draw *d = &t->draws[(size_t)i * o->n_stages + s];
       float *dst = t->buf[which];
       which ^= 1;
-      switch (st->kind) {
-        case FV_TF_PAD: pad_fwd(src, h, w, st->amount, st->value, dst); break;
-        case FV_TF_JITTER: crop_fwd(src, w, d->d.oy, d->d.ox, d->d.h, d->d.w, dst); break;
-        case FV_TF_SCALE: resize_fwd(src, h, w, dst, d->d.h, d->d.w); break;
-        case FV_TF_ROTATE: rotate_fwd(src, h, w, d->c, d->s, st->value, dst); break;
-        default: assert(0);
+      if (st->kind == FV_TF_PAD && s + 1 < o->n_stages && o->stages[s + 1].kind == FV_TF_JITTER) {
+        d++; /* pad then jitter: one pass, and the jitter's sizes */
+        s++;
+        pad_crop_fwd(src, h, w, st->amount, st->value, d->d.oy, d->d.ox, d->d.h, d->d.w, dst);
+      } else {
+        switch (st->kind) {
+          case FV_TF_PAD: pad_fwd(src, h, w, st->amount, st->value, dst); break;
+          case FV_TF_JITTER: crop_fwd(src, w, d->d.oy, d->d.ox, d->d.h, d->d.w, dst); break;
+          case FV_TF_SCALE: resize_fwd(t, src, h, w, dst, d->d.h, d->d.w); break;
+          case FV_TF_ROTATE: rotate_fwd(t, src, h, w, d->c, d->s, st->value, dst); break;
+          default: assert(0);
+        }
       }
       src = dst;
       h = d->d.h;
       w = d->d.w;
     }
-    resize_fwd(src, h, w, out + i * out_sz, o->out_h, o->out_w);
+    resize_fwd(t, src, h, w, out + i * out_sz, o->out_h, o->out_w);
   }
 }
 
@@ -486,14 +606,24 @@ void fv_transform_backward(fv_transform *t, const float *dout, float *din) {
     const tf_draw *dr = &t->draws[(size_t)i * ns];
     float *dst_img = din + i * in_sz;
     if (ns == 0) {
-      resize_adj(dout + i * out_sz, o->out_h, o->out_w, dst_img, o->in_h, o->in_w);
+      resize_adj(t, dout + i * out_sz, o->out_h, o->out_w, dst_img, o->in_h, o->in_w);
       continue;
     }
-    resize_adj(dout + i * out_sz, o->out_h, o->out_w, t->buf[0], dr[ns - 1].d.h, dr[ns - 1].d.w);
+    resize_adj(t, dout + i * out_sz, o->out_h, o->out_w, t->buf[0], dr[ns - 1].d.h, dr[ns - 1].d.w);
     const float *g = t->buf[0];
     int which = 1;
     for (int s = ns - 1; s >= 0; s--) {
       const fv_tf_stage *st = &o->stages[s];
+      if (st->kind == FV_TF_JITTER && s >= 1 && o->stages[s - 1].kind == FV_TF_PAD) {
+        /* a jitter after a pad: both adjoints in one pass, into the pad's input */
+        const int p = s - 1, h = p ? dr[p - 1].d.h : o->in_h, w = p ? dr[p - 1].d.w : o->in_w;
+        float *dst = p ? t->buf[which] : dst_img;
+        which ^= 1;
+        pad_crop_adj(g, h, w, o->stages[p].amount, dr[s].d.oy, dr[s].d.ox, dr[s].d.h, dr[s].d.w, dst);
+        g = dst;
+        s--;
+        continue;
+      }
       /* this stage's input size: the previous stage's output, or the transform's input */
       const int h = s ? dr[s - 1].d.h : o->in_h, w = s ? dr[s - 1].d.w : o->in_w;
       float *dst = s ? t->buf[which] : dst_img;
@@ -501,8 +631,8 @@ void fv_transform_backward(fv_transform *t, const float *dout, float *din) {
       switch (st->kind) {
         case FV_TF_PAD: pad_adj(g, h, w, st->amount, dst); break;
         case FV_TF_JITTER: crop_adj(g, h, w, dr[s].d.oy, dr[s].d.ox, dr[s].d.h, dr[s].d.w, dst); break;
-        case FV_TF_SCALE: resize_adj(g, dr[s].d.h, dr[s].d.w, dst, h, w); break;
-        case FV_TF_ROTATE: rotate_adj(g, h, w, dr[s].c, dr[s].s, dst); break;
+        case FV_TF_SCALE: resize_adj(t, g, dr[s].d.h, dr[s].d.w, dst, h, w); break;
+        case FV_TF_ROTATE: rotate_adj(t, g, h, w, dr[s].c, dr[s].s, dst); break;
         default: assert(0);
       }
       g = dst;

@@ -56,7 +56,8 @@ void fv_f32_fc_grad__scalar(int n, int ic, int oc, const float *dy, const float 
 #define FC_NR 8        /* tile columns (two f32x4) */
 #define FC_KC 256      /* forward: ic slice per packed panel (8 KB) */
 #define FC_OCB 512     /* gradient: oc slice per packed tail panel (16 KB) */
-#define FC_MC 64       /* rows per block kept in cache across panels */
+#define FC_MC 64       /* rows per block kept in cache across panels (at least) */
+#define FC_MC_MAX 512  /* forward: rows per block at most (short ic) */
 #define FC_OCS 16      /* gradient with < 4 rows: rows of w per chunk */
 #define FC_DOT_ROWS 16 /* forward with fewer rows: dot products, no packing (measured) */
 
@@ -211,8 +212,13 @@ void fv_f32_fc__wasmsimd(int n, int ic, int oc, const float *x, const float *w, 
   v128_t lo, hi;
   fv_act_bounds(act, &lo, &hi);
   const v128_t none_lo = wasm_f32x4_splat(-INFINITY), none_hi = wasm_f32x4_splat(INFINITY);
-  for (int m0 = 0; m0 < n; m0 += FC_MC) {
-    const int m1 = n - m0 < FC_MC ? n : m0 + FC_MC;
+  /* Rows per block: w is packed again for every block, so with a short ic (the
+   * early 1×1 convs) the block grows, keeping its slice of x near 64 KB. */
+  const int kmax = ic < FC_KC ? ic : FC_KC;
+  int mc = (16384 / kmax) & ~(FC_MR - 1);
+  mc = mc < FC_MC ? FC_MC : mc > FC_MC_MAX ? FC_MC_MAX : mc;
+  for (int m0 = 0; m0 < n; m0 += mc) {
+    const int m1 = n - m0 < mc ? n : m0 + mc;
     for (int o0 = 0; o0 < oc; o0 += FC_NR) {
       const int nr = oc - o0 < FC_NR ? oc - o0 : FC_NR;
       float bb[FC_NR] __attribute__((aligned(16))) = {0};

@@ -1,0 +1,522 @@
+// feature-vis.js — the <feature-vis> element: a live feature visualization
+// for explainer articles. One script tag is all an article needs:
+//
+//   <script type="module" src="…/web/feature-vis.js"></script>
+//   <feature-vis model="mobilenet_v2" layer="MobilenetV2/expanded_conv_8/add" channel="12"
+//                steps="256" seed="1">Optional caption</feature-vis>
+//
+// Attributes (all optional; a change re-renders):
+//   model      catalog id (models/catalog.json), default the catalog's default
+//   objective  channel | neuron | layer | class | direction (default: class when `label`
+//              is given, else channel)
+//   layer      layer name or index (default: the catalog's suggested layer of the model)
+//   channel    default 0 (the catalog's suggested channel for its suggested layer)
+//   x, y       neuron position (default the centre)
+//   label      with objective="class": an ImageNet label ("macaw") or an output index
+//              (the store's models: 1..1000). `class="macaw"` works too when objective="class"
+//              (the attribute is also the element's CSS class, so `label` is the safer name)
+//   negative   boolean: minimize instead of maximize
+//   batch, diversity   a diversity set: batch images pushed apart with this weight
+//   size (128), steps (256), lr (0.05), seed (0), param (fft | pixel),
+//   decorrelate ("false" to turn off), transforms ("none" to turn off)
+//
+// It starts rendering when it scrolls into view (an article with many stays
+// responsive) and pauses while it is out of view. The play/pause button
+// pauses, resumes, and renders again once done; "open in featviz" links to
+// the full page with the same state (the same image, bit for bit). Every
+// <feature-vis> on a page shares one pool of engine workers (wasm/pool.js);
+// the engine, its worker and the models are found relative to this file.
+//
+// Host attributes it sets, for styling and tests: data-state = waiting |
+// loading | rendering | paused | done | error, data-step = the step drawn.
+// Properties and methods: el.job (the pool's RenderJob), el.options (the
+// render options), el.href (the full page's URL), el.play(), el.pause(),
+// el.restart(), el.png() → Promise<Uint8Array>, el.manifest() → Promise<object>.
+// CSS: --feature-vis-size (the image's width, default 256px); ::part() names
+// canvas, controls, button, link, error. Light-DOM children are the caption.
+import { sharedPool } from '../wasm/pool.js';
+import { DEFAULTS, OBJECTIVES, renderOptions, stateUrl } from './state.js';
+
+const MODELS = new URL('../models/', import.meta.url);
+const PAGE = new URL('./index.html', import.meta.url);
+const DEFAULT_STEPS = 256;
+const ATTRIBUTES = ['model', 'objective', 'layer', 'channel', 'x', 'y', 'label', 'class', 'negative', 'batch', 'diversity',
+  'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms'];
+
+// ---- what every element on the page shares: catalog, labels, loaded models ----------------
+const shared = { catalog: null, labels: null, models: new Map() };
+
+async function fetchOk(url, what) {
+  let res;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new Error(`cannot load ${what}: ${e.message}`);
+  }
+  if (!res.ok) throw new Error(`cannot load ${what} (${decodeURIComponent(new URL(url).pathname)}): HTTP ${res.status}`);
+  return res;
+}
+
+function catalog() {
+  shared.catalog ??= fetchOk(new URL('catalog.json', MODELS), 'the model catalog').then((r) => r.json());
+  shared.catalog.catch(() => { shared.catalog = null; });
+  return shared.catalog;
+}
+
+function labels() {
+  shared.labels ??= catalog()
+    .then((c) => fetchOk(new URL(c.labels ?? 'imagenet_labels.txt', MODELS), 'the class labels'))
+    .then((r) => r.text())
+    .then((t) => { const l = t.split('\n').map((s) => s.trim()); if (l.at(-1) === '') l.pop(); return l; });
+  shared.labels.catch(() => { shared.labels = null; });
+  return shared.labels;
+}
+
+/** Loads a catalog model into the shared pool once, whoever asks first. */
+function loadModel(pool, entry) {
+  if (pool.modelInfo(entry.id)) return Promise.resolve(pool.modelInfo(entry.id));
+  let p = shared.models.get(entry.id);
+  if (!p) {
+    p = (async () => {
+      const [bytes, names] = await Promise.all([
+        fetchOk(new URL(entry.file, MODELS), `the model ${entry.file}`).then((r) => r.arrayBuffer()),
+        labels().catch(() => []),
+      ]);
+      return pool.loadModel(entry.id, new Uint8Array(bytes), { name: entry.file, labels: names });
+    })();
+    shared.models.set(entry.id, p);
+    p.catch(() => shared.models.delete(entry.id));
+  }
+  return p;
+}
+
+// ---- attributes → page state (web/state.js), checked against the model --------------------
+function intAttr(el, name, fallback, min, max) {
+  const v = el.getAttribute(name);
+  if (v === null || v.trim() === '') return fallback;
+  if (!/^\s*-?\d+\s*$/.test(v)) throw new Error(`${name}="${v}" is not a whole number`);
+  const n = Number(v);
+  if (n < min || n > max) throw new Error(`${name}="${v}" is out of range (${min}..${max})`);
+  return n;
+}
+
+function numAttr(el, name, fallback) {
+  const v = el.getAttribute(name);
+  if (v === null || v.trim() === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`${name}="${v}" is not a number`);
+  return n;
+}
+
+const boolAttr = (el, name) => el.hasAttribute(name) && !/^(false|0|no|off)$/i.test(el.getAttribute(name).trim());
+const offAttr = (el, name, off) => el.hasAttribute(name) && new RegExp(`^(${off}|false|0|no|off)$`, 'i').test(el.getAttribute(name).trim());
+
+/** A class index from a label name ("macaw", any of a label's comma-separated names) or an index. */
+async function classIndex(value, outputs) {
+  const v = value.trim();
+  let i;
+  if (/^\d+$/.test(v)) {
+    i = Number(v);
+  } else {
+    const names = await labels();
+    const want = v.toLowerCase();
+    i = names.findIndex((l) => l.split(',').some((n) => n.trim().toLowerCase() === want));
+    if (i < 0) throw new Error(`label "${value}": no such ImageNet class (try a name such as "macaw", or an index)`);
+    if (outputs === names.length - 1) i -= 1; // a model without the "background" output
+  }
+  if (i < 0 || i >= outputs) throw new Error(`class ${i} out of range: the model has classes 0..${outputs - 1}`);
+  return i;
+}
+
+async function readState(el, cat) {
+  const id = el.getAttribute('model')?.trim() || cat.default;
+  const entry = cat.models.find((m) => m.id === id);
+  if (!entry) throw new Error(`model="${id}": not in the catalog (${cat.models.map((m) => m.id).join(', ')})`);
+  const s = { ...DEFAULTS, model: id, steps: DEFAULT_STEPS };
+  s.objective = el.getAttribute('objective')?.trim() || (el.hasAttribute('label') ? 'class' : 'channel');
+  if (!OBJECTIVES.includes(s.objective)) throw new Error(`objective="${s.objective}": use one of ${OBJECTIVES.join(', ')}`);
+  s.negative = boolAttr(el, 'negative');
+  s.size = intAttr(el, 'size', 128, 8, 1024);
+  s.steps = intAttr(el, 'steps', DEFAULT_STEPS, 1, 100000);
+  s.batch = intAttr(el, 'batch', 1, 1, 64);
+  s.diversity = numAttr(el, 'diversity', 0);
+  s.lr = numAttr(el, 'lr', DEFAULTS.lr);
+  s.seed = intAttr(el, 'seed', 0, 0, Number.MAX_SAFE_INTEGER);
+  s.param = el.getAttribute('param')?.trim() || DEFAULTS.param;
+  if (s.param !== 'fft' && s.param !== 'pixel') throw new Error(`param="${s.param}": use fft or pixel`);
+  s.decorrelate = !offAttr(el, 'decorrelate', 'none');
+  s.transforms = !offAttr(el, 'transforms', 'none');
+  return { entry, s };
+}
+
+/** Fills in the layer, channel, position and class against the loaded model's layers. */
+async function checkState(el, entry, info, s) {
+  const layers = info.layers;
+  const want = el.getAttribute('layer')?.trim() || entry.suggested?.layer || '';
+  let layer = /^\d+$/.test(want) ? layers[Number(want)] : layers.find((l) => l.name === want);
+  if (!layer && s.objective !== 'class') {
+    throw new Error(want ? `layer="${want}": the model has no such layer (${layers.length} layers, 0..${layers.length - 1})`
+      : 'no layer given (layer="…")');
+  }
+  layer ??= layers.find((l) => l.name === entry.suggested?.layer) ?? layers[0];
+  s.layer = layer.name;
+  const C = layer.shape[3];
+  const suggested = entry.suggested?.layer === layer.name ? entry.suggested.channel ?? 0 : 0;
+  s.channel = intAttr(el, 'channel', suggested, 0, Number.MAX_SAFE_INTEGER);
+  if ((s.objective === 'channel' || s.objective === 'neuron') && s.channel >= C) {
+    throw new Error(`channel ${s.channel} out of range: layer ${layer.name} has channels 0..${C - 1}`);
+  }
+  s.x = el.hasAttribute('x') ? intAttr(el, 'x', null, 0, Number.MAX_SAFE_INTEGER) : null;
+  s.y = el.hasAttribute('y') ? intAttr(el, 'y', null, 0, Number.MAX_SAFE_INTEGER) : null;
+  if (s.objective === 'class') {
+    const outputs = layers.at(-1).shape[3];
+    const name = el.getAttribute('label') ?? el.getAttribute('class');
+    if (!name?.trim()) throw new Error('objective="class" needs label="…" (an ImageNet label such as "macaw")');
+    s.class = await classIndex(name, outputs);
+  }
+  return s;
+}
+
+// ---- the element's own look (shadow DOM) -----------------------------------------------------
+const CSS = `
+:host { display: inline-block; vertical-align: top; max-width: 100%; margin: 0.5rem 0;
+  font: 13px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f; }
+:host([hidden]) { display: none; }
+figure { margin: 0; width: var(--feature-vis-size, 256px); max-width: 100%; }
+.stage { position: relative; background: #eee; border-radius: 6px; overflow: hidden; line-height: 0; }
+canvas { display: block; width: 100%; height: auto; }
+.note { position: absolute; inset: auto 0 0 0; padding: 4px 8px; font-size: 12px; line-height: 1.3;
+  color: #fff; background: rgba(0, 0, 0, 0.45); }
+.note:empty { display: none; }
+.controls { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 6px; margin-top: 4px; }
+button { flex: none; width: 28px; height: 28px; padding: 0; border: 1px solid #c8c8c4; border-radius: 50%;
+  background: #fff; color: #1d1d1f; font: inherit; font-size: 12px; line-height: 1; cursor: pointer; }
+button:hover { background: #f0f0ee; }
+button:focus-visible, a:focus-visible { outline: 2px solid #f0a500; outline-offset: 2px; }
+progress { flex: 1 1 24px; min-width: 24px; height: 6px; accent-color: #2a5db0; }
+.step { flex: none; width: 5.4em; white-space: nowrap; font-size: 12px; font-variant-numeric: tabular-nums; color: #5f6368; text-align: right; }
+a { flex: none; margin-left: auto; padding-right: 2px; color: #2a5db0; white-space: nowrap; }
+.error { margin: 4px 0 0; padding: 4px 6px; border-radius: 4px; background: #fdecee; color: #b00020; }
+.error[hidden] { display: none; }
+figcaption { margin-top: 2px; color: #5f6368; }
+`;
+
+let sheet = null;
+function styleShadow(root) {
+  // A constructed stylesheet is not an inline <style>, so a strict
+  // Content-Security-Policy (style-src 'self') lets it through.
+  if ('adoptedStyleSheets' in Document.prototype && 'replaceSync' in CSSStyleSheet.prototype) {
+    if (!sheet) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+    }
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    const style = document.createElement('style');
+    style.textContent = CSS;
+    root.append(style);
+  }
+}
+
+function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k in e && typeof v !== 'string') e[k] = v;
+    else e.setAttribute(k, v);
+  }
+  e.append(...children);
+  return e;
+}
+
+/** The grid a batch is drawn in (as the PNG and the page): ceil(sqrt(n)) columns, 2 px gaps. */
+function grid(size, n) {
+  let cols = 1;
+  while (cols * cols < n) cols++;
+  const rows = Math.ceil(n / cols), gap = 2;
+  return { cols, gap, w: cols * size + (cols - 1) * gap, h: rows * size + (rows - 1) * gap };
+}
+
+const ICON = { play: '\u25B6', pause: '\u275A\u275A', again: '\u21BB' };
+
+// ---- the element ----------------------------------------------------------------------------------
+export class FeatureVis extends HTMLElement {
+  static get observedAttributes() { return ATTRIBUTES; }
+
+  #ui;
+  #job = null;
+  #options = null;
+  #href = '';
+  #gen = 0;                // bumps on every (re)start, so stale async work drops out
+  #began = false;          // a render was asked for (visible once, or play pressed)
+  #visible = false;
+  #userPaused = false;
+  #pending = null;         // the latest frame, drawn at the next animation frame
+  #raf = 0;
+  #sync = Promise.resolve();
+  #restartQueued = false;
+  #observer = null;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    styleShadow(root);
+    const canvas = el('canvas', { part: 'canvas', width: '128', height: '128', role: 'img' });
+    const note = el('div', { class: 'note', 'aria-live': 'polite' });
+    const button = el('button', { type: 'button', part: 'button' });
+    const progress = el('progress', { max: 1, value: 0 });
+    const step = el('span', { class: 'step' });
+    const link = el('a', { part: 'link', target: '_blank', rel: 'noopener' }, 'open in featviz');
+    const error = el('p', { class: 'error', part: 'error', role: 'alert', hidden: true });
+    root.append(el('figure', {},
+      el('div', { class: 'stage' }, canvas, note),
+      el('div', { class: 'controls', part: 'controls' }, button, progress, step, link),
+      error,
+      el('figcaption', {}, el('slot'))));
+    this.#ui = { canvas, note, button, progress, step, link, error };
+    button.addEventListener('click', () => this.#onButton());
+    // (no attributes of its own yet: an element made by createElement must have none)
+  }
+
+  // ---- public ----
+  get job() { return this.#job; }
+  get options() { return this.#options; }
+  get href() { return this.#href; }
+  play() {
+    this.#userPaused = false;
+    if (!this.#began || this.#ended()) this.#start();
+    else this.#applyRun();
+  }
+  pause() {
+    this.#userPaused = true;
+    this.#applyRun();
+  }
+  restart() { this.#start(); }
+  async png() {
+    if (!this.#job) throw new Error('nothing rendered yet');
+    return this.#job.png(-1);
+  }
+  async manifest() {
+    if (!this.#job) throw new Error('nothing rendered yet');
+    return this.#job.manifest();
+  }
+
+  // ---- lifecycle ----
+  connectedCallback() {
+    if (!this.#began) this.#setState('waiting');
+    if (!this.#href) this.#link(PAGE.href);
+    if (typeof IntersectionObserver === 'undefined') {
+      this.#visible = true;
+      this.#start();
+      return;
+    }
+    this.#observer = new IntersectionObserver((entries) => {
+      const seen = entries.some((e) => e.isIntersecting);
+      if (seen === this.#visible) return;
+      this.#visible = seen;
+      if (seen && !this.#began) this.#start();
+      else this.#applyRun();
+    }, { rootMargin: '150px 0px' });
+    this.#observer.observe(this);
+  }
+
+  disconnectedCallback() {
+    this.#observer?.disconnect();
+    this.#observer = null;
+    this.#visible = false;
+    this.#began = false;
+    this.#gen++;
+    this.#drop();
+    this.#setState('waiting');
+  }
+
+  attributeChangedCallback(name, old, now) {
+    if (old === now || !this.#began || this.#restartQueued) return;
+    // `class` is also the CSS class: it counts only as the label of a class objective
+    if (name === 'class' && (this.getAttribute('objective') !== 'class' || this.hasAttribute('label'))) return;
+    this.#restartQueued = true;
+    queueMicrotask(() => {
+      this.#restartQueued = false;
+      if (this.isConnected) this.#start();
+    });
+  }
+
+  // ---- rendering ----
+  async #start() {
+    const gen = ++this.#gen;
+    this.#began = true;
+    this.#drop();
+    this.#showError(null);
+    this.#setState('loading');
+    this.#ui.note.textContent = 'loading the network…';
+    this.#ui.progress.value = 0;
+    this.#ui.step.textContent = '';
+    try {
+      const pool = sharedPool();
+      const cat = await catalog();
+      const { entry, s } = await readState(this, cat);
+      this.#link(stateUrl(s, PAGE));
+      const info = await loadModel(pool, entry);
+      if (gen !== this.#gen) return;
+      await checkState(this, entry, info, s);
+      if (gen !== this.#gen) return;
+      this.#link(stateUrl(s, PAGE));
+      this.#describe(s);
+      const options = renderOptions(s);
+      this.#options = options;
+      const g = grid(s.size, s.batch);
+      if (this.#ui.canvas.width !== g.w || this.#ui.canvas.height !== g.h) {
+        this.#ui.canvas.width = g.w;
+        this.#ui.canvas.height = g.h;
+      }
+      this.#ui.progress.max = s.steps;
+      this.#ui.note.textContent = '';
+      const job = pool.render(entry.id, options, {
+        onFrame: (f) => this.#onFrame(job, f),
+        onEnd: (e) => this.#onEnd(job, e),
+      });
+      this.#job = job;
+      this.#setState('rendering');
+      await job.started;
+      if (job !== this.#job) return;
+      this.#applyRun();
+    } catch (e) {
+      if (gen === this.#gen) this.#fail(e);
+    }
+  }
+
+  /** Pauses or resumes the render so that it runs only when visible and not paused by the reader. */
+  #applyRun() {
+    this.#sync = this.#sync.then(async () => {
+      const job = this.#job;
+      if (!job || (job.state !== 'running' && job.state !== 'paused')) return;
+      const run = this.#visible && !this.#userPaused;
+      try {
+        if (run && job.state === 'paused') await job.resume();
+        else if (!run && job.state === 'running') await job.pause();
+      } catch (e) {
+        if (job === this.#job && !['done', 'cancelled', 'error', 'crashed', 'freed'].includes(job.state)) this.#fail(e);
+        return;
+      }
+      if (job !== this.#job) return;
+      if (job.state === 'paused') {
+        this.#setState('paused');
+        this.#ui.note.textContent = this.#userPaused ? '' : 'paused while out of view';
+      } else if (job.state === 'running') {
+        this.#setState('rendering');
+        this.#ui.note.textContent = '';
+      }
+    });
+    return this.#sync;
+  }
+
+  #onFrame(job, f) {
+    if (job !== this.#job) return;
+    this.#pending = f;
+    this.#raf ||= requestAnimationFrame(() => this.#draw());
+  }
+
+  #draw() {
+    this.#raf = 0;
+    const f = this.#pending;
+    this.#pending = null;
+    if (!f) return;
+    const { size: s, batch: n } = f;
+    const g = grid(s, n);
+    const cv = this.#ui.canvas;
+    if (cv.width !== g.w || cv.height !== g.h) {
+      cv.width = g.w;
+      cv.height = g.h;
+    }
+    const ctx = cv.getContext('2d');
+    if (n > 1) {
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, g.w, g.h);
+    }
+    const all = new Uint8ClampedArray(f.rgba);
+    for (let i = 0; i < n; i++) {
+      const img = new ImageData(all.slice(i * s * s * 4, (i + 1) * s * s * 4), s, s);
+      ctx.putImageData(img, (i % g.cols) * (s + g.gap), Math.floor(i / g.cols) * (s + g.gap));
+    }
+    this.dataset.step = String(f.step);
+    this.#ui.progress.value = f.step;
+    this.#ui.step.textContent = `${f.step} / ${this.#job?.planned || this.#ui.progress.max}`;
+  }
+
+  #onEnd(job, e) {
+    if (job !== this.#job) return;
+    if (this.#raf) {
+      cancelAnimationFrame(this.#raf);
+      this.#draw();
+    }
+    if (e.error) {
+      this.#fail(e.error.code === 'crashed'
+        ? new Error('the engine worker crashed and was restarted: press \u21BB to render again')
+        : new Error(`${e.error.message}${e.step ? ' (stopped at step ' + e.step + ')' : ''}`));
+    } else if (e.cancelled) {
+      this.#setState('paused');
+    } else {
+      this.#setState('done');
+      this.#ui.note.textContent = '';
+    }
+  }
+
+  #onButton() {
+    const st = this.dataset.state;
+    if (st === 'rendering') this.pause();
+    else if (st === 'paused') this.play();
+    else if (st === 'loading') this.pause();
+    else this.play();
+  }
+
+  #ended() {
+    const st = this.#job?.state;
+    return !this.#job || st === 'done' || st === 'cancelled' || st === 'error' || st === 'crashed' || st === 'freed';
+  }
+
+  /** Forgets the current render (cancelled and freed in its worker). */
+  #drop() {
+    const job = this.#job;
+    this.#job = null;
+    this.#pending = null;
+    if (job) job.cancel().catch(() => {}).finally(() => job.free().catch(() => {}));
+  }
+
+  #fail(e) {
+    this.#setState('error');
+    this.#ui.note.textContent = '';
+    this.#showError(e?.message ?? String(e));
+  }
+
+  #showError(msg) {
+    this.#ui.error.textContent = msg ?? '';
+    this.#ui.error.hidden = !msg;
+  }
+
+  #setState(st) {
+    this.dataset.state = st;
+    const b = this.#ui.button;
+    const [icon, label] = st === 'rendering' || st === 'loading' ? [ICON.pause, 'Pause']
+      : st === 'paused' || st === 'waiting' ? [ICON.play, st === 'waiting' ? 'Render now' : 'Resume']
+        : [ICON.again, 'Render again'];
+    b.textContent = icon;
+    b.setAttribute('aria-label', label);
+    b.title = label;
+  }
+
+  #link(href) {
+    this.#href = href;
+    this.#ui.link.href = href;
+  }
+
+  #describe(s) {
+    const what = s.objective === 'class' ? `class ${s.class}`
+      : s.objective === 'layer' ? `layer ${s.layer} (DeepDream)`
+        : s.objective === 'direction' ? `a random direction in ${s.layer}`
+          : `${s.objective} ${s.channel} of ${s.layer}`;
+    this.#ui.canvas.setAttribute('aria-label',
+      `Feature visualization: an image optimized to ${s.negative ? 'minimize' : 'maximize'} ${what}` +
+      (s.batch > 1 ? `, ${s.batch} diverse images` : ''));
+  }
+}
+
+if (!customElements.get('feature-vis')) customElements.define('feature-vis', FeatureVis);
