@@ -335,6 +335,27 @@ static int parse_number(parser *P, fv_json *out) {
 
 static int parse_value(parser *P, fv_json *out, int depth);
 
+/* After an array item or object member: a ',' with more to come → 1, the
+ * closing bracket → 0, anything else (or a trailing comma) → -1, error set. */
+static int next_item(parser *P, char close, const char *what) {
+  skip_ws(P);
+  if (P->pos < P->n && P->s[P->pos] == ',') {
+    P->pos++;
+    skip_ws(P);
+    if (P->pos < P->n && P->s[P->pos] == close) {
+      fail(P, FV_ERR_BAD_ARG, P->pos, "trailing comma in %s", what);
+      return -1;
+    }
+    return 1;
+  }
+  if (P->pos < P->n && P->s[P->pos] == close) {
+    P->pos++;
+    return 0;
+  }
+  fail(P, FV_ERR_BAD_ARG, P->pos, "expected ',' or '%c'", close);
+  return -1;
+}
+
 static int parse_array(parser *P, fv_json *out, int depth) {
   size_t start = P->pos;
   nodevec a = {0};
@@ -351,22 +372,9 @@ static int parse_array(parser *P, fv_json *out, int depth) {
         fail_oom(P);
         goto fail;
       }
-      skip_ws(P);
-      if (P->pos < P->n && P->s[P->pos] == ',') {
-        P->pos++;
-        skip_ws(P);
-        if (P->pos < P->n && P->s[P->pos] == ']') {
-          fail(P, FV_ERR_BAD_ARG, P->pos, "trailing comma in array");
-          goto fail;
-        }
-        continue;
-      }
-      if (P->pos < P->n && P->s[P->pos] == ']') {
-        P->pos++;
-        break;
-      }
-      fail(P, FV_ERR_BAD_ARG, P->pos, "expected ',' or ']'");
-      goto fail;
+      int more = next_item(P, ']', "array");
+      if (more < 0) goto fail;
+      if (!more) break;
     }
   }
   out->type = FV_JSON_ARRAY;
@@ -443,22 +451,9 @@ static int parse_object(parser *P, fv_json *out, int depth) {
         fail_oom(P);
         goto fail;
       }
-      skip_ws(P);
-      if (P->pos < P->n && P->s[P->pos] == ',') {
-        P->pos++;
-        skip_ws(P);
-        if (P->pos < P->n && P->s[P->pos] == '}') {
-          fail(P, FV_ERR_BAD_ARG, P->pos, "trailing comma in object");
-          goto fail;
-        }
-        continue;
-      }
-      if (P->pos < P->n && P->s[P->pos] == '}') {
-        P->pos++;
-        break;
-      }
-      fail(P, FV_ERR_BAD_ARG, P->pos, "expected ',' or '}'");
-      goto fail;
+      int more = next_item(P, '}', "object");
+      if (more < 0) goto fail;
+      if (!more) break;
     }
   }
   if (!check_duplicates(P, &a)) goto fail;

@@ -162,23 +162,9 @@ void fv_f32_act_grad__wasmsimd(fv_act act, int n, size_t per_item, const float *
 
 /* ==== dispatch =================================================================== */
 
-void fv_act_apply(fv_act act, size_t n, float *y) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_act_apply__wasmsimd(act, n, y);
-    return;
-  }
-#endif
-  fv_f32_act_apply__scalar(act, n, y);
-}
+void fv_act_apply(fv_act act, size_t n, float *y) { FV_PICK(act_apply)(act, n, y); }
 
 void fv_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect) {
   assert(n >= 0);
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_act_grad__wasmsimd(act, n, per_item, y, dy, redirect);
-    return;
-  }
-#endif
-  fv_f32_act_grad__scalar(act, n, per_item, y, dy, redirect);
+  FV_PICK(act_grad)(act, n, per_item, y, dy, redirect);
 }

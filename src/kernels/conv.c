@@ -214,22 +214,6 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
 /* The SIMD twins take every shape (they fall back to scalar themselves for
  * filters too large for their stack block), so the switch is the only test. */
 
-void fv_conv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_conv2d__wasmsimd(s, x, w, b, y);
-    return;
-  }
-#endif
-  fv_f32_conv2d__scalar(s, x, w, b, y);
-}
+void fv_conv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) { FV_PICK(conv2d)(s, x, w, b, y); }
 
-void fv_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_conv2d_grad__wasmsimd(s, dy, w, dx);
-    return;
-  }
-#endif
-  fv_f32_conv2d_grad__scalar(s, dy, w, dx);
-}
+void fv_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) { FV_PICK(conv2d_grad)(s, dy, w, dx); }

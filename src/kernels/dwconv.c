@@ -445,22 +445,6 @@ void fv_f32_dwconv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, con
 /* The SIMD twins take every shape (dm > 1 and huge filters fall back to scalar
  * inside them), so the switch is the only test. */
 
-void fv_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_dwconv2d__wasmsimd(s, x, w, b, y);
-    return;
-  }
-#endif
-  fv_f32_dwconv2d__scalar(s, x, w, b, y);
-}
+void fv_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) { FV_PICK(dwconv2d)(s, x, w, b, y); }
 
-void fv_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_dwconv2d_grad__wasmsimd(s, dy, w, dx);
-    return;
-  }
-#endif
-  fv_f32_dwconv2d_grad__scalar(s, dy, w, dx);
-}
+void fv_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) { FV_PICK(dwconv2d_grad)(s, dy, w, dx); }

@@ -202,35 +202,11 @@ void fv_f32_add_grad__wasmsimd(const fv_bcast_shape *s, const float *dy, float *
 
 /* ==== dispatch =================================================================== */
 
-void fv_add(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_add__wasmsimd(s, a, b, act, y);
-    return;
-  }
-#endif
-  fv_f32_add__scalar(s, a, b, act, y);
-}
+void fv_add(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) { FV_PICK(add)(s, a, b, act, y); }
 
-void fv_add_grad(const fv_bcast_shape *s, const float *dy, float *da, float *db) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_add_grad__wasmsimd(s, dy, da, db);
-    return;
-  }
-#endif
-  fv_f32_add_grad__scalar(s, dy, da, db);
-}
+void fv_add_grad(const fv_bcast_shape *s, const float *dy, float *da, float *db) { FV_PICK(add_grad)(s, dy, da, db); }
 
-void fv_mul(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_mul__wasmsimd(s, a, b, act, y);
-    return;
-  }
-#endif
-  fv_f32_mul__scalar(s, a, b, act, y);
-}
+void fv_mul(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) { FV_PICK(mul)(s, a, b, act, y); }
 
 void fv_mul_grad(const fv_bcast_shape *s, const float *a, const float *b, const float *dy, float *da, float *db) {
   fv_f32_mul_grad__scalar(s, a, b, dy, da, db);

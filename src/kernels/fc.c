@@ -280,22 +280,6 @@ void fv_f32_fc_grad__wasmsimd(int n, int ic, int oc, const float *dy, const floa
 
 /* ---- dispatch ---------------------------------------------------------------- */
 
-void fv_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_fc__wasmsimd(n, ic, oc, x, w, b, act, y);
-    return;
-  }
-#endif
-  fv_f32_fc__scalar(n, ic, oc, x, w, b, act, y);
-}
+void fv_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) { FV_PICK(fc)(n, ic, oc, x, w, b, act, y); }
 
-void fv_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_fc_grad__wasmsimd(n, ic, oc, dy, w, dx);
-    return;
-  }
-#endif
-  fv_f32_fc_grad__scalar(n, ic, oc, dy, w, dx);
-}
+void fv_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx) { FV_PICK(fc_grad)(n, ic, oc, dy, w, dx); }

@@ -96,6 +96,12 @@ void fv_act_apply(fv_act act, size_t n, float *y);
 void fv_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect);
 
 /* ---- dispatch control ---- */
+/* The kernel a dispatching name runs: the SIMD twin when built and enabled. */
+#ifdef __wasm_simd128__
+#define FV_PICK(op) (fv_kernels_simd_enabled() ? fv_f32_##op##__wasmsimd : fv_f32_##op##__scalar)
+#else
+#define FV_PICK(op) fv_f32_##op##__scalar
+#endif
 void fv_kernels_set_simd(int on);
 int fv_kernels_simd_enabled(void);
 

@@ -228,25 +228,9 @@ void fv_f32_avgpool2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, fl
 
 /* ==== dispatch =================================================================== */
 
-void fv_avgpool2d(const fv_conv_shape *s, const float *x, float *y) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_avgpool2d__wasmsimd(s, x, y);
-    return;
-  }
-#endif
-  fv_f32_avgpool2d__scalar(s, x, y);
-}
+void fv_avgpool2d(const fv_conv_shape *s, const float *x, float *y) { FV_PICK(avgpool2d)(s, x, y); }
 
-void fv_avgpool2d_grad(const fv_conv_shape *s, const float *dy, float *dx) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    fv_f32_avgpool2d_grad__wasmsimd(s, dy, dx);
-    return;
-  }
-#endif
-  fv_f32_avgpool2d_grad__scalar(s, dy, dx);
-}
+void fv_avgpool2d_grad(const fv_conv_shape *s, const float *dy, float *dx) { FV_PICK(avgpool2d_grad)(s, dy, dx); }
 
 void fv_maxpool2d(const fv_conv_shape *s, const float *x, float *y) { fv_f32_maxpool2d__scalar(s, x, y); }
 
