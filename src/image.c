@@ -78,11 +78,12 @@ static int jpeg_tables_ok(const uint8_t *b, size_t n, fv_error *err) {
     size_t len = (size_t)b[i + 2] << 8 | b[i + 3];
     if (len < 2) return 1; /* malformed: stb reports it */
     if (marker == 0xC4) {
-      /* stb reads the counts before it notices a truncated segment, so check to the end of the data */
-      size_t p = i + 4, end = i + 2 + len < n ? i + 2 + len : n;
-      while (p + 17 <= end) {
+      /* stb reads a table's 16 counts whenever the segment has length left, even
+       * when they run past the segment or the data (bytes past the end read as 0) */
+      size_t p = i + 4, seg_end = i + 2 + len;
+      while (p < seg_end && p < n) {
         unsigned codes = 0;
-        for (int k = 0; k < 16; k++) codes += b[p + 1 + k];
+        for (size_t k = p + 1; k < p + 17 && k < n; k++) codes += b[k];
         if (codes > 256) {
           fv_error_set(err, FV_ERR_BAD_IMAGE, "not an image: corrupt JPEG (a Huffman table declares %u codes, at most 256)",
                        codes);

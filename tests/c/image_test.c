@@ -131,6 +131,17 @@ static void test_hostile(void) {
     bad = fv_image_decode(j, 7 + 16 + 300, &err);
     CHECK(!bad && err.code == FV_ERR_BAD_IMAGE && strstr(err.msg, "Huffman"), "truncated oversized table: %s", err.msg);
     fv_image_free(bad);
+    /* a segment whose length leaves room for one more table past its last one
+       (the third finding): stb reads that table's counts from the bytes after it */
+    j[4] = 0; j[5] = 2 + 17 + 4 + 1; /* one table of 4 codes, and one byte more */
+    memset(j + 7, 0, 16);
+    j[7 + 15] = 4;
+    memset(j + 23, 0, 4);          /* the 4 code values */
+    j[27] = 0x00;                  /* the segment's last byte: a class/id for the next table */
+    memset(j + 28, 255, 16);       /* whose counts stb reads past the segment's end */
+    bad = fv_image_decode(j, n, &err);
+    CHECK(!bad && err.code == FV_ERR_BAD_IMAGE && strstr(err.msg, "Huffman"), "table counts past the segment: %s", err.msg);
+    fv_image_free(bad);
     free(j);
   }
   /* RGBA import and resize refuse absurd sizes */
