@@ -62,8 +62,11 @@ static fv_image *image_alloc(int w, int h, fv_error *err) {
  * carries the fix, every Huffman table is checked here before stb sees it.
  * Returns 0 and sets err when a table is invalid; other damage is stb's to report. */
 static int jpeg_tables_ok(const uint8_t *b, size_t n, fv_error *err) {
-  if (n < 4 || b[0] != 0xFF || b[1] != 0xD8) return 1; /* not a JPEG */
-  size_t i = 2;
+  /* stb takes any run of 0xFF bytes before a marker, the start-of-image one too */
+  size_t i = 0;
+  while (i < n && b[i] == 0xFF) i++;
+  if (i == 0 || i >= n || b[i] != 0xD8) return 1; /* not a JPEG */
+  i++;
   while (i + 4 <= n) {
     if (b[i] != 0xFF) { /* entropy-coded data: skip to the next marker */
       i++;

@@ -142,6 +142,16 @@ static void test_hostile(void) {
     bad = fv_image_decode(j, n, &err);
     CHECK(!bad && err.code == FV_ERR_BAD_IMAGE && strstr(err.msg, "Huffman"), "table counts past the segment: %s", err.msg);
     fv_image_free(bad);
+    /* the start-of-image marker after a run of 0xFF fill bytes (the fourth finding) */
+    {
+      uint8_t *k = (uint8_t *)malloc(n + 3);
+      memset(k, 0xFF, 3);
+      memcpy(k + 3, j, n);
+      bad = fv_image_decode(k, n + 3, &err);
+      CHECK(!bad && err.code == FV_ERR_BAD_IMAGE && strstr(err.msg, "Huffman"), "fill bytes before SOI: %s", err.msg);
+      fv_image_free(bad);
+      free(k);
+    }
     free(j);
   }
   /* RGBA import and resize refuse absurd sizes */
