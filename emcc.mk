@@ -41,7 +41,7 @@ NATIVE_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
                   -fno-sanitize-recover=undefined
 NATIVE_LIBS    := -lm
 FUZZ_FLAGS     := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
-                  -fno-sanitize-recover=undefined -DFV_IMAGE_MAX_PIXELS=262144
+                  -fno-sanitize-recover=undefined -DFV_IMAGE_MAX_PIXELS=16384
 
 # ---- objects ------------------------------------------------------------------
 W_ENGINE := $(patsubst src/%.c,build/wasm/obj/%.o,$(ENGINE_SRC))

@@ -69,7 +69,7 @@ if [ "$target" = tflite ]; then
   [ "$small" -gt 0 ] && run "$corpus/small" 65536 "$small"
   [ "$full" -gt 0 ] && run "$corpus/full" 4000000 "$full"
 elif [ "$target" = image ]; then
-  run "$corpus" 65536 "$secs"
+  run "$corpus" 4096 "$secs"
 else
   run "$corpus" 8192 "$secs"
 fi
