@@ -25,6 +25,13 @@ findings=tests/fuzz/findings/$target
 models=${FEATVIZ_MODELS:-../shared/models}
 images=${FEATVIZ_IMAGES:-../shared/images}
 
+# libFuzzer comes with clang and its runtime (Debian: clang, libclang-rt-14-dev)
+if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang libclang-rt-14-dev >/dev/null
+fi
+[ -d node_modules/kissfft-js ] || npm ci --no-audit --no-fund --loglevel=error
 make -f emcc.mk "$bin"
 mkdir -p "$corpus" "$findings"
 
