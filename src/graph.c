@@ -39,6 +39,15 @@ static void const_dims4(const fv_tensor *t, int d[4]) {
 
 /* In double, saturating: on wasm32 a size_t product wraps (1×4096×4096×257 floats
  * → 2^24), which would plan an arena far too small for the layer. */
+/* NHWC dims of an op input: a constant's (tmp is filled) or a planned activation's. */
+static const int *tensor_dims(const fv_model *m, int (*dims)[4], int t, int tmp[4]) {
+  if (m->tensors[t].data) {
+    const_dims4(&m->tensors[t], tmp);
+    return tmp;
+  }
+  return dims[t];
+}
+
 static size_t numel4(const int d[4]) {
   double n = (double)d[0] * d[1] * d[2] * d[3];
   return n <= 0 ? 0 : n < (double)SIZE_MAX ? (size_t)n : SIZE_MAX;
@@ -52,14 +61,7 @@ typedef struct {
 } plan_ctx;
 
 /* dims of an op input: an activation planned earlier, or a constant */
-static const int *in_dims(plan_ctx *c, int t, int tmp[4]) {
-  const fv_tensor *tt = &c->m->tensors[t];
-  if (tt->data) {
-    const_dims4(tt, tmp);
-    return tmp;
-  }
-  return c->dims[t];
-}
+static const int *in_dims(plan_ctx *c, int t, int tmp[4]) { return tensor_dims(c->m, c->dims, t, tmp); }
 
 static int plan_conv(plan_ctx *c, int i, const fv_op *op, const int x[4], int kh, int kw, int oc, int dm) {
   fv_conv_shape *s = &c->geo[i];
@@ -361,19 +363,14 @@ static const float *value(const fv_graph *g, int t) {
   return tt->data ? tt->data : g->act[t];
 }
 
-static void bcast_shape(const fv_graph *g, const fv_op *op, fv_bcast_shape *s) {
+static void input_dims(const fv_graph *g, int t, int d[4]) {
   int tmp[4];
-  for (int j = 0; j < 2; j++) {
-    int t = op->inputs[j];
-    const fv_tensor *tt = &g->m->tensors[t];
-    int *d = j ? s->b : s->a;
-    if (tt->data) {
-      const_dims4(tt, tmp);
-      memcpy(d, tmp, sizeof tmp);
-    } else {
-      memcpy(d, g->dims[t], sizeof(int) * 4);
-    }
-  }
+  memcpy(d, tensor_dims(g->m, g->dims, t, tmp), sizeof tmp);
+}
+
+static void bcast_shape(const fv_graph *g, const fv_op *op, fv_bcast_shape *s) {
+  input_dims(g, op->inputs[0], s->a);
+  input_dims(g, op->inputs[1], s->b);
   memcpy(s->y, g->dims[op->output], sizeof(int) * 4);
 }
 
@@ -423,10 +420,8 @@ static void forward_op(fv_graph *g, int i) {
       int(*d)[4] = g->cat_dims;
       const float **xs = (const float **)g->cat_ptrs;
       for (int j = 0; j < op->n_inputs; j++) {
-        int t = op->inputs[j];
-        if (g->m->tensors[t].data) const_dims4(&g->m->tensors[t], d[j]);
-        else memcpy(d[j], g->dims[t], sizeof(int) * 4);
-        xs[j] = value(g, t);
+        input_dims(g, op->inputs[j], d[j]);
+        xs[j] = value(g, op->inputs[j]);
       }
       fv_concat(op->n_inputs, (const int(*)[4])d, op->axis, xs, y);
       fv_act_apply(op->act, numel4(g->dims[op->output]), y);
@@ -543,10 +538,8 @@ static void backward_op(fv_graph *g, int i, int redirect) {
       int(*d)[4] = g->cat_dims;
       float **dxs = (float **)g->cat_ptrs;
       for (int j = 0; j < op->n_inputs; j++) {
-        int t = op->inputs[j];
-        if (g->m->tensors[t].data) const_dims4(&g->m->tensors[t], d[j]);
-        else memcpy(d[j], g->dims[t], sizeof(int) * 4);
-        dxs[j] = dx_of(g, t);
+        input_dims(g, op->inputs[j], d[j]);
+        dxs[j] = dx_of(g, op->inputs[j]);
       }
       fv_concat_grad(op->n_inputs, (const int(*)[4])d, op->axis, dy, dxs);
       break;
