@@ -2,7 +2,7 @@
 # and natively (for sanitizers, fuzzing and fast unit runs).
 #
 #   make -f emcc.mk            wasm/featviz.wasm + native tests + wasm tests
-#   make -f emcc.mk wasm       wasm/featviz.wasm only
+#   make -f emcc.mk wasm       wasm/featviz.wasm and wasm/featviz-relaxed.wasm only
 #   make -f emcc.mk fuzz       libFuzzer targets (clang) in build/fuzz/
 #
 # Third-party C comes from where its package installs it: kissfft from the
@@ -34,6 +34,7 @@ CFLAGS_KERNELS := -fno-vectorize -fno-slp-vectorize
 # kissfft would malloc scratch on every transform of a length with a factor above 5 (224 = 32·7)
 CFLAGS_THIRD   := -w -DKISS_FFT_USE_ALLOCA
 EMFLAGS_RELEASE := -O3 -msimd128 -DNDEBUG
+EMFLAGS_RELAXED := -mrelaxed-simd -DFV_RELAXED_SIMD
 EMFLAGS_LINK   := -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 \
                   -sMAXIMUM_MEMORY=2147483648 -sTOTAL_STACK=1048576 -sERROR_ON_UNDEFINED_SYMBOLS=1
 EMFLAGS_ENGINE := --no-entry -sEXPORTED_FUNCTIONS=@wasm/exports.json
@@ -53,15 +54,21 @@ N_KERNEL := $(patsubst src/%.c,build/native/obj/%.o,$(KERNEL_SRC))
 N_THIRD  := build/native/obj/kiss_fft.o build/native/obj/kiss_fftr.o
 N_OBJS   := $(N_ENGINE) $(N_KERNEL) $(N_THIRD)
 
+# The optional relaxed-SIMD build: the kernels again with fused multiply-add
+# (src/kernels/conv_family.h: fv_madd4), the rest shared with the plain build.
+R_KERNEL := $(patsubst src/%.c,build/wasm-relaxed/obj/%.o,$(KERNEL_SRC))
+R_OBJS   := $(W_ENGINE) $(R_KERNEL) $(W_THIRD)
+R_TESTS  := $(patsubst %,build/wasm-relaxed/tests/%.wasm,kernels_conv_test kernels_misc_test graph_test)
+
 W_TESTS  := $(patsubst tests/c/%.c,build/wasm/tests/%.wasm,$(TEST_SRC))
 N_TESTS  := $(patsubst tests/c/%.c,build/native/tests/%,$(TEST_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all wasm native tests fuzz clean
 all: wasm tests
-wasm: wasm/featviz.wasm
+wasm: wasm/featviz.wasm wasm/featviz-relaxed.wasm
 native: build/native/libfv.a
-tests: $(N_TESTS) $(W_TESTS)
+tests: $(N_TESTS) $(W_TESTS) $(R_TESTS)
 fuzz: $(FUZZERS)
 
 # ---- wasm ---------------------------------------------------------------------
@@ -84,6 +91,22 @@ wasm/featviz.wasm: $(W_OBJS) wasm/exports.json
 build/wasm/tests/%.wasm: tests/c/%.c $(W_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(EMCC) $(CFLAGS_COMMON) -Itests/c $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $< $(W_OBJS) -o $@
+
+# ---- wasm, relaxed SIMD: clang 14 writes the prototype encoding of the fused
+# multiply-add; scripts/wasm-relaxed.mjs rewrites it to the final one. ----
+$(R_KERNEL): build/wasm-relaxed/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(CFLAGS_KERNELS) $(EMFLAGS_RELEASE) $(EMFLAGS_RELAXED) -c $< -o $@
+
+wasm/featviz-relaxed.wasm: $(R_OBJS) wasm/exports.json scripts/wasm-relaxed.mjs
+	@mkdir -p build/wasm-relaxed
+	$(EMCC) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $(EMFLAGS_ENGINE) $(R_OBJS) -o build/wasm-relaxed/featviz.proto.wasm
+	node scripts/wasm-relaxed.mjs build/wasm-relaxed/featviz.proto.wasm $@
+
+build/wasm-relaxed/tests/%.wasm: tests/c/%.c $(R_OBJS) $(HEADERS) scripts/wasm-relaxed.mjs
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) -Itests/c $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $< $(R_OBJS) -o $(@:.wasm=.proto.wasm)
+	node scripts/wasm-relaxed.mjs $(@:.wasm=.proto.wasm) $@
 
 # ---- native (ASan + UBSan) -----------------------------------------------------------
 $(N_ENGINE) $(N_KERNEL): build/native/obj/%.o: src/%.c $(HEADERS)
@@ -113,4 +136,4 @@ build/fuzz/%: tests/fuzz/%.c $(ENGINE_SRC) $(KERNEL_SRC) $(HEADERS)
 	  $(CFLAGS_THIRD) $(THIRD_SRC) $(NATIVE_LIBS) -o $@
 
 clean:
-	rm -rf build wasm/featviz.wasm
+	rm -rf build wasm/featviz.wasm wasm/featviz-relaxed.wasm

@@ -4,7 +4,8 @@
 //      rounds (the machine is shared, so each side gets samples from the same
 //      moments of load): 224x224 inference, the Lucid step (128x128, batch 1)
 //      and batch 4 with diversity: median ms per step, the ratios, featviz's
-//      GFLOP/s and its share of the WASM SIMD peak;
+//      GFLOP/s and its share of the WASM SIMD peak; featviz also in its optional
+//      relaxed-SIMD build (fused multiply-add) where the runtime has it;
 //   2. featviz's per-op profile of the Lucid steps (src/profile.h);
 //   3. peak WASM memory per workload, each in a fresh engine instance;
 //   4. the atlas throughput on the worker pool (wasm/pool.js) with 1 and 2 workers;
@@ -16,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { loadEngine } from '../wasm/engine.js';
+import { loadEngine, relaxedSimdSupported } from '../wasm/engine.js';
 import { createPeer, tfInfo, PEER_DIFFERENCES } from './peer-tfjs.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,6 +59,9 @@ function sample(fn, ts, { minRuns = 5, minMs = 1000 } = {}) {
 // (tensors, tapes) that V8 would otherwise collect, partly on background threads, while
 // featviz's steps run. Each side's collections during its own samples stay in its times.
 v8.setFlagsFromString('--expose-gc');
+// Node 20 has relaxed SIMD behind this flag (Chromium ships it): set before any compile.
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+const RELAXED = relaxedSimdSupported() && existsSync(join(ROOT, 'wasm/featviz-relaxed.wasm'));
 const gc = vm.runInNewContext('gc');
 
 /**
@@ -97,8 +101,8 @@ console.log(`host: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), loa
 // ==== 1. featviz vs tfjs-wasm ==========================================================================
 
 /** A fresh engine with MobileNet v2 loaded: per-workload peak memory (WASM memory never shrinks). */
-async function freshV2() {
-  const e = await loadEngine();
+async function freshV2(relaxed = false) {
+  const e = await loadEngine({ relaxed });
   const model = e.loadModel(v2Bytes);
   return { e, model, afterLoad: e.memoryBytes() };
 }
@@ -132,9 +136,17 @@ const rows = [], memory = [], profiles = {};
   // -- 224x224 inference: whole network + softmax --
   const inf = e.infer(model);
   const xt = peer.tf.tensor4d(x, [1, 224, 224, 3]);
-  const [f, t, st] = interleave([() => inf.run(p224), () => peer.infer(xt), () => peer.infer(xt, { stock: true })],
-    { warm: [3, 3, 3], budgetMs: 6000 });
-  rows.push({ name: '224x224 inference', fv: f, tuned: t, stock: st, gflop: inf.flops / 1e9 });
+  // the relaxed build: its own engine, the same photo decoded and resized by the same code
+  const rx = RELAXED ? await freshV2(true) : null, infR = rx?.e.infer(rx.model);
+  const photoR = rx?.e.decodeImage(catBytes), p224R = photoR?.resize(224, 224);
+  photoR?.free();
+  const fns = [() => inf.run(p224), () => peer.infer(xt), () => peer.infer(xt, { stock: true })];
+  if (rx) fns.push(() => infR.run(p224R));
+  const [f, t, st, fr] = interleave(fns, { warm: [3, 3, 3, 3], budgetMs: rx ? 8000 : 6000 });
+  rows.push({ name: '224x224 inference', fv: f, tuned: t, stock: st, relaxed: fr, gflop: inf.flops / 1e9 });
+  infR?.free();
+  p224R?.free();
+  rx?.model.free();
   memory.push({ name: '224x224 inference', afterLoad, peak: e.memoryBytes(), heap: e.heapInUse(), peer: peer.tf.backend().wasm.HEAPU8.buffer.byteLength });
   xt.dispose();
   inf.free();
@@ -153,10 +165,15 @@ for (const w of LUCID) {
   const r = e.render(model, { size: 128, batch: w.batch, objective: { kind: 'channel', layer: LAYER, channel: CHANNEL }, ...(w.diversity ? { diversity: w.diversity } : {}) });
   const opts = { size: 128, batch: w.batch, layer, channel: CHANNEL, diversity: w.diversity, inputMin: model.input.min, inputMax: model.input.max };
   const s = peer.lucid(opts), ss = peer.lucid({ ...opts, stock: true });
+  const rx = RELAXED ? await freshV2(true) : null;
+  const rR = rx?.e.render(rx.model, { size: 128, batch: w.batch, objective: { kind: 'channel', layer: LAYER, channel: CHANNEL }, ...(w.diversity ? { diversity: w.diversity } : {}) });
+  const fns = [() => r.step(1), () => s.step(), () => ss.step()];
+  if (rR) fns.push(() => rR.step(1));
   // featviz: 20 warm-up steps, past its 16 redirected-ReLU steps, so every side times the plain gradient
-  const [f, t, st] = interleave([() => r.step(1), () => s.step(), () => ss.step()],
-    { warm: [20, 5, 3], budgetMs: w.batch > 1 ? 12000 : 9000 });
-  rows.push({ name: w.name, fv: f, tuned: t, stock: st, gflop: r.flops / 1e9 });
+  const [f, t, st, fr] = interleave(fns, { warm: [20, 5, 3, 20], budgetMs: (w.batch > 1 ? 12000 : 9000) * (rR ? 1.3 : 1) });
+  rows.push({ name: w.name, fv: f, tuned: t, stock: st, relaxed: fr, gflop: r.flops / 1e9 });
+  rR?.free();
+  rx?.model.free();
   memory.push({ name: `${w.name} (128x128)`, afterLoad, peak: e.memoryBytes(), heap: e.heapInUse(), peer: peer.tf.backend().wasm.HEAPU8.buffer.byteLength });
   s.dispose();
   ss.dispose();
@@ -194,6 +211,19 @@ console.log('net GFLOP: the network passes featviz counts (forward, plus the inp
 console.log(`Issue 5 targets: Lucid step >= 6x tfjs: ${(b1.tuned.ms / b1.fv.ms).toFixed(2)}x tuned, ${(b1.stock.ms / b1.fv.ms).toFixed(2)}x stock` +
   ` (at or under ~29 ms: ${b1.fv.ms.toFixed(1)} ms); batch 4 + diversity <= 3.5x batch 1: ${(b4.fv.ms / b1.fv.ms).toFixed(2)}x;` +
   ` inference >= 2x tfjs: ${(inf.tuned.ms / inf.fv.ms).toFixed(2)}x tuned, ${(inf.stock.ms / inf.fv.ms).toFixed(2)}x stock.`);
+if (RELAXED) {
+  console.log('\nfeatviz relaxed-SIMD build (wasm/featviz-relaxed.wasm: fused multiply-add in the kernels; same runs, interleaved with the above)');
+  console.log('workload                 relaxed ms  SIMD ms  SIMD/relaxed  tuned/relaxed  stock/relaxed  relaxed GFLOP/s  samples');
+  for (const r of rows) {
+    const g = r.gflop / (r.relaxed.ms / 1e3);
+    console.log(`${r.name.padEnd(23)} ${pad(r.relaxed.ms.toFixed(1), 10)}  ${pad(r.fv.ms.toFixed(1), 7)}  ${pad((r.fv.ms / r.relaxed.ms).toFixed(2) + 'x', 12)}  ` +
+      `${pad((r.tuned.ms / r.relaxed.ms).toFixed(2) + 'x', 13)}  ${pad((r.stock.ms / r.relaxed.ms).toFixed(2) + 'x', 13)}  ${pad(g.toFixed(2), 15)}  ${pad(r.relaxed.n, 7)}`);
+  }
+  console.log(`Relaxed build against the targets: Lucid step ${(b1.stock.ms / b1.relaxed.ms).toFixed(2)}x stock, ${(b1.tuned.ms / b1.relaxed.ms).toFixed(2)}x tuned;` +
+    ` batch 4 + diversity ${(b4.relaxed.ms / b1.relaxed.ms).toFixed(2)}x batch 1; inference ${(inf.stock.ms / inf.relaxed.ms).toFixed(2)}x stock, ${(inf.tuned.ms / inf.relaxed.ms).toFixed(2)}x tuned.`);
+} else {
+  console.log('\nfeatviz relaxed-SIMD build: not measured (runtime without relaxed SIMD, or wasm/featviz-relaxed.wasm not built)');
+}
 console.log('What the peer\'s loop does differently:');
 for (const d of PEER_DIFFERENCES) console.log(`  - ${d}`);
 console.log(`load average now: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);

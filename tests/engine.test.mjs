@@ -5,8 +5,13 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadEngine, FvError, STATUS } from '../wasm/engine.js';
+import v8 from 'node:v8';
+import { loadEngine, FvError, STATUS, relaxedSimdSupported } from '../wasm/engine.js';
 import { ROOT, MODELS, model, image } from './paths.mjs';
+
+// Node 20 has relaxed SIMD behind a flag (Chromium ships it): set before any compile.
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+const RELAXED = relaxedSimdSupported();
 
 const V2 = 'mobilenet_v2_1.0_224_quant.tflite';
 const V1_075 = 'mobilenet_v1_0.75_192_quant.tflite';
@@ -15,9 +20,15 @@ const LABELS = readFileSync(join(MODELS, 'imagenet_labels.txt'), 'utf8').split('
 
 let fv;
 const models = {};
+// The builds the golden tests hold to the reference: plain SIMD, and relaxed SIMD
+// (fused multiply-add, wasm/featviz-relaxed.wasm) where the runtime has it.
+const builds = [{ name: 'SIMD', fv: null, models }, { name: 'relaxed SIMD', fv: null, models: {}, relaxed: true }];
 before(async () => {
-  fv = await loadEngine();
-  for (const m of [V2, V1_075, V1_025]) models[m] = fv.loadModel(readFileSync(model(m)));
+  fv = builds[0].fv = await loadEngine();
+  if (RELAXED) builds[1].fv = await loadEngine({ relaxed: true });
+  for (const b of builds) {
+    if (b.fv) for (const m of [V2, V1_075, V1_025]) b.models[m] = b.fv.loadModel(readFileSync(model(m)));
+  }
 });
 
 const top1 = (m, photo) => {
@@ -61,9 +72,10 @@ test('golden logits exist for every store model', () => {
   assert.deepEqual(goldens.map((g) => g.replace(/\.json$/, '')).sort(), [V1_025, V1_075, V2].map((m) => m.replace(/\.tflite$/, '')).sort());
 });
 
-for (const g of goldens) {
-  test(`logits match the float reference: ${g}`, () => {
+for (const [g, { name, relaxed }] of goldens.flatMap((g) => builds.map((b) => [g, b]))) {
+  test(`logits match the float reference: ${g} (${name})`, { skip: relaxed && !RELAXED && 'no relaxed SIMD here' }, () => {
     const ref = JSON.parse(readFileSync(join(goldenDir, g), 'utf8'));
+    const { fv, models } = builds.find((b) => b.name === name);
     const m = models[ref.model];
     assert.ok(m, `model ${ref.model}`);
     const layers = m.layers();
@@ -86,9 +98,10 @@ for (const g of goldens) {
   });
 }
 
-for (const g of goldens) {
-  test(`intermediate layers match the float reference: ${g}`, () => {
+for (const [g, { name, relaxed }] of goldens.flatMap((g) => builds.map((b) => [g, b]))) {
+  test(`intermediate layers match the float reference: ${g} (${name})`, { skip: relaxed && !RELAXED && 'no relaxed SIMD here' }, () => {
     const ref = JSON.parse(readFileSync(join(goldenDir, g), 'utf8'));
+    const { fv, models } = builds.find((b) => b.name === name);
     const m = models[ref.model];
     const inf = fv.infer(m);
     inf.runImage(readFileSync(image(ref.photo)));

@@ -3,7 +3,7 @@
 // Errors; all numerical work happens in the engine.
 //
 //   import { loadEngine } from './engine.js';
-//   const fv = await loadEngine();                 // or loadEngine({ bytes }) / ({ url })
+//   const fv = await loadEngine();                 // or loadEngine({ bytes }) / ({ url }) / ({ relaxed: true })
 //   const model = fv.loadModel(tfliteBytes);       // throws FvError on a bad file
 //   const top = fv.classify(model, jpegBytes, 5);  // [{ index, prob }]
 //   model.free();
@@ -23,9 +23,21 @@ export const STATUS = Object.freeze({
   OK: 0, BAD_MODEL: 1, UNSUPPORTED: 2, BAD_ARG: 3, NO_MEMORY: 4, BAD_IMAGE: 5, UNKNOWN_LAYER: 6, SHAPE: 7, NUMERIC: 8,
 });
 
+// One function using f32x4.relaxed_madd: validates where the runtime has relaxed SIMD
+// (Chromium; Node 20 only with --experimental-wasm-relaxed-simd).
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17,
+  0, 65, 0, 253, 17, 65, 0, 253, 17, 65, 0, 253, 17, 253, 133, 2, 11]);
+
+/** True when this runtime runs relaxed SIMD, so wasm/featviz-relaxed.wasm can load. */
+export function relaxedSimdSupported() {
+  return WebAssembly.validate(RELAXED_PROBE);
+}
+
 async function wasmBytes(opts) {
   if (opts.bytes) return opts.bytes;
-  const url = opts.url ?? new URL('./featviz.wasm', import.meta.url);
+  // relaxed: the build with fused multiply-add (results differ from the plain build in the last bits)
+  const file = opts.relaxed ? './featviz-relaxed.wasm' : './featviz.wasm';
+  const url = opts.url ?? new URL(file, import.meta.url);
   const parsed = url instanceof URL ? url : String(url).includes('://') ? new URL(url) : null;
   if (isNode && (!parsed || parsed.protocol === 'file:')) {
     const { readFile } = await import('node:fs/promises');
@@ -78,8 +90,14 @@ function imports(module, getMemory) {
   return out;
 }
 
-/** Loads and instantiates the engine. opts: { bytes } | { url } | {} (featviz.wasm next to this file). */
+/**
+ * Loads and instantiates the engine. opts: { bytes } | { url } | {} (featviz.wasm next to
+ * this file) | { relaxed: true } (featviz-relaxed.wasm; throws where relaxedSimdSupported() is false).
+ */
 export async function loadEngine(opts = {}) {
+  if (opts.relaxed && !opts.bytes && !opts.url && !relaxedSimdSupported()) {
+    throw new Error('this WebAssembly runtime has no relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)');
+  }
   const module = await WebAssembly.compile(await wasmBytes(opts));
   let memory = null;
   const instance = await WebAssembly.instantiate(module, imports(module, () => memory));

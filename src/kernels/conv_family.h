@@ -43,6 +43,17 @@ static inline void fv_act_bounds(fv_act act, v128_t *lo, v128_t *hi) {
   *hi = wasm_f32x4_splat(act == FV_ACT_RELU6 ? 6.0f : INFINITY);
 }
 static inline v128_t fv_act4(v128_t v, v128_t lo, v128_t hi) { return wasm_f32x4_pmin(wasm_f32x4_pmax(v, lo), hi); }
+/* acc + a·b. The optional relaxed-SIMD build (-mrelaxed-simd -DFV_RELAXED_SIMD,
+ * wasm/featviz-relaxed.wasm) makes it one f32x4.relaxed_madd, a fused
+ * multiply-add where the machine has one (rounded once, so results differ
+ * from the plain build in the last bits). Clang 14 only knows the prototype
+ * encoding of that instruction (`fma`, a·b + acc in this operand order);
+ * scripts/wasm-relaxed.mjs rewrites it to the final encoding after linking. */
+#ifdef FV_RELAXED_SIMD
+#define fv_madd4(a, b, acc) __builtin_wasm_fma_f32x4((a), (b), (acc))
+#else
+static inline v128_t fv_madd4(v128_t a, v128_t b, v128_t acc) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
+#endif
 #endif
 
 #endif

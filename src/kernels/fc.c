@@ -81,17 +81,17 @@ static inline __attribute__((always_inline)) void tile_4x8(int kc, size_t ldw, c
     const v128_t w0 = wasm_v128_load(pw), w1 = wasm_v128_load(pw + 4);
     pw += ldw;
     v128_t v = wasm_v128_load32_splat(a0 + k);
-    s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(v, w0));
-    s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(v, w1));
+    s00 = fv_madd4(v, w0, s00);
+    s01 = fv_madd4(v, w1, s01);
     v = wasm_v128_load32_splat(a1 + k);
-    s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(v, w0));
-    s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(v, w1));
+    s10 = fv_madd4(v, w0, s10);
+    s11 = fv_madd4(v, w1, s11);
     v = wasm_v128_load32_splat(a2 + k);
-    s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(v, w0));
-    s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(v, w1));
+    s20 = fv_madd4(v, w0, s20);
+    s21 = fv_madd4(v, w1, s21);
     v = wasm_v128_load32_splat(a3 + k);
-    s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(v, w0));
-    s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(v, w1));
+    s30 = fv_madd4(v, w0, s30);
+    s31 = fv_madd4(v, w1, s31);
   }
   wasm_v128_store(c0, fv_act4(s00, lo, hi)), wasm_v128_store(c0 + 4, fv_act4(s01, lo, hi));
   wasm_v128_store(c1, fv_act4(s10, lo, hi)), wasm_v128_store(c1 + 4, fv_act4(s11, lo, hi));
@@ -106,8 +106,8 @@ static inline __attribute__((always_inline)) void tile_1x8(int kc, size_t ldw, c
   v128_t s0 = load ? wasm_v128_load(c) : init0, s1 = load ? wasm_v128_load(c + 4) : init1;
   for (int k = 0; k < kc; k++, pw += ldw) {
     const v128_t v = wasm_v128_load32_splat(a + k);
-    s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(v, wasm_v128_load(pw)));
-    s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(v, wasm_v128_load(pw + 4)));
+    s0 = fv_madd4(v, wasm_v128_load(pw), s0);
+    s1 = fv_madd4(v, wasm_v128_load(pw + 4), s1);
   }
   wasm_v128_store(c, fv_act4(s0, lo, hi)), wasm_v128_store(c + 4, fv_act4(s1, lo, hi));
 }
@@ -170,17 +170,17 @@ static void fc_dot_rows(int n, int ic, int oc, const float *x, const float *w, c
       v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
       for (int k = 0; k < ic4; k += 4) {
         const v128_t v = wasm_v128_load(xi + k);
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(v, wasm_v128_load(w0 + k)));
-        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(v, wasm_v128_load(w1 + k)));
-        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(v, wasm_v128_load(w2 + k)));
-        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(v, wasm_v128_load(w3 + k)));
+        s0 = fv_madd4(v, wasm_v128_load(w0 + k), s0);
+        s1 = fv_madd4(v, wasm_v128_load(w1 + k), s1);
+        s2 = fv_madd4(v, wasm_v128_load(w2 + k), s2);
+        s3 = fv_madd4(v, wasm_v128_load(w3 + k), s3);
       }
       for (int k = ic4; k < ic; k++) { /* ic % 4 tail, in lane 0 */
         const v128_t v = wasm_v128_load32_zero(xi + k);
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(v, wasm_v128_load32_zero(w0 + k)));
-        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(v, wasm_v128_load32_zero(w1 + k)));
-        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(v, wasm_v128_load32_zero(w2 + k)));
-        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(v, wasm_v128_load32_zero(w3 + k)));
+        s0 = fv_madd4(v, wasm_v128_load32_zero(w0 + k), s0);
+        s1 = fv_madd4(v, wasm_v128_load32_zero(w1 + k), s1);
+        s2 = fv_madd4(v, wasm_v128_load32_zero(w2 + k), s2);
+        s3 = fv_madd4(v, wasm_v128_load32_zero(w3 + k), s3);
       }
       const v128_t u0 = wasm_f32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
       const v128_t u1 = wasm_f32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
