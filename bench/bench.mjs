@@ -1,5 +1,6 @@
 // bench.mjs — prints speed and memory figures; never asserts. Run: npm run bench
-//   1. featviz against a tfjs-wasm peer (bench/peer-tfjs.mjs) on the same weights,
+//   1. featviz against a tfjs-wasm peer (bench/peer-tfjs.mjs) on the same weights
+//      (read from the .tflite by featviz's own reader),
 //      tuned and stock, one after the other in this run, interleaved in short
 //      rounds (the machine is shared, so each side gets samples from the same
 //      moments of load): 224x224 inference, the Lucid step (128x128, batch 1)
@@ -93,7 +94,10 @@ const v2Bytes = readFileSync(join(MODELS, STORE[0]));
 const catBytes = readFileSync(join(IMAGES, 'cat.bmp'));
 const fv = await loadEngine();
 console.log(`featviz ${fv.version()} — Node ${process.version}, one thread, WASM SIMD available: ${fv.simdAvailable()}`);
-const peer = await createPeer(v2Bytes);
+const peer = await (async () => {
+  const m = fv.loadModel(v2Bytes); // the peer's network and weights: what featviz's reader made of the file
+  try { return await createPeer(m); } finally { m.free(); }
+})();
 const ti = tfInfo();
 console.log(`peer: tfjs ${ti.version}, backend ${ti.backend} (SIMD ${ti.simd}, threads ${ti.threads})`);
 console.log(`host: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);

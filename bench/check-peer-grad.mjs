@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadEngine } from '../wasm/engine.js';
 import { createPeer, convInputGrad, gram, linear, tfReady } from './peer-tfjs.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -103,7 +104,9 @@ for (const depthwise of [true, false]) {
 }
 
 // ---- 3. the whole network's input gradient -------------------------------------------
-const peer = await createPeer(readFileSync(resolve(MODELS, 'mobilenet_v2_1.0_224_quant.tflite')));
+const fvModel = (await loadEngine()).loadModel(readFileSync(resolve(MODELS, 'mobilenet_v2_1.0_224_quant.tflite')));
+const peer = await createPeer(fvModel);
+fvModel.free();
 const layer = peer.layers.findIndex((L) => L.name.startsWith('MobilenetV2/expanded_conv_8/add'));
 const size = 64, channel = 12;
 const xv = tf.tidy(() => tf.randomUniform([2, size, size, 3], -1, 1, 'float32', 4).arraySync());
@@ -113,7 +116,7 @@ const stock = tf.tidy(() => tf.grad(objective((x) => peer.net.forward(x, layer, 
 await tf.setBackend('cpu');
 // the same network in plain tfjs ops, with tfjs's registered gradients
 const plain = (x) => {
-  const act = new Map([[0, x]]);
+  const act = new Map([[peer.net.input, x]]);
   for (let i = 0; i <= layer; i++) {
     const L = peer.layers[i], a = act.get(L.inputs[0]);
     let y;

@@ -1,9 +1,11 @@
 // peer-tfjs.mjs — the benchmark's peer: the same network and the same
 // optimization loop in TensorFlow.js 4.22 on its WASM backend (XNNPACK, SIMD,
-// one thread under Node), on the same weights, read from the same .tflite
-// by bench/tflite-weights.mjs (dequantized as the engine does).
+// one thread under Node), on the same weights: the op list, options and
+// dequantized float32 constants come from featviz's own reader (src/tflite.c,
+// through Model.op() of wasm/engine.js), so both run exactly the same numbers.
 //
-//   const peer = await createPeer(tfliteBytes);
+//   const model = (await loadEngine()).loadModel(tfliteBytes);
+//   const peer = await createPeer(model);           // copies what it needs: model.free() may follow
 //   const logits = peer.logits(input, [1, H, W, 3]); // Float32Array; input: Float32Array in the model's range
 //   peer.infer(tensor, { stock })                   // whole network + softmax, result read back
 //   const s = peer.lucid({ size: 128, batch: 1, layer, channel: 12, diversity: 0, stock: false });
@@ -36,7 +38,6 @@
 // What it cannot do like featviz is listed in PEER_DIFFERENCES.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { readTflite } from './tflite-weights.mjs';
 
 export const PEER_DIFFERENCES = [
   'no rotation: tfjs has no differentiable rotation (featviz rotates by -10..10 degrees, bilinear, between scale and the last jitter)',
@@ -146,20 +147,21 @@ export const gram = tf.customGrad((f, save) => {
   };
 });
 
-/** The network from the .tflite: per op its kind, tfjs-layout constants and a differentiable apply(). */
+/** The network featviz runs (a loaded featviz Model): per op its kind, tfjs-layout constants and a differentiable apply(). */
 function buildNet(model) {
-  const layers = model.ops.map((op, i) => {
-    const t = model.tensors;
-    const L = { index: i, kind: op.kind, inputs: op.inputs, output: op.outputs[0], name: t[op.outputs[0]].name, opt: op.opt };
+  const layers = model.layers().map(({ name }, i) => {
+    const op = model.op(i), opt = op.options;
+    const L = { index: i, kind: op.kind, inputs: op.inputs.map((t) => t.tensor), output: op.output, name, opt };
     if (op.kind === 'CONV_2D' || op.kind === 'DEPTHWISE_CONV_2D') {
-      const ws = t[op.inputs[1]].shape; // CONV_2D [OC,KH,KW,IC]; DEPTHWISE [1,KH,KW,C·DM]
-      const w = model.weights(op.inputs[1]);
+      const ws = op.inputs[1].shape; // CONV_2D [OC,KH,KW,IC]; DEPTHWISE [1,KH,KW,C·DM]
+      const w = op.inputs[1].data, b = op.inputs[2]?.data;
       L.depthwise = op.kind === 'DEPTHWISE_CONV_2D';
-      if (L.depthwise && op.opt.depthMultiplier !== 1) throw new Error('peer: depth multiplier ≠ 1 is not implemented');
+      if (L.depthwise && opt.depthMultiplier !== 1) throw new Error('peer: depth multiplier ≠ 1 is not implemented');
+      if (opt.dilationH !== 1 || opt.dilationW !== 1) throw new Error('peer: dilated convs are not implemented');
       L.k = [ws[1], ws[2]];
-      L.strides = [op.opt.strideH, op.opt.strideW];
-      L.pad = op.opt.padding;
-      L.act = op.opt.act;
+      L.strides = [opt.strideH, opt.strideW];
+      L.pad = opt.padding;
+      L.act = opt.act;
       if (L.depthwise) {
         L.filter = tf.tensor4d(w, [ws[1], ws[2], ws[3], 1]);
         L.flipped = tf.reverse(L.filter, [0, 1]);
@@ -171,7 +173,7 @@ function buildNet(model) {
         else L.flipped = tf.tidy(() => tf.transpose(tf.reverse(w4, [1, 2]), [1, 2, 0, 3])); // [KH,KW,OC,IC]
         w4.dispose();
       }
-      L.bias = op.inputs[2] >= 0 ? tf.tensor1d(model.weights(op.inputs[2])) : tf.zeros([L.depthwise ? ws[3] : ws[0]]);
+      L.bias = b ? tf.tensor1d(b) : tf.zeros([L.depthwise ? ws[3] : ws[0]]);
       L.apply = tf.customGrad((x, save) => {
         const y = fusedConv(x, L);
         save([y]);
@@ -187,20 +189,21 @@ function buildNet(model) {
         return L.act === 'relu6' ? tf.relu6(y) : L.act === 'relu' ? tf.relu(y) : y;
       };
     } else if (op.kind === 'ADD') {
-      L.act = op.opt.act;
+      L.act = opt.act;
       L.apply2 = (a, b) => (L.act === 'relu6' ? tf.relu6(tf.add(a, b)) : L.act === 'relu' ? tf.relu(tf.add(a, b)) : tf.add(a, b));
     } else if (op.kind === 'AVERAGE_POOL_2D') {
-      L.apply = (x) => tf.avgPool(x, [op.opt.filterH, op.opt.filterW], [op.opt.strideH, op.opt.strideW], op.opt.padding);
+      if (opt.act !== 'linear') throw new Error('peer: a pool with a fused activation is not implemented');
+      L.apply = (x) => tf.avgPool(x, [opt.filterH, opt.filterW], [opt.strideH, opt.strideW], opt.padding);
     } else if (op.kind === 'RESHAPE') {
       L.apply = (x) => tf.reshape(x, [x.shape[0], -1]);
     } else if (op.kind === 'SOFTMAX') {
-      L.apply = (x) => tf.softmax(op.opt.beta === 1 ? x : tf.mul(x, op.opt.beta));
+      L.apply = (x) => tf.softmax(opt.beta === 1 ? x : tf.mul(x, opt.beta));
     } else {
       throw new Error(`peer: op ${op.kind} is not implemented`);
     }
     return L;
   });
-  const input = model.inputs[0];
+  const input = model.inputTensor;
 
   /** Runs ops 0..last on x; returns the activation of every tensor computed. mode: 'grad' (the
    * convs' custom gradients), 'stock' (tfjs's own conv ops and gradients) or 'infer' (the fused
@@ -221,7 +224,7 @@ function buildNet(model) {
   const dispose = () => {
     for (const L of layers) for (const k of ['filter', 'flipped', 'w2d', 'bias']) L[k]?.dispose();
   };
-  return { layers, forward, dispose };
+  return { layers, input, forward, dispose };
 }
 
 // ==== the Lucid step ================================================================
@@ -324,9 +327,9 @@ function similarity(a, stock) {
 
 // ==== the peer ======================================================================
 
-export async function createPeer(tfliteBytes) {
+/** The peer of a loaded featviz Model (wasm/engine.js); its weights are copied into tfjs tensors. */
+export async function createPeer(model) {
   await tfReady();
-  const model = readTflite(tfliteBytes);
   const net = buildNet(model);
   const lastLayer = net.layers.length - 1;
 

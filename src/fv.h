@@ -78,6 +78,38 @@ int fv_model_input_dim(const fv_model *m, int d);              /* d: 0..3 = N,H,
 float fv_model_input_min(const fv_model *m);
 float fv_model_input_max(const fv_model *m);
 
+/* The network as the engine runs it, read-only (src/model_info.c): for a
+ * second implementation of the same network, e.g. the benchmark's tfjs peer.
+ * Op i is the op whose output is layer i. Tensors are numbered as in the
+ * file; a constant holds the float32 values the engine computes with
+ * (dequantized at load). Out-of-range indices give -1 (or NULL), never a crash. */
+typedef enum {
+  FV_OPT_STRIDE_H, FV_OPT_STRIDE_W,     /* convs and pools; 1 for other ops */
+  FV_OPT_DILATION_H, FV_OPT_DILATION_W, /* convs; 1 for other ops */
+  FV_OPT_FILTER_H, FV_OPT_FILTER_W,     /* pools */
+  FV_OPT_PADDING,                       /* convs and pools: 0 SAME, 1 VALID */
+  FV_OPT_ACTIVATION,                    /* fused: 0 none, 1 ReLU, 2 ReLU6 */
+  FV_OPT_DEPTH_MULTIPLIER,              /* DEPTHWISE_CONV_2D */
+  FV_OPT_AXIS,                          /* CONCATENATION: the NHWC axis 0..3 */
+  FV_OPT_KEEP_DIMS,                     /* MEAN: 0 or 1 */
+  FV_OPT_MEAN_AXES,                     /* MEAN: bitmask over NHWC axes (bit 1 = H, bit 2 = W) */
+  FV_OPT_BETA,                          /* SOFTMAX */
+  FV_OPT_COUNT
+} fv_op_option;
+int fv_model_input_tensor(const fv_model *m);                /* the image input's tensor */
+int fv_model_op_output(const fv_model *m, int layer);         /* the tensor op `layer` writes */
+int fv_model_op_input_count(const fv_model *m, int layer);
+/* Input k's tensor, in the file's order; -1 also for an optional input left out (a conv without bias). */
+int fv_model_op_input(const fv_model *m, int layer, int k);
+/* An option (key: an fv_op_option) of op `layer`; ops without it read 0 (1 for strides, dilations). */
+double fv_model_op_option(const fv_model *m, int layer, int key);
+int fv_model_tensor_count(const fv_model *m);
+int fv_model_tensor_rank(const fv_model *m, int t);
+int fv_model_tensor_dim(const fv_model *m, int t, int d);    /* the file's shape, d < rank */
+/* A constant's float32 values (the product of its dims, row-major in the file's
+ * layout, e.g. CONV_2D filters [OC,KH,KW,IC]); NULL for an activation. */
+const float *fv_model_tensor_data(const fv_model *m, int t);
+
 /* ---- images ------------------------------------------------------------- */
 typedef struct fv_image fv_image;   /* 8-bit RGB, row-major */
 

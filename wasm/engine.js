@@ -228,6 +228,12 @@ export class Engine {
   }
 }
 
+// fv_op_option's keys (src/fv.h), by the names Model.op() gives them
+const OP_OPTIONS = Object.freeze({
+  strideH: 0, strideW: 1, dilationH: 2, dilationW: 3, filterH: 4, filterW: 5, padding: 6, act: 7,
+  depthMultiplier: 8, axis: 9, keepDims: 10, meanAxes: 11, beta: 12,
+});
+
 export class Model {
   constructor(engine, ptr) { this.e = engine; this.ptr = ptr; }
   get layerCount() { return this.e.x.fv_model_layer_count(this.ptr); }
@@ -268,6 +274,40 @@ export class Model {
       min: x.fv_model_input_min(this.ptr),
       max: x.fv_model_input_max(this.ptr),
     };
+  }
+  /** The tensor id of the image input (what the first ops read; see op()). */
+  get inputTensor() { return this.e.x.fv_model_input_tensor(this.ptr); }
+  /**
+   * Op i (the op whose output is layer i) as the engine runs it, copied out of the engine:
+   * { kind: 'CONV_2D', output: tensor id, inputs: [{ tensor, shape, data }], options }.
+   * Tensor ids are the file's; an optional input left out has tensor -1. data: a constant's
+   * float32 values as the engine computes with them (dequantized; the file's layout, e.g.
+   * CONV_2D filters [OC,KH,KW,IC]), or null for an activation. options: { strideH, strideW,
+   * dilationH, dilationW, filterH, filterW, padding: 'same' | 'valid', act: 'linear' | 'relu' |
+   * 'relu6', depthMultiplier, axis, keepDims, meanAxes (bitmask over NHWC), beta }.
+   */
+  op(i) {
+    const { x } = this.e, p = this.ptr;
+    const n = x.fv_model_op_input_count(p, i);
+    if (!Number.isInteger(i) || n < 0) throw new FvError(`op ${i} out of range: the model has ops 0..${this.layerCount - 1}`, STATUS.UNKNOWN_LAYER);
+    const inputs = [];
+    for (let k = 0; k < n; k++) inputs.push(this.tensor(x.fv_model_op_input(p, i, k)));
+    const o = Object.fromEntries(Object.entries(OP_OPTIONS).map(([name, key]) => [name, x.fv_model_op_option(p, i, key)]));
+    o.padding = o.padding === 1 ? 'valid' : 'same';
+    o.act = ['linear', 'relu', 'relu6'][o.act];
+    return { kind: this.e.cstr(x.fv_model_layer_op(p, i)), output: x.fv_model_op_output(p, i), inputs, options: o };
+  }
+  /** Tensor t: { tensor, shape, data: Float32Array copy of a constant | null }; tensor -1: an absent input. */
+  tensor(t) {
+    const { x } = this.e, p = this.ptr;
+    const rank = x.fv_model_tensor_rank(p, t);
+    if (rank < 0) {
+      if (t === -1) return { tensor: -1, shape: [], data: null };
+      throw new FvError(`tensor ${t} out of range: the model has tensors 0..${x.fv_model_tensor_count(p) - 1}`, STATUS.BAD_ARG);
+    }
+    const shape = Array.from({ length: rank }, (_, d) => x.fv_model_tensor_dim(p, t, d));
+    const ptr = x.fv_model_tensor_data(p, t);
+    return { tensor: t, shape, data: ptr ? this.e.f32(ptr, shape.reduce((a, b) => a * b, 1)).slice() : null };
   }
   free() { if (this.ptr) this.e.x.fv_model_free(this.ptr); this.ptr = 0; }
 }

@@ -1,4 +1,4 @@
-/* tflite_test.c — the TFLite loader (src/tflite.c).
+/* tflite_test.c — the TFLite loader (src/tflite.c) and the public view of what it loads (src/model_info.c).
  *
  *  1. The store's three MobileNets load: op kinds and counts, known layer
  *     names and shapes, op options, the input range.
@@ -11,6 +11,8 @@
  *     float16, per-channel int8, int32 bias, float32, int64 paddings and a
  *     folded DEQUANTIZE: exact values and every op field; then mutations of
  *     them that must be refused with the right code and message.
+ *     The same two models through the public view of ops and tensors
+ *     (src/model_info.c), and its answers to indices out of range.
  *  4. Robustness: truncations and byte flips of the store models, junk
  *     files, and a real model patched to use an unsupported op; each load
  *     either fails with a code and message or yields a model that passes a
@@ -580,6 +582,79 @@ static void test_model_b(void) {
   fv_model_free(m);
 }
 
+/* The public view of the ops and tensors (fv.h, src/model_info.c) on models
+ * A and B, whose every field is known from the specs above; then indices out
+ * of range, which must answer -1 / NULL. */
+static void test_public_view(void) {
+  mspec S;
+  fv_error e;
+  model_a(&S);
+  fv_model *m = load_spec(&S, &e);
+  CHECK(m != NULL, "model A: %d %s", e.code, e.msg);
+  if (!m) return;
+  CHECK(fv_model_input_tensor(m) == 0 && fv_model_tensor_count(m) == 14, "input tensor, tensor count");
+  CHECK(fv_model_op_input_count(m, 0) == 3 && fv_model_op_input(m, 0, 0) == 0 && fv_model_op_input(m, 0, 1) == 1 &&
+            fv_model_op_input(m, 0, 2) == 2 && fv_model_op_output(m, 0) == 3,
+        "conv tensors");
+  /* the file says VALID (1) and RELU6 (3 in TFLite's enum): the public codes are 1 and 2 */
+  CHECK(fv_model_op_option(m, 0, FV_OPT_PADDING) == 1 && fv_model_op_option(m, 0, FV_OPT_ACTIVATION) == 2 &&
+            fv_model_op_option(m, 0, FV_OPT_STRIDE_H) == 1 && fv_model_op_option(m, 0, FV_OPT_DILATION_W) == 1,
+        "conv options");
+  CHECK(fv_model_op_option(m, 1, FV_OPT_ACTIVATION) == 1, "add: RELU");
+  CHECK(fv_model_op_input(m, 2, 1) == 7, "MUL reads the folded DEQUANTIZE's output");
+  CHECK(fv_model_op_option(m, 4, FV_OPT_MEAN_AXES) == 6 && fv_model_op_option(m, 4, FV_OPT_KEEP_DIMS) == 0, "mean");
+  CHECK(fv_model_op_option(m, 5, FV_OPT_BETA) == 1.0, "softmax beta");
+  CHECK(fv_model_tensor_rank(m, 1) == 4 && fv_model_tensor_dim(m, 1, 0) == 2 && fv_model_tensor_dim(m, 1, 1) == 1 &&
+            fv_model_tensor_dim(m, 1, 3) == 3,
+        "filter shape");
+  const float wexp[6] = {-64.0f, 63.5f, 2.5f, 16.0f, -0.75f, 0.0f};
+  const float *w = fv_model_tensor_data(m, 1), *dq = fv_model_tensor_data(m, 7);
+  int ok = w != NULL;
+  for (int k = 0; ok && k < 6; k++) ok &= same_bits(w[k], wexp[k]);
+  CHECK(ok, "int8 per-channel weights, dequantized");
+  CHECK(dq && dq[0] == 2.0f && dq[1] == -0.5f, "folded DEQUANTIZE's values");
+  CHECK(fv_model_tensor_data(m, 0) == NULL && fv_model_tensor_data(m, 3) == NULL, "activations have no data");
+  /* out of range */
+  CHECK(fv_model_op_output(m, -1) == -1 && fv_model_op_output(m, 6) == -1, "op output out of range");
+  CHECK(fv_model_op_input_count(m, -1) == -1 && fv_model_op_input_count(m, 6) == -1, "input count out of range");
+  CHECK(fv_model_op_input(m, 0, -1) == -1 && fv_model_op_input(m, 0, 3) == -1 && fv_model_op_input(m, 6, 0) == -1 &&
+            fv_model_op_input(m, 1 << 30, 0) == -1,
+        "op input out of range");
+  CHECK(fv_model_op_option(m, 0, -1) == -1 && fv_model_op_option(m, 0, FV_OPT_COUNT) == -1 &&
+            fv_model_op_option(m, 6, FV_OPT_STRIDE_H) == -1 && fv_model_op_option(m, -1, FV_OPT_BETA) == -1,
+        "option out of range");
+  CHECK(fv_model_tensor_rank(m, -1) == -1 && fv_model_tensor_rank(m, 14) == -1, "rank out of range");
+  CHECK(fv_model_tensor_dim(m, 1, -1) == -1 && fv_model_tensor_dim(m, 1, 4) == -1 && fv_model_tensor_dim(m, 6, 1) == -1 &&
+            fv_model_tensor_dim(m, 14, 0) == -1,
+        "dim out of range (tensor 6 has rank 1)");
+  CHECK(fv_model_tensor_data(m, -1) == NULL && fv_model_tensor_data(m, 14) == NULL, "data out of range");
+  fv_model_free(m);
+  CHECK(fv_model_input_tensor(NULL) == -1 && fv_model_op_output(NULL, 0) == -1 && fv_model_op_input_count(NULL, 0) == -1 &&
+            fv_model_op_input(NULL, 0, 0) == -1 && fv_model_op_option(NULL, 0, 0) == -1 &&
+            fv_model_tensor_count(NULL) == 0 && fv_model_tensor_rank(NULL, 0) == -1 && fv_model_tensor_dim(NULL, 0, 0) == -1 &&
+            fv_model_tensor_data(NULL, 0) == NULL,
+        "no model");
+
+  model_b(&S);
+  m = load_spec(&S, &e);
+  CHECK(m != NULL, "model B: %d %s", e.code, e.msg);
+  if (!m) return;
+  CHECK(fv_model_op_input_count(m, 1) == 3 && fv_model_op_input(m, 1, 2) == -1, "fc without bias: input 2 is -1");
+  CHECK(fv_model_op_option(m, 0, FV_OPT_ACTIVATION) == 1, "fc RELU");
+  CHECK(fv_model_op_option(m, 2, FV_OPT_AXIS) == 3, "concat axis -1 of rank 2 → NHWC 3");
+  CHECK(fv_model_op_option(m, 5, FV_OPT_FILTER_H) == 2 && fv_model_op_option(m, 5, FV_OPT_FILTER_W) == 2 &&
+            fv_model_op_option(m, 5, FV_OPT_STRIDE_W) == 2 && fv_model_op_option(m, 5, FV_OPT_PADDING) == 1,
+        "avg pool 2x2 s2 VALID");
+  CHECK(fv_model_op_option(m, 6, FV_OPT_FILTER_H) == 1 && fv_model_op_option(m, 6, FV_OPT_FILTER_W) == 2 &&
+            fv_model_op_option(m, 6, FV_OPT_PADDING) == 0,
+        "max pool 1x2 SAME");
+  CHECK(fv_model_op_option(m, 7, FV_OPT_DEPTH_MULTIPLIER) == 2 && fv_model_op_input(m, 7, 1) == 12, "depthwise dm 2");
+  const float *dw = fv_model_tensor_data(m, 12);
+  CHECK(dw && dw[0] == 1.0f && dw[7] == 8.0f && fv_model_tensor_dim(m, 12, 3) == 8, "depthwise filter");
+  CHECK(fv_model_op_option(m, 8, FV_OPT_MEAN_AXES) == 6, "negative mean axes → H,W");
+  fv_model_free(m);
+}
+
 static void test_refusals(void) {
   mspec S;
   static const uint16_t inf_half[8] = {0x3C00, 0x7C00, 0, 0, 0, 0, 0, 0};
@@ -1116,6 +1191,7 @@ int main(int argc, char **argv) {
   test_junk();
   test_model_a();
   test_model_b();
+  test_public_view();
   test_refusals();
   for (int i = 0; i < 3; i++) {
     test_store_model(&STORE[i]);
