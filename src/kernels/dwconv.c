@@ -7,18 +7,20 @@
  *
  * SIMD (depth multiplier 1, the only one MobileNets use; dm > 1 runs scalar):
  * channels are contiguous in x, w and y, so one f32x4 holds 4 channels.
- *  - Forward, 3×3 (any stride, dilation): along each output row, the run of
- *    pixels whose column taps are all inside the input keeps the weights of
- *    a block of 4 channels (and the bias) in registers while it walks the
- *    row; rows cut by the top/bottom border use just their inside filter
- *    rows. The few pixels left at the left/right border, and other filter
- *    sizes, work out their inside taps per pixel and loop over channels.
- *  - Gradient: the transposed conv in gather form, each input pixel sums dy
- *    over the output pixels that read it (dx += Σ dy · w), so dx is loaded
- *    and stored once. Stride 1, 3×3: row runs as in the forward. Stride 2,
- *    3×3: input columns pair up (the even one reads taps kx = 0 and 2, the
- *    odd one kx = 1), so a run of pairs keeps 3 weights per filter row in
- *    registers. Other pixels get a per-pixel tap list (unrolled up to 4).
+ *  - 3×3 without column dilation (column stride 1 or 2, any row stride or
+ *    dilation): one output row at a time. A forward row, and a gradient row
+ *    in gather form (dx += Σ dy · w, so each dx pixel is loaded and stored
+ *    once), are 3-tap correlations along the row summed over up to 3 source
+ *    rows. Per block of 4 channels the weights stay in registers for the
+ *    whole row and the interior rolls along it, loading each source column
+ *    once; the row ends take their taps one by one. The stride-1 gradient is
+ *    the stride-1 kernel with the filter reversed; the stride-2 gradient
+ *    pairs dx columns around each dy column. Wide rows go in segments that
+ *    stay in L1 across the channel blocks. Rows about to be read for the
+ *    first time (and dx rows) are first read once in address order, which
+ *    streams them in far faster than the kernels' strided visits would.
+ *  - Other filters: per output pixel with its taps worked out (forward), per
+ *    input pixel with the taps that read it (gradient).
  * Channel tails (ic % 4) run scalar.
  */
 #include "conv_family.h"
@@ -78,6 +80,8 @@ void fv_f32_dwconv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const
 #ifdef __wasm_simd128__
 
 #define DW_MAXK 32 /* largest kh, kw the SIMD gradient's tap lists hold */
+#define DW_SEG1 64 /* longest row segment, in outputs, of the 3×3 row kernels at stride 1 */
+#define DW_SEG2 32 /* ... and at stride 2 (twice the source columns per output) */
 
 /* Filter taps k in [*k0, *k1) with 0 <= i0 + k*d < in. */
 static inline void tap_range(int i0, int d, int k, int in, int *k0, int *k1) {
@@ -86,8 +90,330 @@ static inline void tap_range(int i0, int d, int k, int in, int *k0, int *k1) {
   if (*k1 > k) *k1 = k;
 }
 
+/* The (k, o) pairs of a filter axis that read input index i: o*stride - pad + k*d == i, 0 <= o < out.
+ * Returns the count; ks[] and os[] get the taps in increasing k. */
+static inline int gather_taps(int i, int pad, int stride, int d, int k, int out, int *ks, int *os) {
+  int cnt = 0;
+  for (int kk = 0; kk < k; kk++) {
+    const int t = i + pad - kk * d;
+    if (t < 0) break; /* t only falls as kk grows */
+    if (t % stride) continue;
+    const int o = t / stride;
+    if (o >= out) continue;
+    ks[cnt] = kk, os[cnt] = o, cnt++;
+  }
+  return cnt;
+}
+
+/* Reads every cache line of p[0, n) once, in address order. The row kernels
+ * visit a line four times (once per block of 4 channels), pixels C floats
+ * apart, a pattern the hardware prefetcher follows poorly from L3 or DRAM; a
+ * sequential pass first streams the rows in at full speed. The result goes
+ * where the compiler cannot drop the loads. */
+static volatile v128_t dw_sink;
+static void dw_touch(const float *p, size_t n) {
+  v128_t t = wasm_f32x4_splat(0.0f);
+  for (size_t k = 0; k + 4 <= n; k += 16) t = wasm_v128_xor(t, wasm_v128_load(p + k));
+  dw_sink = t;
+}
+
+/* ---- 3×3 rows, no column dilation --------------------------------------------------
+ * A forward output row reads up to 3 input rows; a gradient row (gather form)
+ * reads up to 3 dy rows. Either is a 3-tap correlation along the row summed
+ * over those rows, so both run on these row kernels. Per block of 4 channels
+ * the 3·NR weights stay in registers for the whole row, and the interior
+ * rolls along it so each source column is loaded once, not once per tap.
+ * The pixels at the row ends take their taps one by one with the same
+ * weights. */
+
+/* The rows feeding one output row: n (0..3) source rows src[r] (x or dy, at
+ * column 0) and their weight rows; tap k of row r is at w[r] + k*ws. */
+typedef struct {
+  const float *src[3], *w[3];
+  int n;
+} dw3_rows;
+
+static inline v128_t mac4(v128_t a, v128_t x, v128_t w) { return wasm_f32x4_add(a, wasm_f32x4_mul(x, w)); }
+
+/* Forward: y = act(v + bias). Gradient (ACC): dx += v. */
+static inline __attribute__((always_inline)) void dw3_put(float *q, v128_t v, v128_t bias, v128_t lo, v128_t hi,
+                                                          int ACC) {
+  if (ACC)
+    wasm_v128_store(q, wasm_f32x4_add(wasm_v128_load(q), v));
+  else
+    wasm_v128_store(q, fv_act4(wasm_f32x4_add(v, bias), lo, hi));
+}
+
+/* a + Σ over the NR rows of taps k in [k0, 3) of an output whose tap 0 reads
+ * column col; taps off the row [0, nin) are skipped. p[r]: row r at column 0,
+ * columns cs floats apart. */
+static inline __attribute__((always_inline)) v128_t dw3_taps(v128_t a, const float *const *p, const v128_t *w, int NR,
+                                                             int col, int nin, int k0, size_t cs) {
+  for (int k = k0; k < 3; k++) {
+    if (col + k < 0 || col + k >= nin) continue;
+    for (int r = 0; r < NR; r++) a = mac4(a, wasm_v128_load(p[r] + (size_t)(col + k) * cs), w[3 * r + k]);
+  }
+  return a;
+}
+
+/* Channels [c0, C) of one row, scalar: out[o] (+)= Σ_r Σ_k src_r[o*sw - pad + k] · w_r[k*ws]. */
+static void dw3_row_tail(const dw3_rows *R, ptrdiff_t ws, int C, int c0, int sw, int pad, int nin, int nout,
+                         const float *b, float *out, fv_act act, int acc) {
+  for (int o = 0; o < nout; o++)
+    for (int c = c0; c < C; c++) {
+      float a = acc || !b ? 0.0f : b[c];
+      for (int r = 0; r < R->n; r++)
+        for (int k = 0; k < 3; k++) {
+          const int col = o * sw - pad + k;
+          if (col >= 0 && col < nin) a += R->src[r][(size_t)col * C + c] * R->w[r][k * ws + c];
+        }
+      float *q = out + (size_t)o * C + c;
+      *q = acc ? *q + a : fv_act1(act, a);
+    }
+}
+
+/* Stride 1: out[o] = act(b + Σ) (forward) or out[o] += Σ (ACC, gradient), with
+ * Σ = Σ_r Σ_k src_r[o - pad + k] · w_r[k] over the columns inside [0, nin).
+ * Interior outputs [olo, ohi) read three columns inside. Column o - pad + 2
+ * finishes output o and feeds the next two, whose sums ride along in a0, a1.
+ * Output ohi (and ohi + 1) reads past the row end, so a0 (a1) is its whole
+ * sum; using them after the loop also stops V8 from deferring their sums into
+ * the next of its unrolled copies, which then carries three loaded columns
+ * instead and spills. */
+static inline __attribute__((always_inline)) void dw3s1_row(const dw3_rows *R, ptrdiff_t ws, int C, int pad, int nin,
+                                                            int nout, const float *b, float *out, fv_act act, int NR,
+                                                            int ACC) {
+  const int C4 = C & ~3;
+  const size_t cs = (size_t)C;
+  int ohi = nin - 2 + pad;
+  if (ohi > nout) ohi = nout;
+  if (ohi < 0) ohi = 0;
+  const int olo = pad < ohi ? pad : ohi;
+  v128_t lo, hi;
+  fv_act_bounds(act, &lo, &hi);
+  for (int c = 0; c < C4; c += 4) {
+    v128_t w[9];
+    const float *p[3];
+    for (int r = 0; r < NR; r++) {
+      p[r] = R->src[r] + c;
+      for (int k = 0; k < 3; k++) w[3 * r + k] = wasm_v128_load(R->w[r] + k * ws + c);
+    }
+    const v128_t zero = wasm_f32x4_splat(0.0f), bias = ACC || !b ? zero : wasm_v128_load(b + c);
+    float *q = out + c;
+    int o = 0;
+    for (; o < olo; o++, q += cs) dw3_put(q, dw3_taps(zero, p, w, NR, o - pad, nin, 0, cs), bias, lo, hi, ACC);
+    if (olo < ohi) {
+      const float *s[3];
+      v128_t a0, a1, t;
+      for (int r = 0; r < NR; r++) s[r] = p[r] + (size_t)(olo - pad) * cs;
+      a0 = wasm_f32x4_mul(wasm_v128_load(s[0]), w[0]);
+      for (int r = 1; r < NR; r++) a0 = mac4(a0, wasm_v128_load(s[r]), w[3 * r]);
+      t = wasm_v128_load(s[0] + cs);
+      a0 = mac4(a0, t, w[1]), a1 = wasm_f32x4_mul(t, w[0]);
+      for (int r = 1; r < NR; r++)
+        t = wasm_v128_load(s[r] + cs), a0 = mac4(a0, t, w[3 * r + 1]), a1 = mac4(a1, t, w[3 * r]);
+      for (int r = 0; r < NR; r++) s[r] += 2 * cs;
+      for (; o < ohi; o++, q += cs) {
+        t = wasm_v128_load(s[0]);
+        v128_t v = mac4(a0, t, w[2]), n0 = mac4(a1, t, w[1]), n1 = wasm_f32x4_mul(t, w[0]);
+        for (int r = 1; r < NR; r++) {
+          t = wasm_v128_load(s[r]);
+          v = mac4(v, t, w[3 * r + 2]), n0 = mac4(n0, t, w[3 * r + 1]), n1 = mac4(n1, t, w[3 * r]);
+        }
+        dw3_put(q, v, bias, lo, hi, ACC);
+        a0 = n0, a1 = n1;
+        for (int r = 0; r < NR; r++) s[r] += cs;
+      }
+      if (o < nout) dw3_put(q, a0, bias, lo, hi, ACC), o++, q += cs;
+      if (o < nout) dw3_put(q, a1, bias, lo, hi, ACC), o++, q += cs;
+    }
+    for (; o < nout; o++, q += cs) dw3_put(q, dw3_taps(zero, p, w, NR, o - pad, nin, 0, cs), bias, lo, hi, ACC);
+  }
+  if (C4 < C) dw3_row_tail(R, ws, C, C4, 1, pad, nin, nout, b, out, act, ACC);
+}
+
+/* Forward, stride 2: y[o] = act(b + Σ_r Σ_k x_r[2o - pad + k] · w_r[k]). An
+ * interior output loads columns 2o - pad + 1 and + 2 of each row; the second
+ * is tap 0 of the next output too, whose sum rides along in a. */
+static inline __attribute__((always_inline)) void dw3s2_row(const dw3_rows *R, int C, int pad, int nin, int nout,
+                                                            const float *b, float *out, fv_act act, int NR) {
+  const int C4 = C & ~3;
+  const size_t cs = (size_t)C;
+  int ohi = nin - 3 + pad >= 0 ? (nin - 3 + pad) / 2 + 1 : 0; /* outputs [olo, ohi) read three columns inside */
+  if (ohi > nout) ohi = nout;
+  const int olo = (pad + 1) / 2 < ohi ? (pad + 1) / 2 : ohi;
+  v128_t lo, hi;
+  fv_act_bounds(act, &lo, &hi);
+  for (int c = 0; c < C4; c += 4) {
+    v128_t w[9];
+    const float *p[3];
+    for (int r = 0; r < NR; r++) {
+      p[r] = R->src[r] + c;
+      for (int k = 0; k < 3; k++) w[3 * r + k] = wasm_v128_load(R->w[r] + (size_t)k * cs + c);
+    }
+    const v128_t zero = wasm_f32x4_splat(0.0f), bias = b ? wasm_v128_load(b + c) : zero;
+    float *q = out + c;
+    int o = 0;
+    for (; o < olo; o++, q += cs) dw3_put(q, dw3_taps(zero, p, w, NR, 2 * o - pad, nin, 0, cs), bias, lo, hi, 0);
+    if (olo < ohi) {
+      const float *s[3];
+      for (int r = 0; r < NR; r++) s[r] = p[r] + (size_t)(2 * olo - pad) * cs;
+      v128_t a = wasm_f32x4_mul(wasm_v128_load(s[0]), w[0]);
+      for (int r = 1; r < NR; r++) a = mac4(a, wasm_v128_load(s[r]), w[3 * r]);
+      for (; o < ohi; o++, q += cs) {
+        v128_t v = mac4(a, wasm_v128_load(s[0] + cs), w[1]), t = wasm_v128_load(s[0] + 2 * cs);
+        v = mac4(v, t, w[2]), a = wasm_f32x4_mul(t, w[0]);
+        for (int r = 1; r < NR; r++) {
+          v = mac4(v, wasm_v128_load(s[r] + cs), w[3 * r + 1]), t = wasm_v128_load(s[r] + 2 * cs);
+          v = mac4(v, t, w[3 * r + 2]), a = mac4(a, t, w[3 * r]);
+        }
+        dw3_put(q, v, bias, lo, hi, 0);
+        for (int r = 0; r < NR; r++) s[r] += 2 * cs;
+      }
+      /* output ohi has tap 0 in a; its tap 1 may still be inside */
+      if (o < nout) dw3_put(q, dw3_taps(a, p, w, NR, 2 * o - pad, nin, 1, cs), bias, lo, hi, 0), o++, q += cs;
+    }
+    for (; o < nout; o++, q += cs) dw3_put(q, dw3_taps(zero, p, w, NR, 2 * o - pad, nin, 0, cs), bias, lo, hi, 0);
+  }
+  if (C4 < C) dw3_row_tail(R, (ptrdiff_t)C, C, C4, 2, pad, nin, nout, b, out, act, 0);
+}
+
+/* a + Σ over the NR rows of the taps k < k1 that read dx column i: dy column
+ * (i + pad - k) / 2 when that divides evenly and lies inside [0, nin). */
+static inline __attribute__((always_inline)) v128_t dw3s2g_taps(v128_t a, const float *const *p, const v128_t *w,
+                                                                 int NR, int i, int pad, int nin, int k1, size_t cs) {
+  for (int k = 0; k < k1; k++) {
+    const int t = i + pad - k;
+    if (t < 0 || t & 1 || t / 2 >= nin) continue;
+    for (int r = 0; r < NR; r++) a = mac4(a, wasm_v128_load(p[r] + (size_t)(t / 2) * cs), w[3 * r + k]);
+  }
+  return a;
+}
+
+/* Gradient, stride 2: dx[i] += Σ_r Σ_k dy_r[(i + pad - k) / 2] · w_r[k]. dx
+ * columns pair up around dy column j: the even one, 2j - pad, reads taps 0
+ * (column j) and 2 (column j - 1); the odd one reads tap 1 (column j). The
+ * interior pairs [jlo, jhi) load each dy column once; the tap-2 sum for the
+ * next even column rides along in e2. */
+static inline __attribute__((always_inline)) void dw3s2_grad_row(const dw3_rows *R, int C, int pad, int nin,
+                                                                 int nout, float *dx, int NR) {
+  const int C4 = C & ~3;
+  const size_t cs = (size_t)C;
+  int jhi = nout - 2 + pad >= 0 ? (nout - 2 + pad) / 2 + 1 : 0; /* pairs j in [jlo, jhi) lie inside dx and dy */
+  if (jhi > nin) jhi = nin;
+  const int jlo = (pad + 1) / 2 < jhi ? (pad + 1) / 2 : jhi;
+  for (int c = 0; c < C4; c += 4) {
+    v128_t w[9];
+    const float *p[3];
+    for (int r = 0; r < NR; r++) {
+      p[r] = R->src[r] + c;
+      for (int k = 0; k < 3; k++) w[3 * r + k] = wasm_v128_load(R->w[r] + (size_t)k * cs + c);
+    }
+    const v128_t zero = wasm_f32x4_splat(0.0f);
+    float *q = dx + c;
+    int i = 0;
+    for (; i < 2 * jlo - pad; i++, q += cs)
+      dw3_put(q, dw3s2g_taps(zero, p, w, NR, i, pad, nin, 3, cs), zero, zero, zero, 1);
+    if (jlo < jhi) {
+      const float *s[3];
+      for (int r = 0; r < NR; r++) s[r] = p[r] + (size_t)jlo * cs;
+      v128_t e2 = zero; /* dy column jlo - 1 */
+      if (jlo > 0)
+        for (int r = 0; r < NR; r++) e2 = mac4(e2, wasm_v128_load(s[r] - cs), w[3 * r + 2]);
+      for (int j = jlo; j < jhi; j++, i += 2, q += 2 * cs) {
+        v128_t t = wasm_v128_load(s[0]);
+        v128_t e = mac4(e2, t, w[0]), od = wasm_f32x4_mul(t, w[1]);
+        e2 = wasm_f32x4_mul(t, w[2]);
+        for (int r = 1; r < NR; r++) {
+          t = wasm_v128_load(s[r]);
+          e = mac4(e, t, w[3 * r]), od = mac4(od, t, w[3 * r + 1]), e2 = mac4(e2, t, w[3 * r + 2]);
+        }
+        wasm_v128_store(q, wasm_f32x4_add(wasm_v128_load(q), e));
+        wasm_v128_store(q + cs, wasm_f32x4_add(wasm_v128_load(q + cs), od));
+        for (int r = 0; r < NR; r++) s[r] += cs;
+      }
+      /* the next column is even: tap 2 is in e2, tap 0 may still be inside */
+      if (i < nout) dw3_put(q, dw3s2g_taps(e2, p, w, NR, i, pad, nin, 1, cs), zero, zero, zero, 1), i++, q += cs;
+    }
+    for (; i < nout; i++, q += cs) dw3_put(q, dw3s2g_taps(zero, p, w, NR, i, pad, nin, 3, cs), zero, zero, zero, 1);
+  }
+  for (int i = 0; i < nout; i++)
+    for (int c = C4; c < C; c++) {
+      float a = 0.0f;
+      for (int r = 0; r < R->n; r++)
+        for (int k = 0; k < 3; k++) {
+          const int t = i + pad - k;
+          if (t >= 0 && !(t & 1) && t / 2 < nin) a += R->src[r][(size_t)(t / 2) * C + c] * R->w[r][k * C + c];
+        }
+      dx[(size_t)i * C + c] += a;
+    }
+}
+
+/* One forward output row of width nout from input rows of width nin.
+ * noinline (and dw3_grad_row too): inlined by LLVM into the entry points, the
+ * row loops came out of V8 with spilled registers, the gradient ~40% slower.
+ * (wasm-opt may still inline them at link time; that does no harm.) */
+static __attribute__((noinline)) void dw3_fwd_row(const dw3_rows *R, int C, int sw, int pad, int nin, int nout,
+                                                  const float *b, float *out, fv_act act) {
+  if (R->n == 0) { /* no input row inside: the bias alone */
+    for (int o = 0; o < nout; o++)
+      for (int c = 0; c < C; c++) out[(size_t)o * C + c] = fv_act1(act, b ? b[c] : 0.0f);
+  } else if (sw == 1) {
+    if (R->n == 3) dw3s1_row(R, C, C, pad, nin, nout, b, out, act, 3, 0);
+    else if (R->n == 2) dw3s1_row(R, C, C, pad, nin, nout, b, out, act, 2, 0);
+    else dw3s1_row(R, C, C, pad, nin, nout, b, out, act, 1, 0);
+  } else {
+    if (R->n == 3) dw3s2_row(R, C, pad, nin, nout, b, out, act, 3);
+    else if (R->n == 2) dw3s2_row(R, C, pad, nin, nout, b, out, act, 2);
+    else dw3s2_row(R, C, pad, nin, nout, b, out, act, 1);
+  }
+}
+
+/* One gradient row of width nout (dx) from dy rows of width nin. Stride 1 is
+ * the stride-1 row kernel on dy with each filter row reversed (w at tap 2,
+ * stepping back); pad is then the mirrored padding, 2 - pl. */
+static __attribute__((noinline)) void dw3_grad_row(const dw3_rows *R, int C, int sw, int pad, int nin, int nout,
+                                                   float *dx) {
+  if (sw == 1) {
+    dw3_rows F = *R;
+    for (int r = 0; r < F.n; r++) F.w[r] += 2 * C;
+    if (F.n == 3) dw3s1_row(&F, -(ptrdiff_t)C, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 3, 1);
+    else if (F.n == 2) dw3s1_row(&F, -(ptrdiff_t)C, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 2, 1);
+    else dw3s1_row(&F, -(ptrdiff_t)C, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 1, 1);
+  } else {
+    if (R->n == 3) dw3s2_grad_row(R, C, pad, nin, nout, dx, 3);
+    else if (R->n == 2) dw3s2_grad_row(R, C, pad, nin, nout, dx, 2);
+    else dw3s2_grad_row(R, C, pad, nin, nout, dx, 1);
+  }
+}
+
+/* ---- entry points ---------------------------------------------------------------- */
+
+/* Wide rows go to the row kernels in segments of at most seg outputs, so that
+ * what one 4-channel block reads and writes of a segment is still in L1 when
+ * the next block comes round. Segment [o0, o1) of a row kernel with stride sw
+ * and padding pad reads source columns [*c0, *c0 + *nin1) and pads *pad1. */
+static void dw3_segment(int o0, int o1, int sw, int pad, int nin, int *c0, int *pad1, int *nin1) {
+  const int first = o0 * sw - pad, end = (o1 - 1) * sw - pad + 3;
+  *c0 = first < 0 ? 0 : first;
+  *pad1 = *c0 - first;
+  *nin1 = (end < nin ? end : nin) - *c0;
+  if (*nin1 < 0) *nin1 = 0;
+}
+/* The segment length for a row of nout outputs: equal segments, none longer than DW_SEG1/2. */
+static int dw3_seg_len(int nout, int sw) {
+  const int seg = sw == 1 ? DW_SEG1 : DW_SEG2, nseg = (nout + seg - 1) / seg;
+  return nseg > 1 ? (nout + nseg - 1) / nseg : nout;
+}
+
+/* The 3×3 row kernels take stride 1 or 2 along the row and any row stride or
+ * row dilation; pl <= 2 always holds for 3×3 without column dilation. */
+static int dw3_rows_apply(const fv_conv_shape *s) {
+  return s->dm == 1 && s->kh == 3 && s->kw == 3 && s->dw == 1 && s->sw <= 2 && s->pl <= 2;
+}
+
 /* One output pixel with its taps worked out: y[c] = act(b[c] + Σ x · w) over the
- * taps inside the input. Used for the border ring and for filters not 3×3. */
+ * taps inside the input. For the filters the 3×3 row kernels do not take. */
 static void dw_pixel(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *yp, int n, int iy0,
                      int ky0, int ky1, int ix0, v128_t lo, v128_t hi) {
   const int C = s->ic, C4 = C & ~3;
@@ -118,108 +444,50 @@ static void dw_pixel(const fv_conv_shape *s, const float *x, const float *w, con
   }
 }
 
-/* A run of cnt output pixels of one row whose 3 column taps lie inside the
- * input, for the nrow (1..3) filter rows that do, starting at input xp (the
- * first such row, column tap 0, of the first pixel) with w at that filter
- * row. Per block of 4 channels the 3·nrow weights and the bias stay in
- * registers along the row. */
-static inline __attribute__((always_inline)) void dw3x3_rows(const fv_conv_shape *s, const float *xp, const float *w,
-                                                             const float *b, float *yp, int cnt, v128_t lo, v128_t hi,
-                                                             int nrow) {
-  const int C = s->ic, C4 = C & ~3;
-  const size_t ty = (size_t)s->dh * s->iw * C, tx = (size_t)s->dw * C, step = (size_t)s->sw * C;
-  for (int c = 0; c < C4; c += 4) {
-    const v128_t w0 = wasm_v128_load(w + c), w1 = wasm_v128_load(w + C + c), w2 = wasm_v128_load(w + 2 * C + c);
-    v128_t w3 = w0, w4 = w0, w5 = w0, w6 = w0, w7 = w0, w8 = w0;
-    if (nrow >= 2)
-      w3 = wasm_v128_load(w + 3 * C + c), w4 = wasm_v128_load(w + 4 * C + c), w5 = wasm_v128_load(w + 5 * C + c);
-    if (nrow >= 3)
-      w6 = wasm_v128_load(w + 6 * C + c), w7 = wasm_v128_load(w + 7 * C + c), w8 = wasm_v128_load(w + 8 * C + c);
-    const v128_t bias = b ? wasm_v128_load(b + c) : wasm_f32x4_splat(0.0f);
-    const float *r0 = xp + c;
-    float *q = yp + c;
-    for (int i = 0; i < cnt; i++, r0 += step, q += C) {
-      const float *r1 = r0 + ty, *r2 = r1 + ty;
-      v128_t a = wasm_f32x4_add(bias, wasm_f32x4_mul(wasm_v128_load(r0), w0));
-      v128_t a2 = wasm_f32x4_mul(wasm_v128_load(r0 + tx), w1);
-      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r0 + 2 * tx), w2));
-      if (nrow >= 2) {
-        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1), w3));
-        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r1 + tx), w4));
-        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1 + 2 * tx), w5));
-      }
-      if (nrow >= 3) {
-        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2), w6));
-        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r2 + tx), w7));
-        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2 + 2 * tx), w8));
-      }
-      wasm_v128_store(q, fv_act4(wasm_f32x4_add(a, a2), lo, hi));
-    }
-  }
-  for (int i = 0; i < cnt; i++, xp += step, yp += C)
-    for (int c = C4; c < C; c++) {
-      float a = b ? b[c] : 0.0f;
-      for (int ky = 0; ky < nrow; ky++)
-        for (int kx = 0; kx < 3; kx++) a += xp[ky * ty + kx * tx + c] * w[(ky * 3 + kx) * C + c];
-      yp[c] = fv_act1(s->act, a);
-    }
-}
-
-static void dw3x3_run(const fv_conv_shape *s, const float *xp, const float *w, const float *b, float *yp, int cnt,
-                      v128_t lo, v128_t hi, int nrow) {
-  if (nrow == 3)
-    dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 3);
-  else if (nrow == 2)
-    dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 2);
-  else
-    dw3x3_rows(s, xp, w, b, yp, cnt, lo, hi, 1);
-}
-
 void fv_f32_dwconv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
   if (s->dm != 1) {
     fv_f32_dwconv2d__scalar(s, x, w, b, y);
     return;
   }
   const int C = s->ic;
+  if (dw3_rows_apply(s)) {
+    for (int n = 0; n < s->n; n++)
+      for (int oy = 0, fresh = 0; oy < s->oh; oy++) { /* input rows below fresh are touched */
+        const int iy0 = oy * s->sh - s->pt;
+        int ky0, ky1;
+        tap_range(iy0, s->dh, 3, s->ih, &ky0, &ky1);
+        dw3_rows R;
+        R.n = ky1 > ky0 ? ky1 - ky0 : 0;
+        for (int r = 0; r < R.n; r++) {
+          const int iy = iy0 + (ky0 + r) * s->dh;
+          R.src[r] = x + ((size_t)n * s->ih + iy) * s->iw * C;
+          R.w[r] = w + (size_t)(ky0 + r) * 3 * C;
+          if (iy >= fresh) dw_touch(R.src[r], (size_t)s->iw * C), fresh = iy + 1;
+        }
+        float *yrow = y + ((size_t)n * s->oh + oy) * s->ow * C;
+        for (int o0 = 0, len = dw3_seg_len(s->ow, s->sw); o0 < s->ow; o0 += len) {
+          const int o1 = o0 + len < s->ow ? o0 + len : s->ow;
+          int c0, pad1, nin1;
+          dw3_segment(o0, o1, s->sw, s->pl, s->iw, &c0, &pad1, &nin1);
+          dw3_rows S = R;
+          for (int r = 0; r < S.n; r++) S.src[r] += (size_t)c0 * C;
+          dw3_fwd_row(&S, C, s->sw, pad1, nin1, o1 - o0, b, yrow + (size_t)o0 * C, s->act);
+        }
+      }
+    return;
+  }
+  /* Other filters and column dilation: per output pixel. */
   v128_t lo, hi;
   fv_act_bounds(s->act, &lo, &hi);
-  /* Output columns [ox_lo, ox_hi) have all kw taps inside the input. */
-  int ox_lo = (s->pl + s->sw - 1) / s->sw, ox_hi = 0;
-  const int last = s->iw - 1 - (s->kw - 1) * s->dw + s->pl; /* ox*sw must not exceed it */
-  if (last >= 0) ox_hi = last / s->sw + 1;
-  if (ox_hi > s->ow) ox_hi = s->ow;
-  if (ox_lo > ox_hi) ox_lo = ox_hi;
   for (int n = 0; n < s->n; n++)
     for (int oy = 0; oy < s->oh; oy++) {
       const int iy0 = oy * s->sh - s->pt;
       int ky0, ky1;
       tap_range(iy0, s->dh, s->kh, s->ih, &ky0, &ky1);
       float *yrow = y + ((size_t)n * s->oh + oy) * s->ow * C;
-      int a = 0, z = 0; /* the unrolled run [a, z) */
-      if (s->kh == 3 && s->kw == 3 && ky0 < ky1) a = ox_lo, z = ox_hi;
-      for (int ox = 0; ox < a; ox++)
-        dw_pixel(s, x, w, b, yrow + (size_t)ox * C, n, iy0, ky0, ky1, ox * s->sw - s->pl, lo, hi);
-      if (a < z)
-        dw3x3_run(s, x + (((size_t)n * s->ih + iy0 + ky0 * s->dh) * s->iw + a * s->sw - s->pl) * C,
-                  w + (size_t)ky0 * 3 * C, b, yrow + (size_t)a * C, z - a, lo, hi, ky1 - ky0);
-      for (int ox = z > a ? z : a; ox < s->ow; ox++)
+      for (int ox = 0; ox < s->ow; ox++)
         dw_pixel(s, x, w, b, yrow + (size_t)ox * C, n, iy0, ky0, ky1, ox * s->sw - s->pl, lo, hi);
     }
-}
-
-/* The (k, o) pairs of a filter axis that read input index i: o*stride - pad + k*d == i, 0 <= o < out.
- * Returns the count; ks[] and os[] get the taps in increasing k. */
-static inline int gather_taps(int i, int pad, int stride, int d, int k, int out, int *ks, int *os) {
-  int cnt = 0;
-  for (int kk = 0; kk < k; kk++) {
-    const int t = i + pad - kk * d;
-    if (t < 0) break; /* t only falls as kk grows */
-    if (t % stride) continue;
-    const int o = t / stride;
-    if (o >= out) continue;
-    ks[cnt] = kk, os[cnt] = o, cnt++;
-  }
-  return cnt;
 }
 
 /* dx[c..c+4) += Σ_t dp[t][c..] · wp[t][c..] over T <= 4 taps, for every full block of 4 channels. */
@@ -264,105 +532,6 @@ static inline void dw_grad_taps4(int C4, int T, const float *const *dp, const fl
   }
 }
 
-/* A run of cnt input pixels of one row, stride 1, 3×3, whose 3 column taps
- * all read dy, for the nrow (1..3) consecutive filter rows that do, w at the
- * first of them. d is dy at the last of those rows and column tap kx = 2 of
- * the first pixel (the lowest address): filter row r reads (nrow-1-r) dy rows
- * further on, and tap kx (2-kx)·dw pixels further on. Per block of 4
- * channels the 3·nrow weights stay in registers along the row. */
-static inline __attribute__((always_inline)) void dw3x3s1_grad_rows(const fv_conv_shape *s, const float *d,
-                                                                    const float *w, float *dxp, int cnt, int nrow) {
-  const int C = s->ic, C4 = C & ~3;
-  const size_t ty = (size_t)s->dh * s->ow * C, tx = (size_t)s->dw * C;
-  for (int c = 0; c < C4; c += 4) {
-    const v128_t w0 = wasm_v128_load(w + c), w1 = wasm_v128_load(w + C + c), w2 = wasm_v128_load(w + 2 * C + c);
-    v128_t w3 = w0, w4 = w0, w5 = w0, w6 = w0, w7 = w0, w8 = w0;
-    if (nrow >= 2)
-      w3 = wasm_v128_load(w + 3 * C + c), w4 = wasm_v128_load(w + 4 * C + c), w5 = wasm_v128_load(w + 5 * C + c);
-    if (nrow >= 3)
-      w6 = wasm_v128_load(w + 6 * C + c), w7 = wasm_v128_load(w + 7 * C + c), w8 = wasm_v128_load(w + 8 * C + c);
-    const float *rl = d + c; /* the dy row of the last filter row */
-    float *q = dxp + c;
-    for (int i = 0; i < cnt; i++, rl += C, q += C) {
-      const float *r0 = rl + (size_t)(nrow - 1) * ty, *r1 = r0 - ty, *r2 = r1 - ty;
-      v128_t a = wasm_f32x4_add(wasm_v128_load(q), wasm_f32x4_mul(wasm_v128_load(r0 + 2 * tx), w0));
-      v128_t a2 = wasm_f32x4_mul(wasm_v128_load(r0 + tx), w1);
-      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r0), w2));
-      if (nrow >= 2) {
-        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1 + 2 * tx), w3));
-        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r1 + tx), w4));
-        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r1), w5));
-      }
-      if (nrow >= 3) {
-        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2 + 2 * tx), w6));
-        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r2 + tx), w7));
-        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2), w8));
-      }
-      wasm_v128_store(q, wasm_f32x4_add(a, a2));
-    }
-  }
-  for (int i = 0; i < cnt; i++, d += C, dxp += C)
-    for (int c = C4; c < C; c++) {
-      float a = 0.0f;
-      for (int r = 0; r < nrow; r++)
-        for (int kx = 0; kx < 3; kx++)
-          a += d[(size_t)(nrow - 1 - r) * ty + (2 - kx) * tx + c] * w[(r * 3 + kx) * C + c];
-      dxp[c] += a;
-    }
-}
-
-static void dw3x3s1_grad_run(const fv_conv_shape *s, const float *d, const float *w, float *dxp, int cnt, int nrow) {
-  if (nrow == 3)
-    dw3x3s1_grad_rows(s, d, w, dxp, cnt, 3);
-  else if (nrow == 2)
-    dw3x3s1_grad_rows(s, d, w, dxp, cnt, 2);
-  else
-    dw3x3s1_grad_rows(s, d, w, dxp, cnt, 1);
-}
-
-/* Stride 2, 3×3, no dilation: input columns pair up around output column j.
- * Column 2j - pl reads taps kx = 0 (dy column j) and kx = 2 (column j - 1);
- * column 2j + 1 - pl reads kx = 1 (column j). cnt pairs from column j0 of the
- * nr (1 or 2) dy rows dr[] with weight rows wr[]; dxp is the even column of
- * the first pair. The 3·nr weights of a block of channels stay in registers. */
-static inline __attribute__((always_inline)) void dw3x3s2_grad_pairs(int C, int nr, const float *const *dr,
-                                                                     const float *const *wr, int j0, float *dxp,
-                                                                     int cnt) {
-  const int C4 = C & ~3;
-  for (int c = 0; c < C4; c += 4) {
-    const v128_t u0 = wasm_v128_load(wr[0] + c), u1 = wasm_v128_load(wr[0] + C + c),
-                 u2 = wasm_v128_load(wr[0] + 2 * C + c);
-    v128_t v0 = u0, v1 = u1, v2 = u2;
-    if (nr == 2)
-      v0 = wasm_v128_load(wr[1] + c), v1 = wasm_v128_load(wr[1] + C + c), v2 = wasm_v128_load(wr[1] + 2 * C + c);
-    const float *p = dr[0] + (size_t)j0 * C + c, *p2 = dr[nr - 1] + (size_t)j0 * C + c;
-    float *q = dxp + c;
-    for (int i = 0; i < cnt; i++, p += C, p2 += C, q += 2 * C) {
-      const v128_t d = wasm_v128_load(p), dm = wasm_v128_load(p - C);
-      v128_t e = wasm_f32x4_add(wasm_v128_load(q), wasm_f32x4_mul(d, u0));
-      v128_t o = wasm_f32x4_add(wasm_v128_load(q + C), wasm_f32x4_mul(d, u1));
-      e = wasm_f32x4_add(e, wasm_f32x4_mul(dm, u2));
-      if (nr == 2) {
-        const v128_t d2 = wasm_v128_load(p2), dm2 = wasm_v128_load(p2 - C);
-        e = wasm_f32x4_add(e, wasm_f32x4_mul(d2, v0));
-        o = wasm_f32x4_add(o, wasm_f32x4_mul(d2, v1));
-        e = wasm_f32x4_add(e, wasm_f32x4_mul(dm2, v2));
-      }
-      wasm_v128_store(q, e);
-      wasm_v128_store(q + C, o);
-    }
-  }
-  for (int i = 0; i < cnt; i++, dxp += 2 * C)
-    for (int c = C4; c < C; c++) {
-      float e = 0.0f, o = 0.0f;
-      for (int r = 0; r < nr; r++) {
-        const float *d = dr[r] + (size_t)(j0 + i) * C + c;
-        e += d[0] * wr[r][c] + d[-C] * wr[r][2 * C + c];
-        o += d[0] * wr[r][C + c];
-      }
-      dxp[c] += e, dxp[C + c] += o;
-    }
-}
 
 void fv_f32_dwconv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   if (s->dm != 1 || s->kh > DW_MAXK || s->kw > DW_MAXK) {
@@ -370,20 +539,36 @@ void fv_f32_dwconv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, con
     return;
   }
   const int C = s->ic, C4 = C & ~3;
-  /* Stride 1, 3×3: input columns [ix_lo, ix_hi) read all 3 column taps. */
-  const int s1x3 = s->kh == 3 && s->kw == 3 && s->sh == 1 && s->sw == 1;
-  int ix_lo = 2 * s->dw - s->pl, ix_hi = s->ow - s->pl;
-  if (ix_lo < 0) ix_lo = 0;
-  if (ix_hi > s->iw) ix_hi = s->iw;
-  if (ix_lo > ix_hi) ix_lo = ix_hi;
-  /* Stride 2, 3×3, no dilation: pairs j in [j_lo, j_hi) have both columns inside
-   * and all three of their column taps inside dy. */
-  const int s2x3 = s->kh == 3 && s->kw == 3 && s->sh == 2 && s->sw == 2 && s->dh == 1 && s->dw == 1;
-  int j_lo = (s->pl + 1) / 2, j_hi = s->iw - 2 + s->pl >= 0 ? (s->iw - 2 + s->pl) / 2 + 1 : 0;
-  if (j_lo < 1) j_lo = 1;
-  if (j_hi > s->ow) j_hi = s->ow;
-  if (j_lo > j_hi) j_lo = j_hi;
   int rk[DW_MAXK], ro[DW_MAXK], ck[DW_MAXK], co[DW_MAXK];
+  if (dw3_rows_apply(s)) {
+    for (int n = 0; n < s->n; n++)
+      for (int iy = 0, fresh = 0; iy < s->ih; iy++) { /* dy rows below fresh are touched */
+        dw3_rows R;
+        R.n = gather_taps(iy, s->pt, s->sh, s->dh, 3, s->oh, rk, ro);
+        if (R.n == 0) continue;
+        for (int r = 0; r < R.n; r++) {
+          R.src[r] = dy + ((size_t)n * s->oh + ro[r]) * s->ow * C;
+          R.w[r] = w + (size_t)rk[r] * 3 * C;
+          if (ro[r] >= fresh) dw_touch(R.src[r], (size_t)s->ow * C), fresh = ro[r] + 1;
+        }
+        float *dxrow = dx + ((size_t)n * s->ih + iy) * s->iw * C;
+        dw_touch(dxrow, (size_t)s->iw * C);
+        if (s->sw == 2) {
+          dw3_grad_row(&R, C, 2, s->pl, s->ow, s->iw, dxrow);
+          continue;
+        }
+        for (int o0 = 0, len = dw3_seg_len(s->iw, 1); o0 < s->iw; o0 += len) {
+          const int o1 = o0 + len < s->iw ? o0 + len : s->iw;
+          int c0, pad1, nin1;
+          dw3_segment(o0, o1, 1, 2 - s->pl, s->ow, &c0, &pad1, &nin1);
+          dw3_rows S = R;
+          for (int r = 0; r < S.n; r++) S.src[r] += (size_t)c0 * C;
+          dw3_grad_row(&S, C, 1, pad1, nin1, o1 - o0, dxrow + (size_t)o0 * C);
+        }
+      }
+    return;
+  }
+  /* Other filters: per input pixel, the taps that read it. */
   const float *dr[DW_MAXK], *wr[DW_MAXK]; /* per row tap: dy row and w row */
   for (int n = 0; n < s->n; n++)
     for (int iy = 0; iy < s->ih; iy++) {
@@ -393,26 +578,11 @@ void fv_f32_dwconv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, con
         wr[r] = w + (size_t)rk[r] * s->kw * C;
       }
       float *dxrow = dx + ((size_t)n * s->ih + iy) * s->iw * C;
-      int a = 0, z = 0; /* the unrolled run [a, z) */
-      if (s1x3 && nr >= 1) {
-        a = ix_lo, z = ix_hi;
-        if (a < z)
-          dw3x3s1_grad_run(s, dr[nr - 1] + (size_t)(a + s->pl - 2 * s->dw) * C, wr[0], dxrow + (size_t)a * C, z - a,
-                           nr);
-      } else if (s2x3 && nr >= 1 && j_lo < j_hi) {
-        a = 2 * j_lo - s->pl, z = 2 * j_hi - s->pl;
-        if (nr == 2)
-          dw3x3s2_grad_pairs(C, 2, dr, wr, j_lo, dxrow + (size_t)a * C, j_hi - j_lo);
-        else
-          dw3x3s2_grad_pairs(C, 1, dr, wr, j_lo, dxrow + (size_t)a * C, j_hi - j_lo);
-      }
       for (int ix = 0; ix < s->iw; ix++) {
-        if (ix == a && a < z) ix = z;
-        if (ix >= s->iw) break;
         const int nc = gather_taps(ix, s->pl, s->sw, s->dw, s->kw, s->ow, ck, co);
         float *dxp = dxrow + (size_t)ix * C;
         if (nr * nc <= 4) {
-          /* Stride 2 (3×3: 1, 2 or 4 taps per pixel) and borders: a flat tap list, unrolled. */
+          /* a flat tap list, unrolled */
           const float *dp[4], *wp[4];
           int t = 0;
           for (int r = 0; r < nr; r++)

@@ -197,6 +197,36 @@ static size_t conv_cost(const fv_conv_shape *s, int dw) {
   return (size_t)s->n * s->oh * s->ow * s->oc * s->kh * s->kw * (dw ? 1 : s->ic);
 }
 
+/* 3×3 depthwise without column dilation runs on the SIMD row kernels. Their
+ * seams (row ends, rows too narrow for an interior, top and bottom rows with
+ * fewer filter rows, stride 2 on odd and even widths, padding 0..2 on either
+ * side, channel tails, batch > 1) are walked by this grid: case j of DW_GRID,
+ * over widths × heights × column stride × row stride × row dilation × padding. */
+#define DW_GRID (8 * 4 * 2 * 2 * 2 * 3)
+static void dw_grid_case(int j, conv_case *c) {
+  static const int widths[] = {1, 2, 3, 4, 5, 6, 7, 13}, heights[] = {1, 2, 3, 6};
+  static const int chans[] = {4, 5, 8, 11, 1, 7, 12, 3, 16}; /* blocks of 4 and every tail */
+  fv_conv_shape *s = &c->s;
+  int t = j;
+  const int iw = widths[t % 8];
+  t /= 8;
+  const int ih = heights[t % 4];
+  t /= 4;
+  const int sw = 1 + t % 2, sh = 1 + t / 2 % 2, dh = 1 + t / 4 % 2, mode = t / 8; /* SAME, VALID, explicit */
+  const int n = j % 5 == 0 ? 2 : 1, ic = chans[j % 9];
+  const fv_act act = (fv_act)(j % 3);
+  c->bias = j % 4 != 3;
+  if (mode == 1 && make_shape(s, 1, n, ih, iw, ic, 1, 3, 3, sh, sw, dh, 1, FV_PADDING_VALID, act)) return;
+  make_shape(s, 1, n, ih, iw, ic, 1, 3, 3, sh, sw, dh, 1, FV_PADDING_SAME, act); /* never empty */
+  if (mode == 2) { /* explicit padding, 0..2 before and after on each axis */
+    const int pt = j / 11 % 3, pb = j / 13 % 3, pl = j / 2 % 3, pr = j / 5 % 3, effh = 2 * dh + 1;
+    if (ih + pt + pb >= effh && iw + pl + pr >= 3) {
+      s->pt = pt, s->pl = pl;
+      s->oh = (ih + pt + pb - effh) / sh + 1, s->ow = (iw + pl + pr - 3) / sw + 1;
+    }
+  }
+}
+
 /* Fixed awkward shapes first, then random ones. Returns 0 when idx is past the end. */
 static int conv_case_at(int dw, int idx, int n_random, conv_case *c) {
   const fv_padding S = FV_PADDING_SAME, V = FV_PADDING_VALID;
@@ -247,8 +277,29 @@ static int conv_case_at(int dw, int idx, int n_random, conv_case *c) {
         make_shape(s, 1, 1, 4, 5, 6, 1, 3, 3, 1, 1, 1, 1, V, R);
         s->pt = 3, s->pl = 1, s->oh = 8, s->ow = 4; /* rows 0 and 7 read no input at all */
         return 1;
+      case 15: return make_shape(s, 1, 2, 5, 37, 16, 1, 3, 3, 1, 1, 1, 1, S, R6);     /* long rows, 4 blocks */
+      case 16: return make_shape(s, 1, 1, 6, 38, 12, 1, 3, 3, 2, 2, 1, 1, S, R6);     /* s2 even: pad after only */
+      case 17: return make_shape(s, 1, 1, 7, 37, 12, 1, 3, 3, 2, 2, 1, 1, S, N);      /* s2 odd: pad both sides */
+      /* rows wide enough for the SIMD kernels to split them into segments */
+      case 18: return make_shape(s, 1, 1, 4, 150, 5, 1, 3, 3, 1, 1, 1, 1, S, R6);
+      case 19: return make_shape(s, 1, 1, 3, 131, 8, 1, 3, 3, 1, 1, 1, 1, V, N);
+      case 20: return make_shape(s, 1, 1, 5, 151, 5, 1, 3, 3, 2, 2, 1, 1, S, R);
+      case 21: return make_shape(s, 1, 1, 4, 130, 4, 1, 3, 3, 2, 2, 1, 1, S, R6);
+      case 22: /* ... and padded 2 on both sides */
+        make_shape(s, 1, 1, 4, 140, 4, 1, 3, 3, 1, 1, 1, 1, V, N);
+        s->pt = 1, s->pl = 2, s->oh = 4, s->ow = 142;
+        return 1;
+      case 23: /* ... at stride 2 along the row only */
+        make_shape(s, 1, 1, 4, 140, 4, 1, 3, 3, 1, 2, 1, 1, V, N);
+        s->pt = 2, s->pl = 2, s->oh = 5, s->ow = 71;
+        return 1;
     }
-    idx -= 15;
+    idx -= 24;
+    if (idx < DW_GRID) {
+      dw_grid_case(idx, c);
+      return 1;
+    }
+    idx -= DW_GRID;
   }
   if (idx >= n_random) return 0;
   for (;;) { /* random, cheap enough for ASan */
