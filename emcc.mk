@@ -33,6 +33,8 @@ CFLAGS_COMMON  := -std=c11 -Wall -Wextra -Wno-unused-parameter -Isrc -I$(STB) \
 CFLAGS_KERNELS := -fno-vectorize -fno-slp-vectorize
 # kissfft would malloc scratch on every transform of a length with a factor above 5 (224 = 32·7)
 CFLAGS_THIRD   := -w -DKISS_FFT_USE_ALLOCA
+# kissfft's own SIMD mode (4 transforms per call) under renamed symbols, for param.c (src/kissfft4.h)
+CFLAGS_KISS4   := -std=c11 -I$(KISSFFT) -I$(KISSFFT)/tools -DUSE_SIMD -msse -include src/kissfft4.h
 EMFLAGS_RELEASE := -O3 -msimd128 -DNDEBUG
 EMFLAGS_RELAXED := -mrelaxed-simd -DFV_RELAXED_SIMD
 EMFLAGS_LINK   := -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 \
@@ -47,7 +49,7 @@ FUZZ_FLAGS     := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-poi
 # ---- objects ------------------------------------------------------------------
 W_ENGINE := $(patsubst src/%.c,build/wasm/obj/%.o,$(ENGINE_SRC))
 W_KERNEL := $(patsubst src/%.c,build/wasm/obj/%.o,$(KERNEL_SRC))
-W_THIRD  := build/wasm/obj/kiss_fft.o build/wasm/obj/kiss_fftr.o
+W_THIRD  := build/wasm/obj/kiss_fft.o build/wasm/obj/kiss_fftr.o build/wasm/obj/kiss4_fft.o build/wasm/obj/kiss4_fftr.o
 W_OBJS   := $(W_ENGINE) $(W_KERNEL) $(W_THIRD)
 N_ENGINE := $(patsubst src/%.c,build/native/obj/%.o,$(ENGINE_SRC))
 N_KERNEL := $(patsubst src/%.c,build/native/obj/%.o,$(KERNEL_SRC))
@@ -84,6 +86,12 @@ build/wasm/obj/kiss_fft.o: $(KISSFFT)/kiss_fft.c
 build/wasm/obj/kiss_fftr.o: $(KISSFFT)/tools/kiss_fftr.c
 	@mkdir -p $(dir $@)
 	$(EMCC) $(CFLAGS_COMMON) $(CFLAGS_THIRD) $(EMFLAGS_RELEASE) -c $< -o $@
+build/wasm/obj/kiss4_fft.o: $(KISSFFT)/kiss_fft.c src/kissfft4.h
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_KISS4) $(CFLAGS_THIRD) $(EMFLAGS_RELEASE) -c $< -o $@
+build/wasm/obj/kiss4_fftr.o: $(KISSFFT)/tools/kiss_fftr.c src/kissfft4.h
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_KISS4) $(CFLAGS_THIRD) $(EMFLAGS_RELEASE) -c $< -o $@
 
 wasm/featviz.wasm: $(W_OBJS) wasm/exports.json
 	$(EMCC) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $(EMFLAGS_ENGINE) $(W_OBJS) -o $@

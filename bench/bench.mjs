@@ -187,7 +187,7 @@ for (const w of LUCID) {
   const per = [], plain = [];
   for (let i = 0; i < (w.batch > 1 ? 15 : 40); i++) {
     sample(() => r.step(1), plain, { minRuns: 1, minMs: 0 });
-    e.profileEnable(true);
+    e.profileEnable('stages');
     e.profileReset();
     const t0 = performance.now();
     r.step(1);
@@ -235,21 +235,22 @@ console.log(`load average now: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')
 // ==== 2. per-op profile ==================================================================================
 console.log('\nfeatviz per-op time in the Lucid steps (128x128; src/profile.h: each op timed; backward includes the fused ReLU6 mask;');
 console.log('medians over single profiled steps; share of the profiled step; GFLOP/s of the kind\'s multiply-adds)');
-const keyOf = (s) => `${s.backward ? 'bwd' : 'fwd'} ${s.name}`;
+const keyOf = (s) => `${s.stage ? '  ' : ''}${s.backward ? 'bwd' : 'fwd'} ${s.name}`;
 for (const w of LUCID) {
   // per step: ms of each kind, forward, backward and the rest; then medians over the steps
   const p = profiles[w.key];
   const kinds = new Map();
   for (const st of p.per) for (const sl of st.slots) kinds.set(keyOf(sl), sl.flops);
   const col = (k) => median(p.per.map((st) => st.slots.find((sl) => keyOf(sl) === k)?.ms ?? 0));
-  const sum = (st, bwd) => st.slots.filter((sl) => sl.backward === bwd).reduce((a, sl) => a + sl.ms, 0);
+  const sum = (st, bwd) => st.slots.filter((sl) => !sl.stage && sl.backward === bwd).reduce((a, sl) => a + sl.ms, 0);
   p.kinds = [...kinds].map(([k, flops]) => ({ k, ms: col(k), flops }));
   p.fwd = median(p.per.map((st) => sum(st, false)));
   p.bwd = median(p.per.map((st) => sum(st, true)));
   p.rest = median(p.per.map((st) => st.ms - sum(st, false) - sum(st, true)));
   p.step = median(p.per.map((st) => st.ms));
 }
-const names = [...new Set(LUCID.flatMap((w) => profiles[w.key].kinds.map((x) => x.k)))];
+const allNames = [...new Set(LUCID.flatMap((w) => profiles[w.key].kinds.map((x) => x.k)))];
+const names = allNames.filter((k) => !k.startsWith(' ')), stageNames = allNames.filter((k) => k.startsWith(' '));
 const kind = (w, k) => profiles[w.key].kinds.find((x) => x.k === k);
 // forward then backward, each by batch-1 time, largest first
 names.sort((a, b) => (a.startsWith('bwd') - b.startsWith('bwd')) || ((kind(LUCID[0], b)?.ms ?? 0) - (kind(LUCID[0], a)?.ms ?? 0)));
@@ -266,6 +267,7 @@ line('forward, all ops', LUCID.map((w) => cell(w, profiles[w.key].fwd)));
 line('backward, all ops', LUCID.map((w) => cell(w, profiles[w.key].bwd)));
 line('rest: params, transforms,', LUCID.map((w) => cell(w, profiles[w.key].rest)));
 line('  objective, diversity, Adam', []);
+for (const k of stageNames) line(k, LUCID.map((w) => cell(w, kind(w, k)?.ms, 0))); // the step's stages (src/render.c)
 line('whole step, profiled', LUCID.map((w) => cell(w, profiles[w.key].step)));
 line('whole step, not profiled', LUCID.map((w) => `${''.padStart(22)}${pad(profiles[w.key].unprofiled.toFixed(2), 8)}`));
 

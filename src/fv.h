@@ -183,12 +183,16 @@ int fv_kernels_simd_available(void);
 /* Off by default. On: every graph pass times each op (a clock read before and
  * after) into slots keyed by op kind, filter, stride and direction, e.g.
  * "CONV_2D 1x1" forward, "DEPTHWISE_CONV_2D 3x3 s2" backward. A backward time
- * includes the fused activation's derivative. Slots accumulate until reset. */
+ * includes the fused activation's derivative. Slots accumulate until reset.
+ * on = 2 also times the stages of a render step outside the network (the
+ * parameterization, the transforms, zeroing the gradients, the objective,
+ * Adam, ...) into slots marked by fv_profile_is_stage; on = 1 leaves them out. */
 void fv_profile_enable(int on);
 void fv_profile_reset(void);
 int fv_profile_count(void);
 const char *fv_profile_name(int i);  /* "" when i is out of range */
 int fv_profile_backward(int i);      /* 0: forward, 1: backward to the input */
+int fv_profile_is_stage(int i);      /* 1: a render step's stage outside the network (no flops) */
 double fv_profile_ms(int i);          /* milliseconds, summed */
 double fv_profile_calls(int i);       /* op executions, summed */
 double fv_profile_flops(int i);       /* floating-point operations, summed (as fv_infer_flops counts) */

@@ -22,7 +22,7 @@ struct fv_graph {
   fv_conv_shape *geo;    /* per op: conv/pool geometry */
   float **act;           /* per tensor */
   float **grad;          /* per tensor, with gradients */
-  unsigned char *live;   /* per tensor: gradient seeded or accumulated since zero_grad */
+  unsigned char *live;   /* per tensor: gradient zeroed (and maybe seeded or accumulated) since zero_grad */
   int (*cat_dims)[4];    /* CONCAT scratch, sized for the op with most inputs */
   void **cat_ptrs;
   float *arena;
@@ -454,24 +454,32 @@ void fv_graph_forward(fv_graph *g) {
 
 /* ==== backward =================================================================== */
 
+/* Gradients are zeroed lazily: a buffer is cleared when it is first handed out
+ * after zero_grad (to the objective's seed, or to the first op that accumulates
+ * into it), so the clearing happens next to its use, while the buffer is about
+ * to be in cache, and never for a gradient nothing writes. */
 void fv_graph_zero_grad(fv_graph *g) {
   if (!g->with_grad) return;
-  size_t half = g->arena_floats / 2;
-  memset(g->arena + half, 0, half * sizeof(float));
   memset(g->live, 0, (size_t)g->m->n_tensors);
+}
+
+static float *grad_live(fv_graph *g, int t) {
+  if (!g->live[t]) {
+    memset(g->grad[t], 0, numel4(g->dims[t]) * sizeof(float));
+    g->live[t] = 1;
+  }
+  return g->grad[t];
 }
 
 float *fv_graph_grad(fv_graph *g, int t) {
   if (!g->with_grad || t < 0 || t >= g->m->n_tensors || !g->grad[t]) return NULL;
-  g->live[t] = 1;
-  return g->grad[t];
+  return grad_live(g, t);
 }
 
 /* gradient buffer of an op input, or NULL if it is a constant (weights are frozen) */
 static float *dx_of(fv_graph *g, int t) {
   if (g->m->tensors[t].data || !g->grad[t]) return NULL;
-  g->live[t] = 1;
-  return g->grad[t];
+  return grad_live(g, t);
 }
 
 static void backward_op(fv_graph *g, int i, int redirect) {

@@ -18,6 +18,11 @@
  *   const float *dx = fv_graph_grad(g, m->input);
  *
  * Every activation is seen as NHWC 4-D; rank-2 [N, C] is N×1×1×C.
+ *
+ * fv_graph_zero_grad only marks the gradients stale: each buffer is cleared
+ * when it is first handed out after that (by fv_graph_grad, or to the first
+ * op of the backward that accumulates into it), so take gradient pointers
+ * after zero_grad, not before.
  */
 #ifndef FV_GRAPH_H
 #define FV_GRAPH_H

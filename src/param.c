@@ -1,13 +1,26 @@
 /* param.c — pixel and Fourier image parameterizations, colour decorrelation,
- * sigmoid; each with its exact adjoint. See param.h for the maths. */
+ * sigmoid; each with its exact adjoint. See param.h for the maths.
+ *
+ * The Fourier image's hot parts have a plain scalar reference (`__scalar`)
+ * and, in wasm SIMD builds, a twin (`__wasmsimd`) picked like the kernels'
+ * (fv_kernels_set_simd); tests/c/param_test.c holds each twin to its
+ * reference. The twins do the same float operations in the same order per
+ * value, so they give the same bits:
+ *  - fft_plane / fft_plane_adjoint: the 2-D transforms of one channel, with
+ *    kissfft's own SIMD build (kissfft4.h) running 4 columns or 4 rows per
+ *    call, 4×4 transposes between the passes (W even; odd W stays scalar);
+ *  - colour_out / colour_in: decorrelation and sigmoid fused with the
+ *    planar↔interleaved conversion, 4 pixels at a time. */
 #include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "kiss_fft.h"
 #include "kiss_fftr.h"
+#include "kissfft4.h"
 #include "model.h"
 #include "param.h"
 #include "rng.h"
@@ -19,18 +32,27 @@ struct fv_param {
   size_t numel;       /* N*H*W*3 */
   float *values;      /* params */
   float *grad;        /* dL/dparams */
-  float *pre;         /* pre-sigmoid image [N,H,W,3] */
+  float *pre;         /* PIXEL: pre-sigmoid image [N,H,W,3] */
   float *rgb;         /* image [N,H,W,3] */
-  float *tmp;         /* backward scratch [N,H,W,3] */
+  float m[9];         /* the colour matrix (colour_matrix) */
   /* FFT only */
   float *scale;       /* [H][wf]: the 1/f scale, the 1/sqrt(H*W) and the 1/4 folded together */
-  float *plane;       /* [H][W] one channel */
+  float *planes;      /* [3][H][W] one image's channels, pre-colour (or their gradients) */
   kiss_fft_cpx *spec; /* [H][wf] scaled spectrum / its gradient */
   kiss_fft_cpx *mid;  /* [H][wf] after the column transforms */
   kiss_fft_cpx *work1, *work2; /* [max(H, W)] */
   kiss_fft_cfg ifft_h, fft_h;      /* columns, length H */
   kiss_fftr_cfg irfft_w, rfft_w;   /* rows, W even */
   kiss_fft_cfg ifft_w, fft_w;      /* rows, W odd (full complex) */
+#ifdef __wasm_simd128__
+  /* the 4-lane path (W even): groups of 4 spectrum columns, blocks of 4 rows */
+  void *ifft_h4, *fft_h4, *irfft_w4, *rfft_w4;
+  int groups, hpad;   /* ceil(wf/4); H rounded up to a multiple of 4 */
+  kiss4_cpx *cols4;   /* [groups][hpad]: column spectra, lane l = column 4g+l; rows >= H stay 0 */
+  kiss4_cpx *col4;    /* [H]: one group's column input / output */
+  kiss4_cpx *row4;    /* [4*groups]: one row block's bins, lane j = row 4b+j */
+  v128_t *line4;      /* [W]: one row block's samples, lane j = row 4b+j */
+#endif
 };
 
 /* ---- colour ------------------------------------------------------------------
@@ -86,6 +108,16 @@ void fv_param_opts_default(fv_param_opts *o) {
   o->seed = 0;
 }
 
+#ifdef __wasm_simd128__
+/* Zeroed, 16-byte aligned (vectors); freed with free. */
+static void *vec_calloc(size_t bytes) {
+  bytes = (bytes + 15) & ~(size_t)15;
+  void *v = aligned_alloc(16, bytes ? bytes : 16);
+  if (v) memset(v, 0, bytes);
+  return v;
+}
+#endif
+
 /* numpy.fft.fftfreq(n)[k]: k/n for k < (n+1)/2, else (k-n)/n. */
 static double fftfreq(int k, int n) { return (k < (n + 1) / 2 ? k : k - n) / (double)n; }
 
@@ -93,14 +125,14 @@ static int fft_setup(fv_param *p, fv_error *err) {
   const int h = p->o.h, w = p->o.w, wf = p->wf;
   const int big = h > w ? h : w;
   p->scale = (float *)malloc((size_t)h * wf * sizeof(float));
-  p->plane = (float *)malloc((size_t)h * w * sizeof(float));
+  p->planes = (float *)malloc((size_t)3 * h * w * sizeof(float));
   p->spec = (kiss_fft_cpx *)malloc((size_t)h * wf * sizeof(kiss_fft_cpx));
   p->mid = (kiss_fft_cpx *)malloc((size_t)h * wf * sizeof(kiss_fft_cpx));
   p->work1 = (kiss_fft_cpx *)malloc((size_t)big * sizeof(kiss_fft_cpx));
   p->work2 = (kiss_fft_cpx *)malloc((size_t)big * sizeof(kiss_fft_cpx));
   p->ifft_h = kiss_fft_alloc(h, 1, NULL, NULL);
   p->fft_h = kiss_fft_alloc(h, 0, NULL, NULL);
-  int ok = p->scale && p->plane && p->spec && p->mid && p->work1 && p->work2 && p->ifft_h && p->fft_h;
+  int ok = p->scale && p->planes && p->spec && p->mid && p->work1 && p->work2 && p->ifft_h && p->fft_h;
   if (w % 2 == 0) {
     p->irfft_w = kiss_fftr_alloc(w, 1, NULL, NULL);
     p->rfft_w = kiss_fftr_alloc(w, 0, NULL, NULL);
@@ -110,6 +142,21 @@ static int fft_setup(fv_param *p, fv_error *err) {
     p->fft_w = kiss_fft_alloc(w, 0, NULL, NULL);
     ok = ok && p->ifft_w && p->fft_w;
   }
+#ifdef __wasm_simd128__
+  if (w % 2 == 0) {
+    p->groups = (wf + 3) / 4;
+    p->hpad = (h + 3) & ~3;
+    p->ifft_h4 = kiss4_fft_alloc(h, 1, NULL, NULL);
+    p->fft_h4 = kiss4_fft_alloc(h, 0, NULL, NULL);
+    p->irfft_w4 = kiss4_fftr_alloc(w, 1, NULL, NULL);
+    p->rfft_w4 = kiss4_fftr_alloc(w, 0, NULL, NULL);
+    p->cols4 = (kiss4_cpx *)vec_calloc((size_t)p->groups * p->hpad * sizeof(kiss4_cpx));
+    p->col4 = (kiss4_cpx *)vec_calloc((size_t)h * sizeof(kiss4_cpx));
+    p->row4 = (kiss4_cpx *)vec_calloc((size_t)4 * p->groups * sizeof(kiss4_cpx));
+    p->line4 = (v128_t *)vec_calloc((size_t)w * sizeof(v128_t));
+    ok = ok && p->ifft_h4 && p->fft_h4 && p->irfft_w4 && p->rfft_w4 && p->cols4 && p->col4 && p->row4 && p->line4;
+  }
+#endif
   if (!ok) {
     fv_error_set(err, FV_ERR_NO_MEMORY, "param: cannot allocate FFT buffers for %dx%d", h, w);
     return 0;
@@ -161,15 +208,15 @@ fv_param *fv_param_new(const fv_param_opts *o, fv_error *err) {
     return NULL;
   }
   p->o = *o;
+  color_matrix(p->m);
   p->wf = o->w / 2 + 1;
   p->numel = numel;
   p->count = o->kind == FV_PARAM_PIXEL ? numel : (size_t)o->n * 3 * o->h * p->wf * 2;
   p->values = (float *)malloc(p->count * sizeof(float));
   p->grad = (float *)malloc(p->count * sizeof(float));
-  p->pre = (float *)malloc(numel * sizeof(float));
+  p->pre = o->kind == FV_PARAM_PIXEL ? (float *)malloc(numel * sizeof(float)) : NULL;
   p->rgb = (float *)calloc(numel, sizeof(float));
-  p->tmp = (float *)malloc(numel * sizeof(float));
-  if (!p->values || !p->grad || !p->pre || !p->rgb || !p->tmp) {
+  if (!p->values || !p->grad || (o->kind == FV_PARAM_PIXEL && !p->pre) || !p->rgb) {
     fv_error_set(err, FV_ERR_NO_MEMORY, "param: cannot allocate %zu params", p->count);
     fv_param_free(p);
     return NULL;
@@ -188,9 +235,8 @@ void fv_param_free(fv_param *p) {
   free(p->grad);
   free(p->pre);
   free(p->rgb);
-  free(p->tmp);
   free(p->scale);
-  free(p->plane);
+  free(p->planes);
   free(p->spec);
   free(p->mid);
   free(p->work1);
@@ -201,6 +247,16 @@ void fv_param_free(fv_param *p) {
   kiss_fftr_free(p->rfft_w);
   kiss_fft_free(p->ifft_w);
   kiss_fft_free(p->fft_w);
+#ifdef __wasm_simd128__
+  if (p->ifft_h4) kiss4_fft_free(p->ifft_h4);
+  if (p->fft_h4) kiss4_fft_free(p->fft_h4);
+  if (p->irfft_w4) kiss4_fftr_free(p->irfft_w4);
+  if (p->rfft_w4) kiss4_fftr_free(p->rfft_w4);
+  free(p->cols4);
+  free(p->col4);
+  free(p->row4);
+  free(p->line4);
+#endif
   free(p);
 }
 
@@ -229,7 +285,7 @@ int fv_param_dim(const fv_param *p, int d) {
  * Forward: spec = params * scale; columns: complex inverse DFT (length H) of each
  * kx column; rows: real inverse DFT (length W) of each row's wf bins. kissfft is
  * unnormalized; the normalization is folded into scale. */
-static void fft_plane(fv_param *p, const float *params, float *plane) {
+static void fft_plane__scalar(fv_param *p, const float *params, float *plane) {
   const int h = p->o.h, w = p->o.w, wf = p->wf;
   const size_t nb = (size_t)h * wf;
   for (size_t i = 0; i < nb; i++) {
@@ -266,7 +322,7 @@ static void fft_plane(fv_param *p, const float *params, float *plane) {
  * c_k sum_n dx[n] cos(..) and dIm B_k = -c_k sum_n dx[n] sin(..): c_k times the
  * forward real DFT of dx, with the unused imaginary parts zero. Column stage: the
  * adjoint of the unnormalized inverse complex DFT is the forward one. */
-static void fft_plane_adjoint(fv_param *p, const float *dplane, float *dparams) {
+static void fft_plane_adjoint__scalar(fv_param *p, const float *dplane, float *dparams) {
   const int h = p->o.h, w = p->o.w, wf = p->wf;
   for (int y = 0; y < h; y++) {
     kiss_fft_cpx *row = p->mid + (size_t)y * wf;
@@ -300,6 +356,177 @@ static void fft_plane_adjoint(fv_param *p, const float *dplane, float *dparams) 
   }
 }
 
+/* ---- the 4-lane Fourier planes (wasm SIMD) -------------------------------------------
+ * The same transforms as the scalar ones, 4 at a time: the column pass takes 4
+ * spectrum columns per call (lane l = column 4g+l; lanes past wf carry zeros), the
+ * row pass 4 rows (lane j = row 4b+j; rows past H carry zeros). Between the passes
+ * and at the ends, 4×4 transposes move the lanes. */
+#ifdef __wasm_simd128__
+#define SHUF wasm_i32x4_shuffle
+
+/* (a, b, c, d) as the rows of a 4×4 matrix → its columns */
+static inline void tr4(v128_t *a, v128_t *b, v128_t *c, v128_t *d) {
+  const v128_t t0 = SHUF(*a, *b, 0, 4, 1, 5), t1 = SHUF(*a, *b, 2, 6, 3, 7);
+  const v128_t t2 = SHUF(*c, *d, 0, 4, 1, 5), t3 = SHUF(*c, *d, 2, 6, 3, 7);
+  *a = SHUF(t0, t2, 0, 1, 4, 5);
+  *b = SHUF(t0, t2, 2, 3, 6, 7);
+  *c = SHUF(t1, t3, 0, 1, 4, 5);
+  *d = SHUF(t1, t3, 2, 3, 6, 7);
+}
+
+/* lanes j < n of v into out[j * stride] */
+static inline void scatter_lanes(v128_t v, int n, float *out, size_t stride) {
+  float t[4];
+  wasm_v128_store(t, v);
+  for (int j = 0; j < n; j++) out[(size_t)j * stride] = t[j];
+}
+
+static void fft_plane__wasmsimd(fv_param *p, const float *params, float *plane) {
+  const int h = p->o.h, w = p->o.w, wf = p->wf, hp = p->hpad;
+  /* columns: gather 4 bins of each row (times the scale), inverse transform down the column */
+  for (int g = 0; g < p->groups; g++) {
+    const int k0 = 4 * g, nk = wf - k0 < 4 ? wf - k0 : 4;
+    for (int ky = 0; ky < h; ky++) {
+      const size_t b = (size_t)ky * wf + k0;
+      v128_t re, im;
+      if (nk == 4) {
+        const v128_t u = wasm_v128_load(params + 2 * b), v = wasm_v128_load(params + 2 * b + 4);
+        const v128_t sc = wasm_v128_load(p->scale + b);
+        re = wasm_f32x4_mul(SHUF(u, v, 0, 2, 4, 6), sc);
+        im = wasm_f32x4_mul(SHUF(u, v, 1, 3, 5, 7), sc);
+      } else {
+        float r[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0};
+        for (int l = 0; l < nk; l++) {
+          r[l] = params[2 * (b + l)] * p->scale[b + l];
+          q[l] = params[2 * (b + l) + 1] * p->scale[b + l];
+        }
+        re = wasm_v128_load(r);
+        im = wasm_v128_load(q);
+      }
+      p->col4[ky].r = re;
+      p->col4[ky].i = im;
+    }
+    kiss4_fft(p->ifft_h4, p->col4, p->cols4 + (size_t)g * hp);
+  }
+  /* rows, 4 at a time: transpose the block's bins to row lanes, real inverse transform, transpose back */
+  for (int y0 = 0; y0 < h; y0 += 4) {
+    const int ny = h - y0 < 4 ? h - y0 : 4;
+    for (int g = 0; g < p->groups; g++) {
+      const kiss4_cpx *c = p->cols4 + (size_t)g * hp + y0;
+      kiss4_cpx *o = p->row4 + 4 * g;
+      v128_t r0 = c[0].r, r1 = c[1].r, r2 = c[2].r, r3 = c[3].r;
+      v128_t i0 = c[0].i, i1 = c[1].i, i2 = c[2].i, i3 = c[3].i;
+      tr4(&r0, &r1, &r2, &r3);
+      tr4(&i0, &i1, &i2, &i3);
+      o[0].r = r0, o[1].r = r1, o[2].r = r2, o[3].r = r3;
+      o[0].i = i0, o[1].i = i1, o[2].i = i2, o[3].i = i3;
+    }
+    kiss4_fftri(p->irfft_w4, p->row4, p->line4); /* ignores Im of bins 0 and W/2, as numpy does */
+    float *out = plane + (size_t)y0 * w;
+    int x = 0;
+    for (; x + 4 <= w; x += 4) {
+      v128_t a = p->line4[x], b = p->line4[x + 1], c = p->line4[x + 2], d = p->line4[x + 3];
+      tr4(&a, &b, &c, &d); /* now row y0+j, columns x..x+3 */
+      if (ny == 4) {
+        wasm_v128_store(out + x, a);
+        wasm_v128_store(out + w + x, b);
+        wasm_v128_store(out + 2 * (size_t)w + x, c);
+        wasm_v128_store(out + 3 * (size_t)w + x, d);
+      } else {
+        const v128_t rows[4] = {a, b, c, d};
+        for (int j = 0; j < ny; j++) wasm_v128_store(out + (size_t)j * w + x, rows[j]);
+      }
+    }
+    for (; x < w; x++) scatter_lanes(p->line4[x], ny, out + x, (size_t)w);
+  }
+}
+
+static void fft_plane_adjoint__wasmsimd(fv_param *p, const float *dplane, float *dparams) {
+  const int h = p->o.h, w = p->o.w, wf = p->wf, hp = p->hpad;
+  const v128_t two = wasm_f32x4_splat(2.0f), zero = wasm_f32x4_splat(0.0f);
+  /* rows, 4 at a time: real forward transform, the c_k factors, transpose to column lanes */
+  for (int y0 = 0; y0 < h; y0 += 4) {
+    const int ny = h - y0 < 4 ? h - y0 : 4;
+    const float *in = dplane + (size_t)y0 * w;
+    int x = 0;
+    for (; x + 4 <= w; x += 4) {
+      v128_t a = zero, b = zero, c = zero, d = zero;
+      a = wasm_v128_load(in + x);
+      if (ny > 1) b = wasm_v128_load(in + w + x);
+      if (ny > 2) c = wasm_v128_load(in + 2 * (size_t)w + x);
+      if (ny > 3) d = wasm_v128_load(in + 3 * (size_t)w + x);
+      tr4(&a, &b, &c, &d); /* now column x+l, rows y0..y0+3 */
+      p->line4[x] = a, p->line4[x + 1] = b, p->line4[x + 2] = c, p->line4[x + 3] = d;
+    }
+    for (; x < w; x++) {
+      float t[4] = {0, 0, 0, 0};
+      for (int j = 0; j < ny; j++) t[j] = in[(size_t)j * w + x];
+      p->line4[x] = wasm_v128_load(t);
+    }
+    kiss4_fftr(p->rfft_w4, p->line4, p->row4);
+    kiss4_cpx *row = p->row4;
+    for (int k = 1; k < wf - 1; k++) { /* k = W/2 = wf-1 keeps c = 1 */
+      row[k].r = wasm_f32x4_mul(row[k].r, two);
+      row[k].i = wasm_f32x4_mul(row[k].i, two);
+    }
+    row[0].i = zero;
+    row[wf - 1].i = zero;
+    for (int g = 0; g < p->groups; g++) {
+      const kiss4_cpx *c = p->row4 + 4 * g;
+      kiss4_cpx *o = p->cols4 + (size_t)g * hp + y0;
+      v128_t r0 = c[0].r, r1 = c[1].r, r2 = c[2].r, r3 = c[3].r;
+      v128_t i0 = c[0].i, i1 = c[1].i, i2 = c[2].i, i3 = c[3].i;
+      tr4(&r0, &r1, &r2, &r3);
+      tr4(&i0, &i1, &i2, &i3);
+      o[0].r = r0, o[1].r = r1, o[2].r = r2, o[3].r = r3;
+      o[0].i = i0, o[1].i = i1, o[2].i = i2, o[3].i = i3;
+    }
+  }
+  /* columns: forward transform (the adjoint of the unnormalized inverse), scale, interleave */
+  for (int g = 0; g < p->groups; g++) {
+    const int k0 = 4 * g, nk = wf - k0 < 4 ? wf - k0 : 4;
+    kiss4_fft(p->fft_h4, p->cols4 + (size_t)g * hp, p->col4);
+    for (int ky = 0; ky < h; ky++) {
+      const size_t b = (size_t)ky * wf + k0;
+      if (nk == 4) {
+        const v128_t sc = wasm_v128_load(p->scale + b);
+        const v128_t re = wasm_f32x4_mul(p->col4[ky].r, sc), im = wasm_f32x4_mul(p->col4[ky].i, sc);
+        wasm_v128_store(dparams + 2 * b, SHUF(re, im, 0, 4, 1, 5));
+        wasm_v128_store(dparams + 2 * b + 4, SHUF(re, im, 2, 6, 3, 7));
+      } else {
+        float r[4], q[4];
+        wasm_v128_store(r, p->col4[ky].r);
+        wasm_v128_store(q, p->col4[ky].i);
+        for (int l = 0; l < nk; l++) {
+          dparams[2 * (b + l)] = r[l] * p->scale[b + l];
+          dparams[2 * (b + l) + 1] = q[l] * p->scale[b + l];
+        }
+      }
+    }
+  }
+}
+#endif
+
+static void fft_plane(fv_param *p, const float *params, float *plane) {
+#ifdef __wasm_simd128__
+  if (p->ifft_h4 && fv_kernels_simd_enabled()) {
+    fft_plane__wasmsimd(p, params, plane);
+    return;
+  }
+#endif
+  fft_plane__scalar(p, params, plane);
+}
+
+static void fft_plane_adjoint(fv_param *p, const float *dplane, float *dparams) {
+#ifdef __wasm_simd128__
+  if (p->ifft_h4 && fv_kernels_simd_enabled()) {
+    fft_plane_adjoint__wasmsimd(p, dplane, dparams);
+    return;
+  }
+#endif
+  fft_plane_adjoint__scalar(p, dplane, dparams);
+}
+
 /* ---- the linear spatial stage ------------------------------------------------- */
 void fv_param_spatial(fv_param *p, const float *params, float *out) {
   if (p->o.kind == FV_PARAM_PIXEL) {
@@ -310,8 +537,8 @@ void fv_param_spatial(fv_param *p, const float *params, float *out) {
   for (int b = 0; b < p->o.n; b++) {
     float *img = out + (size_t)b * hw * 3;
     for (int c = 0; c < 3; c++) {
-      fft_plane(p, params + ((size_t)b * 3 + c) * nbf, p->plane);
-      for (size_t i = 0; i < hw; i++) img[3 * i + c] = p->plane[i];
+      fft_plane(p, params + ((size_t)b * 3 + c) * nbf, p->planes);
+      for (size_t i = 0; i < hw; i++) img[3 * i + c] = p->planes[i];
     }
   }
 }
@@ -325,18 +552,18 @@ void fv_param_spatial_adjoint(fv_param *p, const float *dout, float *dparams) {
   for (int b = 0; b < p->o.n; b++) {
     const float *img = dout + (size_t)b * hw * 3;
     for (int c = 0; c < 3; c++) {
-      for (size_t i = 0; i < hw; i++) p->plane[i] = img[3 * i + c];
-      fft_plane_adjoint(p, p->plane, dparams + ((size_t)b * 3 + c) * nbf);
+      for (size_t i = 0; i < hw; i++) p->planes[i] = img[3 * i + c];
+      fft_plane_adjoint(p, p->planes, dparams + ((size_t)b * 3 + c) * nbf);
     }
   }
 }
 
-/* ---- render and backward ----------------------------------------------------------
- * The sigmoid's exp is Cephes' expf (range reduction by ln 2 in two parts, a degree-6
+/* ---- the sigmoid ----------------------------------------------------------------------
+ * Its exp is Cephes' expf (range reduction by ln 2 in two parts, a degree-6
  * polynomial, 2^k built in the exponent bits), within about 2 ulp of libm's. It has no
- * branches and no calls, so the compiler vectorizes the loop; libm's expf, one call per
- * value, cost more than the rest of the colour stage. Plain float arithmetic in a fixed
- * order: the same bits natively and in wasm. */
+ * branches and no calls, so the compiler vectorizes a loop of it; libm's expf, one call
+ * per value, cost more than the rest of the colour stage. Plain float arithmetic in a
+ * fixed order: the same bits natively, in wasm and in its SIMD twin below. */
 static inline float sigmoidf(float v) {
   float x = -v;
   x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x; /* 2^k stays a normal float */
@@ -355,12 +582,161 @@ static inline float sigmoidf(float v) {
   return 1.0f / (1.0f + q * two_k);
 }
 
-const float *fv_param_render(fv_param *p) {
-  const float *lin = p->values; /* PIXEL without decorrelation: the params themselves */
-  if (p->o.kind == FV_PARAM_FFT) {
-    fv_param_spatial(p, p->values, p->pre);
-    lin = p->pre;
+/* ---- colour: the per-pixel stage of the Fourier image ------------------------------------
+ * colour_out: planes [3][n] (one image, pre-colour) → rgb [n][3] = sigmoid(M c), or
+ * sigmoid(c) without decorrelation. colour_in: its adjoint at the saved rgb, drgb [n][3] →
+ * planes [3][n] = M^T (drgb · y (1 − y)). The same operations as fv_color_decorrelate(_adjoint)
+ * and the sigmoid in the pixel path. */
+static void colour_out_range(const fv_param *p, const float *planes, size_t n, size_t i0, float *rgb) {
+  const float *c0 = planes, *c1 = planes + n, *c2 = planes + 2 * n;
+  const float *m = p->m;
+  for (size_t i = i0; i < n; i++) {
+    const float a = c0[i], b = c1[i], c = c2[i];
+    if (p->o.decorrelate) {
+      rgb[3 * i + 0] = sigmoidf(m[0] * a + m[1] * b + m[2] * c);
+      rgb[3 * i + 1] = sigmoidf(m[3] * a + m[4] * b + m[5] * c);
+      rgb[3 * i + 2] = sigmoidf(m[6] * a + m[7] * b + m[8] * c);
+    } else {
+      rgb[3 * i + 0] = sigmoidf(a);
+      rgb[3 * i + 1] = sigmoidf(b);
+      rgb[3 * i + 2] = sigmoidf(c);
+    }
   }
+}
+
+static void colour_out__scalar(const fv_param *p, const float *planes, size_t n, float *rgb) {
+  colour_out_range(p, planes, n, 0, rgb);
+}
+
+static void colour_in_range(const fv_param *p, const float *drgb, const float *rgb, size_t n, size_t i0,
+                            float *planes) {
+  float *c0 = planes, *c1 = planes + n, *c2 = planes + 2 * n;
+  const float *m = p->m;
+  for (size_t i = i0; i < n; i++) {
+    const float *y = rgb + 3 * i, *g = drgb + 3 * i;
+    const float a = g[0] * y[0] * (1.0f - y[0]), b = g[1] * y[1] * (1.0f - y[1]), c = g[2] * y[2] * (1.0f - y[2]);
+    if (p->o.decorrelate) {
+      c0[i] = m[0] * a + m[3] * b + m[6] * c;
+      c1[i] = m[1] * a + m[4] * b + m[7] * c;
+      c2[i] = m[2] * a + m[5] * b + m[8] * c;
+    } else {
+      c0[i] = a, c1[i] = b, c2[i] = c;
+    }
+  }
+}
+
+static void colour_in__scalar(const fv_param *p, const float *drgb, const float *rgb, size_t n, float *planes) {
+  colour_in_range(p, drgb, rgb, n, 0, planes);
+}
+
+#ifdef __wasm_simd128__
+static inline v128_t sigmoid4(v128_t v) {
+#define F4 wasm_f32x4_splat
+  v128_t x = wasm_f32x4_neg(v);
+  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, F4(-87.0f)), F4(88.0f)); /* the scalar's selects, NaN kept */
+  const v128_t k = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, F4(1.44269504088896341f)), F4(0.5f)));
+  const v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, F4(0.693359375f))),
+                                  wasm_f32x4_mul(k, F4(-2.12194440e-4f)));
+  v128_t q = F4(1.9875691500e-4f);
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), F4(1.3981999507e-3f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), F4(8.3334519073e-3f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), F4(4.1665795894e-2f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), F4(1.6666665459e-1f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), F4(5.0000001201e-1f));
+  q = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(q, r), r), r), F4(1.0f));
+  const v128_t two_k = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_div(F4(1.0f), wasm_f32x4_add(F4(1.0f), wasm_f32x4_mul(q, two_k)));
+#undef F4
+}
+
+/* m0·a + m1·b + m2·c, in the scalar's order */
+static inline v128_t mix3(float m0, float m1, float m2, v128_t a, v128_t b, v128_t c) {
+  const v128_t ab = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_splat(m0), a), wasm_f32x4_mul(wasm_f32x4_splat(m1), b));
+  return wasm_f32x4_add(ab, wasm_f32x4_mul(wasm_f32x4_splat(m2), c));
+}
+
+static void colour_out__wasmsimd(const fv_param *p, const float *planes, size_t n, float *rgb) {
+  const float *c0 = planes, *c1 = planes + n, *c2 = planes + 2 * n;
+  const float *m = p->m;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t a = wasm_v128_load(c0 + i), b = wasm_v128_load(c1 + i), c = wasm_v128_load(c2 + i);
+    if (p->o.decorrelate) {
+      const v128_t u = mix3(m[0], m[1], m[2], a, b, c), v = mix3(m[3], m[4], m[5], a, b, c);
+      c = mix3(m[6], m[7], m[8], a, b, c);
+      a = u, b = v;
+    }
+    a = sigmoid4(a), b = sigmoid4(b), c = sigmoid4(c);
+    /* planar (a, b, c) × 4 pixels → 12 interleaved floats */
+    float *o = rgb + 3 * i;
+    const v128_t ab = SHUF(a, b, 0, 4, 1, 5), bc = SHUF(b, c, 1, 5, 2, 6), ab3 = SHUF(a, b, 3, 7, 3, 7);
+    wasm_v128_store(o, SHUF(ab, c, 0, 1, 4, 2));
+    wasm_v128_store(o + 4, SHUF(bc, a, 0, 1, 6, 2));
+    wasm_v128_store(o + 8, SHUF(c, ab3, 2, 4, 5, 3));
+  }
+  colour_out_range(p, planes, n, i, rgb); /* the tail */
+}
+
+static void colour_in__wasmsimd(const fv_param *p, const float *drgb, const float *rgb, size_t n, float *planes) {
+  float *c0 = planes, *c1 = planes + n, *c2 = planes + 2 * n;
+  const float *m = p->m;
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t e[3];
+    for (int k = 0; k < 3; k++) { /* g · y · (1 − y), interleaved */
+      const v128_t y = wasm_v128_load(rgb + 3 * i + 4 * k), g = wasm_v128_load(drgb + 3 * i + 4 * k);
+      e[k] = wasm_f32x4_mul(wasm_f32x4_mul(g, y), wasm_f32x4_sub(one, y));
+    }
+    /* 12 interleaved floats → planar (a, b, c) */
+    v128_t a = SHUF(SHUF(e[0], e[1], 0, 3, 6, 0), e[2], 0, 1, 2, 5);
+    v128_t b = SHUF(SHUF(e[0], e[1], 1, 4, 7, 0), e[2], 0, 1, 2, 6);
+    v128_t c = SHUF(SHUF(e[0], e[1], 2, 5, 0, 0), e[2], 0, 1, 4, 7);
+    if (p->o.decorrelate) {
+      const v128_t u = mix3(m[0], m[3], m[6], a, b, c), v = mix3(m[1], m[4], m[7], a, b, c);
+      c = mix3(m[2], m[5], m[8], a, b, c);
+      a = u, b = v;
+    }
+    wasm_v128_store(c0 + i, a);
+    wasm_v128_store(c1 + i, b);
+    wasm_v128_store(c2 + i, c);
+  }
+  colour_in_range(p, drgb, rgb, n, i, planes); /* the tail */
+}
+#endif
+
+static void colour_out(const fv_param *p, const float *planes, size_t n, float *rgb) {
+#ifdef __wasm_simd128__
+  if (fv_kernels_simd_enabled()) {
+    colour_out__wasmsimd(p, planes, n, rgb);
+    return;
+  }
+#endif
+  colour_out__scalar(p, planes, n, rgb);
+}
+
+static void colour_in(const fv_param *p, const float *drgb, const float *rgb, size_t n, float *planes) {
+#ifdef __wasm_simd128__
+  if (fv_kernels_simd_enabled()) {
+    colour_in__wasmsimd(p, drgb, rgb, n, planes);
+    return;
+  }
+#endif
+  colour_in__scalar(p, drgb, rgb, n, planes);
+}
+
+/* ---- render and backward ---------------------------------------------------------- */
+const float *fv_param_render(fv_param *p) {
+  if (p->o.kind == FV_PARAM_FFT) {
+    /* per image: the three channel planes, then colour and sigmoid into the interleaved image */
+    const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
+    for (int b = 0; b < p->o.n; b++) {
+      for (int c = 0; c < 3; c++) fft_plane(p, p->values + ((size_t)b * 3 + c) * nbf, p->planes + c * hw);
+      colour_out(p, p->planes, hw, p->rgb + (size_t)b * hw * 3);
+    }
+    return p->rgb;
+  }
+  const float *lin = p->values; /* PIXEL without decorrelation: the params themselves */
   if (p->o.decorrelate) {
     fv_color_decorrelate(lin, p->pre, p->numel / 3);
     lin = p->pre;
@@ -371,10 +747,17 @@ const float *fv_param_render(fv_param *p) {
 }
 
 const float *fv_param_backward(fv_param *p, const float *drgb) {
+  if (p->o.kind == FV_PARAM_FFT) {
+    const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
+    for (int b = 0; b < p->o.n; b++) {
+      colour_in(p, drgb + (size_t)b * hw * 3, p->rgb + (size_t)b * hw * 3, hw, p->planes);
+      for (int c = 0; c < 3; c++) fft_plane_adjoint(p, p->planes + c * hw, p->grad + ((size_t)b * 3 + c) * nbf);
+    }
+    return p->grad;
+  }
   /* sigmoid' = y (1 - y), from the saved image */
-  float *d = p->o.kind == FV_PARAM_PIXEL ? p->grad : p->tmp;
+  float *d = p->grad;
   for (size_t i = 0; i < p->numel; i++) d[i] = drgb[i] * p->rgb[i] * (1.0f - p->rgb[i]);
   if (p->o.decorrelate) fv_color_decorrelate_adjoint(d, d, p->numel / 3);
-  if (p->o.kind == FV_PARAM_FFT) fv_param_spatial_adjoint(p, d, p->grad);
   return p->grad;
 }

@@ -8,9 +8,10 @@
 #include <time.h>
 
 #define FV_PROFILE_SLOTS 64
+#define STAGE (-1) /* the kind of a step stage's slot (op kinds are >= 0) */
 
 typedef struct {
-  int kind, kh, kw, stride, backward; /* the key */
+  int kind, kh, kw, stride, backward; /* the key; kind STAGE: a step stage, keyed by name */
   char name[40];
   double ms, flops;
   long calls;
@@ -76,9 +77,27 @@ void fv_profile_add(const fv_model *m, int i, const fv_conv_shape *s, const int 
   sl->calls++;
 }
 
+void fv_profile_add_stage(const char *name, int backward, double t0_ms) {
+  const double dt = fv_profile_now_ms() - t0_ms;
+  slot *sl = NULL;
+  for (int i = 0; i < n_slots && !sl; i++)
+    if (slots[i].kind == STAGE && slots[i].backward == (backward != 0) && strcmp(slots[i].name, name) == 0)
+      sl = &slots[i];
+  if (!sl) {
+    if (n_slots == FV_PROFILE_SLOTS) return;
+    sl = &slots[n_slots++];
+    memset(sl, 0, sizeof *sl);
+    sl->kind = STAGE;
+    sl->backward = backward != 0;
+    snprintf(sl->name, sizeof sl->name, "%s", name);
+  }
+  sl->ms += dt;
+  sl->calls++;
+}
+
 /* ---- the exported API (fv.h) ---------------------------------------------------------- */
 
-void fv_profile_enable(int on) { fv_profile_on = on != 0; }
+void fv_profile_enable(int on) { fv_profile_on = on <= 0 ? 0 : on >= FV_PROFILE_STAGES ? FV_PROFILE_STAGES : 1; }
 void fv_profile_reset(void) { n_slots = 0; }
 int fv_profile_count(void) { return n_slots; }
 
@@ -86,6 +105,7 @@ static const slot *at(int i) { return i >= 0 && i < n_slots ? &slots[i] : NULL; 
 
 const char *fv_profile_name(int i) { return at(i) ? at(i)->name : ""; }
 int fv_profile_backward(int i) { return at(i) ? at(i)->backward : 0; }
+int fv_profile_is_stage(int i) { return at(i) ? at(i)->kind == STAGE : 0; }
 double fv_profile_ms(int i) { return at(i) ? at(i)->ms : 0.0; }
 double fv_profile_calls(int i) { return at(i) ? (double)at(i)->calls : 0.0; }
 double fv_profile_flops(int i) { return at(i) ? at(i)->flops : 0.0; }

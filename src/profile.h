@@ -17,6 +17,14 @@
  * wasm/engine.js implements with performance.now() (Node's WASI and the test
  * runner provide their own). Without a working clock every time reads 0.
  *
+ * Level 2 (fv_profile_enable(FV_PROFILE_STAGES)) also times the stages of a
+ * render step outside the network (render.c: "param", "transform", "input
+ * range", "objective", "adam"; forward and backward) into slots keyed by name
+ * and direction, reported with fv_profile_is_stage = 1 and no flops; level 1
+ * leaves them out, so a caller that sums the slots as op time is unaffected.
+ * (Gradient buffers are zeroed lazily, by the first op that writes them, so
+ * that time is in the ops' backward slots.)
+ *
  * State is global (one profile per engine instance): wasm runs one thread per
  * instance, and the native tests are single-threaded.
  */
@@ -26,7 +34,9 @@
 #include "kernels/kernels.h"
 #include "model.h"
 
-extern int fv_profile_on;  /* nonzero: the graph times each op */
+extern int fv_profile_on;  /* nonzero: the graph times each op; FV_PROFILE_STAGES: the render's stages too */
+
+#define FV_PROFILE_STAGES 2
 
 /* Milliseconds on a monotonic clock (0 when there is none). */
 double fv_profile_now_ms(void);
@@ -35,5 +45,8 @@ double fv_profile_now_ms(void);
  * depthwise, pools; ignored otherwise); y: its output dims N,H,W,C. */
 void fv_profile_add(const fv_model *m, int op, const fv_conv_shape *s, const int y[4], int backward,
                     double t0_ms);
+
+/* Adds the time since t0_ms to the step stage `name` (a static string). */
+void fv_profile_add_stage(const char *name, int backward, double t0_ms);
 
 #endif

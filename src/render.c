@@ -13,6 +13,7 @@
 #include "optim.h"
 #include "options.h"
 #include "param.h"
+#include "profile.h"
 #include "rng.h"
 #include "transform.h"
 
@@ -34,6 +35,7 @@ struct fv_render {
   float *good;           /* params of the last finite step */
   uint8_t *rgba;         /* [n][size][size][4] */
   int rgba_dirty;
+  int image_fresh;       /* the param's image is the render of its current values (no update since) */
   int steps_done;
   float objective;
 };
@@ -174,16 +176,42 @@ void fv_render_free(fv_render *r) {
 
 /* ==== one step ============================================================================ */
 
+/* No Inf or NaN: the largest exponent field seen is below all-ones. A max over
+ * the bits instead of an early exit, so the loop vectorizes. */
 static int all_finite(const float *x, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(x[i])) return 0;
-  return 1;
+  uint32_t most = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t b;
+    memcpy(&b, &x[i], sizeof b);
+    b &= 0x7f800000u;
+    most = b > most ? b : most;
+  }
+  return most != 0x7f800000u;
+}
+
+/* The image of the current params: the last render's when nothing has moved them since. */
+static const float *current_image(fv_render *r) {
+  const float *rgb = r->image_fresh ? fv_param_image(r->param) : fv_param_render(r->param);
+  r->image_fresh = 1;
+  return rgb;
+}
+
+/* The profile's stage laps (profile.h, level FV_PROFILE_STAGES): lap() books the
+ * time since *clk to a stage and restarts the clock; off, both are a flag check. */
+static double lap_start(void) { return fv_profile_on >= FV_PROFILE_STAGES ? fv_profile_now_ms() : 0.0; }
+
+static void lap(const char *stage, int backward, double *clk) {
+  if (fv_profile_on < FV_PROFILE_STAGES) return;
+  fv_profile_add_stage(stage, backward, *clk);
+  *clk = fv_profile_now_ms();
 }
 
 static fv_status step(fv_render *r, fv_error *err) {
   const fv_model *m = r->m;
-  const float *rgb = fv_param_render(r->param);
+  double clk = lap_start();
+  const float *rgb = current_image(r); /* rendered already when the display asked for it since the last update */
   size_t gin = (size_t)r->n * r->gh * r->gw * 3, img = (size_t)r->n * r->size * r->size * 3;
+  lap("param", 0, &clk);
 
   /* image → transformed image → the model's value range */
   if (r->tf) {
@@ -192,12 +220,15 @@ static fv_status step(fv_render *r, fv_error *err) {
   } else {
     memcpy(r->x_img, rgb, gin * sizeof(float));
   }
+  lap("transform", 0, &clk);
   float lo = m->input_min, span = m->input_max - m->input_min;
   float *x = fv_graph_input(r->g);
   for (size_t i = 0; i < gin; i++) x[i] = lo + span * r->x_img[i];
-  fv_graph_forward(r->g);
+  lap("input range", 0, &clk);
+  fv_graph_forward(r->g); /* the ops time themselves */
+  clk = lap_start();
 
-  /* objective terms on layers seed the gradient */
+  /* objective terms on layers seed the gradient (each buffer is zeroed on first use: graph.c) */
   fv_graph_zero_grad(r->g);
   double objective = 0;
   for (int i = 0; i < r->o.n_terms; i++) {
@@ -211,20 +242,26 @@ static fv_status step(fv_render *r, fv_error *err) {
     objective += fv_obj_eval(&r->diversity, fv_graph_dims(r->g, out), fv_graph_act(r->g, out),
                              fv_graph_grad(r->g, out));
   }
+  lap("objective", 1, &clk);
   fv_graph_backward(r->g, r->steps_done < r->o.redirect_steps);
+  clk = lap_start();
 
   /* back through the value range and the transforms to the image */
   const float *gx = fv_graph_grad(r->g, m->input);
   for (size_t i = 0; i < gin; i++) r->dx_img[i] = span * gx[i];
+  lap("input range", 1, &clk);
   if (r->tf) fv_transform_backward(r->tf, r->dx_img, r->dimg);
   else memcpy(r->dimg, r->dx_img, img * sizeof(float));
+  lap("transform", 1, &clk);
 
   /* penalties on the image itself */
   int dims[4] = {r->n, r->size, r->size, 3};
   for (int i = 0; i < r->o.n_terms; i++)
     if (fv_obj_on_image(r->o.terms[i].kind)) objective += fv_obj_eval(&r->o.terms[i], dims, rgb, r->dimg);
+  lap("objective", 1, &clk);
 
   const float *gp = fv_param_backward(r->param, r->dimg);
+  lap("param", 1, &clk);
   size_t np = fv_param_count(r->param);
   if (!isfinite(objective) || !all_finite(gp, np)) {
     fv_error_set(err, FV_ERR_NUMERIC,
@@ -234,13 +271,16 @@ static fv_status step(fv_render *r, fv_error *err) {
     return FV_ERR_NUMERIC;
   }
   fv_adam_step(r->adam, fv_param_values(r->param), gp);
+  r->image_fresh = 0;
   if (!all_finite(fv_param_values(r->param), np)) {
     memcpy(fv_param_values(r->param), r->good, np * sizeof(float));
+    r->image_fresh = 1; /* the good params are the ones this step rendered */
     fv_error_set(err, FV_ERR_NUMERIC, "the optimization blew up at step %d; the last good image is kept",
                  r->steps_done + 1);
     return FV_ERR_NUMERIC;
   }
   memcpy(r->good, fv_param_values(r->param), np * sizeof(float));
+  lap("adam", 1, &clk);
   r->objective = (float)objective;
   r->steps_done++;
   r->rgba_dirty = 1;
@@ -277,7 +317,7 @@ static uint8_t to_u8(float v) {
 const uint8_t *fv_render_rgba(fv_render *r, int image) {
   if (!r || image < 0 || image >= r->n) return NULL;
   if (r->rgba_dirty) {
-    const float *rgb = fv_param_render(r->param);  /* the current params, after the last update */
+    const float *rgb = current_image(r); /* the current params, after the last update; the next step reuses it */
     size_t np = (size_t)r->n * r->size * r->size;
     for (size_t p = 0; p < np; p++) {
       for (int c = 0; c < 3; c++) r->rgba[4 * p + c] = to_u8(rgb[3 * p + c]);

@@ -3,14 +3,31 @@
  * Images are HWC with 3 channels; one image at a time through two ping-pong
  * scratch buffers sized for the largest stage output; a pad followed by a
  * jitter runs as one pass, and resize and rotate tabulate their per-column
- * arithmetic once per call (the same operations, so the same bits). */
+ * arithmetic once per call (the same operations, so the same bits).
+ *
+ * The bilinear sampling of resize and rotate (forward and adjoint) has a
+ * plain scalar reference (`__scalar`) and, in wasm SIMD builds, a twin
+ * (`__wasmsimd`) picked like the kernels' (fv_kernels_set_simd) that keeps a
+ * pixel's 3 channels in the lanes of one vector: the same float operations
+ * per channel in the same order, so the same bits (tests/c/transform_test.c).
+ * Forward, the fourth lane reads the next pixel's first channel and is
+ * thrown away; pixels whose 4-float load or store could leave the image take
+ * the scalar path. Adjoint, the scatter accumulates into a scratch image of
+ * 4 floats a pixel (acc4; the fourth lane gets 0s) and is packed to 3 at the
+ * end: 4-float read-modify-writes at a 3-float stride would overlap, and a
+ * load that straddles an earlier store stalls. */
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "model.h"
 #include "transform.h"
+
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -20,6 +37,13 @@ typedef struct {
   fv_tf_draw d;
   double c, s;        /* ROTATE: cos and sin of the angle */
 } tf_draw;
+
+/* The part of a stage's output image that the rest of the chain reads: rows
+ * [y0, y0 + h), columns [x0, x0 + w). The whole image, unless a final jitter
+ * follows (its crop is then read by the final resize in place). */
+typedef struct {
+  int y0, x0, h, w;
+} tf_win;
 
 struct fv_transform {
   fv_transform_opts o;
@@ -32,6 +56,9 @@ struct fv_transform {
   float *tlx;
   double *tcx, *tsx;
   int tab_side;
+#ifdef __wasm_simd128__
+  float *acc4;        /* adjoint accumulator, 4 floats a pixel, for the largest image a stage reads */
+#endif
 };
 
 /* ---- options --------------------------------------------------------------------- */
@@ -238,7 +265,15 @@ fv_transform *fv_transform_new(const fv_transform_opts *o, fv_error *err) {
   t->tcx = (double *)malloc((size_t)widest * 2 * sizeof(double));
   if (t->tx0) t->tx1 = t->tx0 + widest;
   if (t->tcx) t->tsx = t->tcx + widest;
-  if (!t->draws || (most && (!t->buf[0] || !t->buf[1])) || !t->tx0 || !t->tlx || !t->tcx) {
+  int acc_ok = 1;
+#ifdef __wasm_simd128__
+  {
+    size_t px = most > (size_t)o->in_h * o->in_w ? most : (size_t)o->in_h * o->in_w;
+    t->acc4 = (float *)aligned_alloc(16, px * 4 * sizeof(float));
+    acc_ok = t->acc4 != NULL;
+  }
+#endif
+  if (!t->draws || (most && (!t->buf[0] || !t->buf[1])) || !t->tx0 || !t->tlx || !t->tcx || !acc_ok) {
     fv_error_set(err, FV_ERR_NO_MEMORY, "transform: cannot allocate scratch for %zu pixels", most);
     fv_transform_free(t);
     return NULL;
@@ -264,6 +299,9 @@ void fv_transform_free(fv_transform *t) {
   free(t->tx0);
   free(t->tlx);
   free(t->tcx);
+#ifdef __wasm_simd128__
+  free(t->acc4);
+#endif
   free(t);
 }
 
@@ -390,39 +428,97 @@ static void col_taps(fv_transform *t, int iw, int ow) {
   for (int x = 0; x < ow; x++) lerp_at(x, rx, iw, &t->tx0[x], &t->tx1[x], &t->tlx[x]);
 }
 
-static void resize_fwd(fv_transform *t, const float *in, int ih, int iw, float *out, int oh, int ow) {
-  if (ih == oh && iw == ow) {
-    memcpy(out, in, (size_t)ih * iw * 3 * sizeof(float));
-    return;
-  }
-  col_taps(t, iw, ow);
+/* Output row y of the resize: columns [x_from, ow). */
+static void resize_row__scalar(const fv_transform *t, const float *r0, const float *r1, float hy, float ly, float *o,
+                               int x_from, int ow) {
   const int *tx0 = t->tx0, *tx1 = t->tx1;
   const float *tlx = t->tlx;
-  const float ry = (float)ih / (float)oh;
-  for (int y = 0; y < oh; y++) {
-    int y0, y1;
-    float ly;
-    lerp_at(y, ry, ih, &y0, &y1, &ly);
-    const float hy = 1.0f - ly;
-    const float *r0 = in + (size_t)y0 * iw * 3, *r1 = in + (size_t)y1 * iw * 3;
-    float *o = out + (size_t)y * ow * 3;
-    for (int x = 0; x < ow; x++) {
-      const int x0 = tx0[x], x1 = tx1[x];
-      const float lx = tlx[x], hx = 1.0f - lx;
-      for (int c = 0; c < 3; c++)
-        o[3 * x + c] = hy * (hx * r0[3 * x0 + c] + lx * r0[3 * x1 + c]) +
-                       ly * (hx * r1[3 * x0 + c] + lx * r1[3 * x1 + c]);
+  for (int x = x_from; x < ow; x++) {
+    const int x0 = tx0[x], x1 = tx1[x];
+    const float lx = tlx[x], hx = 1.0f - lx;
+    for (int c = 0; c < 3; c++)
+      o[3 * x + c] = hy * (hx * r0[3 * x0 + c] + lx * r0[3 * x1 + c]) +
+                     ly * (hx * r1[3 * x0 + c] + lx * r1[3 * x1 + c]);
+  }
+}
+
+static void resize_row_adj__scalar(const fv_transform *t, const float *g, float hy, float ly, float *r0, float *r1,
+                                   int ow) {
+  const int *tx0 = t->tx0, *tx1 = t->tx1;
+  const float *tlx = t->tlx;
+  for (int x = 0; x < ow; x++) {
+    const int x0 = tx0[x], x1 = tx1[x];
+    const float lx = tlx[x], hx = 1.0f - lx;
+    for (int c = 0; c < 3; c++) {
+      const float gy0 = hy * g[3 * x + c], gy1 = ly * g[3 * x + c];
+      r0[3 * x0 + c] += hx * gy0;
+      r0[3 * x1 + c] += lx * gy0;
+      r1[3 * x0 + c] += hx * gy1;
+      r1[3 * x1 + c] += lx * gy1;
     }
   }
 }
 
-static void resize_adj(fv_transform *t, const float *dout, int oh, int ow, float *din, int ih, int iw) {
-  if (ih == oh && iw == ow) {
-    memcpy(din, dout, (size_t)ih * iw * 3 * sizeof(float));
-    return;
+#ifdef __wasm_simd128__
+#define SHUF4 wasm_i32x4_shuffle
+
+/* Output columns [0, xs) whose taps and store stay 4 floats inside their rows
+ * (tx1 <= iw-2, x <= ow-2; tx1 never decreases), for the 4-lane rows. */
+static int lane_safe_cols(const fv_transform *t, int iw, int ow) {
+  int xs = ow - 1;
+  while (xs > 0 && t->tx1[xs - 1] > iw - 2) xs--;
+  return xs < 0 ? 0 : xs;
+}
+
+/* all ones in the 3 channel lanes */
+static inline v128_t lane_mask3(void) { return wasm_i32x4_make(-1, -1, -1, 0); }
+
+static void resize_row__wasmsimd(const fv_transform *t, const float *r0, const float *r1, float hy, float ly, float *o,
+                                 int xs, int ow) {
+  const int *tx0 = t->tx0, *tx1 = t->tx1;
+  const float *tlx = t->tlx;
+  const v128_t vhy = wasm_f32x4_splat(hy), vly = wasm_f32x4_splat(ly);
+  int x = 0;
+  for (; x < xs; x++) {
+    const int x0 = tx0[x], x1 = tx1[x];
+    const float lx = tlx[x], hx = 1.0f - lx;
+    const v128_t vlx = wasm_f32x4_splat(lx), vhx = wasm_f32x4_splat(hx);
+    const v128_t top = wasm_f32x4_add(wasm_f32x4_mul(vhx, wasm_v128_load(r0 + 3 * x0)),
+                                      wasm_f32x4_mul(vlx, wasm_v128_load(r0 + 3 * x1)));
+    const v128_t bot = wasm_f32x4_add(wasm_f32x4_mul(vhx, wasm_v128_load(r1 + 3 * x0)),
+                                      wasm_f32x4_mul(vlx, wasm_v128_load(r1 + 3 * x1)));
+    wasm_v128_store(o + 3 * x, wasm_f32x4_add(wasm_f32x4_mul(vhy, top), wasm_f32x4_mul(vly, bot)));
   }
-  memset(din, 0, (size_t)ih * iw * 3 * sizeof(float));
-  col_taps(t, iw, ow);
+  resize_row__scalar(t, r0, r1, hy, ly, o, x, ow);
+}
+
+/* acc4 (n pixels, 4 floats each) → din (3 floats each) */
+static void pack4to3(const float *acc4, size_t n, float *din) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v0 = wasm_v128_load(acc4 + 4 * i), v1 = wasm_v128_load(acc4 + 4 * i + 4);
+    const v128_t v2 = wasm_v128_load(acc4 + 4 * i + 8), v3 = wasm_v128_load(acc4 + 4 * i + 12);
+    wasm_v128_store(din + 3 * i, wasm_i32x4_shuffle(v0, v1, 0, 1, 2, 4));
+    wasm_v128_store(din + 3 * i + 4, wasm_i32x4_shuffle(v1, v2, 1, 2, 4, 5));
+    wasm_v128_store(din + 3 * i + 8, wasm_i32x4_shuffle(v2, v3, 2, 4, 5, 6));
+  }
+  for (; i < n; i++)
+    for (int c = 0; c < 3; c++) din[3 * i + c] = acc4[4 * i + c];
+}
+
+/* A pixel's 3-channel gradient in lanes 0-2, 0 in lane 3; `last`: the pixel may end its buffer. */
+static inline v128_t load3(const float *g, int last) {
+  if (!last) return wasm_v128_and(wasm_v128_load(g), lane_mask3());
+  const float t[4] = {g[0], g[1], g[2], 0.0f};
+  return wasm_v128_load(t);
+}
+
+static void resize_adj__wasmsimd(fv_transform *t, const float *dout, int oh, int ow, float *din, int dw, int dh,
+                                 tf_win win) {
+  float *acc4 = t->acc4;
+  memset(acc4, 0, (size_t)dh * dw * 4 * sizeof(float));
+  float *acc = acc4 + ((size_t)win.y0 * dw + win.x0) * 4;
+  const int ih = win.h;
   const int *tx0 = t->tx0, *tx1 = t->tx1;
   const float *tlx = t->tlx;
   const float ry = (float)ih / (float)oh;
@@ -431,20 +527,88 @@ static void resize_adj(fv_transform *t, const float *dout, int oh, int ow, float
     float ly;
     lerp_at(y, ry, ih, &y0, &y1, &ly);
     const float hy = 1.0f - ly;
-    float *r0 = din + (size_t)y0 * iw * 3, *r1 = din + (size_t)y1 * iw * 3;
+    float *r0 = acc + (size_t)y0 * dw * 4, *r1 = acc + (size_t)y1 * dw * 4;
     const float *g = dout + (size_t)y * ow * 3;
+    const v128_t vhy = wasm_f32x4_splat(hy), vly = wasm_f32x4_splat(ly);
     for (int x = 0; x < ow; x++) {
       const int x0 = tx0[x], x1 = tx1[x];
       const float lx = tlx[x], hx = 1.0f - lx;
-      for (int c = 0; c < 3; c++) {
-        const float gy0 = hy * g[3 * x + c], gy1 = ly * g[3 * x + c];
-        r0[3 * x0 + c] += hx * gy0;
-        r0[3 * x1 + c] += lx * gy0;
-        r1[3 * x0 + c] += hx * gy1;
-        r1[3 * x1 + c] += lx * gy1;
-      }
+      const v128_t vlx = wasm_f32x4_splat(lx), vhx = wasm_f32x4_splat(hx);
+      const v128_t gv = load3(g + 3 * x, x == ow - 1);
+      const v128_t gy0 = wasm_f32x4_mul(vhy, gv), gy1 = wasm_f32x4_mul(vly, gv);
+      float *a = r0 + 4 * x0, *b = r0 + 4 * x1, *c = r1 + 4 * x0, *d = r1 + 4 * x1;
+      wasm_v128_store(a, wasm_f32x4_add(wasm_v128_load(a), wasm_f32x4_mul(vhx, gy0)));
+      wasm_v128_store(b, wasm_f32x4_add(wasm_v128_load(b), wasm_f32x4_mul(vlx, gy0)));
+      wasm_v128_store(c, wasm_f32x4_add(wasm_v128_load(c), wasm_f32x4_mul(vhx, gy1)));
+      wasm_v128_store(d, wasm_f32x4_add(wasm_v128_load(d), wasm_f32x4_mul(vlx, gy1)));
     }
   }
+  pack4to3(acc4, (size_t)dh * dw, din);
+}
+#endif
+
+/* in: ih × iw pixels, rows `stride` pixels apart (a window of a wider image, or stride = iw) */
+static void resize_fwd(fv_transform *t, const float *in, int ih, int iw, int stride, float *out, int oh, int ow) {
+  if (ih == oh && iw == ow) {
+    for (int y = 0; y < ih; y++)
+      memcpy(out + (size_t)y * iw * 3, in + (size_t)y * stride * 3, (size_t)iw * 3 * sizeof(float));
+    return;
+  }
+  col_taps(t, iw, ow);
+#ifdef __wasm_simd128__
+  const int simd = fv_kernels_simd_enabled(), xs = lane_safe_cols(t, iw, ow);
+#endif
+  const float ry = (float)ih / (float)oh;
+  for (int y = 0; y < oh; y++) {
+    int y0, y1;
+    float ly;
+    lerp_at(y, ry, ih, &y0, &y1, &ly);
+    const float hy = 1.0f - ly;
+    const float *r0 = in + (size_t)y0 * stride * 3, *r1 = in + (size_t)y1 * stride * 3;
+    float *o = out + (size_t)y * ow * 3;
+#ifdef __wasm_simd128__
+    if (simd) {
+      resize_row__wasmsimd(t, r0, r1, hy, ly, o, xs, ow);
+      continue;
+    }
+#endif
+    resize_row__scalar(t, r0, r1, hy, ly, o, 0, ow);
+  }
+}
+
+/* The adjoint of resize_fwd from window `win` of a dh × dw image: din is that whole
+ * image, 0 outside the window. */
+static void resize_adj(fv_transform *t, const float *dout, int oh, int ow, float *din, int dh, int dw, tf_win win) {
+  const int ih = win.h, iw = win.w;
+  if (ih == oh && iw == ow) {
+    if (ih != dh || iw != dw) memset(din, 0, (size_t)dh * dw * 3 * sizeof(float));
+    for (int y = 0; y < ih; y++)
+      memcpy(din + ((size_t)(win.y0 + y) * dw + win.x0) * 3, dout + (size_t)y * ow * 3, (size_t)iw * 3 * sizeof(float));
+    return;
+  }
+  col_taps(t, iw, ow);
+#ifdef __wasm_simd128__
+  if (fv_kernels_simd_enabled()) {
+    resize_adj__wasmsimd(t, dout, oh, ow, din, dw, dh, win);
+    return;
+  }
+#endif
+  memset(din, 0, (size_t)dh * dw * 3 * sizeof(float));
+  float *base = din + ((size_t)win.y0 * dw + win.x0) * 3;
+  const float ry = (float)ih / (float)oh;
+  for (int y = 0; y < oh; y++) {
+    int y0, y1;
+    float ly;
+    lerp_at(y, ry, ih, &y0, &y1, &ly);
+    const float hy = 1.0f - ly;
+    float *r0 = base + (size_t)y0 * dw * 3, *r1 = base + (size_t)y1 * dw * 3;
+    resize_row_adj__scalar(t, dout + (size_t)y * ow * 3, hy, ly, r0, r1, ow);
+  }
+}
+
+static tf_win whole(int h, int w) {
+  tf_win v = {0, 0, h, w};
+  return v;
 }
 
 /* ---- rotate ------------------------------------------------------------------------------
@@ -476,27 +640,57 @@ static inline void rot_src(double cxx, double sxx, double sy, double cyy, double
   *fy = (float)(v - fv);
 }
 
-static void rotate_fwd(fv_transform *t, const float *in, int h, int w, double c, double s, float fill, float *out) {
-  if (c == 1.0 && s == 0.0) {
-    memcpy(out, in, (size_t)h * w * 3 * sizeof(float));
-    return;
+/* A pixel with a tap outside the image: the fill stands in for it (forward), or its share is dropped (adjoint). */
+static inline void rot_edge_fwd(const float *in, int h, int w, int x0, int y0, const float wt[4], float fill,
+                                float *o) {
+  float acc[3] = {0, 0, 0};
+  for (int k = 0; k < 4; k++) {
+    const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+    if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
+      const float *p = in + ((size_t)yy * w + xx) * 3;
+      acc[0] += wt[k] * p[0];
+      acc[1] += wt[k] * p[1];
+      acc[2] += wt[k] * p[2];
+    } else {
+      acc[0] += wt[k] * fill;
+      acc[1] += wt[k] * fill;
+      acc[2] += wt[k] * fill;
+    }
   }
+  o[0] = acc[0];
+  o[1] = acc[1];
+  o[2] = acc[2];
+}
+
+static inline void rot_edge_adj(float *din, int h, int w, int x0, int y0, const float wt[4], const float *g) {
+  for (int k = 0; k < 4; k++) {
+    const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+    if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
+      float *p = din + ((size_t)yy * w + xx) * 3;
+      p[0] += wt[k] * g[0];
+      p[1] += wt[k] * g[1];
+      p[2] += wt[k] * g[2];
+    }
+  }
+}
+
+static void rotate_fwd__scalar(fv_transform *t, const float *in, int h, int w, double c, double s, float fill,
+                               tf_win win, float *out) {
   const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
   rot_cols(t, w, c, s, cx);
   const double *tcx = t->tcx, *tsx = t->tsx;
-  for (int y = 0; y < h; y++) {
+  for (int y = win.y0; y < win.y0 + win.h; y++) {
     const double sy = s * (y - cy), cyy = c * (y - cy);
-    for (int x = 0; x < w; x++) {
+    for (int x = win.x0; x < win.x0 + win.w; x++) {
       int x0, y0;
       float fx, fy;
       rot_src(tcx[x], tsx[x], sy, cyy, cx, cy, &x0, &y0, &fx, &fy);
       const float wt[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
-      float acc[3] = {0, 0, 0};
       float *o = out + ((size_t)y * w + x) * 3;
       if (x0 >= 0 && x0 + 1 < w && y0 >= 0 && y0 + 1 < h) { /* all four inside: no checks */
         const float *p = in + ((size_t)y0 * w + x0) * 3, *q = p + (size_t)w * 3;
         for (int ch = 0; ch < 3; ch++) {
-          float a = acc[ch];
+          float a = 0;
           a += wt[0] * p[ch];
           a += wt[1] * p[3 + ch];
           a += wt[2] * q[ch];
@@ -505,38 +699,19 @@ static void rotate_fwd(fv_transform *t, const float *in, int h, int w, double c,
         }
         continue;
       }
-      for (int k = 0; k < 4; k++) {
-        const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
-        if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
-          const float *p = in + ((size_t)yy * w + xx) * 3;
-          acc[0] += wt[k] * p[0];
-          acc[1] += wt[k] * p[1];
-          acc[2] += wt[k] * p[2];
-        } else {
-          acc[0] += wt[k] * fill;
-          acc[1] += wt[k] * fill;
-          acc[2] += wt[k] * fill;
-        }
-      }
-      o[0] = acc[0];
-      o[1] = acc[1];
-      o[2] = acc[2];
+      rot_edge_fwd(in, h, w, x0, y0, wt, fill, o);
     }
   }
 }
 
-static void rotate_adj(fv_transform *t, const float *dout, int h, int w, double c, double s, float *din) {
-  if (c == 1.0 && s == 0.0) {
-    memcpy(din, dout, (size_t)h * w * 3 * sizeof(float));
-    return;
-  }
-  memset(din, 0, (size_t)h * w * 3 * sizeof(float));
+static void rotate_adj__scalar(fv_transform *t, const float *dout, int h, int w, double c, double s, tf_win win,
+                               float *din) {
   const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
   rot_cols(t, w, c, s, cx);
   const double *tcx = t->tcx, *tsx = t->tsx;
-  for (int y = 0; y < h; y++) {
+  for (int y = win.y0; y < win.y0 + win.h; y++) {
     const double sy = s * (y - cy), cyy = c * (y - cy);
-    for (int x = 0; x < w; x++) {
+    for (int x = win.x0; x < win.x0 + win.w; x++) {
       int x0, y0;
       float fx, fy;
       rot_src(tcx[x], tsx[x], sy, cyy, cx, cy, &x0, &y0, &fx, &fy);
@@ -552,32 +727,210 @@ static void rotate_adj(fv_transform *t, const float *dout, int h, int w, double 
         }
         continue;
       }
-      for (int k = 0; k < 4; k++) {
-        const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
-        if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
-          float *p = din + ((size_t)yy * w + xx) * 3;
-          p[0] += wt[k] * g[0];
-          p[1] += wt[k] * g[1];
-          p[2] += wt[k] * g[2];
+      rot_edge_adj(din, h, w, x0, y0, wt, g);
+    }
+  }
+}
+
+#ifdef __wasm_simd128__
+/* rot_src and the tap weights of the 4 pixels x..x+3 of a row: the scalar's double
+ * operations in f64x2 pairs, its float ones in f32x4, lane by lane. Out: the taps'
+ * top-left corners and, per pixel j, its weights (wt[0..3] of the scalar) in wv[j]. */
+static inline void rot_src4(const double *tcx, const double *tsx, int x, double sy, double cyy, double cx, double cy,
+                            int32_t x0[4], int32_t y0[4], v128_t wv[4]) {
+  const v128_t vsy = wasm_f64x2_splat(sy), vcyy = wasm_f64x2_splat(cyy), vcx = wasm_f64x2_splat(cx);
+  const v128_t vcy = wasm_f64x2_splat(cy), half = wasm_f64x2_splat(0.5), tol = wasm_f64x2_splat(1e-6);
+  v128_t xi[2], yi[2], fx[2], fy[2];
+  for (int k = 0; k < 2; k++) {
+    v128_t u = wasm_f64x2_add(wasm_f64x2_sub(wasm_v128_load(tcx + x + 2 * k), vsy), vcx);
+    v128_t v = wasm_f64x2_add(wasm_f64x2_add(wasm_v128_load(tsx + x + 2 * k), vcyy), vcy);
+    const v128_t ru = wasm_f64x2_floor(wasm_f64x2_add(u, half)), rv = wasm_f64x2_floor(wasm_f64x2_add(v, half));
+    u = wasm_v128_bitselect(ru, u, wasm_f64x2_lt(wasm_f64x2_abs(wasm_f64x2_sub(u, ru)), tol));
+    v = wasm_v128_bitselect(rv, v, wasm_f64x2_lt(wasm_f64x2_abs(wasm_f64x2_sub(v, rv)), tol));
+    const v128_t fu = wasm_f64x2_floor(u), fvv = wasm_f64x2_floor(v);
+    xi[k] = wasm_i32x4_trunc_sat_f64x2_zero(fu);
+    yi[k] = wasm_i32x4_trunc_sat_f64x2_zero(fvv);
+    fx[k] = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_sub(u, fu));
+    fy[k] = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_sub(v, fvv));
+  }
+  wasm_v128_store(x0, SHUF4(xi[0], xi[1], 0, 1, 4, 5));
+  wasm_v128_store(y0, SHUF4(yi[0], yi[1], 0, 1, 4, 5));
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  const v128_t vfx = SHUF4(fx[0], fx[1], 0, 1, 4, 5), vfy = SHUF4(fy[0], fy[1], 0, 1, 4, 5);
+  const v128_t gx = wasm_f32x4_sub(one, vfx), gy = wasm_f32x4_sub(one, vfy);
+  wv[0] = wasm_f32x4_mul(gy, gx);   /* (1 - fy)(1 - fx) of pixels x..x+3 */
+  wv[1] = wasm_f32x4_mul(gy, vfx);  /* (1 - fy) fx */
+  wv[2] = wasm_f32x4_mul(vfy, gx);  /* fy (1 - fx) */
+  wv[3] = wasm_f32x4_mul(vfy, vfx); /* fy fx */
+  /* per tap → per pixel */
+  const v128_t t0 = SHUF4(wv[0], wv[1], 0, 4, 1, 5), t1 = SHUF4(wv[0], wv[1], 2, 6, 3, 7);
+  const v128_t t2 = SHUF4(wv[2], wv[3], 0, 4, 1, 5), t3 = SHUF4(wv[2], wv[3], 2, 6, 3, 7);
+  wv[0] = SHUF4(t0, t2, 0, 1, 4, 5);
+  wv[1] = SHUF4(t0, t2, 2, 3, 6, 7);
+  wv[2] = SHUF4(t1, t3, 0, 1, 4, 5);
+  wv[3] = SHUF4(t1, t3, 2, 3, 6, 7);
+}
+
+/* As the scalar twins, the coordinates 4 pixels at a time (the row's last w % 4 one by
+ * one); the 4-lane taps need the pixel not last in the image (its store) and the
+ * bottom-right tap not last either (its load). */
+static void rotate_fwd__wasmsimd(fv_transform *t, const float *in, int h, int w, double c, double s, float fill,
+                                 tf_win win, float *out) {
+  const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
+  rot_cols(t, w, c, s, cx);
+  const double *tcx = t->tcx, *tsx = t->tsx;
+  const int xe = win.x0 + win.w;
+  for (int y = win.y0; y < win.y0 + win.h; y++) {
+    const double sy = s * (y - cy), cyy = c * (y - cy);
+    for (int xb = win.x0; xb < xe; xb += 4) {
+      int32_t bx0[4], by0[4];
+      v128_t wv[4];
+      const int nb = xe - xb < 4 ? xe - xb : 4;
+      if (nb == 4) {
+        rot_src4(tcx, tsx, xb, sy, cyy, cx, cy, bx0, by0, wv);
+      } else {
+        for (int j = 0; j < nb; j++) {
+          float fx, fy;
+          rot_src(tcx[xb + j], tsx[xb + j], sy, cyy, cx, cy, &bx0[j], &by0[j], &fx, &fy);
+          const float wt[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
+          wv[j] = wasm_v128_load(wt);
         }
+      }
+      for (int j = 0; j < nb; j++) {
+        const int x = xb + j, x0 = bx0[j], y0 = by0[j];
+        float *o = out + ((size_t)y * w + x) * 3;
+        const v128_t wj = wv[j];
+        if (x0 >= 0 && x0 + 1 < w && y0 >= 0 && y0 + 1 < h && (y0 + 2 < h || x0 + 2 < w) && (y + 1 < h || x + 1 < w)) {
+          const float *p = in + ((size_t)y0 * w + x0) * 3, *q = p + (size_t)w * 3;
+          v128_t a = wasm_f32x4_splat(0.0f); /* 0 + ..., as the scalar's accumulator */
+          a = wasm_f32x4_add(a, wasm_f32x4_mul(SHUF4(wj, wj, 0, 0, 0, 0), wasm_v128_load(p)));
+          a = wasm_f32x4_add(a, wasm_f32x4_mul(SHUF4(wj, wj, 1, 1, 1, 1), wasm_v128_load(p + 3)));
+          a = wasm_f32x4_add(a, wasm_f32x4_mul(SHUF4(wj, wj, 2, 2, 2, 2), wasm_v128_load(q)));
+          a = wasm_f32x4_add(a, wasm_f32x4_mul(SHUF4(wj, wj, 3, 3, 3, 3), wasm_v128_load(q + 3)));
+          wasm_v128_store(o, a);
+          continue;
+        }
+        float wt[4];
+        wasm_v128_store(wt, wj);
+        rot_edge_fwd(in, h, w, x0, y0, wt, fill, o); /* the fill, or a tap at the end of the image */
       }
     }
   }
 }
 
-/* ---- the chain ------------------------------------------------------------------------------ */
+static void rotate_adj__wasmsimd(fv_transform *t, const float *dout, int h, int w, double c, double s, tf_win win,
+                               float *din) {
+  float *acc = t->acc4;
+  memset(acc, 0, (size_t)h * w * 4 * sizeof(float));
+  const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
+  rot_cols(t, w, c, s, cx);
+  const double *tcx = t->tcx, *tsx = t->tsx;
+  const int xe = win.x0 + win.w;
+  for (int y = win.y0; y < win.y0 + win.h; y++) {
+    const double sy = s * (y - cy), cyy = c * (y - cy);
+    for (int xb = win.x0; xb < xe; xb += 4) {
+      int32_t bx0[4], by0[4];
+      v128_t wv[4];
+      const int nb = xe - xb < 4 ? xe - xb : 4;
+      if (nb == 4) {
+        rot_src4(tcx, tsx, xb, sy, cyy, cx, cy, bx0, by0, wv);
+      } else {
+        for (int j = 0; j < nb; j++) {
+          float fx, fy;
+          rot_src(tcx[xb + j], tsx[xb + j], sy, cyy, cx, cy, &bx0[j], &by0[j], &fx, &fy);
+          const float wt[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
+          wv[j] = wasm_v128_load(wt);
+        }
+      }
+      for (int j = 0; j < nb; j++) {
+        const int x = xb + j, x0 = bx0[j], y0 = by0[j];
+        const v128_t wj = wv[j];
+        const v128_t gv = load3(dout + ((size_t)y * w + x) * 3, y == h - 1 && x == w - 1);
+        if (x0 >= 0 && x0 + 1 < w && y0 >= 0 && y0 + 1 < h) { /* all four inside */
+          float *p = acc + ((size_t)y0 * w + x0) * 4, *q = p + (size_t)w * 4;
+          wasm_v128_store(p, wasm_f32x4_add(wasm_v128_load(p), wasm_f32x4_mul(SHUF4(wj, wj, 0, 0, 0, 0), gv)));
+          wasm_v128_store(p + 4, wasm_f32x4_add(wasm_v128_load(p + 4), wasm_f32x4_mul(SHUF4(wj, wj, 1, 1, 1, 1), gv)));
+          wasm_v128_store(q, wasm_f32x4_add(wasm_v128_load(q), wasm_f32x4_mul(SHUF4(wj, wj, 2, 2, 2, 2), gv)));
+          wasm_v128_store(q + 4, wasm_f32x4_add(wasm_v128_load(q + 4), wasm_f32x4_mul(SHUF4(wj, wj, 3, 3, 3, 3), gv)));
+          continue;
+        }
+        float wt[4];
+        wasm_v128_store(wt, wj);
+        for (int k = 0; k < 4; k++) { /* the taps inside the image */
+          const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+          if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
+            float *p = acc + ((size_t)yy * w + xx) * 4;
+            wasm_v128_store(p, wasm_f32x4_add(wasm_v128_load(p), wasm_f32x4_mul(wasm_f32x4_splat(wt[k]), gv)));
+          }
+        }
+      }
+    }
+  }
+  pack4to3(acc, (size_t)h * w, din);
+}
+#endif
+
+/* Output pixels in `win` only (the rest of out is not written). */
+static void rotate_fwd(fv_transform *t, const float *in, int h, int w, double c, double s, float fill, tf_win win,
+                       float *out) {
+  if (c == 1.0 && s == 0.0) {
+    memcpy(out, in, (size_t)h * w * 3 * sizeof(float));
+    return;
+  }
+#ifdef __wasm_simd128__
+  if (fv_kernels_simd_enabled()) {
+    rotate_fwd__wasmsimd(t, in, h, w, c, s, fill, win, out);
+    return;
+  }
+#endif
+  rotate_fwd__scalar(t, in, h, w, c, s, fill, win, out);
+}
+
+/* Output pixels in `win` only: dout must be 0 outside it (those pixels would add nothing). */
+static void rotate_adj(fv_transform *t, const float *dout, int h, int w, double c, double s, tf_win win, float *din) {
+  if (c == 1.0 && s == 0.0) {
+    memcpy(din, dout, (size_t)h * w * 3 * sizeof(float));
+    return;
+  }
+#ifdef __wasm_simd128__
+  if (fv_kernels_simd_enabled()) {
+    rotate_adj__wasmsimd(t, dout, h, w, c, s, win, din);
+    return;
+  }
+#endif
+  memset(din, 0, (size_t)h * w * 3 * sizeof(float));
+  rotate_adj__scalar(t, dout, h, w, c, s, win, din);
+}
+
+/* ---- the chain ------------------------------------------------------------------------------
+ * A jitter that ends the chain (and is not fused with a pad before it) is not run as a
+ * copy: the final resize reads its crop in place, the stage before it computes only
+ * that crop when it is a rotation, and backward the resize's adjoint writes straight
+ * into the crop of the jitter's input. The same values, a pass fewer each way. */
+static int final_jitter(const fv_transform_opts *o) {
+  const int ns = o->n_stages;
+  return ns >= 1 && o->stages[ns - 1].kind == FV_TF_JITTER && !(ns >= 2 && o->stages[ns - 2].kind == FV_TF_PAD);
+}
+
+static tf_win crop_win(const tf_draw *d) {
+  tf_win v = {d->d.oy, d->d.ox, d->d.h, d->d.w};
+  return v;
+}
+
 void fv_transform_forward(fv_transform *t, const float *in, float *out) {
   const fv_transform_opts *o = &t->o;
   const size_t in_sz = (size_t)o->in_h * o->in_w * 3, out_sz = (size_t)o->out_h * o->out_w * 3;
+  const int fuse = final_jitter(o), ns = o->n_stages - fuse; /* stages run here */
   for (int i = 0; i < o->n; i++) {
+    const tf_draw *dr = &t->draws[(size_t)i * o->n_stages];
     const float *src = in + i * in_sz;
     int h = o->in_h, w = o->in_w, which = 0;
-    for (int s = 0; s < o->n_stages; s++) {
+    for (int s = 0; s < ns; s++) {
       const fv_tf_stage *st = &o->stages[s];
-      const tf_draw *d = &t->draws[(size_t)i * o->n_stages + s];
+      const tf_draw *d = &dr[s];
       float *dst = t->buf[which];
       which ^= 1;
-      if (st->kind == FV_TF_PAD && s + 1 < o->n_stages && o->stages[s + 1].kind == FV_TF_JITTER) {
+      if (st->kind == FV_TF_PAD && s + 1 < ns && o->stages[s + 1].kind == FV_TF_JITTER) {
         d++; /* pad then jitter: one pass, and the jitter's sizes */
         s++;
         pad_crop_fwd(src, h, w, st->amount, st->value, d->d.oy, d->d.ox, d->d.h, d->d.w, dst);
@@ -585,8 +938,12 @@ void fv_transform_forward(fv_transform *t, const float *in, float *out) {
         switch (st->kind) {
           case FV_TF_PAD: pad_fwd(src, h, w, st->amount, st->value, dst); break;
           case FV_TF_JITTER: crop_fwd(src, w, d->d.oy, d->d.ox, d->d.h, d->d.w, dst); break;
-          case FV_TF_SCALE: resize_fwd(t, src, h, w, dst, d->d.h, d->d.w); break;
-          case FV_TF_ROTATE: rotate_fwd(t, src, h, w, d->c, d->s, st->value, dst); break;
+          case FV_TF_SCALE: resize_fwd(t, src, h, w, w, dst, d->d.h, d->d.w); break;
+          case FV_TF_ROTATE: {
+            const tf_win win = fuse && s == ns - 1 ? crop_win(&dr[ns]) : whole(h, w);
+            rotate_fwd(t, src, h, w, d->c, d->s, st->value, win, dst);
+            break;
+          }
           default: assert(0);
         }
       }
@@ -594,48 +951,59 @@ void fv_transform_forward(fv_transform *t, const float *in, float *out) {
       h = d->d.h;
       w = d->d.w;
     }
-    resize_fwd(t, src, h, w, out + i * out_sz, o->out_h, o->out_w);
+    if (fuse) {
+      const tf_win c = crop_win(&dr[ns]);
+      resize_fwd(t, src + ((size_t)c.y0 * w + c.x0) * 3, c.h, c.w, w, out + i * out_sz, o->out_h, o->out_w);
+    } else {
+      resize_fwd(t, src, h, w, w, out + i * out_sz, o->out_h, o->out_w);
+    }
   }
 }
 
 void fv_transform_backward(fv_transform *t, const float *dout, float *din) {
   const fv_transform_opts *o = &t->o;
   const size_t in_sz = (size_t)o->in_h * o->in_w * 3, out_sz = (size_t)o->out_h * o->out_w * 3;
-  const int ns = o->n_stages;
+  const int ns = o->n_stages, fuse = final_jitter(o);
   for (int i = 0; i < o->n; i++) {
     const tf_draw *dr = &t->draws[(size_t)i * ns];
     float *dst_img = din + i * in_sz;
-    if (ns == 0) {
-      resize_adj(t, dout + i * out_sz, o->out_h, o->out_w, dst_img, o->in_h, o->in_w);
-      continue;
-    }
-    resize_adj(t, dout + i * out_sz, o->out_h, o->out_w, t->buf[0], dr[ns - 1].d.h, dr[ns - 1].d.w);
-    const float *g = t->buf[0];
+    /* the final resize's adjoint, into the last stage's output, or with a final jitter
+     * into the crop of the jitter's input */
+    const int last = ns - 1 - fuse; /* the last stage left to undo */
+    const int lh = last >= 0 ? dr[last].d.h : o->in_h, lw = last >= 0 ? dr[last].d.w : o->in_w;
+    float *dst = last >= 0 ? t->buf[0] : dst_img;
+    resize_adj(t, dout + i * out_sz, o->out_h, o->out_w, dst, lh, lw, fuse ? crop_win(&dr[ns - 1]) : whole(lh, lw));
+    const float *g = dst;
     int which = 1;
-    for (int s = ns - 1; s >= 0; s--) {
+    for (int s = last; s >= 0; s--) {
       const fv_tf_stage *st = &o->stages[s];
       if (st->kind == FV_TF_JITTER && s >= 1 && o->stages[s - 1].kind == FV_TF_PAD) {
         /* a jitter after a pad: both adjoints in one pass, into the pad's input */
         const int p = s - 1, h = p ? dr[p - 1].d.h : o->in_h, w = p ? dr[p - 1].d.w : o->in_w;
-        float *dst = p ? t->buf[which] : dst_img;
+        float *to = p ? t->buf[which] : dst_img;
         which ^= 1;
-        pad_crop_adj(g, h, w, o->stages[p].amount, dr[s].d.oy, dr[s].d.ox, dr[s].d.h, dr[s].d.w, dst);
-        g = dst;
+        pad_crop_adj(g, h, w, o->stages[p].amount, dr[s].d.oy, dr[s].d.ox, dr[s].d.h, dr[s].d.w, to);
+        g = to;
         s--;
         continue;
       }
       /* this stage's input size: the previous stage's output, or the transform's input */
       const int h = s ? dr[s - 1].d.h : o->in_h, w = s ? dr[s - 1].d.w : o->in_w;
-      float *dst = s ? t->buf[which] : dst_img;
+      float *to = s ? t->buf[which] : dst_img;
       which ^= 1;
       switch (st->kind) {
-        case FV_TF_PAD: pad_adj(g, h, w, st->amount, dst); break;
-        case FV_TF_JITTER: crop_adj(g, h, w, dr[s].d.oy, dr[s].d.ox, dr[s].d.h, dr[s].d.w, dst); break;
-        case FV_TF_SCALE: resize_adj(t, g, dr[s].d.h, dr[s].d.w, dst, h, w); break;
-        case FV_TF_ROTATE: rotate_adj(t, g, h, w, dr[s].c, dr[s].s, dst); break;
+        case FV_TF_PAD: pad_adj(g, h, w, st->amount, to); break;
+        case FV_TF_JITTER: crop_adj(g, h, w, dr[s].d.oy, dr[s].d.ox, dr[s].d.h, dr[s].d.w, to); break;
+        case FV_TF_SCALE: resize_adj(t, g, dr[s].d.h, dr[s].d.w, to, h, w, whole(h, w)); break;
+        case FV_TF_ROTATE: {
+          /* with a final jitter after it, g is 0 outside the crop */
+          const tf_win win = fuse && s == last ? crop_win(&dr[ns - 1]) : whole(h, w);
+          rotate_adj(t, g, h, w, dr[s].c, dr[s].s, win, to);
+          break;
+        }
         default: assert(0);
       }
-      g = dst;
+      g = to;
     }
   }
 }

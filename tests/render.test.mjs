@@ -167,6 +167,44 @@ test('the same options and seed give the same PNG bytes; another seed does not',
   const a = run(opts), b = run(opts), c = run({ ...opts, seed: 8 });
   assert.ok(a.equals(b), 'same seed, same bytes');
   assert.ok(!a.equals(c), 'another seed, other bytes');
+  // the display reading each step's image (which the next step then reuses) does not change the run
+  const r = fv.render(m, opts);
+  const seen = [];
+  for (let i = 0; i < 24; i++) { r.step(1); if (i % 5 !== 4) seen.push(Buffer.from(r.rgba(1))); }
+  const d = Buffer.from(r.png(-1));
+  r.free();
+  assert.ok(d.equals(a), 'same bytes with the image read between steps');
+  assert.ok(!seen[0].equals(seen[seen.length - 1]), 'and the images read did change');
+});
+
+// ---- the profile's stage slots ---------------------------------------------------------------
+
+test('profile: op slots by default, the step\'s stages outside the network on request', () => {
+  const r = fv.render(m, { size: 64, batch: 2, diversity: 1, objective: { kind: 'channel', layer: LAYER, channel: 3 } });
+  r.step(1);
+  const profiled = (on) => {
+    fv.profileEnable(on);
+    fv.profileReset();
+    r.step(3);
+    const slots = fv.profile();
+    fv.profileEnable(false);
+    return slots;
+  };
+  const ops = profiled(true);
+  assert.ok(ops.some((s) => s.name.startsWith('CONV_2D') && !s.stage && s.flops > 0), 'op slots');
+  assert.ok(ops.every((s) => !s.stage), 'no stage slots unless asked');
+  const all = profiled('stages');
+  const stages = all.filter((s) => s.stage);
+  const names = new Set(stages.map((s) => `${s.backward ? 'bwd' : 'fwd'} ${s.name}`));
+  for (const n of ['fwd param', 'fwd transform', 'bwd objective', 'bwd transform', 'bwd param', 'bwd adam']) {
+    assert.ok(names.has(n), `stage ${n} in ${[...names]}`);
+  }
+  for (const s of stages) {
+    assert.equal(s.flops, 0, s.name);
+    assert.ok(s.ms >= 0 && s.calls >= 3, `${s.name}: ${s.ms} ms, ${s.calls} calls`);
+  }
+  assert.equal(all.filter((s) => !s.stage).length, ops.length, 'the same op slots as without stages');
+  r.free();
 });
 
 // ---- every objective rises under a few steps --------------------------------------------------

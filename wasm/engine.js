@@ -156,15 +156,16 @@ export class Engine {
   /** Bytes of WASM memory now; it never shrinks, so this is the instance's peak so far. */
   memoryBytes() { return this.memory.buffer.byteLength; }
   // ---- per-op profile (src/profile.h) ----
-  /** on: every graph pass times each op into slots keyed by op kind, filter, stride, direction. */
-  profileEnable(on) { this.x.fv_profile_enable(on ? 1 : 0); }
+  /** on: every graph pass times each op into slots keyed by op kind, filter, stride, direction;
+   * 'stages': a render step's stages outside the network too (slots with stage: true). */
+  profileEnable(on) { this.x.fv_profile_enable(on === 'stages' ? 2 : on ? 1 : 0); }
   profileReset() { this.x.fv_profile_reset(); }
-  /** The slots since the last reset: [{ name, backward, ms, calls, flops }] (sums). */
+  /** The slots since the last reset: [{ name, backward, stage, ms, calls, flops }] (sums). */
   profile() {
     const { x } = this, out = [];
     for (let i = 0; i < x.fv_profile_count(); i++) {
       out.push({
-        name: this.cstr(x.fv_profile_name(i)), backward: !!x.fv_profile_backward(i),
+        name: this.cstr(x.fv_profile_name(i)), backward: !!x.fv_profile_backward(i), stage: !!x.fv_profile_is_stage(i),
         ms: x.fv_profile_ms(i), calls: x.fv_profile_calls(i), flops: x.fv_profile_flops(i),
       });
     }

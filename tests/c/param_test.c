@@ -222,6 +222,52 @@ static void test_adjoints(int kind, int n, int h, int w) {
   fv_param_free(p);
 }
 
+/* ---- SIMD twins against their scalar references -------------------------------------------
+ * In wasm the Fourier planes and the fused colour stage have 4-lane twins (param.c) that do
+ * the scalar code's float operations in the same order, so they must give the same bits:
+ * render, backward and the spatial stage and its adjoint, on sizes with partial column
+ * groups, partial row blocks and pixel tails. Natively both runs are scalar. */
+static size_t bit_mismatches(const float *a, const float *b, size_t n) {
+  size_t bad = 0;
+  for (size_t i = 0; i < n; i++) bad += memcmp(&a[i], &b[i], sizeof(float)) != 0;
+  return bad;
+}
+
+static void test_simd_vs_scalar(int n, int h, int w, int decorrelate) {
+  fv_param *p = make(FV_PARAM_FFT, n, h, w, decorrelate, 1, 3.0f, 21);
+  if (!p) return;
+  const size_t np = fv_param_count(p), ni = (size_t)n * h * w * 3;
+  float *out[2], *grad[2], *sp[2], *spa[2];
+  float *d = (float *)malloc(ni * sizeof(float));
+  check_fill(d, ni, -1, 1);
+  for (int simd = 0; simd < 2; simd++) {
+    fv_kernels_set_simd(simd);
+    out[simd] = (float *)malloc(ni * sizeof(float));
+    grad[simd] = (float *)malloc(np * sizeof(float));
+    sp[simd] = (float *)malloc(ni * sizeof(float));
+    spa[simd] = (float *)malloc(np * sizeof(float));
+    memcpy(out[simd], fv_param_render(p), ni * sizeof(float));
+    memcpy(grad[simd], fv_param_backward(p, d), np * sizeof(float));
+    fv_param_spatial(p, fv_param_values(p), sp[simd]);
+    fv_param_spatial_adjoint(p, d, spa[simd]);
+  }
+  fv_kernels_set_simd(1);
+  CHECK(bit_mismatches(out[1], out[0], ni) == 0, "%dx%dx%d decorrelate %d: SIMD render differs from scalar", n, h, w,
+        decorrelate);
+  CHECK(bit_mismatches(grad[1], grad[0], np) == 0, "%dx%dx%d decorrelate %d: SIMD backward differs from scalar", n, h,
+        w, decorrelate);
+  CHECK(bit_mismatches(sp[1], sp[0], ni) == 0, "%dx%dx%d: SIMD spatial differs from scalar", n, h, w);
+  CHECK(bit_mismatches(spa[1], spa[0], np) == 0, "%dx%dx%d: SIMD spatial adjoint differs from scalar", n, h, w);
+  for (int simd = 0; simd < 2; simd++) {
+    free(out[simd]);
+    free(grad[simd]);
+    free(sp[simd]);
+    free(spa[simd]);
+  }
+  free(d);
+  fv_param_free(p);
+}
+
 /* ---- the whole chain with its sigmoid, by central differences ----------------------------
  * L = sum w_i rgb_i, so dL/drgb = w; backward gives dL/dparams to compare. */
 static double weighted(fv_param *p, const float *wt, size_t ni) { return dot(fv_param_render(p), wt, ni); }
@@ -350,6 +396,9 @@ int main(void) {
     test_fft_naive(sizes[i][0], sizes[i][1], 1.0f);
     test_adjoints(FV_PARAM_FFT, 2, sizes[i][0], sizes[i][1]);
   }
+  const int simd_sizes[][3] = {{2, 16, 16}, {1, 128, 128}, {3, 13, 10}, {1, 1, 4}, {2, 7, 2}, {1, 6, 9}, {1, 31, 30}};
+  for (size_t i = 0; i < sizeof simd_sizes / sizeof simd_sizes[0]; i++)
+    for (int dc = 0; dc < 2; dc++) test_simd_vs_scalar(simd_sizes[i][0], simd_sizes[i][1], simd_sizes[i][2], dc);
   test_fft_naive(8, 6, 0.0f);
   test_fft_naive(7, 9, 2.0f);
   test_adjoints(FV_PARAM_PIXEL, 2, 5, 6);

@@ -356,6 +356,66 @@ static void test_adjoints(void) {
   check_adjoint(&o, "standard chain 33x33", 12);
 }
 
+/* ---- SIMD twins against their scalar references ------------------------------------------------
+ * In wasm, resize and rotate (forward and adjoint) have 4-lane twins (transform.c) that do the
+ * scalar code's float operations per channel in the same order, so the whole chain must give
+ * the same bits with SIMD on and off, draw by draw: forward and backward, on sizes with pixel
+ * tails, fills, up- and down-sampling. Natively both runs are scalar. */
+static void simd_vs_scalar(const fv_transform_opts *o, const char *what, int draws) {
+  fv_transform *t = make(o);
+  if (!t) return;
+  size_t ni = (size_t)o->n * o->in_h * o->in_w * 3, no = (size_t)o->n * o->out_h * o->out_w * 3;
+  float *x = fbuf(ni), *y = fbuf(no), *fw[2] = {fbuf(no), fbuf(no)}, *bw[2] = {fbuf(ni), fbuf(ni)};
+  fv_rng r;
+  fv_rng_seed(&r, 77);
+  int fwd_bad = 0, bwd_bad = 0;
+  for (int k = 0; k < draws; k++) {
+    fv_transform_sample(t, &r);
+    check_fill(x, ni, -1, 1);
+    check_fill(y, no, -1, 1);
+    for (int simd = 0; simd < 2; simd++) {
+      fv_kernels_set_simd(simd);
+      fv_transform_forward(t, x, fw[simd]);
+      fv_transform_backward(t, y, bw[simd]);
+    }
+    fwd_bad += memcmp(fw[0], fw[1], no * sizeof(float)) != 0;
+    bwd_bad += memcmp(bw[0], bw[1], ni * sizeof(float)) != 0;
+  }
+  fv_kernels_set_simd(1);
+  CHECK(fwd_bad == 0, "%s: SIMD forward differs from scalar in %d of %d draws", what, fwd_bad, draws);
+  CHECK(bwd_bad == 0, "%s: SIMD backward differs from scalar in %d of %d draws", what, bwd_bad, draws);
+  free(x);
+  free(y);
+  for (int i = 0; i < 2; i++) {
+    free(fw[i]);
+    free(bw[i]);
+  }
+  fv_transform_free(t);
+}
+
+static void test_simd(void) {
+  fv_transform_opts o;
+  fv_transform_opts_standard(&o, 2, 128, 128, 128, 128);
+  simd_vs_scalar(&o, "standard chain 128x128", 6);
+  fv_transform_opts_standard(&o, 3, 37, 30, 29, 35);
+  simd_vs_scalar(&o, "standard chain 37x30 -> 29x35", 12);
+  const float angles[] = {-10, -3.5f, 7, 10, 90, 45, 180, 33};
+  fv_transform_opts_init(&o, 2, 9, 13, 9, 13);
+  fv_transform_opts_add_rotate(&o, 8, angles, 0.5f);
+  simd_vs_scalar(&o, "rotate 9x13, fill 0.5", 16);
+  fv_transform_opts_init(&o, 1, 2, 3, 2, 3);
+  fv_transform_opts_add_rotate(&o, 8, angles, 0.25f);
+  simd_vs_scalar(&o, "rotate 2x3", 16);
+  const float scales[] = {0.9f, 1.1f, 0.5f, 2.0f, 1.3f};
+  fv_transform_opts_init(&o, 2, 11, 14, 16, 7);
+  fv_transform_opts_add_scale(&o, 5, scales);
+  simd_vs_scalar(&o, "scale 11x14, final resize 16x7", 10);
+  fv_transform_opts_init(&o, 2, 5, 6, 1, 2);
+  simd_vs_scalar(&o, "final resize 5x6 -> 1x2", 1);
+  fv_transform_opts_init(&o, 2, 1, 2, 6, 5);
+  simd_vs_scalar(&o, "final resize 1x2 -> 6x5", 1);
+}
+
 /* ---- the whole chain by finite differences of L = sum w * T(x)^2 --------------------------- */
 static void test_fd(void) {
   fv_transform_opts o;
@@ -460,6 +520,7 @@ int main(void) {
   test_rotate(11, 11, -7, 0.5f);
   test_rotate(10, 6, 10, 0);
   test_adjoints();
+  test_simd();
   test_fd();
   test_repro();
   return check_summary("transform");
