@@ -105,7 +105,9 @@ static int plan_op(plan_ctx *c, int i) {
     case FV_OP_CONV2D: {
       const fv_tensor *w = &m->tensors[op->inputs[1]];
       if (w->dims[3] != x[3]) goto channels;
-      return plan_conv(c, i, op, x, w->dims[1], w->dims[2], w->dims[0], 1);
+      if (!plan_conv(c, i, op, x, w->dims[1], w->dims[2], w->dims[0], 1)) return 0;
+      c->geo[i].wpack = w->packed;
+      return 1;
     }
     case FV_OP_DWCONV2D: {
       const fv_tensor *w = &m->tensors[op->inputs[1]];

@@ -176,6 +176,10 @@ const uint8_t *fv_image_rgb(const fv_image *im) { return im ? im->rgb : NULL; }
  * (mode='bilinear', align_corners=False). Output is float so the model input
  * carries no extra rounding; fv_image_resize rounds it back to 8 bits. */
 void fv_resize_bilinear_f32(const uint8_t *rgb, int iw, int ih, int ow, int oh, float *out) {
+  if (iw == ow && ih == oh) { /* same size: every tap weight below is 1 or 0, so this is the same result */
+    for (size_t i = 0; i < (size_t)iw * ih * 3; i++) out[i] = (float)rgb[i];
+    return;
+  }
   float sx = (float)iw / (float)ow, sy = (float)ih / (float)oh;
   for (int y = 0; y < oh; y++) {
     float fy = ((float)y + 0.5f) * sy - 0.5f;

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "kernels/kernels.h"
 
 /* ==== limits ============================================================= */
 #define TFL_MAX_TENSORS 100000
@@ -1263,6 +1264,28 @@ static int load(ld *L, fv_model *m, tinfo **Tp) {
   return 1;
 }
 
+/* The SIMD GEMM reads 1×1 CONV_2D weights as panels of 8 output channels:
+ * packed here once, instead of on every forward call. Plain SIMD builds only. */
+static int pack_pointwise(fv_model *m, fv_error *err) {
+#ifdef __wasm_simd128__
+  for (int i = 0; i < m->n_ops; i++) {
+    const fv_op *op = &m->ops[i];
+    if (op->kind != FV_OP_CONV2D || op->n_inputs < 2 || op->inputs[1] < 0) continue;
+    fv_tensor *w = &m->tensors[op->inputs[1]];
+    if (!w->data || w->packed || w->rank != 4 || w->dims[1] != 1 || w->dims[2] != 1) continue;
+    w->packed = (float *)malloc(fv_fc_pack_floats(w->dims[3], w->dims[0]) * sizeof(float));
+    if (!w->packed) {
+      fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory packing the weights of layer %d", i);
+      return 0;
+    }
+    fv_fc_pack(w->dims[3], w->dims[0], w->data, w->packed);
+  }
+#else
+  (void)m, (void)err;
+#endif
+  return 1;
+}
+
 fv_model *fv_tflite_load(const uint8_t *bytes, size_t n, fv_error *err) {
   ld L;
   memset(&L, 0, sizeof L);
@@ -1281,7 +1304,7 @@ fv_model *fv_tflite_load(const uint8_t *bytes, size_t n, fv_error *err) {
   tinfo *T = NULL;
   int ok = load(&L, m, &T);
   free(T);
-  if (!ok) {
+  if (!ok || !pack_pointwise(m, err)) {
     fv_model_free(m);
     return NULL;
   }
@@ -1295,6 +1318,7 @@ void fv_model_free(fv_model *m) {
   for (int i = 0; i < m->n_tensors; i++) {
     free(m->tensors[i].name);
     free(m->tensors[i].data);
+    free(m->tensors[i].packed);
   }
   for (int i = 0; i < m->n_ops; i++) free(m->ops[i].inputs);
   free(m->tensors);

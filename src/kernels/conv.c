@@ -172,7 +172,7 @@ static void col2im_add(const fv_conv_shape *s, const float *col, int p0, int row
 void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
   if (conv_is_pointwise(s)) {
-    fv_f32_fc__wasmsimd(P, s->ic, s->oc, x, w, b, s->act, y);
+    fv_f32_fc_gemm__wasmsimd(P, s->ic, s->oc, x, w, s->wpack, b, s->act, y);
     return;
   }
   const int rows = conv_block_rows(K);

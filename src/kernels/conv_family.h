@@ -23,6 +23,9 @@ fv_conv_fn fv_f32_conv2d__wasmsimd, fv_f32_dwconv2d__wasmsimd;
 fv_conv_grad_fn fv_f32_conv2d_grad__wasmsimd, fv_f32_dwconv2d_grad__wasmsimd;
 fv_fc_fn fv_f32_fc__wasmsimd;
 fv_fc_grad_fn fv_f32_fc_grad__wasmsimd;
+/* fv_f32_fc__wasmsimd with w also given packed (fv_fc_pack), or wpack NULL to pack per call */
+void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float *w, const float *wpack,
+                              const float *b, fv_act act, float *y);
 #endif
 
 /* Fused activation of one value. Written as compares (not fmaxf) so NaN

@@ -133,7 +133,7 @@ typedef struct {
   int n;
 } dw3_rows;
 
-static inline v128_t mac4(v128_t a, v128_t x, v128_t w) { return wasm_f32x4_add(a, wasm_f32x4_mul(x, w)); }
+static inline v128_t mac4(v128_t a, v128_t x, v128_t w) { return fv_madd4(x, w, a); }
 
 /* Forward: y = act(v + bias). Gradient (ACC): dx += v. */
 static inline __attribute__((always_inline)) void dw3_put(float *q, v128_t v, v128_t bias, v128_t lo, v128_t hi,

@@ -49,6 +49,16 @@ void fv_f32_fc_grad__scalar(int n, int ic, int oc, const float *dy, const float 
   }
 }
 
+/* ---- packed weights (plain C: the layout the SIMD forward reads) ------------ */
+
+size_t fv_fc_pack_floats(int ic, int oc) { return (size_t)((oc + 7) / 8) * 8 * (size_t)ic; }
+
+void fv_fc_pack(int ic, int oc, const float *w, float *pw) {
+  for (int o0 = 0; o0 < oc; o0 += 8)
+    for (int k = 0; k < ic; k++, pw += 8)
+      for (int j = 0; j < 8; j++) pw[j] = o0 + j < oc ? w[(size_t)(o0 + j) * ic + k] : 0.0f;
+}
+
 /* ---- WASM SIMD ------------------------------------------------------------- */
 #ifdef __wasm_simd128__
 
@@ -200,6 +210,11 @@ static void fc_dot_rows(int n, int ic, int oc, const float *x, const float *w, c
 }
 
 void fv_f32_fc__wasmsimd(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) {
+  fv_f32_fc_gemm__wasmsimd(n, ic, oc, x, w, NULL, b, act, y);
+}
+
+void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float *w, const float *wpack,
+                              const float *b, fv_act act, float *y) {
   if (ic <= 0) { /* no products: y = act(b); not worth a vector path */
     fv_f32_fc__scalar(n, ic, oc, x, w, b, act, y);
     return;
@@ -227,6 +242,12 @@ void fv_f32_fc__wasmsimd(int n, int ic, int oc, const float *x, const float *w, 
       const v128_t b0 = wasm_v128_load(bb), b1 = wasm_v128_load(bb + 4);
       for (int k0 = 0; k0 < ic; k0 += FC_KC) {
         const int kc = ic - k0 < FC_KC ? ic - k0 : FC_KC;
+        const int last = k0 + kc == ic;
+        if (wpack) { /* packed at load: the same panel, in place */
+          panel_rows(m0, m1, kc, FC_NR, x + k0, (size_t)ic, wpack + ((size_t)o0 * ic + (size_t)k0 * FC_NR), y + o0,
+                     (size_t)oc, nr, k0 > 0, b0, b1, last ? lo : none_lo, last ? hi : none_hi);
+          continue;
+        }
         /* Pack w[o0..o0+8)[k0..k0+kc) transposed; missing columns are zero. */
         for (int j = 0; j < FC_NR; j++) {
           if (j < nr) {
@@ -236,7 +257,6 @@ void fv_f32_fc__wasmsimd(int n, int ic, int oc, const float *x, const float *w, 
             for (int k = 0; k < kc; k++) pw[k * FC_NR + j] = 0.0f;
           }
         }
-        const int last = k0 + kc == ic;
         panel_rows(m0, m1, kc, FC_NR, x + k0, (size_t)ic, pw, y + o0, (size_t)oc, nr, k0 > 0, b0, b1,
                    last ? lo : none_lo, last ? hi : none_hi);
       }

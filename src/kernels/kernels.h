@@ -35,6 +35,7 @@ typedef struct {
   int pt, pl;         /* padding before (top, left); after is implied by the shapes */
   int dm;             /* depth multiplier (dwconv) */
   fv_act act;         /* fused activation (forward) */
+  const float *wpack; /* CONV_2D forward: w packed by fv_fc_pack, or NULL (the SIMD GEMM packs per call) */
 } fv_conv_shape;
 
 /* Fill pt/pl and oh/ow from the input size, filter, stride, dilation and TFLite padding. */
@@ -47,6 +48,12 @@ void fv_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, flo
 /* ---- DEPTHWISE_CONV_2D: w [kh][kw][oc], b [oc] or NULL ---- */
 void fv_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y);
 void fv_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
+
+/* ---- weights packed once for the SIMD GEMM's forward: panels of 8 output
+ * channels, pw[(p*ic + k)*8 + j] = w[p*8 + j][k] (0 past oc). Plain C; the
+ * caller allocates fv_fc_pack_floats(ic, oc) floats. ---- */
+size_t fv_fc_pack_floats(int ic, int oc);
+void fv_fc_pack(int ic, int oc, const float *w, float *pw);
 
 /* ---- FULLY_CONNECTED: x [n][ic], w [oc][ic], b [oc] or NULL, y [n][oc] ---- */
 void fv_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y);

@@ -355,6 +355,23 @@ static void test_conv_forward(const kernel_pair *kp, int dw) {
       r = ratio_ref(y2, ref, mag, ny);
       CHECK(r <= 1, "%s__wasmsimd vs reference: ratio %g at %s bias %d", kp->op, r, shape_str(s), c.bias);
       CHECK(guards_ok(y2, ny), "%s__wasmsimd wrote outside y at %s", kp->op, shape_str(s));
+      if (!dw) { /* weights packed once (as the model does at load) give the very same bytes */
+        const int K = s->kh * s->kw * s->ic;
+        float *pw = gbuf(fv_fc_pack_floats(K, s->oc)), *y3 = gbuf(ny);
+        fv_fc_pack(K, s->oc, w, pw);
+        int layout = 1;
+        for (int o = 0; o < s->oc; o++)
+          for (int k = 0; k < K; k++) layout &= pw[((size_t)(o / 8) * K + k) * 8 + o % 8] == w[(size_t)o * K + k];
+        for (int o = s->oc; o % 8; o++) layout &= pw[((size_t)(o / 8) * K) * 8 + o % 8] == 0.0f;
+        CHECK(layout, "fv_fc_pack layout at %s", shape_str(s));
+        fv_conv_shape sp = *s;
+        sp.wpack = pw;
+        gnan(y3, ny);
+        simd(&sp, x, w, bb, y3);
+        CHECK(!memcmp(y2, y3, ny * sizeof(float)), "%s__wasmsimd with packed weights differs at %s", kp->op,
+              shape_str(s));
+        gfree(pw), gfree(y3);
+      }
     }
     gfree(x), gfree(w), gfree(b), gfree(y), gfree(y2), free(ref), free(mag);
   }
