@@ -37,8 +37,6 @@ static void const_dims4(const fv_tensor *t, int d[4]) {
   for (int k = 0; k < t->rank; k++) d[4 - t->rank + k] = t->dims[k];
 }
 
-/* In double, saturating: on wasm32 a size_t product wraps (1×4096×4096×257 floats
- * → 2^24), which would plan an arena far too small for the layer. */
 /* NHWC dims of an op input: a constant's (tmp is filled) or a planned activation's. */
 static const int *tensor_dims(const fv_model *m, int (*dims)[4], int t, int tmp[4]) {
   if (m->tensors[t].data) {
@@ -48,6 +46,8 @@ static const int *tensor_dims(const fv_model *m, int (*dims)[4], int t, int tmp[
   return dims[t];
 }
 
+/* In double, saturating: on wasm32 a size_t product wraps (1×4096×4096×257 floats
+ * → 2^24), which would plan an arena far too small for the layer. */
 static size_t numel4(const int d[4]) {
   double n = (double)d[0] * d[1] * d[2] * d[3];
   return n <= 0 ? 0 : n < (double)SIZE_MAX ? (size_t)n : SIZE_MAX;
