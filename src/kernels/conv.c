@@ -11,7 +11,16 @@
  * filter hangs over the border) and runs the same GEMM on it; that covers
  * MobileNet's first conv (3×3, stride 2, ic 3: K = 27) with the register-
  * blocked micro-kernel. The gradient mirrors it: dx += dy · w for 1×1, and
- * otherwise col = dy · w for a block of pixels, then col2im adds col into dx.
+ * otherwise col = dy · w for a block of pixels, then col2im adds col into dx;
+ * there K is padded to a multiple of 8 (27 → 32) through a zero-padded stack
+ * copy of w, as the GEMM's last partial column panel runs through a slow
+ * stack tile. im2col and col2im step pixel coordinates instead of dividing,
+ * and move the inside taps of a filter row as one span; a 9-float span (the
+ * first conv, 3×3 × ic 3) away from the image edges moves as whole vectors
+ * with no loop, which took a quarter off both directions of that conv.
+ * (Measured and dropped: a direct per-pixel gradient without col, w rows
+ * padded to 12 floats — 288 multiply-adds a pixel against the GEMM's 256,
+ * no faster; smaller im2col blocks — no change.)
  * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 1820) run scalar.
  */
 #include "conv_family.h"
@@ -94,6 +103,7 @@ void fv_f32_conv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const f
 #ifdef __wasm_simd128__
 
 #define CONV_COL 16384 /* floats in the stack im2col block (64 KB) */
+#define CONV_WPAD 4096 /* floats of the gradient's zero-padded copy of w (16 KB) */
 
 /* A 1×1 stride-1 conv without padding reads pixel p for output pixel p. */
 static int conv_is_pointwise(const fv_conv_shape *s) {
@@ -120,50 +130,110 @@ static inline void zero_f32(float *d, int n) {
   for (; i < n; i++) d[i] = 0.0f;
 }
 
+/* The taps kx in [*kx0, *kx1) of an output pixel whose first tap column is ix0 lie inside the input. */
+static inline void inside_taps(const fv_conv_shape *s, int ix0, int *kx0, int *kx1) {
+  if (s->dw == 1 && ix0 >= 0 && ix0 + s->kw <= s->iw) { /* interior: no divisions */
+    *kx0 = 0, *kx1 = s->kw;
+    return;
+  }
+  int a = ix0 >= 0 ? 0 : (-ix0 + s->dw - 1) / s->dw;
+  int e = s->iw - 1 - ix0 < 0 ? 0 : (s->iw - 1 - ix0) / s->dw + 1;
+  if (e > s->kw) e = s->kw;
+  if (a > e) a = e;
+  *kx0 = a, *kx1 = e;
+}
+
+/* Output pixel p's coordinates, then stepped along the row: one division per
+ * block, not per pixel (the first conv has ic = 3, so per-pixel work shows). */
+typedef struct {
+  int n, oy, ox;
+} conv_pos;
+static inline conv_pos pos_of(const fv_conv_shape *s, int p) {
+  conv_pos q = {p / (s->ow * s->oh), (p / s->ow) % s->oh, p % s->ow};
+  return q;
+}
+static inline void pos_next(const fv_conv_shape *s, conv_pos *q) {
+  if (++q->ox < s->ow) return;
+  q->ox = 0;
+  if (++q->oy < s->oh) return;
+  q->oy = 0, q->n++;
+}
+
 /* col[j][ky][kx][i] = x at the input pixel tap (ky, kx) of output pixel p0 + j reads, or 0. */
 static void im2col(const fv_conv_shape *s, const float *x, int p0, int rows, float *col) {
   const int ic = s->ic, kwic = s->kw * ic;
-  for (int j = 0; j < rows; j++) {
-    const int p = p0 + j, ox = p % s->ow, oy = (p / s->ow) % s->oh, n = p / (s->ow * s->oh);
-    const int ix0 = ox * s->sw - s->pl;
-    /* the taps kx in [kx0, kx1) are inside the input columns */
-    int kx0 = ix0 >= 0 ? 0 : (-ix0 + s->dw - 1) / s->dw;
-    int kx1 = s->iw - 1 - ix0 < 0 ? 0 : (s->iw - 1 - ix0) / s->dw + 1;
-    if (kx1 > s->kw) kx1 = s->kw;
-    if (kx0 > kx1) kx0 = kx1;
+  conv_pos q = pos_of(s, p0);
+  for (int j = 0; j < rows; j++, pos_next(s, &q)) {
+    const int ix0 = q.ox * s->sw - s->pl;
+    if (kwic == 9 && s->dw == 1 && ix0 >= 0 && ix0 + s->kw < s->iw) {
+      /* 9-float rows (the first conv) away from the right edge: 12 floats moved
+       * as 3 vectors; the 3 extra land where the next filter row or pixel goes. */
+      for (int ky = 0; ky < s->kh; ky++, col += 9) {
+        const int iy = q.oy * s->sh - s->pt + ky * s->dh;
+        v128_t a = wasm_f32x4_splat(0.0f), b = a, c = a;
+        if (iy >= 0 && iy < s->ih) {
+          const float *xr = x + (((size_t)q.n * s->ih + iy) * s->iw + ix0) * ic;
+          a = wasm_v128_load(xr), b = wasm_v128_load(xr + 4), c = wasm_v128_load(xr + 8);
+        }
+        wasm_v128_store(col, a), wasm_v128_store(col + 4, b), wasm_v128_store(col + 8, c);
+      }
+      continue;
+    }
+    int kx0, kx1;
+    inside_taps(s, ix0, &kx0, &kx1);
     for (int ky = 0; ky < s->kh; ky++, col += kwic) {
-      const int iy = oy * s->sh - s->pt + ky * s->dh;
+      const int iy = q.oy * s->sh - s->pt + ky * s->dh;
       if (iy < 0 || iy >= s->ih || kx0 == kx1) {
         zero_f32(col, kwic);
         continue;
       }
-      zero_f32(col, kx0 * ic);
-      const float *xr = x + (((size_t)n * s->ih + iy) * s->iw + ix0 + kx0 * s->dw) * ic;
+      if (kx0 > 0) zero_f32(col, kx0 * ic);
+      const float *xr = x + (((size_t)q.n * s->ih + iy) * s->iw + ix0 + kx0 * s->dw) * ic;
       if (s->dw == 1) { /* the inside taps are one contiguous span of x */
         copy_f32(col + kx0 * ic, xr, (kx1 - kx0) * ic);
       } else {
         for (int kx = kx0; kx < kx1; kx++) copy_f32(col + kx * ic, xr + (size_t)(kx - kx0) * s->dw * ic, ic);
       }
-      zero_f32(col + kx1 * ic, (s->kw - kx1) * ic);
+      if (kx1 < s->kw) zero_f32(col + kx1 * ic, (s->kw - kx1) * ic);
     }
   }
 }
 
-/* dx at the input pixel tap (ky, kx) of output pixel p0 + j reads += col[j][ky][kx][..]. */
-static void col2im_add(const fv_conv_shape *s, const float *col, int p0, int rows, float *dx) {
-  const int ic = s->ic;
-  for (int j = 0; j < rows; j++) {
-    const int p = p0 + j, ox = p % s->ow, oy = (p / s->ow) % s->oh, n = p / (s->ow * s->oh);
-    for (int ky = 0; ky < s->kh; ky++) {
-      const int iy = oy * s->sh - s->pt + ky * s->dh;
-      for (int kx = 0; kx < s->kw; kx++, col += ic) {
-        const int ix = ox * s->sw - s->pl + kx * s->dw;
-        if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw) continue;
-        float *d = dx + (((size_t)n * s->ih + iy) * s->iw + ix) * ic;
-        int i = 0;
-        for (; i + 4 <= ic; i += 4)
-          wasm_v128_store(d + i, wasm_f32x4_add(wasm_v128_load(d + i), wasm_v128_load(col + i)));
-        for (; i < ic; i++) d[i] += col[i];
+static inline void add_f32(float *d, const float *s, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(d + i, wasm_f32x4_add(wasm_v128_load(d + i), wasm_v128_load(s + i)));
+  for (; i < n; i++) d[i] += s[i];
+}
+
+/* dx at the input pixel tap (ky, kx) of output pixel p0 + j reads += col[j][ky][kx][..].
+ * Like im2col, the inside taps of a filter row are one span of dx when dw = 1
+ * (9 floats in the first conv), so they are added as one. */
+static void col2im_add(const fv_conv_shape *s, const float *col, int ldc, int p0, int rows, float *dx) {
+  const int ic = s->ic, kwic = s->kw * ic;
+  conv_pos q = pos_of(s, p0);
+  for (int j = 0; j < rows; j++, pos_next(s, &q), col += ldc - s->kh * kwic) {
+    const int ix0 = q.ox * s->sw - s->pl;
+    if (kwic == 9 && s->dw == 1 && ix0 >= 0 && ix0 + s->kw <= s->iw) { /* the first conv, inside columns */
+      for (int ky = 0; ky < s->kh; ky++, col += 9) {
+        const int iy = q.oy * s->sh - s->pt + ky * s->dh;
+        if (iy < 0 || iy >= s->ih) continue;
+        float *d = dx + (((size_t)q.n * s->ih + iy) * s->iw + ix0) * ic;
+        wasm_v128_store(d, wasm_f32x4_add(wasm_v128_load(d), wasm_v128_load(col)));
+        wasm_v128_store(d + 4, wasm_f32x4_add(wasm_v128_load(d + 4), wasm_v128_load(col + 4)));
+        d[8] += col[8];
+      }
+      continue;
+    }
+    int kx0, kx1;
+    inside_taps(s, ix0, &kx0, &kx1);
+    for (int ky = 0; ky < s->kh; ky++, col += kwic) {
+      const int iy = q.oy * s->sh - s->pt + ky * s->dh;
+      if (iy < 0 || iy >= s->ih || kx0 == kx1) continue;
+      float *d = dx + (((size_t)q.n * s->ih + iy) * s->iw + ix0 + kx0 * s->dw) * ic;
+      if (s->dw == 1) {
+        add_f32(d, col + kx0 * ic, (kx1 - kx0) * ic);
+      } else {
+        for (int kx = kx0; kx < kx1; kx++) add_f32(d + (size_t)(kx - kx0) * s->dw * ic, col + kx * ic, ic);
       }
     }
   }
@@ -180,7 +250,7 @@ void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float
     fv_f32_conv2d__scalar(s, x, w, b, y);
     return;
   }
-  float col[CONV_COL] __attribute__((aligned(16)));
+  float col[CONV_COL + 4] __attribute__((aligned(16))); /* + 4: im2col's last 12-float move */
   for (int p0 = 0; p0 < P; p0 += rows) {
     const int r = P - p0 < rows ? P - p0 : rows;
     im2col(s, x, p0, r, col);
@@ -194,17 +264,31 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
     fv_f32_fc_grad__wasmsimd(P, s->ic, s->oc, dy, w, dx);
     return;
   }
-  const int rows = conv_block_rows(K);
+  /* The GEMM's columns are K; when K is not a multiple of its 8-column panel
+   * (27 in the first conv) the last panel goes through a stack tile, slowly.
+   * So w is copied with its rows zero-padded to Kp and col gets Kp columns. */
+  int Kp = (K + 7) & ~7;
+  if (Kp == K || (size_t)s->oc * Kp > CONV_WPAD) Kp = K;
+  const int rows = conv_block_rows(Kp);
   if (rows == 0) {
     fv_f32_conv2d_grad__scalar(s, dy, w, dx);
     return;
   }
+  float wpad[CONV_WPAD] __attribute__((aligned(16)));
+  const float *wg = w;
+  if (Kp != K) {
+    for (int o = 0; o < s->oc; o++) {
+      copy_f32(wpad + (size_t)o * Kp, w + (size_t)o * K, K);
+      zero_f32(wpad + (size_t)o * Kp + K, Kp - K);
+    }
+    wg = wpad;
+  }
   float col[CONV_COL] __attribute__((aligned(16)));
   for (int p0 = 0; p0 < P; p0 += rows) {
     const int r = P - p0 < rows ? P - p0 : rows;
-    zero_f32(col, r * K);
-    fv_f32_fc_grad__wasmsimd(r, K, s->oc, dy + (size_t)p0 * s->oc, w, col);
-    col2im_add(s, col, p0, r, dx);
+    zero_f32(col, r * Kp);
+    fv_f32_fc_grad__wasmsimd(r, Kp, s->oc, dy + (size_t)p0 * s->oc, wg, col);
+    col2im_add(s, col, Kp, p0, r, dx);
   }
 }
 

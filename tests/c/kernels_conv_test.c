@@ -255,8 +255,17 @@ static int conv_case_at(int dw, int idx, int n_random, conv_case *c) {
         make_shape(s, 0, 1, 6, 5, 5, 7, 3, 3, 1, 2, 1, 1, V, N);
         s->pt = 2, s->pl = 0, s->oh = 7, s->ow = 3; /* 2 rows before, 1 after; 0 before, 2 after */
         return 1;
+      /* The SIMD gradient pads K to a multiple of 8 when w fits its stack copy (oc·Kp <= 4096 floats). */
+      case 17: return make_shape(s, 0, 2, 20, 22, 3, 32, 3, 3, 2, 2, 1, 1, S, R6);   /* first conv: batch 2, even */
+      case 18: return make_shape(s, 0, 2, 3, 2, 3, 32, 3, 3, 2, 2, 1, 1, S, N);      /* ... 3 rows, 2 columns */
+      case 19: return make_shape(s, 0, 1, 11, 9, 5, 40, 3, 3, 2, 2, 1, 1, S, R);     /* K 45 padded to 48 */
+      case 20: return make_shape(s, 0, 1, 9, 10, 3, 160, 3, 3, 2, 2, 1, 1, S, N);    /* K 27, w too big to pad */
+      /* im2col / col2im move a filter row of 9 floats (kw·ic = 9) as vectors away from the edges. */
+      case 21: return make_shape(s, 0, 2, 7, 15, 1, 6, 2, 9, 1, 1, 1, 1, S, R);      /* ic 1, 2×9 filter */
+      case 22: return make_shape(s, 0, 1, 6, 13, 3, 8, 3, 3, 1, 1, 1, 1, V, N);      /* first conv's filter, s1 VALID */
+      case 23: return make_shape(s, 0, 1, 5, 7, 9, 4, 1, 1, 2, 2, 1, 1, S, R6);      /* ic 9, 1×1 stride 2 */
     }
-    idx -= 17;
+    idx -= 24;
   } else {
     switch (idx) {
       case 0: return make_shape(s, 1, 1, 9, 9, 8, 1, 3, 3, 1, 1, 1, 1, S, R6);        /* 3×3 s1, interior + ring */
