@@ -23,7 +23,7 @@ import { createPeer, tfInfo, PEER_DIFFERENCES } from './peer-tfjs.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = process.env.FEATVIZ_MODELS || resolve(ROOT, '../shared/models');
-const IMAGES = process.env.FEATVIZ_IMAGES || resolve(ROOT, '../shared/images');
+const IMAGES = process.env.FEATVIZ_IMAGES || resolve(MODELS, '../images'); // beside the store's models
 const STORE = ['mobilenet_v2_1.0_224_quant.tflite', 'mobilenet_v1_0.75_192_quant.tflite', 'mobilenet_v1_0.25_128_quant.tflite'];
 const PEAK_GFLOPS = 45; // WASM SIMD128 multiply+add, one thread, this machine (issue 5)
 const LAYER = 'MobilenetV2/expanded_conv_8/add';

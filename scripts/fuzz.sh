@@ -23,7 +23,7 @@ bin=build/fuzz/${target}_fuzz
 corpus=tests/fuzz/corpus/$target
 findings=tests/fuzz/findings/$target
 models=${FEATVIZ_MODELS:-../shared/models}
-images=${FEATVIZ_IMAGES:-../shared/images}
+images=${FEATVIZ_IMAGES:-${FEATVIZ_MODELS:-../shared/models}/../images}
 
 # libFuzzer comes with clang and its runtime (Debian: clang, libclang-rt-14-dev)
 if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
