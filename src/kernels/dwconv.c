@@ -133,8 +133,6 @@ typedef struct {
   int n;
 } dw3_rows;
 
-static inline v128_t mac4(v128_t a, v128_t x, v128_t w) { return fv_madd4(x, w, a); }
-
 /* Forward: y = act(v + bias). Gradient (ACC): dx += v. */
 static inline __attribute__((always_inline)) void dw3_put(float *q, v128_t v, v128_t bias, v128_t lo, v128_t hi,
                                                           int ACC) {
@@ -151,7 +149,7 @@ static inline __attribute__((always_inline)) v128_t dw3_taps(v128_t a, const flo
                                                              int col, int nin, int k0, size_t cs) {
   for (int k = k0; k < 3; k++) {
     if (col + k < 0 || col + k >= nin) continue;
-    for (int r = 0; r < NR; r++) a = mac4(a, wasm_v128_load(p[r] + (size_t)(col + k) * cs), w[3 * r + k]);
+    for (int r = 0; r < NR; r++) a = fv_madd4(wasm_v128_load(p[r] + (size_t)(col + k) * cs), w[3 * r + k], a);
   }
   return a;
 }
@@ -207,18 +205,18 @@ static inline __attribute__((always_inline)) void dw3s1_row(const dw3_rows *R, p
       v128_t a0, a1, t;
       for (int r = 0; r < NR; r++) s[r] = p[r] + (size_t)(olo - pad) * cs;
       a0 = wasm_f32x4_mul(wasm_v128_load(s[0]), w[0]);
-      for (int r = 1; r < NR; r++) a0 = mac4(a0, wasm_v128_load(s[r]), w[3 * r]);
+      for (int r = 1; r < NR; r++) a0 = fv_madd4(wasm_v128_load(s[r]), w[3 * r], a0);
       t = wasm_v128_load(s[0] + cs);
-      a0 = mac4(a0, t, w[1]), a1 = wasm_f32x4_mul(t, w[0]);
+      a0 = fv_madd4(t, w[1], a0), a1 = wasm_f32x4_mul(t, w[0]);
       for (int r = 1; r < NR; r++)
-        t = wasm_v128_load(s[r] + cs), a0 = mac4(a0, t, w[3 * r + 1]), a1 = mac4(a1, t, w[3 * r]);
+        t = wasm_v128_load(s[r] + cs), a0 = fv_madd4(t, w[3 * r + 1], a0), a1 = fv_madd4(t, w[3 * r], a1);
       for (int r = 0; r < NR; r++) s[r] += 2 * cs;
       for (; o < ohi; o++, q += cs) {
         t = wasm_v128_load(s[0]);
-        v128_t v = mac4(a0, t, w[2]), n0 = mac4(a1, t, w[1]), n1 = wasm_f32x4_mul(t, w[0]);
+        v128_t v = fv_madd4(t, w[2], a0), n0 = fv_madd4(t, w[1], a1), n1 = wasm_f32x4_mul(t, w[0]);
         for (int r = 1; r < NR; r++) {
           t = wasm_v128_load(s[r]);
-          v = mac4(v, t, w[3 * r + 2]), n0 = mac4(n0, t, w[3 * r + 1]), n1 = mac4(n1, t, w[3 * r]);
+          v = fv_madd4(t, w[3 * r + 2], v), n0 = fv_madd4(t, w[3 * r + 1], n0), n1 = fv_madd4(t, w[3 * r], n1);
         }
         dw3_put(q, v, bias, lo, hi, ACC);
         a0 = n0, a1 = n1;
@@ -259,13 +257,13 @@ static inline __attribute__((always_inline)) void dw3s2_row(const dw3_rows *R, i
       const float *s[3];
       for (int r = 0; r < NR; r++) s[r] = p[r] + (size_t)(2 * olo - pad) * cs;
       v128_t a = wasm_f32x4_mul(wasm_v128_load(s[0]), w[0]);
-      for (int r = 1; r < NR; r++) a = mac4(a, wasm_v128_load(s[r]), w[3 * r]);
+      for (int r = 1; r < NR; r++) a = fv_madd4(wasm_v128_load(s[r]), w[3 * r], a);
       for (; o < ohi; o++, q += cs) {
-        v128_t v = mac4(a, wasm_v128_load(s[0] + cs), w[1]), t = wasm_v128_load(s[0] + 2 * cs);
-        v = mac4(v, t, w[2]), a = wasm_f32x4_mul(t, w[0]);
+        v128_t v = fv_madd4(wasm_v128_load(s[0] + cs), w[1], a), t = wasm_v128_load(s[0] + 2 * cs);
+        v = fv_madd4(t, w[2], v), a = wasm_f32x4_mul(t, w[0]);
         for (int r = 1; r < NR; r++) {
-          v = mac4(v, wasm_v128_load(s[r] + cs), w[3 * r + 1]), t = wasm_v128_load(s[r] + 2 * cs);
-          v = mac4(v, t, w[3 * r + 2]), a = mac4(a, t, w[3 * r]);
+          v = fv_madd4(wasm_v128_load(s[r] + cs), w[3 * r + 1], v), t = wasm_v128_load(s[r] + 2 * cs);
+          v = fv_madd4(t, w[3 * r + 2], v), a = fv_madd4(t, w[3 * r], a);
         }
         dw3_put(q, v, bias, lo, hi, 0);
         for (int r = 0; r < NR; r++) s[r] += 2 * cs;
@@ -285,7 +283,7 @@ static inline __attribute__((always_inline)) v128_t dw3s2g_taps(v128_t a, const 
   for (int k = 0; k < k1; k++) {
     const int t = i + pad - k;
     if (t < 0 || t & 1 || t / 2 >= nin) continue;
-    for (int r = 0; r < NR; r++) a = mac4(a, wasm_v128_load(p[r] + (size_t)(t / 2) * cs), w[3 * r + k]);
+    for (int r = 0; r < NR; r++) a = fv_madd4(wasm_v128_load(p[r] + (size_t)(t / 2) * cs), w[3 * r + k], a);
   }
   return a;
 }
@@ -319,14 +317,14 @@ static inline __attribute__((always_inline)) void dw3s2_grad_row(const dw3_rows 
       for (int r = 0; r < NR; r++) s[r] = p[r] + (size_t)jlo * cs;
       v128_t e2 = zero; /* dy column jlo - 1 */
       if (jlo > 0)
-        for (int r = 0; r < NR; r++) e2 = mac4(e2, wasm_v128_load(s[r] - cs), w[3 * r + 2]);
+        for (int r = 0; r < NR; r++) e2 = fv_madd4(wasm_v128_load(s[r] - cs), w[3 * r + 2], e2);
       for (int j = jlo; j < jhi; j++, i += 2, q += 2 * cs) {
         v128_t t = wasm_v128_load(s[0]);
-        v128_t e = mac4(e2, t, w[0]), od = wasm_f32x4_mul(t, w[1]);
+        v128_t e = fv_madd4(t, w[0], e2), od = wasm_f32x4_mul(t, w[1]);
         e2 = wasm_f32x4_mul(t, w[2]);
         for (int r = 1; r < NR; r++) {
           t = wasm_v128_load(s[r]);
-          e = mac4(e, t, w[3 * r]), od = mac4(od, t, w[3 * r + 1]), e2 = mac4(e2, t, w[3 * r + 2]);
+          e = fv_madd4(t, w[3 * r], e), od = fv_madd4(t, w[3 * r + 1], od), e2 = fv_madd4(t, w[3 * r + 2], e2);
         }
         wasm_v128_store(q, wasm_f32x4_add(wasm_v128_load(q), e));
         wasm_v128_store(q + cs, wasm_f32x4_add(wasm_v128_load(q + cs), od));
