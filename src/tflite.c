@@ -366,7 +366,12 @@ const char *fv_op_name(fv_op_kind k) {
       [FV_OP_MUL] = "MUL",               [FV_OP_AVGPOOL2D] = "AVERAGE_POOL_2D",
       [FV_OP_MAXPOOL2D] = "MAX_POOL_2D", [FV_OP_MEAN] = "MEAN",
       [FV_OP_PAD] = "PAD",               [FV_OP_CONCAT] = "CONCATENATION",
-      [FV_OP_RESHAPE] = "RESHAPE",       [FV_OP_SOFTMAX] = "SOFTMAX"};
+      [FV_OP_RESHAPE] = "RESHAPE",       [FV_OP_SOFTMAX] = "SOFTMAX",
+      [FV_OP_SUB] = "SUB",               [FV_OP_DIV] = "DIV",
+      [FV_OP_MAXIMUM] = "MAXIMUM",       [FV_OP_MINIMUM] = "MINIMUM",
+      [FV_OP_ACT] = "ACTIVATION",        [FV_OP_PRELU] = "PRELU",
+      [FV_OP_LRN] = "LOCAL_RESPONSE_NORMALIZATION", [FV_OP_SLICE] = "SLICE",
+      [FV_OP_TRANSPOSE] = "TRANSPOSE"};
   return (unsigned)k < FV_OP_COUNT ? names[k] : "UNKNOWN";
 }
 
@@ -1323,6 +1328,7 @@ void fv_model_free(fv_model *m) {
   for (int i = 0; i < m->n_ops; i++) free(m->ops[i].inputs);
   free(m->tensors);
   free(m->ops);
+  free(m->labels);
   free(m);
 }
 
