@@ -49,6 +49,12 @@ void fv_conv_shape_pad(fv_conv_shape *s, fv_padding padding) {
   pad_dim(s->iw, s->kw, s->sw, s->dw, padding, &s->ow, &s->pl);
 }
 
+/* A 1×1 stride-1 conv without padding reads pixel p for output pixel p: a GEMM over pixels. */
+int fv_conv2d_is_pointwise(const fv_conv_shape *s) {
+  return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 && s->oh == s->ih &&
+         s->ow == s->iw;
+}
+
 /* ---- scalar reference ---------------------------------------------------------- */
 
 void fv_f32_conv2d__scalar(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
@@ -105,11 +111,6 @@ void fv_f32_conv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const f
 #define CONV_COL 16384 /* floats in the stack im2col block (64 KB) */
 #define CONV_WPAD 4096 /* floats of the gradient's zero-padded copy of w (16 KB) */
 
-/* A 1×1 stride-1 conv without padding reads pixel p for output pixel p. */
-static int conv_is_pointwise(const fv_conv_shape *s) {
-  return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 && s->oh == s->ih &&
-         s->ow == s->iw;
-}
 
 /* Output pixels per im2col block: a multiple of 4 (the GEMM's tile) when it can be. */
 static int conv_block_rows(int K) {
@@ -239,9 +240,21 @@ static void col2im_add(const fv_conv_shape *s, const float *col, int ldc, int p0
   }
 }
 
+/* The im2col blocks [b0, b1) of `rows` output pixels each (the last may be short). */
+static void conv2d_blocks(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int rows,
+                          int b0, int b1) {
+  const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
+  float col[CONV_COL + 4] __attribute__((aligned(16))); /* + 4: im2col's last 12-float move */
+  for (int p0 = b0 * rows; p0 < P && p0 < b1 * rows; p0 += rows) {
+    const int r = P - p0 < rows ? P - p0 : rows;
+    im2col(s, x, p0, r, col);
+    fv_f32_fc__wasmsimd(r, K, s->oc, col, w, b, s->act, y + (size_t)p0 * s->oc);
+  }
+}
+
 void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
-  if (conv_is_pointwise(s)) {
+  if (fv_conv2d_is_pointwise(s)) {
     fv_f32_fc_gemm__wasmsimd(P, s->ic, s->oc, x, w, s->wpack, b, s->act, y);
     return;
   }
@@ -250,17 +263,22 @@ void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float
     fv_f32_conv2d__scalar(s, x, w, b, y);
     return;
   }
-  float col[CONV_COL + 4] __attribute__((aligned(16))); /* + 4: im2col's last 12-float move */
-  for (int p0 = 0; p0 < P; p0 += rows) {
-    const int r = P - p0 < rows ? P - p0 : rows;
-    im2col(s, x, p0, r, col);
-    fv_f32_fc__wasmsimd(r, K, s->oc, col, w, b, s->act, y + (size_t)p0 * s->oc);
-  }
+  conv2d_blocks(s, x, w, b, y, rows, 0, (P + rows - 1) / rows);
+}
+
+int fv_conv2d_blocks(const fv_conv_shape *s) {
+  const int P = s->n * s->oh * s->ow, rows = conv_block_rows(s->kh * s->kw * s->ic);
+  return fv_kernels_simd_enabled() && !fv_conv2d_is_pointwise(s) && rows > 0 ? (P + rows - 1) / rows : 0;
+}
+
+void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
+                           int b1) {
+  conv2d_blocks(s, x, w, b, y, conv_block_rows(s->kh * s->kw * s->ic), b0, b1);
 }
 
 void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
-  if (conv_is_pointwise(s)) {
+  if (fv_conv2d_is_pointwise(s)) {
     fv_f32_fc_grad__wasmsimd(P, s->ic, s->oc, dy, w, dx);
     return;
   }
@@ -292,6 +310,10 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
   }
 }
 
+#else
+int fv_conv2d_blocks(const fv_conv_shape *s) { return 0; }
+void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
+                           int b1) {}
 #endif /* __wasm_simd128__ */
 
 /* ---- dispatch ------------------------------------------------------------------ */

@@ -45,6 +45,17 @@ void fv_conv_shape_pad(fv_conv_shape *s, fv_padding padding);
 void fv_conv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y);
 void fv_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
 
+/* The SIMD forward of a non-1×1 CONV_2D runs im2col blocks of output pixels
+ * through the GEMM, and a block's size picks the GEMM's path, so the threads
+ * (src/split.c) split it at those blocks: fv_conv2d_blocks gives their count
+ * (0 where fv_conv2d does not run blocks: scalar, 1×1, oversized filters),
+ * fv_conv2d_block_range computes blocks [b0, b1) of y exactly as fv_conv2d. */
+int fv_conv2d_blocks(const fv_conv_shape *s);
+/* 1×1, stride 1, no padding: output pixel p reads input pixel p (the GEMM on x itself). */
+int fv_conv2d_is_pointwise(const fv_conv_shape *s);
+void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
+                           int b1);
+
 /* ---- DEPTHWISE_CONV_2D: w [kh][kw][oc], b [oc] or NULL ---- */
 void fv_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y);
 void fv_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
