@@ -24,10 +24,10 @@ typedef struct {
   void *ctx;
 } items_job;
 
-static void items_part(void *p, int u0, int u1) {
+static void items_part(void *p, int t, int u0, int u1) {
   const items_job *j = (const items_job *)p;
   const int b = (int)((long long)u0 * j->count / j->parts), e = (int)((long long)u1 * j->count / j->parts);
-  j->fn(j->ctx, b, e);
+  j->fn(j->ctx, t, b, e);
 }
 
 /* fn(ctx, begin, end) over [0, count) in parts of at least min_items items and
@@ -37,7 +37,7 @@ static void split_items(int count, int min_items, double work, fv_range_fn *fn, 
   double parts = count / (min_items > 0 ? min_items : 1);
   if (parts > work / MIN_WORK) parts = work / MIN_WORK;
   if (parts < 2 || fv_threads_count() < 2) {
-    if (count > 0) fn(ctx, 0, count);
+    if (count > 0) fn(ctx, 0, 0, count);
     return;
   }
   items_job j = {count, (int)parts, fn, ctx};
@@ -66,25 +66,25 @@ static fv_conv_shape pixels_shape(const fv_conv_shape *s, int p0, int p1) {
   return r;
 }
 
-static void pointwise_fwd(void *p, int p0, int p1) {
+static void pointwise_fwd(void *p, int t, int p0, int p1) {
   const call *c = (const call *)p;
   const fv_conv_shape r = pixels_shape(c->s, p0, p1);
   fv_conv2d(&r, c->in + (size_t)p0 * c->s->ic, c->w, c->b, c->out + (size_t)p0 * c->s->oc);
 }
 
-static void pointwise_grad(void *p, int p0, int p1) {
+static void pointwise_grad(void *p, int t, int p0, int p1) {
   const call *c = (const call *)p;
   const fv_conv_shape r = pixels_shape(c->s, p0, p1);
   fv_conv2d_grad(&r, c->in + (size_t)p0 * c->s->oc, c->w, c->out + (size_t)p0 * c->s->ic);
 }
 
-static void fc_rows(void *p, int r0, int r1) {
+static void fc_rows(void *p, int t, int r0, int r1) {
   const call *c = (const call *)p;
   fv_fc(r1 - r0, c->ic, c->oc, c->in + (size_t)r0 * c->ic, c->w, c->b, c->act, c->out + (size_t)r0 * c->oc);
 }
 
 /* Units of (row, group of FC_COLS output channels), row-major. */
-static void fc_cols(void *p, int u0, int u1) {
+static void fc_cols(void *p, int t, int u0, int u1) {
   const call *c = (const call *)p;
   const int groups = (c->oc + FC_COLS - 1) / FC_COLS;
   for (int u = u0; u < u1; u++) {
@@ -94,7 +94,7 @@ static void fc_cols(void *p, int u0, int u1) {
   }
 }
 
-static void fc_grad_rows(void *p, int r0, int r1) {
+static void fc_grad_rows(void *p, int t, int r0, int r1) {
   const call *c = (const call *)p;
   fv_fc_grad(r1 - r0, c->ic, c->oc, c->in + (size_t)r0 * c->oc, c->w, c->out + (size_t)r0 * c->ic);
 }
@@ -146,12 +146,12 @@ static void each_image_rows(const call *c, int b, int e, int rows, int grad, int
   }
 }
 
-static void conv_fwd_part(void *p, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->oh, 0, 0); }
-static void conv_grad_part(void *p, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->ih, 1, 0); }
-static void dw_fwd_part(void *p, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->oh, 0, 1); }
-static void dw_grad_part(void *p, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->ih, 1, 1); }
+static void conv_fwd_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->oh, 0, 0); }
+static void conv_grad_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->ih, 1, 0); }
+static void dw_fwd_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->oh, 0, 1); }
+static void dw_grad_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->ih, 1, 1); }
 
-static void conv_blocks_part(void *p, int b0, int b1) {
+static void conv_blocks_part(void *p, int t, int b0, int b1) {
   const call *c = (const call *)p;
   fv_conv2d_block_range(c->s, c->in, c->w, c->b, c->out, b0, b1);
 }
@@ -209,12 +209,12 @@ void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, fl
 
 /* ---- activation mask ---------------------------------------------------------------------------- */
 
-static void act_elems(void *p, int b, int e) {
+static void act_elems(void *p, int t, int b, int e) {
   const call *c = (const call *)p;
   fv_act_grad(c->act, 1, (size_t)(e - b) * 1024, c->in + (size_t)b * 1024, c->out + (size_t)b * 1024, 0);
 }
 
-static void act_items(void *p, int b, int e) {
+static void act_items(void *p, int t, int b, int e) {
   const call *c = (const call *)p;
   fv_act_grad(c->act, e - b, c->per_item, c->in + (size_t)b * c->per_item, c->out + (size_t)b * c->per_item, 1);
 }

@@ -161,10 +161,10 @@ typedef struct {
 
 static void for_task(void *p, int t, int nt) {
   for_job *j = (for_job *)p;
-  (void)t, (void)nt;
+  (void)nt;
   for (int c; (c = atomic_fetch_add(&j->next, 1)) < j->chunks;) {
     const int b = (int)((long long)c * j->n / j->chunks), e = (int)((long long)(c + 1) * j->n / j->chunks);
-    j->fn(j->ctx, b, e);
+    j->fn(j->ctx, t, b, e);
   }
 }
 
@@ -172,7 +172,7 @@ void fv_threads_for(int n, fv_range_fn *fn, void *ctx) {
   if (n <= 0) return;
   const int nt = fv_threads_count();
   if (nt <= 1 || n == 1) {
-    fn(ctx, 0, n);
+    fn(ctx, 0, 0, n);
     return;
   }
   for_job j = {n, n < nt * CHUNKS_PER_THREAD ? n : nt * CHUNKS_PER_THREAD, 0, fn, ctx};

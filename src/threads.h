@@ -14,11 +14,12 @@
  * Jobs are posted by thread 0 only, one at a time:
  *   fv_threads_run(fn, ctx)       fn(ctx, t, nt) once on each of the nt threads, t = 0..nt-1;
  *                                 returns when every thread has returned from it
- *   fv_threads_for(n, fn, ctx)    [0, n) split into contiguous chunks, fn(ctx, begin, end)
- *                                 once per chunk, on whichever thread claims it first
+ *   fv_threads_for(n, fn, ctx)    [0, n) split into contiguous chunks, fn(ctx, t, begin, end)
+ *                                 once per chunk, on whichever thread t claims it first
+ *                                 (t picks per-thread scratch, never the result)
  *   fv_threads_barrier(t, nt)     inside a job's fn on thread t: waits until all nt threads reach it
  * With one thread, or when called from inside a job, both run on the calling
- * thread alone: fn(ctx, 0, 1), fn(ctx, 0, n).
+ * thread alone: fn(ctx, 0, 1), fn(ctx, 0, 0, n).
  *
  * Determinism is the caller's: the chunks of [0, n) depend only on n and the
  * number of threads, but which thread runs a chunk varies from run to run, so
@@ -55,8 +56,8 @@
 
 /* A job: run once on each thread t of nt. */
 typedef void fv_task_fn(void *ctx, int t, int nt);
-/* One chunk [begin, end) of a parallel for. */
-typedef void fv_range_fn(void *ctx, int begin, int end);
+/* One chunk [begin, end) of a parallel for, run by thread t (0..nt-1). */
+typedef void fv_range_fn(void *ctx, int t, int begin, int end);
 
 /* fv_threads_count (fv.h): the threads a job started now would use (1 without helpers, or inside a job). */
 void fv_threads_run(fv_task_fn *fn, void *ctx);

@@ -32,7 +32,7 @@ typedef struct {
   _Atomic int bad_order;
 } for_rec;
 
-static void record(void *p, int b, int e) {
+static void record(void *p, int t, int b, int e) {
   for_rec *r = (for_rec *)p;
   const int k = atomic_fetch_add(&r->chunks, 1);
   if (k < 4096) r->begin[k] = b, r->end[k] = e;
@@ -102,7 +102,7 @@ typedef struct {
   _Atomic int serial_ok, calls;
 } nest_rec;
 
-static void nested_for(void *p, int b, int e) {
+static void nested_for(void *p, int t, int b, int e) {
   nest_rec *r = (nest_rec *)p;
   atomic_fetch_add(&r->calls, 1);
   if (b == 0 && e == 100) atomic_fetch_add(&r->serial_ok, 1);
