@@ -11,8 +11,10 @@
 #include <stdatomic.h>
 
 #include "check.h"
+#include "rng.h"
 #include "split.h"
 #include "threads.h"
+#include "transform.h"
 
 #if !defined(__wasm__)
 #include <time.h>
@@ -251,6 +253,39 @@ static void check_act_split(int n, size_t per, int redirect) {
   free(y), free(g0), free(g1);
 }
 
+/* Lucid's transforms on a batch of 5, forward and backward: the first run (one
+ * thread) is the reference the runs on more threads must match bit for bit. */
+#define TF_N 5
+static float *tf_ref;
+static void check_transform_batch(void) {
+  fv_transform_opts o;
+  fv_transform_opts_standard(&o, TF_N, 40, 40, 56, 56);
+  fv_error err;
+  fv_transform *t = fv_transform_new(&o, &err);
+  CHECK(t != NULL, "transform: %s", err.msg);
+  if (!t) return;
+  const size_t nin = (size_t)TF_N * 40 * 40 * 3, nout = (size_t)TF_N * 56 * 56 * 3;
+  check_seed(5);
+  float *in = rand_buf(nin, 0, 1), *out = rand_buf(nout, 0, 0), *dout = rand_buf(nout, -1, 1);
+  float *din = rand_buf(nin, 0, 0), *got = (float *)malloc((nout + nin) * sizeof(float));
+  fv_rng rng;
+  fv_rng_seed(&rng, 3);
+  fv_transform_sample(t, &rng); /* different draws per image */
+  fv_transform_forward(t, in, out);
+  fv_transform_backward(t, dout, din);
+  memcpy(got, out, nout * sizeof(float));
+  memcpy(got + nout, din, nin * sizeof(float));
+  if (!tf_ref) tf_ref = got;
+  else {
+    CHECK(same_bits(got, tf_ref, nout), "transform forward on %d threads differs from one", fv_threads_count());
+    CHECK(same_bits(got + nout, tf_ref + nout, nin), "transform backward on %d threads differs from one",
+          fv_threads_count());
+    free(got);
+  }
+  free(in), free(out), free(dout), free(din);
+  fv_transform_free(t);
+}
+
 static void check_splits(void) {
   check_seed(11);
   for (size_t k = 0; k < sizeof SPECS / sizeof SPECS[0]; k++) check_conv_split(&SPECS[k]);
@@ -259,6 +294,7 @@ static void check_splits(void) {
   check_fc_split(77, 90, 45);    /* rows split, at least 16 a part */
   check_act_split(1, 100003, 0);
   check_act_split(4, 30001, 1);
+  check_transform_batch();
 }
 
 int main(void) {
@@ -285,5 +321,6 @@ int main(void) {
     CHECK(fv_threads_alive() == 0 && fv_threads_count() == 1, "after stop: no helpers, one thread");
   }
 #endif
+  free(tf_ref);
   return check_summary("threads_test");
 }
