@@ -1,8 +1,10 @@
 /* threads.c — the helper threads' loop, job posting, parallel-for and barrier (see threads.h).
  *
- * Thread 0 posts a job by writing it into the pool's state, setting the count
- * of helpers still to finish and bumping a generation counter; helpers wait
- * for the generation to change, run the job and count themselves out. Every
+ * Thread 0 posts a job by writing it into the pool's state and bumping a
+ * generation counter that idle helpers wait on. A job for every thread
+ * (fv_threads_run) counts the helpers out; a parallel for publishes its
+ * chunks in one atomic word that any thread takes them from, and counts the
+ * chunks done, so a helper that comes late is not waited for. Every
  * wait is the same two-stage one: spin on the word for a while (a render
  * posts a job per op, microseconds apart, and a parked thread takes tens of
  * microseconds to wake), then park on it (memory.atomic.wait32, natively a
@@ -42,7 +44,7 @@
  * between a render's parallel ops, shorter than the gap between steps. */
 #define SPINS (1 << 16)
 /* Chunks of a parallel for per thread: a thread that falls behind (the machine
- * is shared) leaves its later chunks to the others. */
+ * is shared) leaves its later chunks to the others. At most 0xffff chunks. */
 #define CHUNKS_PER_THREAD 4
 
 /* ---- park and notify ---------------------------------------------------------------- */
@@ -71,20 +73,30 @@ typedef struct {
 } word;
 
 static struct {
-  word gen;      /* +1 per posted job, and at stop */
-  word pending;  /* helpers still in the current job */
+  word gen;      /* +1 per posted job of either kind, and at stop: what parked helpers wait on */
+  word run_gen;  /* +1 per job that runs on every thread (fv_threads_run) */
+  word pending;  /* helpers still in the current fv_threads_run job */
+  word done;     /* chunks of the current for finished */
   word alive;    /* helpers inside fv_threads_helper */
   word bar_gen;  /* +1 each time a barrier opens */
   word bar_in;   /* threads arrived at the current barrier */
+  /* The current for's chunks: (generation << 32) | (chunks << 16) | next chunk. A thread
+   * takes a chunk by a compare-and-swap of next; the generation and the count inside the
+   * word make a stale thread's attempt fail, so only the current for's chunks are taken. */
+  _Alignas(64) _Atomic uint64_t claim;
   _Atomic int busy;  /* a job is running: nested calls run serially */
   _Atomic int stop;
   int n;         /* threads set up (1: no helpers) */
   int active;    /* threads jobs use: 1 until fv_threads_start */
   int can_block; /* thread 0 may park */
-  /* the current job (written by thread 0 before the generation bump, read after it) */
+  unsigned for_gen;
+  /* the current jobs (written by thread 0 before they are posted, read after) */
   fv_task_fn *fn;
   void *ctx;
   int nt;
+  fv_range_fn *for_fn;
+  void *for_ctx;
+  int for_n;
   unsigned char *stacks;
 #if !defined(__wasm__)
   pthread_t tid[FV_THREADS_MAX];
@@ -116,7 +128,7 @@ static void wake(word *w) {
 #endif
 }
 
-/* ---- jobs ------------------------------------------------------------------------------ */
+/* ---- jobs on every thread --------------------------------------------------------------- */
 
 int fv_threads_count(void) { return atomic_load(&P.busy) ? 1 : P.active; }
 
@@ -131,6 +143,7 @@ void fv_threads_run(fv_task_fn *fn, void *ctx) {
   P.ctx = ctx;
   P.nt = nt;
   atomic_store(&P.pending.v, nt - 1);
+  atomic_fetch_add(&P.run_gen.v, 1);
   atomic_fetch_add(&P.gen.v, 1);
   wake(&P.gen);
   fn(ctx, 0, nt);
@@ -151,20 +164,22 @@ void fv_threads_barrier(int t, int nt) {
   await_change(&P.bar_gen, g, t > 0 || P.can_block);
 }
 
-/* ---- parallel for: contiguous chunks claimed in order ---------------------------------- */
-typedef struct {
-  int n, chunks;
-  _Atomic int next;
-  fv_range_fn *fn;
-  void *ctx;
-} for_job;
+/* ---- parallel for: contiguous chunks, taken in order by whoever is free -----------------
+ * Thread 0 waits for the chunks to be done, not for every helper to look in: a helper
+ * that wakes late (parked, or descheduled on a busy machine) finds nothing left and
+ * costs nothing. */
 
-static void for_task(void *p, int t, int nt) {
-  for_job *j = (for_job *)p;
-  (void)nt;
-  for (int c; (c = atomic_fetch_add(&j->next, 1)) < j->chunks;) {
-    const int b = (int)((long long)c * j->n / j->chunks), e = (int)((long long)(c + 1) * j->n / j->chunks);
-    j->fn(j->ctx, t, b, e);
+/* Takes and runs chunks of the current for until none is left. */
+static void take_chunks(int t) {
+  for (;;) {
+    uint64_t w = atomic_load(&P.claim);
+    const unsigned chunks = (unsigned)(w >> 16) & 0xffff, c = (unsigned)w & 0xffff;
+    if (c >= chunks) return;
+    if (!atomic_compare_exchange_weak(&P.claim, &w, w + 1)) continue;
+    /* chunk c is ours; the for cannot end before it is done, so its fields stay */
+    const int n = P.for_n, b = (int)((long long)c * n / chunks), e = (int)((long long)(c + 1) * n / chunks);
+    P.for_fn(P.for_ctx, t, b, e);
+    if (atomic_fetch_add(&P.done.v, 1) + 1 == (int)chunks) wake(&P.done);
   }
 }
 
@@ -175,22 +190,39 @@ void fv_threads_for(int n, fv_range_fn *fn, void *ctx) {
     fn(ctx, 0, 0, n);
     return;
   }
-  for_job j = {n, n < nt * CHUNKS_PER_THREAD ? n : nt * CHUNKS_PER_THREAD, 0, fn, ctx};
-  fv_threads_run(for_task, &j);
+  const int chunks = n < nt * CHUNKS_PER_THREAD ? n : nt * CHUNKS_PER_THREAD;
+  atomic_store(&P.busy, 1);
+  P.for_fn = fn;
+  P.for_ctx = ctx;
+  P.for_n = n;
+  atomic_store(&P.done.v, 0);
+  atomic_store(&P.claim, (uint64_t)++P.for_gen << 32 | (uint64_t)chunks << 16);
+  atomic_fetch_add(&P.gen.v, 1);
+  wake(&P.gen);
+  take_chunks(0);
+  int d;
+  while ((d = atomic_load(&P.done.v)) != chunks) await_change(&P.done, d, P.can_block);
+  atomic_store(&P.busy, 0);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 void fv_threads_helper(int t) {
-  int seen = atomic_load(&P.gen.v); /* before counting in: no job is posted until all are in */
+  /* read before counting in: no job is posted until all helpers are in */
+  int seen = atomic_load(&P.gen.v), seen_run = atomic_load(&P.run_gen.v);
   atomic_fetch_add(&P.alive.v, 1);
   wake(&P.alive);
   while (!atomic_load(&P.stop)) { /* stop is set before its generation bump */
     await_change(&P.gen, seen, 1);
     seen = atomic_load(&P.gen.v);
     if (atomic_load(&P.stop)) break;
-    if (t < P.nt) P.fn(P.ctx, t, P.nt);
-    if (atomic_fetch_sub(&P.pending.v, 1) == 1) wake(&P.pending);
+    const int r = atomic_load(&P.run_gen.v);
+    if (r != seen_run) { /* a job for every thread: thread 0 waits for this one too */
+      seen_run = r;
+      if (t < P.nt) P.fn(P.ctx, t, P.nt);
+      if (atomic_fetch_sub(&P.pending.v, 1) == 1) wake(&P.pending);
+    }
+    take_chunks(t);
   }
   atomic_fetch_sub(&P.alive.v, 1);
   wake(&P.alive);
