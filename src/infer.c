@@ -8,6 +8,7 @@
 #include "graph.h"
 #include "image.h"
 #include "model.h"
+#include "objective.h"
 
 struct fv_infer {
   const fv_model *m;
@@ -99,10 +100,7 @@ static const int *computed_dims(const fv_infer *r, int layer, fv_error *err) {
 }
 
 static int channel_ok(const fv_infer *r, int layer, const int *d, int channel, fv_error *err) {
-  if (channel >= 0 && channel < d[3]) return 1;
-  fv_error_set(err, FV_ERR_BAD_ARG, "channel %d out of range: layer %s has channels 0..%d", channel,
-               r->m->tensors[r->m->ops[layer].output].name, d[3] - 1);
-  return 0;
+  return fv_obj_check_channel("channel", channel, NULL, d[3], r->m->tensors[r->m->ops[layer].output].name, err);
 }
 
 /* mean over space of one channel, summed in double */

@@ -263,16 +263,12 @@ static int logits_layer(const fv_model *m) {
 /* ==== one objective term ================================================================== */
 
 static int check_channel(ctx *c, const fv_json *v, const char *key, int layer, int *out) {
-  int C = layer_channels(c->m, layer);
-  char q[80], b[40];
+  char b[40];
+  fv_error e;
   if (!want_number(c, v, key)) return 0;
-  double d = v->u.number;
-  if (d != floor(d) || d < 0 || d > C - 1) {
-    layer_quoted(c->m, layer, q, sizeof q);
-    return failf(c, FV_ERR_BAD_ARG, "%s %s out of range 0..%d (layer %s has %d channels)", key, num_text(c, v, b),
-                 C - 1, q, C);
-  }
-  *out = (int)d;
+  if (!fv_obj_check_channel(key, v->u.number, num_text(c, v, b), layer_channels(c->m, layer), fv_model_layer_name(c->m, layer), &e))
+    return failf(c, (fv_status)e.code, "%s", e.msg);
+  *out = (int)v->u.number;
   return 1;
 }
 

@@ -8,20 +8,11 @@
 //   const top = fv.classify(model, jpegBytes, 5);  // [{ index, prob }]
 //   model.free();
 
+import { FvError, STATUS } from './options.js';
+
+export { FvError, STATUS }; // defined with the other shared rules in options.js
+
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
-
-/** An error reported by the engine: `code` is the engine's fv_status. */
-export class FvError extends Error {
-  constructor(message, code) {
-    super(message);
-    this.name = 'FvError';
-    this.code = code;
-  }
-}
-
-export const STATUS = Object.freeze({
-  OK: 0, BAD_MODEL: 1, UNSUPPORTED: 2, BAD_ARG: 3, NO_MEMORY: 4, BAD_IMAGE: 5, UNKNOWN_LAYER: 6, SHAPE: 7, NUMERIC: 8,
-});
 
 // One function using f32x4.relaxed_madd: validates where the runtime has relaxed SIMD
 // (Chromium; Node 20 only with --experimental-wasm-relaxed-simd).
