@@ -505,6 +505,25 @@ fv_status fv_options_parse(const char *json, size_t len, const fv_model *m, fv_r
   return FV_OK;
 }
 
+int fv_options_find_layer(const fv_model *m, const char *json, size_t len, fv_error *err) {
+  fv_error local;
+  if (!err) err = &local;
+  fv_error_clear(err);
+  if (!m || !json) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "a layer lookup needs a model and a layer");
+    return -1;
+  }
+  fv_json *v = fv_json_parse(json, len, err);
+  if (!v) return -1;
+  fv_render_opts o;
+  fv_options_default(&o);
+  ctx c = {json, m, &o, err, ""};
+  int layer = -1;
+  if (!get_layer(&c, v, "layer", &layer)) layer = -1;
+  fv_json_free(v);
+  return layer;
+}
+
 /* ==== canonical JSON ============================================================================ */
 
 /* By name when the name finds this very layer again (and is valid UTF-8),

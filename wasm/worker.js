@@ -56,7 +56,8 @@
 //   resume    { target }                         → { step, state }  frames flow again under target
 //   cancel    { target }                         → { step, state }  ends the run (done+cancelled
 //             message under target first); at most the step in progress completes.
-//   continue  { target, steps }                  → { step, planned, state }
+//   continue  { target, steps }                  → { step, planned, state }   ('bad_request' unless
+//             steps is 1..100000 and the render did not stop on an error)
 //             Plans `steps` more steps and runs them: after a finished or
 //             cancelled run, counted from the current step (a new run: frames
 //             and a new terminal message under target); on a running or paused
@@ -100,7 +101,7 @@
 // { id: null, fatal: message }; the pool treats that as a crash.
 
 import { loadEngine } from './engine.js';
-import { FvError, STATUS, CODE, Labels, makeManifest } from './options.js';
+import { FvError, CODE, Labels, makeManifest } from './options.js';
 
 // ---- transport: the same messages on a Web Worker and on worker_threads ------
 const isNode = typeof self === 'undefined';
@@ -303,8 +304,9 @@ async function dispatch(msg) {
     case 'continue': {
       const job = renderOf(msg.target);
       const steps = Number(msg.steps);
-      need(Number.isInteger(steps) && steps > 0 && steps <= 100000, `continue needs steps: a whole number 1..100000, got ${msg.steps}`, STATUS.BAD_ARG);
-      need(job.state !== 'error', 'this render stopped on an error; start a new one (its last good image can still be exported)', STATUS.BAD_ARG);
+      // the protocol's rules (this action's field, the render's state), so protocol codes, not an fv_status
+      need(Number.isInteger(steps) && steps > 0 && steps <= 100000, `continue needs steps: a whole number 1..100000, got ${msg.steps}`);
+      need(job.state !== 'error', 'this render stopped on an error; start a new one (its last good image can still be exported)');
       const live = job.state === 'running' || job.state === 'paused';
       job.planned = (live ? Math.max(job.planned, job.r.stepsDone) : job.r.stepsDone) + steps;
       if (job.state !== 'running') {
