@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "rng.h"
 
 #define SEED_MAX 9007199254740992.0 /* 2^53: every integer up to it is exact in a double (and in JS) */
 #define XY_MAX 4095                 /* loose: fv_obj_check checks x, y at the render size */
@@ -52,36 +53,31 @@ static const char *const TOP_KEYS[] = {"size", "batch", "steps", "lr", "seed", "
 static int reads_layer(int kind) { return (unsigned)kind < FV_OBJ_COUNT && !fv_obj_on_image((fv_obj_kind)kind); }
 
 /* ==== a random unit direction from a seed ====================================== */
-/* splitmix64 → Box–Muller in double → normalized; the same seed and length
- * give the same vector. Two passes (norm, then write) regenerate the stream
- * instead of keeping a double copy. */
+/* The engine's generator (rng.h) → Box–Muller in double → normalized; the same
+ * seed and length give the same vector. (Box–Muller, not rng.h's polar normals:
+ * the vectors of saved manifests must not change.) Two passes (norm, then
+ * write) regenerate the stream instead of keeping a double copy. */
 
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-static double gauss_at(uint64_t *s, int i, double *spare) {
+static double gauss_at(fv_rng *g, int i, double *spare) {
   if (i & 1) return *spare;
-  double u1 = (double)((splitmix64(s) >> 11) + 1) * 0x1.0p-53; /* (0, 1]: log is finite */
-  double u2 = (double)(splitmix64(s) >> 11) * 0x1.0p-53;
+  double u1 = fv_rng_uniform(g) + 0x1.0p-53; /* (0, 1]: log is finite (exact: a multiple of 2^-53) */
+  double u2 = fv_rng_uniform(g);
   double r = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
   *spare = r * sin(th);
   return r * cos(th);
 }
 
 static void random_direction(float *v, int n, int seed) {
-  uint64_t s = (uint64_t)seed;
+  fv_rng g;
   double spare = 0, ss = 0;
+  fv_rng_seed(&g, (uint64_t)seed);
   for (int i = 0; i < n; i++) {
-    double g = gauss_at(&s, i, &spare);
-    ss += g * g;
+    double x = gauss_at(&g, i, &spare);
+    ss += x * x;
   }
   double inv = ss > 0 ? 1.0 / sqrt(ss) : 0;
-  s = (uint64_t)seed;
-  for (int i = 0; i < n; i++) v[i] = (float)(gauss_at(&s, i, &spare) * inv);
+  fv_rng_seed(&g, (uint64_t)seed);
+  for (int i = 0; i < n; i++) v[i] = (float)(gauss_at(&g, i, &spare) * inv);
   if (!(ss > 0)) v[0] = 1.0f; /* all draws exactly 0: only conceivable for n = 1 */
 }
 
