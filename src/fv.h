@@ -17,12 +17,24 @@
  * take no fv_error: out-of-range indices give -1, 0 or NULL, as they say.
  * The engine never aborts on bad input.
  *
- * Typical use:
+ * Typical use: a feature visualization (the render loop), then a photo.
  *   fv_error err;
- *   fv_model *m = fv_model_load(bytes, n, &err);           // parse + dequantize
- *   fv_infer *in = fv_infer_new(m, 0, 0, -1, &err);          // native size, whole graph
- *   fv_infer_run_image(in, jpeg, jpeg_len, &err);           // decode, resize, normalize, forward
- *   int idx[5]; float p[5]; fv_infer_topk(in, 5, idx, p);
+ *   fv_model *m = fv_model_load(bytes, n, &err);               // parse + dequantize
+ *   if (!m) { fprintf(stderr, "%s\n", err.msg); return 1; }
+ *   const char *o = "{\"size\":128,\"steps\":512,\"seed\":0,\"objective\":{\"kind\":\"channel\","
+ *                   "\"layer\":\"MobilenetV2/expanded_conv_8/add\",\"channel\":12}}";
+ *   fv_render *r = fv_render_new(m, o, strlen(o), &err);       // options checked against the model
+ *   while (r && fv_render_steps_done(r) < fv_render_steps_planned(r)) {
+ *     if (fv_render_step(r, 16, &err) != FV_OK) break;          // FV_ERR_NUMERIC: the last good image stays
+ *     show(fv_render_rgba(r, 0, &err), fv_render_size(r));     // size*size*4 bytes, until the next step
+ *   }
+ *   size_t len; uint8_t *png = fv_render_png(r, -1, &len, &err);  // the batch as a grid; fv_free it
+ *   const char *canon = fv_render_options_json(r);             // for a manifest: re-renders the same bytes
+ *   fv_free(png); fv_render_free(r);
+ *
+ *   fv_infer *in = fv_infer_new(m, 0, 0, -1, &err);            // native size, whole graph
+ *   fv_infer_run_image(in, jpeg, jpeg_len, &err);              // decode, resize, normalize, forward
+ *   int idx[5]; float p[5]; fv_infer_topk(in, 5, idx, p, &err);
  *   fv_infer_free(in); fv_model_free(m);
  */
 #ifndef FV_H

@@ -1,11 +1,20 @@
 // engine.js — instantiates featviz.wasm (Node or browser) and wraps the C API
 // in small classes. It only moves bytes and turns engine errors into thrown
-// Errors; all numerical work happens in the engine.
+// FvErrors (one check(), see below); all numerical work happens in the engine.
+// Render options, labels and manifests are options.js's.
 //
 //   import { loadEngine } from './engine.js';
+//   import { renderOptions, readQuery } from './options.js';
 //   const fv = await loadEngine();                 // or loadEngine({ bytes }) / ({ url }) / ({ relaxed: true })
-//   const model = fv.loadModel(tfliteBytes);       // throws FvError on a bad file
-//   const top = fv.classify(model, jpegBytes, 5);  // [{ index, prob }]
+//   const model = fv.loadModel(tfliteBytes);       // throws FvError (code: STATUS.BAD_MODEL, ...) on a bad file
+//   const r = fv.render(model, renderOptions(readQuery('?layer=MobilenetV2/expanded_conv_8/add&ch=12')));
+//   while (r.stepsDone < r.stepsPlanned) {         // the engine refuses options out of range, with its message
+//     r.step(16);                                  // throws FvError STATUS.NUMERIC on a blow-up (the last good image stays)
+//     draw(r.rgba(0), r.size);                     // RGBA, size × size × 4 bytes
+//   }
+//   const png = r.png(-1), options = r.options;    // the batch as a grid; canonical options for makeManifest
+//   r.free();
+//   const top = fv.classify(model, jpegBytes, 5);  // [{ index, prob }]; names: Catalog.labelsFor(model.layers())
 //   model.free();
 
 import { FvError, STATUS, layerRef } from './options.js';
