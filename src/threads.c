@@ -231,6 +231,7 @@ void fv_threads_helper(int t) {
 int fv_threads_alive(void) { return atomic_load(&P.alive.v); }
 
 fv_status fv_threads_init(int n, int can_block, fv_error *err) {
+  fv_error_clear(err);
   if (n < 1 || n > FV_THREADS_MAX) {
     fv_error_set(err, FV_ERR_BAD_ARG, "threads: %d threads (1..%d)", n, FV_THREADS_MAX);
     return FV_ERR_BAD_ARG;
@@ -294,7 +295,7 @@ static void *native_helper(void *arg) {
 }
 
 fv_status fv_threads_spawn(int n, fv_error *err) {
-  fv_status s = fv_threads_init(n, 1, err);
+  fv_status s = fv_threads_init(n, 1, err); /* clears err */
   if (s != FV_OK) return s;
   for (int t = 1; t < n; t++) {
     if (pthread_create(&P.tid[t], NULL, native_helper, (void *)(intptr_t)t) != 0) {

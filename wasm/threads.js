@@ -107,13 +107,12 @@ async function spawn(url, data) {
 }
 
 /**
- * Starts n - 1 helpers for an engine instance of the threads build (exports x, over memory)
- * and turns its threads on. Resolves to { count, stop() }; count < n when they could not
- * all start (then reason says why). stop() brings the engine back to one thread and ends
- * the Workers.
+ * Starts n - 1 helpers for an engine instance of the threads build (exports x, over memory;
+ * err: its fv_error) and turns its threads on. Resolves to { count, reason, stop() }; count < n
+ * when they could not all start (then reason says why). stop() brings the engine back to one
+ * thread and ends the Workers.
  */
-export async function startHelpers({ module, memory, exports: x, n, timeoutMs = 20000 }) {
-  const err = x.fv_error_new();
+export async function startHelpers({ module, memory, exports: x, err, n, timeoutMs = 20000 }) {
   const workers = [];
   const stop = () => {
     x.fv_threads_stop();
@@ -122,7 +121,7 @@ export async function startHelpers({ module, memory, exports: x, n, timeoutMs = 
   };
   try {
     if (x.fv_threads_init(n, canBlock() ? 1 : 0, err) !== 0) {
-      return { count: 1, reason: `threads: the engine refused ${n} threads`, stop: () => {} };
+      return { count: 1, reason: `threads: the engine refused ${n} threads (code ${x.fv_error_code(err)}); one thread`, stop: () => {} };
     }
     const url = new URL('./thread-helper.js', import.meta.url);
     const ready = [];
@@ -151,7 +150,5 @@ export async function startHelpers({ module, memory, exports: x, n, timeoutMs = 
   } catch (e) {
     stop();
     return { count: 1, reason: `threads: ${e.message}; one thread`, stop: () => {} };
-  } finally {
-    x.fv_error_free(err);
   }
 }
