@@ -1053,6 +1053,165 @@ static void test_plan(void) {
   fv_model_free(m);
 }
 
+/* The new ops' planning: dims at several input sizes (SLICE's "to the end", RESHAPE to another activation's
+ * dims, global pools, ceil mode), and their bad fields refused with a code and a message naming the layer. */
+static void test_plan_onnx_ops(void) {
+  /* SLICE size -1 along every axis: ceil((d - begin) / step) */
+  fv_model *m = mb_new(5);
+  int t = L_slice(m, m->input, (const int[4]){0, 1, 2, 1}, (const int[4]){-1, -1, -1, -1}, (const int[4]){1, 2, 3, 2}, 2);
+  int gp = L_pool_x(m, FV_OP_MAXPOOL2D, t, 0, 1, NULL, 0, 0, 1);
+  (void)gp;
+  const int sizes[][2] = {{8, 8}, {7, 9}, {2, 3}, {30, 11}};
+  for (int i = 0; i < 4; i++) {
+    fv_error err = {0};
+    fv_graph *g = fv_graph_new(m, 2, sizes[i][0], sizes[i][1], 1, 0, &err);
+    CHECK(g != NULL, "slice to the end at %dx%d: %s", sizes[i][0], sizes[i][1], err.msg);
+    if (!g) continue;
+    const int *d = fv_graph_dims(g, t), *e = fv_graph_dims(g, m->output);
+    const int h = (sizes[i][0] - 1 + 1) / 2, w = (sizes[i][1] - 2 + 2) / 3;
+    CHECK(d[0] == 2 && d[1] == h && d[2] == w && d[3] == 2, "slice to the end at %dx%d: %dx%dx%dx%d, want 2x%dx%dx2",
+          sizes[i][0], sizes[i][1], d[0], d[1], d[2], d[3], h, w);
+    CHECK(e[1] == 1 && e[2] == 1 && e[3] == 2, "global pool after it: %dx%d", e[1], e[2]);
+    fv_graph_free(g);
+  }
+  fv_model_free(m);
+
+  /* one mistake per model, each refused at planning (not at run time), naming the layer */
+  for (int mistake = 0; mistake < 10; mistake++) {
+    m = mb_new(4);
+    int want = FV_ERR_BAD_MODEL;
+    switch (mistake) {
+      case 0: /* a negative pad */
+        L_conv_x(m, m->input, 4, 3, 3, 1, 1, (const int[4]){1, 1, 1, 1}, 1, FV_ACT_NONE, 1);
+        m->ops[0].pad_l = -1;
+        break;
+      case 1: L_conv_x(m, m->input, 6, 1, 1, 1, 3, (const int[4]){0, 0, 0, 0}, 0, FV_ACT_NONE, 1); break; /* 4 % 3 */
+      case 2: L_lrn(m, m->input, 3, 1, 0.75f, 1); m->ops[0].lrn_bias = 0; break;
+      case 3: L_slice(m, m->input, (const int[4]){0, 0, 0, 3}, (const int[4]){-1, -1, -1, 2}, (const int[4]){1, 1, 1, 1}, 2);
+              want = FV_ERR_SHAPE; break; /* channels 3..4 of 4 */
+      case 4: { fv_op *tr = mb_op(m, FV_OP_TRANSPOSE, FV_ACT_NONE, 1, &m->input, 4);
+                tr->perm[0] = 0, tr->perm[1] = 1, tr->perm[2] = 1, tr->perm[3] = 3; break; }
+      case 5: { int u = L_act(m, m->input, FV_ACT_RELU, 0, 0); /* reshape to dims with other counts */
+                int v = L_pool_x(m, FV_OP_MAXPOOL2D, u, 2, 2, (const int[4]){0, 0, 0, 0}, 0, 0, 0);
+                fv_op *r = mb_op(m, FV_OP_RESHAPE, FV_ACT_NONE, 2, (int[]){u, v}, 4);
+                r->new_rank = 0; want = FV_ERR_SHAPE; break; }
+      case 6: L_lrn(m, m->input, 3, 1, 0.75f, 1); m->ops[0].act = FV_ACT_RELU; want = FV_ERR_UNSUPPORTED; break;
+      case 7: L_binop(m, FV_OP_ADD, m->input, m->input, FV_ACT_TANH); want = FV_ERR_UNSUPPORTED; break;
+      case 8: L_pad(m, m->input, (const int[4][2]){{0, 0}, {0, -1}, {0, 0}, {0, 0}}); break;
+      default: L_act(m, m->input, FV_ACT_COUNT, 0, 0); want = FV_ERR_UNSUPPORTED; break;
+    }
+    fv_error err = {0};
+    fv_graph *g = fv_graph_new(m, 1, 6, 6, m->n_ops - 1, 1, &err);
+    CHECK(g == NULL && (int)err.code == want && strstr(err.msg, "layer ") != NULL,
+          "mistake %d: code %d (want %d), \"%s\"", mistake, err.code, want, err.msg);
+    fv_graph_free(g);
+    fv_model_free(m);
+  }
+}
+
+/* The op fields reach the kernels: one op at a time on a known input, against values by hand. */
+static fv_graph *run1(fv_model *m, int h, int w, float (*fill)(int y, int x, int c)) {
+  fv_error err = {0};
+  fv_graph *g = fv_graph_new(m, 1, h, w, m->n_ops - 1, 0, &err);
+  CHECK(g != NULL, "wiring: %s", err.msg);
+  if (!g) return NULL;
+  float *x = fv_graph_input(g);
+  for (int y = 0; y < h; y++)
+    for (int xx = 0; xx < w; xx++)
+      for (int c = 0; c < 3; c++) x[(y * w + xx) * 3 + c] = fill(y, xx, c);
+  fv_graph_forward(g);
+  return g;
+}
+static float ones(int y, int x, int c) { return (void)y, (void)x, (void)c, 1.0f; }
+static float ramp(int y, int x, int c) { return (float)((y * 7 + x) * 3 + c); }
+static float chan(int y, int x, int c) { return (void)y, (void)x, (float)(c + 1); }
+
+static void test_wiring(void) {
+  /* AveragePool(3, stride 2, pads 1, ceil_mode, count_include_pad) on 6×7 ones: PyTorch gives 4/9 in the
+   * corner, 6/9 on the top edge and 2/6 at the bottom-left (the ceil overhang is not counted) */
+  fv_model *m = mb_new(3);
+  L_pool_x(m, FV_OP_AVGPOOL2D, m->input, 3, 2, (const int[4]){1, 1, 1, 1}, 1, 1, 0);
+  fv_graph *g = run1(m, 6, 7, ones);
+  if (g) {
+    const float *y = fv_graph_act(g, m->output);
+    const int *d = fv_graph_dims(g, m->output);
+    CHECK(d[1] == 4 && d[2] == 4 && fabsf(y[0] - 4 / 9.0f) < 1e-6f && fabsf(y[3] - 6 / 9.0f) < 1e-6f &&
+              fabsf(y[12 * 3] - 2 / 6.0f) < 1e-6f,
+          "wiring: count_include_pad pool %dx%d: %g %g %g", d[1], d[2], y[0], y[3], y[36]);
+  }
+  fv_graph_free(g);
+  fv_model_free(m);
+  /* MaxPool(3, stride 2, pads 1, ceil_mode) on the ramp: channel 0 of the last row of windows repeats the one
+   * above it (PyTorch: 36 38 40 41 twice, ×3 for the channel stride here) */
+  m = mb_new(3);
+  L_pool_x(m, FV_OP_MAXPOOL2D, m->input, 3, 2, (const int[4]){1, 1, 1, 1}, 1, 0, 0);
+  g = run1(m, 6, 7, ramp);
+  if (g) {
+    const float *y = fv_graph_act(g, m->output);
+    CHECK(y[0] == 24 && y[3 * 3] == 39 && y[12 * 3] == 108 && y[15 * 3] == 123, "wiring: ceil max pool %g %g %g %g",
+          y[0], y[9], y[36], y[45]);
+  }
+  fv_graph_free(g);
+  fv_model_free(m);
+  /* Clip(-1, 0.5), HardSigmoid(0.5, 0.25), LeakyRelu(0.5) read act_a / act_b */
+  const struct { fv_act act; float a, b, x, want; } acts[] = {
+      {FV_ACT_CLIP, -1, 0.5f, 3, 0.5f}, {FV_ACT_HARD_SIGMOID, 0.5f, 0.25f, 1, 0.75f}, {FV_ACT_LEAKY_RELU, 0.5f, 0, 3, 3}};
+  for (int i = 0; i < 3; i++) {
+    m = mb_new(3);
+    L_act(m, m->input, acts[i].act, acts[i].a, acts[i].b);
+    g = run1(m, 1, 1, chan);
+    if (g) {
+      float y = fv_graph_act(g, m->output)[(int)acts[i].x - 1];
+      CHECK(y == acts[i].want, "wiring: activation %d gives %g, want %g", (int)acts[i].act, y, acts[i].want);
+    }
+    fv_graph_free(g);
+    fv_model_free(m);
+  }
+  /* LRN(size 3, alpha 3, beta 1, bias 1) on channels 1, 2, 3: t = 6, 15, 14 */
+  m = mb_new(3);
+  L_lrn(m, m->input, 3, 3.0f, 1.0f, 1.0f);
+  g = run1(m, 1, 2, chan);
+  if (g) {
+    const float *y = fv_graph_act(g, m->output);
+    CHECK(fabsf(y[3] - 1 / 6.0f) < 1e-7f && fabsf(y[4] - 2 / 15.0f) < 1e-7f && fabsf(y[5] - 3 / 14.0f) < 1e-7f,
+          "wiring: LRN %g %g %g", y[3], y[4], y[5]);
+  }
+  fv_graph_free(g);
+  fv_model_free(m);
+  /* a 1×1 conv with 3 groups (one channel each, weights 2, 3, 4) and a top pad of 1 */
+  m = mb_new(3);
+  L_conv_x(m, m->input, 3, 1, 1, 1, 3, (const int[4]){1, 0, 0, 0}, 0, FV_ACT_NONE, 1);
+  float *w = m->tensors[m->ops[0].inputs[1]].data;
+  w[0] = 2, w[1] = 3, w[2] = 4;
+  g = run1(m, 2, 1, chan);
+  if (g) {
+    const float *y = fv_graph_act(g, m->output);
+    const int *d = fv_graph_dims(g, m->output);
+    CHECK(d[1] == 3 && y[0] == 0 && y[2] == 0 && y[3] == 2 && y[4] == 6 && y[5] == 12 && y[8] == 12,
+          "wiring: grouped padded conv %d rows: %g %g %g | %g %g %g", d[1], y[0], y[1], y[2], y[3], y[4], y[5]);
+  }
+  fv_graph_free(g);
+  fv_model_free(m);
+  /* Pad with 0.3 on the left; Slice from (1, 2, 1) by steps (1, 2, 2); Transpose H and W */
+  m = mb_new(3);
+  int t = L_pad_value(m, m->input, (const int[4][2]){{0, 0}, {0, 0}, {1, 0}, {0, 0}}, 0.3f);
+  t = L_slice(m, t, (const int[4]){0, 1, 2, 1}, (const int[4]){-1, -1, -1, -1}, (const int[4]){1, 1, 2, 2}, 1);
+  fv_op *tr = mb_op(m, FV_OP_TRANSPOSE, FV_ACT_NONE, 1, &t, 1);
+  tr->perm[0] = 0, tr->perm[1] = 2, tr->perm[2] = 1, tr->perm[3] = 3;
+  g = run1(m, 3, 7, ramp);
+  if (g) { /* padded W 8; slice rows 1..2, columns 2, 4, 6 (input columns 1, 3, 5), channel 1 */
+    const float *y = fv_graph_act(g, m->output);
+    const int *d = fv_graph_dims(g, m->output);
+    CHECK(d[1] == 3 && d[2] == 2 && d[3] == 1 && y[0] == ramp(1, 1, 1) && y[1] == ramp(2, 1, 1) &&
+              y[2] == ramp(1, 3, 1) && y[5] == ramp(2, 5, 1),
+          "wiring: pad/slice/transpose %dx%dx%d: %g %g %g", d[1], d[2], d[3], y[0], y[1], y[2]);
+    const float *p = fv_graph_act(g, m->ops[0].output);
+    CHECK(p[0] == 0.3f && p[3] == ramp(0, 0, 0), "wiring: pad value %g", p[0]);
+  }
+  fv_graph_free(g);
+  fv_model_free(m);
+}
+
 int main(void) {
   check_seed(20240611);
   test_finite_differences();
@@ -1060,5 +1219,7 @@ int main(void) {
   test_redirect_standalone();
   test_truncated();
   test_plan();
+  test_plan_onnx_ops();
+  test_wiring();
   return check_summary("graph");
 }
