@@ -89,6 +89,37 @@ static inline int for_my_kernels(const char *me, int (*run)(const kernel_pair *k
   return mine;
 }
 
+/* The main of a kernel test: refs() (the references through the dispatching
+ * names, so SIMD in wasm), again with SIMD off in wasm, then every kernel `me`
+ * owns must have had reference cases and, in wasm, its SIMD twin is run
+ * against its scalar kernel by twin(kp) (NULL when `me` owns scalar kernels
+ * only). Returns the number of kernels `me` owns. */
+static int (*kernel_twin_)(const kernel_pair *kp);
+static inline int kernel_run_(const kernel_pair *kp) {
+  int cases = kernel_marks(kp->op);
+#ifdef __wasm_simd128__
+  if (kp->simd) {
+    const int twin = kernel_twin_ ? kernel_twin_(kp) : 0;
+    CHECK(twin > 0, "%s: no SIMD-vs-scalar case", kp->op);
+    if (!twin) cases = 0;
+  }
+#endif
+  return cases;
+}
+static inline int kernel_test_main(const char *me, void (*refs)(void), int (*twin)(const kernel_pair *kp)) {
+  refs();
+#ifdef __wasm_simd128__
+  fv_kernels_set_simd(0);
+  CHECK(!fv_kernels_simd_enabled(), "SIMD switched off");
+  refs();
+  fv_kernels_set_simd(1);
+#endif
+  kernel_twin_ = twin;
+  const int mine = for_my_kernels(me, kernel_run_);
+  printf("%s: %d kernels of kernels.inc held to their references\n", me, mine);
+  return mine;
+}
+
 /* ==== buffers and comparisons ========================================================= */
 
 static inline float *fbuf(size_t n) { return (float *)calloc(n ? n : 1, sizeof(float)); }

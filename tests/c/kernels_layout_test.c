@@ -138,15 +138,13 @@ static void test_transpose(void) {
   }
 }
 
-static int run(const kernel_pair *kp) {
-  CHECK(kp->simd == NULL, "%s: a SIMD twin this test does not compare", kp->op);
-  return kernel_marks(kp->op);
+static void refs(void) {
+  test_slice();
+  test_transpose();
 }
 
 int main(void) {
   check_seed(20261204);
-  test_slice();
-  test_transpose();
-  CHECK(for_my_kernels("kernels_layout", run) == 4, "kernels.inc lists slice, transpose and their gradients");
+  CHECK(kernel_test_main("kernels_layout", refs, NULL) == 4, "kernels.inc lists slice, transpose and their gradients");
   return check_summary("kernels_layout");
 }

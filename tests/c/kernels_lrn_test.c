@@ -126,25 +126,13 @@ static int simd_vs_scalar(const kernel_pair *kp) {
   }
   return cases;
 }
+#define SIMD_TWIN simd_vs_scalar
+#else
+#define SIMD_TWIN NULL
 #endif
-
-static int run(const kernel_pair *kp) {
-  int cases = kernel_marks(kp->op);
-#ifdef __wasm_simd128__
-  CHECK(kp->simd != NULL, "%s: no SIMD twin", kp->op);
-  if (kp->simd && !simd_vs_scalar(kp)) cases = 0;
-#endif
-  return cases;
-}
 
 int main(void) {
   check_seed(20261202);
-  test_lrn();
-#ifdef __wasm_simd128__
-  fv_kernels_set_simd(0);
-  test_lrn();
-  fv_kernels_set_simd(1);
-#endif
-  CHECK(for_my_kernels("kernels_lrn", run) == 2, "kernels.inc lists lrn and lrn_grad");
+  CHECK(kernel_test_main("kernels_lrn", test_lrn, SIMD_TWIN) == 2, "kernels.inc lists 2 kernels of kernels_lrn");
   return check_summary("kernels_lrn");
 }

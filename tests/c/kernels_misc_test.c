@@ -1001,32 +1001,15 @@ static void run_all(void) {
   test_act();
 }
 
-/* A kernel of this file's signatures: its reference cases (both passes), and in wasm its SIMD twin. */
-static int run(const kernel_pair *kp) {
-  int cases = kernel_marks(kp->op);
 #ifdef __wasm_simd128__
-  if (kp->simd) {
-    int twin = simd_vs_scalar(kp);
-    CHECK(twin > 0, "no SIMD-vs-scalar case for %s", kp->op);
-    cases = twin ? cases : 0;
-  }
+#define SIMD_TWIN simd_vs_scalar
+#else
+#define SIMD_TWIN NULL
 #endif
-  return cases;
-}
 
 int main(void) {
   check_seed(20240611);
-  run_all();
-#ifdef __wasm_simd128__
-  fv_kernels_set_simd(0); /* the references again, through the scalar kernels */
-  CHECK(!fv_kernels_simd_enabled(), "SIMD switched off");
-  run_all();
-  fv_kernels_set_simd(1);
-#else
-  printf("native build: scalar kernels against the references (SIMD pairs are compared in the wasm build)\n");
-#endif
-  int mine = for_my_kernels("kernels_misc", run);
-  printf("%d kernels of kernels.inc held to their references here\n", mine);
+  kernel_test_main("kernels_misc", run_all, SIMD_TWIN);
   /* every listed kernel belongs to some test */
   for (size_t i = 0; i < N_KERNEL_PAIRS; i++)
     CHECK(kernel_owner(kernel_pairs[i].sig) != NULL, "%s (%s): listed in kernels.inc, but no test owns its signature",
