@@ -88,11 +88,13 @@ void fv_f32_unary_grad__scalar FV_PARAMS_unary_grad {
 
 /* e^x: x = k·ln2 + r, |r| <= ln2/2, e^r by its Taylor polynomial to r^6
  * (truncation below 2^-23 there), times 2^k built in the exponent bits.
- * x is clamped to [-87.3, 88.7], where 2^k stays a normal float; below that
- * e^x is under FLT_MIN, above it overflows (then +inf, as expf). */
+ * x is clamped to [-87.33, 88], where 2^k stays a normal float (k <= 127);
+ * below that e^x is under FLT_MIN, above 88 the result is +inf (expf
+ * overflows a little later, at 88.72: no caller sees the difference, SIGMOID
+ * reads e^−x for x < −88 as 0 and TANH only e^−2|x| <= 1). */
 static inline v128_t exp4(v128_t x) {
-  const v128_t over = wasm_f32x4_gt(x, wasm_f32x4_splat(88.72f));
-  x = wasm_f32x4_pmax(wasm_f32x4_pmin(x, wasm_f32x4_splat(88.72f)), wasm_f32x4_splat(-87.33f));
+  const v128_t over = wasm_f32x4_gt(x, wasm_f32x4_splat(88.0f));
+  x = wasm_f32x4_pmax(wasm_f32x4_pmin(x, wasm_f32x4_splat(88.0f)), wasm_f32x4_splat(-87.33f));
   const v128_t k = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504f)));
   v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693359375f)));  /* ln2, high bits: exact product */
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(k, wasm_f32x4_splat(-2.12194440e-4f)));      /* ln2 − the high bits */
