@@ -529,7 +529,9 @@ static void forward_op(fv_graph *g, int i) {
   const fv_conv_shape *s = &g->geo[i];
   float *y = g->act[op->output];
   const float *x = value(g, op->inputs[0]);
-  const int *xd = g->dims[op->inputs[0]], *yd = g->dims[op->output];
+  int xd[4]; /* input 0's dims, also when it is a constant */
+  input_dims(g, op->inputs[0], xd);
+  const int *yd = g->dims[op->output];
   const size_t ny = numel4(yd);
   switch (op->kind) {
     case FV_OP_CONV2D:
@@ -652,7 +654,8 @@ static void backward_op(fv_graph *g, int i, int redirect) {
   const int *yd = g->dims[out];
   size_t ny = numel4(yd);
   int in0 = op->inputs[0];
-  const int *xd = g->dims[in0];
+  int xd[4];
+  input_dims(g, in0, xd);
 
   /* a fused RELU/RELU6's derivative first, in place (dy is read by this op
    * only); a standalone FV_OP_ACT RELU/RELU6 too, so Lucid's redirect reaches

@@ -1210,6 +1210,34 @@ static void test_wiring(void) {
   }
   fv_graph_free(g);
   fv_model_free(m);
+  /* an op reading a constant (what a loader leaves unfolded): a SLICE of it, added to the input; the
+   * backward skips the constant */
+  m = mb_new(3);
+  int k = mb_const(m, 1, (int[]){6}, 1.0f, 1.0f);
+  m->tensors[k].data[4] = 5.0f;
+  t = L_slice(m, k, (const int[4]){0, 0, 0, 1}, (const int[4]){-1, -1, -1, 3}, (const int[4]){1, 1, 1, 2}, 3);
+  L_binop(m, FV_OP_ADD, m->input, t, FV_ACT_NONE);
+  {
+    fv_error err = {0};
+    g = fv_graph_new(m, 1, 2, 2, m->n_ops - 1, 1, &err);
+    CHECK(g != NULL, "wiring: slice of a constant: %s", err.msg);
+    if (g) {
+      memset(fv_graph_input(g), 0, 12 * sizeof(float));
+      fv_graph_forward(g);
+      const float *y = fv_graph_act(g, m->output);
+      CHECK(y[0] == 1 && y[1] == 1 && y[2] == 1 && y[4] == 1, "wiring: slice of a constant: %g %g %g", y[0], y[1], y[2]);
+      m->tensors[k].data[3] = 7.0f; /* channel 3 is the slice's second element */
+      fv_graph_forward(g);
+      CHECK(y[1] == 7 && y[10] == 7, "wiring: slice of a constant reads it: %g", y[1]);
+      fv_graph_zero_grad(g);
+      float *d = fv_graph_grad(g, m->output);
+      for (int i = 0; i < 12; i++) d[i] = 1.0f;
+      fv_graph_backward(g, 0);
+      CHECK(fv_graph_grad(g, m->input)[5] == 1.0f, "wiring: gradient past a constant's slice");
+    }
+    fv_graph_free(g);
+  }
+  fv_model_free(m);
 }
 
 int main(void) {
