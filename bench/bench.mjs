@@ -12,7 +12,7 @@
 //   4. the atlas throughput on the worker pool (wasm/pool.js) with 1 and 2 workers;
 //   5. scalar vs SIMD: forward pass of each store model, and the steps;
 //   6. scalar vs SIMD per kernel: one row per entry of src/kernels/kernels.inc
-//      (bench/kernels_bench.c, a WASI program run in a child process).
+//      (bench/kernels_bench.c, a WASI program run in a child process by tests/wasi-run.mjs).
 // The peer's hand-written gradients are checked by bench/check-peer-grad.mjs.
 import { readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -390,7 +390,9 @@ v2.free();
 console.log('\nKernels, scalar vs SIMD (bench/kernels_bench.c: one row per entry of src/kernels/kernels.inc, median ms of one call)');
 const kernelBench = join(ROOT, 'build/wasm/bench/kernels_bench.wasm');
 if (existsSync(kernelBench)) {
-  const r = spawnSync(process.execPath, ['--no-warnings', join(ROOT, 'bench/wasi-run.mjs'), kernelBench], { stdio: 'inherit' });
+  // tests/wasi-run.mjs, with Node 20's fast WASI calls off (the exit crash of issue 16; tests/c-programs.mjs)
+  const r = spawnSync(process.execPath, ['--no-turbo-fast-api-calls', '--no-warnings', join(ROOT, 'tests/wasi-run.mjs'),
+    kernelBench, 'kernels_bench'], { stdio: 'inherit' });
   if (r.status !== 0) console.log(`  (the kernel benchmark ended with ${r.signal || `status ${r.status}`})`);
 } else {
   console.log(`  not built: ${kernelBench} (make -f emcc.mk bench)`);

@@ -394,9 +394,8 @@ static double time_row(const row *r, any_fn f, int simd, double budget) {
 
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
-/* argv[1]: ms per measurement (default 150) */
-int main(int argc, char **argv) {
-  const double budget = argc > 1 ? atof(argv[1]) : 150.0;
+int main(void) {
+  const double budget = 150.0; /* ms per measurement */
   printf("%-38s %-22s %-34s %10s %9s %9s\n", "kernel", "signature / entry", "workload", "scalar ms", "SIMD ms",
          "speed-up");
   for (size_t i = 0; i < N_ROWS; i++) {

@@ -1316,7 +1316,10 @@ fv_model *fv_tflite_load(const uint8_t *bytes, size_t n, fv_error *err) {
   return m;
 }
 
-fv_model *fv_model_load(const uint8_t *bytes, size_t n, fv_error *err) { return fv_tflite_load(bytes, n, err); }
+fv_model *fv_model_load(const uint8_t *bytes, size_t n, fv_error *err) {
+  fv_error_clear(err);
+  return fv_tflite_load(bytes, n, err);
+}
 
 void fv_model_free(fv_model *m) {
   if (!m) return;
