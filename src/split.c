@@ -158,7 +158,7 @@ static void conv_blocks_part(void *p, int t, int b0, int b1) {
 
 /* Multiply-adds of a conv family op (forward or input gradient alike). */
 static double conv_work(const fv_conv_shape *s, int depthwise) {
-  const double k = (double)s->kh * s->kw * (depthwise ? 1 : s->ic);
+  const double k = (double)s->kh * s->kw * (depthwise ? 1 : s->ic / (s->groups > 1 ? s->groups : 1));
   return (double)s->n * s->oh * s->ow * s->oc * k;
 }
 

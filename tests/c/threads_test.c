@@ -167,23 +167,26 @@ typedef struct {
   int dw, n, ih, iw, ic, ocm, k, st, dil;
   fv_padding pad;
   fv_act act;
+  int groups;
 } conv_spec;
 
 /* Shapes with enough work to be split (and awkward edges: padding, strides,
  * dilation, a depth multiplier, batches, tails). */
 static const conv_spec SPECS[] = {
-    {0, 1, 33, 31, 3, 16, 3, 2, 1, FV_PADDING_SAME, FV_ACT_RELU6},  /* a first conv */
-    {0, 2, 17, 19, 5, 7, 3, 1, 1, FV_PADDING_SAME, FV_ACT_NONE},    /* batch 2 */
-    {0, 1, 23, 21, 6, 9, 5, 2, 1, FV_PADDING_VALID, FV_ACT_RELU},   /* 5×5 s2 VALID */
-    {0, 1, 20, 18, 4, 8, 3, 1, 2, FV_PADDING_SAME, FV_ACT_NONE},    /* dilation 2 */
-    {0, 3, 12, 13, 24, 20, 1, 1, 1, FV_PADDING_SAME, FV_ACT_RELU6}, /* 1×1: the GEMM over pixels */
-    {0, 2, 14, 15, 10, 12, 1, 2, 1, FV_PADDING_SAME, FV_ACT_NONE},  /* 1×1 stride 2 */
-    {0, 1, 30, 29, 3, 8, 7, 2, 1, FV_PADDING_SAME, FV_ACT_RELU},    /* 7×7 s2 */
-    {1, 1, 40, 37, 12, 1, 3, 1, 1, FV_PADDING_SAME, FV_ACT_RELU6},  /* depthwise 3×3 */
-    {1, 2, 33, 34, 9, 1, 3, 2, 1, FV_PADDING_SAME, FV_ACT_NONE},    /* depthwise s2, batch 2 */
-    {1, 1, 31, 30, 7, 2, 3, 1, 1, FV_PADDING_SAME, FV_ACT_RELU},    /* depth multiplier 2 */
-    {1, 1, 35, 33, 8, 1, 5, 2, 1, FV_PADDING_SAME, FV_ACT_NONE},    /* 5×5 s2 */
-    {1, 1, 29, 27, 6, 1, 3, 1, 2, FV_PADDING_VALID, FV_ACT_RELU6},  /* dilation 2 VALID */
+    {0, 1, 33, 31, 3, 16, 3, 2, 1, FV_PADDING_SAME, FV_ACT_RELU6, 1},  /* a first conv */
+    {0, 2, 17, 19, 5, 7, 3, 1, 1, FV_PADDING_SAME, FV_ACT_NONE, 1},    /* batch 2 */
+    {0, 1, 23, 21, 6, 9, 5, 2, 1, FV_PADDING_VALID, FV_ACT_RELU, 1},   /* 5×5 s2 VALID */
+    {0, 1, 20, 18, 4, 8, 3, 1, 2, FV_PADDING_SAME, FV_ACT_NONE, 1},    /* dilation 2 */
+    {0, 3, 12, 13, 24, 20, 1, 1, 1, FV_PADDING_SAME, FV_ACT_RELU6, 1}, /* 1×1: the GEMM over pixels */
+    {0, 2, 14, 15, 10, 12, 1, 2, 1, FV_PADDING_SAME, FV_ACT_NONE, 1},  /* 1×1 stride 2 */
+    {0, 1, 30, 29, 3, 8, 7, 2, 1, FV_PADDING_SAME, FV_ACT_RELU, 1},    /* 7×7 s2 */
+    {0, 2, 21, 19, 8, 12, 3, 1, 1, FV_PADDING_SAME, FV_ACT_NONE, 4}, /* grouped, 4 groups */
+    {0, 1, 18, 20, 6, 9, 1, 1, 1, FV_PADDING_SAME, FV_ACT_RELU, 3},  /* grouped 1×1 */
+    {1, 1, 40, 37, 12, 1, 3, 1, 1, FV_PADDING_SAME, FV_ACT_RELU6, 1},  /* depthwise 3×3 */
+    {1, 2, 33, 34, 9, 1, 3, 2, 1, FV_PADDING_SAME, FV_ACT_NONE, 1},    /* depthwise s2, batch 2 */
+    {1, 1, 31, 30, 7, 2, 3, 1, 1, FV_PADDING_SAME, FV_ACT_RELU, 1},    /* depth multiplier 2 */
+    {1, 1, 35, 33, 8, 1, 5, 2, 1, FV_PADDING_SAME, FV_ACT_NONE, 1},    /* 5×5 s2 */
+    {1, 1, 29, 27, 6, 1, 3, 1, 2, FV_PADDING_VALID, FV_ACT_RELU6, 1},  /* dilation 2 VALID */
 };
 
 static int same_bits(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof(float)) == 0; }
@@ -202,8 +205,9 @@ static void check_conv_split(const conv_spec *c) {
     CHECK(0, "spec has an empty output");
     return;
   }
+  s.groups = c->groups;
   const size_t nx = (size_t)s.n * s.ih * s.iw * s.ic, ny = (size_t)s.n * s.oh * s.ow * s.oc;
-  const size_t nw = c->dw ? (size_t)s.kh * s.kw * s.oc : (size_t)s.oc * s.kh * s.kw * s.ic;
+  const size_t nw = c->dw ? (size_t)s.kh * s.kw * s.oc : (size_t)s.oc * s.kh * s.kw * s.ic / (c->groups > 1 ? c->groups : 1);
   float *x = rand_buf(nx, -1, 1), *w = rand_buf(nw, -1, 1), *b = rand_buf((size_t)s.oc, -1, 1);
   float *y0 = rand_buf(ny, 0, 0), *y1 = rand_buf(ny, 0, 0), *dy = rand_buf(ny, -1, 1);
   float *dx0 = rand_buf(nx, -1, 1), *dx1 = (float *)malloc(nx * sizeof(float));
