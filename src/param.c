@@ -397,6 +397,17 @@ static inline void tr4(v128_t *a, v128_t *b, v128_t *c, v128_t *d) {
   *d = SHUF(t1, t3, 2, 3, 6, 7);
 }
 
+/* 4 complex vectors c[0..3] as the rows of a 4×4 matrix → its columns in o[0..3]
+ * (a row block's column bins ↔ its row lanes) */
+static inline void tr4_cpx(const kiss4_cpx *c, kiss4_cpx *o) {
+  v128_t r0 = c[0].r, r1 = c[1].r, r2 = c[2].r, r3 = c[3].r;
+  v128_t i0 = c[0].i, i1 = c[1].i, i2 = c[2].i, i3 = c[3].i;
+  tr4(&r0, &r1, &r2, &r3);
+  tr4(&i0, &i1, &i2, &i3);
+  o[0].r = r0, o[1].r = r1, o[2].r = r2, o[3].r = r3;
+  o[0].i = i0, o[1].i = i1, o[2].i = i2, o[3].i = i3;
+}
+
 /* lanes j < n of v into out[j * stride] */
 static inline void scatter_lanes(v128_t v, int n, float *out, size_t stride) {
   float t[4];
@@ -437,16 +448,7 @@ static void fft_cols4(const fv_param *p, const fft4_scratch *s, const float *par
 static void fft_rows4(const fv_param *p, const fft4_scratch *s, const kiss4_cpx *cols, int y0, float *plane) {
   const int h = p->o.h, w = p->o.w, hp = p->hpad;
   const int ny = h - y0 < 4 ? h - y0 : 4;
-  for (int g = 0; g < p->groups; g++) {
-    const kiss4_cpx *c = cols + (size_t)g * hp + y0;
-    kiss4_cpx *o = s->row4 + 4 * g;
-    v128_t r0 = c[0].r, r1 = c[1].r, r2 = c[2].r, r3 = c[3].r;
-    v128_t i0 = c[0].i, i1 = c[1].i, i2 = c[2].i, i3 = c[3].i;
-    tr4(&r0, &r1, &r2, &r3);
-    tr4(&i0, &i1, &i2, &i3);
-    o[0].r = r0, o[1].r = r1, o[2].r = r2, o[3].r = r3;
-    o[0].i = i0, o[1].i = i1, o[2].i = i2, o[3].i = i3;
-  }
+  for (int g = 0; g < p->groups; g++) tr4_cpx(cols + (size_t)g * hp + y0, s->row4 + 4 * g);
   kiss4_fftri(s->irfft_w4, s->row4, s->line4); /* ignores Im of bins 0 and W/2, as numpy does */
   float *out = plane + (size_t)y0 * w;
   int x = 0;
@@ -496,16 +498,7 @@ static void fft_rows4_adjoint(const fv_param *p, const fft4_scratch *s, const fl
   }
   row[0].i = zero;
   row[wf - 1].i = zero;
-  for (int g = 0; g < p->groups; g++) {
-    const kiss4_cpx *c = s->row4 + 4 * g;
-    kiss4_cpx *o = cols + (size_t)g * hp + y0;
-    v128_t r0 = c[0].r, r1 = c[1].r, r2 = c[2].r, r3 = c[3].r;
-    v128_t i0 = c[0].i, i1 = c[1].i, i2 = c[2].i, i3 = c[3].i;
-    tr4(&r0, &r1, &r2, &r3);
-    tr4(&i0, &i1, &i2, &i3);
-    o[0].r = r0, o[1].r = r1, o[2].r = r2, o[3].r = r3;
-    o[0].i = i0, o[1].i = i1, o[2].i = i2, o[3].i = i3;
-  }
+  for (int g = 0; g < p->groups; g++) tr4_cpx(s->row4 + 4 * g, cols + (size_t)g * hp + y0);
 }
 
 /* Adjoint columns, group g: forward transform (the adjoint of the unnormalized
