@@ -134,7 +134,7 @@ void fv_f32_conv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const f
 /* ---- WASM SIMD ---------------------------------------------------------------- */
 #ifdef __wasm_simd128__
 
-#define CONV_COL 16384 /* floats in the stack im2col block (64 KB) */
+#define CONV_COL 32768 /* floats in the stack im2col block (128 KB) */
 #define CONV_WPAD 4096 /* floats of the gradient's zero-padded copy of w (16 KB) */
 
 
@@ -318,7 +318,7 @@ static void conv2d_blocks(const fv_conv_shape *s, const float *x, const float *w
   for (int p0 = b0 * rows; p0 < P && p0 < b1 * rows; p0 += rows) {
     const int r = P - p0 < rows ? P - p0 : rows;
     im2col(s, x, p0, r, 0, s->ic, col);
-    fv_f32_fc__wasmsimd(r, K, s->oc, col, w, b, s->act, y + (size_t)p0 * s->oc);
+    fv_f32_fc_gemm__wasmsimd(r, K, s->oc, col, w, s->wpack, b, s->act, y + (size_t)p0 * s->oc);
   }
 }
 

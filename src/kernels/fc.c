@@ -219,7 +219,7 @@ void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float
     fv_f32_fc__scalar(n, ic, oc, x, w, b, act, y);
     return;
   }
-  if (n < FC_DOT_ROWS) {
+  if (n < FC_DOT_ROWS && !wpack) { /* packed at load: the panels cost nothing, so any row count takes them */
     fc_dot_rows(n, ic, oc, x, w, b, act, y);
     return;
   }
