@@ -1,271 +1,50 @@
-/* tflite.c — load a .tflite file into an fv_model: parse the flatbuffer by
- * hand, validate the graph, and dequantize every constant to float32.
+/* tflite.c — the TFLite loader: a .tflite flatbuffer (read through
+ * flatbuffer.h) lowered to an fv_model (model.h): TFLite's schema, the
+ * validation of its graph, and its constants dequantized to float32.
  *
- * The file is untrusted. Every offset, length, vtable, index and count is
- * checked before it is used, all reads go through byte loads (no unaligned
- * pointer casts), and sizes are capped, so a truncated, corrupted or hostile
- * file ends in NULL with err set (FV_ERR_BAD_MODEL / FV_ERR_UNSUPPORTED /
- * FV_ERR_NO_MEMORY and a message saying what is wrong), never a crash, an
- * out-of-bounds read, a hang or a huge allocation. The schema is not
- * recursive, so the work is bounded by the vector lengths, which are bounded
- * by the file size and the caps below.
+ * The file is untrusted. Every index and count is checked before it is used
+ * (the flatbuffer reader checks every offset, length and vtable), and sizes
+ * are capped, so a truncated, corrupted or hostile file ends in NULL with err
+ * set (FV_ERR_BAD_MODEL / FV_ERR_UNSUPPORTED / FV_ERR_NO_MEMORY and a message
+ * saying what is wrong), never a crash, an out-of-bounds read, a hang or a
+ * huge allocation. The schema is not recursive, so the work is bounded by
+ * the vector lengths, which are bounded by the file size and the caps below.
  *
- * Layout facts come from TFLite's schema (tensorflow/lite/schema/schema.fbs)
- * and the FlatBuffers binary format:
- *   file   = u32 root offset, "TFL3" identifier, ...
- *   table  = i32 soffset to its vtable (vtable = table - soffset), then fields
- *   vtable = u16 vtable size, u16 table size, u16 field offsets (0 = absent)
- *   offset fields (tables, vectors, strings) are u32, relative to the field
- *   vector = u32 length, then the elements; string = byte vector + NUL
- *
+ * Schema facts come from TFLite's schema (tensorflow/lite/schema/schema.fbs).
  * The file is read top to bottom in the order data flows:
- *   flatbuffer primitives → schema facts → tensors → operators → constants
- *   (dequantization) → input/output → the public getters.
+ *   schema facts → tensors → operators → constants (dequantization) →
+ *   input/output → the loader.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "flatbuffer.h"
+#include "le.h"
 #include "model.h"
-#include "kernels/kernels.h"
 
 /* ==== limits ============================================================= */
 #define TFL_MAX_TENSORS 100000
 #define TFL_MAX_OPS 20000
 #define TFL_MAX_OP_INPUTS 1024
 #define TFL_MAX_DIM (1 << 24)
-#define TFL_MAX_ACT_ELEMS ((int64_t)1 << 26)   /* one activation at native size: 256 MB of f32 */
 #define TFL_MAX_CONST_ELEMS ((int64_t)1 << 28)
-#define TFL_MAX_WEIGHTS ((int64_t)100 << 20)    /* all constants together: 400 MB of f32 */
 #define TFL_MAX_WINDOW 4096                     /* strides, dilations, pool filters, pads */
 
 /* ==== the loader's context and errors ==================================== */
-typedef struct {
-  const uint8_t *b;
-  uint64_t n;
-  fv_error *err;
-  char where[96]; /* what is being read, prefixed to messages ("tensor 12", ...) */
-} ld;
-
-#ifdef __GNUC__
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(ld *L, fv_status code, const char *fmt, ...) {
-  char msg[200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (L->where[0])
-    fv_error_set(L->err, code, "%s: %s", L->where, msg);
-  else
-    fv_error_set(L->err, code, "%s", msg);
-  return 0;
-}
+/* The flatbuffer reader's context; where is prefixed to messages ("tensor 12", ...). */
+typedef fv_fb ld;
+#define fail fv_fb_fail
 #define BAD FV_ERR_BAD_MODEL
 #define UNSUP FV_ERR_UNSUPPORTED
 #define TRY(x) \
   do {         \
     if (!(x)) return 0; \
   } while (0)
-
-/* ==== little-endian loads (any alignment) ================================ */
-static uint16_t rd_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static uint32_t rd_u32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static uint64_t rd_u64(const uint8_t *p) { return (uint64_t)rd_u32(p) | ((uint64_t)rd_u32(p + 4) << 32); }
-static int32_t rd_i32(const uint8_t *p) {
-  uint32_t u = rd_u32(p);
-  int32_t v;
-  memcpy(&v, &u, 4);
-  return v;
-}
-static int64_t rd_i64(const uint8_t *p) {
-  uint64_t u = rd_u64(p);
-  int64_t v;
-  memcpy(&v, &u, 8);
-  return v;
-}
-static float rd_f32(const uint8_t *p) {
-  uint32_t u = rd_u32(p);
-  float v;
-  memcpy(&v, &u, 4);
-  return v;
-}
-static double rd_f64(const uint8_t *p) {
-  uint64_t u = rd_u64(p);
-  double v;
-  memcpy(&v, &u, 8);
-  return v;
-}
-
-/* IEEE binary16 → binary32, exact for every input: normals, subnormals
- * (renormalized), ±0, ±inf and NaN (payload kept, made quiet). */
-static float half_to_float(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1Fu;
-  uint32_t man = h & 0x3FFu;
-  uint32_t bits;
-  if (exp == 0x1F) {
-    bits = sign | 0x7F800000u | (man << 13) | (man ? 0x00400000u : 0);
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (man << 13); /* rebias 15 → 127 */
-  } else if (man == 0) {
-    bits = sign;
-  } else {
-    /* subnormal: man * 2^-24; shift the leading 1 up to bit 10 */
-    int e = 113; /* 127 - 14 */
-    while (!(man & 0x400u)) {
-      man <<= 1;
-      e--;
-    }
-    bits = sign | ((uint32_t)e << 23) | ((man & 0x3FFu) << 13);
-  }
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
-/* ==== flatbuffer primitives, bounds-checked ============================== */
-typedef struct {
-  uint64_t pos, vt;      /* table and vtable positions */
-  uint32_t vtsize, tsize;
-} fbt;
-typedef struct {
-  uint64_t pos; /* first element */
-  uint32_t len;
-} fbv;
-
-/* Verify the table at pos: its vtable and its inline part lie in the file. */
-static int fb_table(ld *L, uint64_t pos, fbt *t, const char *name) {
-  if (pos > L->n || L->n - pos < 4)
-    return fail(L, BAD, "%s table at offset %llu lies outside the file", name, (unsigned long long)pos);
-  int64_t vt = (int64_t)pos - (int64_t)rd_i32(L->b + pos);
-  if (vt < 0 || (uint64_t)vt > L->n - 4)
-    return fail(L, BAD, "%s table at offset %llu has its vtable outside the file", name, (unsigned long long)pos);
-  t->pos = pos;
-  t->vt = (uint64_t)vt;
-  t->vtsize = rd_u16(L->b + t->vt);
-  t->tsize = rd_u16(L->b + t->vt + 2);
-  if (t->vtsize < 4 || (t->vtsize & 1) || t->vt + t->vtsize > L->n)
-    return fail(L, BAD, "%s table at offset %llu has a corrupt vtable", name, (unsigned long long)pos);
-  if (t->tsize < 4 || pos + t->tsize > L->n)
-    return fail(L, BAD, "%s table at offset %llu runs past the end of the file", name, (unsigned long long)pos);
-  return 1;
-}
-
-/* Position of field `id` (size bytes, inline), or 0 when absent (default value). */
-static int fb_field(ld *L, const fbt *t, int id, uint32_t size, uint64_t *pos, const char *name) {
-  uint32_t vo = 4 + 2 * (uint32_t)id;
-  *pos = 0;
-  if (vo + 2 > t->vtsize) return 1; /* written by an older schema: absent */
-  uint32_t off = rd_u16(L->b + t->vt + vo);
-  if (off == 0) return 1;
-  if (off < 4 || off + size > t->tsize) return fail(L, BAD, "field '%s' lies outside its table", name);
-  *pos = t->pos + off;
-  return 1;
-}
-
-static int fb_i32(ld *L, const fbt *t, int id, int32_t def, int32_t *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 4, &p, name));
-  *v = p ? rd_i32(L->b + p) : def;
-  return 1;
-}
-static int fb_u32(ld *L, const fbt *t, int id, uint32_t def, uint32_t *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 4, &p, name));
-  *v = p ? rd_u32(L->b + p) : def;
-  return 1;
-}
-static int fb_u64(ld *L, const fbt *t, int id, uint64_t def, uint64_t *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 8, &p, name));
-  *v = p ? rd_u64(L->b + p) : def;
-  return 1;
-}
-static int fb_i8(ld *L, const fbt *t, int id, int def, int *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 1, &p, name));
-  *v = p ? (int)(int8_t)L->b[p] : def;
-  return 1;
-}
-static int fb_u8(ld *L, const fbt *t, int id, int def, int *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 1, &p, name));
-  *v = p ? (int)L->b[p] : def;
-  return 1;
-}
-static int fb_f32(ld *L, const fbt *t, int id, float def, float *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 4, &p, name));
-  *v = p ? rd_f32(L->b + p) : def;
-  return 1;
-}
-
-/* Follow the u32 offset stored at fpos. */
-static int fb_deref(ld *L, uint64_t fpos, uint64_t *target, const char *name) {
-  uint32_t off = rd_u32(L->b + fpos);
-  uint64_t tg = fpos + off;
-  if (off == 0 || tg > L->n || L->n - tg < 4)
-    return fail(L, BAD, "'%s' points outside the file (offset %u at %llu)", name, off, (unsigned long long)fpos);
-  *target = tg;
-  return 1;
-}
-
-static int fb_vec_at(ld *L, uint64_t vpos, uint32_t esize, fbv *v, const char *name) {
-  uint32_t len = rd_u32(L->b + vpos);
-  if ((uint64_t)len * esize > L->n - vpos - 4)
-    return fail(L, BAD, "vector '%s' (%u elements) runs past the end of the file", name, len);
-  v->pos = vpos + 4;
-  v->len = len;
-  return 1;
-}
-
-/* A vector field; absent → empty. */
-static int fb_vec(ld *L, const fbt *t, int id, uint32_t esize, fbv *v, const char *name) {
-  uint64_t p, tg;
-  v->pos = 0;
-  v->len = 0;
-  TRY(fb_field(L, t, id, 4, &p, name));
-  if (!p) return 1;
-  TRY(fb_deref(L, p, &tg, name));
-  return fb_vec_at(L, tg, esize, v, name);
-}
-
-/* A sub-table field; *present = 0 when absent. */
-static int fb_sub(ld *L, const fbt *t, int id, fbt *sub, int *present, const char *name) {
-  uint64_t p, tg;
-  *present = 0;
-  TRY(fb_field(L, t, id, 4, &p, name));
-  if (!p) return 1;
-  TRY(fb_deref(L, p, &tg, name));
-  TRY(fb_table(L, tg, sub, name));
-  *present = 1;
-  return 1;
-}
-
-/* Element i of a vector of tables. */
-static int fb_vec_table(ld *L, const fbv *v, uint32_t i, fbt *t, const char *name) {
-  uint64_t tg;
-  TRY(fb_deref(L, v->pos + 4 * (uint64_t)i, &tg, name));
-  return fb_table(L, tg, t, name);
-}
-
-/* A string field copied (at most cap-1 bytes, stopping at a NUL) into out. */
-static int fb_str(ld *L, const fbt *t, int id, char *out, size_t cap, const char *name) {
-  fbv v;
-  out[0] = 0;
-  TRY(fb_vec(L, t, id, 1, &v, name));
-  size_t k = 0;
-  for (; k < v.len && k + 1 < cap && L->b[v.pos + k]; k++) out[k] = (char)L->b[v.pos + k];
-  out[k] = 0;
-  return 1;
-}
+typedef fv_fb_table fbt;
+typedef fv_fb_vec fbv;
 
 /* ==== TFLite schema facts ================================================ */
 /* Field ids (vtable slot order) of the tables we read. A union occupies two
@@ -359,22 +138,6 @@ static const char *builtin_name(int code) {
 /* ActivationFunctionType */
 static const char *const act_names[] = {"NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT"};
 
-const char *fv_op_name(fv_op_kind k) {
-  static const char *const names[FV_OP_COUNT] = {
-      [FV_OP_CONV2D] = "CONV_2D",        [FV_OP_DWCONV2D] = "DEPTHWISE_CONV_2D",
-      [FV_OP_FULLY_CONNECTED] = "FULLY_CONNECTED", [FV_OP_ADD] = "ADD",
-      [FV_OP_MUL] = "MUL",               [FV_OP_AVGPOOL2D] = "AVERAGE_POOL_2D",
-      [FV_OP_MAXPOOL2D] = "MAX_POOL_2D", [FV_OP_MEAN] = "MEAN",
-      [FV_OP_PAD] = "PAD",               [FV_OP_CONCAT] = "CONCATENATION",
-      [FV_OP_RESHAPE] = "RESHAPE",       [FV_OP_SOFTMAX] = "SOFTMAX",
-      [FV_OP_SUB] = "SUB",               [FV_OP_DIV] = "DIV",
-      [FV_OP_MAXIMUM] = "MAXIMUM",       [FV_OP_MINIMUM] = "MINIMUM",
-      [FV_OP_ACT] = "ACTIVATION",        [FV_OP_PRELU] = "PRELU",
-      [FV_OP_LRN] = "LOCAL_RESPONSE_NORMALIZATION", [FV_OP_SLICE] = "SLICE",
-      [FV_OP_TRANSPOSE] = "TRANSPOSE"};
-  return (unsigned)k < FV_OP_COUNT ? names[k] : "UNKNOWN";
-}
-
 /* ==== tensors ============================================================ */
 /* What the loader knows about a tensor beyond the fv_tensor it fills. */
 typedef struct {
@@ -410,16 +173,16 @@ static int read_buffer(ld *L, const fbv *buffers, uint32_t idx, uint64_t *data, 
   fbt bt;
   fbv d;
   *data = *bytes = 0;
-  TRY(fb_vec_table(L, buffers, idx, &bt, "buffer"));
-  TRY(fb_vec(L, &bt, BUF_DATA, 1, &d, "buffer data"));
+  TRY(fv_fb_vec_table(L, buffers, idx, &bt, "buffer"));
+  TRY(fv_fb_vec_field(L, &bt, BUF_DATA, 1, &d, "buffer data"));
   if (d.len) {
     *data = d.pos;
     *bytes = d.len;
     return 1;
   }
   uint64_t off, size;
-  TRY(fb_u64(L, &bt, BUF_OFFSET, 0, &off, "buffer offset"));
-  TRY(fb_u64(L, &bt, BUF_SIZE, 0, &size, "buffer size"));
+  TRY(fv_fb_u64(L, &bt, BUF_OFFSET, 0, &off, "buffer offset"));
+  TRY(fv_fb_u64(L, &bt, BUF_SIZE, 0, &size, "buffer size"));
   if (off > 1 && size > 0) {
     if (off > L->n || size > L->n - off)
       return fail(L, BAD, "buffer %u (offset %llu, %llu bytes) lies outside the file", idx,
@@ -439,8 +202,8 @@ static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const 
   char name[FV_NAME_MAX];
 
   snprintf(L->where, sizeof L->where, "tensor %d", i);
-  TRY(fb_vec_table(L, tensors, (uint32_t)i, &tt, "tensor"));
-  TRY(fb_str(L, &tt, T_NAME, name, sizeof name, "name"));
+  TRY(fv_fb_vec_table(L, tensors, (uint32_t)i, &tt, "tensor"));
+  TRY(fv_fb_str(L, &tt, T_NAME, name, sizeof name, "name"));
   /* The converter joins the names of the TF ops it fused with ';'. The first
    * names the op whose output this is (".../Relu6"), short and unique. */
   char *semi = strchr(name, ';');
@@ -451,21 +214,21 @@ static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const 
   strcpy(t->name, name);
   snprintf(L->where, sizeof L->where, "tensor %d '%.60s'", i, name);
 
-  TRY(fb_vec(L, &tt, T_SHAPE, 4, &shape, "shape"));
+  TRY(fv_fb_vec_field(L, &tt, T_SHAPE, 4, &shape, "shape"));
   if (shape.len > FV_MAX_RANK) return fail(L, UNSUP, "rank %u; featviz supports rank 4 at most", shape.len);
   t->rank = (int)shape.len;
   ti->count = 1;
   for (int k = 0; k < t->rank; k++) {
-    int32_t d = rd_i32(L->b + shape.pos + 4 * (uint64_t)k);
+    int32_t d = fv_le_i32(L->b + shape.pos + 4 * (uint64_t)k);
     if (d < 1 || d > TFL_MAX_DIM) return fail(L, BAD, "dimension %d has size %d", k, d);
     t->dims[k] = d;
     ti->count *= d;
     if (ti->count > TFL_MAX_CONST_ELEMS) return fail(L, BAD, "too many elements");
   }
-  TRY(fb_i8(L, &tt, T_TYPE, TT_FLOAT32, &ti->type, "type"));
+  TRY(fv_fb_i8(L, &tt, T_TYPE, TT_FLOAT32, &ti->type, "type"));
 
   uint32_t bidx;
-  TRY(fb_u32(L, &tt, T_BUFFER, 0, &bidx, "buffer"));
+  TRY(fv_fb_u32(L, &tt, T_BUFFER, 0, &bidx, "buffer"));
   if (bidx >= buffers->len) {
     if (!(bidx == 0 && buffers->len == 0))
       return fail(L, BAD, "buffer index %u, but the model has %u buffers", bidx, buffers->len);
@@ -473,21 +236,21 @@ static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const 
     TRY(read_buffer(L, buffers, bidx, &ti->data, &ti->bytes));
   }
 
-  TRY(fb_sub(L, &tt, T_SPARSITY, &qt, &present, "sparsity"));
+  TRY(fv_fb_sub(L, &tt, T_SPARSITY, &qt, &present, "sparsity"));
   if (present) return fail(L, UNSUP, "sparse tensors are not supported");
-  TRY(fb_sub(L, &tt, T_QUANT, &qt, &present, "quantization"));
+  TRY(fv_fb_sub(L, &tt, T_QUANT, &qt, &present, "quantization"));
   if (present) {
     int details;
     int32_t qdim;
-    TRY(fb_u8(L, &qt, Q_DETAILS_TYPE, 0, &details, "quantization details"));
+    TRY(fv_fb_u8(L, &qt, Q_DETAILS_TYPE, 0, &details, "quantization details"));
     if (details) return fail(L, UNSUP, "custom quantization is not supported");
-    TRY(fb_vec(L, &qt, Q_SCALE, 4, &ti->scale, "scale"));
-    TRY(fb_vec(L, &qt, Q_ZERO_POINT, 8, &ti->zp, "zero_point"));
-    TRY(fb_i32(L, &qt, Q_QDIM, 0, &qdim, "quantized_dimension"));
+    TRY(fv_fb_vec_field(L, &qt, Q_SCALE, 4, &ti->scale, "scale"));
+    TRY(fv_fb_vec_field(L, &qt, Q_ZERO_POINT, 8, &ti->zp, "zero_point"));
+    TRY(fv_fb_i32(L, &qt, Q_QDIM, 0, &qdim, "quantized_dimension"));
     ti->qdim = qdim;
     if (ti->scale.len) {
-      float s = rd_f32(L->b + ti->scale.pos);
-      int64_t z = ti->zp.len ? rd_i64(L->b + ti->zp.pos) : 0;
+      float s = fv_le_f32(L->b + ti->scale.pos);
+      int64_t z = ti->zp.len ? fv_le_i64(L->b + ti->zp.pos) : 0;
       if (isfinite(s) && s > 0 && z >= INT32_MIN && z <= INT32_MAX) {
         t->scale = s;
         t->zero_point = (int)z;
@@ -509,11 +272,11 @@ static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const 
     }
     if (nz && nz != 1 && nz != ns) return fail(L, BAD, "%u zero points for %u scales", nz, ns);
     for (uint32_t k = 0; k < ns; k++) {
-      float s = rd_f32(L->b + ti->scale.pos + 4 * (uint64_t)k);
+      float s = fv_le_f32(L->b + ti->scale.pos + 4 * (uint64_t)k);
       if (!isfinite(s) || s < 0) return fail(L, BAD, "quantization scale %u is %g", k, (double)s);
     }
     for (uint32_t k = 0; k < nz; k++) {
-      int64_t z = rd_i64(L->b + ti->zp.pos + 8 * (uint64_t)k);
+      int64_t z = fv_le_i64(L->b + ti->zp.pos + 8 * (uint64_t)k);
       if (z < INT32_MIN || z > INT32_MAX) return fail(L, BAD, "zero point %u is out of range", k);
     }
   }
@@ -521,50 +284,44 @@ static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const 
 }
 
 /* ==== dequantization: constant → f32 ===================================== */
-/* f = scale * (q - zero_point), computed in double and rounded once, as
- * TFLite's reference Dequantize does; per channel along quantized_dimension
- * when there are several scales. Float types ignore quantization; integer
- * types without a scale are taken as plain numbers (shapes, axes, ...). */
+static fv_dtype tt_dtype(int t) {
+  switch (t) {
+    case TT_FLOAT32: return FV_DT_F32;
+    case TT_FLOAT16: return FV_DT_F16;
+    case TT_FLOAT64: return FV_DT_F64;
+    case TT_INT32: return FV_DT_I32;
+    case TT_INT64: return FV_DT_I64;
+    case TT_INT16: return FV_DT_I16;
+    case TT_UINT8: return FV_DT_U8;
+    case TT_INT8: return FV_DT_I8;
+    default: return FV_DT_NONE;
+  }
+}
+
+/* f = scale * (q - zero_point) (model.c: fv_dequantize), per channel along
+ * quantized_dimension when there are several scales. Float types ignore
+ * quantization; integer types without a scale are taken as plain numbers
+ * (shapes, axes, ...). */
 static int dequantize(ld *L, const tinfo *src, const fv_tensor *shape, float *out) {
-  const int type = src->type, es = tt_size(type);
+  const int type = src->type;
   const int quant = src->scale.len > 0 && type != TT_FLOAT32 && type != TT_FLOAT16 && type != TT_FLOAT64;
   int64_t outer = 1, nch = 1, inner = src->count;
   if (quant && src->scale.len > 1) {
     nch = shape->dims[src->qdim];
-    outer = 1;
     for (int k = 0; k < src->qdim; k++) outer *= shape->dims[k];
     inner = src->count / outer / nch;
   }
-  const uint8_t *p = L->b + src->data;
-  int finite = 1;
-  for (int64_t o = 0; o < outer; o++) {
+  double *sz = NULL;
+  if (quant) {
+    sz = (double *)malloc(sizeof(double) * 2 * (size_t)nch);
+    if (!sz) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
     for (int64_t c = 0; c < nch; c++) {
-      double s = 1, z = 0;
-      if (quant) {
-        s = rd_f32(L->b + src->scale.pos + 4 * (uint64_t)(src->scale.len > 1 ? c : 0));
-        if (src->zp.len) z = (double)rd_i64(L->b + src->zp.pos + 8 * (uint64_t)(src->zp.len > 1 ? c : 0));
-      }
-      int64_t base = (o * nch + c) * inner;
-      const uint8_t *q = p + (uint64_t)base * (uint64_t)es;
-      float *y = out + base;
-      for (int64_t k = 0; k < inner; k++, q += es) {
-        double v;
-        switch (type) {
-          case TT_UINT8: v = q[0]; break;
-          case TT_INT8: v = (int8_t)q[0]; break;
-          case TT_INT16: v = (int16_t)rd_u16(q); break;
-          case TT_INT32: v = rd_i32(q); break;
-          case TT_INT64: v = (double)rd_i64(q); break;
-          case TT_FLOAT16: v = half_to_float(rd_u16(q)); break;
-          case TT_FLOAT32: v = rd_f32(q); break;
-          default: v = rd_f64(q); break; /* TT_FLOAT64 */
-        }
-        float f = quant ? (float)(s * (v - z)) : (float)v;
-        y[k] = f;
-        finite &= isfinite(f) != 0;
-      }
+      sz[c] = fv_le_f32(L->b + src->scale.pos + 4 * (uint64_t)(src->scale.len > 1 ? c : 0));
+      sz[nch + c] = src->zp.len ? (double)fv_le_i64(L->b + src->zp.pos + 8 * (uint64_t)(src->zp.len > 1 ? c : 0)) : 0;
     }
   }
+  int finite = fv_dequantize(L->b + src->data, tt_dtype(type), outer, nch, inner, sz, sz ? sz + nch : NULL, out);
+  free(sz);
   if (!finite) return fail(L, BAD, "a constant value is infinite or NaN");
   return 1;
 }
@@ -578,8 +335,8 @@ static int const_ints(ld *L, const tinfo *T, int t, int64_t *vals, int cap, int 
     return fail(L, UNSUP, "the %s (tensor %d) must be a constant int32 or int64 tensor", role, t);
   if (ti->count > cap) return fail(L, BAD, "the %s (tensor %d) has %lld values", role, t, (long long)ti->count);
   for (int64_t k = 0; k < ti->count; k++)
-    vals[k] = ti->type == TT_INT32 ? rd_i32(L->b + ti->data + 4 * (uint64_t)k)
-                                   : rd_i64(L->b + ti->data + 8 * (uint64_t)k);
+    vals[k] = ti->type == TT_INT32 ? fv_le_i32(L->b + ti->data + 4 * (uint64_t)k)
+                                   : fv_le_i64(L->b + ti->data + 8 * (uint64_t)k);
   *count = (int)ti->count;
   return 1;
 }
@@ -650,7 +407,7 @@ static int read_act(ld *L, const opctx *o, int id, fv_act *act) {
     *act = FV_ACT_NONE;
     return 1;
   }
-  TRY(fb_i8(L, &o->opt, id, 0, &a, "fused_activation_function"));
+  TRY(fv_fb_i8(L, &o->opt, id, 0, &a, "fused_activation_function"));
   switch (a) {
     case 0: *act = FV_ACT_NONE; return 1;
     case 1: *act = FV_ACT_RELU; return 1;
@@ -663,7 +420,7 @@ static int read_act(ld *L, const opctx *o, int id, fv_act *act) {
 
 static int read_padding(ld *L, const opctx *o, fv_padding *pad) {
   int p = 0;
-  if (o->has_opt) TRY(fb_i8(L, &o->opt, 0, 0, &p, "padding"));
+  if (o->has_opt) TRY(fv_fb_i8(L, &o->opt, 0, 0, &p, "padding"));
   if (p != 0 && p != 1) return fail(L, BAD, "unknown padding %d", p);
   *pad = p == 0 ? FV_PADDING_SAME : FV_PADDING_VALID;
   return 1;
@@ -671,7 +428,7 @@ static int read_padding(ld *L, const opctx *o, fv_padding *pad) {
 
 static int read_window(ld *L, const opctx *o, int id, int32_t def, int *v, const char *name) {
   int32_t x = def;
-  if (o->has_opt) TRY(fb_i32(L, &o->opt, id, def, &x, name));
+  if (o->has_opt) TRY(fv_fb_i32(L, &o->opt, id, def, &x, name));
   if (x < 1 || x > TFL_MAX_WINDOW) return fail(L, BAD, "%s is %d", name, x);
   *v = x;
   return 1;
@@ -768,8 +525,8 @@ static int op_fc(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) 
   TRY(read_act(L, o, 0, &op->act));
   int fmt = 0, keep = 0;
   if (o->has_opt) {
-    TRY(fb_i8(L, &o->opt, 1, 0, &fmt, "weights_format"));
-    TRY(fb_u8(L, &o->opt, 2, 0, &keep, "keep_num_dims"));
+    TRY(fv_fb_i8(L, &o->opt, 1, 0, &fmt, "weights_format"));
+    TRY(fv_fb_u8(L, &o->opt, 2, 0, &keep, "keep_num_dims"));
   }
   if (fmt != 0) return fail(L, UNSUP, "shuffled weights (weights_format %d) are not supported", fmt);
   const fv_tensor *X = &m->tensors[o->in[0]], *W = &m->tensors[o->in[1]], *Y = &m->tensors[o->out];
@@ -857,7 +614,7 @@ static int op_mean(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op
     op->mean_axes |= 1 << nhwc_axis(r, (int)a);
   }
   int keep = 0;
-  if (o->has_opt) TRY(fb_u8(L, &o->opt, 0, 0, &keep, "keep_dims"));
+  if (o->has_opt) TRY(fv_fb_u8(L, &o->opt, 0, 0, &keep, "keep_dims"));
   op->keep_dims = keep != 0;
   /* expected output shape */
   int er = 0, ed[FV_MAX_RANK];
@@ -914,7 +671,7 @@ static int op_concat(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *
   TRY(expect_inputs(L, o, 1, TFL_MAX_OP_INPUTS));
   TRY(options(L, o, BO_CONCATENATION));
   int32_t axis = 0;
-  if (o->has_opt) TRY(fb_i32(L, &o->opt, 0, 0, &axis, "axis"));
+  if (o->has_opt) TRY(fv_fb_i32(L, &o->opt, 0, 0, &axis, "axis"));
   TRY(read_act(L, o, 1, &op->act));
   const fv_tensor *Y = &m->tensors[o->out];
   int r = Y->rank;
@@ -969,11 +726,11 @@ static int op_reshape(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op 
   int nr = -1;
   if (o->code == B_RESHAPE) {
     fbv v = {0, 0};
-    if (o->has_opt) TRY(fb_vec(L, &o->opt, 0, 4, &v, "new_shape"));
+    if (o->has_opt) TRY(fv_fb_vec_field(L, &o->opt, 0, 4, &v, "new_shape"));
     if (v.len > FV_MAX_RANK) return fail(L, UNSUP, "new_shape of rank %u", v.len);
     if (v.len) {
       nr = (int)v.len;
-      for (int k = 0; k < nr; k++) ns[k] = rd_i32(L->b + v.pos + 4 * (uint64_t)k);
+      for (int k = 0; k < nr; k++) ns[k] = fv_le_i32(L->b + v.pos + 4 * (uint64_t)k);
     } else if (o->n_in > 1 && o->in[1] >= 0) {
       const tinfo *st = &T[o->in[1]];
       if (st->bytes && m->tensors[o->in[1]].rank == 1) TRY(const_ints(L, T, o->in[1], ns, FV_MAX_RANK, &nr, "shape"));
@@ -1006,7 +763,7 @@ static int op_softmax(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op 
   /* beta's schema default is 0, but converters always write it; a softmax
    * without any options table is taken as the ordinary beta = 1. */
   op->beta = 1.0f;
-  if (o->has_opt) TRY(fb_f32(L, &o->opt, 0, 0.0f, &op->beta, "beta"));
+  if (o->has_opt) TRY(fv_fb_f32(L, &o->opt, 0, 0.0f, &op->beta, "beta"));
   if (!isfinite(op->beta) || op->beta < 0 || op->beta > 1e6f) return fail(L, BAD, "softmax beta is %g", (double)op->beta);
   if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out]))
     return fail(L, BAD, "output shape differs from the input's");
@@ -1041,15 +798,15 @@ static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opc
   o.oi = oi;
 
   snprintf(L->where, sizeof L->where, "operator %d", oi);
-  TRY(fb_vec_table(L, ops, (uint32_t)oi, &ot, "operator"));
+  TRY(fv_fb_vec_table(L, ops, (uint32_t)oi, &ot, "operator"));
   uint32_t oc;
-  TRY(fb_u32(L, &ot, OP_OPCODE_INDEX, 0, &oc, "opcode_index"));
+  TRY(fv_fb_u32(L, &ot, OP_OPCODE_INDEX, 0, &oc, "opcode_index"));
   if (oc >= opcodes->len) return fail(L, BAD, "opcode_index %u, but the model has %u operator codes", oc, opcodes->len);
-  TRY(fb_vec_table(L, opcodes, oc, &ct, "operator code"));
+  TRY(fv_fb_vec_table(L, opcodes, oc, &ct, "operator code"));
   int dep;
   int32_t code;
-  TRY(fb_i8(L, &ct, OC_DEPRECATED_BUILTIN, 0, &dep, "deprecated_builtin_code"));
-  TRY(fb_i32(L, &ct, OC_BUILTIN, 0, &code, "builtin_code"));
+  TRY(fv_fb_i8(L, &ct, OC_DEPRECATED_BUILTIN, 0, &dep, "deprecated_builtin_code"));
+  TRY(fv_fb_i32(L, &ct, OC_BUILTIN, 0, &code, "builtin_code"));
   if (dep > code) code = dep; /* as TFLite does: the larger of the two fields */
   o.code = code;
 
@@ -1060,7 +817,7 @@ static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opc
       break;
     case B_CUSTOM: {
       char cname[64];
-      TRY(fb_str(L, &ct, OC_CUSTOM, cname, sizeof cname, "custom_code"));
+      TRY(fv_fb_str(L, &ct, OC_CUSTOM, cname, sizeof cname, "custom_code"));
       L->where[0] = 0;
       return fail(L, UNSUP, "unsupported custom op '%s' at operator %d", cname, oi);
     }
@@ -1071,20 +828,20 @@ static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opc
   }
   snprintf(L->where, sizeof L->where, "operator %d (%s)", oi, builtin_name(code));
 
-  TRY(fb_vec(L, &ot, OP_INPUTS, 4, &vin, "inputs"));
-  TRY(fb_vec(L, &ot, OP_OUTPUTS, 4, &vout, "outputs"));
+  TRY(fv_fb_vec_field(L, &ot, OP_INPUTS, 4, &vin, "inputs"));
+  TRY(fv_fb_vec_field(L, &ot, OP_OUTPUTS, 4, &vout, "outputs"));
   if (vin.len > TFL_MAX_OP_INPUTS) return fail(L, BAD, "%u inputs", vin.len);
   if (vout.len != 1) return fail(L, BAD, "has %u outputs, expected 1", vout.len);
   o.n_in = (int)vin.len;
-  o.out = rd_i32(L->b + vout.pos);
+  o.out = fv_le_i32(L->b + vout.pos);
   if (o.out < 0 || o.out >= m->n_tensors) return fail(L, BAD, "output refers to tensor %d of %d", o.out, m->n_tensors);
-  TRY(fb_u8(L, &ot, OP_OPTIONS_TYPE, 0, &o.opt_type, "builtin_options_type"));
-  if (o.opt_type != BO_NONE) TRY(fb_sub(L, &ot, OP_OPTIONS, &o.opt, &o.has_opt, "builtin_options"));
+  TRY(fv_fb_u8(L, &ot, OP_OPTIONS_TYPE, 0, &o.opt_type, "builtin_options_type"));
+  if (o.opt_type != BO_NONE) TRY(fv_fb_sub(L, &ot, OP_OPTIONS, &o.opt, &o.has_opt, "builtin_options"));
 
   o.in = (int *)malloc(sizeof(int) * (size_t)(o.n_in ? o.n_in : 1));
   if (!o.in) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
   for (int k = 0; k < o.n_in; k++) {
-    int32_t t = rd_i32(L->b + vin.pos + 4 * (uint64_t)k);
+    int32_t t = fv_le_i32(L->b + vin.pos + 4 * (uint64_t)k);
     if (t < -1 || t >= m->n_tensors) {
       free(o.in);
       return fail(L, BAD, "input %d refers to tensor %d of %d", k, t, m->n_tensors);
@@ -1116,7 +873,7 @@ static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opc
     ok = fail(L, UNSUP, "output has type %s", tt_name(yt));
   if (ok && !act_ok_rank(YT->rank))
     ok = fail(L, UNSUP, "output tensor %d has rank %d; featviz runs activations of rank 1, 2 or 4", o.out, YT->rank);
-  if (ok && elems(YT) > TFL_MAX_ACT_ELEMS) ok = fail(L, BAD, "output tensor %d is too large", o.out);
+  if (ok && elems(YT) > FV_MAX_ACT_ELEMS) ok = fail(L, BAD, "output tensor %d is too large", o.out);
 
   fv_op *op = &m->ops[m->n_ops];
   memset(op, 0, sizeof *op);
@@ -1124,6 +881,7 @@ static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opc
   op->output = o.out;
   op->n_inputs = o.n_in;
   op->inputs = o.in; /* owned by the model from here on */
+  snprintf(op->src_op, sizeof op->src_op, "%s", builtin_name(code));
   m->n_ops++;
   if (!ok) return 0;
 
@@ -1159,10 +917,10 @@ static int load_constants(ld *L, fv_model *m, tinfo *T) {
     if (ti->fold_src >= 0) total += ti->count;
     else if (ti->bytes && tt_size(ti->type) && !(ti->fold_uses && !ti->real_uses)) total += ti->count;
   }
-  if (total > TFL_MAX_WEIGHTS) {
+  if (total > FV_MAX_WEIGHT_FLOATS) {
     L->where[0] = 0;
     return fail(L, FV_ERR_NO_MEMORY, "the model's constants need %lld MB as float32; the limit is %lld MB",
-                (long long)(total >> 18), (long long)(TFL_MAX_WEIGHTS >> 18));
+                (long long)(total >> 18), (long long)(FV_MAX_WEIGHT_FLOATS >> 18));
   }
   for (int i = 0; i < m->n_tensors; i++) {
     const tinfo *ti = &T[i];
@@ -1182,11 +940,11 @@ static int load_constants(ld *L, fv_model *m, tinfo *T) {
 static int read_io(ld *L, fv_model *m, tinfo *T, const fbt *sg) {
   fbv vin, vout;
   L->where[0] = 0;
-  TRY(fb_vec(L, sg, SG_INPUTS, 4, &vin, "subgraph inputs"));
-  TRY(fb_vec(L, sg, SG_OUTPUTS, 4, &vout, "subgraph outputs"));
+  TRY(fv_fb_vec_field(L, sg, SG_INPUTS, 4, &vin, "subgraph inputs"));
+  TRY(fv_fb_vec_field(L, sg, SG_OUTPUTS, 4, &vout, "subgraph outputs"));
   if (!vin.len) return fail(L, BAD, "the model lists no inputs");
   if (!vout.len) return fail(L, BAD, "the model lists no outputs");
-  int in = rd_i32(L->b + vin.pos), out = rd_i32(L->b + vout.pos);
+  int in = fv_le_i32(L->b + vin.pos), out = fv_le_i32(L->b + vout.pos);
   if (in < 0 || in >= m->n_tensors) return fail(L, BAD, "the model input refers to tensor %d of %d", in, m->n_tensors);
   if (out < 0 || out >= m->n_tensors) return fail(L, BAD, "the model output refers to tensor %d of %d", out, m->n_tensors);
   const fv_tensor *X = &m->tensors[in];
@@ -1195,24 +953,32 @@ static int read_io(ld *L, fv_model *m, tinfo *T, const fbt *sg) {
   if (X->rank != 4 || X->dims[3] != 3)
     return fail(L, UNSUP, "the model input '%.60s' has shape %s; featviz needs a 4-D NHWC image with 3 channels",
                 X->name, shape_str(X, sb, sizeof sb));
-  if (elems(X) > TFL_MAX_ACT_ELEMS) return fail(L, BAD, "the model input is too large");
-  /* Pixel 0 and 255 as the model sees them. A quantized input says so
-   * through its quantization; a float input carries none, and we take the
-   * common Keras / Teachable Machine convention of [-1, 1]. */
-  double lo, hi, s = X->scale, z = X->zero_point;
+  if (elems(X) > FV_MAX_ACT_ELEMS) return fail(L, BAD, "the model input is too large");
+  /* What pixel p becomes. A quantized input says so exactly: the network
+   * computes with the real value scale·(q − zero_point) of q = p (the
+   * converter quantized its float input range onto the pixels). A float
+   * input carries no such fact: metadata may say (tflite_meta.c), else the
+   * common Keras / Teachable Machine convention of [-1, 1] is a guess. */
+  double s = X->scale, z = X->zero_point, q0;
   switch (T[in].type) {
-    case TT_UINT8: lo = s > 0 ? s * (0 - z) : 0; hi = s > 0 ? s * (255 - z) : 255; break;
-    case TT_INT8: lo = s > 0 ? s * (-128 - z) : -128; hi = s > 0 ? s * (127 - z) : 127; break;
-    case TT_FLOAT32: lo = -1; hi = 1; break;
+    case TT_UINT8: q0 = 0; break;    /* q = p */
+    case TT_INT8: q0 = -128; break;  /* q = p − 128 */
+    case TT_FLOAT32: q0 = NAN; break;
     default: return fail(L, UNSUP, "the model input has type %s", tt_name(T[in].type));
   }
   m->input = in;
   m->output = out;
-  m->input_min = (float)lo;
-  m->input_max = (float)hi;
-  if (!isfinite(m->input_min) || !isfinite(m->input_max) || !(m->input_min < m->input_max))
-    return fail(L, BAD, "the model input's quantization (scale %g, zero point %d) gives the range %g .. %g",
-                s, X->zero_point, (double)m->input_min, (double)m->input_max);
+  if (!(s > 0)) s = 1, z = 0;  /* an integer input without quantization: the pixel itself */
+  float scale = isnan(q0) ? 2.0f / 255.0f : (float)s, offset = isnan(q0) ? -1.0f : (float)(s * (q0 - z));
+  if (!(scale > 0) || !isfinite(scale) || !isfinite(offset) || !isfinite(offset + 255.0f * scale))
+    return fail(L, BAD, "the model input's quantization (scale %g, zero point %d) gives pixel 0 the value %g",
+                s, X->zero_point, (double)offset);
+  for (int k = 0; k < 3; k++) {
+    m->in_scale[k] = scale;
+    m->in_offset[k] = offset;
+  }
+  m->in_bgr = 0;
+  if (!isnan(q0)) snprintf(m->in_source, sizeof m->in_source, "input quantization");
   T[in].producer = PRODUCER_INPUT;
   return 1;
 }
@@ -1232,18 +998,18 @@ static int load(ld *L, fv_model *m, tinfo **Tp) {
     return fail(L, BAD, "not a TFLite model: file identifier is '%s', expected 'TFL3'", id);
   }
   uint64_t root;
-  TRY(fb_deref(L, 0, &root, "root table"));
-  TRY(fb_table(L, root, &mt, "model"));
+  TRY(fv_fb_deref(L, 0, &root, "root table"));
+  TRY(fv_fb_table_at(L, root, &mt, "model"));
   uint32_t version;
-  TRY(fb_u32(L, &mt, M_VERSION, 0, &version, "version"));
+  TRY(fv_fb_u32(L, &mt, M_VERSION, 0, &version, "version"));
   if (version != 3) return fail(L, UNSUP, "schema version %u, expected 3", version);
-  TRY(fb_vec(L, &mt, M_OPERATOR_CODES, 4, &opcodes, "operator_codes"));
-  TRY(fb_vec(L, &mt, M_SUBGRAPHS, 4, &subgraphs, "subgraphs"));
-  TRY(fb_vec(L, &mt, M_BUFFERS, 4, &buffers, "buffers"));
+  TRY(fv_fb_vec_field(L, &mt, M_OPERATOR_CODES, 4, &opcodes, "operator_codes"));
+  TRY(fv_fb_vec_field(L, &mt, M_SUBGRAPHS, 4, &subgraphs, "subgraphs"));
+  TRY(fv_fb_vec_field(L, &mt, M_BUFFERS, 4, &buffers, "buffers"));
   if (!subgraphs.len) return fail(L, BAD, "the model has no subgraphs");
-  TRY(fb_vec_table(L, &subgraphs, 0, &sg, "subgraph"));
-  TRY(fb_vec(L, &sg, SG_TENSORS, 4, &tensors, "tensors"));
-  TRY(fb_vec(L, &sg, SG_OPERATORS, 4, &ops, "operators"));
+  TRY(fv_fb_vec_table(L, &subgraphs, 0, &sg, "subgraph"));
+  TRY(fv_fb_vec_field(L, &sg, SG_TENSORS, 4, &tensors, "tensors"));
+  TRY(fv_fb_vec_field(L, &sg, SG_OPERATORS, 4, &ops, "operators"));
   if (!tensors.len) return fail(L, BAD, "the model has no tensors");
   if (tensors.len > TFL_MAX_TENSORS) return fail(L, BAD, "%u tensors (the limit is %d)", tensors.len, TFL_MAX_TENSORS);
   if (!ops.len) return fail(L, BAD, "the model has no operators");
@@ -1269,105 +1035,20 @@ static int load(ld *L, fv_model *m, tinfo **Tp) {
   return 1;
 }
 
-/* The SIMD GEMM reads 1×1 CONV_2D weights as panels of 8 output channels:
- * packed here once, instead of on every forward call. Plain SIMD builds only. */
-static int pack_pointwise(fv_model *m, fv_error *err) {
-#ifdef __wasm_simd128__
-  for (int i = 0; i < m->n_ops; i++) {
-    const fv_op *op = &m->ops[i];
-    if (op->kind != FV_OP_CONV2D || op->n_inputs < 2 || op->inputs[1] < 0) continue;
-    fv_tensor *w = &m->tensors[op->inputs[1]];
-    if (!w->data || w->packed || w->rank != 4 || w->dims[1] != 1 || w->dims[2] != 1) continue;
-    w->packed = (float *)malloc(fv_fc_pack_floats(w->dims[3], w->dims[0]) * sizeof(float));
-    if (!w->packed) {
-      fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory packing the weights of layer %d", i);
-      return 0;
-    }
-    fv_fc_pack(w->dims[3], w->dims[0], w->data, w->packed);
-  }
-#else
-  (void)m, (void)err;
-#endif
-  return 1;
-}
-
 fv_model *fv_tflite_load(const uint8_t *bytes, size_t n, fv_error *err) {
   ld L;
   memset(&L, 0, sizeof L);
   L.b = bytes;
   L.n = bytes ? (uint64_t)n : 0;
   L.err = err;
-  if (err) {
-    err->code = FV_OK;
-    err->msg[0] = 0;
-  }
-  fv_model *m = (fv_model *)calloc(1, sizeof *m);
-  if (!m) {
-    fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory");
-    return NULL;
-  }
+  fv_model *m = fv_model_new(err);
+  if (!m) return NULL;
   tinfo *T = NULL;
   int ok = load(&L, m, &T);
   free(T);
-  if (!ok || !pack_pointwise(m, err)) {
+  if (!ok || !fv_model_finish(m, err)) {
     fv_model_free(m);
     return NULL;
   }
   return m;
 }
-
-fv_model *fv_model_load(const uint8_t *bytes, size_t n, fv_error *err) { return fv_tflite_load(bytes, n, err); }
-
-void fv_model_free(fv_model *m) {
-  if (!m) return;
-  for (int i = 0; i < m->n_tensors; i++) {
-    free(m->tensors[i].name);
-    free(m->tensors[i].data);
-    free(m->tensors[i].packed);
-  }
-  for (int i = 0; i < m->n_ops; i++) free(m->ops[i].inputs);
-  free(m->tensors);
-  free(m->ops);
-  free(m->labels);
-  free(m);
-}
-
-/* ==== getters (fv.h) ====================================================== */
-int fv_model_layer_count(const fv_model *m) { return m ? m->n_ops : 0; }
-
-const char *fv_model_layer_name(const fv_model *m, int layer) {
-  if (!m || layer < 0 || layer >= m->n_ops) return NULL;
-  return m->tensors[m->ops[layer].output].name;
-}
-
-const char *fv_model_layer_op(const fv_model *m, int layer) {
-  if (!m || layer < 0 || layer >= m->n_ops) return NULL;
-  return fv_op_name(m->ops[layer].kind);
-}
-
-/* The file's shape as N,H,W,C: rank 2 [N,C] → N,1,1,C; rank 1 [C] → 1,1,1,C. */
-static int nhwc_dim(const fv_tensor *t, int d) {
-  if (d < 0 || d > 3) return 0;
-  switch (t->rank) {
-    case 4: return t->dims[d];
-    case 2: return d == 0 ? t->dims[0] : d == 3 ? t->dims[1] : 1;
-    case 1: return d == 3 ? t->dims[0] : 1;
-    default: return 1;
-  }
-}
-
-int fv_model_layer_dim(const fv_model *m, int layer, int d) {
-  if (!m || layer < 0 || layer >= m->n_ops) return 0;
-  return nhwc_dim(&m->tensors[m->ops[layer].output], d);
-}
-
-int fv_model_layer_find(const fv_model *m, const char *name) {
-  if (!m || !name) return -1;
-  for (int i = 0; i < m->n_ops; i++)
-    if (strcmp(m->tensors[m->ops[i].output].name, name) == 0) return i;
-  return -1;
-}
-
-int fv_model_input_dim(const fv_model *m, int d) { return m ? nhwc_dim(&m->tensors[m->input], d) : 0; }
-float fv_model_input_min(const fv_model *m) { return m ? m->input_min : 0.0f; }
-float fv_model_input_max(const fv_model *m) { return m ? m->input_max : 0.0f; }

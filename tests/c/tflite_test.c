@@ -36,6 +36,10 @@
 #endif
 
 /* ==== a sanity walk over any model the loader returns ===================== */
+/* The values pixels 0 and 255 of channel 0 become. */
+static float in_min(const fv_model *m) { return fv_model_input_offset(m, 0); }
+static float in_max(const fv_model *m) { return fv_model_input_offset(m, 0) + 255.0f * fv_model_input_scale(m, 0); }
+
 static int64_t count_of(const fv_tensor *t) {
   int64_t c = 1;
   for (int k = 0; k < t->rank; k++) c *= t->dims[k];
@@ -45,7 +49,8 @@ static int64_t count_of(const fv_tensor *t) {
 static int sane_model(const fv_model *m) {
   if (!m || m->n_ops < 1 || m->n_tensors < 1) return 0;
   if (m->input < 0 || m->input >= m->n_tensors || m->output < 0 || m->output >= m->n_tensors) return 0;
-  if (!(m->input_min < m->input_max)) return 0;
+  for (int k = 0; k < 3; k++)
+    if (!(m->in_scale[k] > 0) || !isfinite(m->in_offset[k])) return 0;
   for (int i = 0; i < m->n_tensors; i++) {
     const fv_tensor *t = &m->tensors[i];
     if (!t->name || t->rank < 0 || t->rank > FV_MAX_RANK) return 0;
@@ -522,7 +527,8 @@ static void test_model_a(void) {
   CHECK(fv_model_layer_dim(m, 4, 0) == 1 && fv_model_layer_dim(m, 4, 1) == 1 && fv_model_layer_dim(m, 4, 2) == 1 &&
             fv_model_layer_dim(m, 4, 3) == 2,
         "rank-2 layer padded to N,1,1,C");
-  CHECK(fv_model_input_min(m) == -1.0f && fv_model_input_max(m) == 1.0f, "float input → [-1, 1]");
+  CHECK(in_min(m) == -1.0f && in_max(m) == 1.0f && !fv_model_input_bgr(m) && !fv_model_input_source(m)[0],
+        "float input → [-1, 1], a guess");
   CHECK(fv_model_input_dim(m, 1) == 2 && fv_model_input_dim(m, 3) == 3, "input dims");
   fv_model_free(m);
 
@@ -534,15 +540,17 @@ static void test_model_a(void) {
   S.t[0].nzp = 1;
   S.t[0].zp[0] = 128;
   m = load_spec(&S, &e);
-  CHECK(m && fv_model_input_min(m) == -1.0f && fv_model_input_max(m) == 127.0f / 128.0f, "uint8 input range");
+  CHECK(m && in_min(m) == -1.0f && in_max(m) == 127.0f / 128.0f && fv_model_input_scale(m, 2) == 0.0078125f &&
+            strcmp(fv_model_input_source(m), "input quantization") == 0,
+        "uint8 input range");
   fv_model_free(m);
   S.t[0].type = I8;
   S.t[0].zp[0] = -1;
   m = load_spec(&S, &e);
-  CHECK(m && fv_model_input_min(m) == -127.0f / 128.0f && fv_model_input_max(m) == 1.0f, "int8 input range");
+  CHECK(m && in_min(m) == -127.0f / 128.0f && in_max(m) == 1.0f, "int8 input range");
   fv_model_free(m);
   S.t[0].scale[0] = 3e38f;
-  expect_fail(&S, FV_ERR_BAD_MODEL, "gives the range", "infinite input range");
+  expect_fail(&S, FV_ERR_BAD_MODEL, "gives pixel 0 the value", "infinite input range");
 }
 
 static void test_model_b(void) {
@@ -895,8 +903,9 @@ static void test_store_model(const store_model *sm) {
             counts[FV_OP_AVGPOOL2D] == 1 && counts[FV_OP_RESHAPE] == 1 && counts[FV_OP_SOFTMAX] == 1,
         "%s: op kinds", sm->file);
   CHECK(m->ops[m->n_ops - 1].kind == FV_OP_SOFTMAX && m->ops[m->n_ops - 1].output == m->output, "softmax last");
-  CHECK(fv_model_input_min(m) == -1.0f && fv_model_input_max(m) == 127.0f / 128.0f, "%s: input range %.9g %.9g",
-        sm->file, fv_model_input_min(m), fv_model_input_max(m));
+  CHECK(in_min(m) == -1.0f && in_max(m) == 127.0f / 128.0f && !fv_model_input_bgr(m) &&
+            strcmp(fv_model_input_source(m), "input quantization") == 0,
+        "%s: input range %.9g %.9g", sm->file, in_min(m), in_max(m));
   CHECK(fv_model_input_dim(m, 0) == 1 && fv_model_input_dim(m, 1) == sm->size && fv_model_input_dim(m, 2) == sm->size &&
             fv_model_input_dim(m, 3) == 3,
         "%s: input dims", sm->file);

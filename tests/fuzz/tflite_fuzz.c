@@ -23,7 +23,7 @@
 static void walk(const fv_model *m) {
   REQUIRE(m->n_ops >= 1 && m->n_tensors >= 1);
   REQUIRE(m->input >= 0 && m->input < m->n_tensors && m->output >= 0 && m->output < m->n_tensors);
-  REQUIRE(m->input_min < m->input_max);
+  for (int k = 0; k < 3; k++) REQUIRE(m->in_scale[k] > 0 && isfinite(m->in_offset[k]));
   for (int i = 0; i < m->n_tensors; i++) {
     const fv_tensor *t = &m->tensors[i];
     REQUIRE(t->name && strlen(t->name) < FV_NAME_MAX);
