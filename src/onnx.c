@@ -44,7 +44,9 @@
 #define MAX_WINDOW 4096  /* kernel sizes, strides, dilations, pads */
 
 enum { V_UNSET, V_CONST, V_ACT, V_QACT };
-enum { LAY_NCHW, LAY_ROW, LAY_FLAT };
+/* SHUF, SHUFT: the 5-D middle of a channel shuffle, [N,g,C/g,H,W] and its
+ * transpose [N,C/g,g,H,W]: no engine op until the Reshape back to NCHW. */
+enum { LAY_NCHW, LAY_ROW, LAY_FLAT, LAY_SHUF, LAY_SHUFT };
 
 typedef struct {
   const char *name;
@@ -60,7 +62,7 @@ typedef struct {
   /* V_ACT */
   int t, lay;
   int64_t fc, fh, fw;       /* LAY_FLAT: C, H, W of the NHWC map it flattens */
-  int qsrc;                 /* V_QACT: the activation QuantizeLinear read */
+  int qsrc;                 /* V_QACT: the activation QuantizeLinear read; LAY_SHUFT: the LAY_SHUF value */
   int alt_t, alt_lay;       /* a copy in another layout, made once when asked for */
   int shared;               /* other values alias it: never fold into its producer */
   int uses;                 /* readers (nodes, graph outputs) not yet lowered */
@@ -77,7 +79,6 @@ typedef struct {
   int hmask;
   int node;                 /* the node being lowered */
   const fv_onnx_node *nd;
-  unsigned char *skip;      /* nodes already lowered by a pattern */
 } ox;
 
 /* ==== errors ================================================================= */
@@ -354,6 +355,8 @@ static fv_op *emit_transpose(ox *X, int x, int y, const int q[4], const char *sr
 /* The value's engine tensor in layout `want` (NCHW for rank 4, ROW), made once. */
 static int in_layout(ox *X, val *v, int want, int *t) {
   char name[FV_NAME_MAX];
+  if (v->lay == LAY_SHUF || v->lay == LAY_SHUFT)
+    return fail(X, UNSUP, "'%.60s' is a 5-D tensor (only a channel shuffle's may be)", v->name);
   if (v->lay == want) return *t = v->t, 1;
   if (v->alt_t >= 0 && v->alt_lay == want) return *t = v->alt_t, 1;
   if (want == LAY_NCHW && v->rank != 4)
@@ -401,6 +404,8 @@ static val *act_in(ox *X, int k, const char *role) {
 
 /* The tensor and layout an op on v should read: FLAT becomes ROW. */
 static int plain(ox *X, val *v, int *t, int *lay) {
+  if (v->lay == LAY_SHUF || v->lay == LAY_SHUFT)
+    return fail(X, UNSUP, "'%.60s' is a 5-D tensor (only a channel shuffle's may be)", v->name);
   if (v->lay != LAY_FLAT) return *t = v->t, *lay = v->lay, 1;
   *lay = LAY_ROW;
   return in_layout(X, v, LAY_ROW, t);
@@ -929,60 +934,28 @@ static int lower_matmul(ox *X) {
 }
 
 /* ==== shapes: Reshape, Flatten, Squeeze, Unsqueeze, Transpose ===================================== */
-/* x [N,C,H,W] (NCHW) → Reshape [N,g,C/g,H,W] → Transpose [0,2,1,3,4] → Reshape [N,C,H,W]:
- * a channel shuffle, lowered as RESHAPE [1,-1,g,C/g] → TRANSPOSE [0,1,3,2] → RESHAPE like x. */
-static int lower_shuffle(ox *X, val *x, const int64_t *d5) {
-  const fv_onnx_graph *g = X->g;
-  int i1 = -1, i2 = -1;
-  val *r1 = output(X, 0);
-  if (r1->uses != 1) return 0;
-  for (int j = X->node + 1; j < g->n_nodes && i2 < 0; j++) {
-    const fv_onnx_node *nd = &g->nodes[j];
-    if (nd->n_in < 1) continue;
-    if (i1 < 0 && strcmp(nd->op_type, "Transpose") == 0 && strcmp(nd->in[0], r1->name) == 0) i1 = j;
-    else if (i1 >= 0 && strcmp(nd->op_type, "Reshape") == 0 && nd->n_out == 1 && nd->n_in == 2 &&
-             strcmp(nd->in[0], g->nodes[i1].out[0]) == 0)
-      i2 = j;
-  }
-  if (i1 < 0 || i2 < 0 || g->nodes[i1].n_out != 1) return 0;
-  const fv_onnx_attr *p = fv_onnx_attr_find(&g->nodes[i1], "perm");
-  static const int64_t shuffle[5] = {0, 2, 1, 3, 4};
-  if (!p || p->n_ints != 5 || memcmp(p->ints, shuffle, sizeof shuffle) != 0) return 0;
-  val *t1 = &X->v[lookup(X, g->nodes[i1].out[0])], *y = &X->v[lookup(X, g->nodes[i2].out[0])];
-  val *sv = &X->v[root(X, lookup(X, g->nodes[i2].in[1]))];
-  if (t1->uses != 1 || sv->kind != V_CONST || !cst(X, sv) || sv->c.count != 4) return 0;
-  int64_t sh[4], yd[4], t5[5] = {d5[0], d5[2], d5[1], d5[3], d5[4]}, count = 1;
-  if (d5[0] != x->dims[0] || d5[1] * d5[2] != x->dims[1] || d5[3] != x->dims[2] || d5[4] != x->dims[3] || d5[1] < 2)
-    return 0;
-  for (int k = 0; k < 4; k++) sh[k] = (int64_t)fv_onnx_const_get(&sv->c, k), count *= x->dims[k];
-  fv_error scratch;
-  if (!fv_onnx_reshape_dims(sh, 4, 0, 5, t5, count, yd, &scratch) || memcmp(yd, x->dims, sizeof yd) != 0) return 0;
-  /* the pattern holds: three engine ops */
-  int xt, a, b;
-  char name[FV_NAME_MAX];
-  TRY(in_layout(X, x, LAY_NCHW, &xt));
-  const int64_t gr = d5[1], cg = d5[2], hw = x->dims[2] * x->dims[3];
-  int64_t ad[4] = {x->dims[0], hw, gr, cg}, bd[4] = {x->dims[0], hw, cg, gr};
-  TRY(act_tensor(X, r1->name, LAY_ROW, 4, ad, &a));
-  fv_op *op = emit_reshape(X, xt, a, 1, "Reshape");
-  TRY(op);
-  snprintf(name, sizeof name, "%s", t1->name);
-  TRY(act_tensor(X, name, LAY_ROW, 4, bd, &b));
+/* A channel shuffle, x [N,C,H,W] (NCHW) → Reshape [N,g,C/g,H,W] → Transpose
+ * [0,2,1,3,4] → Reshape [N,C,H,W], is y[c/g'·… ] = a permutation of channels.
+ * The 5-D values stay pending (LAY_SHUF, LAY_SHUFT: same tensor, no op);
+ * the last Reshape emits RESHAPE [1,-1,g,C/g] → TRANSPOSE [0,1,3,2] →
+ * RESHAPE like x, which run at any input size. */
+static int emit_shuffle(ox *X, val *t5, val *y) {
+  val *r5 = &X->v[t5->qsrc];
+  const int64_t n = t5->dims[0], cg = t5->dims[1], g = t5->dims[2], hw = t5->dims[3] * t5->dims[4];
+  int64_t ad[4] = {n, hw, g, cg}, bd[4] = {n, hw, cg, g}, yd[4] = {n, g * cg, t5->dims[3], t5->dims[4]};
+  int a, b, yt;
+  TRY(act_tensor(X, r5->name, LAY_ROW, 4, ad, &a));
+  TRY(emit_reshape(X, t5->t, a, 1, "Reshape"));
+  TRY(act_tensor(X, t5->name, LAY_ROW, 4, bd, &b));
   static const int q[4] = {0, 1, 3, 2};
   TRY(emit_transpose(X, a, b, q, "Transpose"));
-  int yt;
-  TRY(act_tensor(X, y->name, LAY_NCHW, 4, x->dims, &yt));
-  op = emit(X, FV_OP_RESHAPE, 2, yt, "Reshape");
+  TRY(act_tensor(X, y->name, LAY_NCHW, 4, yd, &yt));
+  fv_op *op = emit(X, FV_OP_RESHAPE, 2, yt, "Reshape");
   TRY(op);
   op->inputs[0] = b;
-  op->inputs[1] = xt;
+  op->inputs[1] = t5->t;
   op->new_rank = 0; /* the dims of inputs[1] at the run size (model.h) */
-  r1->kind = t1->kind = V_ACT; /* the 5-D intermediates are not engine values */
-  r1->t = a, r1->lay = t1->lay = LAY_ROW, t1->t = b;
-  set_act(y, yt, LAY_NCHW, 4, x->dims);
-  X->skip[i1] = X->skip[i2] = 1;
-  t1->uses = 0;
-  r1->uses = 0;
+  set_act(y, yt, LAY_NCHW, 4, yd);
   return 1;
 }
 
@@ -1006,8 +979,18 @@ static int reshape_to(ox *X, val *x, int rank, const int64_t *d) {
     y->fc = x->dims[1], y->fh = x->dims[2], y->fw = x->dims[3];
     return 1;
   }
+  if (x->lay == LAY_SHUFT) {
+    if (rank == 4 && d[0] == x->dims[0] && d[1] == x->dims[1] * x->dims[2] && d[2] == x->dims[3] && d[3] == x->dims[4])
+      return emit_shuffle(X, x, y);
+    return fail(X, UNSUP, "a reshape of %s to %s (the end of a channel shuffle is [N,C,H,W])",
+                shape_str(x->rank, x->dims, s1, sizeof s1), shape_str(rank, d, s2, sizeof s2));
+  }
+  if (x->lay == LAY_NCHW && rank == 5 && d[0] == x->dims[0] && d[1] > 1 && d[1] * d[2] == x->dims[1] &&
+      d[3] == x->dims[2] && d[4] == x->dims[3]) { /* the start of a channel shuffle */
+    set_act(y, x->t, LAY_SHUF, 5, d);
+    return 1;
+  }
   if (rank > 4) {
-    if (x->lay == LAY_NCHW && rank == 5 && lower_shuffle(X, x, d)) return 1;
     return fail(X, UNSUP, "a reshape of %s to %s (rank 5 or more; channel shuffles are recognized)",
                 shape_str(x->rank, x->dims, s1, sizeof s1), shape_str(rank, d, s2, sizeof s2));
   }
@@ -1094,17 +1077,25 @@ static int lower_transpose(ox *X) {
   int p[MAXR];
   unsigned seen = 0;
   if (pa && pa->n_ints != r) return fail(X, BAD, "perm has %d entries for rank %d", pa->n_ints, r);
-  if (r > 4) return fail(X, UNSUP, "a transpose of rank %d (4 at most)", r);
   for (int k = 0; k < r; k++) {
     int64_t v = pa ? pa->ints[k] : r - 1 - k;
     if (v < 0 || v >= r || (seen & (1u << v))) return fail(X, BAD, "perm is not a permutation");
     seen |= 1u << v;
     p[k] = (int)v;
   }
-  int xt, lay;
-  TRY(plain(X, x, &xt, &lay));
   int64_t d[MAXR];
   for (int k = 0; k < r; k++) d[k] = x->dims[p[k]];
+  val *y = output(X, 0);
+  if (x->lay == LAY_SHUF) { /* the middle of a channel shuffle */
+    static const int shuffle[5] = {0, 2, 1, 3, 4};
+    if (memcmp(p, shuffle, sizeof shuffle) != 0) return fail(X, UNSUP, "a 5-D transpose other than a channel shuffle's");
+    set_act(y, x->t, LAY_SHUFT, 5, d);
+    y->qsrc = (int)(x - X->v);
+    return 1;
+  }
+  if (r > 4) return fail(X, UNSUP, "a transpose of rank %d (4 at most)", r);
+  int xt, lay;
+  TRY(plain(X, x, &xt, &lay));
   /* engine perm q for an output layout: q[eax(out, j)] = eax(in, p[j]), the rest in order */
   int best = -1, q[2][4];
   for (int cand = 0; cand < 2; cand++) {
@@ -1131,7 +1122,6 @@ static int lower_transpose(ox *X) {
   }
   const int out = best == 0 ? LAY_NCHW : LAY_ROW;
   int ident = q[best][0] == 0 && q[best][1] == 1 && q[best][2] == 2 && q[best][3] == 3;
-  val *y = output(X, 0);
   if (ident) { /* the same memory under a new name and layout */
     int t;
     TRY(act_tensor(X, y->name, out, r, d, &t));
@@ -1672,8 +1662,7 @@ static int index_names(ox *X) {
   while (cap < 2 * n) cap *= 2;
   X->v = (val *)calloc((size_t)n + 1, sizeof(val));
   X->ht = (int *)calloc((size_t)cap, sizeof(int));
-  X->skip = (unsigned char *)calloc((size_t)g->n_nodes + 1, 1);
-  if (!X->v || !X->ht || !X->skip) return fail(X, FV_ERR_NO_MEMORY, "out of memory");
+  if (!X->v || !X->ht) return fail(X, FV_ERR_NO_MEMORY, "out of memory");
   X->hmask = cap - 1;
   for (int k = 0; k < g->n_inits; k++) {
     const fv_onnx_tensor *t = &g->inits[k];
@@ -1743,10 +1732,6 @@ static int lower_graph(ox *X) {
   TRY(image_input(X));
   read_metadata(X);
   for (int i = 0; i < g->n_nodes; i++) {
-    if (X->skip[i]) {
-      release_inputs(X, &g->nodes[i]);
-      continue;
-    }
     TRY(lower_node(X, i));
     release_inputs(X, &g->nodes[i]);
   }
@@ -1777,7 +1762,6 @@ fv_model *fv_onnx_load(const uint8_t *bytes, size_t n, fv_error *err) {
   for (int k = 0; k < X.nv; k++) fv_onnx_const_clear(&X.v[k].c);
   free(X.v);
   free(X.ht);
-  free(X.skip);
   fv_onnx_graph_free(&g);
   if (!ok || !fv_model_finish(m, err)) {
     fv_model_free(m);

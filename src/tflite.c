@@ -24,6 +24,7 @@
 #include "flatbuffer.h"
 #include "le.h"
 #include "model.h"
+#include "tflite_meta.h"
 
 /* ==== limits ============================================================= */
 #define TFL_MAX_TENSORS 100000
@@ -49,7 +50,7 @@ typedef fv_fb_vec fbv;
 /* ==== TFLite schema facts ================================================ */
 /* Field ids (vtable slot order) of the tables we read. A union occupies two
  * ids: its type (u8) and then its value. */
-enum { M_VERSION = 0, M_OPERATOR_CODES = 1, M_SUBGRAPHS = 2, M_BUFFERS = 4 };
+enum { M_VERSION = 0, M_OPERATOR_CODES = 1, M_SUBGRAPHS = 2, M_BUFFERS = 4, M_METADATA = 6 };
 enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3 };
 enum { T_SHAPE = 0, T_TYPE = 1, T_BUFFER = 2, T_NAME = 3, T_QUANT = 4, T_SPARSITY = 6 };
 enum { Q_SCALE = 2, Q_ZERO_POINT = 3, Q_DETAILS_TYPE = 4, Q_QDIM = 6 };
@@ -83,13 +84,19 @@ static int tt_size(int t) {
  * member each one's options must be. */
 enum {
   B_ADD = 0, B_AVERAGE_POOL_2D = 1, B_CONCATENATION = 2, B_CONV_2D = 3, B_DEPTHWISE_CONV_2D = 4,
-  B_DEQUANTIZE = 6, B_FULLY_CONNECTED = 9, B_MAX_POOL_2D = 17, B_MUL = 18, B_RESHAPE = 22,
-  B_SOFTMAX = 25, B_CUSTOM = 32, B_PAD = 34, B_MEAN = 40, B_SQUEEZE = 43
+  B_DEQUANTIZE = 6, B_FULLY_CONNECTED = 9, B_LRN = 13, B_LOGISTIC = 14, B_MAX_POOL_2D = 17, B_MUL = 18,
+  B_RELU = 19, B_RELU_N1_TO_1 = 20, B_RELU6 = 21, B_RESHAPE = 22, B_SOFTMAX = 25, B_TANH = 28, B_CUSTOM = 32,
+  B_PAD = 34, B_TRANSPOSE = 39, B_MEAN = 40, B_SUB = 41, B_DIV = 42, B_SQUEEZE = 43, B_SPLIT = 49, B_PRELU = 54,
+  B_MAXIMUM = 55, B_MINIMUM = 57, B_PADV2 = 60, B_LEAKY_RELU = 98, B_SPLIT_V = 102, B_QUANTIZE = 114,
+  B_HARD_SWISH = 117
 };
+/* the BuiltinOptions union's member numbers (schema order, NONE = 0) */
 enum {
   BO_NONE = 0, BO_CONV2D = 1, BO_DEPTHWISE_CONV2D = 2, BO_POOL2D = 5, BO_FULLY_CONNECTED = 8,
-  BO_SOFTMAX = 9, BO_CONCATENATION = 10, BO_ADD = 11, BO_RESHAPE = 17, BO_MUL = 21, BO_PAD = 22,
-  BO_REDUCER = 27, BO_SQUEEZE = 30, BO_DEQUANTIZE = 38
+  BO_SOFTMAX = 9, BO_CONCATENATION = 10, BO_ADD = 11, BO_LRN = 13, BO_RESHAPE = 17, BO_MUL = 21, BO_PAD = 22,
+  BO_TRANSPOSE = 26, BO_REDUCER = 27, BO_SUB = 28, BO_DIV = 29, BO_SQUEEZE = 30, BO_SPLIT = 35,
+  BO_DEQUANTIZE = 38, BO_MAXIMUM_MINIMUM = 39, BO_PADV2 = 43, BO_LEAKY_RELU = 75, BO_SPLIT_V = 79,
+  BO_QUANTIZE = 89, BO_HARD_SWISH = 91
 };
 
 /* Names of TFLite's builtin operators, by code (for messages). */
@@ -150,6 +157,7 @@ typedef struct {
   int producer;      /* index of the op (kept) that writes it; -1 none; -2 the model input */
   int fold_src;      /* a folded DEQUANTIZE's output: the constant it dequantizes; else -1 */
   int real_uses;     /* inputs of kept ops that read it */
+  int alias;         /* a QUANTIZE / DEQUANTIZE of an activation: the tensor it passes on; else -1 */
   int fold_uses;     /* folded DEQUANTIZEs that read it */
 } tinfo;
 
@@ -353,8 +361,9 @@ typedef struct {
   int oi;            /* operator index in the file */
   int code;          /* builtin code */
   int n_in;
-  int *in;           /* tensor indices (-1 = absent) */
-  int out;
+  int *in;           /* tensor indices (-1 = absent), aliases resolved */
+  int n_out;
+  int *out;          /* output tensors (several for SPLIT) */
   int opt_type;
   fbt opt;           /* options table, valid when has_opt */
   int has_opt;
@@ -498,7 +507,7 @@ static int op_conv(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op
   }
   if (o->n_in > 2 && o->in[2] >= 0 && m->tensors[o->in[2]].dims[0] != oc)
     return fail(L, BAD, "bias has %d values for %d output channels", m->tensors[o->in[2]].dims[0], oc);
-  return check_window_shape(L, m, op, o->in[0], o->out, W->dims[1], W->dims[2], oc);
+  return check_window_shape(L, m, op, o->in[0], o->out[0], W->dims[1], W->dims[2], oc);
 }
 
 static int op_pool(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
@@ -513,7 +522,7 @@ static int op_pool(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op
   TRY(read_window(L, o, 3, 0, &op->filter_w, "filter_width"));
   TRY(read_window(L, o, 4, 0, &op->filter_h, "filter_height"));
   TRY(read_act(L, o, 5, &op->act));
-  return check_window_shape(L, m, op, o->in[0], o->out, op->filter_h, op->filter_w, X->dims[3]);
+  return check_window_shape(L, m, op, o->in[0], o->out[0], op->filter_h, op->filter_w, X->dims[3]);
 }
 
 static int op_fc(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
@@ -529,7 +538,7 @@ static int op_fc(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) 
     TRY(fv_fb_u8(L, &o->opt, 2, 0, &keep, "keep_num_dims"));
   }
   if (fmt != 0) return fail(L, UNSUP, "shuffled weights (weights_format %d) are not supported", fmt);
-  const fv_tensor *X = &m->tensors[o->in[0]], *W = &m->tensors[o->in[1]], *Y = &m->tensors[o->out];
+  const fv_tensor *X = &m->tensors[o->in[0]], *W = &m->tensors[o->in[1]], *Y = &m->tensors[o->out[0]];
   int oc = W->dims[0], ic = W->dims[1];
   int64_t n = elems(X);
   if (n % ic) return fail(L, BAD, "input of %lld values is not a whole number of rows of %d", (long long)n, ic);
@@ -556,8 +565,10 @@ static int op_fc(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) 
  * activation's rank 4, or rank 2 with a leading 1, so only those pass. */
 static int op_binary(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
   TRY(expect_inputs(L, o, 2, 2));
-  TRY(options(L, o, o->code == B_ADD ? BO_ADD : BO_MUL));
-  TRY(read_act(L, o, 0, &op->act));
+  const int opt = o->code == B_ADD ? BO_ADD : o->code == B_MUL ? BO_MUL : o->code == B_SUB ? BO_SUB
+                  : o->code == B_DIV ? BO_DIV : o->code == B_PRELU ? BO_NONE : BO_MAXIMUM_MINIMUM;
+  if (opt != BO_NONE) TRY(options(L, o, opt));
+  if (opt != BO_MAXIMUM_MINIMUM && opt != BO_NONE) TRY(read_act(L, o, 0, &op->act));
   int nact = 0, act_rank = 0;
   for (int k = 0; k < 2; k++) {
     int t = o->in[k];
@@ -573,13 +584,14 @@ static int op_binary(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *
     }
   }
   if (!nact) return fail(L, UNSUP, "both operands are constants");
+  if (o->code == B_PRELU && is_const(&T[o->in[0]])) return fail(L, BAD, "the input is a constant");
   for (int k = 0; k < 2; k++) {
     const fv_tensor *C = &m->tensors[o->in[k]];
     if (is_const(&T[o->in[k]]) && ((C->rank > 1 && C->rank != act_rank) || (C->rank == 2 && C->dims[0] != 1)))
       return fail(L, UNSUP, "a constant operand of shape rank %d (leading %d) with a rank-%d activation is not supported",
                   C->rank, C->dims[0], act_rank);
   }
-  const fv_tensor *A = &m->tensors[o->in[0]], *B = &m->tensors[o->in[1]], *Y = &m->tensors[o->out];
+  const fv_tensor *A = &m->tensors[o->in[0]], *B = &m->tensors[o->in[1]], *Y = &m->tensors[o->out[0]];
   int r = A->rank > B->rank ? A->rank : B->rank;
   int ok = Y->rank == r;
   for (int k = 1; ok && k <= r; k++) { /* align trailing dims */
@@ -604,7 +616,7 @@ static int op_mean(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op
   int64_t ax[8];
   int nax;
   TRY(const_ints(L, T, o->in[1], ax, 8, &nax, "axes"));
-  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out];
+  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out[0]];
   int r = X->rank, reduced = 0;
   op->mean_axes = 0;
   for (int k = 0; k < nax; k++) {
@@ -636,11 +648,16 @@ static int op_mean(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op
 }
 
 static int op_pad(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
-  TRY(expect_inputs(L, o, 2, 2));
-  TRY(options(L, o, BO_PAD));
+  const int v2 = o->code == B_PADV2;
+  TRY(expect_inputs(L, o, 2, v2 ? 3 : 2));
+  TRY(options(L, o, v2 ? BO_PADV2 : BO_PAD));
+  if (v2 && o->n_in > 2 && o->in[2] >= 0) { /* the constant: a scalar, dequantized like any constant */
+    TRY(need_const(L, m, T, o, 2, -1, "constant_values"));
+    if (elems(&m->tensors[o->in[2]]) != 1) return fail(L, BAD, "constant_values has %lld values, not 1", (long long)elems(&m->tensors[o->in[2]]));
+  }
   TRY(need_act(L, m, T, o, 0, "input"));
   if (o->in[1] < 0) return fail(L, BAD, "the paddings input is missing");
-  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out];
+  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out[0]];
   int r = X->rank;
   const fv_tensor *P = &m->tensors[o->in[1]];
   if (P->rank != 2 || P->dims[0] != r || P->dims[1] != 2)
@@ -673,7 +690,7 @@ static int op_concat(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *
   int32_t axis = 0;
   if (o->has_opt) TRY(fv_fb_i32(L, &o->opt, 0, 0, &axis, "axis"));
   TRY(read_act(L, o, 1, &op->act));
-  const fv_tensor *Y = &m->tensors[o->out];
+  const fv_tensor *Y = &m->tensors[o->out[0]];
   int r = Y->rank;
   if (axis < -r || axis >= r) return fail(L, BAD, "axis %d is out of range for rank %d", axis, r);
   if (axis < 0) axis += r;
@@ -708,7 +725,7 @@ static int op_concat(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *
  * shape input, else the output tensor's shape. It must describe the output
  * (one -1 allowed, which the graph resolves at other input sizes). */
 static int op_reshape(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
-  const fv_tensor *X, *Y = &m->tensors[o->out];
+  const fv_tensor *X, *Y = &m->tensors[o->out[0]];
   if (o->code == B_SQUEEZE) {
     TRY(expect_inputs(L, o, 1, 1));
     TRY(options(L, o, BO_SQUEEZE));
@@ -765,22 +782,161 @@ static int op_softmax(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op 
   op->beta = 1.0f;
   if (o->has_opt) TRY(fv_fb_f32(L, &o->opt, 0, 0.0f, &op->beta, "beta"));
   if (!isfinite(op->beta) || op->beta < 0 || op->beta > 1e6f) return fail(L, BAD, "softmax beta is %g", (double)op->beta);
-  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out]))
+  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out[0]]))
     return fail(L, BAD, "output shape differs from the input's");
+  return 1;
+}
+
+/* RELU, RELU6, RELU_N1_TO_1, LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU: FV_OP_ACT. */
+static int op_unary(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 1, 1));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  switch (o->code) {
+    case B_RELU: op->act = FV_ACT_RELU; break;
+    case B_RELU6: op->act = FV_ACT_RELU6; break;
+    case B_RELU_N1_TO_1: op->act = FV_ACT_CLIP, op->act_a = -1, op->act_b = 1; break;
+    case B_LOGISTIC: op->act = FV_ACT_SIGMOID; break;
+    case B_TANH: op->act = FV_ACT_TANH; break;
+    case B_HARD_SWISH: op->act = FV_ACT_HARD_SWISH; break;
+    default: /* B_LEAKY_RELU */
+      TRY(options(L, o, BO_LEAKY_RELU));
+      op->act = FV_ACT_LEAKY_RELU;
+      if (o->has_opt) TRY(fv_fb_f32(L, &o->opt, 0, 0.0f, &op->act_a, "alpha"));
+      if (!isfinite(op->act_a)) return fail(L, BAD, "alpha is %g", (double)op->act_a);
+      break;
+  }
+  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out[0]])) return fail(L, BAD, "output shape differs from the input's");
+  return 1;
+}
+
+static int op_lrn(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 1, 1));
+  TRY(options(L, o, BO_LRN));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  int32_t radius = 5;
+  float bias = 1, alpha = 1, beta = 0.5f;
+  if (o->has_opt) {
+    TRY(fv_fb_i32(L, &o->opt, 0, 5, &radius, "radius"));
+    TRY(fv_fb_f32(L, &o->opt, 1, 1, &bias, "bias"));
+    TRY(fv_fb_f32(L, &o->opt, 2, 1, &alpha, "alpha"));
+    TRY(fv_fb_f32(L, &o->opt, 3, 0.5f, &beta, "beta"));
+  }
+  if (radius < 0 || radius > TFL_MAX_WINDOW || !isfinite(bias) || !isfinite(alpha) || !isfinite(beta) || !(bias > 0))
+    return fail(L, BAD, "radius %d, bias %g, alpha %g, beta %g", radius, (double)bias, (double)alpha, (double)beta);
+  if (m->tensors[o->in[0]].rank != 4) return fail(L, BAD, "input has rank %d, expected 4 (NHWC)", m->tensors[o->in[0]].rank);
+  op->lrn_lo = op->lrn_hi = radius; /* TensorFlow's: alpha per element, window c − r .. c + r */
+  op->lrn_alpha = alpha, op->lrn_beta = beta, op->lrn_bias = bias;
+  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out[0]])) return fail(L, BAD, "output shape differs from the input's");
+  return 1;
+}
+
+/* TRANSPOSE: the perm of the file's axes as a perm of the graph's 4-D NHWC view. */
+static int op_transpose(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 2, 2));
+  TRY(options(L, o, BO_TRANSPOSE));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  if (o->in[1] < 0) return fail(L, BAD, "the perm input is missing");
+  int64_t p[FV_MAX_RANK];
+  int np;
+  TRY(const_ints(L, T, o->in[1], p, FV_MAX_RANK, &np, "perm"));
+  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out[0]];
+  const int r = X->rank;
+  if (np != r || Y->rank != r) return fail(L, BAD, "perm has %d entries for rank %d", np, r);
+  unsigned seen = 0;
+  for (int k = 0; k < 4; k++) op->perm[k] = -1;
+  for (int j = 0; j < r; j++) {
+    if (p[j] < 0 || p[j] >= r || (seen & (1u << p[j]))) return fail(L, BAD, "perm is not a permutation");
+    seen |= 1u << p[j];
+    if (Y->dims[j] != X->dims[p[j]]) return fail(L, BAD, "output shape does not follow from the perm");
+    op->perm[nhwc_axis(r, j)] = nhwc_axis(r, (int)p[j]);
+  }
+  unsigned used = 0;
+  for (int k = 0; k < 4; k++)
+    if (op->perm[k] >= 0) used |= 1u << op->perm[k];
+  for (int k = 0, f = 0; k < 4; k++) /* axes of size 1 the rank leaves out keep their order */
+    if (op->perm[k] < 0) {
+      while (used & (1u << f)) f++;
+      op->perm[k] = f;
+      used |= 1u << f;
+    }
+  return 1;
+}
+
+/* SPLIT [axis, x] (num_splits equal parts) and SPLIT_V [x, size_splits, axis]:
+ * one SLICE op per output, cut along the axis, whole along the others. */
+static int op_split(ld *L, fv_model *m, tinfo *T, const opctx *o) {
+  const int v = o->code == B_SPLIT_V, xi = v ? 0 : 1;
+  TRY(expect_inputs(L, o, v ? 3 : 2, v ? 3 : 2));
+  TRY(options(L, o, v ? BO_SPLIT_V : BO_SPLIT));
+  TRY(need_act(L, m, T, o, xi, "input"));
+  int64_t ax[1], sizes[TFL_MAX_OP_INPUTS];
+  int nax, ns = o->n_out;
+  int ai = v ? 2 : 0;
+  if (o->in[ai] < 0) return fail(L, BAD, "the axis input is missing");
+  TRY(const_ints(L, T, o->in[ai], ax, 1, &nax, "axis"));
+  const fv_tensor *X = &m->tensors[o->in[xi]];
+  const int r = X->rank;
+  if (nax != 1 || ax[0] < -r || ax[0] >= r) return fail(L, BAD, "axis is out of range for rank %d", r);
+  const int a = (int)(ax[0] < 0 ? ax[0] + r : ax[0]);
+  int32_t num = ns;
+  if (o->has_opt) TRY(fv_fb_i32(L, &o->opt, 0, ns, &num, "num_splits"));
+  if (num != ns) return fail(L, BAD, "num_splits %d for %d outputs", num, ns);
+  if (v) {
+    int n;
+    if (o->in[1] < 0) return fail(L, BAD, "the size_splits input is missing");
+    TRY(const_ints(L, T, o->in[1], sizes, TFL_MAX_OP_INPUTS, &n, "size_splits"));
+    if (n != ns) return fail(L, BAD, "%d sizes for %d outputs", n, ns);
+    int64_t sum = 0, wild = -1;
+    for (int k = 0; k < ns; k++) {
+      if (sizes[k] == -1 && wild < 0) wild = k;
+      else if (sizes[k] < 0) return fail(L, BAD, "size %d is %lld", k, (long long)sizes[k]);
+      else sum += sizes[k];
+    }
+    if (wild >= 0) sizes[wild] = X->dims[a] - sum, sum = X->dims[a];
+    if (sum != X->dims[a] || (wild >= 0 && sizes[wild] < 0)) return fail(L, BAD, "sizes add up to %lld, the axis has %d", (long long)sum, X->dims[a]);
+  } else {
+    if (ns < 1 || X->dims[a] % ns) return fail(L, BAD, "%d outputs do not divide an axis of %d", ns, X->dims[a]);
+    for (int k = 0; k < ns; k++) sizes[k] = X->dims[a] / ns;
+  }
+  int64_t at = 0;
+  for (int k = 0; k < ns; k++) {
+    const fv_tensor *Y = &m->tensors[o->out[k]];
+    int ok = Y->rank == r;
+    for (int d = 0; ok && d < r; d++) ok = Y->dims[d] == (d == a ? sizes[k] : X->dims[d]);
+    if (!ok) return fail(L, BAD, "output %d has the wrong shape", k);
+    fv_op *op = fv_model_add_op(m, FV_OP_SLICE, 1, L->err);
+    if (!op) return 0;
+    op->inputs[0] = o->in[xi];
+    op->output = o->out[k];
+    snprintf(op->src_op, sizeof op->src_op, "%s", builtin_name(o->code));
+    for (int d = 0; d < 4; d++) op->begin[d] = 0, op->size[d] = -1, op->step[d] = 1;
+    op->begin[nhwc_axis(r, a)] = (int)at;
+    op->size[nhwc_axis(r, a)] = (int)sizes[k];
+    at += sizes[k];
+    T[o->out[k]].producer = m->n_ops - 1;
+  }
+  T[o->in[xi]].real_uses++;
+  return 1;
+}
+
+/* QUANTIZE, or DEQUANTIZE of an activation: in float the same values, an alias. */
+static int op_alias(ld *L, fv_model *m, tinfo *T, const opctx *o) {
+  TRY(expect_inputs(L, o, 1, 1));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out[0]])) return fail(L, BAD, "output shape differs from the input's");
+  T[o->out[0]].alias = o->in[0];
+  T[o->out[0]].producer = T[o->in[0]].producer;
   return 1;
 }
 
 /* DEQUANTIZE of a constant (float16 or quantized weights of a float model):
  * the output becomes a constant holding the dequantized values and the op
- * disappears. A DEQUANTIZE of an activation (a quantized-input model) is
- * refused. */
+ * disappears. */
 static int op_dequantize_fold(ld *L, fv_model *m, tinfo *T, const opctx *o) {
   TRY(expect_inputs(L, o, 1, 1));
   TRY(options(L, o, BO_DEQUANTIZE));
-  int s = o->in[0], d = o->out;
+  int s = o->in[0], d = o->out[0];
   if (s < 0) return fail(L, BAD, "the input is missing");
-  if (!T[s].bytes)
-    return fail(L, UNSUP, "DEQUANTIZE of a non-constant tensor (a quantized activation) is not supported");
   if (!tt_size(T[s].type)) return fail(L, UNSUP, "DEQUANTIZE of a %s tensor", tt_name(T[s].type));
   if (T[d].type != TT_FLOAT32) return fail(L, UNSUP, "DEQUANTIZE to %s", tt_name(T[d].type));
   if (!same_shape(&m->tensors[s], &m->tensors[d])) return fail(L, BAD, "output shape differs from the input's");
@@ -789,13 +945,13 @@ static int op_dequantize_fold(ld *L, fv_model *m, tinfo *T, const opctx *o) {
   return 1;
 }
 
-/* One operator: decode, validate, and (unless folded) append to m->ops. */
-static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opcodes, int oi) {
+static int resolve(const tinfo *T, int t) { return t >= 0 && T[t].alias >= 0 ? T[t].alias : t; }
+
+/* One operator: decode, validate, and (unless folded or an alias) append to m->ops. */
+static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opcodes, int oi, opctx *o) {
   fbt ot, ct;
   fbv vin, vout;
-  opctx o;
-  memset(&o, 0, sizeof o);
-  o.oi = oi;
+  o->oi = oi;
 
   snprintf(L->where, sizeof L->where, "operator %d", oi);
   TRY(fv_fb_vec_table(L, ops, (uint32_t)oi, &ot, "operator"));
@@ -808,13 +964,33 @@ static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opc
   TRY(fv_fb_i8(L, &ct, OC_DEPRECATED_BUILTIN, 0, &dep, "deprecated_builtin_code"));
   TRY(fv_fb_i32(L, &ct, OC_BUILTIN, 0, &code, "builtin_code"));
   if (dep > code) code = dep; /* as TFLite does: the larger of the two fields */
-  o.code = code;
+  o->code = code;
 
+  fv_op_kind kind;
   switch (code) {
-    case B_CONV_2D: case B_DEPTHWISE_CONV_2D: case B_FULLY_CONNECTED: case B_ADD: case B_MUL:
-    case B_AVERAGE_POOL_2D: case B_MAX_POOL_2D: case B_MEAN: case B_PAD: case B_CONCATENATION:
-    case B_RESHAPE: case B_SQUEEZE: case B_SOFTMAX: case B_DEQUANTIZE:
-      break;
+    case B_CONV_2D: kind = FV_OP_CONV2D; break;
+    case B_DEPTHWISE_CONV_2D: kind = FV_OP_DWCONV2D; break;
+    case B_FULLY_CONNECTED: kind = FV_OP_FULLY_CONNECTED; break;
+    case B_ADD: kind = FV_OP_ADD; break;
+    case B_MUL: kind = FV_OP_MUL; break;
+    case B_SUB: kind = FV_OP_SUB; break;
+    case B_DIV: kind = FV_OP_DIV; break;
+    case B_MAXIMUM: kind = FV_OP_MAXIMUM; break;
+    case B_MINIMUM: kind = FV_OP_MINIMUM; break;
+    case B_PRELU: kind = FV_OP_PRELU; break;
+    case B_AVERAGE_POOL_2D: kind = FV_OP_AVGPOOL2D; break;
+    case B_MAX_POOL_2D: kind = FV_OP_MAXPOOL2D; break;
+    case B_MEAN: kind = FV_OP_MEAN; break;
+    case B_PAD: case B_PADV2: kind = FV_OP_PAD; break;
+    case B_CONCATENATION: kind = FV_OP_CONCAT; break;
+    case B_RESHAPE: case B_SQUEEZE: kind = FV_OP_RESHAPE; break;
+    case B_SOFTMAX: kind = FV_OP_SOFTMAX; break;
+    case B_RELU: case B_RELU6: case B_RELU_N1_TO_1: case B_LOGISTIC: case B_TANH: case B_HARD_SWISH:
+    case B_LEAKY_RELU: kind = FV_OP_ACT; break;
+    case B_LRN: kind = FV_OP_LRN; break;
+    case B_TRANSPOSE: kind = FV_OP_TRANSPOSE; break;
+    case B_SPLIT: case B_SPLIT_V: kind = FV_OP_SLICE; break;
+    case B_DEQUANTIZE: case B_QUANTIZE: kind = FV_OP_COUNT; break; /* folded or an alias */
     case B_CUSTOM: {
       char cname[64];
       TRY(fv_fb_str(L, &ct, OC_CUSTOM, cname, sizeof cname, "custom_code"));
@@ -831,78 +1007,84 @@ static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opc
   TRY(fv_fb_vec_field(L, &ot, OP_INPUTS, 4, &vin, "inputs"));
   TRY(fv_fb_vec_field(L, &ot, OP_OUTPUTS, 4, &vout, "outputs"));
   if (vin.len > TFL_MAX_OP_INPUTS) return fail(L, BAD, "%u inputs", vin.len);
-  if (vout.len != 1) return fail(L, BAD, "has %u outputs, expected 1", vout.len);
-  o.n_in = (int)vin.len;
-  o.out = fv_le_i32(L->b + vout.pos);
-  if (o.out < 0 || o.out >= m->n_tensors) return fail(L, BAD, "output refers to tensor %d of %d", o.out, m->n_tensors);
-  TRY(fv_fb_u8(L, &ot, OP_OPTIONS_TYPE, 0, &o.opt_type, "builtin_options_type"));
-  if (o.opt_type != BO_NONE) TRY(fv_fb_sub(L, &ot, OP_OPTIONS, &o.opt, &o.has_opt, "builtin_options"));
+  const int split = code == B_SPLIT || code == B_SPLIT_V;
+  if (split ? vout.len < 1 || vout.len > TFL_MAX_OP_INPUTS : vout.len != 1)
+    return fail(L, BAD, "has %u outputs, expected %s", vout.len, split ? "1 or more" : "1");
+  if (m->n_ops + (int)vout.len > 4 * TFL_MAX_OPS) return fail(L, BAD, "too many operators");
+  TRY(fv_fb_u8(L, &ot, OP_OPTIONS_TYPE, 0, &o->opt_type, "builtin_options_type"));
+  if (o->opt_type != BO_NONE) TRY(fv_fb_sub(L, &ot, OP_OPTIONS, &o->opt, &o->has_opt, "builtin_options"));
 
-  o.in = (int *)malloc(sizeof(int) * (size_t)(o.n_in ? o.n_in : 1));
-  if (!o.in) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
-  for (int k = 0; k < o.n_in; k++) {
+  o->n_in = (int)vin.len;
+  o->n_out = (int)vout.len;
+  o->in = (int *)malloc(sizeof(int) * (size_t)(o->n_in ? o->n_in : 1));
+  o->out = (int *)malloc(sizeof(int) * (size_t)o->n_out);
+  if (!o->in || !o->out) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
+  for (int k = 0; k < o->n_in; k++) {
     int32_t t = fv_le_i32(L->b + vin.pos + 4 * (uint64_t)k);
-    if (t < -1 || t >= m->n_tensors) {
-      free(o.in);
-      return fail(L, BAD, "input %d refers to tensor %d of %d", k, t, m->n_tensors);
+    if (t < -1 || t >= m->n_tensors) return fail(L, BAD, "input %d refers to tensor %d of %d", k, t, m->n_tensors);
+    o->in[k] = resolve(T, t);
+  }
+  /* each output: written once, by this op, not a constant, an activation we compute in f32 */
+  for (int k = 0; k < o->n_out; k++) {
+    int32_t t = fv_le_i32(L->b + vout.pos + 4 * (uint64_t)k);
+    if (t < 0 || t >= m->n_tensors) return fail(L, BAD, "output refers to tensor %d of %d", t, m->n_tensors);
+    for (int j = 0; j < k; j++)
+      if (o->out[j] == t) return fail(L, BAD, "writes tensor %d twice", t);
+    o->out[k] = t;
+    const tinfo *Y = &T[t];
+    if (is_const(Y)) return fail(L, BAD, "writes to a constant tensor (%d)", t);
+    if (Y->producer == PRODUCER_INPUT) return fail(L, BAD, "writes to the model input (tensor %d)", t);
+    if (Y->producer != PRODUCER_NONE || Y->alias >= 0)
+      return fail(L, BAD, "writes to tensor %d, already written by an earlier operator", t);
+    if (code == B_DEQUANTIZE && o->n_in == 1 && o->in[0] >= 0 && T[o->in[0]].bytes) continue; /* folded: a constant */
+    const fv_tensor *YT = &m->tensors[t];
+    int yt = Y->type;
+    if (yt != TT_FLOAT32 && yt != TT_UINT8 && yt != TT_INT8 && yt != TT_INT16)
+      return fail(L, UNSUP, "output has type %s", tt_name(yt));
+    if (!act_ok_rank(YT->rank))
+      return fail(L, UNSUP, "output tensor %d has rank %d; featviz runs activations of rank 1, 2 or 4", t, YT->rank);
+    if (elems(YT) > FV_MAX_ACT_ELEMS) return fail(L, BAD, "output tensor %d is too large", t);
+  }
+
+  if (code == B_DEQUANTIZE || code == B_QUANTIZE) {
+    if (o->n_in == 1 && o->in[0] >= 0 && T[o->in[0]].bytes) {
+      if (code == B_QUANTIZE) return fail(L, UNSUP, "QUANTIZE of a constant");
+      return op_dequantize_fold(L, m, T, o);
     }
-    o.in[k] = t;
+    return op_alias(L, m, T, o);
   }
+  if (split) return op_split(L, m, T, o);
 
-  /* the output: written once, by this op, and not a constant */
-  tinfo *Y = &T[o.out];
-  int ok = 1;
-  if (is_const(Y)) ok = fail(L, BAD, "writes to a constant tensor (%d)", o.out);
-  else if (Y->producer == PRODUCER_INPUT) ok = fail(L, BAD, "writes to the model input (tensor %d)", o.out);
-  else if (Y->producer != PRODUCER_NONE) ok = fail(L, BAD, "writes to tensor %d, already written by an earlier operator", o.out);
-  if (!ok) {
-    free(o.in);
-    return 0;
-  }
-
-  if (code == B_DEQUANTIZE) {
-    ok = op_dequantize_fold(L, m, T, &o);
-    free(o.in);
-    return ok;
-  }
-
-  /* the output of a kept op is an activation we compute in f32 */
-  const fv_tensor *YT = &m->tensors[o.out];
-  int yt = Y->type;
-  if (ok && yt != TT_FLOAT32 && yt != TT_UINT8 && yt != TT_INT8 && yt != TT_INT16)
-    ok = fail(L, UNSUP, "output has type %s", tt_name(yt));
-  if (ok && !act_ok_rank(YT->rank))
-    ok = fail(L, UNSUP, "output tensor %d has rank %d; featviz runs activations of rank 1, 2 or 4", o.out, YT->rank);
-  if (ok && elems(YT) > FV_MAX_ACT_ELEMS) ok = fail(L, BAD, "output tensor %d is too large", o.out);
-
-  fv_op *op = &m->ops[m->n_ops];
-  memset(op, 0, sizeof *op);
-  op->stride_h = op->stride_w = op->dil_h = op->dil_w = 1;
-  op->output = o.out;
-  op->n_inputs = o.n_in;
-  op->inputs = o.in; /* owned by the model from here on */
+  fv_op *op = fv_model_add_op(m, kind, o->n_in, L->err);
+  if (!op) return 0;
+  memcpy(op->inputs, o->in, sizeof(int) * (size_t)o->n_in);
+  op->output = o->out[0];
   snprintf(op->src_op, sizeof op->src_op, "%s", builtin_name(code));
-  m->n_ops++;
-  if (!ok) return 0;
-
+  int ok;
   switch (code) {
-    case B_CONV_2D: op->kind = FV_OP_CONV2D; ok = op_conv(L, m, T, &o, op, 0); break;
-    case B_DEPTHWISE_CONV_2D: op->kind = FV_OP_DWCONV2D; ok = op_conv(L, m, T, &o, op, 1); break;
-    case B_FULLY_CONNECTED: op->kind = FV_OP_FULLY_CONNECTED; ok = op_fc(L, m, T, &o, op); break;
-    case B_ADD: op->kind = FV_OP_ADD; ok = op_binary(L, m, T, &o, op); break;
-    case B_MUL: op->kind = FV_OP_MUL; ok = op_binary(L, m, T, &o, op); break;
-    case B_AVERAGE_POOL_2D: op->kind = FV_OP_AVGPOOL2D; ok = op_pool(L, m, T, &o, op); break;
-    case B_MAX_POOL_2D: op->kind = FV_OP_MAXPOOL2D; ok = op_pool(L, m, T, &o, op); break;
-    case B_MEAN: op->kind = FV_OP_MEAN; ok = op_mean(L, m, T, &o, op); break;
-    case B_PAD: op->kind = FV_OP_PAD; ok = op_pad(L, m, T, &o, op); break;
-    case B_CONCATENATION: op->kind = FV_OP_CONCAT; ok = op_concat(L, m, T, &o, op); break;
-    case B_RESHAPE: case B_SQUEEZE: op->kind = FV_OP_RESHAPE; ok = op_reshape(L, m, T, &o, op); break;
-    default: op->kind = FV_OP_SOFTMAX; ok = op_softmax(L, m, T, &o, op); break;
+    case B_CONV_2D: ok = op_conv(L, m, T, o, op, 0); break;
+    case B_DEPTHWISE_CONV_2D: ok = op_conv(L, m, T, o, op, 1); break;
+    case B_FULLY_CONNECTED: ok = op_fc(L, m, T, o, op); break;
+    case B_ADD: case B_MUL: case B_SUB: case B_DIV: case B_MAXIMUM: case B_MINIMUM: case B_PRELU:
+      ok = op_binary(L, m, T, o, op);
+      break;
+    case B_AVERAGE_POOL_2D: case B_MAX_POOL_2D: ok = op_pool(L, m, T, o, op); break;
+    case B_MEAN: ok = op_mean(L, m, T, o, op); break;
+    case B_PAD: case B_PADV2:
+      ok = op_pad(L, m, T, o, op);
+      if (ok && o->n_in > 2 && o->in[2] >= 0) op->pad_value = NAN; /* read from the constant after dequantization */
+      break;
+    case B_CONCATENATION: ok = op_concat(L, m, T, o, op); break;
+    case B_RESHAPE: case B_SQUEEZE: ok = op_reshape(L, m, T, o, op); break;
+    case B_SOFTMAX: ok = op_softmax(L, m, T, o, op); break;
+    case B_LRN: ok = op_lrn(L, m, T, o, op); break;
+    case B_TRANSPOSE: ok = op_transpose(L, m, T, o, op); break;
+    default: ok = op_unary(L, m, T, o, op); break;
   }
   if (!ok) return 0;
-  for (int k = 0; k < o.n_in; k++)
-    if (o.in[k] >= 0) T[o.in[k]].real_uses++;
-  Y->producer = m->n_ops - 1;
+  for (int k = 0; k < o->n_in; k++)
+    if (o->in[k] >= 0) T[o->in[k]].real_uses++;
+  T[o->out[0]].producer = m->n_ops - 1;
   return 1;
 }
 
@@ -983,6 +1165,31 @@ static int read_io(ld *L, fv_model *m, tinfo *T, const fbt *sg) {
   return 1;
 }
 
+/* ==== metadata ============================================================ */
+/* The buffer named TFLITE_METADATA, if any, read by tflite_meta.c; a broken
+ * metadata entry is ignored (a reader of its own, errors to a scratch). */
+static void read_metadata(const ld *L, fv_model *m, const tinfo *T, const fbt *mt, const fbv *buffers) {
+  fv_error scratch;
+  ld M = *L;
+  M.err = &scratch;
+  M.where[0] = 0;
+  fbv metas;
+  if (!fv_fb_vec_field(&M, mt, M_METADATA, 4, &metas, "metadata")) return;
+  for (uint32_t k = 0; k < metas.len; k++) {
+    fbt e;
+    char name[32];
+    uint32_t idx;
+    uint64_t data, bytes;
+    if (!fv_fb_vec_table(&M, &metas, k, &e, "metadata") || !fv_fb_str(&M, &e, 0, name, sizeof name, "name")) return;
+    if (strcmp(name, "TFLITE_METADATA") != 0) continue;
+    if (!fv_fb_u32(&M, &e, 1, 0, &idx, "buffer") || idx >= buffers->len || !read_buffer(&M, buffers, idx, &data, &bytes)) return;
+    const fv_tensor *Y = &m->tensors[m->output];
+    fv_tflite_meta_apply(L->b, L->n, L->b + data, bytes, m, T[m->input].type == TT_FLOAT32,
+                         Y->rank ? Y->dims[Y->rank - 1] : 1);
+    return;
+  }
+}
+
 /* ==== the loader ========================================================== */
 static int load(ld *L, fv_model *m, tinfo **Tp) {
   fbt mt, sg;
@@ -1016,22 +1223,35 @@ static int load(ld *L, fv_model *m, tinfo **Tp) {
   if (ops.len > TFL_MAX_OPS) return fail(L, BAD, "%u operators (the limit is %d)", ops.len, TFL_MAX_OPS);
 
   m->tensors = (fv_tensor *)calloc(tensors.len, sizeof(fv_tensor));
-  m->ops = (fv_op *)calloc(ops.len, sizeof(fv_op));
   tinfo *T = *Tp = (tinfo *)calloc(tensors.len, sizeof(tinfo));
-  if (!m->tensors || !m->ops || !T) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
+  if (!m->tensors || !T) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
   m->n_tensors = (int)tensors.len;
   for (int i = 0; i < m->n_tensors; i++) {
     T[i].producer = PRODUCER_NONE;
     T[i].fold_src = -1;
+    T[i].alias = -1;
     TRY(parse_tensor(L, m, T, &tensors, &buffers, i));
   }
   TRY(read_io(L, m, T, &sg));
-  for (int oi = 0; oi < (int)ops.len; oi++) TRY(parse_op(L, m, T, &ops, &opcodes, oi));
+  for (int oi = 0; oi < (int)ops.len; oi++) {
+    opctx o;
+    memset(&o, 0, sizeof o);
+    int ok = parse_op(L, m, T, &ops, &opcodes, oi, &o);
+    free(o.in);
+    free(o.out);
+    if (!ok) return 0;
+  }
+  m->output = resolve(T, m->output);
   L->where[0] = 0;
   if (!m->n_ops) return fail(L, UNSUP, "the model has no operators featviz runs (only folded DEQUANTIZEs)");
   if (T[m->output].producer < 0)
     return fail(L, BAD, "the model output (tensor %d) is not computed by any operator", m->output);
   TRY(load_constants(L, m, T));
+  read_metadata(L, m, T, &mt, &buffers);
+  for (int i = 0; i < m->n_ops; i++) { /* PADV2's constant, now dequantized */
+    fv_op *op = &m->ops[i];
+    if (op->kind == FV_OP_PAD && op->n_inputs > 2 && op->inputs[2] >= 0) op->pad_value = m->tensors[op->inputs[2]].data[0];
+  }
   return 1;
 }
 
