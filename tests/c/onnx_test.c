@@ -762,6 +762,7 @@ static void test_weights_limit(void) {
 }
 
 /* ==== 4. the store's GoogLeNet ================================================== */
+#ifndef __wasm__ /* the store is read natively only (the standalone wasm libc has no path_open) */
 static uint8_t *read_file(const char *path, size_t *n) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
@@ -823,7 +824,6 @@ static int clean_load(const uint8_t *b, size_t n, int *loaded) {
   return ok;
 }
 
-#ifndef __wasm__
 static void test_googlenet(void) {
   size_t nf, nq;
   uint8_t *bf = store("googlenet_bvlc.onnx", &nf), *bq = store("googlenet_bvlc_int8.onnx", &nq);
@@ -938,7 +938,7 @@ int main(void) {
   test_metadata();
   test_refusals();
   test_weights_limit();
-#ifndef __wasm__ /* the store is read natively only (the standalone wasm libc has no path_open) */
+#ifndef __wasm__
   test_googlenet();
 #endif
   return check_summary("onnx");
