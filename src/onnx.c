@@ -1012,7 +1012,7 @@ static int lower_reshape(ox *X) {
   if (!s) return fail(X, UNSUP, "the shape is not a constant (nor computed from constants and shapes)");
   int64_t sh[MAXR], d[MAXR];
   if (s->count > MAXR) return fail(X, UNSUP, "a shape of rank %lld", (long long)s->count);
-  for (int k = 0; k < s->count; k++) sh[k] = (int64_t)fv_onnx_const_get(s, k);
+  for (int k = 0; k < s->count; k++) sh[k] = fv_onnx_const_int(s, k);
   int64_t count = 1;
   for (int k = 0; k < x->rank; k++) count *= x->dims[k];
   TRY(fv_onnx_reshape_dims(sh, (int)s->count, (int)attr_i(X, "allowzero", 0), x->rank, x->dims, count, d, X->err));
@@ -1045,7 +1045,7 @@ static int lower_squeeze_kind(ox *X, int unsqueeze) {
     if (!c) return fail(X, UNSUP, "the axes are not a constant");
     if (c->count > MAXR) return fail(X, BAD, "%lld axes", (long long)c->count);
     n = (int)c->count;
-    for (int k = 0; k < n; k++) ax[k] = (int64_t)fv_onnx_const_get(c, k);
+    for (int k = 0; k < n; k++) ax[k] = fv_onnx_const_int(c, k);
   }
   unsigned mask = 0;
   r = unsqueeze ? x->rank + (n > 0 ? n : 0) : x->rank;
@@ -1227,7 +1227,7 @@ static int lower_split(ox *X) {
   if (input(X, 1) && !sc) return fail(X, UNSUP, "the split sizes are not a constant");
   if (sa || sc) {
     if ((sa ? sa->n_ints : sc->count) != n) return fail(X, BAD, "%lld split sizes for %d outputs", (long long)(sa ? sa->n_ints : sc->count), n);
-    for (int k = 0; k < n; k++) sizes[k] = sa ? sa->ints[k] : (int64_t)fv_onnx_const_get(sc, k);
+    for (int k = 0; k < n; k++) sizes[k] = sa ? sa->ints[k] : fv_onnx_const_int(sc, k);
   } else { /* equal parts (opset 18: the last may be smaller) */
     int64_t part = (x->dims[a] + n - 1) / n;
     for (int k = 0; k < n; k++) sizes[k] = k < n - 1 ? part : x->dims[a] - part * (n - 1);
@@ -1275,9 +1275,9 @@ static int lower_pad(ox *X) {
     for (int k = 0; k < 2 * r; k++) p[k] = 0;
     for (int j = 0; j < na; j++) {
       int a = j;
-      if (axes) TRY(axis_in(X, (int64_t)fv_onnx_const_get(axes, j), r, &a));
-      p[a] = (int64_t)fv_onnx_const_get(c, j);
-      p[a + r] = (int64_t)fv_onnx_const_get(c, j + na);
+      if (axes) TRY(axis_in(X, fv_onnx_const_int(axes, j), r, &a));
+      p[a] = fv_onnx_const_int(c, j);
+      p[a + r] = fv_onnx_const_int(c, j + na);
     }
     TRY(scalar_in(X, 2, 0, &value, "constant_value"));
   }
@@ -1340,7 +1340,7 @@ static int lower_reducemean(ox *X) {
     fv_onnx_const *c = cst(X, input(X, 1));
     if (!c || c->count > MAXR) return fail(X, UNSUP, "the axes are not a small constant");
     n = (int)c->count;
-    for (int k = 0; k < n; k++) ax[k] = (int64_t)fv_onnx_const_get(c, k);
+    for (int k = 0; k < n; k++) ax[k] = fv_onnx_const_int(c, k);
   }
   if (n == 0 && attr_i(X, "noop_with_empty_axes", 0)) return reshape_to(X, x, x->rank, x->dims);
   unsigned mask = 0;

@@ -42,6 +42,13 @@ static int fail(fx *F, fv_status code, const char *fmt, ...) {
   } while (0)
 
 /* ==== constants ============================================================== */
+/* *acc ·= v when the product stays within cap (v ≥ 0); else 0, *acc untouched. */
+static int mul_within(int64_t *acc, int64_t v, int64_t cap) {
+  if (v < 0 || (v && *acc > cap / v)) return 0;
+  *acc *= v;
+  return 1;
+}
+
 void fv_onnx_const_clear(fv_onnx_const *c) {
   free(c->f);
   free(c->i);
@@ -55,8 +62,7 @@ int fv_onnx_const_alloc(fv_onnx_const *c, int is_int, fv_error *err) {
       fv_error_set(err, BAD, "a constant of negative dimension %lld", (long long)c->dims[k]);
       return 0;
     }
-    c->count *= c->dims[k];
-    if (c->count > FV_MAX_WEIGHT_FLOATS) {
+    if (!mul_within(&c->count, c->dims[k], FV_MAX_WEIGHT_FLOATS)) {
       fv_error_set(err, FV_ERR_NO_MEMORY, "a constant of more than %lld elements", (long long)FV_MAX_WEIGHT_FLOATS);
       return 0;
     }
@@ -74,12 +80,14 @@ int fv_onnx_const_alloc(fv_onnx_const *c, int is_int, fv_error *err) {
 
 double fv_onnx_const_get(const fv_onnx_const *c, int64_t k) { return c->is_int ? (double)c->i[k] : c->f[k]; }
 
+/* saturating: a double past the int64 range is undefined to convert */
+static int64_t to_int(double v) { return v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : isnan(v) ? 0 : (int64_t)v; }
+
+int64_t fv_onnx_const_int(const fv_onnx_const *c, int64_t k) { return c->is_int ? c->i[k] : to_int(c->f[k]); }
+
 static void put(fv_onnx_const *c, int64_t k, double v) {
-  if (!c->is_int) {
-    c->f[k] = (float)v;
-  } else { /* saturating: a double past the int64 range is undefined to convert */
-    c->i[k] = v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : isnan(v) ? 0 : (int64_t)v;
-  }
+  if (!c->is_int) c->f[k] = (float)v;
+  else c->i[k] = to_int(v);
 }
 
 static int same_shape_as(fv_onnx_const *y, int rank, const int64_t *dims) {
@@ -92,7 +100,7 @@ static int same_shape_as(fv_onnx_const *y, int rank, const int64_t *dims) {
 static int ints_of(fx *F, const fv_onnx_const *c, int64_t *v, int cap, int *n, const char *role) {
   if (!c) return fail(F, BAD, "the %s input is missing", role);
   if (c->count > cap) return fail(F, BAD, "the %s has %lld values", role, (long long)c->count);
-  for (int64_t k = 0; k < c->count; k++) v[k] = c->is_int ? c->i[k] : (int64_t)c->f[k];
+  for (int64_t k = 0; k < c->count; k++) v[k] = fv_onnx_const_int(c, k);
   *n = (int)c->count;
   return 1;
 }
@@ -228,8 +236,10 @@ int fv_onnx_reshape_dims(const int64_t *shape, int n, int allowzero, int xr, con
       return 0;
     }
     out[k] = v;
-    known *= v;
-    if (known > ((int64_t)1 << 40)) known = (int64_t)1 << 40;
+    if (!mul_within(&known, v, (int64_t)1 << 40)) {
+      fv_error_set(err, BAD, "shape entry %d (%lld) makes too many elements", k, (long long)v);
+      return 0;
+    }
   }
   if (unknown >= 0) {
     if (known == 0 || count % known) {
@@ -319,8 +329,8 @@ static int fold_expand(fx *F, fv_onnx_const *const *in, int n_in, fv_onnx_const 
   TRY(ints_of(F, n_in > 1 ? in[1] : NULL, s, FV_ONNX_MAX_RANK, &n, "shape"));
   if (!fv_onnx_broadcast(in[0]->rank, in[0]->dims, n, s, &r, d)) return fail(F, BAD, "the shape does not broadcast");
   int64_t c = 1;
-  for (int k = 0; k < r; k++) c *= d[k] > 0 ? d[k] : 1;
-  if (c > MAX_SHAPE_MADE) return fail(F, FV_ERR_NO_MEMORY, "a result of %lld elements", (long long)c);
+  for (int k = 0; k < r; k++)
+    if (!mul_within(&c, d[k], MAX_SHAPE_MADE)) return fail(F, FV_ERR_NO_MEMORY, "a result of more than %lld elements", (long long)MAX_SHAPE_MADE);
   fv_onnx_const ones = {0};
   same_shape_as(&ones, r, d);
   TRY(fv_onnx_const_alloc(&ones, in[0]->is_int, F->err));
@@ -547,8 +557,8 @@ static int fold_constant_of_shape(fx *F, fv_onnx_const *const *in, int n_in, fv_
   int64_t c = 1;
   for (int k = 0; k < n; k++) {
     if (s[k] < 0) return fail(F, BAD, "shape entry %d is %lld", k, (long long)s[k]);
-    c *= s[k];
-    if (c > MAX_SHAPE_MADE) return fail(F, FV_ERR_NO_MEMORY, "a constant of more than %lld elements", (long long)MAX_SHAPE_MADE);
+    if (!mul_within(&c, s[k], MAX_SHAPE_MADE))
+      return fail(F, FV_ERR_NO_MEMORY, "a constant of more than %lld elements", (long long)MAX_SHAPE_MADE);
   }
   same_shape_as(y, n, s);
   TRY(fv_onnx_const_alloc(y, is_int, F->err));
@@ -600,7 +610,7 @@ static int quant(fx *F, fv_onnx_const *const *in, int n_in, int dequant, fv_onnx
           y->f[e] = f;
         } else {
           double q = nearbyint((double)(float)(v / sc)) + zp; /* round half to even, as ONNX says */
-          y->i[e] = (int64_t)(q < lo ? lo : q > hi ? hi : q);
+          y->i[e] = isnan(q) ? (int64_t)lo : (int64_t)(q < lo ? lo : q > hi ? hi : q);
         }
       }
     }
@@ -636,19 +646,28 @@ static const fold_entry *entry(const char *op) {
 
 int fv_onnx_fold_supported(const char *op) { return entry(op) != NULL; }
 
+static int fold(fx *F, fv_onnx_const *const *in, int n_in, fv_onnx_const *y);
+
 int fv_onnx_fold(const fv_onnx_node *nd, int64_t opset, fv_onnx_const *const *in, int n_in, fv_onnx_const *y,
                  fv_error *err) {
   fx F = {nd, opset, err};
-  const fold_entry *e = entry(nd->op_type);
   memset(y, 0, sizeof *y);
-  if (!e) return fail(&F, UNSUP, "not folded");
+  if (fold(&F, in, n_in, y)) return 1;
+  fv_onnx_const_clear(y); /* a failure after the result was allocated */
+  return 0;
+}
+
+static int fold(fx *F, fv_onnx_const *const *in, int n_in, fv_onnx_const *y) {
+  const fv_onnx_node *nd = F->nd;
+  const fold_entry *e = entry(nd->op_type);
+  if (!e) return fail(F, UNSUP, "not folded");
   const char *op = e->op;
-  if (strcmp(op, "Constant") == 0) return fold_constant(&F, y);
-  if (strcmp(op, "ConstantOfShape") == 0) return fold_constant_of_shape(&F, in, n_in, y);
-  if (n_in < 1 || !in[0]) return fail(&F, BAD, "the first input is missing");
+  if (strcmp(op, "Constant") == 0) return fold_constant(F, y);
+  if (strcmp(op, "ConstantOfShape") == 0) return fold_constant_of_shape(F, in, n_in, y);
+  if (n_in < 1 || !in[0]) return fail(F, BAD, "the first input is missing");
   if (e->fn) {
     int n = e->arity ? e->arity : n_in;
-    if (n_in < n || n > 3 || n < 1) return fail(&F, BAD, "%d inputs", n_in);
+    if (n_in < n || n > 3 || n < 1) return fail(F, BAD, "%d inputs", n_in);
     if (strcmp(op, "Dropout") == 0 || strcmp(op, "Identity") == 0) n = 1;
     int is_int = e->to_int;
     if (is_int < 0) {
@@ -656,18 +675,18 @@ int fv_onnx_fold(const fv_onnx_node *nd, int64_t opset, fv_onnx_const *const *in
       for (int j = strcmp(op, "Where") == 0; j < n; j++) is_int &= in[j] && in[j]->is_int;
     }
     nary_fn fn = e->fn == f_div && is_int ? f_idiv : e->fn;
-    return nary(&F, in, n, fn, is_int, y);
+    return nary(F, in, n, fn, is_int, y);
   }
-  if (strcmp(op, "Cast") == 0) return fold_cast(&F, in, y);
-  if (strcmp(op, "Reshape") == 0) return fold_reshape(&F, in, n_in, y);
-  if (strcmp(op, "Unsqueeze") == 0) return fold_unsqueeze(&F, in, n_in, y);
-  if (strcmp(op, "Squeeze") == 0) return fold_squeeze(&F, in, n_in, y);
-  if (strcmp(op, "Flatten") == 0) return fold_flatten(&F, in, y);
-  if (strcmp(op, "Expand") == 0) return fold_expand(&F, in, n_in, y);
-  if (strcmp(op, "Transpose") == 0) return fold_transpose(&F, in, y);
-  if (strcmp(op, "Concat") == 0) return fold_concat(&F, in, n_in, y);
-  if (strcmp(op, "Gather") == 0) return fold_gather(&F, in, n_in, y);
-  if (strcmp(op, "Slice") == 0) return fold_slice(&F, in, n_in, y);
-  if (strcmp(op, "Range") == 0) return fold_range(&F, in, n_in, y);
-  return quant(&F, in, n_in, strcmp(op, "DequantizeLinear") == 0, y);
+  if (strcmp(op, "Cast") == 0) return fold_cast(F, in, y);
+  if (strcmp(op, "Reshape") == 0) return fold_reshape(F, in, n_in, y);
+  if (strcmp(op, "Unsqueeze") == 0) return fold_unsqueeze(F, in, n_in, y);
+  if (strcmp(op, "Squeeze") == 0) return fold_squeeze(F, in, n_in, y);
+  if (strcmp(op, "Flatten") == 0) return fold_flatten(F, in, y);
+  if (strcmp(op, "Expand") == 0) return fold_expand(F, in, n_in, y);
+  if (strcmp(op, "Transpose") == 0) return fold_transpose(F, in, y);
+  if (strcmp(op, "Concat") == 0) return fold_concat(F, in, n_in, y);
+  if (strcmp(op, "Gather") == 0) return fold_gather(F, in, n_in, y);
+  if (strcmp(op, "Slice") == 0) return fold_slice(F, in, n_in, y);
+  if (strcmp(op, "Range") == 0) return fold_range(F, in, n_in, y);
+  return quant(F, in, n_in, strcmp(op, "DequantizeLinear") == 0, y);
 }

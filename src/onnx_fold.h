@@ -36,8 +36,10 @@ typedef struct {
 void fv_onnx_const_clear(fv_onnx_const *c);
 /* Allocates the values of a constant whose rank and dims are set. */
 int fv_onnx_const_alloc(fv_onnx_const *c, int is_int, fv_error *err);
-/* Element k as a double. */
+/* Element k as a double, and as an integer (exact for integer constants,
+ * saturating for floats, NaN → 0). */
 double fv_onnx_const_get(const fv_onnx_const *c, int64_t k);
+int64_t fv_onnx_const_int(const fv_onnx_const *c, int64_t k);
 
 /* 1 if fv_onnx_fold evaluates this op type. */
 int fv_onnx_fold_supported(const char *op_type);
