@@ -1234,7 +1234,7 @@ static int lower_split(ox *X) {
   }
   int64_t sum = 0;
   for (int k = 0; k < n; k++) {
-    if (sizes[k] < 0) return fail(X, BAD, "split size %lld", (long long)sizes[k]);
+    if (sizes[k] < 0 || sizes[k] > x->dims[a]) return fail(X, BAD, "split size %lld for an axis of %lld", (long long)sizes[k], (long long)x->dims[a]);
     sum += sizes[k];
   }
   if (sum != x->dims[a]) return fail(X, BAD, "split sizes add up to %lld, the axis has %lld", (long long)sum, (long long)x->dims[a]);

@@ -470,8 +470,9 @@ int fv_onnx_slice_params(const fv_onnx_node *nd, fv_onnx_const *const *in, int n
     TRY(axis_of(&F, na >= 0 ? ax[j] : j, r, &a));
     if (seen & (1u << a)) return fail(&F, BAD, "axis %d twice", a);
     seen |= 1u << a;
-    int64_t s = np >= 0 ? sp[j] : 1;
+    int64_t s = np >= 0 ? sp[j] : 1, n = dims[a] > 0 ? dims[a] : 1;
     if (s == 0) return fail(&F, BAD, "a step of 0");
+    if (s > n || s < -n) s = s > 0 ? n : -n; /* a step past the axis takes one element, as the step does */
     step[a] = s;
     slice_range(dims[a], st[j], en[j], s, &first[a], &count[a]);
   }

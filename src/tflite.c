@@ -889,7 +889,7 @@ static int op_split(ld *L, fv_model *m, tinfo *T, const opctx *o) {
     int64_t sum = 0, wild = -1;
     for (int k = 0; k < ns; k++) {
       if (sizes[k] == -1 && wild < 0) wild = k;
-      else if (sizes[k] < 0) return fail(L, BAD, "size %d is %lld", k, (long long)sizes[k]);
+      else if (sizes[k] < 0 || sizes[k] > X->dims[a]) return fail(L, BAD, "size %d is %lld", k, (long long)sizes[k]);
       else sum += sizes[k];
     }
     if (wild >= 0) sizes[wild] = X->dims[a] - sum, sum = X->dims[a];
