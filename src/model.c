@@ -158,6 +158,19 @@ static int pack_pointwise(fv_model *m, fv_error *err) {
 }
 
 int fv_model_finish(fv_model *m, fv_error *err) {
+  /* every constant finite: a file may say inf, or a loader's folding make it (a BatchNormalization
+   * of zero variance, a Div by zero) */
+  for (int i = 0; i < m->n_tensors; i++) {
+    const fv_tensor *t = &m->tensors[i];
+    int64_t n = 1;
+    for (int k = 0; k < t->rank; k++) n *= t->dims[k];
+    for (int64_t k = 0; t->data && k < n; k++)
+      if (!isfinite(t->data[k])) {
+        fv_error_set(err, FV_ERR_BAD_MODEL, "constant '%.80s' holds an infinite or NaN value (at %lld)", t->name,
+                     (long long)k);
+        return 0;
+      }
+  }
   if (!description_ok(m->in_bgr, m->in_scale, m->in_offset)) {
     fv_error_set(err, FV_ERR_BAD_MODEL, "the model's input description (scale %g, offset %g) is not usable",
                  (double)m->in_scale[0], (double)m->in_offset[0]);
