@@ -1,7 +1,7 @@
 # emcc.mk — the build: the same C engine as WebAssembly (Emscripten, SIMD)
 # and natively (for sanitizers, fuzzing and fast unit runs).
 #
-#   make -f emcc.mk            wasm/featviz.wasm + native tests + wasm tests
+#   make -f emcc.mk            wasm/featviz.wasm + native tests + wasm tests (asserts on) + the kernel benchmark
 #   make -f emcc.mk wasm       wasm/featviz.wasm and wasm/featviz-relaxed.wasm only
 #   make -f emcc.mk fuzz       libFuzzer targets (clang) in build/fuzz/
 #
@@ -36,6 +36,8 @@ CFLAGS_THIRD   := -w -DKISS_FFT_USE_ALLOCA
 # kissfft's own SIMD mode (4 transforms per call) under renamed symbols, for param.c (src/kissfft4.h)
 CFLAGS_KISS4   := -std=c11 -I$(KISSFFT) -I$(KISSFFT)/tools -DUSE_SIMD -msse -include src/kissfft4.h
 EMFLAGS_RELEASE := -O3 -msimd128 -DNDEBUG
+# The wasm test programs: the release build's code with its asserts on (no -DNDEBUG).
+EMFLAGS_TEST    := -O3 -msimd128
 EMFLAGS_RELAXED := -mrelaxed-simd -DFV_RELAXED_SIMD
 EMFLAGS_LINK   := -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 \
                   -sMAXIMUM_MEMORY=2147483648 -sTOTAL_STACK=1048576 -sERROR_ON_UNDEFINED_SYMBOLS=1
@@ -62,15 +64,25 @@ R_KERNEL := $(patsubst src/%.c,build/wasm-relaxed/obj/%.o,$(KERNEL_SRC))
 R_OBJS   := $(W_ENGINE) $(R_KERNEL) $(W_THIRD)
 R_TESTS  := $(patsubst %,build/wasm-relaxed/tests/%.wasm,kernels_conv_test kernels_misc_test graph_test)
 
+# The wasm tests link their own objects, built with EMFLAGS_TEST: asserts run in wasm too.
+# (Third-party objects hold none of our asserts: the release ones are shared.)
+T_ENGINE := $(patsubst src/%.c,build/wasm-test/obj/%.o,$(ENGINE_SRC))
+T_KERNEL := $(patsubst src/%.c,build/wasm-test/obj/%.o,$(KERNEL_SRC))
+T_OBJS   := $(T_ENGINE) $(T_KERNEL) $(W_THIRD)
+TR_KERNEL := $(patsubst src/%.c,build/wasm-relaxed-test/obj/%.o,$(KERNEL_SRC))
+TR_OBJS  := $(T_ENGINE) $(TR_KERNEL) $(W_THIRD)
+
 W_TESTS  := $(patsubst tests/c/%.c,build/wasm/tests/%.wasm,$(TEST_SRC))
 N_TESTS  := $(patsubst tests/c/%.c,build/native/tests/%,$(TEST_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+W_BENCH  := build/wasm/bench/kernels_bench.wasm
 
-.PHONY: all wasm native tests fuzz clean
-all: wasm tests
+.PHONY: all wasm native tests bench fuzz clean
+all: wasm tests bench
 wasm: wasm/featviz.wasm wasm/featviz-relaxed.wasm
 native: build/native/libfv.a
 tests: $(N_TESTS) $(W_TESTS) $(R_TESTS)
+bench: $(W_BENCH)
 fuzz: $(FUZZERS)
 
 # ---- wasm ---------------------------------------------------------------------
@@ -96,9 +108,21 @@ build/wasm/obj/kiss4_fftr.o: $(KISSFFT)/tools/kiss_fftr.c src/kissfft4.h
 wasm/featviz.wasm: $(W_OBJS) wasm/exports.json
 	$(EMCC) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $(EMFLAGS_ENGINE) $(W_OBJS) -o $@
 
-build/wasm/tests/%.wasm: tests/c/%.c $(W_OBJS) $(HEADERS)
+$(T_ENGINE): build/wasm-test/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(EMCC) $(CFLAGS_COMMON) -Itests/c $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $< $(W_OBJS) -o $@
+	$(EMCC) $(CFLAGS_COMMON) $(EMFLAGS_TEST) -c $< -o $@
+$(T_KERNEL): build/wasm-test/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(CFLAGS_KERNELS) $(EMFLAGS_TEST) -c $< -o $@
+
+build/wasm/tests/%.wasm: tests/c/%.c $(T_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) -Itests/c $(EMFLAGS_TEST) $(EMFLAGS_LINK) $< $(T_OBJS) -o $@
+
+# the benchmark's scalar-vs-SIMD kernel table (a WASI program that bench/bench.mjs runs)
+build/wasm/bench/%.wasm: bench/%.c $(W_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $< $(W_OBJS) -o $@
 
 # ---- wasm, relaxed SIMD: clang 14 writes the prototype encoding of the fused
 # multiply-add; scripts/wasm-relaxed.mjs rewrites it to the final one. ----
@@ -111,9 +135,13 @@ wasm/featviz-relaxed.wasm: $(R_OBJS) wasm/exports.json scripts/wasm-relaxed.mjs
 	$(EMCC) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $(EMFLAGS_ENGINE) $(R_OBJS) -o build/wasm-relaxed/featviz.proto.wasm
 	node scripts/wasm-relaxed.mjs build/wasm-relaxed/featviz.proto.wasm $@
 
-build/wasm-relaxed/tests/%.wasm: tests/c/%.c $(R_OBJS) $(HEADERS) scripts/wasm-relaxed.mjs
+$(TR_KERNEL): build/wasm-relaxed-test/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(EMCC) $(CFLAGS_COMMON) -Itests/c $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $< $(R_OBJS) -o $(@:.wasm=.proto.wasm)
+	$(EMCC) $(CFLAGS_COMMON) $(CFLAGS_KERNELS) $(EMFLAGS_TEST) $(EMFLAGS_RELAXED) -c $< -o $@
+
+build/wasm-relaxed/tests/%.wasm: tests/c/%.c $(TR_OBJS) $(HEADERS) scripts/wasm-relaxed.mjs
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) -Itests/c $(EMFLAGS_TEST) $(EMFLAGS_LINK) $< $(TR_OBJS) -o $(@:.wasm=.proto.wasm)
 	node scripts/wasm-relaxed.mjs $(@:.wasm=.proto.wasm) $@
 
 # ---- native (ASan + UBSan) -----------------------------------------------------------

@@ -7,10 +7,16 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadEngine, FvError } from '../wasm/engine.js';
+import { loadEngine } from '../wasm/engine.js';
+import {
+  FvError, InputError, Catalog, parseLabels, isModelFile, MODEL_EXTENSIONS, RENDER_FLAGS, readFlag, readFlags, renderOptions,
+  makeManifest, readManifest, checkManifestModel,
+} from '../wasm/options.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const DEFAULT_MODEL = 'mobilenet_v2_1.0_224_quant.tflite';
+// the repo's catalog names the default model and the labels file (the files are the store's)
+const CATALOG = new Catalog(JSON.parse(readFileSync(join(ROOT, 'models', 'catalog.json'), 'utf8')));
+export const DEFAULT_MODEL = CATALOG.defaultFile;
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif']);
 
 const USAGE = `usage: featviz <command> [MODEL] ...
@@ -25,9 +31,10 @@ const USAGE = `usage: featviz <command> [MODEL] ...
                                                     optimize an image that the objective likes;
                                                     writes out.png and its manifest out.json
   render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
-MODEL is a .tflite file; by default ${DEFAULT_MODEL} from the model store
+MODEL is a ${MODEL_EXTENSIONS.join(' or ')} file; by default ${DEFAULT_MODEL} from the model store
 ($FEATVIZ_MODELS, else models/, else ../shared/models).`;
 
+// A mistake in the command line (exit code 2); InputError from options.js is one too.
 class UsageError extends Error {}
 
 /** The model store: $FEATVIZ_MODELS, else the repo's models/ (laid out by npm start), else ../shared/models. */
@@ -53,14 +60,15 @@ function readInput(path, what) {
   }
 }
 
-function labels(dir) {
-  const p = join(dir, 'imagenet_labels.txt');
-  return existsSync(p) ? readFileSync(p, 'utf8').split('\n').map((s) => s.trim()) : [];
+/** The catalog with the labels file that sits beside the model (the store's), if any. */
+function catalogBeside(modelPath) {
+  const p = join(dirname(modelPath), CATALOG.labelsFile);
+  return new Catalog(CATALOG.json, existsSync(p) ? parseLabels(readFileSync(p, 'utf8')) : []);
 }
 
-/** Splits positionals into [model path, rest]: a first positional ending in .tflite is the model. */
+/** Splits positionals into [model path, rest]: a first positional that is a model file is the model. */
 function takeModel(positionals) {
-  if (positionals[0] && positionals[0].toLowerCase().endsWith('.tflite')) return [positionals[0], positionals.slice(1)];
+  if (positionals[0] && isModelFile(positionals[0])) return [positionals[0], positionals.slice(1)];
   return [join(modelsDir(), DEFAULT_MODEL), positionals];
 }
 
@@ -74,14 +82,13 @@ async function open(modelPath) {
     if (e instanceof FvError) throw new Error(`${basename(modelPath)}: ${e.message}`);
     throw e;
   }
-  return { engine, model, labels: labels(dirname(modelPath)) };
+  return { engine, model, labels: catalogBeside(modelPath).labelsFor(model.layers()) };
 }
 
-function intFlag(v, name, min = 0) {
-  if (v === undefined) return undefined;
-  if (!/^-?\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number, got "${v}"`);
-  const n = Number(v);
-  if (n < min) throw new UsageError(`--${name} must be at least ${min}, got ${n}`);
+/** A whole-number flag of the CLI's own (not a render option: those are the engine's to range-check). */
+function intFlag(values, name, min) {
+  const n = readFlag(values, name, 'int');
+  if (n !== undefined && n < min) throw new UsageError(`--${name} must be at least ${min}, got ${n}`);
   return n;
 }
 
@@ -103,9 +110,9 @@ async function cmdClassify(args) {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { top: { type: 'string' } } });
   const [modelPath, images] = takeModel(positionals);
   if (!images.length) throw new UsageError('classify needs at least one IMAGE');
-  const k = intFlag(values.top, 'top', 1) ?? 5;
+  const k = intFlag(values, 'top', 1) ?? 5;
   const photos = images.map((p) => [p, readInput(p, 'image')]);
-  const { engine, model, labels: names } = await open(modelPath);
+  const { engine, model, labels } = await open(modelPath);
   const inf = engine.infer(model);
   for (const [path, bytes] of photos) {
     try {
@@ -116,7 +123,7 @@ async function cmdClassify(args) {
     }
     console.log(path);
     inf.topk(k).forEach(({ index, prob }, j) => {
-      console.log(`  ${j + 1}. ${(names[index] ?? `class ${index}`).padEnd(32)} ${prob.toFixed(4)}  (${index})`);
+      console.log(`  ${j + 1}. ${labels.name(index).padEnd(32)} ${prob.toFixed(4)}  (${index})`);
     });
   }
   inf.free();
@@ -131,8 +138,8 @@ async function cmdExamples(args) {
   if (rest.length !== 1) throw new UsageError('examples needs one DIR of photos');
   if (values.layer === undefined) throw new UsageError('examples needs --layer NAME (see `featviz layers`)');
   if (values.channel === undefined) throw new UsageError('examples needs --channel K');
-  const channel = intFlag(values.channel, 'channel', 0);
-  const top = intFlag(values.top, 'top', 1) ?? 10;
+  const channel = readFlag(values, 'channel', 'int'); // its range is the engine's to check
+  const top = intFlag(values, 'top', 1) ?? 10;
   const dir = rest[0];
   let entries;
   try {
@@ -143,19 +150,16 @@ async function cmdExamples(args) {
   if (!entries.length) throw new Error(`no photos (JPEG, PNG, BMP, GIF) in ${dir}`);
   const { engine, model } = await open(modelPath);
   const layer = model.layerIndex(values.layer);
-  const shape = model.layers()[layer].shape;
-  if (channel >= shape[3]) {
-    throw new Error(`channel ${channel} out of range: layer ${values.layer} has channels 0..${shape[3] - 1}`);
-  }
   const inf = engine.infer(model, { lastLayer: layer });
   const scores = [];
   for (const f of entries) {
     try {
       inf.runImage(readInput(join(dir, f), 'image'));
-      scores.push([inf.channelMean(layer, channel), f]);
     } catch (e) {
       console.error(`featviz: skipping ${f}: ${e.message}`);
+      continue;
     }
+    scores.push([inf.channelMean(layer, channel), f]); // a channel out of range stops here, with the engine's message
   }
   inf.free();
   if (!scores.length) throw new Error(`none of the files in ${dir} could be read as a photo`);
@@ -168,63 +172,6 @@ async function cmdExamples(args) {
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
-function numFlag(v, name) {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
-  return n;
-}
-
-/** A class by index or by label name (any of its comma-separated names, any case). */
-function classIndex(value, names) {
-  if (/^\d+$/.test(value)) return Number(value);
-  const want = value.trim().toLowerCase();
-  const i = names.findIndex((l) => l.split(',').some((n) => n.trim().toLowerCase() === want));
-  if (i < 0) throw new Error(`unknown class "${value}" (an ImageNet label such as "macaw", or an index)`);
-  return i;
-}
-
-/** The render options (src/options.h) the flags describe. */
-function renderOptions(v, names) {
-  const kind = v.objective ?? (v.class !== undefined ? 'class' : 'channel');
-  const term = { kind, weight: v.negative ? -1 : 1 };
-  if (!['neuron', 'channel', 'layer', 'class', 'direction'].includes(kind)) {
-    throw new UsageError(`--objective must be neuron, channel, layer, class or direction, got "${kind}"`);
-  }
-  if (kind === 'class') {
-    if (v.class === undefined) throw new UsageError('--objective class needs --class LABEL');
-    term.class = classIndex(v.class, names);
-  } else {
-    if (v.layer === undefined) throw new UsageError(`--objective ${kind} needs --layer NAME (see \`featviz layers\`)`);
-    term.layer = /^\d+$/.test(v.layer) ? Number(v.layer) : v.layer;
-  }
-  if (kind === 'neuron' || kind === 'channel') {
-    if (v.channel === undefined) throw new UsageError(`--objective ${kind} needs --channel K`);
-    term.channel = intFlag(v.channel, 'channel', 0);
-  }
-  if (kind === 'neuron') {
-    if (v.x !== undefined) term.x = intFlag(v.x, 'x', 0);
-    if (v.y !== undefined) term.y = intFlag(v.y, 'y', 0);
-  }
-  const seed = intFlag(v.seed, 'seed', 0) ?? 0;
-  if (kind === 'direction') term.direction_seed = seed;
-  const o = { objective: [term], seed };
-  const put = (key, val) => { if (val !== undefined) o[key] = val; };
-  // ranges are the engine's to check: its messages name the valid range
-  put('size', intFlag(v.size, 'size', -Infinity));
-  put('batch', intFlag(v.batch, 'batch', -Infinity));
-  put('steps', intFlag(v.steps, 'steps', -Infinity));
-  put('lr', numFlag(v.lr, 'lr'));
-  put('diversity', numFlag(v.diversity, 'diversity'));
-  if (v.param !== undefined) {
-    if (!['fft', 'pixel'].includes(v.param)) throw new UsageError(`--param must be fft or pixel, got "${v.param}"`);
-    o.param = v.param;
-  }
-  if (v['no-decorrelate']) o.decorrelate = false;
-  if (v['no-transforms']) o.transforms = 'none';
-  return o;
-}
-
 /** Draws a progress bar with the objective on stderr (a terminal), or nothing. */
 function progress(done, total, objective) {
   if (!process.stderr.isTTY) return;
@@ -235,35 +182,22 @@ function progress(done, total, objective) {
 
 async function cmdRender(args) {
   const options = {
-    layer: { type: 'string' }, channel: { type: 'string' }, objective: { type: 'string' }, x: { type: 'string' },
-    y: { type: 'string' }, class: { type: 'string' }, negative: { type: 'boolean' }, batch: { type: 'string' },
-    diversity: { type: 'string' }, size: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
-    seed: { type: 'string' }, param: { type: 'string' }, 'no-decorrelate': { type: 'boolean' },
-    'no-transforms': { type: 'boolean' }, out: { type: 'string' }, each: { type: 'boolean' },
-    manifest: { type: 'string' }, 'no-manifest': { type: 'boolean' },
+    ...RENDER_FLAGS, out: { type: 'string' }, each: { type: 'boolean' }, manifest: { type: 'string' },
+    'no-manifest': { type: 'boolean' },
   };
   const { values: v, positionals } = parseArgs({ args, allowPositionals: true, options });
   let [modelPath, rest] = takeModel(positionals);
   if (rest.length) throw new UsageError(`unexpected argument: ${rest[0]}`);
   let opts, manifest;
   if (v.manifest) {
-    try {
-      manifest = JSON.parse(readInput(v.manifest, 'manifest').toString('utf8'));
-    } catch (e) {
-      throw new Error(e instanceof SyntaxError ? `${v.manifest} is not JSON: ${e.message}` : e.message);
-    }
-    if (!manifest || typeof manifest.options !== 'object' || typeof manifest.model?.file !== 'string') {
-      throw new Error(`${v.manifest} is not a featviz render manifest (needs "model" and "options")`);
-    }
+    manifest = readManifest(readInput(v.manifest, 'manifest').toString('utf8'), v.manifest);
     if (!positionals.length) modelPath = join(modelsDir(), basename(manifest.model.file));
     opts = manifest.options;
   }
   const modelBytes = readInput(modelPath, 'model');
-  if (manifest?.model.sha256 && manifest.model.sha256 !== sha256(modelBytes)) {
-    throw new Error(`${basename(modelPath)} is not the model the manifest was rendered with (sha256 differs)`);
-  }
-  const { engine, model, labels: names } = await open(modelPath);
-  opts ??= renderOptions(v, names);
+  if (manifest) checkManifestModel(manifest, sha256(modelBytes), basename(modelPath));
+  const { engine, model, labels } = await open(modelPath);
+  opts ??= renderOptions(readFlags(v, labels));
   const r = engine.render(model, opts);
   const total = r.stepsPlanned;
   const chunk = Math.max(1, Math.min(16, total >> 5));
@@ -286,13 +220,10 @@ async function cmdRender(args) {
     written.push(out);
   }
   if (!v['no-manifest']) {
-    const m = {
-      featviz: engine.version(),
-      model: { file: basename(modelPath), sha256: sha256(modelBytes) },
-      options: r.options,
-      objective: r.objective,
-      images: written.map((f) => basename(f)),
-    };
+    const m = makeManifest({
+      version: engine.version(), file: basename(modelPath), sha256: sha256(modelBytes), options: r.options,
+      stepsDone: r.stepsDone, objective: r.objective, images: written.map((f) => basename(f)),
+    });
     const f = out.replace(/(\.png)?$/i, '.json');
     writeFileSync(f, JSON.stringify(m, null, 2) + '\n');
     written.push(f);
@@ -316,10 +247,10 @@ export async function main(argv) {
     return 0;
   } catch (e) {
     // One clear line for the user's mistakes; a stack only for our own bugs.
-    const userError = e instanceof UsageError || e instanceof FvError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
-      e.code?.startsWith?.('ERR_PARSE_ARGS') || e.constructor === Error;
+    const usage = e instanceof UsageError || e instanceof InputError || e.code?.startsWith?.('ERR_PARSE_ARGS');
+    const userError = usage || e instanceof FvError || e.constructor === Error;
     console.error(`featviz: ${userError ? e.message : e.stack}`);
-    return e instanceof UsageError || e.code?.startsWith?.('ERR_PARSE_ARGS') ? 2 : 1;
+    return usage ? 2 : 1;
   }
 }
 

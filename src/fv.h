@@ -9,16 +9,32 @@
  * keeps. Objects returned by *_new / *_load are freed by the matching *_free.
  * Pointers returned by getters stay valid until the owning object is freed.
  *
- * Errors: functions that can fail take an fv_error* (may be NULL) and return
- * NULL or a status other than FV_OK; err->code and err->msg then say why.
+ * Errors: every function that can fail takes an fv_error* (may be NULL),
+ * clears it on entry, and on failure returns NULL, a status other than FV_OK
+ * or another value its comment names, with err->code and err->msg saying why.
+ * So after any such call err alone tells whether it failed (wasm/engine.js's
+ * check() relies on it). Read-only getters of a model, an image or a render
+ * take no fv_error: out-of-range indices give -1, 0 or NULL, as they say.
  * The engine never aborts on bad input.
  *
- * Typical use:
+ * Typical use: a feature visualization (the render loop), then a photo.
  *   fv_error err;
- *   fv_model *m = fv_model_load(bytes, n, &err);           // parse + dequantize
- *   fv_infer *in = fv_infer_new(m, 0, 0, -1, &err);          // native size, whole graph
- *   fv_infer_run_image(in, jpeg, jpeg_len, &err);           // decode, resize, normalize, forward
- *   int idx[5]; float p[5]; fv_infer_topk(in, 5, idx, p);
+ *   fv_model *m = fv_model_load(bytes, n, &err);               // parse + dequantize
+ *   if (!m) { fprintf(stderr, "%s\n", err.msg); return 1; }
+ *   const char *o = "{\"size\":128,\"steps\":512,\"seed\":0,\"objective\":{\"kind\":\"channel\","
+ *                   "\"layer\":\"MobilenetV2/expanded_conv_8/add\",\"channel\":12}}";
+ *   fv_render *r = fv_render_new(m, o, strlen(o), &err);       // options checked against the model
+ *   while (r && fv_render_steps_done(r) < fv_render_steps_planned(r)) {
+ *     if (fv_render_step(r, 16, &err) != FV_OK) break;          // FV_ERR_NUMERIC: the last good image stays
+ *     show(fv_render_rgba(r, 0, &err), fv_render_size(r));     // size*size*4 bytes, until the next step
+ *   }
+ *   size_t len; uint8_t *png = fv_render_png(r, -1, &len, &err);  // the batch as a grid; fv_free it
+ *   const char *canon = fv_render_options_json(r);             // for a manifest: re-renders the same bytes
+ *   fv_free(png); fv_render_free(r);
+ *
+ *   fv_infer *in = fv_infer_new(m, 0, 0, -1, &err);            // native size, whole graph
+ *   fv_infer_run_image(in, jpeg, jpeg_len, &err);              // decode, resize, normalize, forward
+ *   int idx[5]; float p[5]; fv_infer_topk(in, 5, idx, p, &err);
  *   fv_infer_free(in); fv_model_free(m);
  */
 #ifndef FV_H
@@ -49,13 +65,12 @@ typedef struct {
   char msg[240];  /* one line, no trailing newline */
 } fv_error;
 
-fv_error *fv_error_new(void);              /* for JS: a heap fv_error */
-void fv_error_free(fv_error *e);
+fv_error *fv_error_new(void);              /* for JS: a heap fv_error, kept for the instance's life */
 int fv_error_code(const fv_error *e);
 const char *fv_error_message(const fv_error *e);
 
 /* ---- memory helpers for the JS shell ----------------------------------- */
-void *fv_malloc(size_t n);
+void *fv_malloc(size_t n, fv_error *err);  /* NULL with FV_ERR_NO_MEMORY */
 void fv_free(void *p);
 const char *fv_version(void);
 /* Bytes of heap in use (malloc'd and not freed): leak checks of long sessions. */
@@ -151,16 +166,18 @@ void fv_infer_free(fv_infer *in);
 /* Decode, resize to the inference size, normalize as the model's input says, run. */
 fv_status fv_infer_run_image(fv_infer *in, const uint8_t *bytes, size_t n, fv_error *err);
 fv_status fv_infer_run(fv_infer *in, const fv_image *im, fv_error *err);
-/* Activations of a layer after a run (NHWC, batch 1), and that layer's dims at this size. */
-const float *fv_infer_layer(const fv_infer *in, int layer);
+/* Activations of a layer after a run (NHWC, batch 1; NULL with FV_ERR_UNKNOWN_LAYER for a
+ * layer this fv_infer does not compute), and that layer's dims at this size (0 for such a layer). */
+const float *fv_infer_layer(const fv_infer *in, int layer, fv_error *err);
 int fv_infer_layer_dim(const fv_infer *in, int layer, int d);
 float fv_infer_channel_mean(const fv_infer *in, int layer, int channel, fv_error *err);
 /* Every channel's mean over space (out: C floats, the same values as fv_infer_channel_mean). */
 fv_status fv_infer_channel_means(const fv_infer *in, int layer, float *out, fv_error *err);
 /* One channel's activation map (out: H*W floats, row-major), e.g. for a heat-map overlay. */
 fv_status fv_infer_channel_map(const fv_infer *in, int layer, int channel, float *out, fv_error *err);
-/* Top-k classes of the last layer computed (probabilities: softmax unless it already is one). */
-int fv_infer_topk(const fv_infer *in, int k, int *idx, float *prob);
+/* Top-k classes of the last layer computed (probabilities: softmax unless it already is one);
+ * returns how many were written (k, or fewer outputs), 0 with err set before a run or for k < 1. */
+int fv_infer_topk(const fv_infer *in, int k, int *idx, float *prob, fv_error *err);
 /* Floating-point operations of one run (a multiply-add counts 2), for GFLOP/s figures. */
 double fv_infer_flops(const fv_infer *in);
 
@@ -181,10 +198,14 @@ int fv_render_steps_planned(const fv_render *r);   /* the options' "steps" */
 int fv_render_batch(const fv_render *r);
 int fv_render_size(const fv_render *r);
 float fv_render_objective(const fv_render *r);     /* objective value at the last step */
-/* 8-bit RGBA of one image (size*size*4), valid until the next step. */
-const uint8_t *fv_render_rgba(fv_render *r, int image);
+/* 8-bit RGBA of one image (size*size*4), valid until the next step; NULL for an image out of range. */
+const uint8_t *fv_render_rgba(fv_render *r, int image, fv_error *err);
 /* PNG of one image, or of the whole batch as a grid (image -1); free with fv_free. */
 uint8_t *fv_render_png(fv_render *r, int image, size_t *out_len, fv_error *err);
+/* A layer as render options name one: json is a JSON string (its name) or number (its
+ * index). Returns the layer's index, or -1 with FV_ERR_UNKNOWN_LAYER ("unknown layer \"x\"",
+ * "layer 99 out of range 0..65") or FV_ERR_BAD_ARG. */
+int fv_options_find_layer(const fv_model *m, const char *json, size_t len, fv_error *err);
 /* Canonical JSON of the options in force (layers by name); valid until fv_render_free. */
 const char *fv_render_options_json(const fv_render *r);
 /* Floating-point operations of one step's network passes: forward plus the

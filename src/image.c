@@ -114,6 +114,7 @@ static int jpeg_tables_ok(const uint8_t *b, size_t n, fv_error *err) {
 }
 
 fv_image *fv_image_decode(const uint8_t *bytes, size_t n, fv_error *err) {
+  fv_error_clear(err);
   if (!bytes || n == 0 || n > INT_MAX) {
     fv_error_set(err, FV_ERR_BAD_IMAGE, "not an image: %s", n ? "too large" : "empty input");
     return NULL;
@@ -149,6 +150,7 @@ fv_image *fv_image_decode(const uint8_t *bytes, size_t n, fv_error *err) {
 }
 
 fv_image *fv_image_from_rgba(const uint8_t *rgba, int w, int h, fv_error *err) {
+  fv_error_clear(err);
   if (!rgba) {
     fv_error_set(err, FV_ERR_BAD_ARG, "no pixels");
     return NULL;
@@ -205,6 +207,7 @@ void fv_resize_bilinear_f32(const uint8_t *rgb, int iw, int ih, int ow, int oh, 
 }
 
 fv_image *fv_image_resize(const fv_image *im, int w, int h, fv_error *err) {
+  fv_error_clear(err);
   if (!im) {
     fv_error_set(err, FV_ERR_BAD_ARG, "no image");
     return NULL;

@@ -9,6 +9,7 @@
 #include "graph.h"
 #include "image.h"
 #include "model.h"
+#include "objective.h"
 
 struct fv_infer {
   const fv_model *m;
@@ -18,6 +19,7 @@ struct fv_infer {
 };
 
 fv_infer *fv_infer_new(const fv_model *m, int h, int w, int last_layer, fv_error *err) {
+  fv_error_clear(err);
   if (!m) {
     fv_error_set(err, FV_ERR_BAD_ARG, "no model");
     return NULL;
@@ -60,6 +62,7 @@ void fv_infer_free(fv_infer *r) {
 }
 
 fv_status fv_infer_run(fv_infer *r, const fv_image *im, fv_error *err) {
+  fv_error_clear(err);
   if (!r || !im) {
     fv_error_set(err, FV_ERR_BAD_ARG, "no image");
     return FV_ERR_BAD_ARG;
@@ -78,6 +81,7 @@ fv_status fv_infer_run(fv_infer *r, const fv_image *im, fv_error *err) {
 }
 
 fv_status fv_infer_run_image(fv_infer *r, const uint8_t *bytes, size_t n, fv_error *err) {
+  fv_error_clear(err);
   fv_image *im = fv_image_decode(bytes, n, err);
   if (!im) return (fv_status)(err ? err->code : FV_ERR_BAD_IMAGE);
   fv_status s = fv_infer_run(r, im, err);
@@ -89,15 +93,6 @@ static int layer_ok(const fv_infer *r, int layer) {
   return r && layer >= 0 && layer <= fv_graph_last_op(r->g);
 }
 
-const float *fv_infer_layer(const fv_infer *r, int layer) {
-  return layer_ok(r, layer) ? fv_graph_act(r->g, r->m->ops[layer].output) : NULL;
-}
-
-int fv_infer_layer_dim(const fv_infer *r, int layer, int d) {
-  if (!layer_ok(r, layer) || d < 0 || d > 3) return 0;
-  return fv_graph_dims(r->g, r->m->ops[layer].output)[d];
-}
-
 /* The layer's dims after a run, or NULL with err set. */
 static const int *computed_dims(const fv_infer *r, int layer, fv_error *err) {
   if (!layer_ok(r, layer)) {
@@ -107,11 +102,18 @@ static const int *computed_dims(const fv_infer *r, int layer, fv_error *err) {
   return fv_graph_dims(r->g, r->m->ops[layer].output);
 }
 
+const float *fv_infer_layer(const fv_infer *r, int layer, fv_error *err) {
+  fv_error_clear(err);
+  return computed_dims(r, layer, err) ? fv_graph_act(r->g, r->m->ops[layer].output) : NULL;
+}
+
+int fv_infer_layer_dim(const fv_infer *r, int layer, int d) {
+  if (!layer_ok(r, layer) || d < 0 || d > 3) return 0;
+  return fv_graph_dims(r->g, r->m->ops[layer].output)[d];
+}
+
 static int channel_ok(const fv_infer *r, int layer, const int *d, int channel, fv_error *err) {
-  if (channel >= 0 && channel < d[3]) return 1;
-  fv_error_set(err, FV_ERR_BAD_ARG, "channel %d out of range: layer %s has channels 0..%d", channel,
-               r->m->tensors[r->m->ops[layer].output].name, d[3] - 1);
-  return 0;
+  return fv_obj_check_channel("channel", channel, NULL, d[3], r->m->tensors[r->m->ops[layer].output].name, err);
 }
 
 /* mean over space of one channel, summed in double */
@@ -122,31 +124,41 @@ static float mean_of(const float *a, size_t hw, int c_count, int channel) {
 }
 
 float fv_infer_channel_mean(const fv_infer *r, int layer, int channel, fv_error *err) {
+  fv_error_clear(err);
   const int *d = computed_dims(r, layer, err);
   if (!d || !channel_ok(r, layer, d, channel, err)) return NAN;
-  if (err) err->code = FV_OK;
-  return mean_of(fv_infer_layer(r, layer), (size_t)d[1] * d[2], d[3], channel);
+  return mean_of(fv_infer_layer(r, layer, NULL), (size_t)d[1] * d[2], d[3], channel);
 }
 
 fv_status fv_infer_channel_means(const fv_infer *r, int layer, float *out, fv_error *err) {
+  fv_error_clear(err);
   const int *d = computed_dims(r, layer, err);
   if (!d) return FV_ERR_UNKNOWN_LAYER;
-  const float *a = fv_infer_layer(r, layer);
+  const float *a = fv_infer_layer(r, layer, NULL);
   for (int c = 0; c < d[3]; c++) out[c] = mean_of(a, (size_t)d[1] * d[2], d[3], c);
   return FV_OK;
 }
 
 fv_status fv_infer_channel_map(const fv_infer *r, int layer, int channel, float *out, fv_error *err) {
+  fv_error_clear(err);
   const int *d = computed_dims(r, layer, err);
   if (!d) return FV_ERR_UNKNOWN_LAYER;
   if (!channel_ok(r, layer, d, channel, err)) return FV_ERR_BAD_ARG;
-  const float *a = fv_infer_layer(r, layer);
+  const float *a = fv_infer_layer(r, layer, NULL);
   for (size_t p = 0; p < (size_t)d[1] * d[2]; p++) out[p] = a[p * d[3] + channel];
   return FV_OK;
 }
 
-int fv_infer_topk(const fv_infer *r, int k, int *idx, float *prob) {
-  if (!r || !r->ran || k <= 0 || !idx || !prob) return 0;
+int fv_infer_topk(const fv_infer *r, int k, int *idx, float *prob, fv_error *err) {
+  fv_error_clear(err);
+  if (!r || !idx || !prob || k <= 0) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "top-k needs k >= 1 (got %d) and room for k results", k);
+    return 0;
+  }
+  if (!r->ran) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "top-k before any photo was run");
+    return 0;
+  }
   int last = fv_graph_last_op(r->g);
   const fv_op *op = &r->m->ops[last];
   const int *d = fv_graph_dims(r->g, op->output);

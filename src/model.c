@@ -34,16 +34,13 @@ static int looks_like_onnx(const uint8_t *b, size_t n) {
 }
 
 fv_model *fv_model_load(const uint8_t *bytes, size_t n, fv_error *err) {
+  fv_error_clear(err);
   if (bytes && looks_like_onnx(bytes, n)) return fv_onnx_load(bytes, n, err);
   return fv_tflite_load(bytes, n, err);
 }
 
 /* ==== building ============================================================== */
 fv_model *fv_model_new(fv_error *err) {
-  if (err) {
-    err->code = FV_OK;
-    err->msg[0] = 0;
-  }
   fv_model *m = (fv_model *)calloc(1, sizeof *m);
   if (!m) {
     fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory");
@@ -355,6 +352,7 @@ const char *fv_model_input_source(const fv_model *m) { return m ? m->in_source :
 fv_status fv_model_set_input(fv_model *m, int bgr, float scale0, float scale1, float scale2, float offset0,
                              float offset1, float offset2, const char *source, fv_error *err) {
   const float scale[3] = {scale0, scale1, scale2}, offset[3] = {offset0, offset1, offset2};
+  fv_error_clear(err);
   if (!m) {
     fv_error_set(err, FV_ERR_BAD_ARG, "no model");
     return FV_ERR_BAD_ARG;
@@ -373,10 +371,6 @@ fv_status fv_model_set_input(fv_model *m, int bgr, float scale0, float scale1, f
   if (n >= sizeof m->in_source) n = sizeof m->in_source - 1;
   if (n) memcpy(m->in_source, source, n);
   m->in_source[n] = 0;
-  if (err) {
-    err->code = FV_OK;
-    err->msg[0] = 0;
-  }
   return FV_OK;
 }
 

@@ -183,6 +183,8 @@ fv_model *fv_tflite_load(const uint8_t *bytes, size_t n, fv_error *err);
 fv_model *fv_onnx_load(const uint8_t *bytes, size_t n, fv_error *err);
 
 /* util.c */
+/* Every fallible export starts with fv_error_clear(err): after a call, err alone says whether it failed. */
+void fv_error_clear(fv_error *err);
 void fv_error_set(fv_error *err, fv_status code, const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 3, 4)))

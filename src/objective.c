@@ -20,9 +20,11 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "kernels/kernels.h"
 #include "objective.h"
 
@@ -60,10 +62,20 @@ int fv_obj_from_name(const char *name) {
 
 /* ---- checks ------------------------------------------------------------------------ */
 
-static int check_channel(const char *what, int ch, int c, fv_error *err) {
-  if (ch >= 0 && ch < c) return 1;
-  fv_error_set(err, FV_ERR_BAD_ARG, "%s %d out of range: the layer has channels 0..%d", what, ch, c - 1);
+int fv_obj_check_channel(const char *key, double value, const char *text, int count, const char *layer, fv_error *err) {
+  if (value == floor(value) && value >= 0 && value < count) return 1;
+  char num[40], q[80] = "the layer";
+  if (!text) snprintf(num, sizeof num, "%.17g", value), text = num;
+  if (layer) {
+    strcpy(q, "layer ");
+    fv_json_quote(q + 6, sizeof q - 6, layer, strlen(layer));
+  }
+  fv_error_set(err, FV_ERR_BAD_ARG, "%s %s out of range: %s has channels 0..%d", key, text, q, count - 1);
   return 0;
+}
+
+static int check_channel(const char *key, int ch, int c, fv_error *err) {
+  return fv_obj_check_channel(key, ch, NULL, c, NULL, err);
 }
 
 /* Runs every check of fv_obj_check; fv_obj_eval repeats it (err = NULL) so a

@@ -55,6 +55,14 @@ fv_obj_term fv_obj_default(fv_obj_kind kind);
  * FV_OK or FV_ERR_BAD_ARG with a message. */
 fv_status fv_obj_check(const fv_obj_term *t, const int dims[4], fv_error *err);
 
+/* The one rule for a channel of a layer with `count` channels, and its message: a whole
+ * number in 0..count-1 (render options, objective terms and photos all ask here).
+ * key: "channel" or "channel2"; value: a double, so 1.5 is refused, not truncated; text:
+ * the value as the caller got it, for the message (NULL: printed from value); layer: the
+ * layer's name (NULL: "the layer"). 1 if it is one, else 0 with err set (FV_ERR_BAD_ARG):
+ * "channel 64 out of range: layer \"L\" has channels 0..63". */
+int fv_obj_check_channel(const char *key, double value, const char *text, int count, const char *layer, fv_error *err);
+
 /* Returns weight·term and ADDS −weight·d(term)/da into dloss (same layout as a). */
 double fv_obj_eval(const fv_obj_term *t, const int dims[4], const float *a, float *dloss);
 

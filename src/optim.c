@@ -61,13 +61,6 @@ void fv_adam_set_lr(fv_adam *a, float lr) {
   a->lr = lr;
 }
 
-void fv_adam_set_betas(fv_adam *a, float beta1, float beta2, float eps) {
-  assert(beta1 >= 0.0f && beta1 < 1.0f && beta2 >= 0.0f && beta2 < 1.0f && eps >= 0.0f);
-  a->beta1 = beta1;
-  a->beta2 = beta2;
-  a->eps = eps;
-}
-
 float fv_adam_lr(const fv_adam *a) { return a->lr; }
 size_t fv_adam_size(const fv_adam *a) { return a->n; }
 long fv_adam_steps(const fv_adam *a) { return a->t; }

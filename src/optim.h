@@ -47,8 +47,6 @@ void fv_adam_step(fv_adam *a, float *params, const float *grad);
 void fv_adam_reset(fv_adam *a);
 /* Change the learning rate for the following steps (moments are kept). */
 void fv_adam_set_lr(fv_adam *a, float lr);
-/* Change beta1, beta2 and eps (each in its valid range: 0 <= beta < 1, eps >= 0). */
-void fv_adam_set_betas(fv_adam *a, float beta1, float beta2, float eps);
 
 float fv_adam_lr(const fv_adam *a);
 size_t fv_adam_size(const fv_adam *a);

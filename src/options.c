@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "rng.h"
 
 #define SEED_MAX 9007199254740992.0 /* 2^53: every integer up to it is exact in a double (and in JS) */
 #define XY_MAX 4095                 /* loose: fv_obj_check checks x, y at the render size */
@@ -52,36 +53,31 @@ static const char *const TOP_KEYS[] = {"size", "batch", "steps", "lr", "seed", "
 static int reads_layer(int kind) { return (unsigned)kind < FV_OBJ_COUNT && !fv_obj_on_image((fv_obj_kind)kind); }
 
 /* ==== a random unit direction from a seed ====================================== */
-/* splitmix64 → Box–Muller in double → normalized; the same seed and length
- * give the same vector. Two passes (norm, then write) regenerate the stream
- * instead of keeping a double copy. */
+/* The engine's generator (rng.h) → Box–Muller in double → normalized; the same
+ * seed and length give the same vector. (Box–Muller, not rng.h's polar normals:
+ * the vectors of saved manifests must not change.) Two passes (norm, then
+ * write) regenerate the stream instead of keeping a double copy. */
 
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-static double gauss_at(uint64_t *s, int i, double *spare) {
+static double gauss_at(fv_rng *g, int i, double *spare) {
   if (i & 1) return *spare;
-  double u1 = (double)((splitmix64(s) >> 11) + 1) * 0x1.0p-53; /* (0, 1]: log is finite */
-  double u2 = (double)(splitmix64(s) >> 11) * 0x1.0p-53;
+  double u1 = fv_rng_uniform(g) + 0x1.0p-53; /* (0, 1]: log is finite (exact: a multiple of 2^-53) */
+  double u2 = fv_rng_uniform(g);
   double r = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
   *spare = r * sin(th);
   return r * cos(th);
 }
 
 static void random_direction(float *v, int n, int seed) {
-  uint64_t s = (uint64_t)seed;
+  fv_rng g;
   double spare = 0, ss = 0;
+  fv_rng_seed(&g, (uint64_t)seed);
   for (int i = 0; i < n; i++) {
-    double g = gauss_at(&s, i, &spare);
-    ss += g * g;
+    double x = gauss_at(&g, i, &spare);
+    ss += x * x;
   }
   double inv = ss > 0 ? 1.0 / sqrt(ss) : 0;
-  s = (uint64_t)seed;
-  for (int i = 0; i < n; i++) v[i] = (float)(gauss_at(&s, i, &spare) * inv);
+  fv_rng_seed(&g, (uint64_t)seed);
+  for (int i = 0; i < n; i++) v[i] = (float)(gauss_at(&g, i, &spare) * inv);
   if (!(ss > 0)) v[0] = 1.0f; /* all draws exactly 0: only conceivable for n = 1 */
 }
 
@@ -263,16 +259,12 @@ static int logits_layer(const fv_model *m) {
 /* ==== one objective term ================================================================== */
 
 static int check_channel(ctx *c, const fv_json *v, const char *key, int layer, int *out) {
-  int C = layer_channels(c->m, layer);
-  char q[80], b[40];
+  char b[40];
+  fv_error e;
   if (!want_number(c, v, key)) return 0;
-  double d = v->u.number;
-  if (d != floor(d) || d < 0 || d > C - 1) {
-    layer_quoted(c->m, layer, q, sizeof q);
-    return failf(c, FV_ERR_BAD_ARG, "%s %s out of range 0..%d (layer %s has %d channels)", key, num_text(c, v, b),
-                 C - 1, q, C);
-  }
-  *out = (int)d;
+  if (!fv_obj_check_channel(key, v->u.number, num_text(c, v, b), layer_channels(c->m, layer), fv_model_layer_name(c->m, layer), &e))
+    return failf(c, (fv_status)e.code, "%s", e.msg);
+  *out = (int)v->u.number;
   return 1;
 }
 
@@ -507,6 +499,25 @@ fv_status fv_options_parse(const char *json, size_t len, const fv_model *m, fv_r
     return (fv_status)err->code;
   }
   return FV_OK;
+}
+
+int fv_options_find_layer(const fv_model *m, const char *json, size_t len, fv_error *err) {
+  fv_error local;
+  if (!err) err = &local;
+  fv_error_clear(err);
+  if (!m || !json) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "a layer lookup needs a model and a layer");
+    return -1;
+  }
+  fv_json *v = fv_json_parse(json, len, err);
+  if (!v) return -1;
+  fv_render_opts o;
+  fv_options_default(&o);
+  ctx c = {json, m, &o, err, ""};
+  int layer = -1;
+  if (!get_layer(&c, v, "layer", &layer)) layer = -1;
+  fv_json_free(v);
+  return layer;
 }
 
 /* ==== canonical JSON ============================================================================ */

@@ -38,6 +38,7 @@ static void png_write(void *ctx, void *data, int size) {
 }
 
 uint8_t *fv_png_encode(const uint8_t *pixels, int w, int h, int channels, size_t *out_len, fv_error *err) {
+  fv_error_clear(err);
   if (!pixels || w <= 0 || h <= 0 || w > 16384 || h > 16384 || (channels != 3 && channels != 4)) {
     fv_error_set(err, FV_ERR_BAD_ARG, "cannot encode a %dx%d image with %d channels", w, h, channels);
     return NULL;

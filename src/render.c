@@ -78,6 +78,7 @@ static fv_status setup_transform(fv_render *r, fv_error *err) {
 fv_render *fv_render_new(const fv_model *m, const char *json, size_t len, fv_error *err) {
   fv_error local;
   if (!err) err = &local;
+  fv_error_clear(err);
   if (!m || !json) {
     fv_error_set(err, FV_ERR_BAD_ARG, "a render needs a model and options");
     return NULL;
@@ -293,6 +294,7 @@ static fv_status step(fv_render *r, fv_error *err) {
 }
 
 fv_status fv_render_step(fv_render *r, int steps, fv_error *err) {
+  fv_error_clear(err);
   if (!r || steps < 0) {
     fv_error_set(err, FV_ERR_BAD_ARG, "steps must be 0 or more, got %d", steps);
     return FV_ERR_BAD_ARG;
@@ -319,8 +321,12 @@ static uint8_t to_u8(float v) {
   return (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
 }
 
-const uint8_t *fv_render_rgba(fv_render *r, int image) {
-  if (!r || image < 0 || image >= r->n) return NULL;
+const uint8_t *fv_render_rgba(fv_render *r, int image, fv_error *err) {
+  fv_error_clear(err);
+  if (!r || image < 0 || image >= r->n) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "image %d out of range (0..%d)", image, r ? r->n - 1 : -1);
+    return NULL;
+  }
   if (r->rgba_dirty) {
     const float *rgb = current_image(r); /* the current params, after the last update; the next step reuses it */
     size_t np = (size_t)r->n * r->size * r->size;
@@ -335,11 +341,12 @@ const uint8_t *fv_render_rgba(fv_render *r, int image) {
 
 /* A batch as one grid, ceil(sqrt(n)) columns, 2 white pixels between images. */
 uint8_t *fv_render_png(fv_render *r, int image, size_t *out_len, fv_error *err) {
+  fv_error_clear(err);
   if (!r || image < -1 || image >= r->n) {
     fv_error_set(err, FV_ERR_BAD_ARG, "image %d out of range (0..%d, or -1 for the grid)", image, r ? r->n - 1 : 0);
     return NULL;
   }
-  if (image >= 0) return fv_png_encode(fv_render_rgba(r, image), r->size, r->size, 4, out_len, err);
+  if (image >= 0) return fv_png_encode(fv_render_rgba(r, image, NULL), r->size, r->size, 4, out_len, err);
   int cols = 1;
   while (cols * cols < r->n) cols++;
   int rows = (r->n + cols - 1) / cols, gap = 2, s = r->size;
@@ -351,7 +358,7 @@ uint8_t *fv_render_png(fv_render *r, int image, size_t *out_len, fv_error *err) 
   }
   memset(grid, 255, (size_t)w * h * 4);
   for (int i = 0; i < r->n; i++) {
-    const uint8_t *src = fv_render_rgba(r, i);
+    const uint8_t *src = fv_render_rgba(r, i, NULL);
     int x0 = (i % cols) * (s + gap), y0 = (i / cols) * (s + gap);
     for (int y = 0; y < s; y++) memcpy(grid + ((size_t)(y0 + y) * w + x0) * 4, src + (size_t)y * s * 4, (size_t)s * 4);
   }

@@ -945,6 +945,27 @@ static int op_dequantize_fold(ld *L, fv_model *m, tinfo *T, const opctx *o) {
   return 1;
 }
 
+/* A quantized model's ReLU can live in an output's quantization alone: the
+ * converter drops a ReLU (or ReLU6) whose clamp the output range [0, hi]
+ * already makes (MobileNet v3's hard sigmoids, ADD +3 → [0, 6]). In float
+ * that clamp must be made explicit: an op that computes new values with no
+ * fused activation and an output range starting at exactly 0 gets RELU, or
+ * RELU6 when the range ends at 6 (within a step). Pools, concatenations and
+ * reshapes keep their input's range and need none. */
+static void implied_activation(const tinfo *T, const fv_model *m, fv_op *op) {
+  const fv_tensor *Y = &m->tensors[op->output];
+  const int type = T[op->output].type;
+  switch (op->kind) {
+    case FV_OP_CONV2D: case FV_OP_DWCONV2D: case FV_OP_FULLY_CONNECTED: case FV_OP_ADD: case FV_OP_SUB:
+    case FV_OP_MUL: break;
+    default: return;
+  }
+  if (op->act != FV_ACT_NONE || !(Y->scale > 0)) return;
+  if (!(type == TT_UINT8 && Y->zero_point == 0) && !(type == TT_INT8 && Y->zero_point == -128)) return;
+  double hi = (double)Y->scale * 255;
+  op->act = fabs(hi - 6) <= Y->scale ? FV_ACT_RELU6 : FV_ACT_RELU;
+}
+
 static int resolve(const tinfo *T, int t) { return t >= 0 && T[t].alias >= 0 ? T[t].alias : t; }
 
 /* One operator: decode, validate, and (unless folded or an alias) append to m->ops. */
@@ -1082,6 +1103,7 @@ static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opc
     default: ok = op_unary(L, m, T, o, op); break;
   }
   if (!ok) return 0;
+  implied_activation(T, m, op);
   for (int k = 0; k < o->n_in; k++)
     if (o->in[k] >= 0) T[o->in[k]].real_uses++;
   T[o->out[0]].producer = m->n_ops - 1;

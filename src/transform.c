@@ -156,97 +156,78 @@ static void set_rotation(tf_draw *d, float degrees) {
   d->s = sin(a);
 }
 
-fv_transform *fv_transform_new(const fv_transform_opts *o, fv_error *err) {
-  if (!o) {
-    fv_error_set(err, FV_ERR_BAD_ARG, "transform: no options");
-    return NULL;
-  }
-  if (o->n < 1 || o->n > 1024 || !side_ok(o->in_h) || !side_ok(o->in_w) || !side_ok(o->out_h) ||
-      !side_ok(o->out_w) || (size_t)o->in_h * o->in_w > FV_TF_MAX_PIXELS ||
-      (size_t)o->out_h * o->out_w > FV_TF_MAX_PIXELS) {
-    fv_error_set(err, FV_ERR_BAD_ARG, "transform: batch %d, %dx%d -> %dx%d is out of range", o->n,
-                 o->in_h, o->in_w, o->out_h, o->out_w);
-    return NULL;
-  }
-  if (o->n_stages < 0 || o->n_stages > FV_TF_MAX_STAGES) {
-    fv_error_set(err, FV_ERR_BAD_ARG, "transform: %d stages (at most %d)", o->n_stages, FV_TF_MAX_STAGES);
-    return NULL;
-  }
-  /* Walk the stages with the range of sizes each can produce. */
-  long hmin = o->in_h, hmax = o->in_h, wmin = o->in_w, wmax = o->in_w;
-  size_t most = 0; /* largest stage output, in pixels */
-  long widest = o->in_w > o->out_w ? o->in_w : o->out_w; /* widest image any stage reads or makes */
-  for (int s = 0; s < o->n_stages; s++) {
-    const fv_tf_stage *st = &o->stages[s];
-    switch (st->kind) {
-      case FV_TF_PAD:
-        if (st->amount < 0 || st->amount > 1024 || !isfinite(st->value)) {
-          fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: pad %d / value %g out of range", s,
-                       st->amount, (double)st->value);
-          return NULL;
-        }
-        hmin += 2 * st->amount, hmax += 2 * st->amount, wmin += 2 * st->amount, wmax += 2 * st->amount;
-        break;
-      case FV_TF_JITTER:
-        if (st->amount < 0 || st->amount >= hmin || st->amount >= wmin) {
-          fv_error_set(err, FV_ERR_BAD_ARG,
-                       "transform: stage %d: jitter %d needs images larger than it (smallest %ldx%ld)", s,
-                       st->amount, hmin, wmin);
-          return NULL;
-        }
-        hmin -= st->amount, hmax -= st->amount, wmin -= st->amount, wmax -= st->amount;
-        break;
-      case FV_TF_SCALE:
-      case FV_TF_ROTATE: {
-        if (st->n_choices < 1 || st->n_choices > FV_TF_MAX_CHOICES) {
-          fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: %d choices (1..%d)", s, st->n_choices,
-                       FV_TF_MAX_CHOICES);
-          return NULL;
-        }
-        if (st->kind == FV_TF_ROTATE) {
-          int ok = isfinite(st->value);
-          for (int k = 0; k < st->n_choices; k++) ok &= fabsf(st->choices[k]) <= 3600.0f;
-          if (!ok) {
-            fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: angle or fill out of range", s);
-            return NULL;
-          }
-          break;
-        }
-        long nhmin = hmax * 5, nhmax = 0, nwmin = wmax * 5, nwmax = 0;
-        for (int k = 0; k < st->n_choices; k++) {
-          const float c = st->choices[k];
-          if (!(c > 0.0f && c <= 4.0f)) {
-            fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: scale %g not in (0, 4]", s, (double)c);
-            return NULL;
-          }
-          /* (int)(c * n) is monotone in n, so the extremes come from the extremes. */
-          long a = scaled_size(c, (int)hmin), b = scaled_size(c, (int)hmax);
-          long e = scaled_size(c, (int)wmin), f = scaled_size(c, (int)wmax);
-          if (a < nhmin) nhmin = a;
-          if (b > nhmax) nhmax = b;
-          if (e < nwmin) nwmin = e;
-          if (f > nwmax) nwmax = f;
-        }
-        if (nhmin < 1 || nwmin < 1) {
-          fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: a scale makes an empty image", s);
-          return NULL;
-        }
-        hmin = nhmin, hmax = nhmax, wmin = nwmin, wmax = nwmax;
-        break;
-      }
-      default:
-        fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: unknown kind %d", s, st->kind);
-        return NULL;
-    }
-    if (hmax > FV_TF_MAX_SIDE || wmax > FV_TF_MAX_SIDE || (size_t)hmax * (size_t)wmax > FV_TF_MAX_PIXELS) {
-      fv_error_set(err, FV_ERR_NO_MEMORY, "transform: stage %d can make %ldx%ld images, too large", s,
-                   hmax, wmax);
-      return NULL;
-    }
-    if ((size_t)hmax * (size_t)wmax > most) most = (size_t)hmax * (size_t)wmax;
-    if (wmax > widest) widest = wmax;
-  }
+/* Each stage kind checks its options and maps the range of image sizes coming in to
+ * the range it can make, one function per kind (PLAN, indexed by fv_tf_kind). */
+typedef struct {
+  long hmin, hmax, wmin, wmax;
+} size_range;
 
+typedef int (*stage_plan)(const fv_tf_stage *st, int s, size_range *z, fv_error *err);
+
+static int plan_pad(const fv_tf_stage *st, int s, size_range *z, fv_error *err) {
+  if (st->amount < 0 || st->amount > 1024 || !isfinite(st->value)) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: pad %d / value %g out of range", s, st->amount,
+                 (double)st->value);
+    return 0;
+  }
+  z->hmin += 2 * st->amount, z->hmax += 2 * st->amount, z->wmin += 2 * st->amount, z->wmax += 2 * st->amount;
+  return 1;
+}
+
+static int plan_jitter(const fv_tf_stage *st, int s, size_range *z, fv_error *err) {
+  if (st->amount < 0 || st->amount >= z->hmin || st->amount >= z->wmin) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: jitter %d needs images larger than it (smallest %ldx%ld)",
+                 s, st->amount, z->hmin, z->wmin);
+    return 0;
+  }
+  z->hmin -= st->amount, z->hmax -= st->amount, z->wmin -= st->amount, z->wmax -= st->amount;
+  return 1;
+}
+
+static int choices_ok(const fv_tf_stage *st, int s, fv_error *err) {
+  if (st->n_choices >= 1 && st->n_choices <= FV_TF_MAX_CHOICES) return 1;
+  fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: %d choices (1..%d)", s, st->n_choices, FV_TF_MAX_CHOICES);
+  return 0;
+}
+
+static int plan_scale(const fv_tf_stage *st, int s, size_range *z, fv_error *err) {
+  if (!choices_ok(st, s, err)) return 0;
+  size_range nz = {z->hmax * 5, 0, z->wmax * 5, 0};
+  for (int k = 0; k < st->n_choices; k++) {
+    const float c = st->choices[k];
+    if (!(c > 0.0f && c <= 4.0f)) {
+      fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: scale %g not in (0, 4]", s, (double)c);
+      return 0;
+    }
+    /* (int)(c * n) is monotone in n, so the extremes come from the extremes. */
+    long a = scaled_size(c, (int)z->hmin), b = scaled_size(c, (int)z->hmax);
+    long e = scaled_size(c, (int)z->wmin), f = scaled_size(c, (int)z->wmax);
+    if (a < nz.hmin) nz.hmin = a;
+    if (b > nz.hmax) nz.hmax = b;
+    if (e < nz.wmin) nz.wmin = e;
+    if (f > nz.wmax) nz.wmax = f;
+  }
+  if (nz.hmin < 1 || nz.wmin < 1) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: a scale makes an empty image", s);
+    return 0;
+  }
+  *z = nz;
+  return 1;
+}
+
+static int plan_rotate(const fv_tf_stage *st, int s, size_range *z, fv_error *err) {
+  if (!choices_ok(st, s, err)) return 0;
+  int ok = isfinite(st->value);
+  for (int k = 0; k < st->n_choices; k++) ok &= fabsf(st->choices[k]) <= 3600.0f;
+  if (!ok) fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: angle or fill out of range", s);
+  return ok; /* the size is unchanged */
+}
+
+static const stage_plan PLAN[] = {[FV_TF_PAD] = plan_pad, [FV_TF_JITTER] = plan_jitter, [FV_TF_SCALE] = plan_scale,
+                                  [FV_TF_ROTATE] = plan_rotate};
+
+/* The scratch for images of at most `most` pixels and `widest` columns. */
+static fv_transform *transform_alloc(const fv_transform_opts *o, size_t most, long widest, fv_error *err) {
   fv_transform *t = (fv_transform *)calloc(1, sizeof *t);
   if (!t) {
     fv_error_set(err, FV_ERR_NO_MEMORY, "transform: out of memory");
@@ -278,6 +259,47 @@ fv_transform *fv_transform_new(const fv_transform_opts *o, fv_error *err) {
     fv_transform_free(t);
     return NULL;
   }
+  return t;
+}
+
+fv_transform *fv_transform_new(const fv_transform_opts *o, fv_error *err) {
+  if (!o) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "transform: no options");
+    return NULL;
+  }
+  if (o->n < 1 || o->n > 1024 || !side_ok(o->in_h) || !side_ok(o->in_w) || !side_ok(o->out_h) ||
+      !side_ok(o->out_w) || (size_t)o->in_h * o->in_w > FV_TF_MAX_PIXELS ||
+      (size_t)o->out_h * o->out_w > FV_TF_MAX_PIXELS) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "transform: batch %d, %dx%d -> %dx%d is out of range", o->n,
+                 o->in_h, o->in_w, o->out_h, o->out_w);
+    return NULL;
+  }
+  if (o->n_stages < 0 || o->n_stages > FV_TF_MAX_STAGES) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "transform: %d stages (at most %d)", o->n_stages, FV_TF_MAX_STAGES);
+    return NULL;
+  }
+  /* Walk the stages with the range of sizes each can produce. */
+  size_range z = {o->in_h, o->in_h, o->in_w, o->in_w};
+  size_t most = 0; /* largest stage output, in pixels */
+  long widest = o->in_w > o->out_w ? o->in_w : o->out_w; /* widest image any stage reads or makes */
+  for (int s = 0; s < o->n_stages; s++) {
+    const fv_tf_stage *st = &o->stages[s];
+    stage_plan plan = st->kind >= 0 && st->kind < (int)(sizeof PLAN / sizeof PLAN[0]) ? PLAN[st->kind] : NULL;
+    if (!plan) {
+      fv_error_set(err, FV_ERR_BAD_ARG, "transform: stage %d: unknown kind %d", s, st->kind);
+      return NULL;
+    }
+    if (!plan(st, s, &z, err)) return NULL;
+    if (z.hmax > FV_TF_MAX_SIDE || z.wmax > FV_TF_MAX_SIDE || (size_t)z.hmax * (size_t)z.wmax > FV_TF_MAX_PIXELS) {
+      fv_error_set(err, FV_ERR_NO_MEMORY, "transform: stage %d can make %ldx%ld images, too large", s, z.hmax, z.wmax);
+      return NULL;
+    }
+    if ((size_t)z.hmax * (size_t)z.wmax > most) most = (size_t)z.hmax * (size_t)z.wmax;
+    if (z.wmax > widest) widest = z.wmax;
+  }
+
+  fv_transform *t = transform_alloc(o, most, widest, err);
+  if (!t) return NULL;
   /* Until the first sample: offsets 0, the first choice. */
   for (int i = 0; i < o->n; i++) {
     for (int s = 0; s < o->n_stages; s++) {

@@ -19,12 +19,22 @@ void fv_error_set(fv_error *err, fv_status code, const char *fmt, ...) {
   va_end(ap);
 }
 
+void fv_error_clear(fv_error *err) {
+  if (!err) return;
+  err->code = FV_OK;
+  err->msg[0] = '\0';
+}
+
 fv_error *fv_error_new(void) { return (fv_error *)calloc(1, sizeof(fv_error)); }
-void fv_error_free(fv_error *e) { free(e); }
 int fv_error_code(const fv_error *e) { return e ? e->code : FV_ERR_BAD_ARG; }
 const char *fv_error_message(const fv_error *e) { return e ? e->msg : ""; }
 
-void *fv_malloc(size_t n) { return malloc(n ? n : 1); }
+void *fv_malloc(size_t n, fv_error *err) {
+  fv_error_clear(err);
+  void *p = malloc(n ? n : 1);
+  if (!p) fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory for %zu bytes", n);
+  return p;
+}
 void fv_free(void *p) { free(p); }
 const char *fv_version(void) { return FV_VERSION; }
 

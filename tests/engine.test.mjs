@@ -233,3 +233,28 @@ test('wasm/exports.json lists exactly the functions of src/fv.h', () => {
   const exported = JSON.parse(readFileSync(join(ROOT, 'wasm/exports.json'), 'utf8'));
   assert.deepEqual([...new Set(declared)].sort(), [...exported].sort());
 });
+
+// ---- the error convention: every fallible export clears the error slot on entry --------------
+test('a refused model does not haunt later calls: each error is the call\'s own', () => {
+  const refuse = () => assert.throws(() => fv.loadModel(new Uint8Array([1, 2, 3])), (e) => e.code === STATUS.BAD_MODEL && /3 bytes/.test(e.message));
+  const r = fv.render(models[V1_025], { size: 32, steps: 1, objective: { kind: 'layer', layer: 3 } });
+  refuse();
+  assert.equal(r.rgba(0).length, 32 * 32 * 4, 'rgba after a refused model');
+  refuse();
+  assert.throws(() => r.rgba(99), (e) => e instanceof FvError && e.code === STATUS.BAD_ARG && /image 99 out of range \(0\.\.0\)/.test(e.message));
+  assert.throws(() => r.png(7), (e) => e.code === STATUS.BAD_ARG && /image 7 out of range/.test(e.message));
+  r.free();
+  const inf = fv.infer(models[V1_025], { lastLayer: 5 });
+  assert.throws(() => inf.topk(5), (e) => e.code === STATUS.BAD_ARG && /before any photo/.test(e.message));
+  assert.throws(() => inf.layer(6), (e) => e.code === STATUS.UNKNOWN_LAYER && /layer 6 was not computed \(0\.\.5\)/.test(e.message));
+  inf.runImage(readFileSync(image('parrot.jpg')));
+  refuse();
+  assert.equal(inf.layer(5).shape.length, 4, 'a layer after a refused model');
+  assert.throws(() => inf.topk(0), (e) => e.code === STATUS.BAD_ARG && /k >= 1/.test(e.message));
+  assert.equal(inf.topk(3).length, 3, 'top-k after a failed top-k');
+  inf.free();
+  // layers by name or index: the engine's lookup and messages
+  refuse();
+  assert.equal(models[V2].layerIndex('7'), 7);
+  assert.throws(() => models[V2].layerIndex(-1), (e) => e.code === STATUS.UNKNOWN_LAYER && /layer -1 out of range 0\.\.\d+/.test(e.message));
+});

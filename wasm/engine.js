@@ -1,27 +1,27 @@
 // engine.js — instantiates featviz.wasm (Node or browser) and wraps the C API
 // in small classes. It only moves bytes and turns engine errors into thrown
-// Errors; all numerical work happens in the engine.
+// FvErrors (one check(), see below); all numerical work happens in the engine.
+// Render options, labels and manifests are options.js's.
 //
 //   import { loadEngine } from './engine.js';
+//   import { renderOptions, readQuery } from './options.js';
 //   const fv = await loadEngine();                 // or loadEngine({ bytes }) / ({ url }) / ({ relaxed: true })
-//   const model = fv.loadModel(tfliteBytes);       // throws FvError on a bad file
-//   const top = fv.classify(model, jpegBytes, 5);  // [{ index, prob }]
+//   const model = fv.loadModel(tfliteBytes);       // throws FvError (code: STATUS.BAD_MODEL, ...) on a bad file
+//   const r = fv.render(model, renderOptions(readQuery('?layer=MobilenetV2/expanded_conv_8/add&ch=12')));
+//   while (r.stepsDone < r.stepsPlanned) {         // the engine refuses options out of range, with its message
+//     r.step(16);                                  // throws FvError STATUS.NUMERIC on a blow-up (the last good image stays)
+//     draw(r.rgba(0), r.size);                     // RGBA, size × size × 4 bytes
+//   }
+//   const png = r.png(-1), options = r.options;    // the batch as a grid; canonical options for makeManifest
+//   r.free();
+//   const top = fv.classify(model, jpegBytes, 5);  // [{ index, prob }]; names: Catalog.labelsFor(model.layers())
 //   model.free();
 
+import { FvError, STATUS, layerRef } from './options.js';
+
+export { FvError, STATUS }; // defined with the other shared rules in options.js
+
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
-
-/** An error reported by the engine: `code` is the engine's fv_status. */
-export class FvError extends Error {
-  constructor(message, code) {
-    super(message);
-    this.name = 'FvError';
-    this.code = code;
-  }
-}
-
-export const STATUS = Object.freeze({
-  OK: 0, BAD_MODEL: 1, UNSUPPORTED: 2, BAD_ARG: 3, NO_MEMORY: 4, BAD_IMAGE: 5, UNKNOWN_LAYER: 6, SHAPE: 7, NUMERIC: 8,
-});
 
 // One function using f32x4.relaxed_madd: validates where the runtime has relaxed SIMD
 // (Chromium; Node 20 only with --experimental-wasm-relaxed-simd).
@@ -71,7 +71,8 @@ function imports(module, getMemory) {
         return 0;
       };
     } else if (imp.name === 'proc_exit' || imp.name === 'abort') {
-      fn = (code) => { throw new FvError(`engine aborted (${code})`, -1); };
+      // not an FvError: the engine's memory can no longer be trusted (the worker restarts)
+      fn = (code) => { throw new Error(`engine aborted (${code})`); };
     } else if (imp.name === 'emscripten_notify_memory_growth') {
       fn = () => {};
     } else if (imp.name === 'clock_time_get') {
@@ -124,11 +125,12 @@ export class Engine {
     while (u8[end]) end++;
     return new TextDecoder().decode(u8.subarray(ptr, end));
   }
+  /** n bytes of engine heap; the caller frees them with fv_free. */
+  alloc(n) { return this.check(this.x.fv_malloc(n, this.err)); }
   /** Copies bytes into engine memory; the caller frees the pointer with fv_free. */
   put(bytes) {
     const src = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength);
-    const ptr = this.x.fv_malloc(src.length);
-    if (!ptr) throw new FvError(`out of memory for ${src.length} bytes`, STATUS.NO_MEMORY);
+    const ptr = this.alloc(src.length);
     this.u8().set(src, ptr);
     return ptr;
   }
@@ -138,16 +140,15 @@ export class Engine {
     const ptr = this.put(bytes);
     try { return fn(ptr, bytes.length ?? bytes.byteLength); } finally { this.x.fv_free(ptr); }
   }
-  /** Throws the engine's error as an FvError. */
-  fail() {
-    throw new FvError(this.cstr(this.x.fv_error_message(this.err)) || 'engine error', this.x.fv_error_code(this.err));
-  }
+  /**
+   * The one place engine errors become thrown FvErrors: wrap every call of a fallible export
+   * (one taking this.err) in it. Such an export clears the error slot on entry and fills it on
+   * failure (src/fv.h), so the slot alone says whether this call failed; returns the result.
+   */
   check(result) {
-    if (!result) this.fail();
+    const code = this.x.fv_error_code(this.err);
+    if (code !== STATUS.OK) throw new FvError(this.cstr(this.x.fv_error_message(this.err)) || 'engine error', code);
     return result;
-  }
-  status(code) {
-    if (code !== STATUS.OK) this.fail();
   }
 
   version() { return this.cstr(this.x.fv_version()); }
@@ -192,7 +193,7 @@ export class Engine {
   }
   /** Copies out and frees a heap buffer that fn(lenPtr) returns, its length written at lenPtr. */
   takeBuffer(fn) {
-    const lenPtr = this.x.fv_malloc(8);
+    const lenPtr = this.alloc(8);
     try {
       const out = this.check(fn(lenPtr));
       const len = new DataView(this.memory.buffer).getUint32(lenPtr, true);
@@ -251,22 +252,10 @@ export class Model {
     }
     return out;
   }
-  /** Layer index by name or number (a string of digits is an index); throws if unknown. */
+  /** Layer index by name or number (layerRef: a string of digits is an index); the engine judges (FvError). */
   layerIndex(nameOrIndex) {
-    const n = this.layerCount;
-    if (typeof nameOrIndex === 'number' || /^\d+$/.test(String(nameOrIndex))) {
-      const i = Number(nameOrIndex);
-      if (i < n) return i;
-      throw new FvError(`layer ${i} out of range: the model has layers 0..${n - 1}`, STATUS.UNKNOWN_LAYER);
-    }
-    const p = this.e.putString(String(nameOrIndex));
-    try {
-      const i = this.e.x.fv_model_layer_find(this.ptr, p);
-      if (i < 0) throw new FvError(`unknown layer "${nameOrIndex}" (see \`featviz layers\`)`, STATUS.UNKNOWN_LAYER);
-      return i;
-    } finally {
-      this.e.x.fv_free(p);
-    }
+    const json = new TextEncoder().encode(JSON.stringify(layerRef(nameOrIndex)));
+    return this.e.withBytes(json, (p, n) => this.e.check(this.e.x.fv_options_find_layer(this.ptr, p, n, this.e.err)));
   }
   /**
    * The input the network expects: { shape, bgr, scale: [3], offset: [3], source, min, max }.
@@ -292,7 +281,7 @@ export class Model {
   setInput({ bgr = false, scale, offset, source = '' }) {
     const { e } = this, s = e.putString(String(source));
     try {
-      e.status(e.x.fv_model_set_input(this.ptr, bgr ? 1 : 0, ...scale, ...offset, s, e.err));
+      e.check(e.x.fv_model_set_input(this.ptr, bgr ? 1 : 0, ...scale, ...offset, s, e.err));
     } finally {
       e.x.fv_free(s);
     }
@@ -315,8 +304,8 @@ export class Model {
    */
   op(i) {
     const { x } = this.e, p = this.ptr;
+    this.layerIndex(typeof i === 'number' ? i : NaN); // op i writes layer i: the engine's range (NaN: refused as not a layer)
     const n = x.fv_model_op_input_count(p, i);
-    if (!Number.isInteger(i) || n < 0) throw new FvError(`op ${i} out of range: the model has ops 0..${this.layerCount - 1}`, STATUS.UNKNOWN_LAYER);
     const inputs = [];
     for (let k = 0; k < n; k++) inputs.push(this.tensor(x.fv_model_op_input(p, i, k)));
     const o = Object.fromEntries(Object.entries(OP_OPTIONS).map(([name, key]) => [name, x.fv_model_op_option(p, i, key)]));
@@ -330,6 +319,7 @@ export class Model {
     const rank = x.fv_model_tensor_rank(p, t);
     if (rank < 0) {
       if (t === -1) return { tensor: -1, shape: [], data: null };
+      // the read-only getters answer -1 and take no fv_error (src/model_info.c): their one translation
       throw new FvError(`tensor ${t} out of range: the model has tensors 0..${x.fv_model_tensor_count(p) - 1}`, STATUS.BAD_ARG);
     }
     const shape = Array.from({ length: rank }, (_, d) => x.fv_model_tensor_dim(p, t, d));
@@ -351,22 +341,17 @@ export class Image {
 export class Infer {
   constructor(engine, model, ptr) { this.e = engine; this.model = model; this.ptr = ptr; }
   runImage(bytes) {
-    this.e.withBytes(bytes, (p, n) => this.e.status(this.e.x.fv_infer_run_image(this.ptr, p, n, this.e.err)));
+    this.e.withBytes(bytes, (p, n) => this.e.check(this.e.x.fv_infer_run_image(this.ptr, p, n, this.e.err)));
   }
-  run(image) { this.e.status(this.e.x.fv_infer_run(this.ptr, image.ptr, this.e.err)); }
+  run(image) { this.e.check(this.e.x.fv_infer_run(this.ptr, image.ptr, this.e.err)); }
   /** A copy of a layer's activations with its shape: { shape: [N,H,W,C], data: Float32Array }. */
   layer(index) {
     const { x } = this.e;
+    const p = this.e.check(x.fv_infer_layer(this.ptr, index, this.e.err));
     const shape = [0, 1, 2, 3].map((d) => x.fv_infer_layer_dim(this.ptr, index, d));
-    const p = x.fv_infer_layer(this.ptr, index);
-    if (!p) throw new FvError(`layer ${index} was not computed`, STATUS.UNKNOWN_LAYER);
     return { shape, data: this.e.f32(p, shape.reduce((a, b) => a * b, 1)).slice() };
   }
-  channelMean(layer, channel) {
-    const v = this.e.x.fv_infer_channel_mean(this.ptr, layer, channel, this.e.err);
-    if (this.e.x.fv_error_code(this.e.err) !== STATUS.OK) this.e.fail();
-    return v;
-  }
+  channelMean(layer, channel) { return this.e.check(this.e.x.fv_infer_channel_mean(this.ptr, layer, channel, this.e.err)); }
   /** Every channel's mean over space of a layer: Float32Array(C). */
   channelMeans(layer) {
     const C = this.e.x.fv_infer_layer_dim(this.ptr, layer, 3);
@@ -379,18 +364,18 @@ export class Infer {
   }
   /** Runs fn(ptr) on a scratch of n floats and returns a copy of them (throws on an engine error). */
   withOut(n, fn) {
-    const p = this.e.x.fv_malloc(4 * Math.max(n, 1));
+    const p = this.e.alloc(4 * Math.max(n, 1));
     try {
-      this.e.status(fn(p));
+      this.e.check(fn(p));
       return this.e.f32(p, n).slice();
     } finally {
       this.e.x.fv_free(p);
     }
   }
   topk(k = 5) {
-    const idx = this.e.x.fv_malloc(4 * k), prob = this.e.x.fv_malloc(4 * k);
+    const idx = this.e.alloc(4 * Math.max(k, 1)), prob = this.e.alloc(4 * Math.max(k, 1));
     try {
-      const n = this.e.x.fv_infer_topk(this.ptr, k, idx, prob);
+      const n = this.e.check(this.e.x.fv_infer_topk(this.ptr, k, idx, prob, this.e.err));
       const I = this.e.i32(idx, n), P = this.e.f32(prob, n);
       return Array.from(I, (index, j) => ({ index, prob: P[j] }));
     } finally {
@@ -406,7 +391,7 @@ export class Infer {
 export class Render {
   constructor(engine, ptr) { this.e = engine; this.ptr = ptr; }
   /** Runs n optimization steps (throws FvError on a numerical blow-up; the last good image stays). */
-  step(n = 1) { this.e.status(this.e.x.fv_render_step(this.ptr, n, this.e.err)); }
+  step(n = 1) { this.e.check(this.e.x.fv_render_step(this.ptr, n, this.e.err)); }
   get stepsDone() { return this.e.x.fv_render_steps_done(this.ptr); }
   get stepsPlanned() { return this.e.x.fv_render_steps_planned(this.ptr); }
   get batch() { return this.e.x.fv_render_batch(this.ptr); }
@@ -418,7 +403,7 @@ export class Render {
   get options() { return JSON.parse(this.e.cstr(this.e.x.fv_render_options_json(this.ptr))); }
   /** A copy of image i as RGBA bytes (size × size × 4). */
   rgba(i = 0) {
-    const p = this.e.check(this.e.x.fv_render_rgba(this.ptr, i));
+    const p = this.e.check(this.e.x.fv_render_rgba(this.ptr, i, this.e.err));
     const n = this.size * this.size * 4;
     return new Uint8ClampedArray(this.e.memory.buffer.slice(p, p + n));
   }

@@ -79,6 +79,8 @@
 // (kept on globalThis under Symbol.for('featviz.pool')); opts count only for
 // the first call. The page, the atlas and every <feature-vis> share it.
 
+import { CODE } from './options.js';
+
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 const wt = isNode ? await import('node:worker_threads') : null;
 const os = isNode ? await import('node:os') : null;
@@ -159,7 +161,7 @@ class Slot {
   }
 
   send(action, fields = {}, transfer = []) {
-    if (this.broken) return Promise.reject(poolError(`the engine could not be started: ${this.broken}`, 'crashed'));
+    if (this.broken) return Promise.reject(poolError(`the engine could not be started: ${this.broken}`, CODE.CRASHED));
     const id = this.pool.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -204,15 +206,15 @@ class Slot {
     // featviz.wasm, a browser without WASM SIMD) is not restarted forever.
     if (this.crashesInRow >= 3) this.broken = why;
     else this.start();
-    for (const p of pending) p.reject(poolError(CRASHED, 'crashed'));
-    for (const job of jobs) job._crashed(poolError(CRASHED, 'crashed'));
+    for (const p of pending) p.reject(poolError(CRASHED, CODE.CRASHED));
+    for (const job of jobs) job._crashed(poolError(CRASHED, CODE.CRASHED));
     this.pool.dispatchEvent(new CustomEvent('crash', { detail: { worker: this.index, message: why, restarted: !this.broken } }));
   }
 
   /** Makes sure the model `key` is loaded in this worker (loads it from the pool's copy). */
   ensureModel(key) {
     const entry = this.pool.models.get(key);
-    if (!entry) return Promise.reject(poolError(`no model "${key}" is loaded (pool.loadModel first)`, 'no_model'));
+    if (!entry) return Promise.reject(poolError(`no model "${key}" is loaded (pool.loadModel first)`, CODE.NO_MODEL));
     let p = this.models.get(key);
     if (!p || p.entry !== entry) {
       const bytes = copyBuffer(entry.bytes);
@@ -252,14 +254,14 @@ export class Pool extends EventTarget {
   pick() {
     let best = null;
     for (const s of this.slots) if (!s.broken && (!best || s.load < best.load)) best = s;
-    if (!best) throw poolError(`the engine could not be started: ${this.slots[0].broken}`, 'crashed');
+    if (!best) throw poolError(`the engine could not be started: ${this.slots[0].broken}`, CODE.CRASHED);
     return best;
   }
 
   slotFor(worker) {
     if (worker === undefined || worker === null) return this.pick();
     const s = this.slots[worker];
-    if (!s) throw poolError(`no worker ${worker} (the pool has ${this.size})`, 'bad_request');
+    if (!s) throw poolError(`no worker ${worker} (the pool has ${this.size})`, CODE.BAD_REQUEST);
     return s;
   }
 
@@ -298,7 +300,7 @@ export class Pool extends EventTarget {
     const waits = [];
     for (const s of this.slots) {
       for (const job of [...s.streams.values()]) {
-        if (job.modelKey === key) job._crashed(poolError(`render ended: ${why}`, 'no_model'), 'freed');
+        if (job.modelKey === key) job._crashed(poolError(`render ended: ${why}`, CODE.NO_MODEL), 'freed');
       }
       if (s.models.has(key)) {
         s.models.delete(key);
@@ -348,8 +350,8 @@ export class Pool extends EventTarget {
       s.handle = null;
       s.broken = 'the pool was terminated';
       try { h?.terminate(); } catch { /* gone */ }
-      for (const p of s.pending.values()) p.reject(poolError('the engine pool was terminated', 'terminated'));
-      for (const job of s.streams.values()) job._crashed(poolError('the engine pool was terminated', 'terminated'), 'freed');
+      for (const p of s.pending.values()) p.reject(poolError('the engine pool was terminated', CODE.TERMINATED));
+      for (const job of s.streams.values()) job._crashed(poolError('the engine pool was terminated', CODE.TERMINATED), 'freed');
       s.pending.clear();
       s.streams.clear();
     }
@@ -428,7 +430,7 @@ export class RenderJob {
   async _control(action, fields = {}) {
     await this.started;
     if (this.state === 'crashed' || this.state === 'freed') {
-      throw poolError(this.state === 'crashed' ? CRASHED : 'this render was freed', this.state === 'crashed' ? 'crashed' : 'no_render');
+      throw poolError(this.state === 'crashed' ? CRASHED : 'this render was freed', this.state === 'crashed' ? CODE.CRASHED : CODE.NO_RENDER);
     }
     return this.slot.send(action, { target: this.id, ...fields });
   }

@@ -23,8 +23,9 @@
 //             Parses the .tflite; `key` is the caller's name for it in later
 //             requests (loading the same key again replaces the model and
 //             frees its renders). `name` is the file name written into
-//             manifests; `labels` (string per output index, e.g. the catalog's
-//             imagenet_labels.txt split by line) names classes in classify.
+//             manifests; `labels` (the catalog's label list, e.g. imagenet_labels.txt
+//             by line; options.js's Labels fits it to the model's 1000 or 1001
+//             outputs) names classes in classify and analyze.
 //             sha256: hex digest of the bytes (crypto.subtle).
 //   hasModel  { key }                            → { loaded: boolean }
 //   render    { model: key, options, frameInterval? = 30 }
@@ -55,7 +56,8 @@
 //   resume    { target }                         → { step, state }  frames flow again under target
 //   cancel    { target }                         → { step, state }  ends the run (done+cancelled
 //             message under target first); at most the step in progress completes.
-//   continue  { target, steps }                  → { step, planned, state }
+//   continue  { target, steps }                  → { step, planned, state }   ('bad_request' unless
+//             steps is 1..100000 and the render did not stop on an error)
 //             Plans `steps` more steps and runs them: after a finished or
 //             cancelled run, counted from the current step (a new run: frames
 //             and a new terminal message under target); on a running or paused
@@ -66,10 +68,9 @@
 //             PNG (stb_image_write, in C) of one image, or of the batch as a
 //             grid (-1). Byte-identical to the CLI's for the same options/steps.
 //   manifest  { target, images? = [] }          → { manifest }
-//             { featviz: version, model: { file, sha256 }, options, objective, images }
-//             as the CLI writes it; options are canonical with "steps" set to
-//             the steps done, so `featviz render --manifest` reproduces the
-//             current image bit for bit.
+//             options.js's makeManifest, as the CLI writes it: options are
+//             canonical with "steps" set to the steps done, so
+//             `featviz render --manifest` reproduces the current image bit for bit.
 //   classify  { model: key, bytes: ArrayBuffer (transferred), k? = 5 }
 //             → { top: [{ index, prob, label }] }   label: from `labels`, else "class N"
 //   analyze   { model: key, bytes (transferred), layer: name|index, channel, k? = 10, top? = 5 }
@@ -88,16 +89,19 @@
 //
 // ---- errors ------------------------------------------------------------------
 // { id, error: message, code }: code is the engine's fv_status number for
-// engine errors (1 BAD_MODEL, 2 UNSUPPORTED, 3 BAD_ARG, 4 NO_MEMORY, 5 BAD_IMAGE,
-// 6 UNKNOWN_LAYER, 7 SHAPE, 8 NUMERIC), or a string for protocol errors:
-// 'bad_request' (unknown action, missing field), 'no_model' (unknown key),
-// 'no_render' (unknown target), 'internal' (a bug or a WebAssembly trap).
+// engine errors (STATUS in options.js: 1 BAD_MODEL, 2 UNSUPPORTED, 3 BAD_ARG,
+// 4 NO_MEMORY, 5 BAD_IMAGE, 6 UNKNOWN_LAYER, 7 SHAPE, 8 NUMERIC), with the
+// engine's message (ranges are the engine's to check), or a string for
+// protocol errors (CODE in options.js): 'bad_request' (unknown action, missing
+// or mistyped field), 'no_model' (unknown key), 'no_render' (unknown target),
+// 'internal' (a bug or a WebAssembly trap).
 // After a trap ('internal' from inside the engine) the engine's memory can no
 // longer be trusted: the worker replies, then exits, and the pool restarts it.
 // A Web Worker that closes itself fires no event, so it first posts
 // { id: null, fatal: message }; the pool treats that as a crash.
 
-import { loadEngine, FvError } from './engine.js';
+import { loadEngine } from './engine.js';
+import { FvError, CODE, Labels, makeManifest } from './options.js';
 
 // ---- transport: the same messages on a Web Worker and on worker_threads ------
 const isNode = typeof self === 'undefined';
@@ -123,7 +127,7 @@ const yieldThen = isNode ? (fn) => setImmediate(fn) : (() => {
 class RequestError extends Error {
   constructor(message, code) { super(message); this.code = code; }
 }
-const need = (cond, message, code = 'bad_request') => { if (!cond) throw new RequestError(message, code); };
+const need = (cond, message, code = CODE.BAD_REQUEST) => { if (!cond) throw new RequestError(message, code); };
 
 // ---- state ---------------------------------------------------------------------------
 let engine = null, enginePromise = null;
@@ -137,13 +141,13 @@ function init(wasmUrl) {
 
 function modelOf(key) {
   const m = models.get(key);
-  need(m, `no model "${key}" is loaded in this worker`, 'no_model');
+  need(m, `no model "${key}" is loaded in this worker`, CODE.NO_MODEL);
   return m;
 }
 
 function renderOf(id) {
   const job = renders.get(id);
-  need(job, `no render ${id} in this worker (freed, or its model was replaced)`, 'no_render');
+  need(job, `no render ${id} in this worker (freed, or its model was replaced)`, CODE.NO_RENDER);
   return job;
 }
 
@@ -206,7 +210,7 @@ function tick() {
   } catch (e) {
     job.state = 'error';
     flushFrame(job); // the last good image
-    post({ id: job.id, error: e.message, code: e instanceof FvError ? e.code : 'internal', step: r.stepsDone });
+    post({ id: job.id, error: e.message, code: e instanceof FvError ? e.code : CODE.INTERNAL, step: r.stepsDone });
     if (!(e instanceof FvError)) fatal(e);
     schedule();
     return;
@@ -246,7 +250,8 @@ async function dispatch(msg) {
       const info = {
         key: msg.key, name: msg.name ?? 'model.tflite', sha256, layers: model.layers(), input: model.input,
       };
-      models.set(msg.key, { model, labels: Array.isArray(msg.labels) ? msg.labels : [], ...info });
+      const labels = new Labels(Array.isArray(msg.labels) ? msg.labels : [], info.layers.at(-1)?.shape[3] ?? 0);
+      models.set(msg.key, { model, labels, ...info });
       return info;
     }
     case 'hasModel':
@@ -299,8 +304,9 @@ async function dispatch(msg) {
     case 'continue': {
       const job = renderOf(msg.target);
       const steps = Number(msg.steps);
-      need(Number.isInteger(steps) && steps > 0 && steps <= 100000, `continue needs steps: a whole number 1..100000, got ${msg.steps}`, 3);
-      need(job.state !== 'error', 'this render stopped on an error; start a new one (its last good image can still be exported)', 3);
+      // the protocol's rules (this action's field, the render's state), so protocol codes, not an fv_status
+      need(Number.isInteger(steps) && steps > 0 && steps <= 100000, `continue needs steps: a whole number 1..100000, got ${msg.steps}`);
+      need(job.state !== 'error', 'this render stopped on an error; start a new one (its last good image can still be exported)');
       const live = job.state === 'running' || job.state === 'paused';
       job.planned = (live ? Math.max(job.planned, job.r.stepsDone) : job.r.stepsDone) + steps;
       if (job.state !== 'running') {
@@ -319,15 +325,11 @@ async function dispatch(msg) {
     case 'manifest': {
       const job = renderOf(msg.target);
       const m = modelOf(job.modelKey);
-      const options = { ...job.r.options, steps: job.r.stepsDone };
       return {
-        manifest: {
-          featviz: engine.version(),
-          model: { file: m.name, sha256: m.sha256 },
-          options,
-          objective: job.r.objective,
-          images: Array.isArray(msg.images) ? msg.images : [],
-        },
+        manifest: makeManifest({
+          version: engine.version(), file: m.name, sha256: m.sha256, options: job.r.options, stepsDone: job.r.stepsDone,
+          objective: job.r.objective, images: Array.isArray(msg.images) ? msg.images : [],
+        }),
       };
     }
     case 'classify': {
@@ -351,23 +353,20 @@ async function dispatch(msg) {
       setTimeout(() => { throw new Error('crash requested (test hook)'); }, 20);
       return { crashing: true };
     default:
-      throw new RequestError(`unknown action "${action}"`, 'bad_request');
+      throw new RequestError(`unknown action "${action}"`, CODE.BAD_REQUEST);
   }
 }
 
 function labelled(m, top) {
-  return top.map(({ index, prob }) => ({ index, prob, label: m.labels[index] || `class ${index}` }));
+  return top.map(({ index, prob }) => ({ index, prob, label: m.labels.name(index) }));
 }
 
 /** A photo through the whole graph: predictions, one channel's map, the layer's strongest channels. */
 function analyze(m, msg) {
   need(msg.bytes, 'analyze needs bytes (a photo)');
   const layer = m.model.layerIndex(msg.layer);
-  const C = m.layers[layer].shape[3];
   const channel = Number(msg.channel);
-  if (!Number.isInteger(channel) || channel < 0 || channel >= C) {
-    throw new FvError(`channel ${msg.channel} out of range: layer ${m.layers[layer].name} has channels 0..${C - 1}`, 3);
-  }
+  need(Number.isInteger(channel), `analyze needs channel: a whole number, got ${msg.channel}`); // its range: the engine's
   const inf = engine.infer(m.model);
   try {
     inf.runImage(new Uint8Array(msg.bytes));
@@ -412,7 +411,7 @@ async function handle(msg) {
     else post({ id, result: out });
   } catch (e) {
     const known = e instanceof FvError || e instanceof RequestError;
-    post({ id, error: e?.message ?? String(e), code: known ? e.code : 'internal' });
+    post({ id, error: e?.message ?? String(e), code: known ? e.code : CODE.INTERNAL });
     if (!known && msg?.action !== 'init') fatal(e);
   }
 }

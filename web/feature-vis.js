@@ -35,16 +35,13 @@
 // CSS: --feature-vis-size (the image's width, default 256px); ::part() names
 // canvas, controls, button, link, error. Light-DOM children are the caption.
 import { sharedPool } from '../wasm/pool.js';
-import { DEFAULTS, OBJECTIVES, renderOptions, stateUrl } from './state.js';
+import { ATTRIBUTES, Catalog, readAttributes, renderOptions, stateUrl, findLayer, batchGrid, drawBatch } from '../wasm/options.js';
 
 const MODELS = new URL('../models/', import.meta.url);
 const PAGE = new URL('./index.html', import.meta.url);
-const DEFAULT_STEPS = 256;
-const ATTRIBUTES = ['model', 'objective', 'layer', 'channel', 'x', 'y', 'label', 'class', 'negative', 'batch', 'diversity',
-  'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms'];
 
-// ---- what every element on the page shares: catalog, labels, loaded models ----------------
-const shared = { catalog: null, labels: null, models: new Map() };
+// ---- what every element on the page shares: the catalog (with labels), loaded models ----------------
+const shared = { catalog: null, models: new Map() };
 
 async function fetchOk(url, what) {
   let res;
@@ -58,121 +55,51 @@ async function fetchOk(url, what) {
 }
 
 function catalog() {
-  shared.catalog ??= fetchOk(new URL('catalog.json', MODELS), 'the model catalog').then((r) => r.json());
+  shared.catalog ??= Catalog.load((name) => fetchOk(new URL(name, MODELS), name === 'catalog.json' ? 'the model catalog' : 'the class labels')
+    .then((r) => r.text()));
   shared.catalog.catch(() => { shared.catalog = null; });
   return shared.catalog;
 }
 
-function labels() {
-  shared.labels ??= catalog()
-    .then((c) => fetchOk(new URL(c.labels ?? 'imagenet_labels.txt', MODELS), 'the class labels'))
-    .then((r) => r.text())
-    .then((t) => { const l = t.split('\n').map((s) => s.trim()); if (l.at(-1) === '') l.pop(); return l; });
-  shared.labels.catch(() => { shared.labels = null; });
-  return shared.labels;
-}
-
 /** Loads a catalog model into the shared pool once, whoever asks first. */
-function loadModel(pool, entry) {
+function loadModel(pool, cat, entry) {
   if (pool.modelInfo(entry.id)) return Promise.resolve(pool.modelInfo(entry.id));
   let p = shared.models.get(entry.id);
   if (!p) {
-    p = (async () => {
-      const [bytes, names] = await Promise.all([
-        fetchOk(new URL(entry.file, MODELS), `the model ${entry.file}`).then((r) => r.arrayBuffer()),
-        labels().catch(() => []),
-      ]);
-      return pool.loadModel(entry.id, new Uint8Array(bytes), { name: entry.file, labels: names });
-    })();
+    p = fetchOk(new URL(entry.file, MODELS), `the model ${entry.file}`)
+      .then((r) => r.arrayBuffer())
+      .then((bytes) => pool.loadModel(entry.id, new Uint8Array(bytes), { name: entry.file, labels: cat.labels }));
     shared.models.set(entry.id, p);
     p.catch(() => shared.models.delete(entry.id));
   }
   return p;
 }
 
-// ---- attributes → page state (web/state.js), checked against the model --------------------
-function intAttr(el, name, fallback, min, max) {
-  const v = el.getAttribute(name);
-  if (v === null || v.trim() === '') return fallback;
-  if (!/^\s*-?\d+\s*$/.test(v)) throw new Error(`${name}="${v}" is not a whole number`);
-  const n = Number(v);
-  if (n < min || n > max) throw new Error(`${name}="${v}" is out of range (${min}..${max})`);
-  return n;
-}
-
-function numAttr(el, name, fallback) {
-  const v = el.getAttribute(name);
-  if (v === null || v.trim() === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`${name}="${v}" is not a number`);
-  return n;
-}
-
-const boolAttr = (el, name) => el.hasAttribute(name) && !/^(false|0|no|off)$/i.test(el.getAttribute(name).trim());
-const offAttr = (el, name, off) => el.hasAttribute(name) && new RegExp(`^(${off}|false|0|no|off)$`, 'i').test(el.getAttribute(name).trim());
-
-/** A class index from a label name ("macaw", any of a label's comma-separated names) or an index. */
-async function classIndex(value, outputs) {
-  const v = value.trim();
-  let i;
-  if (/^\d+$/.test(v)) {
-    i = Number(v);
-  } else {
-    const names = await labels();
-    const want = v.toLowerCase();
-    i = names.findIndex((l) => l.split(',').some((n) => n.trim().toLowerCase() === want));
-    if (i < 0) throw new Error(`label "${value}": no such ImageNet class (try a name such as "macaw", or an index)`);
-    if (outputs === names.length - 1) i -= 1; // a model without the "background" output
-  }
-  if (i < 0 || i >= outputs) throw new Error(`class ${i} out of range: the model has classes 0..${outputs - 1}`);
-  return i;
-}
-
-async function readState(el, cat) {
-  const id = el.getAttribute('model')?.trim() || cat.default;
-  const entry = cat.models.find((m) => m.id === id);
-  if (!entry) throw new Error(`model="${id}": not in the catalog (${cat.models.map((m) => m.id).join(', ')})`);
-  const s = { ...DEFAULTS, model: id, steps: DEFAULT_STEPS };
-  s.objective = el.getAttribute('objective')?.trim() || (el.hasAttribute('label') ? 'class' : 'channel');
-  if (!OBJECTIVES.includes(s.objective)) throw new Error(`objective="${s.objective}": use one of ${OBJECTIVES.join(', ')}`);
-  s.negative = boolAttr(el, 'negative');
-  s.size = intAttr(el, 'size', 128, 8, 1024);
-  s.steps = intAttr(el, 'steps', DEFAULT_STEPS, 1, 100000);
-  s.batch = intAttr(el, 'batch', 1, 1, 64);
-  s.diversity = numAttr(el, 'diversity', 0);
-  s.lr = numAttr(el, 'lr', DEFAULTS.lr);
-  s.seed = intAttr(el, 'seed', 0, 0, Number.MAX_SAFE_INTEGER);
-  s.param = el.getAttribute('param')?.trim() || DEFAULTS.param;
-  if (s.param !== 'fft' && s.param !== 'pixel') throw new Error(`param="${s.param}": use fft or pixel`);
-  s.decorrelate = !offAttr(el, 'decorrelate', 'none');
-  s.transforms = !offAttr(el, 'transforms', 'none');
+// ---- attributes → render state (wasm/options.js); ranges are the engine's to check ------------------
+function readState(el, cat) {
+  const s = readAttributes(el);
+  const id = s.model || cat.default;
+  const entry = cat.find(id);
+  if (!entry) throw new Error(`model="${id}": not in the catalog (${cat.ids.join(', ')})`);
+  s.model = id;
   return { entry, s };
 }
 
-/** Fills in the layer, channel, position and class against the loaded model's layers. */
-async function checkState(el, entry, info, s) {
+/** Fills in the layer, the channel and the class against the loaded model's layers. */
+function resolveState(cat, entry, info, s) {
   const layers = info.layers;
-  const want = el.getAttribute('layer')?.trim() || entry.suggested?.layer || '';
-  let layer = /^\d+$/.test(want) ? layers[Number(want)] : layers.find((l) => l.name === want);
-  if (!layer && s.objective !== 'class') {
+  const want = s.layer || entry.suggested?.layer || '';
+  let i = findLayer(layers, want);
+  if (i < 0 && s.objective !== 'class') {
     throw new Error(want ? `layer="${want}": the model has no such layer (${layers.length} layers, 0..${layers.length - 1})`
       : 'no layer given (layer="…")');
   }
-  layer ??= layers.find((l) => l.name === entry.suggested?.layer) ?? layers[0];
-  s.layer = layer.name;
-  const C = layer.shape[3];
-  const suggested = entry.suggested?.layer === layer.name ? entry.suggested.channel ?? 0 : 0;
-  s.channel = intAttr(el, 'channel', suggested, 0, Number.MAX_SAFE_INTEGER);
-  if ((s.objective === 'channel' || s.objective === 'neuron') && s.channel >= C) {
-    throw new Error(`channel ${s.channel} out of range: layer ${layer.name} has channels 0..${C - 1}`);
-  }
-  s.x = el.hasAttribute('x') ? intAttr(el, 'x', null, 0, Number.MAX_SAFE_INTEGER) : null;
-  s.y = el.hasAttribute('y') ? intAttr(el, 'y', null, 0, Number.MAX_SAFE_INTEGER) : null;
+  if (i < 0) i = Math.max(0, findLayer(layers, entry.suggested?.layer ?? ''));
+  s.layer = layers[i].name;
+  s.channel ??= cat.suggestedChannel(entry, s.layer);
   if (s.objective === 'class') {
-    const outputs = layers.at(-1).shape[3];
-    const name = el.getAttribute('label') ?? el.getAttribute('class');
-    if (!name?.trim()) throw new Error('objective="class" needs label="…" (an ImageNet label such as "macaw")');
-    s.class = await classIndex(name, outputs);
+    if (!s.label) throw new Error('objective="class" needs label="…" (an ImageNet label such as "macaw")');
+    s.class = cat.labelsFor(layers).index(s.label);
   }
   return s;
 }
@@ -226,14 +153,6 @@ function el(tag, props = {}, ...children) {
   }
   e.append(...children);
   return e;
-}
-
-/** The grid a batch is drawn in (as the PNG and the page): ceil(sqrt(n)) columns, 2 px gaps. */
-function grid(size, n) {
-  let cols = 1;
-  while (cols * cols < n) cols++;
-  const rows = Math.ceil(n / cols), gap = 2;
-  return { cols, gap, w: cols * size + (cols - 1) * gap, h: rows * size + (rows - 1) * gap };
 }
 
 const ICON = { play: '\u25B6', pause: '\u275A\u275A', again: '\u21BB' };
@@ -353,21 +272,15 @@ export class FeatureVis extends HTMLElement {
     try {
       const pool = sharedPool();
       const cat = await catalog();
-      const { entry, s } = await readState(this, cat);
+      const { entry, s } = readState(this, cat);
       this.#link(stateUrl(s, PAGE));
-      const info = await loadModel(pool, entry);
+      const info = await loadModel(pool, cat, entry);
       if (gen !== this.#gen) return;
-      await checkState(this, entry, info, s);
-      if (gen !== this.#gen) return;
+      resolveState(cat, entry, info, s);
       this.#link(stateUrl(s, PAGE));
       this.#describe(s);
       const options = renderOptions(s);
       this.#options = options;
-      const g = grid(s.size, s.batch);
-      if (this.#ui.canvas.width !== g.w || this.#ui.canvas.height !== g.h) {
-        this.#ui.canvas.width = g.w;
-        this.#ui.canvas.height = g.h;
-      }
       this.#ui.progress.max = s.steps;
       this.#ui.note.textContent = '';
       const job = pool.render(entry.id, options, {
@@ -376,8 +289,10 @@ export class FeatureVis extends HTMLElement {
       });
       this.#job = job;
       this.#setState('rendering');
-      await job.started;
+      await job.started; // the engine refuses options out of range here, with its message
       if (job !== this.#job) return;
+      const g = batchGrid(job.size, job.batch), cv = this.#ui.canvas; // the right shape before the first frame
+      if (cv.width !== g.w || cv.height !== g.h) [cv.width, cv.height] = [g.w, g.h];
       this.#applyRun();
     } catch (e) {
       if (gen === this.#gen) this.#fail(e);
@@ -420,23 +335,7 @@ export class FeatureVis extends HTMLElement {
     const f = this.#pending;
     this.#pending = null;
     if (!f) return;
-    const { size: s, batch: n } = f;
-    const g = grid(s, n);
-    const cv = this.#ui.canvas;
-    if (cv.width !== g.w || cv.height !== g.h) {
-      cv.width = g.w;
-      cv.height = g.h;
-    }
-    const ctx = cv.getContext('2d');
-    if (n > 1) {
-      ctx.fillStyle = '#fff';
-      ctx.fillRect(0, 0, g.w, g.h);
-    }
-    const all = new Uint8ClampedArray(f.rgba);
-    for (let i = 0; i < n; i++) {
-      const img = new ImageData(all.slice(i * s * s * 4, (i + 1) * s * s * 4), s, s);
-      ctx.putImageData(img, (i % g.cols) * (s + g.gap), Math.floor(i / g.cols) * (s + g.gap));
-    }
+    drawBatch(this.#ui.canvas, f);
     this.dataset.step = String(f.step);
     this.#ui.progress.value = f.step;
     this.#ui.step.textContent = `${f.step} / ${this.#job?.planned || this.#ui.progress.max}`;

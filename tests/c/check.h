@@ -30,6 +30,10 @@ static int check_passed_, check_failed_;
   } while (0)
 
 static inline int check_summary(const char *suite) {
+#ifdef NDEBUG
+  /* the tests are where asserts must run: native and wasm builds of them leave NDEBUG off (emcc.mk) */
+  CHECK(0, "built with NDEBUG: the engine's asserts are off in this test program");
+#endif
   printf("%s: %d passed, %d failed\n", suite, check_passed_, check_failed_);
   return check_failed_ ? 1 : 0;
 }

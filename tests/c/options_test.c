@@ -467,12 +467,12 @@ static void test_range_errors(void) {
   opt_fails(E, "objective[0]: batch 1 out of range -1..0", NULL, "{\"objective\":{\"kind\":\"tv\",\"batch\":1}}");
   opt_fails(E, "objective[0]: batch -2 out of range -1..3", NULL,
             "{\"batch\":4,\"objective\":{\"kind\":\"layer\",\"layer\":0,\"batch\":-2}}");
-  opt_fails(E, "objective[0]: channel 64 out of range 0..63", L8,
+  opt_fails(E, "objective[0]: channel 64 out of range: layer \"" L8 "\" has channels 0..63", L8,
             "{\"objective\":{\"kind\":\"channel\",\"layer\":\"" L8 "\",\"channel\":64}}");
-  opt_fails(E, "objective[0]: channel -1 out of range 0..63", NULL,
+  opt_fails(E, "objective[0]: channel -1 out of range: ", "0..63",
             "{\"objective\":{\"kind\":\"neuron\",\"layer\":\"" L8 "\",\"channel\":-1}}");
   opt_fails(E, "channel 1.5 out of range", NULL, "{\"objective\":{\"kind\":\"channel\",\"layer\":\"" L8 "\",\"channel\":1.5}}");
-  opt_fails(E, "objective[0]: channel2 64 out of range 0..63", NULL,
+  opt_fails(E, "objective[0]: channel2 64 out of range: ", "0..63",
             "{\"batch\":2,\"objective\":{\"kind\":\"interp\",\"layer\":\"" L8 "\",\"channel\":1,\"channel2\":64}}");
   opt_fails(E, "objective[0]: x 4096 out of range -1..4095", NULL,
             "{\"objective\":{\"kind\":\"neuron\",\"layer\":\"" L8 "\",\"channel\":1,\"x\":4096}}");

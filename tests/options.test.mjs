@@ -1,0 +1,119 @@
+// wasm/options.js, the rules the CLI, the worker, the page and <feature-vis> share:
+// labels fitted to 1000- and 1001-class models (against the store's labels file),
+// one state from a URL, from CLI flags and from element attributes giving the same
+// render options, manifests written and read in one place.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  Labels, Catalog, parseLabels, readQuery, writeQuery, readFlags, readAttributes, renderOptions, makeManifest, readManifest,
+  checkManifestModel, findLayer, defaultLayer, batchGrid, InputError, DEFAULTS,
+} from '../wasm/options.js';
+import { ROOT, model } from './paths.mjs';
+
+const LIST = parseLabels(readFileSync(model('imagenet_labels.txt'), 'utf8'));
+const layersWith = (outputs) => [{ index: 0, name: 'conv', op: 'CONV_2D', shape: [1, 7, 7, 32] },
+  { index: 1, name: 'logits', op: 'FULLY_CONNECTED', shape: [1, 1, 1, outputs] }];
+
+test('labels: a 1001-output model keeps the background class, a 1000-output one drops it', () => {
+  assert.equal(LIST.length, 1001);
+  assert.equal(LIST[0], 'background');
+  const with1001 = new Labels(LIST, 1001), with1000 = new Labels(LIST, 1000);
+  assert.equal(with1001.name(89), LIST[89]);
+  assert.match(with1001.name(89), /^macaw/);
+  assert.equal(with1000.name(88), LIST[89], '1000 classes: output i is line i + 1');
+  assert.equal(with1001.index('macaw'), 89);
+  assert.equal(with1000.index('macaw'), 88);
+  assert.equal(with1000.index('Macaw (88)'), 88);
+  assert.equal(with1000.short(281), 'tabby');
+  assert.equal(with1000.classes().length, 1000);
+  assert.equal(with1001.classes().length, 1000, 'background is no class to pick');
+  assert.throws(() => with1000.index('not a bird'), /unknown class "not a bird": no such ImageNet class/);
+  // a list that fits neither names nothing rather than the wrong thing
+  const other = new Labels(LIST, 10);
+  assert.equal(other.known, false);
+  assert.equal(other.name(3), 'class 3');
+  // a file's trailing newline is no class
+  assert.equal(new Labels([...LIST, ''], 1001).name(89), LIST[89]);
+});
+
+test('the catalog fits its labels to the model and names its default', () => {
+  const cat = new Catalog(JSON.parse(readFileSync(join(ROOT, 'models/catalog.json'), 'utf8')), LIST);
+  assert.equal(cat.defaultFile, 'mobilenet_v2_1.0_224_quant.tflite');
+  assert.equal(cat.labelsFor(layersWith(1000)).index('macaw'), 88);
+  assert.equal(cat.labelsFor(layersWith(1001)).index('macaw'), 89);
+  // labels a model file carries win when they fit (issue 10)
+  assert.equal(cat.labelsFor(layersWith(2), ['cat', 'dog']).name(1), 'dog');
+  assert.equal(cat.labelsFor(layersWith(1001), ['cat', 'dog']).index('macaw'), 89);
+  assert.throws(() => cat.entry('resnet_9000'), /unknown model "resnet_9000" \(the catalog has mobilenet_v2/);
+  const entry = cat.entry('mobilenet_v2');
+  assert.equal(cat.suggestedChannel(entry, entry.suggested.layer), entry.suggested.channel);
+  assert.equal(cat.suggestedChannel(entry, 'another'), 0);
+});
+
+test('the URL, CLI flags and element attributes describe the same render', () => {
+  const labels = new Labels(LIST, 1001);
+  const url = readQuery('?model=mobilenet_v2&layer=L%2F8&ch=12&obj=neuron&x=3&neg=1&batch=2&div=5&size=64&steps=30&seed=7&param=pixel&decor=0&tf=0');
+  const flags = readFlags({ layer: 'L/8', channel: '12', objective: 'neuron', x: '3', negative: true, batch: '2', diversity: '5',
+    size: '64', steps: '30', seed: '7', param: 'pixel', 'no-decorrelate': true, 'no-transforms': true }, labels);
+  const attrs = { model: 'mobilenet_v2', layer: 'L/8', channel: '12', objective: 'neuron', x: '3', negative: '', batch: '2',
+    diversity: '5', size: '64', steps: '30', seed: '7', param: 'pixel', decorrelate: 'false', transforms: 'none' };
+  const el = { getAttribute: (k) => attrs[k] ?? null, hasAttribute: (k) => k in attrs };
+  const want = {
+    size: 64, batch: 2, steps: 30, lr: 0.05, seed: 7, param: 'pixel', decorrelate: false, transforms: 'none',
+    objective: [{ kind: 'neuron', weight: -1, layer: 'L/8', channel: 12, x: 3 }], diversity: 5,
+  };
+  assert.deepEqual(renderOptions(url), want);
+  assert.deepEqual(renderOptions(flags), want);
+  assert.deepEqual(renderOptions(readAttributes(el)), want);
+  // the URL round-trips, and writes only what differs from the defaults
+  assert.deepEqual(readQuery(writeQuery(url)), url);
+  assert.equal(writeQuery({ ...DEFAULTS, model: 'm', layer: 'l' }), 'model=m&layer=l');
+  // a class by label name; an index given as digits
+  assert.deepEqual(renderOptions(readFlags({ class: 'macaw' }, labels)).objective, [{ kind: 'class', weight: 1, class: 89 }]);
+  assert.equal(readFlags({ layer: '12', channel: '1' }, labels).layer, 12);
+});
+
+test('types are checked here, ranges are left to the engine', () => {
+  const labels = new Labels(LIST, 1001);
+  assert.throws(() => readFlags({ layer: 'l', channel: 'x' }, labels), (e) => e instanceof InputError && /--channel must be a whole number, got "x"/.test(e.message));
+  assert.throws(() => readFlags({ layer: 'l', channel: '1', lr: 'fast' }, labels), /--lr must be a number, got "fast"/);
+  assert.throws(() => readFlags({ objective: 'bogus', layer: '3' }, labels), /--objective must be one of channel, neuron/);
+  assert.throws(() => readFlags({ channel: '1' }, labels), /--objective channel needs --layer/);
+  assert.throws(() => readFlags({ objective: 'class' }, labels), /needs --class/);
+  // out of range, but of the right type: the engine's to refuse
+  assert.equal(readFlags({ layer: 'l', channel: '9999', size: '0' }, labels).channel, 9999);
+  const el = (a) => ({ getAttribute: (k) => a[k] ?? null, hasAttribute: (k) => k in a });
+  assert.throws(() => readAttributes(el({ size: 'big' })), /size="big" is not a whole number/);
+  assert.equal(readAttributes(el({ size: '5000', channel: ' 64 ' })).size, 5000);
+  assert.equal(readAttributes(el({ channel: ' 64 ' })).channel, 64);
+  assert.equal(readAttributes(el({})).channel, undefined, 'no channel: the catalog suggests one');
+  assert.equal(readAttributes(el({})).steps, 256);
+  // a bad value in a link is ignored, not an error
+  assert.equal(readQuery('?size=big&ch=3').size, DEFAULTS.size);
+});
+
+test('layers: by name or index, and the default a page opens on', () => {
+  const layers = [...Array(9)].map((_, i) => ({ index: i, name: `l${i}`, op: i % 2 ? 'ADD' : 'CONV_2D', shape: [1, 8, 8, i ? 16 : 1] }));
+  assert.equal(findLayer(layers, 'l4'), 4);
+  assert.equal(findLayer(layers, '4'), 4);
+  assert.equal(findLayer(layers, 9), -1);
+  assert.equal(findLayer(layers, 'nope'), -1);
+  assert.equal(defaultLayer(layers, { suggested: { layer: 'l2' } }), 2);
+  assert.equal(defaultLayer(layers, undefined), 5, 'the last conv/add before two thirds of the depth');
+  assert.deepEqual(batchGrid(64, 3), { cols: 2, rows: 2, gap: 2, w: 130, h: 130 });
+});
+
+test('manifests: written and read in one place', () => {
+  const options = { size: 64, steps: 10, seed: 1, objective: [{ kind: 'layer', layer: 'l' }] };
+  const m = makeManifest({ version: '0.1.0', file: 'm.tflite', sha256: 'ab', options, stepsDone: 7, objective: 1.5, images: ['a.png'] });
+  assert.deepEqual(Object.keys(m), ['featviz', 'model', 'options', 'objective', 'images']);
+  assert.equal(m.options.steps, 7, 'steps: the steps done, so the manifest reproduces the image shown');
+  assert.deepEqual(Object.keys(m.options), Object.keys(options), 'the options keep their order');
+  assert.deepEqual(readManifest(JSON.stringify(m), 'm.json'), m);
+  assert.throws(() => readManifest('{ not json', 'bad.json'), /bad\.json is not JSON/);
+  assert.throws(() => readManifest('{"hello": 1}', 'x.json'), /x\.json is not a featviz render manifest/);
+  assert.throws(() => checkManifestModel(m, 'cd', 'm.tflite'), /sha256 differs/);
+  checkManifestModel(m, 'ab', 'm.tflite');
+});

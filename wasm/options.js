@@ -1,0 +1,437 @@
+// options.js — the rules the JavaScript around the engine shares, each written
+// once: errors, render options and their defaults, how CLI flags, the page's URL
+// and <feature-vis> attributes become render options, the render manifest, and
+// the model catalog with its class labels. A plain ES module without I/O of its
+// own: the CLI (Node), wasm/worker.js, the page and the element all import it.
+//
+// Ranges are not checked here: the engine is their one judge (src/options.c,
+// src/infer.c) and its messages reach the user as they are. What is checked here
+// is only what the engine never sees: the type of a flag or attribute (a size
+// of "big"), a label name, a file that is not a manifest.
+//
+//   import { readFlags, readQuery, renderOptions, makeManifest, Catalog } from '../wasm/options.js';
+//   const s = readQuery(location.search);                  // state: DEFAULTS overlaid with the URL
+//   const labels = catalog.labelsFor(info.layers);          // the class names of a model's outputs
+//   const opts = renderOptions(readFlags(values, labels));  // the src/options.h object
+//   const m = makeManifest({ version, file, sha256, options: r.options, stepsDone, objective, images });
+//
+// Room for what comes next (issue 10) is marked "issue 10:" where it slots in:
+// an input preset per model (catalog entry, state, manifest), labels a model
+// file carries (Catalog.labelsFor), .onnx files (MODEL_EXTENSIONS).
+
+// ==== errors ======================================================================
+
+/** The engine's fv_status codes (src/fv.h), the one copy in JavaScript. */
+export const STATUS = Object.freeze({
+  OK: 0, BAD_MODEL: 1, UNSUPPORTED: 2, BAD_ARG: 3, NO_MEMORY: 4, BAD_IMAGE: 5, UNKNOWN_LAYER: 6, SHAPE: 7, NUMERIC: 8,
+});
+
+/** An error the engine reported: `code` is its fv_status (only engine.js's check() makes these). */
+export class FvError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.name = 'FvError';
+    this.code = code;
+  }
+}
+
+/** The worker protocol's and the pool's own error codes (err.code beside the fv_status numbers). */
+export const CODE = Object.freeze({
+  BAD_REQUEST: 'bad_request', // unknown action, a missing or mistyped field
+  NO_MODEL: 'no_model',       // no model under that key
+  NO_RENDER: 'no_render',     // no render under that id
+  INTERNAL: 'internal',       // a bug or a WebAssembly trap (the worker restarts)
+  CRASHED: 'crashed',         // the worker died (pool.js)
+  TERMINATED: 'terminated',   // the pool was terminated (pool.js)
+});
+
+/** A value of the wrong type (a flag, an attribute): the user's mistake, found before the engine runs. */
+export class InputError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+// ==== render state: what a render is, before it is engine options ====================
+
+export const OBJECTIVES = Object.freeze(['channel', 'neuron', 'layer', 'class', 'direction']);
+export const PARAMS = Object.freeze(['fft', 'pixel']);
+
+/** The state of a render (the page's, the CLI's, an element's). Values equal the engine's defaults. */
+export const DEFAULTS = Object.freeze({
+  model: '', layer: '', channel: 0, objective: 'channel', negative: false, x: null, y: null, class: 1,
+  batch: 1, diversity: 0, size: 128, steps: 512, lr: 0.05, seed: 0, param: 'fft', decorrelate: true,
+  transforms: true, l1: 0, tv: 0, blur: 0,
+  // issue 10: input: 'auto' (a preset name: imagenet, caffe, 0:1, -1:1, 0:255) and bgr: false go here
+});
+
+/** An embedded <feature-vis> renders fewer steps by default. */
+export const ELEMENT_DEFAULTS = Object.freeze({ ...DEFAULTS, steps: 256 });
+
+// The value types of state fields, and how a message names what a type wants.
+const TYPES = {
+  str: { want: 'text', parse: (raw) => raw },
+  int: { want: 'a whole number', parse: (raw) => (/^-?\d+$/.test(raw) ? Number(raw) : undefined) },
+  num: { want: 'a number', parse: (raw) => { const n = Number(raw); return raw.trim() !== '' && Number.isFinite(n) ? n : undefined; } },
+  opt: { want: 'a whole number (empty: the centre)', parse: (raw) => (raw === '' ? null : /^\d+$/.test(raw) ? Number(raw) : undefined) },
+  bool: { want: '1 or 0', parse: (raw) => (raw === '1' || raw === 'true' ? true : raw === '0' || raw === 'false' ? false : undefined) },
+  obj: { want: `one of ${OBJECTIVES.join(', ')}`, parse: (raw) => (OBJECTIVES.includes(raw) ? raw : undefined) },
+  param: { want: PARAMS.join(' or '), parse: (raw) => (PARAMS.includes(raw) ? raw : undefined) },
+};
+
+// state key → [URL query key, type]. Flags and attributes use the state keys (see readFlags, readAttributes).
+const FIELDS = {
+  model: ['model', 'str'], layer: ['layer', 'str'], channel: ['ch', 'int'], objective: ['obj', 'obj'],
+  negative: ['neg', 'bool'], x: ['x', 'opt'], y: ['y', 'opt'], class: ['class', 'int'], batch: ['batch', 'int'],
+  diversity: ['div', 'num'], size: ['size', 'int'], steps: ['steps', 'int'], lr: ['lr', 'num'], seed: ['seed', 'int'],
+  param: ['param', 'param'], decorrelate: ['decor', 'bool'], transforms: ['tf', 'bool'], l1: ['l1', 'num'],
+  tv: ['tv', 'num'], blur: ['blur', 'num'],
+};
+
+/** A layer as text names it: a string of digits is an index, anything else a name. */
+export const layerRef = (text) => (typeof text === 'number' || /^\d+$/.test(String(text)) ? Number(text) : String(text));
+
+/** Render options (the src/options.h object) for state s. */
+export function renderOptions(s) {
+  const term = { kind: s.objective, weight: s.negative ? -1 : 1 };
+  if (s.objective === 'class') term.class = s.class;
+  else term.layer = s.layer;
+  if (s.objective === 'channel' || s.objective === 'neuron') term.channel = s.channel;
+  if (s.objective === 'neuron') {
+    if (s.x !== null && s.x !== undefined) term.x = s.x;
+    if (s.y !== null && s.y !== undefined) term.y = s.y;
+  }
+  if (s.objective === 'direction') term.direction_seed = s.seed;
+  const objective = [term];
+  // image penalties: the objective is maximized, so a penalty has a negative weight
+  if (s.l1 > 0) objective.push({ kind: 'l1', weight: -s.l1, constant: 0.5 });
+  if (s.tv > 0) objective.push({ kind: 'tv', weight: -s.tv });
+  if (s.blur > 0) objective.push({ kind: 'blur', weight: -s.blur });
+  const o = {
+    size: s.size, batch: s.batch, steps: s.steps, lr: s.lr, seed: s.seed, param: s.param,
+    decorrelate: !!s.decorrelate, transforms: s.transforms ? 'standard' : 'none', objective,
+  };
+  if (s.diversity) o.diversity = s.diversity;
+  return o;
+}
+
+// ---- the URL: the page's query string ------------------------------------------------
+// Query keys (only values that differ from DEFAULTS are written; model and layer always):
+//   model  catalog id (e.g. mobilenet_v2)      layer  layer name (or index)
+//   ch     channel                             obj    channel|neuron|layer|class|direction
+//   neg    1 = minimize                        x, y   neuron position (empty = centre)
+//   class  output index of the class           batch  images (diversity set)
+//   div    diversity weight                    size   render size (px)
+//   steps  steps                               lr     learning rate
+//   seed   seed (also the random direction's)  param  fft|pixel
+//   decor  0 = no colour decorrelation         tf     0 = no transforms
+//   l1, tv, blur   penalty strengths (0 = off; the term weight is minus this)
+//   autostart=0    (page only) do not start rendering on load
+// A value of the wrong type is ignored (the default stays): a link is not a place for errors.
+
+/** State from a query string (or URLSearchParams): DEFAULTS overlaid with every valid key. */
+export function readQuery(search) {
+  const q = search instanceof URLSearchParams ? search : new URLSearchParams(search);
+  const s = { ...DEFAULTS };
+  for (const [key, [qk, type]] of Object.entries(FIELDS)) {
+    if (!q.has(qk)) continue;
+    const v = TYPES[type].parse(q.get(qk));
+    if (v !== undefined) s[key] = v;
+  }
+  return s;
+}
+
+/** Whether a query string carries any render state (a shared link). */
+export function hasQuery(search) {
+  const q = new URLSearchParams(search);
+  return Object.values(FIELDS).some(([qk]) => q.has(qk));
+}
+
+/** Query string (no '?') of the values that differ from DEFAULTS; model and layer always. */
+export function writeQuery(s) {
+  const q = new URLSearchParams();
+  for (const [key, [qk, type]] of Object.entries(FIELDS)) {
+    const v = s[key];
+    if (v === undefined || (v === DEFAULTS[key] && key !== 'model' && key !== 'layer')) continue;
+    if ((key === 'x' || key === 'y') && v === null) continue;
+    q.set(qk, type === 'bool' ? (v ? '1' : '0') : String(v));
+  }
+  return q.toString();
+}
+
+/** The URL of the full page (web/index.html) showing state s; base: the page's URL. */
+export function stateUrl(s, base = new URL('../web/', import.meta.url)) {
+  const u = new URL('./index.html', base);
+  u.search = writeQuery(s);
+  return u.href;
+}
+
+// ---- CLI flags (node:util parseArgs values: strings and booleans) ---------------------
+
+/** The parseArgs options of the render flags; `featviz render` adds its own (out, manifest, ...). */
+export const RENDER_FLAGS = Object.freeze(Object.fromEntries([
+  ...['layer', 'channel', 'objective', 'x', 'y', 'class', 'batch', 'diversity', 'size', 'steps', 'lr', 'seed', 'param']
+    .map((k) => [k, { type: 'string' }]),
+  ...['negative', 'no-decorrelate', 'no-transforms'].map((k) => [k, { type: 'boolean' }]),
+]));
+
+/** Flag --key of parseArgs values as a type ('int', 'num', 'obj', 'param'); undefined when absent. Throws InputError. */
+export function readFlag(v, key, type) {
+  if (v[key] === undefined) return undefined;
+  const out = TYPES[type].parse(v[key]);
+  if (out === undefined) throw new InputError(`--${key} must be ${TYPES[type].want}, got "${v[key]}"`);
+  return out;
+}
+
+/** State from render flags; labels (a Labels) name classes for --class. Throws InputError. */
+export function readFlags(v, labels) {
+  const s = { ...DEFAULTS };
+  s.objective = v.objective === undefined ? (v.class !== undefined ? 'class' : 'channel') : readFlag(v, 'objective', 'obj');
+  const kind = s.objective;
+  if (kind === 'class') {
+    if (v.class === undefined) throw new InputError('--objective class needs --class LABEL');
+    s.class = labels.index(v.class);
+  } else {
+    if (v.layer === undefined) throw new InputError(`--objective ${kind} needs --layer NAME (see \`featviz layers\`)`);
+    s.layer = layerRef(v.layer);
+  }
+  if (kind === 'neuron' || kind === 'channel') {
+    if (v.channel === undefined) throw new InputError(`--objective ${kind} needs --channel K`);
+    s.channel = readFlag(v, 'channel', 'int');
+  }
+  if (kind === 'neuron') {
+    s.x = readFlag(v, 'x', 'int') ?? null;
+    s.y = readFlag(v, 'y', 'int') ?? null;
+  }
+  for (const [key, type] of [['seed', 'int'], ['size', 'int'], ['batch', 'int'], ['steps', 'int'], ['lr', 'num'],
+    ['diversity', 'num'], ['param', 'param']]) {
+    s[key] = readFlag(v, key, type) ?? s[key];
+  }
+  s.negative = !!v.negative;
+  s.decorrelate = !v['no-decorrelate'];
+  s.transforms = !v['no-transforms'];
+  return s;
+}
+
+// ---- <feature-vis> attributes (el.getAttribute / el.hasAttribute) ---------------------
+
+/** The attributes <feature-vis> reads (a change re-renders). */
+export const ATTRIBUTES = Object.freeze(['model', 'objective', 'layer', 'channel', 'x', 'y', 'label', 'class', 'negative', 'batch',
+  'diversity', 'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms']);
+
+function attrValue(el, name, type) {
+  const raw = el.getAttribute(name);
+  if (raw === null || raw.trim() === '') return undefined;
+  const v = TYPES[type].parse(raw.trim());
+  if (v === undefined) throw new InputError(`${name}="${raw}" is not ${TYPES[type].want}`);
+  return v;
+}
+
+// A boolean attribute is on when present, unless it says one of the off words.
+const saysOff = (el, name, words) => el.hasAttribute(name) && new RegExp(`^(${words})$`, 'i').test(el.getAttribute(name).trim());
+const OFF = 'false|0|no|off';
+
+/**
+ * State from an element's attributes over ELEMENT_DEFAULTS. The model, layer and class stay
+ * as written (model: '' for the catalog's default, layer: '' for its suggestion, label: the
+ * class as text) and channel undefined when not given: they need the catalog and the model
+ * (see Catalog.suggestedChannel, findLayer, Labels.index). Throws InputError.
+ */
+export function readAttributes(el) {
+  const s = { ...ELEMENT_DEFAULTS };
+  s.model = el.getAttribute('model')?.trim() ?? '';
+  s.objective = attrValue(el, 'objective', 'obj') ?? (el.hasAttribute('label') ? 'class' : 'channel');
+  s.layer = el.getAttribute('layer')?.trim() ?? '';
+  s.channel = attrValue(el, 'channel', 'int');
+  s.x = attrValue(el, 'x', 'int') ?? null;
+  s.y = attrValue(el, 'y', 'int') ?? null;
+  s.label = s.objective === 'class' ? (el.getAttribute('label') ?? el.getAttribute('class') ?? '').trim() : '';
+  s.negative = el.hasAttribute('negative') && !saysOff(el, 'negative', OFF);
+  for (const [key, type] of [['size', 'int'], ['steps', 'int'], ['batch', 'int'], ['diversity', 'num'], ['lr', 'num'],
+    ['seed', 'int'], ['param', 'param']]) {
+    s[key] = attrValue(el, key, type) ?? s[key];
+  }
+  s.decorrelate = !saysOff(el, 'decorrelate', `none|${OFF}`);
+  s.transforms = !saysOff(el, 'transforms', `none|${OFF}`);
+  return s;
+}
+
+// ==== layers of a model (info.layers: [{ index, name, op, shape: [N, H, W, C] }]) =======
+
+/** Index of a layer given by name or index (layerRef), or -1. */
+export function findLayer(layers, ref) {
+  const r = layerRef(ref);
+  if (typeof r === 'number') return r < layers.length ? r : -1;
+  return r === '' ? -1 : layers.findIndex((l) => l.name === r);
+}
+
+/** The layer to show when none is asked for: the catalog's suggestion, else a conv/add two thirds deep. */
+export function defaultLayer(layers, entry) {
+  let i = findLayer(layers, entry?.suggested?.layer ?? '');
+  if (i < 0) i = layers.findLastIndex((l, j) => j < (layers.length * 2) / 3 && l.shape[3] > 1 && /CONV|ADD/.test(l.op));
+  return i < 0 ? 0 : i;
+}
+
+/** How many outputs (classes) a model has: the last layer's channels. */
+export const outputCount = (layers) => layers.at(-1)?.shape[3] ?? 0;
+
+/** The grid a batch is drawn in, the engine's PNG's (src/render.c): ceil(sqrt(n)) columns, 2 px gaps. */
+export function batchGrid(size, n) {
+  let cols = 1;
+  while (cols * cols < n) cols++;
+  const rows = Math.ceil(n / cols), gap = 2;
+  return { cols, rows, gap, w: cols * size + (cols - 1) * gap, h: rows * size + (rows - 1) * gap };
+}
+
+/** Draws a frame ({ size, batch, rgba }) on a canvas (browsers only) as batchGrid lays it out, white between images. */
+export function drawBatch(canvas, { size: s, batch: n, rgba }) {
+  const g = batchGrid(s, n);
+  if (canvas.width !== g.w || canvas.height !== g.h) {
+    canvas.width = g.w;
+    canvas.height = g.h;
+  }
+  const ctx = canvas.getContext('2d');
+  if (n > 1) {
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, g.w, g.h);
+  }
+  const all = new Uint8ClampedArray(rgba);
+  for (let i = 0; i < n; i++) {
+    const img = new ImageData(all.slice(i * s * s * 4, (i + 1) * s * s * 4), s, s);
+    ctx.putImageData(img, (i % g.cols) * (s + g.gap), Math.floor(i / g.cols) * (s + g.gap));
+  }
+}
+
+// ==== class labels ======================================================================
+
+/** Lines of a labels file (imagenet_labels.txt: one class a line), trimmed, no trailing empty line. */
+export function parseLabels(text) {
+  const l = String(text).split('\n').map((s) => s.trim());
+  if (l.at(-1) === '') l.pop();
+  return l;
+}
+
+/**
+ * The names of a model's outputs. names: a label list; outputs: the model's output count.
+ * A list with one entry more than the outputs starts with a background class the model
+ * lacks (the store's imagenet_labels.txt has 1001 lines, 'background' first; a 1000-class
+ * model's output i is line i + 1). A list that fits neither way names nothing.
+ */
+export class Labels {
+  constructor(names = [], outputs = names.length, { source = 'ImageNet' } = {}) {
+    names = names.slice(0, names.findLastIndex((n) => n !== '') + 1); // a file's trailing newline is no class
+    this.outputs = outputs;
+    this.source = source;
+    this.offset = names.length === outputs ? 0 : names.length === outputs + 1 ? 1 : -1;
+    this.names = this.offset < 0 ? [] : names.slice(this.offset, this.offset + outputs);
+  }
+  /** Whether the list names this model's outputs. */
+  get known() { return this.names.length > 0; }
+  /** The full label of output i ("tabby, tabby cat"), or "class i". */
+  name(i) { return this.names[i] || `class ${i}`; }
+  /** The first name of output i's label ("tabby"). */
+  short(i) { return this.name(i).split(',')[0].trim(); }
+  /** Output index of text: digits, "name (89)", or any of a label's comma-separated names (any case); -1 if none. */
+  find(text) {
+    const t = String(text).trim();
+    const m = /\((\d+)\)\s*$/.exec(t) || /^(\d+)$/.exec(t);
+    if (m) return Number(m[1]);
+    const want = t.toLowerCase();
+    return want ? this.names.findIndex((l) => l.split(',').some((n) => n.trim().toLowerCase() === want)) : -1;
+  }
+  /** find(), or an Error naming the class. (Whether an index is in range is the engine's to say.) */
+  index(text) {
+    const i = this.find(text);
+    if (i < 0) throw new Error(`unknown class "${text}": no such ${this.source} class (a label such as "macaw", or an output index)`);
+    return i;
+  }
+  /** Every named class as { index, name }, skipping a 'background' output. */
+  classes() {
+    return this.names.map((name, index) => ({ index, name })).filter((c) => c.name !== 'background');
+  }
+}
+
+// ==== the model catalog (models/catalog.json) =====================================================
+// { default: id, labels: 'imagenet_labels.txt', models: [{ id, file, title, input, suggested: { layer, channel } }] }
+// issue 10: an entry's input preset (e.g. "preprocess": "caffe") is read by Catalog.preprocess.
+
+/** File name endings of the model files the engine reads (issue 10 adds '.onnx'). */
+export const MODEL_EXTENSIONS = Object.freeze(['.tflite']);
+export const isModelFile = (name) => MODEL_EXTENSIONS.some((ext) => String(name).toLowerCase().endsWith(ext));
+
+export class Catalog {
+  /** json: catalog.json parsed; labels: the lines of its labels file ([] when it could not be read). */
+  constructor(json, labels = []) {
+    this.json = json;
+    this.models = json.models ?? [];
+    this.default = json.default ?? this.models[0]?.id;
+    this.labelsFile = json.labels ?? 'imagenet_labels.txt';
+    this.labels = labels;
+  }
+
+  /** Reads catalog.json and its labels through read(name) → Promise<string> (fetch on the page, fs in Node). */
+  static async load(read) {
+    const json = JSON.parse(await read('catalog.json'));
+    const labels = await read(json.labels ?? 'imagenet_labels.txt').then(parseLabels, () => []);
+    return new Catalog(json, labels);
+  }
+
+  get ids() { return this.models.map((m) => m.id); }
+  find(id) { return this.models.find((m) => m.id === id); }
+  /** The entry of id, or an Error listing the catalog's ids. */
+  entry(id) {
+    const e = this.find(id);
+    if (!e) throw new Error(`unknown model "${id}" (the catalog has ${this.ids.join(', ')})`);
+    return e;
+  }
+  /** The default model's file name. */
+  get defaultFile() { return this.entry(this.default).file; }
+  /** The channel to show on a layer: the entry's suggestion on its suggested layer, else 0. */
+  suggestedChannel(entry, layerName) {
+    return entry?.suggested?.layer === layerName ? entry.suggested.channel ?? 0 : 0;
+  }
+  /** issue 10: the entry's input preset name, or null (the engine then decides). */
+  preprocess(entry) { return entry?.preprocess ?? null; }
+  /**
+   * The class names of a model with these layers. issue 10: labels the model file
+   * carries (`carried`) win over the catalog's list when they name its outputs.
+   */
+  labelsFor(layers, carried = null) {
+    const n = outputCount(layers);
+    const own = carried ? new Labels(carried, n, { source: 'labelled' }) : null;
+    return own?.known ? own : new Labels(this.labels, n);
+  }
+}
+
+// ==== the render manifest ====================================================================
+// What `featviz render --manifest` re-renders bit for bit, written by the CLI and by the
+// worker (the page's export) alike:
+//   { featviz: version, model: { file, sha256 }, options (canonical, steps = the steps done),
+//     objective, images: [png file names] }
+// issue 10: the input preset the render used goes beside "model" as "input".
+
+export function makeManifest({ version, file, sha256, options, stepsDone, objective, images = [] }) {
+  return { featviz: version, model: { file, sha256 }, options: { ...options, steps: stepsDone }, objective, images };
+}
+
+/** A manifest from its JSON text; where: its name in messages. Throws an Error that names it. */
+export function readManifest(text, where) {
+  let m;
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${where} is not JSON: ${e.message}`);
+  }
+  if (!m || typeof m.options !== 'object' || typeof m.model?.file !== 'string') {
+    throw new Error(`${where} is not a featviz render manifest (needs "model" and "options")`);
+  }
+  return m;
+}
+
+/** Throws unless the model's sha256 is the manifest's (a manifest without one takes any). */
+export function checkManifestModel(m, sha256, name) {
+  if (m.model.sha256 && m.model.sha256 !== sha256) {
+    throw new Error(`${name} is not the model the manifest was rendered with (sha256 differs)`);
+  }
+}

@@ -1,0 +1,374 @@
+// controls.js — the page's controls and the render they start: the form ⇄ the
+// render state (wasm/options.js), the layer and class lists of the model in
+// use, start / pause / resume / cancel / continue on the worker pool, the live
+// canvas and the objective plot, and the exports (PNG, manifest, link).
+// Ranges (a channel the layer lacks, a size too large) are the engine's to
+// judge: a refused render shows the engine's message.
+//
+//   const controls = new Controls(app, { onLayer: () => …, onChannel: () => … });
+//   controls.bind();                  // once: the listeners of the form and the run buttons
+//   controls.showModel();             // after app.info / app.labels changed: layer select, table, class list
+//   controls.write(); controls.layerChanged(false);
+//   await controls.start();           // renders app.state
+//
+// `app` is the page's shared state (app.js): { pool, state, info, labels, modelKey, models, job }.
+import { $, showError, clearError, say, guard } from './messages.js';
+import { renderOptions, writeQuery, drawBatch, CODE } from '../wasm/options.js';
+import { CRASHED } from '../wasm/pool.js';
+
+const WORKER_TO_PAGE = { running: 'rendering', paused: 'paused', done: 'done', cancelled: 'idle', error: 'error' };
+
+const num = (id) => { const v = $(id).value.trim(); return v === '' ? NaN : Number(v); };
+const optInt = (id) => { const v = $(id).value.trim(); return v === '' ? null : Math.trunc(Number(v)); };
+
+export class Controls {
+  constructor(app, { onLayer, onChannel }) {
+    this.app = app;
+    this.onLayer = onLayer;       // the layer changed (by the user)
+    this.onChannel = onChannel;   // the channel changed
+    this.plot = [];
+    this.pending = null;          // the latest frame, drawn at the next animation frame
+    this.raf = 0;
+  }
+
+  // ---- body state and buttons ----------------------------------------------------------------
+  setRunState(s) {
+    const job = this.app.job;
+    document.body.dataset.state = s;
+    const has = !!job && job.state !== 'crashed' && job.state !== 'starting';
+    const ready = document.body.dataset.ready === '1';
+    $('start').disabled = !ready;
+    $('pause').disabled = s !== 'rendering';
+    $('resume').disabled = s !== 'paused';
+    $('cancel').disabled = !(s === 'rendering' || s === 'paused');
+    $('continue').disabled = !has || !(s === 'done' || s === 'idle' || s === 'paused');
+    $('export-png').disabled = !has;
+    $('export-manifest').disabled = !has;
+  }
+
+  // ---- the model's lists ------------------------------------------------------------------------
+  /** Fills the layer select, the table of layers and the class list from app.info and app.labels. */
+  showModel() {
+    const layers = this.app.info.layers;
+    $('layer').replaceChildren(...layers.map((l) => new Option(
+      `${l.index} · ${l.name} · ${l.op} · ${l.shape.slice(1).join('×')}`, l.name)));
+    $('layers').tBodies[0].replaceChildren(...layers.map((l) => {
+      const tr = document.createElement('tr');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'link';
+      b.textContent = l.name;
+      b.dataset.layer = l.name;
+      for (const v of [String(l.index), b, l.op, l.shape.slice(1).join('×')]) {
+        const td = document.createElement('td');
+        td.append(v);
+        tr.append(td);
+      }
+      return tr;
+    }));
+    $('class-list').replaceChildren(...this.app.labels.classes().slice(0, 5000).map(({ index, name }) => new Option(`${name} (${index})`)));
+  }
+
+  currentLayer() {
+    return this.app.info?.layers.find((l) => l.name === this.app.state.layer);
+  }
+
+  // ---- controls ⇄ state ------------------------------------------------------------------------------
+  read() {
+    const s = this.app.state;
+    s.layer = $('layer').value;
+    s.channel = Math.trunc(num('channel'));
+    s.objective = $('objective').value;
+    s.negative = $('negative').checked;
+    s.x = optInt('neuron-x');
+    s.y = optInt('neuron-y');
+    s.batch = Math.trunc(num('batch'));
+    s.diversity = num('diversity') || 0;
+    s.param = $('param').value;
+    s.decorrelate = $('decorrelate').checked;
+    s.transforms = $('transforms').checked;
+    s.l1 = num('l1') || 0;
+    s.tv = num('tv') || 0;
+    s.blur = num('blur') || 0;
+    s.size = Math.trunc(num('size'));
+    s.steps = Math.trunc(num('steps'));
+    s.lr = num('lr');
+    s.seed = Math.trunc(num('seed'));
+    const cls = this.app.labels.find($('class').value);
+    if (cls >= 0) s.class = cls;
+  }
+
+  write() {
+    const s = this.app.state;
+    if ([...$('layer').options].some((o) => o.value === s.layer)) $('layer').value = s.layer;
+    $('channel').value = s.channel;
+    $('channel-slider').value = s.channel;
+    $('objective').value = s.objective;
+    $('negative').checked = s.negative;
+    $('neuron-x').value = s.x ?? '';
+    $('neuron-y').value = s.y ?? '';
+    $('batch').value = s.batch;
+    $('diversity').value = s.diversity;
+    $('param').value = s.param;
+    $('decorrelate').checked = s.decorrelate;
+    $('transforms').checked = s.transforms;
+    $('l1').value = s.l1;
+    $('tv').value = s.tv;
+    $('blur').value = s.blur;
+    $('size').value = s.size;
+    $('steps').value = s.steps;
+    $('lr').value = s.lr;
+    $('seed').value = s.seed;
+    $('class').value = this.app.info ? `${this.app.labels.name(s.class)} (${s.class})` : '';
+    this.showObjectiveFields();
+  }
+
+  showObjectiveFields() {
+    const o = $('objective').value;
+    $('neuron-fields').hidden = o !== 'neuron';
+    $('class-fields').hidden = o !== 'class';
+    const noChannel = o === 'layer' || o === 'class' || o === 'direction';
+    $('channel').disabled = noChannel;
+    $('channel-slider').disabled = noChannel;
+    $('layer').disabled = o === 'class';
+    const cls = this.app.labels.find($('class').value);
+    $('class-name').textContent = o !== 'class' ? '' : cls < 0 ? 'no such class: type part of a name and pick one from the list'
+      : `class ${cls}: ${this.app.labels.name(cls)}`;
+  }
+
+  /** The layer's channel count and names; fromUser: a channel the new layer lacks goes back to 0. */
+  layerChanged(fromUser) {
+    const l = this.currentLayer();
+    if (!l) return;
+    const C = l.shape[3];
+    $('channel').max = String(C - 1);
+    $('channel-slider').max = String(C - 1);
+    $('channel-count').textContent = `of ${C} (0–${C - 1})`;
+    $('layer-info').textContent = `${l.name} · ${l.op} · ${l.shape.slice(1).join('×')}`;
+    if (fromUser) {
+      if (this.app.state.channel >= C) this.app.state.channel = 0;
+      $('channel').value = this.app.state.channel;
+    }
+    $('channel-slider').value = this.app.state.channel;
+    $('atlas-open').textContent = `Render the atlas of ${l.name.split('/').slice(-2).join('/')} (${C} channels)`;
+  }
+
+  updateUrl() {
+    const app = this.app;
+    const q = writeQuery({ ...app.state, model: app.models.get(app.modelKey)?.own ? 'file' : app.modelKey });
+    history.replaceState(null, '', `${location.pathname}?${q}${location.hash}`);
+  }
+
+  // ---- rendering --------------------------------------------------------------------------------------
+  async start() {
+    const app = this.app;
+    clearError();
+    this.read();
+    // what only the page knows: the engine judges every range, with its own message
+    const problem = !this.currentLayer() ? `unknown layer "${app.state.layer}"`
+      : app.state.objective === 'class' && app.labels.find($('class').value) < 0
+        ? `no class "${$('class').value}": type part of a name and pick one from the list` : null;
+    if (problem) {
+      this.setRunState('error');
+      throw new Error(problem);
+    }
+    this.updateUrl();
+    const old = app.job;
+    app.job = null;
+    if (old) old.cancel().catch(() => {}).finally(() => old.free());
+    const options = renderOptions(app.state);
+    this.plot = [];
+    this.pending = null;
+    $('canvas').dataset.step = '0';
+    $('progress').value = 0;
+    $('step-label').textContent = 'starting…';
+    $('objective-value').textContent = '—';
+    const job = app.pool.render(app.modelKey, options, {
+      onFrame: (f) => this.onFrame(job, f),
+      onEnd: (e) => this.onEnd(job, e),
+    });
+    app.job = job;
+    this.setRunState('rendering');
+    say('Rendering…');
+    await job.started.catch((e) => {
+      if (app.job !== job) return;
+      app.job = null;
+      this.setRunState('error');
+      throw e;
+    });
+    if (app.job === job) this.setRunState(WORKER_TO_PAGE[job.state] ?? 'rendering');
+  }
+
+  async control(action) {
+    const job = this.app.job;
+    if (!job) return;
+    let r;
+    if (action === 'continue') {
+      clearError();
+      r = await job.continue(Math.trunc(num('continue-steps'))); // 1..100000: the worker says so otherwise
+    } else {
+      r = await job[action]();
+    }
+    if (job !== this.app.job) return;
+    this.setRunState(WORKER_TO_PAGE[r.state] ?? document.body.dataset.state);
+    if (r.planned) $('progress').max = r.planned;
+    if (action === 'pause') say(`Paused at step ${r.step}.`);
+    if (action === 'resume' || action === 'continue') say('Rendering…');
+  }
+
+  onFrame(job, f) {
+    if (job !== this.app.job) return;
+    this.pending = f;
+    this.plot.push([f.step, f.objective]);
+    $('progress').max = Math.max(1, job.planned);
+    $('progress').value = f.step;
+    $('step-label').textContent = `step ${f.step} / ${job.planned}`;
+    $('objective-value').textContent = Number.isFinite(f.objective) ? f.objective.toFixed(4) : '—';
+    this.raf ||= requestAnimationFrame(() => this.drawPending());
+  }
+
+  drawPending() {
+    this.raf = 0;
+    const f = this.pending;
+    this.pending = null;
+    if (!f) return;
+    drawBatch($('canvas'), f);
+    $('canvas').dataset.step = String(f.step);
+    drawPlot(this.plot);
+  }
+
+  onEnd(job, e) {
+    if (job !== this.app.job) return;
+    this.drawPending(); // the final frame, before the state says so
+    if (e.error) {
+      this.setRunState('error');
+      const crashed = e.error.code === CODE.CRASHED;
+      showError(crashed ? `${CRASHED}: the render was lost at step ${e.step}. Press Start to render again.`
+        : `${e.error.message}${job.step ? ' (the last good image can still be exported)' : ''}`);
+      say(crashed ? 'The engine worker was restarted.' : 'Stopped by an error.');
+    } else if (e.cancelled) {
+      this.setRunState('idle');
+      say(`Cancelled at step ${e.step}.`);
+    } else {
+      this.setRunState('done');
+      say(`Done: ${e.step} steps, objective ${e.objective.toFixed(4)}.`);
+    }
+  }
+
+  // ---- exports --------------------------------------------------------------------------------------
+  fileBase() {
+    const s = this.app.state;
+    const what = s.objective === 'class' ? `class${s.class}`
+      : `${s.layer.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}` + (['channel', 'neuron'].includes(s.objective) ? `-${s.channel}` : `-${s.objective}`);
+    return `featviz-${what}${s.negative ? '-neg' : ''}-s${s.seed}`;
+  }
+
+  async exportPng() {
+    const job = this.app.job;
+    if (!job) throw new Error('nothing rendered yet: press Start first');
+    const png = await job.png(-1);
+    download(png, `${this.fileBase()}.png`, 'image/png');
+    say(`Saved ${this.fileBase()}.png (step ${job.step}).`);
+  }
+
+  async exportManifest() {
+    if (!this.app.job) throw new Error('nothing rendered yet: press Start first');
+    const m = await this.app.job.manifest([`${this.fileBase()}.png`]);
+    download(JSON.stringify(m, null, 2) + '\n', `${this.fileBase()}.json`, 'application/json');
+    say(`Saved ${this.fileBase()}.json: \`featviz render --manifest ${this.fileBase()}.json\` gives the same PNG.`);
+  }
+
+  async copyLink() {
+    this.updateUrl();
+    try {
+      await navigator.clipboard.writeText(location.href);
+      say('Link copied.');
+    } catch {
+      say(`Link: ${location.href}`);
+    }
+  }
+
+  // ---- listeners ---------------------------------------------------------------------------------------
+  bind() {
+    const changed = () => { this.read(); this.showObjectiveFields(); this.updateUrl(); };
+    const start = guard(() => this.start());
+    $('controls').addEventListener('submit', (e) => { e.preventDefault(); start(); });
+    $('controls').addEventListener('change', changed);
+    $('layer').addEventListener('change', () => {
+      this.read();
+      this.layerChanged(true);
+      this.read();
+      this.updateUrl();
+      this.onLayer();
+    });
+    $('layers').addEventListener('click', (e) => {
+      const b = e.target.closest('button[data-layer]');
+      if (!b) return;
+      $('layer').value = b.dataset.layer;
+      $('layer').dispatchEvent(new Event('change', { bubbles: true }));
+      $('layer').focus();
+    });
+    $('channel').addEventListener('input', () => {
+      $('channel-slider').value = $('channel').value;
+      this.read();
+      this.onChannel();
+    });
+    $('channel-slider').addEventListener('input', () => {
+      $('channel').value = $('channel-slider').value;
+      this.read();
+      this.updateUrl();
+      this.onChannel();
+    });
+    $('class').addEventListener('input', () => this.showObjectiveFields());
+    $('seed-random').addEventListener('click', () => {
+      $('seed').value = Math.floor(Math.random() * 1e6);
+      changed();
+    });
+    $('start').addEventListener('click', start);
+    for (const a of ['pause', 'resume', 'cancel', 'continue']) $(a).addEventListener('click', guard(() => this.control(a)));
+    $('export-png').addEventListener('click', guard(() => this.exportPng()));
+    $('export-manifest').addEventListener('click', guard(() => this.exportManifest()));
+    $('copy-link').addEventListener('click', guard(() => this.copyLink()));
+    $('smooth').addEventListener('change', () => $('canvas').classList.toggle('smooth', $('smooth').checked));
+  }
+}
+
+/** The objective over the steps so far. */
+function drawPlot(plot) {
+  const cv = $('plot'), dpr = window.devicePixelRatio || 1;
+  const W = cv.clientWidth || 280, H = cv.clientHeight || 64;
+  if (cv.width !== Math.round(W * dpr)) { cv.width = Math.round(W * dpr); cv.height = Math.round(H * dpr); }
+  const ctx = cv.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, W, H);
+  const pts = plot.filter(([, v]) => Number.isFinite(v));
+  if (pts.length < 2) return;
+  const x1 = Math.max(pts.at(-1)[0], 1);
+  let lo = Infinity, hi = -Infinity;
+  for (const [, v] of pts) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  if (hi === lo) { hi += 1; lo -= 1; }
+  const X = (s) => 4 + (s / x1) * (W - 8), Y = (v) => H - 4 - ((v - lo) / (hi - lo)) * (H - 8);
+  ctx.strokeStyle = '#ccc';
+  ctx.lineWidth = 1;
+  if (lo < 0 && hi > 0) { ctx.beginPath(); ctx.moveTo(0, Y(0)); ctx.lineTo(W, Y(0)); ctx.stroke(); }
+  ctx.strokeStyle = '#2a5db0';
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  pts.forEach(([s, v], i) => (i ? ctx.lineTo(X(s), Y(v)) : ctx.moveTo(X(s), Y(v))));
+  ctx.stroke();
+  ctx.fillStyle = '#666';
+  ctx.font = '10px system-ui, sans-serif';
+  ctx.fillText(hi.toFixed(2), 6, 11);
+  ctx.fillText(lo.toFixed(2), 6, H - 6);
+}
+
+function download(bytes, name, type) {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
