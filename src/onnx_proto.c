@@ -339,8 +339,12 @@ static int read_attr(rd *R, const fv_pb_field *af, fv_onnx_attr *a) {
   fv_pb_field f;
   int s;
   int64_t n_ints = 0, n_floats = 0;
+  static const int64_t no_ints[1];
+  static const float no_floats[1];
   memset(a, 0, sizeof *a);
   a->name = "";
+  a->ints = no_ints; /* never NULL, so an empty list can be copied */
+  a->floats = no_floats;
   fv_pb_init(&r, af->data, af->len);
   /* pass 1: scalars and counts */
   while ((s = fv_pb_next(&r, &f)) == FV_PB_FIELD) {
