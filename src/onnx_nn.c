@@ -148,6 +148,12 @@ static int lower_pool_kind(ox *X, fv_op_kind kind, int global) {
   } else {
     if (!fv_onnx_attr_find(X->nd, "kernel_shape")) return fv_ox_fail(X, BAD, "no kernel_shape");
     TRY(read_window(X, &w, NULL, 0));
+    /* a window of pads alone has no input tap (PyTorch forbids pads past half the kernel) */
+    for (int k = 0; k < 4; k++)
+      if (w.p[k] >= w.k[k % 2])
+        return fv_ox_fail(X, UNSUP, "pads %lld,%lld,%lld,%lld reach the %lldx%lld window (a pad must be smaller than the kernel)",
+                          (long long)w.p[0], (long long)w.p[1], (long long)w.p[2], (long long)w.p[3], (long long)w.k[0],
+                          (long long)w.k[1]);
     ceil_mode = fv_ox_attr_i(X, "ceil_mode", 0) != 0;
     if (fv_ox_attr_i(X, "storage_order", 0) != 0) return fv_ox_fail(X, UNSUP, "storage_order 1 is not supported");
     if (ceil_mode && w.padding == FV_PADDING_VALID) w.padding = FV_PADDING_EXPLICIT; /* zero pads, rounded up */

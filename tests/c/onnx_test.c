@@ -666,6 +666,12 @@ static void test_refusals(void) {
   expect_refusal(&g, 13, FV_ERR_UNSUPPORTED, "auto_pad SAME_LOWER is not supported", "SAME_LOWER with stride 2");
 
   g = (pb){0};
+  NODE(&g, "AveragePool", "ap", L("x"), L("y"), {"kernel_shape", 'I', .n = 2, .ints = (int64_t[]){2, 2}},
+       {"pads", 'I', .n = 4, .ints = (int64_t[]){2, 0, 0, 0}});
+  small_input(&g);
+  expect_refusal(&g, 13, FV_ERR_UNSUPPORTED, "pads 2,0,0,0 reach the 2x2 window", "pool pads as large as the kernel");
+
+  g = (pb){0};
   NODE(&g, "Pad", "pd", L("x", "pads"), L("y"), {"mode", 's', .s = "reflect"});
   init_i64(&g, "pads", 8, (int64_t[]){0, 0, 1, 1, 0, 0, 1, 1});
   small_input(&g);
