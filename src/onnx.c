@@ -305,6 +305,7 @@ static int lower_graph(ox *X) {
 }
 
 fv_model *fv_onnx_load(const uint8_t *bytes, size_t n, fv_error *err) {
+  fv_error_clear(err);
   fv_model *m = fv_model_new(err);
   if (!m) return NULL;
   fv_onnx_graph g;

@@ -50,28 +50,34 @@ static int lower_clip(ox *X) {
 }
 
 /* MatMul / Gemm without a bias, followed by Add of a [N_out] constant: the bias. */
+/* 1 folded, 0 not this pattern, -1 an error (X->err set). */
 static int fold_bias(ox *X, val *x, val *c, val *y) {
   fv_model *m = X->m;
-  if (x->uses != 1 || x->shared || m->n_ops == 0) return 0;
+  if (x->uses != 1 || x->shared || m->n_ops == 0 || c->kind != V_CONST || c->rank < 1) return 0;
   fv_op *op = &m->ops[m->n_ops - 1];
   if (op->kind != FV_OP_FULLY_CONNECTED || op->output != x->t || op->inputs[2] >= 0) return 0;
-  int oc = m->tensors[op->inputs[1]].dims[0];
+  const int oc = m->tensors[op->inputs[1]].dims[0];
+  int64_t count = 1;
+  for (int k = 0; k < c->rank; k++) count *= c->dims[k];
+  if (count != oc || c->dims[c->rank - 1] != oc) return 0;
   int64_t n;
   const float *f = fv_ox_cst_f(X, c, &n);
-  if (!f || n != oc || c->dims[c->rank - 1] != oc) return 0;
+  if (!f) return -1;
   float *b = (float *)malloc(sizeof(float) * (size_t)oc);
-  if (!b) return 0;
+  if (!b) return fv_ox_fail(X, FV_ERR_NO_MEMORY, "out of memory"), -1;
   memcpy(b, f, sizeof(float) * (size_t)oc);
   int bt = fv_model_add_tensor(m, c->name, 1, &oc, b, X->err);
-  if (bt < 0) return 0;
+  if (bt < 0) return -1;
   op = &m->ops[m->n_ops - 1];
   op->inputs[2] = bt;
   fv_tensor *T = &m->tensors[x->t];
+  char *name = fv_ox_dup(y->name);
+  if (!name) return fv_ox_fail(X, FV_ERR_NO_MEMORY, "out of memory"), -1;
   free(T->name);
-  T->name = fv_ox_dup(y->name);
+  T->name = name;
   snprintf(op->src_op, sizeof op->src_op, "%s+Add", op->src_op[0] == 'G' ? "Gemm" : "MatMul");
   fv_ox_set_act(y, x->t, x->lay, x->rank, x->dims);
-  return T->name != NULL;
+  return 1;
 }
 
 static int lower_binary_kind(ox *X, fv_op_kind kind) {
@@ -87,8 +93,10 @@ static int lower_binary_kind(ox *X, fv_op_kind kind) {
     return fv_ox_fail(X, BAD, "shapes %s and %s do not broadcast", fv_ox_shape_str(a->rank, a->dims, s1, sizeof s1),
                 fv_ox_shape_str(b->rank, b->dims, s2, sizeof s2));
   }
-  if (kind == FV_OP_ADD && (a->kind == V_CONST || b->kind == V_CONST) && fold_bias(X, act, act == a ? b : a, y))
-    return 1;
+  if (kind == FV_OP_ADD && (a->kind == V_CONST || b->kind == V_CONST)) {
+    int folded = fold_bias(X, act, act == a ? b : a, y);
+    if (folded) return folded > 0;
+  }
   int t[2], lay;
   if (a->kind == V_ACT && b->kind == V_ACT) {
     if (a->rank != b->rank)

@@ -1278,6 +1278,7 @@ static int load(ld *L, fv_model *m, tinfo **Tp) {
 }
 
 fv_model *fv_tflite_load(const uint8_t *bytes, size_t n, fv_error *err) {
+  fv_error_clear(err);
   ld L;
   memset(&L, 0, sizeof L);
   L.b = bytes;
