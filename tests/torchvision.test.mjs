@@ -53,8 +53,9 @@ for (const [arch, g] of Object.entries(GOLDEN.models)) {
         if (data[k] > data[top]) top = k;
         if (g.logits[k] > g.logits[ref]) ref = k;
       }
-      // float32 in another summation order through tens of layers: 1e-4 of the largest logit
-      assert.ok(worst <= 1e-4 * scale, `max |featviz − PyTorch| ${worst.toExponential(2)} of max |logit| ${scale.toFixed(3)}`);
+      // float32 in another summation order through up to 500 layers: the worst seen is 1.6e-6 of the
+      // largest logit (tests/golden/README.md); a wrong layout or weight is off by 1e-1 or more
+      assert.ok(worst <= 1e-5 * scale, `max |featviz − PyTorch| ${worst.toExponential(2)} of max |logit| ${scale.toFixed(3)}`);
       assert.equal(top, ref, 'top-1');
     } finally {
       m.free();
