@@ -533,6 +533,42 @@ static void test_shuffle(void) {
     ok &= gj * 2 + gi == c;
   }
   CHECK(ok, "the shuffle's channel order");
+  /* the three ops run at any input size: planned at 12x9 */
+  fv_infer *in = fv_infer_new(m, 12, 9, -1, &e);
+  CHECK(in && fv_infer_layer_dim(in, 3, 1) == 12 && fv_infer_layer_dim(in, 3, 2) == 9 && fv_infer_layer_dim(in, 3, 3) == 6,
+        "the shuffle at 12x9: %s", in ? "planned" : e.msg);
+  fv_infer_free(in);
+  fv_model_free(m);
+}
+
+/* torch's view(b, -1) written out as Shape → Gather → Concat → Reshape: folded at the native
+ * size, the Reshape's fixed target refuses other sizes with FV_ERR_SHAPE (a flatten of
+ * [N,C,H,W] to [N, C·H·W] that would be wrong at any other H, W). */
+static void test_fixed_reshape(void) {
+  pb g = {0};
+  float w[3 * 3];
+  for (int k = 0; k < 9; k++) w[k] = frand();
+  NODE(&g, "Conv", "c", L("x", "w"), L("a"));
+  NODE(&g, "Shape", "s", L("a"), L("shape"));
+  NODE(&g, "Gather", "gat", L("shape", "zero"), L("n"), {"axis", 'i', 0});
+  NODE(&g, "Unsqueeze", "u", L("n"), L("n1"), {"axes", 'I', .n = 1, .ints = (int64_t[]){0}});
+  NODE(&g, "Concat", "cat", L("n1", "k"), L("target"), {"axis", 'i', 0});
+  NODE(&g, "Reshape", "resh", L("a", "target"), L("y"));
+  init_f32(&g, "w", 4, (int64_t[]){3, 3, 1, 1}, w);
+  t_raw(&g, 5, "zero", I64, 0, NULL, (int64_t[]){0}, 8); /* a scalar index: Gather drops the axis */
+  init_i64(&g, "k", 1, (int64_t[]){3 * 4 * 5});
+  value(&g, 11, "x", 4, (int64_t[]){1, 3, 4, 5});
+  value(&g, 12, "y", 2, (int64_t[]){1, 60});
+  fv_error e;
+  fv_model *m = load_graph(&g, 11, &e);
+  CHECK(m, "a folded view(b, -1) loads: %s", e.msg);
+  if (!m) return;
+  fv_infer *in = fv_infer_new(m, 0, 0, -1, &e);
+  CHECK(in != NULL, "at the native size: %s", in ? "planned" : e.msg);
+  fv_infer_free(in);
+  in = fv_infer_new(m, 8, 10, -1, &e);
+  CHECK(!in && e.code == FV_ERR_SHAPE && strstr(e.msg, "native size"), "at 8x10: FV_ERR_SHAPE '%s'", e.msg);
+  fv_infer_free(in);
   fv_model_free(m);
 }
 
@@ -1338,6 +1374,7 @@ int main(int argc, char **argv) {
   test_shape_folding();
   test_dequantize();
   test_shuffle();
+  test_fixed_reshape();
   test_more_ops();
   test_metadata();
   test_refusals();
