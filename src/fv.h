@@ -217,6 +217,19 @@ double fv_render_flops(const fv_render *r);
 void fv_kernels_set_simd(int on);
 int fv_kernels_simd_available(void);
 
+/* ---- threads (src/threads.h; driven by wasm/threads.js) ------------------ */
+/* In the threads build, an engine runs each op on n threads over its one
+ * memory: this thread (0) and n - 1 helpers, each a Worker running the same
+ * module. Results are the same bits on any number of threads. The plain
+ * build has no threads: fv_threads_init(n > 1) fails with FV_ERR_UNSUPPORTED. */
+fv_status fv_threads_init(int n, int can_block, fv_error *err); /* can_block 0: thread 0 spins, never waits */
+void *fv_threads_stack_top(int t); /* helper t's stack pointer, to set before fv_threads_helper */
+void fv_threads_helper(int t);     /* helper t's loop (t = 1..n-1); returns after fv_threads_stop */
+int fv_threads_alive(void);        /* helpers now inside fv_threads_helper */
+int fv_threads_start(void);        /* once all n - 1 are alive: jobs use n threads; returns that n */
+void fv_threads_stop(void);        /* helpers leave their loops; one thread again */
+int fv_threads_count(void);        /* threads a job started now uses (1 inside a job) */
+
 /* ---- profiling (for the benchmark) -------------------------------------- */
 /* Off by default. On: every graph pass times each op (a clock read before and
  * after) into slots keyed by op kind, filter, stride and direction, e.g.

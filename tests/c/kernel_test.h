@@ -95,6 +95,12 @@ static inline int for_my_kernels(const char *me, int (*run)(const kernel_pair *k
  * against its scalar kernel by twin(kp) (NULL when `me` owns scalar kernels
  * only). Returns the number of kernels `me` owns. */
 static int (*kernel_twin_)(const kernel_pair *kp);
+/* twin for kernel_test_main: the test's SIMD-vs-scalar function, which exists in SIMD builds only */
+#ifdef __wasm_simd128__
+#define KERNEL_TWIN(f) (f)
+#else
+#define KERNEL_TWIN(f) NULL
+#endif
 static inline int kernel_run_(const kernel_pair *kp) {
   int cases = kernel_marks(kp->op);
 #ifdef __wasm_simd128__

@@ -126,13 +126,11 @@ static int simd_vs_scalar(const kernel_pair *kp) {
   }
   return cases;
 }
-#define SIMD_TWIN simd_vs_scalar
-#else
-#define SIMD_TWIN NULL
 #endif
 
 int main(void) {
   check_seed(20261202);
-  CHECK(kernel_test_main("kernels_lrn", test_lrn, SIMD_TWIN) == 2, "kernels.inc lists 2 kernels of kernels_lrn");
+  const int mine = kernel_test_main("kernels_lrn", test_lrn, KERNEL_TWIN(simd_vs_scalar));
+  CHECK(mine == 2, "kernels_lrn owns %d kernels of kernels.inc, not 2", mine);
   return check_summary("kernels_lrn");
 }

@@ -1001,15 +1001,9 @@ static void run_all(void) {
   test_act();
 }
 
-#ifdef __wasm_simd128__
-#define SIMD_TWIN simd_vs_scalar
-#else
-#define SIMD_TWIN NULL
-#endif
-
 int main(void) {
   check_seed(20240611);
-  kernel_test_main("kernels_misc", run_all, SIMD_TWIN);
+  kernel_test_main("kernels_misc", run_all, KERNEL_TWIN(simd_vs_scalar));
   /* every listed kernel belongs to some test */
   for (size_t i = 0; i < N_KERNEL_PAIRS; i++)
     CHECK(kernel_owner(kernel_pairs[i].sig) != NULL, "%s (%s): listed in kernels.inc, but no test owns its signature",
