@@ -24,7 +24,7 @@ KERNEL_SRC := $(sort $(wildcard src/kernels/*.c))
 THIRD_SRC  := $(KISSFFT)/kiss_fft.c $(KISSFFT)/tools/kiss_fftr.c
 TEST_SRC   := $(sort $(wildcard tests/c/*_test.c))
 FUZZ_SRC   := $(sort $(wildcard tests/fuzz/*_fuzz.c))
-HEADERS    := $(wildcard src/*.h src/kernels/*.h src/kernels/*.inc tests/c/*.h)
+HEADERS    := $(wildcard src/*.h src/kernels/*.h src/kernels/*.inc tests/c/*.h tests/fuzz/*.h)
 
 # ---- flags, in named groups --------------------------------------------------
 CFLAGS_COMMON  := -std=c11 -Wall -Wextra -Wno-unused-parameter -Isrc -I$(STB) \

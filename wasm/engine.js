@@ -295,13 +295,39 @@ export class Model {
     const json = new TextEncoder().encode(JSON.stringify(layerRef(nameOrIndex)));
     return this.e.withBytes(json, (p, n) => this.e.check(this.e.x.fv_options_find_layer(this.ptr, p, n, this.e.err)));
   }
+  /**
+   * The input the network expects: { shape, bgr, scale: [3], offset: [3], source, min, max }.
+   * Network channel k holds p·scale[k] + offset[k] for the 0..255 value p of the photo's channel
+   * (bgr ? 2 − k : k); source says what said so ('' = nothing: a guess). min / max: the lowest and
+   * highest value any channel takes.
+   */
   get input() {
-    const { x } = this.e;
+    const { x } = this.e, p = this.ptr;
+    const scale = [0, 1, 2].map((k) => x.fv_model_input_scale(p, k));
+    const offset = [0, 1, 2].map((k) => x.fv_model_input_offset(p, k));
+    const ends = offset.flatMap((o, k) => [o, o + 255 * scale[k]]);
     return {
-      shape: [0, 1, 2, 3].map((d) => x.fv_model_input_dim(this.ptr, d)),
-      min: x.fv_model_input_min(this.ptr),
-      max: x.fv_model_input_max(this.ptr),
+      shape: [0, 1, 2, 3].map((d) => x.fv_model_input_dim(p, d)),
+      bgr: x.fv_model_input_bgr(p) === 1,
+      scale, offset,
+      source: this.e.cstr(x.fv_model_input_source(p)),
+      min: Math.min(...ends),
+      max: Math.max(...ends),
     };
+  }
+  /** Replaces the input description (e.g. a user's preset): { bgr, scale: [3], offset: [3], source }. */
+  setInput({ bgr = false, scale, offset, source = '' }) {
+    const { e } = this, s = e.putString(String(source));
+    try {
+      e.check(e.x.fv_model_set_input(this.ptr, bgr ? 1 : 0, ...scale, ...offset, s, e.err));
+    } finally {
+      e.x.fv_free(s);
+    }
+  }
+  /** Class names the file carries (TFLite metadata, ONNX metadata_props), or null. */
+  get labels() {
+    const p = this.e.x.fv_model_labels(this.ptr);
+    return p ? this.e.cstr(p).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1) : null;
   }
   /** The tensor id of the image input (what the first ops read; see op()). */
   get inputTensor() { return this.e.x.fv_model_input_tensor(this.ptr); }
@@ -323,7 +349,7 @@ export class Model {
     const o = Object.fromEntries(Object.entries(OP_OPTIONS).map(([name, key]) => [name, x.fv_model_op_option(p, i, key)]));
     o.padding = o.padding === 1 ? 'valid' : 'same';
     o.act = ['linear', 'relu', 'relu6'][o.act];
-    return { kind: this.e.cstr(x.fv_model_layer_op(p, i)), output: x.fv_model_op_output(p, i), inputs, options: o };
+    return { kind: this.e.cstr(x.fv_model_op_kind(p, i)), output: x.fv_model_op_output(p, i), inputs, options: o };
   }
   /** Tensor t: { tensor, shape, data: Float32Array copy of a constant | null }; tensor -1: an absent input. */
   tensor(t) {
