@@ -21,7 +21,12 @@
  * (Measured and dropped: a direct per-pixel gradient without col, w rows
  * padded to 12 floats — 288 multiply-adds a pixel against the GEMM's 256,
  * no faster; smaller im2col blocks — no change.)
- * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 1820) run scalar.
+ * Weights come packed at load for both GEMMs (fv_conv_pack, model.c:
+ * s->wpack, s->wgpack), so a block packs nothing and any block size runs the
+ * 4×8 tiles; the blocks are 128 KB, so a 3×3 over 192 channels (K = 1728)
+ * still gets 16 pixels per pass over its weights (64 KB blocks of 8 pixels
+ * ran GoogLeNet's big 3×3s at about 60% of the SIMD peak, these at 85%).
+ * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 3640) run scalar.
  * Grouped convs (ONNX group, groups > 1: ResNeXt, RegNet, ShuffleNet v1) run
  * the same GEMMs group by group on stack blocks: im2col of the group's
  * channels, the GEMM into a [rows][oc/groups] tile, copied into y (and for
@@ -359,14 +364,15 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
     return;
   }
   if (fv_conv2d_is_pointwise(s)) {
-    fv_f32_fc_grad__wasmsimd(P, s->ic, s->oc, dy, w, dx);
+    fv_f32_fc_grad_gemm__wasmsimd(P, s->ic, s->oc, dy, w, s->wgpack, dx);
     return;
   }
   /* The GEMM's columns are K; when K is not a multiple of its 8-column panel
    * (27 in the first conv) the last panel goes through a stack tile, slowly.
-   * So w is copied with its rows zero-padded to Kp and col gets Kp columns. */
+   * So w is copied with its rows zero-padded to Kp and col gets Kp columns.
+   * Weights packed at load have that padding already (and every panel contiguous). */
   int Kp = (K + 7) & ~7;
-  if (Kp == K || (size_t)s->oc * Kp > CONV_WPAD) Kp = K;
+  if (Kp == K || (size_t)s->oc * Kp > CONV_WPAD || s->wgpack) Kp = K;
   const int rows = conv_block_rows(Kp);
   if (rows == 0) {
     fv_f32_conv2d_grad__scalar(s, dy, w, dx);
@@ -385,7 +391,7 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
   for (int p0 = 0; p0 < P; p0 += rows) {
     const int r = P - p0 < rows ? P - p0 : rows;
     zero_f32(col, r * Kp);
-    fv_f32_fc_grad__wasmsimd(r, Kp, s->oc, dy + (size_t)p0 * s->oc, wg, col);
+    fv_f32_fc_grad_gemm__wasmsimd(r, Kp, s->oc, dy + (size_t)p0 * s->oc, wg, s->wgpack, col);
     col2im_add(s, col, Kp, p0, r, 0, s->ic, dx);
   }
 }
