@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import os from 'node:os';
 import { loadEngine } from '../wasm/engine.js';
 import {
-  FvError, InputError, Catalog, parseLabels, isModelFile, MODEL_EXTENSIONS, RENDER_FLAGS, readFlag, readFlags, renderOptions,
+  FvError, InputError, Catalog, parseLabels, isModelFile, MODEL_EXTENSIONS, RENDER_FLAGS, THREADS_FLAG, readThreads, readFlag, readFlags, renderOptions,
   makeManifest, readManifest, checkManifestModel,
 } from '../wasm/options.js';
 
@@ -31,7 +32,8 @@ const USAGE = `usage: featviz <command> [MODEL] ...
                                                     optimize an image that the objective likes;
                                                     writes out.png and its manifest out.json
   render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
-MODEL is a ${MODEL_EXTENSIONS.join(' or ')} file; by default ${DEFAULT_MODEL} from the model store
+Every command takes --threads N: the engine's threads (default: the machine's cores; the
+same bytes on any count). MODEL is a ${MODEL_EXTENSIONS.join(' or ')} file; by default ${DEFAULT_MODEL} from the model store
 ($FEATVIZ_MODELS, else models/, else ../shared/models).`;
 
 // A mistake in the command line (exit code 2); InputError from options.js is one too.
@@ -72,8 +74,12 @@ function takeModel(positionals) {
   return [join(modelsDir(), DEFAULT_MODEL), positionals];
 }
 
-async function open(modelPath) {
-  const engine = await loadEngine();
+const opened = []; // engines of this run: closed at its end (their helper threads)
+
+/** The engine on --threads N threads (default: the cores; the same bytes on any count) with the model. */
+async function open(modelPath, values = {}) {
+  const engine = await loadEngine({ threads: readThreads(values, os.availableParallelism?.() ?? os.cpus().length) });
+  opened.push(engine);
   const bytes = readInput(modelPath, 'model');
   let model;
   try {
@@ -95,10 +101,10 @@ function intFlag(values, name, min) {
 // ---- commands ---------------------------------------------------------------------
 
 async function cmdLayers(args) {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...THREADS_FLAG } });
   const [modelPath, rest] = takeModel(positionals);
   if (rest.length) throw new UsageError(`unexpected argument: ${rest[0]}`);
-  const { model } = await open(modelPath);
+  const { model } = await open(modelPath, values);
   const inp = model.input;
   console.log(`# ${basename(modelPath)}: input ${inp.shape.slice(1).join('x')}, values ${inp.min}..${inp.max}`);
   for (const l of model.layers()) {
@@ -107,12 +113,12 @@ async function cmdLayers(args) {
 }
 
 async function cmdClassify(args) {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { top: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { top: { type: 'string' }, ...THREADS_FLAG } });
   const [modelPath, images] = takeModel(positionals);
   if (!images.length) throw new UsageError('classify needs at least one IMAGE');
   const k = intFlag(values, 'top', 1) ?? 5;
   const photos = images.map((p) => [p, readInput(p, 'image')]);
-  const { engine, model, labels } = await open(modelPath);
+  const { engine, model, labels } = await open(modelPath, values);
   const inf = engine.infer(model);
   for (const [path, bytes] of photos) {
     try {
@@ -132,7 +138,7 @@ async function cmdClassify(args) {
 async function cmdExamples(args) {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { layer: { type: 'string' }, channel: { type: 'string' }, top: { type: 'string' } },
+    options: { layer: { type: 'string' }, channel: { type: 'string' }, top: { type: 'string' }, ...THREADS_FLAG },
   });
   const [modelPath, rest] = takeModel(positionals);
   if (rest.length !== 1) throw new UsageError('examples needs one DIR of photos');
@@ -148,7 +154,7 @@ async function cmdExamples(args) {
     throw new Error(`cannot read directory ${dir}: ${e.code ?? e.message}`);
   }
   if (!entries.length) throw new Error(`no photos (JPEG, PNG, BMP, GIF) in ${dir}`);
-  const { engine, model } = await open(modelPath);
+  const { engine, model } = await open(modelPath, values);
   const layer = model.layerIndex(values.layer);
   const inf = engine.infer(model, { lastLayer: layer });
   const scores = [];
@@ -183,7 +189,7 @@ function progress(done, total, objective) {
 async function cmdRender(args) {
   const options = {
     ...RENDER_FLAGS, out: { type: 'string' }, each: { type: 'boolean' }, manifest: { type: 'string' },
-    'no-manifest': { type: 'boolean' },
+    'no-manifest': { type: 'boolean' }, ...THREADS_FLAG,
   };
   const { values: v, positionals } = parseArgs({ args, allowPositionals: true, options });
   let [modelPath, rest] = takeModel(positionals);
@@ -196,7 +202,7 @@ async function cmdRender(args) {
   }
   const modelBytes = readInput(modelPath, 'model');
   if (manifest) checkManifestModel(manifest, sha256(modelBytes), basename(modelPath));
-  const { engine, model, labels } = await open(modelPath);
+  const { engine, model, labels } = await open(modelPath, v);
   opts ??= renderOptions(readFlags(v, labels));
   const r = engine.render(model, opts);
   const total = r.stepsPlanned;
@@ -228,7 +234,7 @@ async function cmdRender(args) {
     writeFileSync(f, JSON.stringify(m, null, 2) + '\n');
     written.push(f);
   }
-  console.log(`${written.join(' ')}  (${total} steps, objective ${r.objective.toFixed(4)})`);
+  console.log(`${written.join(' ')}  (${total} steps, objective ${r.objective.toFixed(4)}, ${engine.threads} thread${engine.threads > 1 ? 's' : ''}${engine.threadsReason ? `: ${engine.threadsReason}` : ''})`);
   r.free();
 }
 
@@ -251,6 +257,8 @@ export async function main(argv) {
     const userError = usage || e instanceof FvError || e.constructor === Error;
     console.error(`featviz: ${userError ? e.message : e.stack}`);
     return usage ? 2 : 1;
+  } finally {
+    while (opened.length) opened.pop().close();
   }
 }
 

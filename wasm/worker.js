@@ -14,8 +14,10 @@
 // or { id, error, code } (failures never kill the worker), except render:
 // it answers with a stream of messages under its own id (see "render").
 //
-//   init      { wasmUrl? }                       → { version, simd }
-//             Loads the engine (featviz.wasm next to this file by default).
+//   init      { wasmUrl?, threads? }             → { version, simd, threads, threadsReason }
+//             Loads the engine (featviz.wasm next to this file by default);
+//             threads > 1: the threads build on that many threads (engine.js),
+//             or one thread where the realm cannot (threadsReason says why).
 //             Any other action also initializes on first use.
 //   loadModel { key, bytes: ArrayBuffer (transferred), name?, labels? }
 //             → { key, name, sha256, layers: [{index, name, op, shape:[N,H,W,C]}],
@@ -34,7 +36,7 @@
 //             diversity ...). Runs options.steps (default 512) steps, one step
 //             per event-loop turn so control messages get in between steps.
 //             The worker first posts { id, started: { step: 0, planned, size, batch,
-//             options (canonical) } } (or { id, error, code } if the options are
+//             options (canonical), threads (the render's) } } (or { id, error, code } if the options are
 //             refused: that is the render's only message then), then a frame of
 //             step 0 (the starting noise), and while it runs, under the render's id:
 //               { id, frame: { step, objective, rgba: ArrayBuffer (transferred),
@@ -134,8 +136,8 @@ let engine = null, enginePromise = null;
 const models = new Map();   // key → { model, name, sha256, labels, layers, input }
 const renders = new Map();  // render id → { id, r, modelKey, state, planned, frameInterval, lastFrameAt, lastFrameStep }
 
-function init(wasmUrl) {
-  enginePromise ??= loadEngine(wasmUrl ? { url: wasmUrl } : {}).then((e) => (engine = e));
+function init(wasmUrl, threads = 1) {
+  enginePromise ??= loadEngine({ ...(wasmUrl ? { url: wasmUrl } : {}), ...(threads > 1 ? { threads } : {}) }).then((e) => (engine = e));
   return enginePromise;
 }
 
@@ -236,8 +238,8 @@ async function dispatch(msg) {
   if (action !== 'init' && action !== 'crash') await init();
   switch (action) {
     case 'init': {
-      await init(msg.wasmUrl);
-      return { version: engine.version(), simd: engine.simdAvailable() };
+      await init(msg.wasmUrl, Number.isInteger(msg.threads) ? msg.threads : 1);
+      return { version: engine.version(), simd: engine.simdAvailable(), threads: engine.threads, threadsReason: engine.threadsReason };
     }
     case 'loadModel': {
       need(msg.key !== undefined && msg.key !== null, 'loadModel needs a key');
@@ -266,7 +268,7 @@ async function dispatch(msg) {
         frameInterval: Number.isFinite(msg.frameInterval) ? msg.frameInterval : 30, lastFrameAt: -Infinity, lastFrameStep: -1,
       };
       renders.set(msg.id, job);
-      post({ id: job.id, started: { step: 0, planned: job.planned, size: r.size, batch: r.batch, options: r.options } });
+      post({ id: job.id, started: { step: 0, planned: job.planned, size: r.size, batch: r.batch, options: r.options, threads: engine.threads } });
       postFrame(job); // step 0: the starting noise, so the page shows something at once
       if (job.planned <= 0) {
         job.state = 'done';

@@ -7,6 +7,7 @@
 //
 // ---- element ids (stable: the browser tests use them) ------------------------------------
 // state on <body>:  data-state = 'idle' | 'rendering' | 'paused' | 'done' | 'error'
+//                   data-threads = the threads worker 0's engine renders on (#engine-info says why fewer)
 //                   ('idle' also after a cancel; the image stays exportable)
 //                   data-ready = '1' once the engine and the model are loaded
 //                   data-model = the loaded model's key (catalog id, or 'file:N' for an opened file)
@@ -20,7 +21,7 @@
 // params:   #batch, #diversity, #param (fft|pixel), #decorrelate, #transforms, #l1, #tv, #blur,
 //           #size, #steps, #lr, #seed, #seed-random
 // run:      #start, #pause, #resume, #cancel, #continue + #continue-steps (Enter in a control starts too)
-// output:   #canvas (data-step = the step drawn; a batch is a grid like the PNG's), #progress
+// output:   #canvas (data-step = the step drawn, data-threads = the render's threads; a batch is a grid like the PNG's), #progress
 //           (<progress>, value = step, max = planned), #step-label, #objective-value, #plot,
 //           #export-png, #export-manifest (downloads), #copy-link, #smooth, #status
 // errors:   #error (role=alert; hidden when there is none) with #error-text, #error-close
@@ -233,7 +234,9 @@ function bind() {
 
 async function main() {
   controls.setRunState('idle');
-  app.pool = photos.pool = sharedPool();
+  // worker 0 renders on every core (the threads build; one thread where the page is not
+  // cross-origin isolated), the others stay single-threaded for the atlas and the photos
+  app.pool = photos.pool = sharedPool({ threads: navigator.hardwareConcurrency || 1 });
   app.pool.addEventListener('crash', (e) => {
     const d = e.detail;
     showError(d.restarted
@@ -262,7 +265,11 @@ async function main() {
     modelId = app.catalog.default;
   }
   $('model').value = modelId;
-  const info = app.pool.ready.then((i) => { $('engine-info').textContent = `engine ${i.version}, ${i.size} worker${i.size > 1 ? 's' : ''}${i.simd ? ', SIMD' : ''}`; });
+  const info = app.pool.ready.then((i) => {
+    document.body.dataset.threads = String(i.threads);
+    $('engine-info').textContent = `engine ${i.version}, ${i.size} worker${i.size > 1 ? 's' : ''}${i.simd ? ', SIMD' : ''}, ` +
+      `renders on ${i.threads} thread${i.threads > 1 ? 's' : ''}${i.threadsReason ? ` (${i.threadsReason})` : ''}`;
+  });
   await loadCatalogModel(modelId);
   await useModel(modelId, { layer: want.layer || undefined, channel: q.has('ch') ? want.channel : undefined });
   await info.catch(() => {});
