@@ -276,10 +276,13 @@ console.log(`batch 4 + diversity at 128x128: peak ${(m4.peak / MB).toFixed(1)} M
     console.log('  skipped: no wasm/pool.js');
   } else {
     try {
-      // 1, 2, 1, 2 workers: the machine is shared, so each count's best run is reported
-      const best = {}, all = { 1: [], 2: [] };
-      for (const size of [1, 2, 1, 2]) {
-        const pool = new Pool({ size });
+      // 1 and 2 single-threaded workers, and 1 worker on 2 threads (the threads build), twice
+      // each: the machine is shared, so each configuration's best run is reported
+      const CONFIGS = { '1 worker': { size: 1 }, '2 workers': { size: 2 }, '1 worker, 2 threads': { size: 1, threads: 2 } };
+      const best = {}, all = Object.fromEntries(Object.keys(CONFIGS).map((k) => [k, []]));
+      for (const key of [...Object.keys(CONFIGS), ...Object.keys(CONFIGS)]) {
+        const { size, threads = 1 } = CONFIGS[key];
+        const pool = new Pool({ size, threads });
         try {
           await pool.ready;
           await pool.loadModel('v2', v2Bytes, { name: STORE[0] });
@@ -302,17 +305,19 @@ console.log(`batch 4 + diversity at 128x128: peak ${(m4.peak / MB).toFixed(1)} M
           };
           await Promise.all(Array.from({ length: size }, runOne));
           const perMin = ATLAS.channels / ((performance.now() - t0) / 60000);
-          all[size].push(perMin);
-          best[size] = Math.max(best[size] ?? 0, perMin);
+          all[key].push(perMin);
+          best[key] = Math.max(best[key] ?? 0, perMin);
         } finally {
           pool.terminate();
         }
       }
-      for (const size of [1, 2]) {
-        console.log(`  ${size} worker${size > 1 ? 's' : ' '}: ${pad(best[size].toFixed(1), 6)} channels per minute ` +
-          `(best of ${all[size].map((v) => v.toFixed(1)).join(', ')})`);
+      for (const key of Object.keys(CONFIGS)) {
+        console.log(`  ${key.padEnd(20)}: ${pad(best[key].toFixed(1), 6)} channels per minute ` +
+          `(best of ${all[key].map((v) => v.toFixed(1)).join(', ')})`);
       }
-      console.log(`  2 workers / 1 worker: ${(best[2] / best[1]).toFixed(2)}x; load average now: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+      console.log(`  2 workers / 1 worker: ${(best['2 workers'] / best['1 worker']).toFixed(2)}x; 2 workers / 1 worker on 2 threads: ` +
+        `${(best['2 workers'] / best['1 worker, 2 threads']).toFixed(2)}x; load average now: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+      report.atlas_channels_per_minute = best;
     } catch (e) {
       console.log(`  skipped: the pool failed (${e.message})`);
     }

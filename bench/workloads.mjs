@@ -10,21 +10,24 @@
 //   googlenet_step_b1               Lucid step 128×128, inception_4c/output channel 97, 1 thread
 //   googlenet_step_b1_threads2      the same, 2 threads
 //   googlenet_step_b4_div           batch 4 + diversity, 1 thread, and its peak WASM memory
-// and GoogLeNet's per-op profile of googlenet_step_b1. onnxruntime-web runs in a child process
+//   googlenet_step_b1_relaxed       googlenet_step_b1 on the relaxed-SIMD build (fused multiply-add), where the runtime has it
+// and GoogLeNet's per-op profile of googlenet_step_b1, and its dense convs one by one
+// (bench/conv_bench.c: GFLOP/s and share of the SIMD peak per shape, forward and gradient). onnxruntime-web runs in a child process
 // per thread count (bench/ort-child.mjs: its thread count is global to a process), interleaved
 // with featviz's samples in short rounds. The PyTorch figures are the issue's (measured on this
 // machine for it, not by this script): one thread, 75–85 ms for the GoogLeNet step.
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { loadEngine } from '../wasm/engine.js';
+import { loadEngine, relaxedSimdSupported } from '../wasm/engine.js';
 import { onnxFromModel } from './peer-ort.mjs';
 import { median, interleave } from './timing.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
 export const PEAK_GFLOPS = 45; // WASM SIMD128 multiply+add, one thread, this machine (issues 5, 11)
 const PYTORCH_GOOGLENET_STEP_MS = 80; // the issue's 75–85 ms, PyTorch 1.13 CPU, one thread
 const PYTORCH_MOBILENET_STEP_MS = 28; // the issue's: featviz's ≈ 8.5 ms was ≈ 0.3× of it
@@ -107,6 +110,24 @@ function profileOf(e, r, steps = 15) {
 
 const pad = (s, n) => String(s).padStart(n);
 
+/** bench/conv_bench.c (a WASI program, tests/wasi-run.mjs in a child process): printed, and its rows as objects. */
+function convBench() {
+  const wasm = join(ROOT, 'build/wasm/bench/conv_bench.wasm');
+  if (!existsSync(wasm)) {
+    console.log(`\n(not built: ${wasm}; make -f emcc.mk bench)`);
+    return null;
+  }
+  // Node 20's fast WASI calls off (the exit crash of issue 16; tests/c-programs.mjs)
+  const r = spawnSync(process.execPath, ['--no-turbo-fast-api-calls', '--no-warnings', join(ROOT, 'tests/wasi-run.mjs'), wasm, 'conv_bench'], { encoding: 'utf8' });
+  console.log(`\n${r.stdout.trimEnd()}`);
+  const rows = [];
+  for (const line of r.stdout.split('\n')) {
+    const m = line.match(/^(\S.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)%\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)%$/);
+    if (m) rows.push({ conv: m[1], size: +m[2], pixels: +m[3], K: +m[4], oc: +m[5], fwd_ms: +m[6], fwd_gflops: +m[7], fwd_pct_peak: +m[8], grad_ms: +m[9], grad_gflops: +m[10], grad_pct_peak: +m[11] });
+  }
+  return rows;
+}
+
 /** Runs every named workload; prints a table; answers { workloads, googlenet_profile, notes }. */
 export async function runWorkloads({ models, images, budgetMs = 8000 }) {
   const dir = mkdtempSync(join(tmpdir(), 'featviz-bench-'));
@@ -162,11 +183,15 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     { name: 'googlenet_step_b1_threads2', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 2, batch: 1 },
     { name: 'googlenet_step_b4_div', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 1, batch: 4, diversity: 100, memory: true },
   ];
+  const relaxed = relaxedSimdSupported() && existsSync(join(ROOT, 'wasm/featviz-relaxed.wasm'));
+  if (relaxed) stepCases.push({ name: 'googlenet_step_b1_relaxed', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 1, batch: 1, torch: PYTORCH_GOOGLENET_STEP_MS, ratio: 0.5, relaxed: true });
+  else notes.push('googlenet_step_b1_relaxed not measured: this runtime has no relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)');
   let gProfile = null;
   for (const c of stepCases) {
     // peak memory: a fresh engine holds only this workload (WASM memory never shrinks)
-    const e = c.memory ? await loadEngine() : engines[c.threads];
-    const model = c.memory ? e.loadModel(gBytes) : (c.threads === 1 ? models1 : models2)[c.key];
+    const own = c.memory || c.relaxed;
+    const e = own ? await loadEngine({ relaxed: !!c.relaxed }) : engines[c.threads];
+    const model = own ? e.loadModel(gBytes) : (c.threads === 1 ? models1 : models2)[c.key];
     const r = e.render(model, { size: 128, batch: c.batch, objective: { kind: 'channel', layer: c.layer, channel: c.channel }, ...(c.diversity ? { diversity: c.diversity } : {}) });
     // 20 warm-up steps, past the 16 redirected-ReLU steps
     const [f] = await interleave([() => r.step(1)], { warm: [20], budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) });
@@ -180,7 +205,7 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     out[c.name] = record(f.ms, f.n, r.flops / 1e9, e.threads, extra);
     if (c.name === 'googlenet_step_b1') gProfile = profileOf(e, r);
     r.free();
-    if (c.memory) model.free(), e.close();
+    if (own) model.free(), e.close();
   }
   const s1 = out.googlenet_step_b1, s2 = out.googlenet_step_b1_threads2;
   s2.speedup_vs_1thread = +(s1.featviz_ms / s2.featviz_ms).toFixed(2);
@@ -202,6 +227,7 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
   }
   console.log(`\nGoogLeNet per-op profile (googlenet_step_b1; median of single profiled steps, ${gProfile.step_ms} ms profiled)`);
   for (const p of gProfile.ops) console.log(`  ${p.op.padEnd(40)} ${pad(p.ms.toFixed(2), 7)} ms  ${pad(p.share.toFixed(1), 5)}%  ${p.gflops ? pad(p.gflops.toFixed(1), 5) + ' GFLOP/s' : ''}`);
+  const denseConvs = convBench();
   for (const n of notes) console.log(`note: ${n}`);
-  return { workloads: out, googlenet_profile: gProfile, notes };
+  return { workloads: out, googlenet_profile: gProfile, googlenet_dense_convs: denseConvs, notes };
 }
