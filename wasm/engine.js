@@ -218,6 +218,26 @@ export class Engine {
     return new Render(this, this.withBytes(bytes, (p, n) => this.check(this.x.fv_render_new(model.ptr, p, n, this.err))));
   }
 
+  /**
+   * The objective of render options without rendering (src/fv.h fv_objective_describe): { options
+   * (canonical; a photo the objective names but the options lack is in options.photos without
+   * values), expression (canonical), terms: [{ weight, kind, text }] }. labels: the model's class
+   * names (Labels.names), so class(macaw) resolves; the engine judges the grammar and every range.
+   */
+  describe(model, options, labels = null) {
+    const json = new TextEncoder().encode(typeof options === 'string' ? options : JSON.stringify(options));
+    const lab = labels?.length ? new TextEncoder().encode(labels.join('\n')) : null;
+    const lp = lab ? this.put(lab) : 0;
+    try {
+      const out = this.withBytes(json, (p, n) => this.check(this.x.fv_objective_describe(model.ptr, p, n, lp, lab ? lab.length : 0, this.err)));
+      const text = this.cstr(out);
+      this.x.fv_free(out);
+      return JSON.parse(text);
+    } finally {
+      if (lp) this.x.fv_free(lp);
+    }
+  }
+
   /** Top-k classes of a photo: [{ index, prob }]. */
   classify(model, imageBytes, k = 5) {
     const inf = this.infer(model);
