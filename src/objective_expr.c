@@ -214,8 +214,7 @@ static int layer_of(P *p, const token *t, int *out) {
   if (k < 0) {
     char q[80];
     fv_json_quote(q, sizeof q, t->text, t->len);
-    return fail(p, t->at, FV_ERR_UNKNOWN_LAYER, "unknown layer %s%s", q,
-                t->quoted ? "" : " (a name with other characters goes in quotes)");
+    return fail(p, t->at, FV_ERR_UNKNOWN_LAYER, "unknown layer %s", q);
   }
   *out = k;
   return 1;

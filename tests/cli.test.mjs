@@ -106,7 +106,12 @@ test('render: bad flags and manifests give one clear line', () => {
   userError(run('render', '--layer', 'nope', '--channel', '1', '--steps', '1'), /unknown layer "nope"/);
   userError(run('render', '--layer', 'MobilenetV2/expanded_conv_5/add', '--channel', '999', '--steps', '1'), /channel 999/);
   userError(run('render', '--objective', 'class', '--class', 'no such label', '--steps', '1'), /unknown class "no such label"/);
-  userError(run('render', '--objective', 'bogus', '--layer', '3'), /--objective must be/);
+  // an expression's mistakes point at the character (the engine's grammar)
+  userError(run('render', '--objective', 'bogus', '--layer', '3'), /objective at 6: expected ':' and a channel after the layer "bogus"/);
+  userError(run('render', '--objective', 'MobilenetV2/expanded_conv_5/add:3 + 0.5*MobilenetV2/expanded_conv_5x/add:1', '--steps', '1'),
+    /^featviz: objective at 41: unknown layer "MobilenetV2\/expanded_conv_5x\/add"/);
+  userError(run('render', '--caricature', 'no-such-photo.jpg', '--layer', '3', '--steps', '1'), /photo not found: no-such-photo\.jpg/);
+  userError(run('render', '--layer', '3', '--channel', '1', '--movie', 'm.webp'), /--movie writes an animated GIF/);
   userError(run('render', '--layer', '3', '--channel', '1', '--lr', 'fast'), /--lr must be a number/);
   userError(run('render', '--layer', '3', '--channel', '1', '--size', '0'), /size 0 out of range 8\.\.1024/);
   const dir = mkdtempSync(join(tmpdir(), 'fv-man-'));
