@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // node_modules/gifenc/dist: the GIF encoder the page's "save the movie" imports (wasm/movie.js)
-const SERVED = ['web', 'wasm', 'models', 'node_modules/gifenc/dist'];
+export const SERVED = ['web', 'wasm', 'models', 'node_modules/gifenc/dist'];
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm',

@@ -191,7 +191,8 @@ uint8_t *fv_render_png(fv_render *r, int image, size_t *out_len, fv_error *err);
 int fv_options_find_layer(const fv_model *m, const char *json, size_t len, fv_error *err);
 /* The objective of render options as the page's term list shows it, without rendering:
  *   {"options": <canonical options>, "expression": "<canonical expression>",
- *    "terms": [{"weight": w, "kind": "channel", "text": "<the term without its weight>"}]}
+ *    "terms": [{"weight": w, "kind": "channel" | "class" | ..., "layer": name (terms on a layer),
+ *               "channel": k (channel, class, neuron), "text": "<the term without its weight>"}]}
  * labels: the model's class names, one output a line (NULL, 0: class(...) takes indices
  * only); with them, class names resolve to indices here (fv_render_new takes indices).
  * A photo the objective names but "photos" does not hold is listed in the canonical

@@ -33,7 +33,7 @@ static const kind_spec KINDS[] = {
     {"channel", FV_OBJ_CHANNEL, 1, {"layer", "channel"}},
     {"layer", FV_OBJ_LAYER, 1, {"layer"}},
     {"class", FV_OBJ_CHANNEL, 1, {"class"}},
-    {"direction", FV_OBJ_DIRECTION, 1, {"layer", "direction", "direction_seed", "photo", "cossim_pow"}},
+    {"direction", FV_OBJ_DIRECTION, 1, {"layer", "direction", "direction_seed", "photo", "unit", "cossim_pow"}},
     {"interp", FV_OBJ_INTERP, 1, {"layer", "channel", "channel2"}},
     {"alignment", FV_OBJ_ALIGNMENT, 1, {"layer"}},
     {"diversity", FV_OBJ_DIVERSITY, 1, {"layer"}},
@@ -247,16 +247,19 @@ static int get_photo_name(ctx *c, const fv_json *v, const char *key) {
   return 1;
 }
 
-/* The term's vector: "direction" (C floats), "direction_seed" (random) or "photo" (its mean), one of them. */
+/* The term's vector: "direction" (C floats), "direction_seed" (random), "photo" (its mean) or "unit"
+ * (a basis vector), one of them. */
 static int parse_direction(ctx *c, const fv_json *obj, int i) {
   const fv_json *dv = fv_json_get(obj, "direction"), *sv = fv_json_get(obj, "direction_seed"), *pv = fv_json_get(obj, "photo");
+  const fv_json *uv = fv_json_get(obj, "unit");
   fv_obj_term *t = &c->o->terms[i];
   fv_term_src *src = &c->o->src[i];
   int C = layer_channels(c->m, t->layer);
   char q[80];
-  if (!!dv + !!sv + !!pv > 1) return failf(c, FV_ERR_BAD_ARG, "give one of \"direction\", \"direction_seed\" and \"photo\"");
-  if (!dv && !sv && !pv)
-    return failf(c, FV_ERR_BAD_ARG, "missing \"direction\" (an array of floats), \"direction_seed\" or \"photo\"");
+  if (!!dv + !!sv + !!pv + !!uv > 1)
+    return failf(c, FV_ERR_BAD_ARG, "give one of \"direction\", \"direction_seed\", \"photo\" and \"unit\"");
+  if (!dv && !sv && !pv && !uv)
+    return failf(c, FV_ERR_BAD_ARG, "missing \"direction\" (an array of floats), \"direction_seed\", \"photo\" or \"unit\"");
   if (C < 1) {
     layer_quoted(c->m, t->layer, q, sizeof q);
     return failf(c, FV_ERR_BAD_ARG, "layer %s has no channels", q);
@@ -266,6 +269,10 @@ static int parse_direction(ctx *c, const fv_json *obj, int i) {
   if (sv) {
     src->parts[0].kind = FV_PART_RANDOM;
     return get_int(c, sv, "direction_seed", 0, FV_DIRECTION_SEED_MAX, &src->parts[0].arg);
+  }
+  if (uv) {
+    src->parts[0].kind = FV_PART_UNIT;
+    return check_channel(c, uv, "unit", t->layer, &src->parts[0].arg);
   }
   if (pv) {
     if (!get_photo_name(c, pv, "photo")) return 0;
@@ -743,7 +750,10 @@ char *fv_objective_describe(const fv_model *m, const char *json, size_t len, con
     char *s = fv_jbuf_finish(&t);
     fv_jbuf_raw(&b, i ? ",{\"weight\":" : "{\"weight\":");
     fv_jbuf_float(&b, o.terms[i].weight);
-    put_key(&b, "kind"), fv_jbuf_string(&b, fv_obj_name(o.terms[i].kind), strlen(fv_obj_name(o.terms[i].kind)));
+    const char *kind = o.src[i].is_class ? "class" : fv_obj_name(o.terms[i].kind);
+    put_key(&b, "kind"), fv_jbuf_string(&b, kind, strlen(kind));
+    if (reads_layer(o.terms[i].kind)) put_key(&b, "layer"), put_layer(&b, m, o.terms[i].layer);
+    if (o.terms[i].kind == FV_OBJ_CHANNEL || o.terms[i].kind == FV_OBJ_NEURON) put_key(&b, "channel"), fv_jbuf_int(&b, o.terms[i].channel);
     put_key(&b, "text");
     if (s) fv_jbuf_string(&b, s, n);
     else b.oom = 1;

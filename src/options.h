@@ -19,7 +19,7 @@
  * class {class: an output index, or a name the labels give (fv_options_parse_labelled)}
  * — a channel term on the logits (the input of the final SOFTMAX) —,
  * direction {layer, direction: [C floats] | direction_seed: n (a random unit
- * vector) | photo: name (its mean activation), cossim_pow}, interp {layer,
+ * vector) | photo: name (its mean activation) | unit: k (basis vector k), cossim_pow}, interp {layer,
  * channel, channel2}, alignment {layer}, diversity {layer}, caricature {layer,
  * photo, cossim_pow}, l1/l2 {constant}, tv {}, blur {}. Unknown keys are
  * errors (a typo must not pass silently). A top-level "diversity": w > 0 adds

@@ -66,8 +66,9 @@ test('every manifest in docs/renders round-trips through the canonical expressio
 test('describe: the canonical expression, the terms, class names through the labels, photos still needed', () => {
   const d = fv.describe(m, { batch: 2, objective: `${L8}:37 + 0.5*class(macaw) - 1e2*diversity(${L8}) - 0.1*tv` }, labels.names);
   assert.equal(d.expression, `${L8}:37 + 0.5*class(89) - 100*diversity(${L8}) - 0.1*tv`);
-  assert.deepEqual(d.terms.map((t) => [t.weight, t.kind, t.text]), [
-    [1, 'channel', `${L8}:37`], [0.5, 'channel', 'class(89)'], [-100, 'diversity', `diversity(${L8})`], [-0.100000001, 'tv', 'tv'],
+  assert.deepEqual(d.terms.map((t) => [t.weight, t.kind, t.text, t.layer, t.channel]), [
+    [1, 'channel', `${L8}:37`, L8, 37], [0.5, 'class', 'class(89)', 'MobilenetV2/Logits/Squeeze1', 89],
+    [-100, 'diversity', `diversity(${L8})`, L8, undefined], [-0.100000001, 'tv', 'tv', undefined, undefined],
   ]);
   assert.equal(d.options.batch, 2);
   // a 1000-class model's labels are offset by one: the engine takes what Labels fitted

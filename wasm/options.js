@@ -118,9 +118,13 @@ export function objectiveTerm(s) {
   return term;
 }
 
-/** Render options (the src/options.h object) for state s: its expression, else its objective fields. */
-export function renderOptions(s) {
-  const objective = [s.expr ? s.expr : objectiveTerm(s)];
+/**
+ * Render options (the src/options.h object) for state s: its objective (main: s.expr, else the term
+ * of its objective fields; a caller may give another, a term object or an expression) with the
+ * state's penalties and diversity.
+ */
+export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
+  const objective = [main];
   // image penalties: the objective is maximized, so a penalty has a negative weight
   if (s.l1 > 0) objective.push({ kind: 'l1', weight: -s.l1, constant: 0.5 });
   if (s.tv > 0) objective.push({ kind: 'tv', weight: -s.tv });
@@ -130,7 +134,7 @@ export function renderOptions(s) {
     decorrelate: !!s.decorrelate, transforms: s.transforms ? 'standard' : 'none', objective,
   };
   if (s.diversity) o.diversity = s.diversity;
-  if (s.expr && objective.length === 1) o.objective = s.expr; // so the engine's messages say "objective at N"
+  if (typeof main === 'string' && objective.length === 1) o.objective = main; // so the engine's messages say "objective at N"
   return o;
 }
 

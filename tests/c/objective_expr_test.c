@@ -141,6 +141,7 @@ static void test_terms(void) {
   same_as_json("class(\"macaw (89)\")", "{\"kind\":\"class\",\"class\":\"macaw (89)\"}", 1);
   same_as_json("direction(" L8 ", random(7), cossim=1)",
                "{\"kind\":\"direction\",\"layer\":\"" L8 "\",\"direction_seed\":7,\"cossim_pow\":1}", 1);
+  same_as_json("direction(" L8 ", unit(5))", "{\"kind\":\"direction\",\"layer\":\"" L8 "\",\"unit\":5}", 1);
   same_as_json("interpolate(" L8 ", 1, 2)", "{\"kind\":\"interp\",\"layer\":\"" L8 "\",\"channel\":1,\"channel2\":2}", 2);
   same_as_json("alignment(" L8 ")", "{\"kind\":\"alignment\",\"layer\":\"" L8 "\"}", 2);
   same_as_json("diversity(" L8 ")", "{\"kind\":\"diversity\",\"layer\":\"" L8 "\"}", 2);

@@ -606,9 +606,11 @@ static void test_class_and_direction(void) {
   for (int i = 0; i < 64; i++) k += (size_t)sprintf(dir + k, "%s%s", i ? "," : "", i & 1 ? "-0" : "0.0");
   sprintf(dir + k, "]}}");
   opt_fails(FV_ERR_BAD_ARG, "all zeros", NULL, "%s", dir);
-  opt_fails(FV_ERR_BAD_ARG, "give one of \"direction\", \"direction_seed\" and \"photo\"", NULL,
+  opt_fails(FV_ERR_BAD_ARG, "give one of \"direction\", \"direction_seed\", \"photo\" and \"unit\"", NULL,
             "{\"objective\":{\"kind\":\"direction\",\"layer\":0,\"direction\":[1],\"direction_seed\":1}}");
   opt_fails(FV_ERR_BAD_ARG, "missing \"direction\"", NULL, "{\"objective\":{\"kind\":\"direction\",\"layer\":0}}");
+  opt_fails(FV_ERR_BAD_ARG, "objective[0]: unit 64 out of range: layer \"" L8 "\" has channels 0..63", NULL,
+            "{\"objective\":{\"kind\":\"direction\",\"layer\":\"" L8 "\",\"unit\":64}}");
   opt_fails(FV_ERR_BAD_ARG, "\"direction\" must be an array", NULL,
             "{\"objective\":{\"kind\":\"direction\",\"layer\":0,\"direction\":1}}");
   /* a direction allocated, then a later term fails: nothing leaks (LeakSanitizer watches) */
