@@ -37,6 +37,11 @@
  * The terms land in an fv_render_opts (options.h), which owns what they point
  * to; photo references are added to its photo table (values still missing);
  * options.c resolves vectors and photos afterwards.
+ *
+ * A new term: its kind in objective.h (value, gradient, check), a branch in
+ * parse_function and in fv_expr_write_term here (the canonical form must parse
+ * back to the same term: tests/c/objective_expr_test.c's canon() checks it), and
+ * its JSON keys in options.c's KINDS if term objects should name it too.
  */
 #ifndef FV_OBJECTIVE_EXPR_H
 #define FV_OBJECTIVE_EXPR_H

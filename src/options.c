@@ -25,7 +25,7 @@ typedef struct {
   const char *name;
   int kind;           /* fv_obj_kind */
   int has_layer_key;  /* has a "layer" key (class: implicitly the logits) */
-  const char *keys[6];
+  const char *keys[8]; /* NULL-terminated: at most 7 */
 } kind_spec;
 
 static const kind_spec KINDS[] = {

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, copyFileSync, symlinkSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, copyFileSync, symlinkSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, MODELS, model, image } from './paths.mjs';
@@ -100,6 +101,24 @@ test('render writes a PNG and a manifest that re-renders the same bytes', () => 
   const each = run('render', '--manifest', join(dir, 'n.json'), '--out', join(dir, 'e.png'), '--each', '--no-manifest');
   assert.equal(each.code, 0, each.err);
   assert.ok(readFileSync(join(dir, 'e-0.png')).length > 100 && readFileSync(join(dir, 'e-1.png')).length > 100);
+});
+
+test('render --caricature: the manifest records the photo\'s activations and sha256, and re-renders without the photo', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fv-caricature-'));
+  const photo = join(dir, 'my parrot.jpg');
+  copyFileSync(image('parrot.jpg'), photo);
+  const r = run('render', '--caricature', photo, '--layer', 'MobilenetV2/expanded_conv_8/add', '--size', '48', '--steps', '10',
+    '--out', join(dir, 'c.png'));
+  assert.equal(r.code, 0, r.err);
+  const m = JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8'));
+  assert.equal(m.options.objective, `caricature(MobilenetV2/expanded_conv_8/add, "${photo}", cossim=1)`);
+  const [ph] = m.options.photos;
+  assert.equal(ph.sha256, createHash('sha256').update(readFileSync(image('parrot.jpg'))).digest('hex'));
+  assert.deepEqual([ph.kind, ph.shape], ['map', [3, 3, 64]], 'the activation map at the render size (48 px: 3×3)');
+  rmSync(photo);
+  const again = run('render', '--manifest', join(dir, 'c.json'), '--out', join(dir, 'again.png'));
+  assert.equal(again.code, 0, again.err);
+  assert.ok(readFileSync(join(dir, 'again.png')).equals(readFileSync(join(dir, 'c.png'))), 'the same bytes, the photo gone');
 });
 
 test('render: bad flags and manifests give one clear line', () => {

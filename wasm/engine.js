@@ -13,6 +13,8 @@
 //     draw(r.rgba(0), r.size);                     // RGBA, size × size × 4 bytes
 //   }
 //   const png = r.png(-1), options = r.options;    // the batch as a grid; canonical options for makeManifest
+//   fv.describe(model, { objective: 'L:12 - 0.1*tv' });  // the grammar without a render: canonical expression, terms
+//                                                  // (photo-data.js's prepareOptions: class names, photos' activations)
 //   r.free();
 //   const top = fv.classify(model, jpegBytes, 5);  // [{ index, prob }]; names: Catalog.labelsFor(model.layers())
 //   model.free();

@@ -519,6 +519,9 @@ static void test_range_errors(void) {
   opt_fails(E, "unknown key \"x\" for kind \"channel\"", NULL,
             "{\"objective\":{\"kind\":\"channel\",\"layer\":0,\"channel\":1,\"x\":1}}");
   opt_fails(E, "unknown key \"layer\" for kind \"class\"", NULL, "{\"objective\":{\"kind\":\"class\",\"class\":1,\"layer\":0}}");
+  /* fuzz finding: a direction term with an unknown key read past its kind's key list (6 keys, no NULL) */
+  opt_fails(E, "objective[0]: unknown key \"directio n_seed\" for kind \"direction\"", NULL,
+            "{\"batch\":3,\"objective\":[{\"kind\":\"direction\",\"layer\":\"" L8 "\",\"directio n_seed\":42,\"cossim_pow\":2}]}");
 
   /* layers */
   const fv_status U = FV_ERR_UNKNOWN_LAYER;
