@@ -1,7 +1,7 @@
 # emcc.mk — the build: the same C engine as WebAssembly (Emscripten, SIMD)
 # and natively (for sanitizers, fuzzing and fast unit runs).
 #
-#   make -f emcc.mk            wasm/featviz.wasm + native tests + wasm tests (asserts on)
+#   make -f emcc.mk            wasm/featviz.wasm + native tests + wasm tests (asserts on) + the kernel benchmark
 #   make -f emcc.mk wasm       wasm/featviz.wasm and wasm/featviz-relaxed.wasm only
 #   make -f emcc.mk fuzz       libFuzzer targets (clang) in build/fuzz/
 #
@@ -75,12 +75,14 @@ TR_OBJS  := $(T_ENGINE) $(TR_KERNEL) $(W_THIRD)
 W_TESTS  := $(patsubst tests/c/%.c,build/wasm/tests/%.wasm,$(TEST_SRC))
 N_TESTS  := $(patsubst tests/c/%.c,build/native/tests/%,$(TEST_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+W_BENCH  := build/wasm/bench/kernels_bench.wasm
 
-.PHONY: all wasm native tests fuzz clean
-all: wasm tests
+.PHONY: all wasm native tests bench fuzz clean
+all: wasm tests bench
 wasm: wasm/featviz.wasm wasm/featviz-relaxed.wasm
 native: build/native/libfv.a
 tests: $(N_TESTS) $(W_TESTS) $(R_TESTS)
+bench: $(W_BENCH)
 fuzz: $(FUZZERS)
 
 # ---- wasm ---------------------------------------------------------------------
@@ -116,6 +118,11 @@ $(T_KERNEL): build/wasm-test/obj/%.o: src/%.c $(HEADERS)
 build/wasm/tests/%.wasm: tests/c/%.c $(T_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(EMCC) $(CFLAGS_COMMON) -Itests/c $(EMFLAGS_TEST) $(EMFLAGS_LINK) $< $(T_OBJS) -o $@
+
+# the benchmark's scalar-vs-SIMD kernel table (a WASI program that bench/bench.mjs runs)
+build/wasm/bench/%.wasm: bench/%.c $(W_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $< $(W_OBJS) -o $@
 
 # ---- wasm, relaxed SIMD: clang 14 writes the prototype encoding of the fused
 # multiply-add; scripts/wasm-relaxed.mjs rewrites it to the final one. ----

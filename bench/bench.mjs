@@ -10,9 +10,12 @@
 //   2. featviz's per-op profile of the Lucid steps (src/profile.h);
 //   3. peak WASM memory per workload, each in a fresh engine instance;
 //   4. the atlas throughput on the worker pool (wasm/pool.js) with 1 and 2 workers;
-//   5. scalar vs SIMD kernels: forward pass of each store model, and the steps.
+//   5. scalar vs SIMD: forward pass of each store model, and the steps;
+//   6. scalar vs SIMD per kernel: one row per entry of src/kernels/kernels.inc
+//      (bench/kernels_bench.c, a WASI program run in a child process by tests/wasi-run.mjs).
 // The peer's hand-written gradients are checked by bench/check-peer-grad.mjs.
 import { readFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -382,5 +385,17 @@ for (const [name, extra] of [['batch 1', {}], ['batch 4 + diversity', { batch: 4
   r.free();
 }
 v2.free();
+
+// ==== 6. scalar vs SIMD per kernel ================================================================================
+console.log('\nKernels, scalar vs SIMD (bench/kernels_bench.c: one row per entry of src/kernels/kernels.inc, median ms of one call)');
+const kernelBench = join(ROOT, 'build/wasm/bench/kernels_bench.wasm');
+if (existsSync(kernelBench)) {
+  // tests/wasi-run.mjs, with Node 20's fast WASI calls off (the exit crash of issue 16; tests/c-programs.mjs)
+  const r = spawnSync(process.execPath, ['--no-turbo-fast-api-calls', '--no-warnings', join(ROOT, 'tests/wasi-run.mjs'),
+    kernelBench, 'kernels_bench'], { stdio: 'inherit' });
+  if (r.status !== 0) console.log(`  (the kernel benchmark ended with ${r.signal || `status ${r.status}`})`);
+} else {
+  console.log(`  not built: ${kernelBench} (make -f emcc.mk bench)`);
+}
 peer.dispose();
 console.log(`\nload average at the end: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);

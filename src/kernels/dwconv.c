@@ -608,11 +608,3 @@ void fv_f32_dwconv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, con
 }
 
 #endif /* __wasm_simd128__ */
-
-/* ---- dispatch ------------------------------------------------------------------ */
-/* The SIMD twins take every shape (dm > 1 and huge filters fall back to scalar
- * inside them), so the switch is the only test. */
-
-void fv_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) { FV_PICK(dwconv2d)(s, x, w, b, y); }
-
-void fv_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) { FV_PICK(dwconv2d_grad)(s, dy, w, dx); }
