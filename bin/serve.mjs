@@ -2,7 +2,7 @@
 // serve.mjs — serves the static site (web/, wasm/, models/, and the npm GIF encoder) on localhost with
 // the right MIME types and prints its URL. The site is plain files: any
 // static host serves it the same way (send the same Content-Security-Policy
-// there too).
+// and cross-origin isolation headers there too: SITE_HEADERS).
 //
 //   node bin/serve.mjs                     PORT=8080 by default (the next free one up to 8100)
 //   import { startServer } from './serve.mjs';
@@ -32,6 +32,17 @@ export const CSP = [
   "style-src 'self'", "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'self'",
 ].join('; ');
 
+// Cross-origin isolation: browsers give SharedArrayBuffer, and so the engine's
+// threads (wasm/threads.js), only to documents served with both; a page
+// without them runs on one thread. Every response carries them (workers take
+// the policies of their own script's response), with the CSP.
+export const SITE_HEADERS = {
+  'content-security-policy': CSP,
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'x-content-type-options': 'nosniff',
+};
+
 /** Maps a URL path to a file under one of the served folders, or null. */
 export function resolvePath(urlPath) {
   const p = decodeURIComponent(urlPath.split('?')[0]);
@@ -42,7 +53,7 @@ export function resolvePath(urlPath) {
 }
 
 function send(res, status, headers, body = '') {
-  res.writeHead(status, { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', ...headers });
+  res.writeHead(status, { ...SITE_HEADERS, ...headers });
   res.end(body);
 }
 
@@ -87,8 +98,7 @@ function handle(req, res) {
     'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
     'content-length': st.size,
     'cache-control': 'no-cache',
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': CSP,
+    ...SITE_HEADERS,
   });
   if (req.method === 'HEAD') {
     res.end();

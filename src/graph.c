@@ -1,6 +1,7 @@
 /* graph.c — shape inference at any input size, forward over the op list,
  * backward to the input. The kernels do the arithmetic; this file decides
- * shapes, buffers and order. */
+ * shapes, buffers and order. The hot kernels go through split.h, which runs
+ * them on the engine's threads. */
 #include "graph.h"
 
 #include <stdint.h>
@@ -9,6 +10,7 @@
 
 #include "kernels/kernels.h"
 #include "profile.h"
+#include "split.h"
 
 /* The wasm build has 2 GB of address space at most; leave room for weights. */
 #define FV_ARENA_MAX_BYTES ((size_t)1536 << 20)
@@ -535,14 +537,14 @@ static void forward_op(fv_graph *g, int i) {
   const size_t ny = numel4(yd);
   switch (op->kind) {
     case FV_OP_CONV2D:
-      fv_conv2d(s, x, g->m->tensors[op->inputs[1]].data, bias_of(g, op), y);
+      fv_split_conv2d(s, x, g->m->tensors[op->inputs[1]].data, bias_of(g, op), y);
       break;
     case FV_OP_DWCONV2D:
-      fv_dwconv2d(s, x, g->m->tensors[op->inputs[1]].data, bias_of(g, op), y);
+      fv_split_dwconv2d(s, x, g->m->tensors[op->inputs[1]].data, bias_of(g, op), y);
       break;
     case FV_OP_FULLY_CONNECTED: {
       const fv_tensor *w = &g->m->tensors[op->inputs[1]];
-      fv_fc(g->batch, w->dims[1], w->dims[0], x, w->data, bias_of(g, op), op->act, y);
+      fv_split_fc(g->batch, w->dims[1], w->dims[0], x, w->data, bias_of(g, op), op->act, y);
       break;
     }
     CASE_BINARY: {
@@ -660,23 +662,23 @@ static void backward_op(fv_graph *g, int i, int redirect) {
   /* a fused RELU/RELU6's derivative first, in place (dy is read by this op
    * only); a standalone FV_OP_ACT RELU/RELU6 too, so Lucid's redirect reaches
    * it as it reaches fused ones (ONNX models have separate Relu nodes) */
-  if (op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6) fv_act_grad(op->act, yd[0], ny / (size_t)yd[0], y, dy, redirect);
+  if (op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6) fv_split_act_grad(op->act, yd[0], ny / (size_t)yd[0], y, dy, redirect);
 
   switch (op->kind) {
     case FV_OP_CONV2D: {
       float *dx = dx_of(g, in0);
-      if (dx) fv_conv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
+      if (dx) fv_split_conv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
       break;
     }
     case FV_OP_DWCONV2D: {
       float *dx = dx_of(g, in0);
-      if (dx) fv_dwconv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
+      if (dx) fv_split_dwconv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
       break;
     }
     case FV_OP_FULLY_CONNECTED: {
       const fv_tensor *w = &g->m->tensors[op->inputs[1]];
       float *dx = dx_of(g, in0);
-      if (dx) fv_fc_grad(g->batch, w->dims[1], w->dims[0], dy, w->data, dx);
+      if (dx) fv_split_fc_grad(g->batch, w->dims[1], w->dims[0], dy, w->data, dx);
       break;
     }
     CASE_BINARY: {

@@ -70,6 +70,12 @@ void fv_conv_shape_pad(fv_conv_shape *s, fv_padding padding) {
   pad_dim(s->iw, s->kw, s->sw, s->dw, padding, s->ceil_mode, &s->ow, &s->pl, &s->pr);
 }
 
+/* A 1×1 stride-1 conv without padding or groups reads pixel p for output pixel p: a GEMM over pixels. */
+int fv_conv2d_is_pointwise(const fv_conv_shape *s) {
+  return s->groups <= 1 && s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 &&
+         s->oh == s->ih && s->ow == s->iw;
+}
+
 /* ---- scalar reference ---------------------------------------------------------- */
 
 /* Groups: output channel o reads input channels [g·icg, (g+1)·icg) of group g = o / ocg. */
@@ -131,11 +137,6 @@ void fv_f32_conv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const f
 #define CONV_COL 16384 /* floats in the stack im2col block (64 KB) */
 #define CONV_WPAD 4096 /* floats of the gradient's zero-padded copy of w (16 KB) */
 
-/* A 1×1 stride-1 conv without padding reads pixel p for output pixel p. */
-static int conv_is_pointwise(const fv_conv_shape *s) {
-  return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 && s->oh == s->ih &&
-         s->ow == s->iw;
-}
 
 /* Output pixels per im2col block: a multiple of 4 (the GEMM's tile) when it can be. */
 static int conv_block_rows(int K) {
@@ -274,10 +275,16 @@ static void col2im_add(const fv_conv_shape *s, const float *col, int ldc, int p0
  *    rows into a stack tile, the tile's rows copied into y's group channels;
  *  gradient: the group's dy columns into the tile, col = tile · w_g, col2im
  *    into dx's group channels. */
-static void conv2d_grouped(const fv_conv_shape *s, const float *in, const float *w, const float *b, float *out,
-                           int grad) {
+static int grouped_block_rows(const fv_conv_shape *s) {
   const int G = s->groups, icg = s->ic / G, ocg = s->oc / G, K = s->kh * s->kw * icg;
-  const int P = s->n * s->oh * s->ow, rows = conv_block_rows(K > ocg ? K : ocg);
+  return conv_block_rows(K > ocg ? K : ocg);
+}
+
+/* ... over the blocks [b0, b1) of grouped_block_rows output pixels. */
+static void conv2d_grouped(const fv_conv_shape *s, const float *in, const float *w, const float *b, float *out,
+                           int grad, int b0, int b1) {
+  const int G = s->groups, icg = s->ic / G, ocg = s->oc / G, K = s->kh * s->kw * icg;
+  const int P = s->n * s->oh * s->ow, rows = grouped_block_rows(s);
   if (rows == 0) {
     if (grad) fv_f32_conv2d_grad__scalar(s, in, w, out);
     else fv_f32_conv2d__scalar(s, in, w, b, out);
@@ -285,7 +292,7 @@ static void conv2d_grouped(const fv_conv_shape *s, const float *in, const float 
   }
   float col[CONV_COL] __attribute__((aligned(16)));
   float tile[CONV_COL] __attribute__((aligned(16)));
-  for (int p0 = 0; p0 < P; p0 += rows) {
+  for (int p0 = b0 * rows; p0 < P && p0 < b1 * rows; p0 += rows) {
     const int r = P - p0 < rows ? P - p0 : rows;
     for (int g = 0; g < G; g++) {
       const float *wg = w + (size_t)g * ocg * K;
@@ -303,13 +310,25 @@ static void conv2d_grouped(const fv_conv_shape *s, const float *in, const float 
   }
 }
 
+/* The im2col blocks [b0, b1) of `rows` output pixels each (the last may be short). */
+static void conv2d_blocks(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int rows,
+                          int b0, int b1) {
+  const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
+  float col[CONV_COL + 4] __attribute__((aligned(16))); /* + 4: im2col's last 12-float move */
+  for (int p0 = b0 * rows; p0 < P && p0 < b1 * rows; p0 += rows) {
+    const int r = P - p0 < rows ? P - p0 : rows;
+    im2col(s, x, p0, r, 0, s->ic, col);
+    fv_f32_fc__wasmsimd(r, K, s->oc, col, w, b, s->act, y + (size_t)p0 * s->oc);
+  }
+}
+
 void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
   if (s->groups > 1) {
-    conv2d_grouped(s, x, w, b, y, 0);
+    conv2d_grouped(s, x, w, b, y, 0, 0, P);
     return;
   }
-  if (conv_is_pointwise(s)) {
+  if (fv_conv2d_is_pointwise(s)) {
     fv_f32_fc_gemm__wasmsimd(P, s->ic, s->oc, x, w, s->wpack, b, s->act, y);
     return;
   }
@@ -318,21 +337,28 @@ void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float
     fv_f32_conv2d__scalar(s, x, w, b, y);
     return;
   }
-  float col[CONV_COL + 4] __attribute__((aligned(16))); /* + 4: im2col's last 12-float move */
-  for (int p0 = 0; p0 < P; p0 += rows) {
-    const int r = P - p0 < rows ? P - p0 : rows;
-    im2col(s, x, p0, r, 0, s->ic, col);
-    fv_f32_fc__wasmsimd(r, K, s->oc, col, w, b, s->act, y + (size_t)p0 * s->oc);
-  }
+  conv2d_blocks(s, x, w, b, y, rows, 0, (P + rows - 1) / rows);
+}
+
+int fv_conv2d_blocks(const fv_conv_shape *s) {
+  const int P = s->n * s->oh * s->ow;
+  const int rows = s->groups > 1 ? grouped_block_rows(s) : conv_block_rows(s->kh * s->kw * s->ic);
+  return fv_kernels_simd_enabled() && !fv_conv2d_is_pointwise(s) && rows > 0 ? (P + rows - 1) / rows : 0;
+}
+
+void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
+                           int b1) {
+  if (s->groups > 1) conv2d_grouped(s, x, w, b, y, 0, b0, b1);
+  else conv2d_blocks(s, x, w, b, y, conv_block_rows(s->kh * s->kw * s->ic), b0, b1);
 }
 
 void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
   if (s->groups > 1) {
-    conv2d_grouped(s, dy, w, NULL, dx, 1);
+    conv2d_grouped(s, dy, w, NULL, dx, 1, 0, P);
     return;
   }
-  if (conv_is_pointwise(s)) {
+  if (fv_conv2d_is_pointwise(s)) {
     fv_f32_fc_grad__wasmsimd(P, s->ic, s->oc, dy, w, dx);
     return;
   }
@@ -364,4 +390,8 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
   }
 }
 
+#else
+int fv_conv2d_blocks(const fv_conv_shape *s) { return 0; }
+void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
+                           int b1) {}
 #endif /* __wasm_simd128__ */

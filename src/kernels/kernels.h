@@ -57,6 +57,18 @@ typedef struct {
  * top/left pad). oh or ow <= 0: the input is smaller than the window. */
 void fv_conv_shape_pad(fv_conv_shape *s, fv_padding padding);
 
+/* The SIMD forward of a CONV_2D that is not a plain 1×1 runs im2col blocks of
+ * output pixels through the GEMM, and a block's size picks the GEMM's path, so
+ * the threads (src/split.c) split it at those blocks: fv_conv2d_blocks gives
+ * their count (0 where fv_conv2d runs no blocks: scalar, 1×1, oversized
+ * filters), fv_conv2d_block_range computes blocks [b0, b1) of y exactly as
+ * fv_conv2d does. */
+int fv_conv2d_blocks(const fv_conv_shape *s);
+void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
+                           int b1);
+/* 1×1, stride 1, no padding, no groups: output pixel p reads input pixel p (the GEMM on x itself). */
+int fv_conv2d_is_pointwise(const fv_conv_shape *s);
+
 /* Binary ops with NHWC broadcasting: a dim of size 1 in an input repeats. */
 typedef struct {
   int a[4], b[4], y[4];  /* NHWC dims of the two inputs and the output */

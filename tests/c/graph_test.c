@@ -74,8 +74,7 @@ static fv_model *mb_new(int in_c) {
   m->ops = (fv_op *)calloc(MB_MAX, sizeof *m->ops);
   m->input = mb_tensor(m, 4, (int[]){1, 8, 8, in_c}, NULL);
   m->output = m->input;
-  m->input_min = -1.0f;
-  m->input_max = 1.0f;
+  for (int k = 0; k < 3; k++) m->in_scale[k] = 2.0f / 255.0f, m->in_offset[k] = -1.0f;
   return m;
 }
 
