@@ -157,7 +157,7 @@ wasm/featviz-threads.wasm: $(TH_OBJS) wasm/exports.json
 	$(EMCC) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $(EMFLAGS_THREADS_LINK) $(EMFLAGS_ENGINE) $(TH_OBJS) -o $@
 
 # the benchmark's scalar-vs-SIMD kernel table (a WASI program that bench/bench.mjs runs)
-build/wasm/bench/%.wasm: bench/%.c $(W_OBJS) $(HEADERS)
+build/wasm/bench/%.wasm: bench/%.c $(W_OBJS) $(HEADERS) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(EMCC) $(CFLAGS_COMMON) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $< $(W_OBJS) -o $@
 

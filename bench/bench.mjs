@@ -30,7 +30,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import { loadEngine, relaxedSimdSupported } from '../wasm/engine.js';
 import { createPeer, tfInfo, PEER_DIFFERENCES } from './peer-tfjs.mjs';
-import { median, time, sample, interleave } from './timing.mjs';
+import { median, time, sample, interleave, profiledStep } from './timing.mjs';
 import { runWorkloads } from './workloads.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -167,12 +167,7 @@ for (const w of LUCID) {
   const per = [], plain = [];
   for (let i = 0; i < (w.batch > 1 ? 15 : 40); i++) {
     await sample(() => r.step(1), plain, { minRuns: 1, minMs: 0 });
-    e.profileEnable('stages');
-    e.profileReset();
-    const t0 = performance.now();
-    r.step(1);
-    per.push({ ms: performance.now() - t0, slots: e.profile() });
-    e.profileEnable(false);
+    per.push(profiledStep(e, r));
   }
   profiles[w.key] = { per, unprofiled: median(plain) };
   r.free();

@@ -15,21 +15,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "kernels/kernels.h"
 #include "rng.h"
 
 #define PEAK_GFLOPS 45.0
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 static float *randoms(size_t n, unsigned seed) {
   float *p = (float *)malloc(n * sizeof(float));

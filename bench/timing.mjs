@@ -60,3 +60,14 @@ export async function interleave(fns, { warm, budgetMs, minRounds = 8, roundMs =
   }
   return ts.map((t) => ({ ms: median(t), n: t.length }));
 }
+
+/** One step of render r with engine e's per-op profile on (src/profile.h, with the stages): { ms, slots }. */
+export function profiledStep(e, r) {
+  e.profileEnable('stages');
+  e.profileReset();
+  const t0 = performance.now();
+  r.step(1);
+  const out = { ms: performance.now() - t0, slots: e.profile() };
+  e.profileEnable(false);
+  return out;
+}

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadEngine, relaxedSimdSupported } from '../wasm/engine.js';
 import { onnxFromModel } from './peer-ort.mjs';
-import { median, interleave } from './timing.mjs';
+import { median, interleave, profiledStep } from './timing.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -88,15 +88,7 @@ function record(ms, n, gflop, threads, extra = {}) {
 
 /** GoogLeNet's per-op profile of a render's step: per kind, median ms over single profiled steps, share, GFLOP/s. */
 function profileOf(e, r, steps = 15) {
-  const per = [];
-  for (let i = 0; i < steps; i++) {
-    e.profileEnable('stages');
-    e.profileReset();
-    const t0 = performance.now();
-    r.step(1);
-    per.push({ ms: performance.now() - t0, slots: e.profile() });
-    e.profileEnable(false);
-  }
+  const per = Array.from({ length: steps }, () => profiledStep(e, r));
   const step = median(per.map((p) => p.ms));
   const keys = new Map();
   for (const p of per) for (const s of p.slots) keys.set(`${s.stage ? 'stage ' : ''}${s.backward ? 'bwd' : 'fwd'} ${s.name}`, s.flops);

@@ -22,10 +22,11 @@
  * padded to 12 floats — 288 multiply-adds a pixel against the GEMM's 256,
  * no faster; smaller im2col blocks — no change.)
  * Weights come packed at load for both GEMMs (fv_conv_pack, model.c:
- * s->wpack, s->wgpack), so a block packs nothing and any block size runs the
- * 4×8 tiles; the blocks are 128 KB, so a 3×3 over 192 channels (K = 1728)
- * still gets 16 pixels per pass over its weights (64 KB blocks of 8 pixels
- * ran GoogLeNet's big 3×3s at about 60% of the SIMD peak, these at 85%).
+ * s->wpack, s->wgpack), so a block packs nothing; the blocks are 128 KB, so a
+ * 3×3 over 192 channels (K = 1728) still gets 16 pixels per pass over its
+ * weights, enough for the GEMM's 4×8 tiles (64 KB blocks of 8 pixels took its
+ * dot-product path for short row counts and, with per-block packing, ran
+ * GoogLeNet's big 3×3s at about 60% of the SIMD peak; these run at 85%).
  * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 3640) run scalar.
  * Grouped convs (ONNX group, groups > 1: ResNeXt, RegNet, ShuffleNet v1) run
  * the same GEMMs group by group on stack blocks: im2col of the group's

@@ -16,11 +16,10 @@
 #include "kernels.h"
 
 #ifdef __wasm_simd128__
-/* The GEMM of fv_f32_fc__wasmsimd's tiles with w also given packed
- * (fv_fc_pack), or wpack NULL to pack per call: the same bytes either way and
- * on any row count (the convs' path; FULLY_CONNECTED on fewer than 16 rows
- * takes dot products instead). The same kernel with one more input, so not a
- * pair of its own. */
+/* fv_f32_fc__wasmsimd with w also given packed (fv_fc_pack), or wpack NULL to
+ * pack per call: the same bytes either way (fewer than 16 rows take dot
+ * products along ic, packed or not). The same kernel with one more input, so
+ * not a pair of its own. */
 void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float *w, const float *wpack,
                               const float *b, fv_act act, float *y);
 /* fv_f32_fc_grad__wasmsimd with w also given packed for the gradient

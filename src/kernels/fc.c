@@ -230,10 +230,6 @@ static void fc_dot_rows(int n, int ic, int oc, const float *x, const float *w, c
 }
 
 void fv_f32_fc__wasmsimd(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) {
-  if (n < FC_DOT_ROWS && ic > 0) {
-    fc_dot_rows(n, ic, oc, x, w, b, act, y);
-    return;
-  }
   fv_f32_fc_gemm__wasmsimd(n, ic, oc, x, w, NULL, b, act, y);
 }
 
@@ -241,6 +237,12 @@ void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float
                               const float *b, fv_act act, float *y) {
   if (ic <= 0) { /* no products: y = act(b); not worth a vector path */
     fv_f32_fc__scalar(n, ic, oc, x, w, b, act, y);
+    return;
+  }
+  /* Packed or not (the bytes of earlier renders stay as they were; the conv
+   * blocks have 16 rows or more up to K = 2048, so only short tails take it). */
+  if (n < FC_DOT_ROWS) {
+    fc_dot_rows(n, ic, oc, x, w, b, act, y);
     return;
   }
   float pw[FC_KC * FC_NR] __attribute__((aligned(16)));
