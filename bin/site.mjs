@@ -19,11 +19,11 @@ import { CSP } from './serve.mjs';
 import { ROOT, UsageError } from './inputs.mjs';
 import { RUNS, UNITS, EXAMPLES, readJsonFiles, writeWhole } from './atlas-files.mjs';
 
-export const SITE_USAGE = `  site     DIR [--live URL]                        the static site of an atlas folder: DIR/index.html, a page
-                                                    per layer and per unit; run it again as shards finish.
-                                                    --live: the page unit links open (default ${'http://127.0.0.1:8080/web/'})`;
-
 const LIVE = 'http://127.0.0.1:8080/web/'; // what `npm start` serves
+
+export const SITE_USAGE = `  site     DIR [--live URL]                         the static site of an atlas folder: DIR/index.html, a page
+                                                    per layer and per unit; run it again as shards finish.
+                                                    --live: the page unit links open (default ${LIVE})`;
 // A <meta> policy cannot say frame-ancestors (browsers ignore it there, with a console
 // message): that one comes only from a header (DIR/_headers, bin/serve.mjs).
 const META_CSP = CSP.split(/;\s*/).filter((d) => !d.startsWith('frame-ancestors')).join('; ');
@@ -169,7 +169,7 @@ function unitPage(a, l, c, u, live) {
     title: `${l.name} #${c} — featviz atlas`, up,
     crumbs: [['featviz atlas', `${up}/index.html`], [a.run.model.file, `${up}/index.html`], [l.name, `../${l.index}.html`], [`#${c}`, null]],
     body: `<h1>${esc(l.name)} #${c}</h1>
-<p class="meta">${esc(a.run.model.file)} · channel ${c} of ${l.channels} · objective ${m.objective.toFixed(4)} · ${esc(describe(a.run.state))}</p>
+<p class="meta">${esc(a.run.model.file)} · channel ${c} of ${l.channels} · objective ${Number(m.objective).toFixed(4)} · ${esc(describe(a.run.state))}</p>
 <div class="unit">
 <figure>${img(m.images.length > 1 ? m.images[1] : m.images[0], 'render', 320)}</figure>
 <div>
