@@ -30,7 +30,8 @@ export function makeAtlasDir(dir) {
 /**
  * Writes bytes to path whole or not at all: to a hidden temporary name beside it (this
  * process's), flushed to disk, then renamed over path. A process killed half-way leaves
- * only the temporary file, which no reader takes for the real one.
+ * only the temporary file, which no reader takes for the real one (nor removes: it may be
+ * another live process's; `.NAME.PID.tmp` says whose).
  */
 export function writeWhole(path, bytes) {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
