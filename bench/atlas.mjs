@@ -1,7 +1,7 @@
 // atlas.mjs — throughput of `featviz atlas` on this machine, and what a whole
 // GoogLeNet would take; prints figures, never asserts. Run: npm run bench:atlas
 //
-// Each model renders a sample of units (two channels of every layer of a layer
+// Each model renders a sample of units (a channel or two of every layer of a layer
 // set, the atlas's default render: 128 px, 512 steps) with the real CLI, as 1
 // shard and as 2 shards in parallel processes (this machine has 2 cores); units
 // per minute are wall-clock, start-up and model loading included. The projection
@@ -29,7 +29,7 @@ const { values: flags } = parseArgs({ options: { steps: { type: 'string', defaul
 const BENCH = [
   { name: 'MobileNet v2', file: 'mobilenet_v2_1.0_224_quant.tflite', layers: 'MobilenetV2/expanded_conv_*/add', channels: '0-1' },
   {
-    name: 'GoogLeNet', file: 'googlenet_bvlc.onnx', layers: 'inception_*/output', channels: '0-1',
+    name: 'GoogLeNet', file: 'googlenet_bvlc.onnx', layers: 'inception_*/output', channels: '0',
     whole: 'inception_*/*_pre_relu', block: (name) => name.split('/')[0],
   },
 ];
