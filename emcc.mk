@@ -1,8 +1,8 @@
 # emcc.mk — the build: the same C engine as WebAssembly (Emscripten, SIMD)
 # and natively (for sanitizers, fuzzing and fast unit runs).
 #
-#   make -f emcc.mk            wasm/featviz.wasm + native tests + wasm tests (asserts on)
-#   make -f emcc.mk wasm       wasm/featviz.wasm and wasm/featviz-relaxed.wasm only
+#   make -f emcc.mk            wasm/featviz.wasm + native tests + wasm tests (asserts on) + the kernel benchmark
+#   make -f emcc.mk wasm       wasm/featviz.wasm, wasm/featviz-threads.wasm and wasm/featviz-relaxed.wasm only
 #   make -f emcc.mk fuzz       libFuzzer targets (clang) in build/fuzz/
 #
 # Third-party C comes from where its package installs it: kissfft from the
@@ -24,7 +24,7 @@ KERNEL_SRC := $(sort $(wildcard src/kernels/*.c))
 THIRD_SRC  := $(KISSFFT)/kiss_fft.c $(KISSFFT)/tools/kiss_fftr.c
 TEST_SRC   := $(sort $(wildcard tests/c/*_test.c))
 FUZZ_SRC   := $(sort $(wildcard tests/fuzz/*_fuzz.c))
-HEADERS    := $(wildcard src/*.h src/kernels/*.h src/kernels/*.inc tests/c/*.h)
+HEADERS    := $(wildcard src/*.h src/kernels/*.h src/kernels/*.inc tests/c/*.h tests/fuzz/*.h)
 
 # ---- flags, in named groups --------------------------------------------------
 CFLAGS_COMMON  := -std=c11 -Wall -Wextra -Wno-unused-parameter -Isrc -I$(STB) \
@@ -42,9 +42,23 @@ EMFLAGS_RELAXED := -mrelaxed-simd -DFV_RELAXED_SIMD
 EMFLAGS_LINK   := -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 \
                   -sMAXIMUM_MEMORY=2147483648 -sTOTAL_STACK=1048576 -sERROR_ON_UNDEFINED_SYMBOLS=1
 EMFLAGS_ENGINE := --no-entry -sEXPORTED_FUNCTIONS=@wasm/exports.json
+# The threads build (wasm/featviz-threads.wasm, src/threads.h): Emscripten 3.1.6
+# refuses -pthread with -sSTANDALONE_WASM ("does not support pthreads yet"), and
+# its pthreads need its JS glue anyway. So the engine is compiled with the wasm
+# features alone (atomics, bulk memory; no -pthread, no Emscripten pthread
+# runtime) and linked against an imported shared memory: wasm-ld then makes the
+# data segments passive and runs them from a start function (__wasm_init_memory)
+# that initializes the memory once, guarded by an atomic flag, so a helper's
+# instance over the same memory leaves it alone. Each instance starts with the
+# same __stack_pointer: wasm/threads.js moves a helper's to its own stack with
+# the exported stackRestore (Emscripten's compiler-rt) before it runs any C.
+# There is no TLS. Libc stays Emscripten's single-threaded one: only thread 0
+# calls it (helpers never malloc, print or set errno).
+EMFLAGS_THREADS := -matomics -mbulk-memory
+EMFLAGS_THREADS_LINK := -sIMPORTED_MEMORY=1 -Wl,--shared-memory -Wl,--export=stackRestore
 NATIVE_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
-                  -fno-sanitize-recover=undefined
-NATIVE_LIBS    := -lm
+                  -fno-sanitize-recover=undefined -pthread
+NATIVE_LIBS    := -lm -pthread
 FUZZ_FLAGS     := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
                   -fno-sanitize-recover=undefined -DFV_IMAGE_MAX_PIXELS=16384
 
@@ -72,15 +86,20 @@ T_OBJS   := $(T_ENGINE) $(T_KERNEL) $(W_THIRD)
 TR_KERNEL := $(patsubst src/%.c,build/wasm-relaxed-test/obj/%.o,$(KERNEL_SRC))
 TR_OBJS  := $(T_ENGINE) $(TR_KERNEL) $(W_THIRD)
 
+# The threads build: every object again with atomics and bulk memory (src/threads.h).
+TH_OBJS  := $(patsubst build/wasm/%,build/wasm-threads/%,$(W_OBJS))
+
 W_TESTS  := $(patsubst tests/c/%.c,build/wasm/tests/%.wasm,$(TEST_SRC))
 N_TESTS  := $(patsubst tests/c/%.c,build/native/tests/%,$(TEST_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+W_BENCH  := build/wasm/bench/kernels_bench.wasm
 
-.PHONY: all wasm native tests fuzz clean
-all: wasm tests
-wasm: wasm/featviz.wasm wasm/featviz-relaxed.wasm
+.PHONY: all wasm native tests bench fuzz clean
+all: wasm tests bench
+wasm: wasm/featviz.wasm wasm/featviz-threads.wasm wasm/featviz-relaxed.wasm
 native: build/native/libfv.a
 tests: $(N_TESTS) $(W_TESTS) $(R_TESTS)
+bench: $(W_BENCH)
 fuzz: $(FUZZERS)
 
 # ---- wasm ---------------------------------------------------------------------
@@ -116,6 +135,31 @@ $(T_KERNEL): build/wasm-test/obj/%.o: src/%.c $(HEADERS)
 build/wasm/tests/%.wasm: tests/c/%.c $(T_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(EMCC) $(CFLAGS_COMMON) -Itests/c $(EMFLAGS_TEST) $(EMFLAGS_LINK) $< $(T_OBJS) -o $@
+
+# ---- wasm, threads: the same compile rules with EMFLAGS_THREADS (see above) ----
+$(filter-out build/wasm-threads/obj/kiss%,$(TH_OBJS)): build/wasm-threads/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(if $(findstring /kernels/,$@),$(CFLAGS_KERNELS)) $(EMFLAGS_RELEASE) $(EMFLAGS_THREADS) -c $< -o $@
+build/wasm-threads/obj/kiss_fft.o: $(KISSFFT)/kiss_fft.c
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(CFLAGS_THIRD) $(EMFLAGS_RELEASE) $(EMFLAGS_THREADS) -c $< -o $@
+build/wasm-threads/obj/kiss_fftr.o: $(KISSFFT)/tools/kiss_fftr.c
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(CFLAGS_THIRD) $(EMFLAGS_RELEASE) $(EMFLAGS_THREADS) -c $< -o $@
+build/wasm-threads/obj/kiss4_fft.o: $(KISSFFT)/kiss_fft.c src/kissfft4.h
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_KISS4) $(CFLAGS_THIRD) $(EMFLAGS_RELEASE) $(EMFLAGS_THREADS) -c $< -o $@
+build/wasm-threads/obj/kiss4_fftr.o: $(KISSFFT)/tools/kiss_fftr.c src/kissfft4.h
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_KISS4) $(CFLAGS_THIRD) $(EMFLAGS_RELEASE) $(EMFLAGS_THREADS) -c $< -o $@
+
+wasm/featviz-threads.wasm: $(TH_OBJS) wasm/exports.json
+	$(EMCC) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $(EMFLAGS_THREADS_LINK) $(EMFLAGS_ENGINE) $(TH_OBJS) -o $@
+
+# the benchmark's scalar-vs-SIMD kernel table (a WASI program that bench/bench.mjs runs)
+build/wasm/bench/%.wasm: bench/%.c $(W_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CFLAGS_COMMON) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $< $(W_OBJS) -o $@
 
 # ---- wasm, relaxed SIMD: clang 14 writes the prototype encoding of the fused
 # multiply-add; scripts/wasm-relaxed.mjs rewrites it to the final one. ----
@@ -165,4 +209,4 @@ build/fuzz/%: tests/fuzz/%.c $(ENGINE_SRC) $(KERNEL_SRC) $(HEADERS)
 	  $(CFLAGS_THIRD) $(THIRD_SRC) $(NATIVE_LIBS) -o $@
 
 clean:
-	rm -rf build wasm/featviz.wasm wasm/featviz-relaxed.wasm
+	rm -rf build wasm/featviz.wasm wasm/featviz-threads.wasm wasm/featviz-relaxed.wasm

@@ -10,9 +10,14 @@
 //   2. featviz's per-op profile of the Lucid steps (src/profile.h);
 //   3. peak WASM memory per workload, each in a fresh engine instance;
 //   4. the atlas throughput on the worker pool (wasm/pool.js) with 1 and 2 workers;
-//   5. scalar vs SIMD kernels: forward pass of each store model, and the steps.
+//   5. scalar vs SIMD: forward pass of each store model, and the steps;
+//   6. scalar vs SIMD per kernel: one row per entry of src/kernels/kernels.inc
+//      (bench/kernels_bench.c, a WASI program run in a child process by tests/wasi-run.mjs);
+//   7. threads: the same workloads on 1 and 2 threads (wasm/featviz-threads.wasm,
+//      wasm/threads.js), interleaved, against the plain single-threaded build.
 // The peer's hand-written gradients are checked by bench/check-peer-grad.mjs.
 import { readFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -382,5 +387,55 @@ for (const [name, extra] of [['batch 1', {}], ['batch 4 + diversity', { batch: 4
   r.free();
 }
 v2.free();
+
+// ==== 6. scalar vs SIMD per kernel ================================================================================
+console.log('\nKernels, scalar vs SIMD (bench/kernels_bench.c: one row per entry of src/kernels/kernels.inc, median ms of one call)');
+const kernelBench = join(ROOT, 'build/wasm/bench/kernels_bench.wasm');
+if (existsSync(kernelBench)) {
+  // tests/wasi-run.mjs, with Node 20's fast WASI calls off (the exit crash of issue 16; tests/c-programs.mjs)
+  const r = spawnSync(process.execPath, ['--no-turbo-fast-api-calls', '--no-warnings', join(ROOT, 'tests/wasi-run.mjs'),
+    kernelBench, 'kernels_bench'], { stdio: 'inherit' });
+  if (r.status !== 0) console.log(`  (the kernel benchmark ended with ${r.signal || `status ${r.status}`})`);
+} else {
+  console.log(`  not built: ${kernelBench} (make -f emcc.mk bench)`);
+}
 peer.dispose();
+
+// ==== 7. threads ==================================================================================================
+{
+  // the plain build (one thread), and the threads build on 1 and 2 threads: each its own engine
+  const sides = [
+    { name: 'plain', e: await loadEngine() },
+    { name: 'threads build, 1 thread', e: await loadEngine({ url: new URL('../wasm/featviz-threads.wasm', import.meta.url) }) },
+    { name: '2 threads', e: await loadEngine({ threads: 2 }) },
+  ];
+  console.log(`\nThreads (MobileNet v2; the same bits on every side; median ms, the sides interleaved; ${sides[2].e.threads} threads ran` +
+    `${sides[2].e.threadsReason ? ` — ${sides[2].e.threadsReason}` : ''})`);
+  console.log(`host: ${os.cpus().length} CPUs, load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')} (a shared machine: a busy core slows the 2-thread side most)`);
+  for (const sd of sides) {
+    sd.model = sd.e.loadModel(v2Bytes);
+    const photo = sd.e.decodeImage(catBytes);
+    sd.p224 = photo.resize(224, 224);
+    photo.free();
+    sd.inf = sd.e.infer(sd.model);
+    sd.renders = LUCID.map((w) => sd.e.render(sd.model, { size: 128, batch: w.batch, objective: { kind: 'channel', layer: LAYER, channel: CHANNEL }, ...(w.diversity ? { diversity: w.diversity } : {}) }));
+  }
+  const work = [
+    { name: '224x224 inference', fn: (sd) => () => sd.inf.run(sd.p224), warm: 3, budgetMs: 6000 },
+    ...LUCID.map((w, k) => ({ name: `${w.name} (128)`, fn: (sd) => () => sd.renders[k].step(1), warm: 20, budgetMs: w.batch > 1 ? 10000 : 8000 })),
+  ];
+  console.log('workload                     plain ms  threads build 1 thread ms  2 threads ms  2 threads / plain  samples');
+  for (const w of work) {
+    const [a, b1, b2] = interleave(sides.map((sd) => w.fn(sd)), { warm: sides.map(() => w.warm), budgetMs: w.budgetMs });
+    console.log(`${w.name.padEnd(27)} ${pad(a.ms.toFixed(1), 9)}  ${pad(b1.ms.toFixed(1), 25)}  ${pad(b2.ms.toFixed(1), 12)}  ` +
+      `${pad((a.ms / b2.ms).toFixed(2) + 'x faster', 17)}  ${pad(`${a.n}/${b1.n}/${b2.n}`, 7)}`);
+  }
+  for (const sd of sides) {
+    sd.renders.forEach((r) => r.free());
+    sd.inf.free();
+    sd.p224.free();
+    sd.model.free();
+    sd.e.close();
+  }
+}
 console.log(`\nload average at the end: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);

@@ -2,8 +2,9 @@
 // serve.mjs — serves the static site (web/, wasm/, models/) on localhost with
 // the right MIME types and prints its URL. The site is plain files: any
 // static host serves it the same way (send the same Content-Security-Policy
-// there too). Given a folder, it serves that folder instead (the site of
-// `featviz site DIR`), under the same policy.
+// and cross-origin isolation headers there too: SITE_HEADERS). Given a folder,
+// it serves that folder instead (the site of `featviz site DIR`), under the
+// same headers.
 //
 //   node bin/serve.mjs [DIR]               PORT=8080 by default (the next free one up to 8100)
 //   import { startServer } from './serve.mjs';
@@ -33,6 +34,17 @@ export const CSP = [
   "style-src 'self'", "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'self'",
 ].join('; ');
 
+// Cross-origin isolation: browsers give SharedArrayBuffer, and so the engine's
+// threads (wasm/threads.js), only to documents served with both; a page
+// without them runs on one thread. Every response carries them (workers take
+// the policies of their own script's response), with the CSP.
+export const SITE_HEADERS = {
+  'content-security-policy': CSP,
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'x-content-type-options': 'nosniff',
+};
+
 /**
  * Maps a URL path to a file under one of the served folders, or null. dir: serve that
  * folder's files instead (hidden ones, such as a writer's temporary files, never).
@@ -51,7 +63,7 @@ export function resolvePath(urlPath, dir = null) {
 }
 
 function send(res, status, headers, body = '') {
-  res.writeHead(status, { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', ...headers });
+  res.writeHead(status, { ...SITE_HEADERS, ...headers });
   res.end(body);
 }
 
@@ -96,8 +108,7 @@ function handle(req, res, dir) {
     'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
     'content-length': st.size,
     'cache-control': 'no-cache',
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': CSP,
+    ...SITE_HEADERS,
   });
   if (req.method === 'HEAD') {
     res.end();

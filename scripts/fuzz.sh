@@ -9,7 +9,7 @@
 # (crash-*, leak-*, timeout-*, oom-* files in tests/fuzz/findings/TARGET).
 # Exit status: 0 when nothing was found, 1 when something was.
 #
-# For tflite the time is split: two thirds on small inputs (-max_len=65536,
+# For tflite and onnx the time is split: two thirds on small inputs (-max_len=65536,
 # seeded with the hand-built models from tests/c/tflite_test.c and small
 # truncations of the store's models), which runs thousands of inputs a second;
 # one third on the store's whole models (-max_len=4000000), which are slow
@@ -50,6 +50,15 @@ case "$target" in
     done
     cp "$corpus"/small/built_* "$corpus/full/"
     ;;
+  onnx)
+    # the hand-built models of tests/c/onnx_test.c (every op the loader lowers, and the
+    # refusals), small; the store's int8 GoogLeNet whole (7 MB), for a third of the time
+    mkdir -p "$corpus/small" "$corpus/full"
+    make -f emcc.mk -j2 build/native/tests/onnx_test >/dev/null
+    build/native/tests/onnx_test --write-seeds "$corpus/small" >/dev/null || true
+    [ -e "$models/googlenet_bvlc_int8.onnx" ] && cp "$models/googlenet_bvlc_int8.onnx" "$corpus/full/"
+    cp "$corpus"/small/built_* "$corpus/full/"
+    ;;
   image)
     # the head of each store photo (a truncated JPEG/BMP still exercises the
     # decoders) next to the tiny checked-in seeds; small inputs run fast
@@ -71,10 +80,10 @@ run() { # corpus-dir max_len seconds
   "$bin" "$1" -max_len="$2" -max_total_time="$3" -timeout=20 -rss_limit_mb=4096 \
     -print_final_stats=1 -artifact_prefix="$findings/" ${dict[@]+"${dict[@]}"} >>"$log" 2>&1 || true
 }
-if [ "$target" = tflite ]; then
+if [ "$target" = tflite ] || [ "$target" = onnx ]; then
   small=$((secs * 2 / 3)); full=$((secs - small))
   [ "$small" -gt 0 ] && run "$corpus/small" 65536 "$small"
-  [ "$full" -gt 0 ] && run "$corpus/full" 4000000 "$full"
+  [ "$full" -gt 0 ] && run "$corpus/full" 8000000 "$full"
 elif [ "$target" = image ]; then
   run "$corpus" 4096 "$secs"
 else

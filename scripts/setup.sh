@@ -28,6 +28,14 @@ fi
 command -v parallel >/dev/null 2>&1 || need+=(parallel)
 { command -v slurmctld && command -v slurmd && command -v sbatch; } >/dev/null 2>&1 || need+=(slurm-wlm)
 command -v munged >/dev/null 2>&1 || need+=(munge)
+# PyTorch, torchvision and onnx for Debian's Python: tests/torchvision.test.mjs exports
+# torchvision's architectures with scripts/torchvision_models.py (a test-time tool only;
+# the engine never needs it). OpenBLAS: PyTorch on the reference BLAS is 3-10x slower.
+# FEATVIZ_TORCH_TESTS=0 skips both the install and those tests.
+if [ "${FEATVIZ_TORCH_TESTS:-1}" != 0 ]; then
+  /usr/bin/python3 -c 'import torch, torchvision, onnx' >/dev/null 2>&1 || need+=(python3-torch python3-torchvision python3-onnx)
+  ls /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 >/dev/null 2>&1 || need+=(libopenblas0-pthread)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]} (apt-get)"
   SUDO=""
@@ -39,7 +47,9 @@ fi
 # ---- npm packages -------------------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node's install script fetches extra (GPU) binaries and fails offline;
+  # its CPU runtime is inside the package
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # ---- build ----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /* fv.h — the featviz engine's one public header.
  *
- * featviz runs an ImageNet CNN from a .tflite file forward (and, for feature
+ * featviz runs an ImageNet CNN from a .tflite or .onnx file forward (and, for feature
  * visualization, backward to the input) in float32. This header is the API
  * that wasm/engine.js and the native tests call; every function here is
  * exported from featviz.wasm (see wasm/exports.json).
@@ -85,25 +85,41 @@ void fv_model_free(fv_model *m);
 /* A layer is one op's output; layers are numbered in execution order. */
 int fv_model_layer_count(const fv_model *m);
 const char *fv_model_layer_name(const fv_model *m, int layer);
-const char *fv_model_layer_op(const fv_model *m, int layer);   /* "CONV_2D", ... */
+/* The file's op type the layer came from: "CONV_2D" (TFLite), "Conv" (ONNX), ... */
+const char *fv_model_layer_op(const fv_model *m, int layer);
 int fv_model_layer_dim(const fv_model *m, int layer, int d);   /* d: 0..3 = N,H,W,C at native input size */
 int fv_model_layer_find(const fv_model *m, const char *name);  /* index, or -1 */
 int fv_model_input_dim(const fv_model *m, int d);              /* d: 0..3 = N,H,W,C */
-/* The input's expected value range: pixel 0 maps to min, 255 to max. */
-float fv_model_input_min(const fv_model *m);
-float fv_model_input_max(const fv_model *m);
-
-/* The network as the engine runs it, read-only (src/model_info.c): for a
+/* The input the network expects, per channel: its channel k (k = 0..2) holds
+ * p·scale(k) + offset(k) for the 0..255 value p of the photo's channel
+ * (bgr ? 2 − k : k). source says what said so: "onnx metadata", "tflite
+ * metadata", "input quantization", a preset name set by the shell, or ""
+ * when nothing did (the values are then a guess: RGB (p − 127.5)/127.5 for
+ * TFLite float inputs, torchvision's ImageNet normalization for ONNX). */
+int fv_model_input_bgr(const fv_model *m);
+float fv_model_input_scale(const fv_model *m, int k);
+float fv_model_input_offset(const fv_model *m, int k);
+const char *fv_model_input_source(const fv_model *m);
+/* Replaces the input description (e.g. a user's preset); source is copied
+ * (31 bytes at most). FV_ERR_BAD_ARG for a zero or non-finite scale or a
+ * non-finite offset. Renders and inferences made afterwards use it. */
+fv_status fv_model_set_input(fv_model *m, int bgr, float scale0, float scale1, float scale2, float offset0,
+                             float offset1, float offset2, const char *source, fv_error *err);
+/* Class names the file carries (TFLite metadata's label file, ONNX
+ * metadata_props), one per line, or NULL. */
+const char *fv_model_labels(const fv_model *m);
+/* The network as the engine runs it, read-only (src/model.c): for a
  * second implementation of the same network, e.g. the benchmark's tfjs peer.
  * Op i is the op whose output is layer i. Tensors are numbered as in the
- * file; a constant holds the float32 values the engine computes with
- * (dequantized at load). Out-of-range indices give -1 (or NULL), never a crash. */
+ * file (TFLite) or in the order the loader made them (ONNX, whose weights
+ * and constants are already in the engine's NHWC layouts); a constant holds
+ * the float32 values the engine computes with (dequantized at load). Out-of-range indices give -1 (or NULL), never a crash. */
 typedef enum {
   FV_OPT_STRIDE_H, FV_OPT_STRIDE_W,     /* convs and pools; 1 for other ops */
   FV_OPT_DILATION_H, FV_OPT_DILATION_W, /* convs; 1 for other ops */
   FV_OPT_FILTER_H, FV_OPT_FILTER_W,     /* pools */
-  FV_OPT_PADDING,                       /* convs and pools: 0 SAME, 1 VALID */
-  FV_OPT_ACTIVATION,                    /* fused: 0 none, 1 ReLU, 2 ReLU6 */
+  FV_OPT_PADDING,                       /* convs and pools: 0 SAME, 1 VALID, 2 explicit pads (ONNX) */
+  FV_OPT_ACTIVATION,                    /* fused (or FV_OP_ACT's): 0 none, 1 ReLU, 2 ReLU6, 3.. see model.h */
   FV_OPT_DEPTH_MULTIPLIER,              /* DEPTHWISE_CONV_2D */
   FV_OPT_AXIS,                          /* CONCATENATION: the NHWC axis 0..3 */
   FV_OPT_KEEP_DIMS,                     /* MEAN: 0 or 1 */
@@ -112,6 +128,7 @@ typedef enum {
   FV_OPT_COUNT
 } fv_op_option;
 int fv_model_input_tensor(const fv_model *m);                /* the image input's tensor */
+const char *fv_model_op_kind(const fv_model *m, int layer);   /* the engine's op: "CONV_2D", ... (fv_op_name) */
 int fv_model_op_output(const fv_model *m, int layer);         /* the tensor op `layer` writes */
 int fv_model_op_input_count(const fv_model *m, int layer);
 /* Input k's tensor, in the file's order; -1 also for an optional input left out (a conv without bias). */
@@ -199,6 +216,19 @@ double fv_render_flops(const fv_render *r);
 /* 1: use the WASM SIMD kernels where built with them (default); 0: scalar references. */
 void fv_kernels_set_simd(int on);
 int fv_kernels_simd_available(void);
+
+/* ---- threads (src/threads.h; driven by wasm/threads.js) ------------------ */
+/* In the threads build, an engine runs each op on n threads over its one
+ * memory: this thread (0) and n - 1 helpers, each a Worker running the same
+ * module. Results are the same bits on any number of threads. The plain
+ * build has no threads: fv_threads_init(n > 1) fails with FV_ERR_UNSUPPORTED. */
+fv_status fv_threads_init(int n, int can_block, fv_error *err); /* can_block 0: thread 0 spins, never waits */
+void *fv_threads_stack_top(int t); /* helper t's stack pointer, to set before fv_threads_helper */
+void fv_threads_helper(int t);     /* helper t's loop (t = 1..n-1); returns after fv_threads_stop */
+int fv_threads_alive(void);        /* helpers now inside fv_threads_helper */
+int fv_threads_start(void);        /* once all n - 1 are alive: jobs use n threads; returns that n */
+void fv_threads_stop(void);        /* helpers leave their loops; one thread again */
+int fv_threads_count(void);        /* threads a job started now uses (1 inside a job) */
 
 /* ---- profiling (for the benchmark) -------------------------------------- */
 /* Off by default. On: every graph pass times each op (a clock read before and

@@ -1,6 +1,7 @@
 /* graph.c — shape inference at any input size, forward over the op list,
  * backward to the input. The kernels do the arithmetic; this file decides
- * shapes, buffers and order. */
+ * shapes, buffers and order. The hot kernels go through split.h, which runs
+ * them on the engine's threads. */
 #include "graph.h"
 
 #include <stdint.h>
@@ -9,6 +10,7 @@
 
 #include "kernels/kernels.h"
 #include "profile.h"
+#include "split.h"
 
 /* The wasm build has 2 GB of address space at most; leave room for weights. */
 #define FV_ARENA_MAX_BYTES ((size_t)1536 << 20)
@@ -79,7 +81,31 @@ static int plan_conv(plan_ctx *c, int i, const fv_op *op, const int x[4], int kh
   s->dm = dm;
   s->oc = oc;
   s->act = op->act;
-  fv_conv_shape_pad(s, op->padding);
+  s->groups = op->kind == FV_OP_CONV2D && op->groups > 1 ? op->groups : 1;
+  fv_padding padding = op->padding;
+  const int pool = op->kind == FV_OP_AVGPOOL2D || op->kind == FV_OP_MAXPOOL2D;
+  if (pool && op->global) { /* the window is the whole map at this size */
+    s->kh = kh = s->ih;
+    s->kw = kw = s->iw;
+    s->sh = s->sw = 1;
+    padding = FV_PADDING_VALID;
+  } else if (padding == FV_PADDING_EXPLICIT) {
+    s->pt = op->pad_t, s->pl = op->pad_l, s->pb = op->pad_b, s->pr = op->pad_r;
+    s->ceil_mode = pool && op->ceil_mode;
+    if (s->pt < 0 || s->pl < 0 || s->pb < 0 || s->pr < 0 || s->pt > 4096 || s->pl > 4096 || s->pb > 4096 ||
+        s->pr > 4096) {
+      fv_error_set(c->err, FV_ERR_BAD_MODEL, "layer %d (%s): pads %d,%d,%d,%d out of range (0..4096)", i,
+                   c->m->tensors[op->output].name, s->pt, s->pl, s->pb, s->pr);
+      return 0;
+    }
+  }
+  s->count_pad = op->kind == FV_OP_AVGPOOL2D && op->count_include_pad;
+  if (kh < 1 || kw < 1 || kh > 4096 || kw > 4096 || s->sh > 4096 || s->sw > 4096 || s->dh > 4096 || s->dw > 4096) {
+    fv_error_set(c->err, FV_ERR_BAD_MODEL, "layer %d (%s): window %dx%d, stride %dx%d or dilation %dx%d out of range",
+                 i, c->m->tensors[op->output].name, kh, kw, s->sh, s->sw, s->dh, s->dw);
+    return 0;
+  }
+  fv_conv_shape_pad(s, padding);
   if (s->oh <= 0 || s->ow <= 0) {
     fv_error_set(c->err, FV_ERR_SHAPE,
                  "layer %d (%s) cannot run at this input size: its %dx%d input is smaller than its %dx%d "
@@ -95,18 +121,56 @@ static int plan_conv(plan_ctx *c, int i, const fv_op *op, const int x[4], int kh
   return 1;
 }
 
+/* The binary ops with NHWC broadcasting, as case labels. */
+#define CASE_BINARY \
+  case FV_OP_ADD:   \
+  case FV_OP_SUB:   \
+  case FV_OP_MUL:   \
+  case FV_OP_DIV:   \
+  case FV_OP_MAXIMUM: \
+  case FV_OP_MINIMUM: \
+  case FV_OP_PRELU
+
+static int is_binary(fv_op_kind k) {
+  switch (k) {
+    CASE_BINARY: return 1;
+    default: return 0;
+  }
+}
+
+/* Ops whose kernels apply a fused activation (model.h: only NONE, RELU, RELU6 are fused). */
+static int fuses_act(fv_op_kind k) {
+  return k == FV_OP_CONV2D || k == FV_OP_DWCONV2D || k == FV_OP_FULLY_CONNECTED || k == FV_OP_AVGPOOL2D ||
+         k == FV_OP_MAXPOOL2D || k == FV_OP_CONCAT || is_binary(k);
+}
+
+/* SLICE's output along one axis of size d: size -1 is "to the end" (model.h). 0 if it does not fit. */
+static int slice_len(int d, int begin, int size, int step) {
+  if (step < 1 || begin < 0 || begin >= d) return 0;
+  if (size == -1) return (d - begin + step - 1) / step;
+  if (size < 1 || (int64_t)begin + (int64_t)(size - 1) * step >= d) return 0;
+  return size;
+}
+
 static int plan_op(plan_ctx *c, int i) {
   const fv_model *m = c->m;
   const fv_op *op = &m->ops[i];
   int *y = c->dims[op->output];
   int t0[4], t1[4];
   const int *x = in_dims(c, op->inputs[0], t0);
+  if (op->kind == FV_OP_ACT ? (unsigned)op->act >= FV_ACT_COUNT
+                            : op->act != FV_ACT_NONE && (!fuses_act(op->kind) || op->act > FV_ACT_RELU6)) {
+    fv_error_set(c->err, FV_ERR_UNSUPPORTED, "layer %d (%s): activation %d is not supported fused into %s", i,
+                 m->tensors[op->output].name, (int)op->act, fv_op_name(op->kind));
+    return 0;
+  }
   switch (op->kind) {
     case FV_OP_CONV2D: {
       const fv_tensor *w = &m->tensors[op->inputs[1]];
-      if (w->dims[3] != x[3]) goto channels;
+      const int g = op->groups > 1 ? op->groups : 1;
+      if (x[3] % g || w->dims[0] % g || w->dims[3] * g != x[3]) goto channels;
       if (!plan_conv(c, i, op, x, w->dims[1], w->dims[2], w->dims[0], 1)) return 0;
-      c->geo[i].wpack = w->packed;
+      c->geo[i].wpack = g == 1 ? w->packed : NULL;
       return 1;
     }
     case FV_OP_DWCONV2D: {
@@ -132,8 +196,7 @@ static int plan_op(plan_ctx *c, int i) {
       y[3] = w->dims[0];
       return 1;
     }
-    case FV_OP_ADD:
-    case FV_OP_MUL: {
+    CASE_BINARY: {
       const int *b = in_dims(c, op->inputs[1], t1);
       for (int k = 0; k < 4; k++) {
         if (x[k] != b[k] && x[k] != 1 && b[k] != 1) {
@@ -145,11 +208,54 @@ static int plan_op(plan_ctx *c, int i) {
       }
       return 1;
     }
+    case FV_OP_ACT:
+    case FV_OP_SOFTMAX:
+      memcpy(y, x, sizeof(int) * 4);
+      return 1;
+    case FV_OP_LRN:
+      if (op->lrn_lo < 0 || op->lrn_hi < 0 || op->lrn_lo > 4096 || op->lrn_hi > 4096 || !(op->lrn_bias > 0.0f)) {
+        fv_error_set(c->err, FV_ERR_BAD_MODEL, "layer %d (%s): LRN window -%d..+%d or bias %g out of range", i,
+                     m->tensors[op->output].name, op->lrn_lo, op->lrn_hi, (double)op->lrn_bias);
+        return 0;
+      }
+      memcpy(y, x, sizeof(int) * 4);
+      return 1;
+    case FV_OP_SLICE:
+      for (int k = 0; k < 4; k++) {
+        y[k] = slice_len(x[k], op->begin[k], op->size[k], op->step[k]);
+        if (!y[k]) {
+          fv_error_set(c->err, FV_ERR_SHAPE,
+                       "layer %d (%s): slice %d:+%d:%d of axis %d does not fit its size %d at this input size", i,
+                       m->tensors[op->output].name, op->begin[k], op->size[k], op->step[k], k, x[k]);
+          return 0;
+        }
+      }
+      return 1;
+    case FV_OP_TRANSPOSE: {
+      int seen = 0;
+      for (int k = 0; k < 4; k++) {
+        if (op->perm[k] < 0 || op->perm[k] > 3 || (seen >> op->perm[k] & 1)) {
+          fv_error_set(c->err, FV_ERR_BAD_MODEL, "layer %d (%s): perm %d,%d,%d,%d is not a permutation of 0..3", i,
+                       m->tensors[op->output].name, op->perm[0], op->perm[1], op->perm[2], op->perm[3]);
+          return 0;
+        }
+        seen |= 1 << op->perm[k];
+        y[k] = x[op->perm[k]];
+      }
+      return 1;
+    }
     case FV_OP_MEAN:
       for (int k = 0; k < 4; k++) y[k] = (op->mean_axes >> k & 1) ? 1 : x[k];
       return 1;
     case FV_OP_PAD:
-      for (int k = 0; k < 4; k++) y[k] = x[k] + op->pads[k][0] + op->pads[k][1];
+      for (int k = 0; k < 4; k++) {
+        if (op->pads[k][0] < 0 || op->pads[k][1] < 0 || op->pads[k][0] > 4096 || op->pads[k][1] > 4096) {
+          fv_error_set(c->err, FV_ERR_BAD_MODEL, "layer %d (%s): pads %d,%d of axis %d out of range (0..4096)", i,
+                       m->tensors[op->output].name, op->pads[k][0], op->pads[k][1], k);
+          return 0;
+        }
+        y[k] = x[k] + op->pads[k][0] + op->pads[k][1];
+      }
       return 1;
     case FV_OP_CONCAT: {
       memcpy(y, x, sizeof(int) * 4);
@@ -162,15 +268,18 @@ static int plan_op(plan_ctx *c, int i) {
       }
       return 1;
     }
-    case FV_OP_SOFTMAX:
-      memcpy(y, x, sizeof(int) * 4);
-      return 1;
     case FV_OP_RESHAPE: {
       /* the first target dim is the batch; the rest must hold the same floats per image */
       size_t per = (size_t)x[1] * x[2] * x[3];
       int t[4] = {1, 1, 1, 1};
       int r = op->new_rank, unknown = -1;
       size_t known = 1;
+      if (r == 0) { /* the planned dims of inputs[1] (model.h): the end of a channel shuffle */
+        const int *d = op->n_inputs > 1 && op->inputs[1] >= 0 ? in_dims(c, op->inputs[1], t1) : NULL;
+        if (!d || d[0] != x[0] || (size_t)d[1] * d[2] * d[3] != per) goto reshape;
+        memcpy(y, d, sizeof(int) * 4);
+        return 1;
+      }
       if (r < 1 || r > 4) goto reshape;
       if (r == 1) { /* flattens the batch too: only batch 1 */
         if (x[0] != 1) goto reshape;
@@ -340,21 +449,22 @@ const int *fv_graph_dims(const fv_graph *g, int t) { return g->dims[t]; }
 size_t fv_graph_numel(const fv_graph *g, int t) { return numel4(g->dims[t]); }
 int fv_graph_last_op(const fv_graph *g) { return g->last_op; }
 
+double fv_op_flops(const fv_model *m, const fv_op *op, const fv_conv_shape *s, const int y[4]) {
+  const double ny = (double)y[0] * y[1] * y[2] * y[3];
+  switch (op->kind) {
+    case FV_OP_CONV2D: return 2.0 * ny * s->kh * s->kw * (s->ic / (s->groups > 1 ? s->groups : 1));
+    case FV_OP_DWCONV2D:
+    case FV_OP_AVGPOOL2D:
+    case FV_OP_MAXPOOL2D: return 2.0 * ny * s->kh * s->kw;
+    case FV_OP_FULLY_CONNECTED: return 2.0 * ny * m->tensors[op->inputs[1]].dims[1];
+    case FV_OP_LRN: return ny * (2.0 * (op->lrn_lo + op->lrn_hi + 1) + 4.0); /* window of squares, t, power, divide */
+    default: return ny;
+  }
+}
+
 double fv_graph_flops(const fv_graph *g) {
   double f = 0;
-  for (int i = 0; i <= g->last_op; i++) {
-    const fv_op *op = &g->m->ops[i];
-    const fv_conv_shape *s = &g->geo[i];
-    double ny = (double)numel4(g->dims[op->output]);
-    switch (op->kind) {
-      case FV_OP_CONV2D: f += 2.0 * ny * s->kh * s->kw * s->ic; break;
-      case FV_OP_DWCONV2D:
-      case FV_OP_AVGPOOL2D:
-      case FV_OP_MAXPOOL2D: f += 2.0 * ny * s->kh * s->kw; break;
-      case FV_OP_FULLY_CONNECTED: f += 2.0 * ny * g->m->tensors[op->inputs[1]].dims[1]; break;
-      default: f += ny; break;
-    }
-  }
+  for (int i = 0; i <= g->last_op; i++) f += fv_op_flops(g->m, &g->m->ops[i], &g->geo[i], g->dims[g->m->ops[i].output]);
   return f;
 }
 
@@ -380,30 +490,67 @@ static const float *bias_of(const fv_graph *g, const fv_op *op) {
   return op->n_inputs > 2 && op->inputs[2] >= 0 ? g->m->tensors[op->inputs[2]].data : NULL;
 }
 
+/* The binary ops' kernels, by op kind; ADD and SUB need no input values for their gradient. */
+static fv_bcast_fn *binary_fn(fv_op_kind k) {
+  switch (k) {
+    case FV_OP_ADD: return fv_add;
+    case FV_OP_SUB: return fv_sub;
+    case FV_OP_MUL: return fv_mul;
+    case FV_OP_DIV: return fv_div;
+    case FV_OP_MAXIMUM: return fv_maximum;
+    case FV_OP_MINIMUM: return fv_minimum;
+    default: return fv_prelu;
+  }
+}
+static fv_bcast_grad_ab_fn *binary_grad_ab_fn(fv_op_kind k) {
+  switch (k) {
+    case FV_OP_MUL: return fv_mul_grad;
+    case FV_OP_DIV: return fv_div_grad;
+    case FV_OP_MAXIMUM: return fv_maximum_grad;
+    case FV_OP_MINIMUM: return fv_minimum_grad;
+    default: return fv_prelu_grad;
+  }
+}
+
+static fv_lrn_shape lrn_shape(const fv_op *op, const int d[4]) {
+  fv_lrn_shape s = {(size_t)d[0] * d[1] * d[2], d[3], op->lrn_lo, op->lrn_hi, op->lrn_alpha, op->lrn_beta, op->lrn_bias};
+  return s;
+}
+
+static fv_slice_shape slice_shape(const fv_op *op, const int x[4], const int y[4]) {
+  fv_slice_shape s;
+  memcpy(s.d, x, sizeof s.d);
+  memcpy(s.begin, op->begin, sizeof s.begin);
+  memcpy(s.step, op->step, sizeof s.step);
+  memcpy(s.y, y, sizeof s.y);
+  return s;
+}
+
 static void forward_op(fv_graph *g, int i) {
   const fv_op *op = &g->m->ops[i];
   const fv_conv_shape *s = &g->geo[i];
   float *y = g->act[op->output];
   const float *x = value(g, op->inputs[0]);
-  const int *xd = g->dims[op->inputs[0]];
+  int xd[4]; /* input 0's dims, also when it is a constant */
+  input_dims(g, op->inputs[0], xd);
+  const int *yd = g->dims[op->output];
+  const size_t ny = numel4(yd);
   switch (op->kind) {
     case FV_OP_CONV2D:
-      fv_conv2d(s, x, g->m->tensors[op->inputs[1]].data, bias_of(g, op), y);
+      fv_split_conv2d(s, x, g->m->tensors[op->inputs[1]].data, bias_of(g, op), y);
       break;
     case FV_OP_DWCONV2D:
-      fv_dwconv2d(s, x, g->m->tensors[op->inputs[1]].data, bias_of(g, op), y);
+      fv_split_dwconv2d(s, x, g->m->tensors[op->inputs[1]].data, bias_of(g, op), y);
       break;
     case FV_OP_FULLY_CONNECTED: {
       const fv_tensor *w = &g->m->tensors[op->inputs[1]];
-      fv_fc(g->batch, w->dims[1], w->dims[0], x, w->data, bias_of(g, op), op->act, y);
+      fv_split_fc(g->batch, w->dims[1], w->dims[0], x, w->data, bias_of(g, op), op->act, y);
       break;
     }
-    case FV_OP_ADD:
-    case FV_OP_MUL: {
+    CASE_BINARY: {
       fv_bcast_shape bs;
       bcast_shape(g, op, &bs);
-      if (op->kind == FV_OP_ADD) fv_add(&bs, x, value(g, op->inputs[1]), op->act, y);
-      else fv_mul(&bs, x, value(g, op->inputs[1]), op->act, y);
+      binary_fn(op->kind)(&bs, x, value(g, op->inputs[1]), op->act, y);
       break;
     }
     case FV_OP_AVGPOOL2D:
@@ -412,11 +559,29 @@ static void forward_op(fv_graph *g, int i) {
     case FV_OP_MAXPOOL2D:
       fv_maxpool2d(s, x, y);
       break;
+    case FV_OP_ACT: {
+      const fv_act_params u = {op->act, op->act_a, op->act_b};
+      fv_unary(&u, ny, x, y);
+      break;
+    }
+    case FV_OP_LRN: {
+      const fv_lrn_shape ls = lrn_shape(op, yd);
+      fv_lrn(&ls, x, y);
+      break;
+    }
+    case FV_OP_SLICE: {
+      const fv_slice_shape ss = slice_shape(op, xd, yd);
+      fv_slice(&ss, x, y);
+      break;
+    }
+    case FV_OP_TRANSPOSE:
+      fv_transpose(xd, op->perm, x, y);
+      break;
     case FV_OP_MEAN:
       fv_mean(xd, op->mean_axes, x, y);
       break;
     case FV_OP_PAD:
-      fv_pad(xd, op->pads, x, y);
+      fv_pad(xd, op->pads, op->pad_value, x, y);
       break;
     case FV_OP_CONCAT: {
       int(*d)[4] = g->cat_dims;
@@ -426,17 +591,15 @@ static void forward_op(fv_graph *g, int i) {
         xs[j] = value(g, op->inputs[j]);
       }
       fv_concat(op->n_inputs, (const int(*)[4])d, op->axis, xs, y);
-      fv_act_apply(op->act, numel4(g->dims[op->output]), y);
+      fv_act_apply(op->act, ny, y);
       break;
     }
     case FV_OP_RESHAPE:
-      memcpy(y, x, numel4(g->dims[op->output]) * sizeof(float));
+      memcpy(y, x, ny * sizeof(float));
       break;
-    case FV_OP_SOFTMAX: {
-      const int *yd = g->dims[op->output];
+    case FV_OP_SOFTMAX:
       fv_softmax((size_t)yd[0] * yd[1] * yd[2], yd[3], op->beta, x, y);
       break;
-    }
     default:
       break; /* refused at planning */
   }
@@ -493,35 +656,39 @@ static void backward_op(fv_graph *g, int i, int redirect) {
   const int *yd = g->dims[out];
   size_t ny = numel4(yd);
   int in0 = op->inputs[0];
-  const int *xd = g->dims[in0];
+  int xd[4];
+  input_dims(g, in0, xd);
 
-  /* the fused activation's derivative first, in place: dy is read by this op only */
-  if (op->act != FV_ACT_NONE) fv_act_grad(op->act, yd[0], ny / (size_t)yd[0], y, dy, redirect);
+  /* a fused RELU/RELU6's derivative first, in place (dy is read by this op
+   * only); a standalone FV_OP_ACT RELU/RELU6 too, so Lucid's redirect reaches
+   * it as it reaches fused ones (ONNX models have separate Relu nodes) */
+  if (op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6) fv_split_act_grad(op->act, yd[0], ny / (size_t)yd[0], y, dy, redirect);
 
   switch (op->kind) {
     case FV_OP_CONV2D: {
       float *dx = dx_of(g, in0);
-      if (dx) fv_conv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
+      if (dx) fv_split_conv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
       break;
     }
     case FV_OP_DWCONV2D: {
       float *dx = dx_of(g, in0);
-      if (dx) fv_dwconv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
+      if (dx) fv_split_dwconv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
       break;
     }
     case FV_OP_FULLY_CONNECTED: {
       const fv_tensor *w = &g->m->tensors[op->inputs[1]];
       float *dx = dx_of(g, in0);
-      if (dx) fv_fc_grad(g->batch, w->dims[1], w->dims[0], dy, w->data, dx);
+      if (dx) fv_split_fc_grad(g->batch, w->dims[1], w->dims[0], dy, w->data, dx);
       break;
     }
-    case FV_OP_ADD:
-    case FV_OP_MUL: {
+    CASE_BINARY: {
       fv_bcast_shape bs;
       bcast_shape(g, op, &bs);
       float *da = dx_of(g, in0), *db = dx_of(g, op->inputs[1]);
+      if (!da && !db) break;
       if (op->kind == FV_OP_ADD) fv_add_grad(&bs, dy, da, db);
-      else fv_mul_grad(&bs, value(g, in0), value(g, op->inputs[1]), dy, da, db);
+      else if (op->kind == FV_OP_SUB) fv_sub_grad(&bs, dy, da, db);
+      else binary_grad_ab_fn(op->kind)(&bs, value(g, in0), value(g, op->inputs[1]), dy, da, db);
       break;
     }
     case FV_OP_AVGPOOL2D: {
@@ -532,6 +699,31 @@ static void backward_op(fv_graph *g, int i, int redirect) {
     case FV_OP_MAXPOOL2D: {
       float *dx = dx_of(g, in0);
       if (dx) fv_maxpool2d_grad(s, value(g, in0), y, dy, dx);
+      break;
+    }
+    case FV_OP_ACT: {
+      float *dx = dx_of(g, in0);
+      /* RELU/RELU6 were applied above: what is left is dx += dy */
+      const fv_act_params u = {op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6 ? FV_ACT_NONE : op->act, op->act_a,
+                          op->act_b};
+      if (dx) fv_unary_grad(&u, ny, value(g, in0), y, dy, dx);
+      break;
+    }
+    case FV_OP_LRN: {
+      float *dx = dx_of(g, in0);
+      const fv_lrn_shape ls = lrn_shape(op, yd);
+      if (dx) fv_lrn_grad(&ls, value(g, in0), y, dy, dx);
+      break;
+    }
+    case FV_OP_SLICE: {
+      float *dx = dx_of(g, in0);
+      const fv_slice_shape ss = slice_shape(op, xd, yd);
+      if (dx) fv_slice_grad(&ss, dy, dx);
+      break;
+    }
+    case FV_OP_TRANSPOSE: {
+      float *dx = dx_of(g, in0);
+      if (dx) fv_transpose_grad(xd, op->perm, dy, dx);
       break;
     }
     case FV_OP_MEAN: {
@@ -556,8 +748,8 @@ static void backward_op(fv_graph *g, int i, int redirect) {
     }
     case FV_OP_RESHAPE: {
       float *dx = dx_of(g, in0);
-      if (dx)
-        for (size_t k = 0; k < ny; k++) dx[k] += dy[k];
+      const fv_act_params identity = {FV_ACT_NONE, 0.0f, 0.0f};
+      if (dx) fv_unary_grad(&identity, ny, NULL, NULL, dy, dx);
       break;
     }
     case FV_OP_SOFTMAX: {

@@ -18,6 +18,11 @@
  *   const float *dx = fv_graph_grad(g, m->input);
  *
  * Every activation is seen as NHWC 4-D; rank-2 [N, C] is N×1×1×C.
+ * Each op kind of model.h runs at any input size the model allows (global
+ * pools take the whole map, SLICE's size -1 the rest of an axis, RESHAPE
+ * with new_rank 0 another activation's dims); bad fields (negative pads, a
+ * perm that is not a permutation, a slice past an axis) are refused at
+ * planning with FV_ERR_BAD_MODEL or FV_ERR_SHAPE, naming the layer.
  *
  * fv_graph_zero_grad only marks the gradients stale: each buffer is cleared
  * when it is first handed out after that (by fv_graph_grad, or to the first
@@ -29,6 +34,7 @@
 
 #include <stddef.h>
 
+#include "kernels/kernels.h"
 #include "model.h"
 
 typedef struct fv_graph fv_graph;
@@ -49,6 +55,9 @@ size_t fv_graph_numel(const fv_graph *g, int tensor);
 int fv_graph_last_op(const fv_graph *g);
 /* Floating-point operations of one forward pass (a multiply-add counts 2). */
 double fv_graph_flops(const fv_graph *g);
+/* ... of one op with geometry s (conv, depthwise, pools) and output dims y N,H,W,C
+ * (the profile's count too). */
+double fv_op_flops(const fv_model *m, const fv_op *op, const fv_conv_shape *s, const int y[4]);
 
 void fv_graph_zero_grad(fv_graph *g);
 float *fv_graph_grad(fv_graph *g, int tensor);   /* NULL without gradients */

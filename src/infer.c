@@ -1,5 +1,6 @@
 /* infer.c — inference on real photos: decode, resize to the model's input,
- * normalize as the input quantization says, run the graph (optionally only up
+ * normalize as the model's input description says (model.h: per channel,
+ * RGB or BGR), run the graph (optionally only up
  * to one layer), then read activations, channel means or the top-k classes. */
 #include <math.h>
 #include <stdlib.h>
@@ -42,6 +43,10 @@ fv_infer *fv_infer_new(const fv_model *m, int h, int w, int last_layer, fv_error
   r->m = m;
   r->h = h;
   r->w = w;
+  if (fv_model_check_size(m, h, w, err) != FV_OK) {
+    free(r);
+    return NULL;
+  }
   r->g = fv_graph_new(m, 1, h, w, last_layer, 0, err);
   if (!r->g) {
     free(r);
@@ -64,8 +69,12 @@ fv_status fv_infer_run(fv_infer *r, const fv_image *im, fv_error *err) {
   }
   float *x = fv_graph_input(r->g);
   fv_resize_bilinear_f32(fv_image_rgb(im), fv_image_width(im), fv_image_height(im), r->w, r->h, x);
-  float lo = r->m->input_min, step = (r->m->input_max - r->m->input_min) / 255.0f;
-  for (size_t i = 0; i < (size_t)r->w * r->h * 3; i++) x[i] = lo + step * x[i];
+  const fv_model *m = r->m;
+  const int bgr = m->in_bgr;
+  for (size_t i = 0; i < (size_t)r->w * r->h; i++, x += 3) {
+    const float p[3] = {x[0], x[1], x[2]};
+    for (int k = 0; k < 3; k++) x[k] = m->in_offset[k] + m->in_scale[k] * p[bgr ? 2 - k : k];
+  }
   fv_graph_forward(r->g);
   r->ran = 1;
   return FV_OK;

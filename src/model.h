@@ -1,18 +1,24 @@
 /* model.h — the in-memory model (internal): tensors, ops and f32 weights.
  *
- * src/tflite.c fills an fv_model from a .tflite flatbuffer; src/graph.c runs
+ * Two loaders fill an fv_model: src/tflite.c from a .tflite flatbuffer and
+ * src/onnx.c from an ONNX protobuf; src/model.c owns the rest of its life
+ * (building, the finishing touches, the fv.h getters, freeing) and
+ * fv_model_load picks the loader by the file's content; src/graph.c runs
  * it. Everything is float32 after loading: constant tensors are dequantized
  * once, so kernels never see quantized data. The model owns every pointer in
  * it; fv_model_free releases them all.
  *
  * Conventions:
  *  - Activation tensors are NHWC. Rank-2 activations ([N, C], e.g. after
- *    RESHAPE or FULLY_CONNECTED) are treated as N×1×1×C by the graph.
- *  - Weight layouts are TFLite's, unchanged:
- *      CONV_2D            [OC, KH, KW, IC]
+ *    RESHAPE or FULLY_CONNECTED) are treated as N×1×1×C by the graph, rank 3
+ *    [N, A, B] as N×1×A×B.
+ *  - Weight layouts are TFLite's (the ONNX loader permutes its weights to them):
+ *      CONV_2D            [OC, KH, KW, IC/groups]
  *      DEPTHWISE_CONV_2D  [1, KH, KW, IC*DM]   (output channel o = i*DM + m)
  *      FULLY_CONNECTED    [OC, IC]
  *    Biases are [OC] f32 (int32 biases dequantized with input_scale*weight_scale).
+ *  - Constants an ONNX model broadcasts against activations are stored rank 4,
+ *    in the NHWC order of the activation they meet.
  *  - Each op has exactly one output tensor; layer i is op i's output.
  */
 #ifndef FV_MODEL_H
@@ -98,6 +104,9 @@ typedef struct {
   int lrn_lo, lrn_hi;   /* LRN: channels before / after c in the window */
   float lrn_alpha, lrn_beta, lrn_bias; /* LRN: alpha per element (ONNX's alpha / size) */
   int begin[FV_MAX_RANK], size[FV_MAX_RANK], step[FV_MAX_RANK]; /* SLICE, NHWC; step ≥ 1 */
+  /* i10-load addition: SLICE size[k] = -1 means "to the end of axis k at the
+   * run size" (an axis the Split/Slice does not cut), so a channel split runs
+   * at any input size. */
   int perm[FV_MAX_RANK];  /* TRANSPOSE, NHWC */
   float pad_value;      /* PAD: the constant (PADV2, ONNX Pad mode "constant") */
   int depth_mult;       /* DWCONV2D (0 in the file → derived from shapes) */
@@ -107,6 +116,9 @@ typedef struct {
   int pads[FV_MAX_RANK][2]; /* PAD: before/after per NHWC axis */
   float beta;           /* SOFTMAX */
   int new_rank;         /* RESHAPE: target shape from the file (-1 allowed once) */
+  /* i10-load addition: RESHAPE new_rank = 0: the output takes the planned
+   * dims of the activation inputs[1] (no gradient to it): the end of a
+   * channel shuffle, which then runs at any input size. */
   int new_shape[FV_MAX_RANK];
   char src_op[32];      /* the file's op type it came from ("Conv", "CONV_2D"), for layer lists and messages */
 } fv_op;
@@ -118,8 +130,6 @@ struct fv_model {
   fv_op *ops;
   int input;            /* the graph's image input tensor (NHWC, C = 3) */
   int output;           /* the graph's output tensor */
-  float input_min;      /* value for pixel 0 (to be replaced by the per-channel description below) */
-  float input_max;      /* value for pixel 255 */
   /* The input the network expects, per channel (issue 10: never silently
    * wrong). The network's input channel k holds p·in_scale[k] + in_offset[k]
    * for the 0..255 value p of the photo's channel (in_bgr ? 2 − k : k). */
@@ -127,13 +137,50 @@ struct fv_model {
   float in_scale[3], in_offset[3];
   char in_source[32];   /* what said so: "onnx metadata", "tflite metadata", "input quantization", "" (nothing: a guess is needed) */
   char *labels;         /* class names the file carries, one per line (owned), or NULL */
+  /* i10-load additions */
+  char fixed_size[128]; /* non-empty: why the graph is right only at the native input size
+                           (the loader folded that size into an op, e.g. a spatial Slice) */
+  int cap_tensors, cap_ops; /* allocated lengths of tensors / ops (fv_model_add_*) */
 };
 
+/* ==== model.c: what both loaders share ==================================== */
 const char *fv_op_name(fv_op_kind k);  /* "CONV_2D", ... (TFLite's builtin names) */
 
-/* tflite.c */
+/* Limits on what a browser tab can hold, checked before anything is allocated. */
+#define FV_MAX_WEIGHT_FLOATS ((int64_t)100 << 20) /* all constants together: 400 MB of f32 */
+#define FV_MAX_ACT_ELEMS ((int64_t)1 << 26)       /* one activation at native size: 256 MB of f32 */
+
+fv_model *fv_model_new(fv_error *err);
+/* Appends a tensor (name copied; data owned by the model from here on, freed
+ * on failure too); returns its index, or -1 with err set. */
+int fv_model_add_tensor(fv_model *m, const char *name, int rank, const int *dims, float *data, fv_error *err);
+/* Appends a zeroed op with n_inputs inputs (all -1), strides and dilations 1;
+ * NULL with err set when out of memory. */
+fv_op *fv_model_add_op(fv_model *m, fv_op_kind kind, int n_inputs, fv_error *err);
+/* After a loader: checks the input description and packs 1×1 conv weights
+ * for the SIMD GEMM. 0 with err set on failure (the caller frees m). */
+int fv_model_finish(fv_model *m, fv_error *err);
+/* FV_OK, or FV_ERR_SHAPE when m->fixed_size forbids running at h×w. */
+fv_status fv_model_check_size(const fv_model *m, int h, int w, fv_error *err);
+
+/* Element types of constant data in files, and their dequantization. */
+typedef enum {
+  FV_DT_NONE, FV_DT_F32, FV_DT_F16, FV_DT_BF16, FV_DT_F64, FV_DT_U8, FV_DT_I8, FV_DT_U16, FV_DT_I16,
+  FV_DT_U32, FV_DT_I32, FV_DT_U64, FV_DT_I64, FV_DT_BOOL
+} fv_dtype;
+int fv_dtype_size(fv_dtype t);               /* bytes per element; 0 for FV_DT_NONE */
+int fv_dtype_is_float(fv_dtype t);
+double fv_dtype_load(const uint8_t *p, fv_dtype t); /* one little-endian element, exactly */
+float fv_half_to_float(uint16_t h);          /* IEEE binary16, exact for every input */
+/* out[(o·nch + c)·inner + k] = scale[c]·(q − zero[c]) for the raw elements q
+ * (rounded once to f32, TFLite's and ONNX's rule); scale NULL: the plain
+ * values; zero NULL: 0. Returns 0 if a result is not finite. */
+int fv_dequantize(const uint8_t *raw, fv_dtype t, int64_t outer, int64_t nch, int64_t inner,
+                  const double *scale, const double *zero, float *out);
+
+/* tflite.c, onnx.c */
 fv_model *fv_tflite_load(const uint8_t *bytes, size_t n, fv_error *err);
-void fv_model_free(fv_model *m);
+fv_model *fv_onnx_load(const uint8_t *bytes, size_t n, fv_error *err);
 
 /* util.c */
 /* Every fallible export starts with fv_error_clear(err): after a call, err alone says whether it failed. */

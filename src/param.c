@@ -6,9 +6,11 @@
  * (fv_kernels_set_simd); tests/c/param_test.c holds each twin to its
  * reference. The twins do the same float operations in the same order per
  * value, so they give the same bits:
- *  - fft_plane / fft_plane_adjoint: the 2-D transforms of one channel, with
- *    kissfft's own SIMD build (kissfft4.h) running 4 columns or 4 rows per
- *    call, 4×4 transposes between the passes (W even; odd W stays scalar);
+ *  - fft_planes / fft_planes_adjoint: the 2-D transforms of an image's
+ *    channels, with kissfft's own SIMD build (kissfft4.h) running 4 columns
+ *    or 4 rows per call, 4×4 transposes between the passes (W even; odd W
+ *    stays scalar); the groups of columns, then the blocks of rows, are
+ *    split over the engine's threads;
  *  - colour_out / colour_in: decorrelation and sigmoid fused with the
  *    planar↔interleaved conversion, 4 pixels at a time. */
 #include <assert.h>
@@ -24,6 +26,19 @@
 #include "model.h"
 #include "param.h"
 #include "rng.h"
+#include "threads.h"
+
+#ifdef __wasm_simd128__
+/* One thread's scratch for the 4-lane transforms. kissfft's real-transform
+ * plans hold scratch of their own (kiss_fftr's tmpbuf), so they are per
+ * thread too; the complex plans are only read (their input and output differ). */
+typedef struct {
+  void *irfft_w4, *rfft_w4;
+  kiss4_cpx *col4; /* [H]: one group's column input / output */
+  kiss4_cpx *row4; /* [4*groups]: one row block's bins, lane j = row 4b+j */
+  v128_t *line4;   /* [W]: one row block's samples, lane j = row 4b+j */
+} fft4_scratch;
+#endif
 
 struct fv_param {
   fv_param_opts o;
@@ -46,12 +61,11 @@ struct fv_param {
   kiss_fft_cfg ifft_w, fft_w;      /* rows, W odd (full complex) */
 #ifdef __wasm_simd128__
   /* the 4-lane path (W even): groups of 4 spectrum columns, blocks of 4 rows */
-  void *ifft_h4, *fft_h4, *irfft_w4, *rfft_w4;
+  void *ifft_h4, *fft_h4;
   int groups, hpad;   /* ceil(wf/4); H rounded up to a multiple of 4 */
-  kiss4_cpx *cols4;   /* [groups][hpad]: column spectra, lane l = column 4g+l; rows >= H stay 0 */
-  kiss4_cpx *col4;    /* [H]: one group's column input / output */
-  kiss4_cpx *row4;    /* [4*groups]: one row block's bins, lane j = row 4b+j */
-  v128_t *line4;      /* [W]: one row block's samples, lane j = row 4b+j */
+  kiss4_cpx *cols4;   /* [3][groups][hpad]: an image's column spectra, lane l = column 4g+l; rows >= H stay 0 */
+  fft4_scratch *th;   /* [n_th]: per thread (src/threads.h) */
+  int n_th;
 #endif
 };
 
@@ -148,13 +162,19 @@ static int fft_setup(fv_param *p, fv_error *err) {
     p->hpad = (h + 3) & ~3;
     p->ifft_h4 = kiss4_fft_alloc(h, 1, NULL, NULL);
     p->fft_h4 = kiss4_fft_alloc(h, 0, NULL, NULL);
-    p->irfft_w4 = kiss4_fftr_alloc(w, 1, NULL, NULL);
-    p->rfft_w4 = kiss4_fftr_alloc(w, 0, NULL, NULL);
-    p->cols4 = (kiss4_cpx *)vec_calloc((size_t)p->groups * p->hpad * sizeof(kiss4_cpx));
-    p->col4 = (kiss4_cpx *)vec_calloc((size_t)h * sizeof(kiss4_cpx));
-    p->row4 = (kiss4_cpx *)vec_calloc((size_t)4 * p->groups * sizeof(kiss4_cpx));
-    p->line4 = (v128_t *)vec_calloc((size_t)w * sizeof(v128_t));
-    ok = ok && p->ifft_h4 && p->fft_h4 && p->irfft_w4 && p->rfft_w4 && p->cols4 && p->col4 && p->row4 && p->line4;
+    p->cols4 = (kiss4_cpx *)vec_calloc((size_t)3 * p->groups * p->hpad * sizeof(kiss4_cpx));
+    p->n_th = fv_threads_count();
+    p->th = (fft4_scratch *)calloc((size_t)p->n_th, sizeof *p->th);
+    ok = ok && p->ifft_h4 && p->fft_h4 && p->cols4 && p->th;
+    for (int t = 0; ok && t < p->n_th; t++) {
+      fft4_scratch *s = &p->th[t];
+      s->irfft_w4 = kiss4_fftr_alloc(w, 1, NULL, NULL);
+      s->rfft_w4 = kiss4_fftr_alloc(w, 0, NULL, NULL);
+      s->col4 = (kiss4_cpx *)vec_calloc((size_t)h * sizeof(kiss4_cpx));
+      s->row4 = (kiss4_cpx *)vec_calloc((size_t)4 * p->groups * sizeof(kiss4_cpx));
+      s->line4 = (v128_t *)vec_calloc((size_t)w * sizeof(v128_t));
+      ok = s->irfft_w4 && s->rfft_w4 && s->col4 && s->row4 && s->line4;
+    }
   }
 #endif
   if (!ok) {
@@ -250,12 +270,15 @@ void fv_param_free(fv_param *p) {
 #ifdef __wasm_simd128__
   if (p->ifft_h4) kiss4_fft_free(p->ifft_h4);
   if (p->fft_h4) kiss4_fft_free(p->fft_h4);
-  if (p->irfft_w4) kiss4_fftr_free(p->irfft_w4);
-  if (p->rfft_w4) kiss4_fftr_free(p->rfft_w4);
   free(p->cols4);
-  free(p->col4);
-  free(p->row4);
-  free(p->line4);
+  for (int t = 0; p->th && t < p->n_th; t++) {
+    if (p->th[t].irfft_w4) kiss4_fftr_free(p->th[t].irfft_w4);
+    if (p->th[t].rfft_w4) kiss4_fftr_free(p->th[t].rfft_w4);
+    free(p->th[t].col4);
+    free(p->th[t].row4);
+    free(p->th[t].line4);
+  }
+  free(p->th);
 #endif
   free(p);
 }
@@ -374,6 +397,17 @@ static inline void tr4(v128_t *a, v128_t *b, v128_t *c, v128_t *d) {
   *d = SHUF(t1, t3, 2, 3, 6, 7);
 }
 
+/* 4 complex vectors c[0..3] as the rows of a 4×4 matrix → its columns in o[0..3]
+ * (a row block's column bins ↔ its row lanes) */
+static inline void tr4_cpx(const kiss4_cpx *c, kiss4_cpx *o) {
+  v128_t r0 = c[0].r, r1 = c[1].r, r2 = c[2].r, r3 = c[3].r;
+  v128_t i0 = c[0].i, i1 = c[1].i, i2 = c[2].i, i3 = c[3].i;
+  tr4(&r0, &r1, &r2, &r3);
+  tr4(&i0, &i1, &i2, &i3);
+  o[0].r = r0, o[1].r = r1, o[2].r = r2, o[3].r = r3;
+  o[0].i = i0, o[1].i = i1, o[2].i = i2, o[3].i = i3;
+}
+
 /* lanes j < n of v into out[j * stride] */
 static inline void scatter_lanes(v128_t v, int n, float *out, size_t stride) {
   float t[4];
@@ -381,150 +415,191 @@ static inline void scatter_lanes(v128_t v, int n, float *out, size_t stride) {
   for (int j = 0; j < n; j++) out[(size_t)j * stride] = t[j];
 }
 
-static void fft_plane__wasmsimd(fv_param *p, const float *params, float *plane) {
-  const int h = p->o.h, w = p->o.w, wf = p->wf, hp = p->hpad;
-  /* columns: gather 4 bins of each row (times the scale), inverse transform down the column */
-  for (int g = 0; g < p->groups; g++) {
-    const int k0 = 4 * g, nk = wf - k0 < 4 ? wf - k0 : 4;
-    for (int ky = 0; ky < h; ky++) {
-      const size_t b = (size_t)ky * wf + k0;
-      v128_t re, im;
-      if (nk == 4) {
-        const v128_t u = wasm_v128_load(params + 2 * b), v = wasm_v128_load(params + 2 * b + 4);
-        const v128_t sc = wasm_v128_load(p->scale + b);
-        re = wasm_f32x4_mul(SHUF(u, v, 0, 2, 4, 6), sc);
-        im = wasm_f32x4_mul(SHUF(u, v, 1, 3, 5, 7), sc);
-      } else {
-        float r[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0};
-        for (int l = 0; l < nk; l++) {
-          r[l] = params[2 * (b + l)] * p->scale[b + l];
-          q[l] = params[2 * (b + l) + 1] * p->scale[b + l];
-        }
-        re = wasm_v128_load(r);
-        im = wasm_v128_load(q);
+/* Columns, group g of one plane: gather 4 bins of each row (times the scale),
+ * inverse transform down the column into cols (the plane's [groups][hpad]). */
+static void fft_cols4(const fv_param *p, const fft4_scratch *s, const float *params, int g, kiss4_cpx *cols) {
+  const int h = p->o.h, wf = p->wf, hp = p->hpad;
+  const int k0 = 4 * g, nk = wf - k0 < 4 ? wf - k0 : 4;
+  for (int ky = 0; ky < h; ky++) {
+    const size_t b = (size_t)ky * wf + k0;
+    v128_t re, im;
+    if (nk == 4) {
+      const v128_t u = wasm_v128_load(params + 2 * b), v = wasm_v128_load(params + 2 * b + 4);
+      const v128_t sc = wasm_v128_load(p->scale + b);
+      re = wasm_f32x4_mul(SHUF(u, v, 0, 2, 4, 6), sc);
+      im = wasm_f32x4_mul(SHUF(u, v, 1, 3, 5, 7), sc);
+    } else {
+      float r[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0};
+      for (int l = 0; l < nk; l++) {
+        r[l] = params[2 * (b + l)] * p->scale[b + l];
+        q[l] = params[2 * (b + l) + 1] * p->scale[b + l];
       }
-      p->col4[ky].r = re;
-      p->col4[ky].i = im;
+      re = wasm_v128_load(r);
+      im = wasm_v128_load(q);
     }
-    kiss4_fft(p->ifft_h4, p->col4, p->cols4 + (size_t)g * hp);
+    s->col4[ky].r = re;
+    s->col4[ky].i = im;
   }
-  /* rows, 4 at a time: transpose the block's bins to row lanes, real inverse transform, transpose back */
-  for (int y0 = 0; y0 < h; y0 += 4) {
-    const int ny = h - y0 < 4 ? h - y0 : 4;
-    for (int g = 0; g < p->groups; g++) {
-      const kiss4_cpx *c = p->cols4 + (size_t)g * hp + y0;
-      kiss4_cpx *o = p->row4 + 4 * g;
-      v128_t r0 = c[0].r, r1 = c[1].r, r2 = c[2].r, r3 = c[3].r;
-      v128_t i0 = c[0].i, i1 = c[1].i, i2 = c[2].i, i3 = c[3].i;
-      tr4(&r0, &r1, &r2, &r3);
-      tr4(&i0, &i1, &i2, &i3);
-      o[0].r = r0, o[1].r = r1, o[2].r = r2, o[3].r = r3;
-      o[0].i = i0, o[1].i = i1, o[2].i = i2, o[3].i = i3;
-    }
-    kiss4_fftri(p->irfft_w4, p->row4, p->line4); /* ignores Im of bins 0 and W/2, as numpy does */
-    float *out = plane + (size_t)y0 * w;
-    int x = 0;
-    for (; x + 4 <= w; x += 4) {
-      v128_t a = p->line4[x], b = p->line4[x + 1], c = p->line4[x + 2], d = p->line4[x + 3];
-      tr4(&a, &b, &c, &d); /* now row y0+j, columns x..x+3 */
-      if (ny == 4) {
-        wasm_v128_store(out + x, a);
-        wasm_v128_store(out + w + x, b);
-        wasm_v128_store(out + 2 * (size_t)w + x, c);
-        wasm_v128_store(out + 3 * (size_t)w + x, d);
-      } else {
-        const v128_t rows[4] = {a, b, c, d};
-        for (int j = 0; j < ny; j++) wasm_v128_store(out + (size_t)j * w + x, rows[j]);
-      }
-    }
-    for (; x < w; x++) scatter_lanes(p->line4[x], ny, out + x, (size_t)w);
-  }
+  kiss4_fft(p->ifft_h4, s->col4, cols + (size_t)g * hp);
 }
 
-static void fft_plane_adjoint__wasmsimd(fv_param *p, const float *dplane, float *dparams) {
+/* Rows y0..y0+3 of one plane: transpose the block's bins to row lanes, real
+ * inverse transform, transpose back. */
+static void fft_rows4(const fv_param *p, const fft4_scratch *s, const kiss4_cpx *cols, int y0, float *plane) {
+  const int h = p->o.h, w = p->o.w, hp = p->hpad;
+  const int ny = h - y0 < 4 ? h - y0 : 4;
+  for (int g = 0; g < p->groups; g++) tr4_cpx(cols + (size_t)g * hp + y0, s->row4 + 4 * g);
+  kiss4_fftri(s->irfft_w4, s->row4, s->line4); /* ignores Im of bins 0 and W/2, as numpy does */
+  float *out = plane + (size_t)y0 * w;
+  int x = 0;
+  for (; x + 4 <= w; x += 4) {
+    v128_t a = s->line4[x], b = s->line4[x + 1], c = s->line4[x + 2], d = s->line4[x + 3];
+    tr4(&a, &b, &c, &d); /* now row y0+j, columns x..x+3 */
+    if (ny == 4) {
+      wasm_v128_store(out + x, a);
+      wasm_v128_store(out + w + x, b);
+      wasm_v128_store(out + 2 * (size_t)w + x, c);
+      wasm_v128_store(out + 3 * (size_t)w + x, d);
+    } else {
+      const v128_t rows[4] = {a, b, c, d};
+      for (int j = 0; j < ny; j++) wasm_v128_store(out + (size_t)j * w + x, rows[j]);
+    }
+  }
+  for (; x < w; x++) scatter_lanes(s->line4[x], ny, out + x, (size_t)w);
+}
+
+/* Adjoint rows y0..y0+3 of one plane: real forward transform, the c_k factors,
+ * transpose to column lanes into cols. */
+static void fft_rows4_adjoint(const fv_param *p, const fft4_scratch *s, const float *dplane, int y0, kiss4_cpx *cols) {
   const int h = p->o.h, w = p->o.w, wf = p->wf, hp = p->hpad;
   const v128_t two = wasm_f32x4_splat(2.0f), zero = wasm_f32x4_splat(0.0f);
-  /* rows, 4 at a time: real forward transform, the c_k factors, transpose to column lanes */
-  for (int y0 = 0; y0 < h; y0 += 4) {
-    const int ny = h - y0 < 4 ? h - y0 : 4;
-    const float *in = dplane + (size_t)y0 * w;
-    int x = 0;
-    for (; x + 4 <= w; x += 4) {
-      v128_t a = zero, b = zero, c = zero, d = zero;
-      a = wasm_v128_load(in + x);
-      if (ny > 1) b = wasm_v128_load(in + w + x);
-      if (ny > 2) c = wasm_v128_load(in + 2 * (size_t)w + x);
-      if (ny > 3) d = wasm_v128_load(in + 3 * (size_t)w + x);
-      tr4(&a, &b, &c, &d); /* now column x+l, rows y0..y0+3 */
-      p->line4[x] = a, p->line4[x + 1] = b, p->line4[x + 2] = c, p->line4[x + 3] = d;
-    }
-    for (; x < w; x++) {
-      float t[4] = {0, 0, 0, 0};
-      for (int j = 0; j < ny; j++) t[j] = in[(size_t)j * w + x];
-      p->line4[x] = wasm_v128_load(t);
-    }
-    kiss4_fftr(p->rfft_w4, p->line4, p->row4);
-    kiss4_cpx *row = p->row4;
-    for (int k = 1; k < wf - 1; k++) { /* k = W/2 = wf-1 keeps c = 1 */
-      row[k].r = wasm_f32x4_mul(row[k].r, two);
-      row[k].i = wasm_f32x4_mul(row[k].i, two);
-    }
-    row[0].i = zero;
-    row[wf - 1].i = zero;
-    for (int g = 0; g < p->groups; g++) {
-      const kiss4_cpx *c = p->row4 + 4 * g;
-      kiss4_cpx *o = p->cols4 + (size_t)g * hp + y0;
-      v128_t r0 = c[0].r, r1 = c[1].r, r2 = c[2].r, r3 = c[3].r;
-      v128_t i0 = c[0].i, i1 = c[1].i, i2 = c[2].i, i3 = c[3].i;
-      tr4(&r0, &r1, &r2, &r3);
-      tr4(&i0, &i1, &i2, &i3);
-      o[0].r = r0, o[1].r = r1, o[2].r = r2, o[3].r = r3;
-      o[0].i = i0, o[1].i = i1, o[2].i = i2, o[3].i = i3;
-    }
+  const int ny = h - y0 < 4 ? h - y0 : 4;
+  const float *in = dplane + (size_t)y0 * w;
+  int x = 0;
+  for (; x + 4 <= w; x += 4) {
+    v128_t a = zero, b = zero, c = zero, d = zero;
+    a = wasm_v128_load(in + x);
+    if (ny > 1) b = wasm_v128_load(in + w + x);
+    if (ny > 2) c = wasm_v128_load(in + 2 * (size_t)w + x);
+    if (ny > 3) d = wasm_v128_load(in + 3 * (size_t)w + x);
+    tr4(&a, &b, &c, &d); /* now column x+l, rows y0..y0+3 */
+    s->line4[x] = a, s->line4[x + 1] = b, s->line4[x + 2] = c, s->line4[x + 3] = d;
   }
-  /* columns: forward transform (the adjoint of the unnormalized inverse), scale, interleave */
-  for (int g = 0; g < p->groups; g++) {
-    const int k0 = 4 * g, nk = wf - k0 < 4 ? wf - k0 : 4;
-    kiss4_fft(p->fft_h4, p->cols4 + (size_t)g * hp, p->col4);
-    for (int ky = 0; ky < h; ky++) {
-      const size_t b = (size_t)ky * wf + k0;
-      if (nk == 4) {
-        const v128_t sc = wasm_v128_load(p->scale + b);
-        const v128_t re = wasm_f32x4_mul(p->col4[ky].r, sc), im = wasm_f32x4_mul(p->col4[ky].i, sc);
-        wasm_v128_store(dparams + 2 * b, SHUF(re, im, 0, 4, 1, 5));
-        wasm_v128_store(dparams + 2 * b + 4, SHUF(re, im, 2, 6, 3, 7));
-      } else {
-        float r[4], q[4];
-        wasm_v128_store(r, p->col4[ky].r);
-        wasm_v128_store(q, p->col4[ky].i);
-        for (int l = 0; l < nk; l++) {
-          dparams[2 * (b + l)] = r[l] * p->scale[b + l];
-          dparams[2 * (b + l) + 1] = q[l] * p->scale[b + l];
-        }
+  for (; x < w; x++) {
+    float t[4] = {0, 0, 0, 0};
+    for (int j = 0; j < ny; j++) t[j] = in[(size_t)j * w + x];
+    s->line4[x] = wasm_v128_load(t);
+  }
+  kiss4_fftr(s->rfft_w4, s->line4, s->row4);
+  kiss4_cpx *row = s->row4;
+  for (int k = 1; k < wf - 1; k++) { /* k = W/2 = wf-1 keeps c = 1 */
+    row[k].r = wasm_f32x4_mul(row[k].r, two);
+    row[k].i = wasm_f32x4_mul(row[k].i, two);
+  }
+  row[0].i = zero;
+  row[wf - 1].i = zero;
+  for (int g = 0; g < p->groups; g++) tr4_cpx(s->row4 + 4 * g, cols + (size_t)g * hp + y0);
+}
+
+/* Adjoint columns, group g: forward transform (the adjoint of the unnormalized
+ * inverse), scale, interleave into dparams. */
+static void fft_cols4_adjoint(const fv_param *p, const fft4_scratch *s, const kiss4_cpx *cols, int g, float *dparams) {
+  const int h = p->o.h, wf = p->wf, hp = p->hpad;
+  const int k0 = 4 * g, nk = wf - k0 < 4 ? wf - k0 : 4;
+  kiss4_fft(p->fft_h4, cols + (size_t)g * hp, s->col4);
+  for (int ky = 0; ky < h; ky++) {
+    const size_t b = (size_t)ky * wf + k0;
+    if (nk == 4) {
+      const v128_t sc = wasm_v128_load(p->scale + b);
+      const v128_t re = wasm_f32x4_mul(s->col4[ky].r, sc), im = wasm_f32x4_mul(s->col4[ky].i, sc);
+      wasm_v128_store(dparams + 2 * b, SHUF(re, im, 0, 4, 1, 5));
+      wasm_v128_store(dparams + 2 * b + 4, SHUF(re, im, 2, 6, 3, 7));
+    } else {
+      float r[4], q[4];
+      wasm_v128_store(r, s->col4[ky].r);
+      wasm_v128_store(q, s->col4[ky].i);
+      for (int l = 0; l < nk; l++) {
+        dparams[2 * (b + l)] = r[l] * p->scale[b + l];
+        dparams[2 * (b + l) + 1] = q[l] * p->scale[b + l];
       }
     }
   }
 }
-#endif
 
-static void fft_plane(fv_param *p, const float *params, float *plane) {
-#ifdef __wasm_simd128__
-  if (p->ifft_h4 && fv_kernels_simd_enabled()) {
-    fft_plane__wasmsimd(p, params, plane);
-    return;
+/* Up to 3 planes of an image on the threads: every column group of every
+ * plane, then every row block (the column spectra of all planes are in
+ * cols4 in between); the adjoint runs the passes the other way round. A unit
+ * writes its own columns or rows only, so any thread may run it. */
+typedef struct {
+  fv_param *p;
+  const float *in; /* params (stride nbf) or dplanes (stride hw) */
+  float *out;      /* planes or dparams */
+  int adjoint;
+} planes_job;
+
+static void planes_cols(void *ctx, int t, int u0, int u1) {
+  const planes_job *j = (const planes_job *)ctx;
+  const fv_param *p = j->p;
+  const size_t nbf = (size_t)p->o.h * p->wf * 2, nc = (size_t)p->groups * p->hpad;
+  for (int u = u0; u < u1; u++) {
+    const int c = u / p->groups, g = u % p->groups;
+    if (j->adjoint) fft_cols4_adjoint(p, &p->th[t], p->cols4 + c * nc, g, j->out + c * nbf);
+    else fft_cols4(p, &p->th[t], j->in + c * nbf, g, p->cols4 + c * nc);
   }
-#endif
-  fft_plane__scalar(p, params, plane);
 }
 
-static void fft_plane_adjoint(fv_param *p, const float *dplane, float *dparams) {
+static void planes_rows(void *ctx, int t, int u0, int u1) {
+  const planes_job *j = (const planes_job *)ctx;
+  const fv_param *p = j->p;
+  const int blocks = (p->o.h + 3) / 4;
+  const size_t hw = (size_t)p->o.h * p->o.w, nc = (size_t)p->groups * p->hpad;
+  for (int u = u0; u < u1; u++) {
+    const int c = u / blocks, y0 = 4 * (u % blocks);
+    if (j->adjoint) fft_rows4_adjoint(p, &p->th[t], j->in + c * hw, y0, p->cols4 + c * nc);
+    else fft_rows4(p, &p->th[t], p->cols4 + c * nc, y0, j->out + c * hw);
+  }
+}
+
+/* n planes (1..3) of one image, forward or adjoint; on one thread when there are
+ * more threads than per-thread scratch (threads started after this param was made). */
+static void fft_planes__wasmsimd(fv_param *p, const float *in, float *out, int n, int adjoint) {
+  planes_job j = {p, in, out, adjoint};
+  const int cols = n * p->groups, rows = n * ((p->o.h + 3) / 4), serial = fv_threads_count() > p->n_th;
+  if (!adjoint) {
+    if (serial) planes_cols(&j, 0, 0, cols);
+    else fv_threads_for(cols, planes_cols, &j);
+  }
+  if (serial) planes_rows(&j, 0, 0, rows);
+  else fv_threads_for(rows, planes_rows, &j);
+  if (adjoint) {
+    if (serial) planes_cols(&j, 0, 0, cols);
+    else fv_threads_for(cols, planes_cols, &j);
+  }
+}
+#endif
+
+/* n consecutive planes of one image: params (2·H·wf floats apart) → planes (H·W apart).
+ * The 4-lane path runs on the engine's threads; the scalar reference on this one. */
+static void fft_planes(fv_param *p, const float *params, float *planes, int n) {
+  const size_t nbf = (size_t)p->o.h * p->wf * 2, hw = (size_t)p->o.h * p->o.w;
 #ifdef __wasm_simd128__
   if (p->ifft_h4 && fv_kernels_simd_enabled()) {
-    fft_plane_adjoint__wasmsimd(p, dplane, dparams);
+    fft_planes__wasmsimd(p, params, planes, n, 0);
     return;
   }
 #endif
-  fft_plane_adjoint__scalar(p, dplane, dparams);
+  for (int c = 0; c < n; c++) fft_plane__scalar(p, params + c * nbf, planes + c * hw);
+}
+
+static void fft_planes_adjoint(fv_param *p, const float *dplanes, float *dparams, int n) {
+  const size_t nbf = (size_t)p->o.h * p->wf * 2, hw = (size_t)p->o.h * p->o.w;
+#ifdef __wasm_simd128__
+  if (p->ifft_h4 && fv_kernels_simd_enabled()) {
+    fft_planes__wasmsimd(p, dplanes, dparams, n, 1);
+    return;
+  }
+#endif
+  for (int c = 0; c < n; c++) fft_plane_adjoint__scalar(p, dplanes + c * hw, dparams + c * nbf);
 }
 
 /* ---- the linear spatial stage ------------------------------------------------- */
@@ -537,7 +612,7 @@ void fv_param_spatial(fv_param *p, const float *params, float *out) {
   for (int b = 0; b < p->o.n; b++) {
     float *img = out + (size_t)b * hw * 3;
     for (int c = 0; c < 3; c++) {
-      fft_plane(p, params + ((size_t)b * 3 + c) * nbf, p->planes);
+      fft_planes(p, params + ((size_t)b * 3 + c) * nbf, p->planes, 1);
       for (size_t i = 0; i < hw; i++) img[3 * i + c] = p->planes[i];
     }
   }
@@ -553,7 +628,7 @@ void fv_param_spatial_adjoint(fv_param *p, const float *dout, float *dparams) {
     const float *img = dout + (size_t)b * hw * 3;
     for (int c = 0; c < 3; c++) {
       for (size_t i = 0; i < hw; i++) p->planes[i] = img[3 * i + c];
-      fft_plane_adjoint(p, p->planes, dparams + ((size_t)b * 3 + c) * nbf);
+      fft_planes_adjoint(p, p->planes, dparams + ((size_t)b * 3 + c) * nbf, 1);
     }
   }
 }
@@ -586,11 +661,12 @@ static inline float sigmoidf(float v) {
  * colour_out: planes [3][n] (one image, pre-colour) → rgb [n][3] = sigmoid(M c), or
  * sigmoid(c) without decorrelation. colour_in: its adjoint at the saved rgb, drgb [n][3] →
  * planes [3][n] = M^T (drgb · y (1 − y)). The same operations as fv_color_decorrelate(_adjoint)
- * and the sigmoid in the pixel path. */
-static void colour_out_range(const fv_param *p, const float *planes, size_t n, size_t i0, float *rgb) {
+ * and the sigmoid in the pixel path. Each pixel on its own: the twins take pixels [i0, i1)
+ * and the engine's threads split an image into such ranges. */
+static void colour_out_range(const fv_param *p, const float *planes, size_t n, size_t i0, size_t i1, float *rgb) {
   const float *c0 = planes, *c1 = planes + n, *c2 = planes + 2 * n;
   const float *m = p->m;
-  for (size_t i = i0; i < n; i++) {
+  for (size_t i = i0; i < i1; i++) {
     const float a = c0[i], b = c1[i], c = c2[i];
     if (p->o.decorrelate) {
       rgb[3 * i + 0] = sigmoidf(m[0] * a + m[1] * b + m[2] * c);
@@ -604,15 +680,11 @@ static void colour_out_range(const fv_param *p, const float *planes, size_t n, s
   }
 }
 
-static void colour_out__scalar(const fv_param *p, const float *planes, size_t n, float *rgb) {
-  colour_out_range(p, planes, n, 0, rgb);
-}
-
-static void colour_in_range(const fv_param *p, const float *drgb, const float *rgb, size_t n, size_t i0,
+static void colour_in_range(const fv_param *p, const float *drgb, const float *rgb, size_t n, size_t i0, size_t i1,
                             float *planes) {
   float *c0 = planes, *c1 = planes + n, *c2 = planes + 2 * n;
   const float *m = p->m;
-  for (size_t i = i0; i < n; i++) {
+  for (size_t i = i0; i < i1; i++) {
     const float *y = rgb + 3 * i, *g = drgb + 3 * i;
     const float a = g[0] * y[0] * (1.0f - y[0]), b = g[1] * y[1] * (1.0f - y[1]), c = g[2] * y[2] * (1.0f - y[2]);
     if (p->o.decorrelate) {
@@ -623,10 +695,6 @@ static void colour_in_range(const fv_param *p, const float *drgb, const float *r
       c0[i] = a, c1[i] = b, c2[i] = c;
     }
   }
-}
-
-static void colour_in__scalar(const fv_param *p, const float *drgb, const float *rgb, size_t n, float *planes) {
-  colour_in_range(p, drgb, rgb, n, 0, planes);
 }
 
 #ifdef __wasm_simd128__
@@ -655,11 +723,11 @@ static inline v128_t mix3(float m0, float m1, float m2, v128_t a, v128_t b, v128
   return wasm_f32x4_add(ab, wasm_f32x4_mul(wasm_f32x4_splat(m2), c));
 }
 
-static void colour_out__wasmsimd(const fv_param *p, const float *planes, size_t n, float *rgb) {
+static void colour_out__wasmsimd(const fv_param *p, const float *planes, size_t n, size_t i0, size_t i1, float *rgb) {
   const float *c0 = planes, *c1 = planes + n, *c2 = planes + 2 * n;
   const float *m = p->m;
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
+  size_t i = i0;
+  for (; i + 4 <= i1; i += 4) {
     v128_t a = wasm_v128_load(c0 + i), b = wasm_v128_load(c1 + i), c = wasm_v128_load(c2 + i);
     if (p->o.decorrelate) {
       const v128_t u = mix3(m[0], m[1], m[2], a, b, c), v = mix3(m[3], m[4], m[5], a, b, c);
@@ -674,15 +742,16 @@ static void colour_out__wasmsimd(const fv_param *p, const float *planes, size_t 
     wasm_v128_store(o + 4, SHUF(bc, a, 0, 1, 6, 2));
     wasm_v128_store(o + 8, SHUF(c, ab3, 2, 4, 5, 3));
   }
-  colour_out_range(p, planes, n, i, rgb); /* the tail */
+  colour_out_range(p, planes, n, i, i1, rgb); /* the tail */
 }
 
-static void colour_in__wasmsimd(const fv_param *p, const float *drgb, const float *rgb, size_t n, float *planes) {
+static void colour_in__wasmsimd(const fv_param *p, const float *drgb, const float *rgb, size_t n, size_t i0, size_t i1,
+                                float *planes) {
   float *c0 = planes, *c1 = planes + n, *c2 = planes + 2 * n;
   const float *m = p->m;
   const v128_t one = wasm_f32x4_splat(1.0f);
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
+  size_t i = i0;
+  for (; i + 4 <= i1; i += 4) {
     v128_t e[3];
     for (int k = 0; k < 3; k++) { /* g · y · (1 − y), interleaved */
       const v128_t y = wasm_v128_load(rgb + 3 * i + 4 * k), g = wasm_v128_load(drgb + 3 * i + 4 * k);
@@ -701,28 +770,43 @@ static void colour_in__wasmsimd(const fv_param *p, const float *drgb, const floa
     wasm_v128_store(c1 + i, b);
     wasm_v128_store(c2 + i, c);
   }
-  colour_in_range(p, drgb, rgb, n, i, planes); /* the tail */
+  colour_in_range(p, drgb, rgb, n, i, i1, planes); /* the tail */
 }
 #endif
 
-static void colour_out(const fv_param *p, const float *planes, size_t n, float *rgb) {
+/* One image's n pixels through colour_out or colour_in, in ranges of COLOUR_PIXELS on the threads. */
+#define COLOUR_PIXELS 2048
+typedef struct {
+  const fv_param *p;
+  const float *planes, *drgb, *rgb; /* colour_in reads drgb and rgb, writes planes */
+  float *out;                       /* colour_out: rgb; colour_in: planes */
+  size_t n;
+  int adjoint;
+} colour_job;
+
+static void colour_part(void *ctx, int t, int b, int e) {
+  const colour_job *j = (const colour_job *)ctx;
+  const size_t i0 = (size_t)b * COLOUR_PIXELS, i1 = (size_t)e * COLOUR_PIXELS < j->n ? (size_t)e * COLOUR_PIXELS : j->n;
+  (void)t;
 #ifdef __wasm_simd128__
   if (fv_kernels_simd_enabled()) {
-    colour_out__wasmsimd(p, planes, n, rgb);
+    if (j->adjoint) colour_in__wasmsimd(j->p, j->drgb, j->rgb, j->n, i0, i1, j->out);
+    else colour_out__wasmsimd(j->p, j->planes, j->n, i0, i1, j->out);
     return;
   }
 #endif
-  colour_out__scalar(p, planes, n, rgb);
+  if (j->adjoint) colour_in_range(j->p, j->drgb, j->rgb, j->n, i0, i1, j->out);
+  else colour_out_range(j->p, j->planes, j->n, i0, i1, j->out);
+}
+
+static void colour_out(const fv_param *p, const float *planes, size_t n, float *rgb) {
+  colour_job j = {p, planes, NULL, NULL, rgb, n, 0};
+  fv_threads_for((int)((n + COLOUR_PIXELS - 1) / COLOUR_PIXELS), colour_part, &j);
 }
 
 static void colour_in(const fv_param *p, const float *drgb, const float *rgb, size_t n, float *planes) {
-#ifdef __wasm_simd128__
-  if (fv_kernels_simd_enabled()) {
-    colour_in__wasmsimd(p, drgb, rgb, n, planes);
-    return;
-  }
-#endif
-  colour_in__scalar(p, drgb, rgb, n, planes);
+  colour_job j = {p, NULL, drgb, rgb, planes, n, 1};
+  fv_threads_for((int)((n + COLOUR_PIXELS - 1) / COLOUR_PIXELS), colour_part, &j);
 }
 
 /* ---- render and backward ---------------------------------------------------------- */
@@ -731,7 +815,7 @@ const float *fv_param_render(fv_param *p) {
     /* per image: the three channel planes, then colour and sigmoid into the interleaved image */
     const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
     for (int b = 0; b < p->o.n; b++) {
-      for (int c = 0; c < 3; c++) fft_plane(p, p->values + ((size_t)b * 3 + c) * nbf, p->planes + c * hw);
+      fft_planes(p, p->values + (size_t)b * 3 * nbf, p->planes, 3);
       colour_out(p, p->planes, hw, p->rgb + (size_t)b * hw * 3);
     }
     return p->rgb;
@@ -751,7 +835,7 @@ const float *fv_param_backward(fv_param *p, const float *drgb) {
     const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
     for (int b = 0; b < p->o.n; b++) {
       colour_in(p, drgb + (size_t)b * hw * 3, p->rgb + (size_t)b * hw * 3, hw, p->planes);
-      for (int c = 0; c < 3; c++) fft_plane_adjoint(p, p->planes + c * hw, p->grad + ((size_t)b * 3 + c) * nbf);
+      fft_planes_adjoint(p, p->planes, p->grad + (size_t)b * 3 * nbf, 3);
     }
     return p->grad;
   }

@@ -32,8 +32,10 @@
  * but kissfft mallocs scratch inside each transform whose length has a prime
  * factor above 5 (224 = 32*7: ~30 mallocs per row) or is 1 (H = 1, W <= 2),
  * unless kiss_fft.c is built with -DKISS_FFT_USE_ALLOCA. Pointers returned
- * by the getters stay valid until fv_param_free. Not thread-safe: one object
- * per thread (the FFT scratch is shared by its calls).
+ * by the getters stay valid until fv_param_free. One call at a time per
+ * object: render and backward run their Fourier and colour stages on the
+ * engine's threads themselves (src/threads.h; each thread with its own FFT
+ * scratch, the same bits on any number of threads).
  *
  * Typical use:
  *   fv_param_opts o;

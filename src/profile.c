@@ -3,6 +3,8 @@
 
 #include "profile.h"
 
+#include "graph.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,7 +13,7 @@
 #define STAGE (-1) /* the kind of a step stage's slot (op kinds are >= 0) */
 
 typedef struct {
-  int kind, kh, kw, stride, backward; /* the key; kind STAGE: a step stage, keyed by name */
+  int kind, kh, kw, stride, act, backward; /* the key; kind STAGE: a step stage, keyed by name */
   char name[40];
   double ms, flops;
   long calls;
@@ -32,10 +34,19 @@ static int windowed(int kind) {
 }
 
 /* The slot of a key, created on first use; NULL when the table is full (then the op goes untimed). */
-static slot *slot_of(int kind, int kh, int kw, int stride, int backward) {
+/* FV_OP_ACT's slots are per activation ("ACTIVATION SIGMOID"). */
+static const char *act_name(int act) {
+  static const char *const names[FV_ACT_COUNT] = {"NONE", "RELU", "RELU6", "CLIP", "LEAKY_RELU", "SIGMOID",
+                                                  "HARD_SIGMOID", "HARD_SWISH", "TANH"};
+  return act >= 0 && act < FV_ACT_COUNT ? names[act] : "?";
+}
+
+static slot *slot_of(int kind, int kh, int kw, int stride, int act, int backward) {
   for (int i = 0; i < n_slots; i++) {
     slot *s = &slots[i];
-    if (s->kind == kind && s->kh == kh && s->kw == kw && s->stride == stride && s->backward == backward) return s;
+    if (s->kind == kind && s->kh == kh && s->kw == kw && s->stride == stride && s->act == act &&
+        s->backward == backward)
+      return s;
   }
   if (n_slots == FV_PROFILE_SLOTS) return NULL;
   slot *s = &slots[n_slots++];
@@ -44,25 +55,14 @@ static slot *slot_of(int kind, int kh, int kw, int stride, int backward) {
   s->kh = kh;
   s->kw = kw;
   s->stride = stride;
+  s->act = act;
   s->backward = backward;
   const char *op = fv_op_name((fv_op_kind)kind);
-  if (!windowed(kind)) snprintf(s->name, sizeof s->name, "%s", op);
+  if (kind == FV_OP_ACT) snprintf(s->name, sizeof s->name, "%s %s", op, act_name(act));
+  else if (!windowed(kind)) snprintf(s->name, sizeof s->name, "%s", op);
   else if (stride > 1) snprintf(s->name, sizeof s->name, "%s %dx%d s%d", op, kh, kw, stride);
   else snprintf(s->name, sizeof s->name, "%s %dx%d", op, kh, kw);
   return s;
-}
-
-/* The same count as fv_graph_flops; a backward pass to the input costs the forward's multiply-adds again. */
-static double op_flops(const fv_model *m, const fv_op *op, const fv_conv_shape *s, const int y[4]) {
-  const double ny = (double)y[0] * y[1] * y[2] * y[3];
-  switch (op->kind) {
-    case FV_OP_CONV2D: return 2.0 * ny * s->kh * s->kw * s->ic;
-    case FV_OP_DWCONV2D:
-    case FV_OP_AVGPOOL2D:
-    case FV_OP_MAXPOOL2D: return 2.0 * ny * s->kh * s->kw;
-    case FV_OP_FULLY_CONNECTED: return 2.0 * ny * m->tensors[op->inputs[1]].dims[1];
-    default: return ny;
-  }
 }
 
 void fv_profile_add(const fv_model *m, int i, const fv_conv_shape *s, const int y[4], int backward, double t0_ms) {
@@ -70,10 +70,11 @@ void fv_profile_add(const fv_model *m, int i, const fv_conv_shape *s, const int 
   const fv_op *op = &m->ops[i];
   const int win = windowed(op->kind);
   const int stride = !win ? 0 : s->sh > s->sw ? s->sh : s->sw;
-  slot *sl = slot_of(op->kind, win ? s->kh : 0, win ? s->kw : 0, stride, backward != 0);
+  slot *sl = slot_of(op->kind, win ? s->kh : 0, win ? s->kw : 0, stride, op->kind == FV_OP_ACT ? (int)op->act : 0,
+                     backward != 0);
   if (!sl) return;
   sl->ms += dt;
-  sl->flops += op_flops(m, op, s, y);
+  sl->flops += fv_op_flops(m, op, s, y); /* a backward pass to the input costs the forward's multiply-adds again */
   sl->calls++;
 }
 

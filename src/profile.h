@@ -25,8 +25,9 @@
  * (Gradient buffers are zeroed lazily, by the first op that writes them, so
  * that time is in the ops' backward slots.)
  *
- * State is global (one profile per engine instance): wasm runs one thread per
- * instance, and the native tests are single-threaded.
+ * State is global (one profile per engine) and only thread 0 touches it: an
+ * op is timed around its whole split over the threads (src/split.h), and
+ * helper threads never call in here.
  */
 #ifndef FV_PROFILE_H
 #define FV_PROFILE_H

@@ -103,7 +103,8 @@ fv_render *fv_render_new(const fv_model *m, const char *json, size_t len, fv_err
   int last = deepest_layer(&r->o);
   r->gh = r->gw = r->size;
   fv_error probe;
-  if (!fv_graph_plan_bytes(m, r->n, r->size, r->size, last, 1, &probe)) {
+  if (fv_model_check_size(m, r->size, r->size, &probe) != FV_OK ||
+      !fv_graph_plan_bytes(m, r->n, r->size, r->size, last, 1, &probe)) {
     if (probe.code != FV_ERR_SHAPE) {
       *err = probe;
       goto fail;
@@ -222,9 +223,12 @@ static fv_status step(fv_render *r, fv_error *err) {
     memcpy(r->x_img, rgb, gin * sizeof(float));
   }
   lap("transform", 0, &clk);
-  float lo = m->input_min, span = m->input_max - m->input_min;
+  /* network channel k = offset[k] + 255·scale[k] · image channel (bgr ? 2 − k : k) */
+  const int bgr = m->in_bgr;
+  const float span[3] = {255.0f * m->in_scale[0], 255.0f * m->in_scale[1], 255.0f * m->in_scale[2]};
   float *x = fv_graph_input(r->g);
-  for (size_t i = 0; i < gin; i++) x[i] = lo + span * r->x_img[i];
+  for (size_t i = 0; i < gin; i += 3)
+    for (int k = 0; k < 3; k++) x[i + k] = m->in_offset[k] + span[k] * r->x_img[i + (bgr ? 2 - k : k)];
   lap("input range", 0, &clk);
   fv_graph_forward(r->g); /* the ops time themselves */
   clk = lap_start();
@@ -249,7 +253,8 @@ static fv_status step(fv_render *r, fv_error *err) {
 
   /* back through the value range and the transforms to the image */
   const float *gx = fv_graph_grad(r->g, m->input);
-  for (size_t i = 0; i < gin; i++) r->dx_img[i] = span * gx[i];
+  for (size_t i = 0; i < gin; i += 3)
+    for (int k = 0; k < 3; k++) r->dx_img[i + (bgr ? 2 - k : k)] = span[k] * gx[i + k];
   lap("input range", 1, &clk);
   if (r->tf) fv_transform_backward(r->tf, r->dx_img, r->dimg);
   else memcpy(r->dimg, r->dx_img, img * sizeof(float));

@@ -1,276 +1,56 @@
-/* tflite.c — load a .tflite file into an fv_model: parse the flatbuffer by
- * hand, validate the graph, and dequantize every constant to float32.
+/* tflite.c — the TFLite loader: a .tflite flatbuffer (read through
+ * flatbuffer.h) lowered to an fv_model (model.h): TFLite's schema, the
+ * validation of its graph, and its constants dequantized to float32.
  *
- * The file is untrusted. Every offset, length, vtable, index and count is
- * checked before it is used, all reads go through byte loads (no unaligned
- * pointer casts), and sizes are capped, so a truncated, corrupted or hostile
- * file ends in NULL with err set (FV_ERR_BAD_MODEL / FV_ERR_UNSUPPORTED /
- * FV_ERR_NO_MEMORY and a message saying what is wrong), never a crash, an
- * out-of-bounds read, a hang or a huge allocation. The schema is not
- * recursive, so the work is bounded by the vector lengths, which are bounded
- * by the file size and the caps below.
+ * The file is untrusted. Every index and count is checked before it is used
+ * (the flatbuffer reader checks every offset, length and vtable), and sizes
+ * are capped, so a truncated, corrupted or hostile file ends in NULL with err
+ * set (FV_ERR_BAD_MODEL / FV_ERR_UNSUPPORTED / FV_ERR_NO_MEMORY and a message
+ * saying what is wrong), never a crash, an out-of-bounds read, a hang or a
+ * huge allocation. The schema is not recursive, so the work is bounded by
+ * the vector lengths, which are bounded by the file size and the caps below.
  *
- * Layout facts come from TFLite's schema (tensorflow/lite/schema/schema.fbs)
- * and the FlatBuffers binary format:
- *   file   = u32 root offset, "TFL3" identifier, ...
- *   table  = i32 soffset to its vtable (vtable = table - soffset), then fields
- *   vtable = u16 vtable size, u16 table size, u16 field offsets (0 = absent)
- *   offset fields (tables, vectors, strings) are u32, relative to the field
- *   vector = u32 length, then the elements; string = byte vector + NUL
- *
+ * Schema facts come from TFLite's schema (tensorflow/lite/schema/schema.fbs).
  * The file is read top to bottom in the order data flows:
- *   flatbuffer primitives → schema facts → tensors → operators → constants
- *   (dequantization) → input/output → the public getters.
+ *   schema facts → tensors → operators → constants (dequantization) →
+ *   input/output → the loader.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "flatbuffer.h"
+#include "le.h"
 #include "model.h"
-#include "kernels/kernels.h"
+#include "tflite_meta.h"
 
 /* ==== limits ============================================================= */
 #define TFL_MAX_TENSORS 100000
 #define TFL_MAX_OPS 20000
 #define TFL_MAX_OP_INPUTS 1024
 #define TFL_MAX_DIM (1 << 24)
-#define TFL_MAX_ACT_ELEMS ((int64_t)1 << 26)   /* one activation at native size: 256 MB of f32 */
 #define TFL_MAX_CONST_ELEMS ((int64_t)1 << 28)
-#define TFL_MAX_WEIGHTS ((int64_t)100 << 20)    /* all constants together: 400 MB of f32 */
 #define TFL_MAX_WINDOW 4096                     /* strides, dilations, pool filters, pads */
 
 /* ==== the loader's context and errors ==================================== */
-typedef struct {
-  const uint8_t *b;
-  uint64_t n;
-  fv_error *err;
-  char where[96]; /* what is being read, prefixed to messages ("tensor 12", ...) */
-} ld;
-
-#ifdef __GNUC__
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(ld *L, fv_status code, const char *fmt, ...) {
-  char msg[200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (L->where[0])
-    fv_error_set(L->err, code, "%s: %s", L->where, msg);
-  else
-    fv_error_set(L->err, code, "%s", msg);
-  return 0;
-}
+/* The flatbuffer reader's context; where is prefixed to messages ("tensor 12", ...). */
+typedef fv_fb ld;
+#define fail fv_fb_fail
 #define BAD FV_ERR_BAD_MODEL
 #define UNSUP FV_ERR_UNSUPPORTED
 #define TRY(x) \
   do {         \
     if (!(x)) return 0; \
   } while (0)
-
-/* ==== little-endian loads (any alignment) ================================ */
-static uint16_t rd_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static uint32_t rd_u32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static uint64_t rd_u64(const uint8_t *p) { return (uint64_t)rd_u32(p) | ((uint64_t)rd_u32(p + 4) << 32); }
-static int32_t rd_i32(const uint8_t *p) {
-  uint32_t u = rd_u32(p);
-  int32_t v;
-  memcpy(&v, &u, 4);
-  return v;
-}
-static int64_t rd_i64(const uint8_t *p) {
-  uint64_t u = rd_u64(p);
-  int64_t v;
-  memcpy(&v, &u, 8);
-  return v;
-}
-static float rd_f32(const uint8_t *p) {
-  uint32_t u = rd_u32(p);
-  float v;
-  memcpy(&v, &u, 4);
-  return v;
-}
-static double rd_f64(const uint8_t *p) {
-  uint64_t u = rd_u64(p);
-  double v;
-  memcpy(&v, &u, 8);
-  return v;
-}
-
-/* IEEE binary16 → binary32, exact for every input: normals, subnormals
- * (renormalized), ±0, ±inf and NaN (payload kept, made quiet). */
-static float half_to_float(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1Fu;
-  uint32_t man = h & 0x3FFu;
-  uint32_t bits;
-  if (exp == 0x1F) {
-    bits = sign | 0x7F800000u | (man << 13) | (man ? 0x00400000u : 0);
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (man << 13); /* rebias 15 → 127 */
-  } else if (man == 0) {
-    bits = sign;
-  } else {
-    /* subnormal: man * 2^-24; shift the leading 1 up to bit 10 */
-    int e = 113; /* 127 - 14 */
-    while (!(man & 0x400u)) {
-      man <<= 1;
-      e--;
-    }
-    bits = sign | ((uint32_t)e << 23) | ((man & 0x3FFu) << 13);
-  }
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
-/* ==== flatbuffer primitives, bounds-checked ============================== */
-typedef struct {
-  uint64_t pos, vt;      /* table and vtable positions */
-  uint32_t vtsize, tsize;
-} fbt;
-typedef struct {
-  uint64_t pos; /* first element */
-  uint32_t len;
-} fbv;
-
-/* Verify the table at pos: its vtable and its inline part lie in the file. */
-static int fb_table(ld *L, uint64_t pos, fbt *t, const char *name) {
-  if (pos > L->n || L->n - pos < 4)
-    return fail(L, BAD, "%s table at offset %llu lies outside the file", name, (unsigned long long)pos);
-  int64_t vt = (int64_t)pos - (int64_t)rd_i32(L->b + pos);
-  if (vt < 0 || (uint64_t)vt > L->n - 4)
-    return fail(L, BAD, "%s table at offset %llu has its vtable outside the file", name, (unsigned long long)pos);
-  t->pos = pos;
-  t->vt = (uint64_t)vt;
-  t->vtsize = rd_u16(L->b + t->vt);
-  t->tsize = rd_u16(L->b + t->vt + 2);
-  if (t->vtsize < 4 || (t->vtsize & 1) || t->vt + t->vtsize > L->n)
-    return fail(L, BAD, "%s table at offset %llu has a corrupt vtable", name, (unsigned long long)pos);
-  if (t->tsize < 4 || pos + t->tsize > L->n)
-    return fail(L, BAD, "%s table at offset %llu runs past the end of the file", name, (unsigned long long)pos);
-  return 1;
-}
-
-/* Position of field `id` (size bytes, inline), or 0 when absent (default value). */
-static int fb_field(ld *L, const fbt *t, int id, uint32_t size, uint64_t *pos, const char *name) {
-  uint32_t vo = 4 + 2 * (uint32_t)id;
-  *pos = 0;
-  if (vo + 2 > t->vtsize) return 1; /* written by an older schema: absent */
-  uint32_t off = rd_u16(L->b + t->vt + vo);
-  if (off == 0) return 1;
-  if (off < 4 || off + size > t->tsize) return fail(L, BAD, "field '%s' lies outside its table", name);
-  *pos = t->pos + off;
-  return 1;
-}
-
-static int fb_i32(ld *L, const fbt *t, int id, int32_t def, int32_t *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 4, &p, name));
-  *v = p ? rd_i32(L->b + p) : def;
-  return 1;
-}
-static int fb_u32(ld *L, const fbt *t, int id, uint32_t def, uint32_t *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 4, &p, name));
-  *v = p ? rd_u32(L->b + p) : def;
-  return 1;
-}
-static int fb_u64(ld *L, const fbt *t, int id, uint64_t def, uint64_t *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 8, &p, name));
-  *v = p ? rd_u64(L->b + p) : def;
-  return 1;
-}
-static int fb_i8(ld *L, const fbt *t, int id, int def, int *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 1, &p, name));
-  *v = p ? (int)(int8_t)L->b[p] : def;
-  return 1;
-}
-static int fb_u8(ld *L, const fbt *t, int id, int def, int *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 1, &p, name));
-  *v = p ? (int)L->b[p] : def;
-  return 1;
-}
-static int fb_f32(ld *L, const fbt *t, int id, float def, float *v, const char *name) {
-  uint64_t p;
-  TRY(fb_field(L, t, id, 4, &p, name));
-  *v = p ? rd_f32(L->b + p) : def;
-  return 1;
-}
-
-/* Follow the u32 offset stored at fpos. */
-static int fb_deref(ld *L, uint64_t fpos, uint64_t *target, const char *name) {
-  uint32_t off = rd_u32(L->b + fpos);
-  uint64_t tg = fpos + off;
-  if (off == 0 || tg > L->n || L->n - tg < 4)
-    return fail(L, BAD, "'%s' points outside the file (offset %u at %llu)", name, off, (unsigned long long)fpos);
-  *target = tg;
-  return 1;
-}
-
-static int fb_vec_at(ld *L, uint64_t vpos, uint32_t esize, fbv *v, const char *name) {
-  uint32_t len = rd_u32(L->b + vpos);
-  if ((uint64_t)len * esize > L->n - vpos - 4)
-    return fail(L, BAD, "vector '%s' (%u elements) runs past the end of the file", name, len);
-  v->pos = vpos + 4;
-  v->len = len;
-  return 1;
-}
-
-/* A vector field; absent → empty. */
-static int fb_vec(ld *L, const fbt *t, int id, uint32_t esize, fbv *v, const char *name) {
-  uint64_t p, tg;
-  v->pos = 0;
-  v->len = 0;
-  TRY(fb_field(L, t, id, 4, &p, name));
-  if (!p) return 1;
-  TRY(fb_deref(L, p, &tg, name));
-  return fb_vec_at(L, tg, esize, v, name);
-}
-
-/* A sub-table field; *present = 0 when absent. */
-static int fb_sub(ld *L, const fbt *t, int id, fbt *sub, int *present, const char *name) {
-  uint64_t p, tg;
-  *present = 0;
-  TRY(fb_field(L, t, id, 4, &p, name));
-  if (!p) return 1;
-  TRY(fb_deref(L, p, &tg, name));
-  TRY(fb_table(L, tg, sub, name));
-  *present = 1;
-  return 1;
-}
-
-/* Element i of a vector of tables. */
-static int fb_vec_table(ld *L, const fbv *v, uint32_t i, fbt *t, const char *name) {
-  uint64_t tg;
-  TRY(fb_deref(L, v->pos + 4 * (uint64_t)i, &tg, name));
-  return fb_table(L, tg, t, name);
-}
-
-/* A string field copied (at most cap-1 bytes, stopping at a NUL) into out. */
-static int fb_str(ld *L, const fbt *t, int id, char *out, size_t cap, const char *name) {
-  fbv v;
-  out[0] = 0;
-  TRY(fb_vec(L, t, id, 1, &v, name));
-  size_t k = 0;
-  for (; k < v.len && k + 1 < cap && L->b[v.pos + k]; k++) out[k] = (char)L->b[v.pos + k];
-  out[k] = 0;
-  return 1;
-}
+typedef fv_fb_table fbt;
+typedef fv_fb_vec fbv;
 
 /* ==== TFLite schema facts ================================================ */
 /* Field ids (vtable slot order) of the tables we read. A union occupies two
  * ids: its type (u8) and then its value. */
-enum { M_VERSION = 0, M_OPERATOR_CODES = 1, M_SUBGRAPHS = 2, M_BUFFERS = 4 };
+enum { M_VERSION = 0, M_OPERATOR_CODES = 1, M_SUBGRAPHS = 2, M_BUFFERS = 4, M_METADATA = 6 };
 enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3 };
 enum { T_SHAPE = 0, T_TYPE = 1, T_BUFFER = 2, T_NAME = 3, T_QUANT = 4, T_SPARSITY = 6 };
 enum { Q_SCALE = 2, Q_ZERO_POINT = 3, Q_DETAILS_TYPE = 4, Q_QDIM = 6 };
@@ -304,13 +84,19 @@ static int tt_size(int t) {
  * member each one's options must be. */
 enum {
   B_ADD = 0, B_AVERAGE_POOL_2D = 1, B_CONCATENATION = 2, B_CONV_2D = 3, B_DEPTHWISE_CONV_2D = 4,
-  B_DEQUANTIZE = 6, B_FULLY_CONNECTED = 9, B_MAX_POOL_2D = 17, B_MUL = 18, B_RESHAPE = 22,
-  B_SOFTMAX = 25, B_CUSTOM = 32, B_PAD = 34, B_MEAN = 40, B_SQUEEZE = 43
+  B_DEQUANTIZE = 6, B_FULLY_CONNECTED = 9, B_LRN = 13, B_LOGISTIC = 14, B_MAX_POOL_2D = 17, B_MUL = 18,
+  B_RELU = 19, B_RELU_N1_TO_1 = 20, B_RELU6 = 21, B_RESHAPE = 22, B_SOFTMAX = 25, B_TANH = 28, B_CUSTOM = 32,
+  B_PAD = 34, B_TRANSPOSE = 39, B_MEAN = 40, B_SUB = 41, B_DIV = 42, B_SQUEEZE = 43, B_SPLIT = 49, B_PRELU = 54,
+  B_MAXIMUM = 55, B_MINIMUM = 57, B_PADV2 = 60, B_LEAKY_RELU = 98, B_SPLIT_V = 102, B_QUANTIZE = 114,
+  B_HARD_SWISH = 117
 };
+/* the BuiltinOptions union's member numbers (schema order, NONE = 0) */
 enum {
   BO_NONE = 0, BO_CONV2D = 1, BO_DEPTHWISE_CONV2D = 2, BO_POOL2D = 5, BO_FULLY_CONNECTED = 8,
-  BO_SOFTMAX = 9, BO_CONCATENATION = 10, BO_ADD = 11, BO_RESHAPE = 17, BO_MUL = 21, BO_PAD = 22,
-  BO_REDUCER = 27, BO_SQUEEZE = 30, BO_DEQUANTIZE = 38
+  BO_SOFTMAX = 9, BO_CONCATENATION = 10, BO_ADD = 11, BO_LRN = 13, BO_RESHAPE = 17, BO_MUL = 21, BO_PAD = 22,
+  BO_TRANSPOSE = 26, BO_REDUCER = 27, BO_SUB = 28, BO_DIV = 29, BO_SQUEEZE = 30, BO_SPLIT = 35,
+  BO_DEQUANTIZE = 38, BO_MAXIMUM_MINIMUM = 39, BO_PADV2 = 43, BO_LEAKY_RELU = 75, BO_SPLIT_V = 79,
+  BO_QUANTIZE = 89, BO_HARD_SWISH = 91
 };
 
 /* Names of TFLite's builtin operators, by code (for messages). */
@@ -359,22 +145,6 @@ static const char *builtin_name(int code) {
 /* ActivationFunctionType */
 static const char *const act_names[] = {"NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT"};
 
-const char *fv_op_name(fv_op_kind k) {
-  static const char *const names[FV_OP_COUNT] = {
-      [FV_OP_CONV2D] = "CONV_2D",        [FV_OP_DWCONV2D] = "DEPTHWISE_CONV_2D",
-      [FV_OP_FULLY_CONNECTED] = "FULLY_CONNECTED", [FV_OP_ADD] = "ADD",
-      [FV_OP_MUL] = "MUL",               [FV_OP_AVGPOOL2D] = "AVERAGE_POOL_2D",
-      [FV_OP_MAXPOOL2D] = "MAX_POOL_2D", [FV_OP_MEAN] = "MEAN",
-      [FV_OP_PAD] = "PAD",               [FV_OP_CONCAT] = "CONCATENATION",
-      [FV_OP_RESHAPE] = "RESHAPE",       [FV_OP_SOFTMAX] = "SOFTMAX",
-      [FV_OP_SUB] = "SUB",               [FV_OP_DIV] = "DIV",
-      [FV_OP_MAXIMUM] = "MAXIMUM",       [FV_OP_MINIMUM] = "MINIMUM",
-      [FV_OP_ACT] = "ACTIVATION",        [FV_OP_PRELU] = "PRELU",
-      [FV_OP_LRN] = "LOCAL_RESPONSE_NORMALIZATION", [FV_OP_SLICE] = "SLICE",
-      [FV_OP_TRANSPOSE] = "TRANSPOSE"};
-  return (unsigned)k < FV_OP_COUNT ? names[k] : "UNKNOWN";
-}
-
 /* ==== tensors ============================================================ */
 /* What the loader knows about a tensor beyond the fv_tensor it fills. */
 typedef struct {
@@ -387,6 +157,7 @@ typedef struct {
   int producer;      /* index of the op (kept) that writes it; -1 none; -2 the model input */
   int fold_src;      /* a folded DEQUANTIZE's output: the constant it dequantizes; else -1 */
   int real_uses;     /* inputs of kept ops that read it */
+  int alias;         /* a QUANTIZE / DEQUANTIZE of an activation: the tensor it passes on; else -1 */
   int fold_uses;     /* folded DEQUANTIZEs that read it */
 } tinfo;
 
@@ -410,16 +181,16 @@ static int read_buffer(ld *L, const fbv *buffers, uint32_t idx, uint64_t *data, 
   fbt bt;
   fbv d;
   *data = *bytes = 0;
-  TRY(fb_vec_table(L, buffers, idx, &bt, "buffer"));
-  TRY(fb_vec(L, &bt, BUF_DATA, 1, &d, "buffer data"));
+  TRY(fv_fb_vec_table(L, buffers, idx, &bt, "buffer"));
+  TRY(fv_fb_vec_field(L, &bt, BUF_DATA, 1, &d, "buffer data"));
   if (d.len) {
     *data = d.pos;
     *bytes = d.len;
     return 1;
   }
   uint64_t off, size;
-  TRY(fb_u64(L, &bt, BUF_OFFSET, 0, &off, "buffer offset"));
-  TRY(fb_u64(L, &bt, BUF_SIZE, 0, &size, "buffer size"));
+  TRY(fv_fb_u64(L, &bt, BUF_OFFSET, 0, &off, "buffer offset"));
+  TRY(fv_fb_u64(L, &bt, BUF_SIZE, 0, &size, "buffer size"));
   if (off > 1 && size > 0) {
     if (off > L->n || size > L->n - off)
       return fail(L, BAD, "buffer %u (offset %llu, %llu bytes) lies outside the file", idx,
@@ -439,8 +210,8 @@ static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const 
   char name[FV_NAME_MAX];
 
   snprintf(L->where, sizeof L->where, "tensor %d", i);
-  TRY(fb_vec_table(L, tensors, (uint32_t)i, &tt, "tensor"));
-  TRY(fb_str(L, &tt, T_NAME, name, sizeof name, "name"));
+  TRY(fv_fb_vec_table(L, tensors, (uint32_t)i, &tt, "tensor"));
+  TRY(fv_fb_str(L, &tt, T_NAME, name, sizeof name, "name"));
   /* The converter joins the names of the TF ops it fused with ';'. The first
    * names the op whose output this is (".../Relu6"), short and unique. */
   char *semi = strchr(name, ';');
@@ -451,21 +222,21 @@ static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const 
   strcpy(t->name, name);
   snprintf(L->where, sizeof L->where, "tensor %d '%.60s'", i, name);
 
-  TRY(fb_vec(L, &tt, T_SHAPE, 4, &shape, "shape"));
+  TRY(fv_fb_vec_field(L, &tt, T_SHAPE, 4, &shape, "shape"));
   if (shape.len > FV_MAX_RANK) return fail(L, UNSUP, "rank %u; featviz supports rank 4 at most", shape.len);
   t->rank = (int)shape.len;
   ti->count = 1;
   for (int k = 0; k < t->rank; k++) {
-    int32_t d = rd_i32(L->b + shape.pos + 4 * (uint64_t)k);
+    int32_t d = fv_le_i32(L->b + shape.pos + 4 * (uint64_t)k);
     if (d < 1 || d > TFL_MAX_DIM) return fail(L, BAD, "dimension %d has size %d", k, d);
     t->dims[k] = d;
     ti->count *= d;
     if (ti->count > TFL_MAX_CONST_ELEMS) return fail(L, BAD, "too many elements");
   }
-  TRY(fb_i8(L, &tt, T_TYPE, TT_FLOAT32, &ti->type, "type"));
+  TRY(fv_fb_i8(L, &tt, T_TYPE, TT_FLOAT32, &ti->type, "type"));
 
   uint32_t bidx;
-  TRY(fb_u32(L, &tt, T_BUFFER, 0, &bidx, "buffer"));
+  TRY(fv_fb_u32(L, &tt, T_BUFFER, 0, &bidx, "buffer"));
   if (bidx >= buffers->len) {
     if (!(bidx == 0 && buffers->len == 0))
       return fail(L, BAD, "buffer index %u, but the model has %u buffers", bidx, buffers->len);
@@ -473,21 +244,21 @@ static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const 
     TRY(read_buffer(L, buffers, bidx, &ti->data, &ti->bytes));
   }
 
-  TRY(fb_sub(L, &tt, T_SPARSITY, &qt, &present, "sparsity"));
+  TRY(fv_fb_sub(L, &tt, T_SPARSITY, &qt, &present, "sparsity"));
   if (present) return fail(L, UNSUP, "sparse tensors are not supported");
-  TRY(fb_sub(L, &tt, T_QUANT, &qt, &present, "quantization"));
+  TRY(fv_fb_sub(L, &tt, T_QUANT, &qt, &present, "quantization"));
   if (present) {
     int details;
     int32_t qdim;
-    TRY(fb_u8(L, &qt, Q_DETAILS_TYPE, 0, &details, "quantization details"));
+    TRY(fv_fb_u8(L, &qt, Q_DETAILS_TYPE, 0, &details, "quantization details"));
     if (details) return fail(L, UNSUP, "custom quantization is not supported");
-    TRY(fb_vec(L, &qt, Q_SCALE, 4, &ti->scale, "scale"));
-    TRY(fb_vec(L, &qt, Q_ZERO_POINT, 8, &ti->zp, "zero_point"));
-    TRY(fb_i32(L, &qt, Q_QDIM, 0, &qdim, "quantized_dimension"));
+    TRY(fv_fb_vec_field(L, &qt, Q_SCALE, 4, &ti->scale, "scale"));
+    TRY(fv_fb_vec_field(L, &qt, Q_ZERO_POINT, 8, &ti->zp, "zero_point"));
+    TRY(fv_fb_i32(L, &qt, Q_QDIM, 0, &qdim, "quantized_dimension"));
     ti->qdim = qdim;
     if (ti->scale.len) {
-      float s = rd_f32(L->b + ti->scale.pos);
-      int64_t z = ti->zp.len ? rd_i64(L->b + ti->zp.pos) : 0;
+      float s = fv_le_f32(L->b + ti->scale.pos);
+      int64_t z = ti->zp.len ? fv_le_i64(L->b + ti->zp.pos) : 0;
       if (isfinite(s) && s > 0 && z >= INT32_MIN && z <= INT32_MAX) {
         t->scale = s;
         t->zero_point = (int)z;
@@ -509,11 +280,11 @@ static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const 
     }
     if (nz && nz != 1 && nz != ns) return fail(L, BAD, "%u zero points for %u scales", nz, ns);
     for (uint32_t k = 0; k < ns; k++) {
-      float s = rd_f32(L->b + ti->scale.pos + 4 * (uint64_t)k);
+      float s = fv_le_f32(L->b + ti->scale.pos + 4 * (uint64_t)k);
       if (!isfinite(s) || s < 0) return fail(L, BAD, "quantization scale %u is %g", k, (double)s);
     }
     for (uint32_t k = 0; k < nz; k++) {
-      int64_t z = rd_i64(L->b + ti->zp.pos + 8 * (uint64_t)k);
+      int64_t z = fv_le_i64(L->b + ti->zp.pos + 8 * (uint64_t)k);
       if (z < INT32_MIN || z > INT32_MAX) return fail(L, BAD, "zero point %u is out of range", k);
     }
   }
@@ -521,50 +292,44 @@ static int parse_tensor(ld *L, fv_model *m, tinfo *T, const fbv *tensors, const 
 }
 
 /* ==== dequantization: constant → f32 ===================================== */
-/* f = scale * (q - zero_point), computed in double and rounded once, as
- * TFLite's reference Dequantize does; per channel along quantized_dimension
- * when there are several scales. Float types ignore quantization; integer
- * types without a scale are taken as plain numbers (shapes, axes, ...). */
+static fv_dtype tt_dtype(int t) {
+  switch (t) {
+    case TT_FLOAT32: return FV_DT_F32;
+    case TT_FLOAT16: return FV_DT_F16;
+    case TT_FLOAT64: return FV_DT_F64;
+    case TT_INT32: return FV_DT_I32;
+    case TT_INT64: return FV_DT_I64;
+    case TT_INT16: return FV_DT_I16;
+    case TT_UINT8: return FV_DT_U8;
+    case TT_INT8: return FV_DT_I8;
+    default: return FV_DT_NONE;
+  }
+}
+
+/* f = scale * (q - zero_point) (model.c: fv_dequantize), per channel along
+ * quantized_dimension when there are several scales. Float types ignore
+ * quantization; integer types without a scale are taken as plain numbers
+ * (shapes, axes, ...). */
 static int dequantize(ld *L, const tinfo *src, const fv_tensor *shape, float *out) {
-  const int type = src->type, es = tt_size(type);
+  const int type = src->type;
   const int quant = src->scale.len > 0 && type != TT_FLOAT32 && type != TT_FLOAT16 && type != TT_FLOAT64;
   int64_t outer = 1, nch = 1, inner = src->count;
   if (quant && src->scale.len > 1) {
     nch = shape->dims[src->qdim];
-    outer = 1;
     for (int k = 0; k < src->qdim; k++) outer *= shape->dims[k];
     inner = src->count / outer / nch;
   }
-  const uint8_t *p = L->b + src->data;
-  int finite = 1;
-  for (int64_t o = 0; o < outer; o++) {
+  double *sz = NULL;
+  if (quant) {
+    sz = (double *)malloc(sizeof(double) * 2 * (size_t)nch);
+    if (!sz) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
     for (int64_t c = 0; c < nch; c++) {
-      double s = 1, z = 0;
-      if (quant) {
-        s = rd_f32(L->b + src->scale.pos + 4 * (uint64_t)(src->scale.len > 1 ? c : 0));
-        if (src->zp.len) z = (double)rd_i64(L->b + src->zp.pos + 8 * (uint64_t)(src->zp.len > 1 ? c : 0));
-      }
-      int64_t base = (o * nch + c) * inner;
-      const uint8_t *q = p + (uint64_t)base * (uint64_t)es;
-      float *y = out + base;
-      for (int64_t k = 0; k < inner; k++, q += es) {
-        double v;
-        switch (type) {
-          case TT_UINT8: v = q[0]; break;
-          case TT_INT8: v = (int8_t)q[0]; break;
-          case TT_INT16: v = (int16_t)rd_u16(q); break;
-          case TT_INT32: v = rd_i32(q); break;
-          case TT_INT64: v = (double)rd_i64(q); break;
-          case TT_FLOAT16: v = half_to_float(rd_u16(q)); break;
-          case TT_FLOAT32: v = rd_f32(q); break;
-          default: v = rd_f64(q); break; /* TT_FLOAT64 */
-        }
-        float f = quant ? (float)(s * (v - z)) : (float)v;
-        y[k] = f;
-        finite &= isfinite(f) != 0;
-      }
+      sz[c] = fv_le_f32(L->b + src->scale.pos + 4 * (uint64_t)(src->scale.len > 1 ? c : 0));
+      sz[nch + c] = src->zp.len ? (double)fv_le_i64(L->b + src->zp.pos + 8 * (uint64_t)(src->zp.len > 1 ? c : 0)) : 0;
     }
   }
+  int finite = fv_dequantize(L->b + src->data, tt_dtype(type), outer, nch, inner, sz, sz ? sz + nch : NULL, out);
+  free(sz);
   if (!finite) return fail(L, BAD, "a constant value is infinite or NaN");
   return 1;
 }
@@ -578,8 +343,8 @@ static int const_ints(ld *L, const tinfo *T, int t, int64_t *vals, int cap, int 
     return fail(L, UNSUP, "the %s (tensor %d) must be a constant int32 or int64 tensor", role, t);
   if (ti->count > cap) return fail(L, BAD, "the %s (tensor %d) has %lld values", role, t, (long long)ti->count);
   for (int64_t k = 0; k < ti->count; k++)
-    vals[k] = ti->type == TT_INT32 ? rd_i32(L->b + ti->data + 4 * (uint64_t)k)
-                                   : rd_i64(L->b + ti->data + 8 * (uint64_t)k);
+    vals[k] = ti->type == TT_INT32 ? fv_le_i32(L->b + ti->data + 4 * (uint64_t)k)
+                                   : fv_le_i64(L->b + ti->data + 8 * (uint64_t)k);
   *count = (int)ti->count;
   return 1;
 }
@@ -596,8 +361,9 @@ typedef struct {
   int oi;            /* operator index in the file */
   int code;          /* builtin code */
   int n_in;
-  int *in;           /* tensor indices (-1 = absent) */
-  int out;
+  int *in;           /* tensor indices (-1 = absent), aliases resolved */
+  int n_out;
+  int *out;          /* output tensors (several for SPLIT) */
   int opt_type;
   fbt opt;           /* options table, valid when has_opt */
   int has_opt;
@@ -650,7 +416,7 @@ static int read_act(ld *L, const opctx *o, int id, fv_act *act) {
     *act = FV_ACT_NONE;
     return 1;
   }
-  TRY(fb_i8(L, &o->opt, id, 0, &a, "fused_activation_function"));
+  TRY(fv_fb_i8(L, &o->opt, id, 0, &a, "fused_activation_function"));
   switch (a) {
     case 0: *act = FV_ACT_NONE; return 1;
     case 1: *act = FV_ACT_RELU; return 1;
@@ -663,7 +429,7 @@ static int read_act(ld *L, const opctx *o, int id, fv_act *act) {
 
 static int read_padding(ld *L, const opctx *o, fv_padding *pad) {
   int p = 0;
-  if (o->has_opt) TRY(fb_i8(L, &o->opt, 0, 0, &p, "padding"));
+  if (o->has_opt) TRY(fv_fb_i8(L, &o->opt, 0, 0, &p, "padding"));
   if (p != 0 && p != 1) return fail(L, BAD, "unknown padding %d", p);
   *pad = p == 0 ? FV_PADDING_SAME : FV_PADDING_VALID;
   return 1;
@@ -671,7 +437,7 @@ static int read_padding(ld *L, const opctx *o, fv_padding *pad) {
 
 static int read_window(ld *L, const opctx *o, int id, int32_t def, int *v, const char *name) {
   int32_t x = def;
-  if (o->has_opt) TRY(fb_i32(L, &o->opt, id, def, &x, name));
+  if (o->has_opt) TRY(fv_fb_i32(L, &o->opt, id, def, &x, name));
   if (x < 1 || x > TFL_MAX_WINDOW) return fail(L, BAD, "%s is %d", name, x);
   *v = x;
   return 1;
@@ -741,7 +507,7 @@ static int op_conv(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op
   }
   if (o->n_in > 2 && o->in[2] >= 0 && m->tensors[o->in[2]].dims[0] != oc)
     return fail(L, BAD, "bias has %d values for %d output channels", m->tensors[o->in[2]].dims[0], oc);
-  return check_window_shape(L, m, op, o->in[0], o->out, W->dims[1], W->dims[2], oc);
+  return check_window_shape(L, m, op, o->in[0], o->out[0], W->dims[1], W->dims[2], oc);
 }
 
 static int op_pool(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
@@ -756,7 +522,7 @@ static int op_pool(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op
   TRY(read_window(L, o, 3, 0, &op->filter_w, "filter_width"));
   TRY(read_window(L, o, 4, 0, &op->filter_h, "filter_height"));
   TRY(read_act(L, o, 5, &op->act));
-  return check_window_shape(L, m, op, o->in[0], o->out, op->filter_h, op->filter_w, X->dims[3]);
+  return check_window_shape(L, m, op, o->in[0], o->out[0], op->filter_h, op->filter_w, X->dims[3]);
 }
 
 static int op_fc(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
@@ -768,11 +534,11 @@ static int op_fc(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) 
   TRY(read_act(L, o, 0, &op->act));
   int fmt = 0, keep = 0;
   if (o->has_opt) {
-    TRY(fb_i8(L, &o->opt, 1, 0, &fmt, "weights_format"));
-    TRY(fb_u8(L, &o->opt, 2, 0, &keep, "keep_num_dims"));
+    TRY(fv_fb_i8(L, &o->opt, 1, 0, &fmt, "weights_format"));
+    TRY(fv_fb_u8(L, &o->opt, 2, 0, &keep, "keep_num_dims"));
   }
   if (fmt != 0) return fail(L, UNSUP, "shuffled weights (weights_format %d) are not supported", fmt);
-  const fv_tensor *X = &m->tensors[o->in[0]], *W = &m->tensors[o->in[1]], *Y = &m->tensors[o->out];
+  const fv_tensor *X = &m->tensors[o->in[0]], *W = &m->tensors[o->in[1]], *Y = &m->tensors[o->out[0]];
   int oc = W->dims[0], ic = W->dims[1];
   int64_t n = elems(X);
   if (n % ic) return fail(L, BAD, "input of %lld values is not a whole number of rows of %d", (long long)n, ic);
@@ -799,8 +565,10 @@ static int op_fc(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) 
  * activation's rank 4, or rank 2 with a leading 1, so only those pass. */
 static int op_binary(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
   TRY(expect_inputs(L, o, 2, 2));
-  TRY(options(L, o, o->code == B_ADD ? BO_ADD : BO_MUL));
-  TRY(read_act(L, o, 0, &op->act));
+  const int opt = o->code == B_ADD ? BO_ADD : o->code == B_MUL ? BO_MUL : o->code == B_SUB ? BO_SUB
+                  : o->code == B_DIV ? BO_DIV : o->code == B_PRELU ? BO_NONE : BO_MAXIMUM_MINIMUM;
+  if (opt != BO_NONE) TRY(options(L, o, opt));
+  if (opt != BO_MAXIMUM_MINIMUM && opt != BO_NONE) TRY(read_act(L, o, 0, &op->act));
   int nact = 0, act_rank = 0;
   for (int k = 0; k < 2; k++) {
     int t = o->in[k];
@@ -816,13 +584,14 @@ static int op_binary(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *
     }
   }
   if (!nact) return fail(L, UNSUP, "both operands are constants");
+  if (o->code == B_PRELU && is_const(&T[o->in[0]])) return fail(L, BAD, "the input is a constant");
   for (int k = 0; k < 2; k++) {
     const fv_tensor *C = &m->tensors[o->in[k]];
     if (is_const(&T[o->in[k]]) && ((C->rank > 1 && C->rank != act_rank) || (C->rank == 2 && C->dims[0] != 1)))
       return fail(L, UNSUP, "a constant operand of shape rank %d (leading %d) with a rank-%d activation is not supported",
                   C->rank, C->dims[0], act_rank);
   }
-  const fv_tensor *A = &m->tensors[o->in[0]], *B = &m->tensors[o->in[1]], *Y = &m->tensors[o->out];
+  const fv_tensor *A = &m->tensors[o->in[0]], *B = &m->tensors[o->in[1]], *Y = &m->tensors[o->out[0]];
   int r = A->rank > B->rank ? A->rank : B->rank;
   int ok = Y->rank == r;
   for (int k = 1; ok && k <= r; k++) { /* align trailing dims */
@@ -847,7 +616,7 @@ static int op_mean(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op
   int64_t ax[8];
   int nax;
   TRY(const_ints(L, T, o->in[1], ax, 8, &nax, "axes"));
-  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out];
+  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out[0]];
   int r = X->rank, reduced = 0;
   op->mean_axes = 0;
   for (int k = 0; k < nax; k++) {
@@ -857,7 +626,7 @@ static int op_mean(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op
     op->mean_axes |= 1 << nhwc_axis(r, (int)a);
   }
   int keep = 0;
-  if (o->has_opt) TRY(fb_u8(L, &o->opt, 0, 0, &keep, "keep_dims"));
+  if (o->has_opt) TRY(fv_fb_u8(L, &o->opt, 0, 0, &keep, "keep_dims"));
   op->keep_dims = keep != 0;
   /* expected output shape */
   int er = 0, ed[FV_MAX_RANK];
@@ -879,11 +648,16 @@ static int op_mean(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op
 }
 
 static int op_pad(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
-  TRY(expect_inputs(L, o, 2, 2));
-  TRY(options(L, o, BO_PAD));
+  const int v2 = o->code == B_PADV2;
+  TRY(expect_inputs(L, o, 2, v2 ? 3 : 2));
+  TRY(options(L, o, v2 ? BO_PADV2 : BO_PAD));
+  if (v2 && o->n_in > 2 && o->in[2] >= 0) { /* the constant: a scalar, dequantized like any constant */
+    TRY(need_const(L, m, T, o, 2, -1, "constant_values"));
+    if (elems(&m->tensors[o->in[2]]) != 1) return fail(L, BAD, "constant_values has %lld values, not 1", (long long)elems(&m->tensors[o->in[2]]));
+  }
   TRY(need_act(L, m, T, o, 0, "input"));
   if (o->in[1] < 0) return fail(L, BAD, "the paddings input is missing");
-  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out];
+  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out[0]];
   int r = X->rank;
   const fv_tensor *P = &m->tensors[o->in[1]];
   if (P->rank != 2 || P->dims[0] != r || P->dims[1] != 2)
@@ -914,9 +688,9 @@ static int op_concat(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *
   TRY(expect_inputs(L, o, 1, TFL_MAX_OP_INPUTS));
   TRY(options(L, o, BO_CONCATENATION));
   int32_t axis = 0;
-  if (o->has_opt) TRY(fb_i32(L, &o->opt, 0, 0, &axis, "axis"));
+  if (o->has_opt) TRY(fv_fb_i32(L, &o->opt, 0, 0, &axis, "axis"));
   TRY(read_act(L, o, 1, &op->act));
-  const fv_tensor *Y = &m->tensors[o->out];
+  const fv_tensor *Y = &m->tensors[o->out[0]];
   int r = Y->rank;
   if (axis < -r || axis >= r) return fail(L, BAD, "axis %d is out of range for rank %d", axis, r);
   if (axis < 0) axis += r;
@@ -951,7 +725,7 @@ static int op_concat(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *
  * shape input, else the output tensor's shape. It must describe the output
  * (one -1 allowed, which the graph resolves at other input sizes). */
 static int op_reshape(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
-  const fv_tensor *X, *Y = &m->tensors[o->out];
+  const fv_tensor *X, *Y = &m->tensors[o->out[0]];
   if (o->code == B_SQUEEZE) {
     TRY(expect_inputs(L, o, 1, 1));
     TRY(options(L, o, BO_SQUEEZE));
@@ -969,11 +743,11 @@ static int op_reshape(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op 
   int nr = -1;
   if (o->code == B_RESHAPE) {
     fbv v = {0, 0};
-    if (o->has_opt) TRY(fb_vec(L, &o->opt, 0, 4, &v, "new_shape"));
+    if (o->has_opt) TRY(fv_fb_vec_field(L, &o->opt, 0, 4, &v, "new_shape"));
     if (v.len > FV_MAX_RANK) return fail(L, UNSUP, "new_shape of rank %u", v.len);
     if (v.len) {
       nr = (int)v.len;
-      for (int k = 0; k < nr; k++) ns[k] = rd_i32(L->b + v.pos + 4 * (uint64_t)k);
+      for (int k = 0; k < nr; k++) ns[k] = fv_le_i32(L->b + v.pos + 4 * (uint64_t)k);
     } else if (o->n_in > 1 && o->in[1] >= 0) {
       const tinfo *st = &T[o->in[1]];
       if (st->bytes && m->tensors[o->in[1]].rank == 1) TRY(const_ints(L, T, o->in[1], ns, FV_MAX_RANK, &nr, "shape"));
@@ -1006,24 +780,163 @@ static int op_softmax(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op 
   /* beta's schema default is 0, but converters always write it; a softmax
    * without any options table is taken as the ordinary beta = 1. */
   op->beta = 1.0f;
-  if (o->has_opt) TRY(fb_f32(L, &o->opt, 0, 0.0f, &op->beta, "beta"));
+  if (o->has_opt) TRY(fv_fb_f32(L, &o->opt, 0, 0.0f, &op->beta, "beta"));
   if (!isfinite(op->beta) || op->beta < 0 || op->beta > 1e6f) return fail(L, BAD, "softmax beta is %g", (double)op->beta);
-  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out]))
+  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out[0]]))
     return fail(L, BAD, "output shape differs from the input's");
+  return 1;
+}
+
+/* RELU, RELU6, RELU_N1_TO_1, LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU: FV_OP_ACT. */
+static int op_unary(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 1, 1));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  switch (o->code) {
+    case B_RELU: op->act = FV_ACT_RELU; break;
+    case B_RELU6: op->act = FV_ACT_RELU6; break;
+    case B_RELU_N1_TO_1: op->act = FV_ACT_CLIP, op->act_a = -1, op->act_b = 1; break;
+    case B_LOGISTIC: op->act = FV_ACT_SIGMOID; break;
+    case B_TANH: op->act = FV_ACT_TANH; break;
+    case B_HARD_SWISH: op->act = FV_ACT_HARD_SWISH; break;
+    default: /* B_LEAKY_RELU */
+      TRY(options(L, o, BO_LEAKY_RELU));
+      op->act = FV_ACT_LEAKY_RELU;
+      if (o->has_opt) TRY(fv_fb_f32(L, &o->opt, 0, 0.0f, &op->act_a, "alpha"));
+      if (!isfinite(op->act_a)) return fail(L, BAD, "alpha is %g", (double)op->act_a);
+      break;
+  }
+  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out[0]])) return fail(L, BAD, "output shape differs from the input's");
+  return 1;
+}
+
+static int op_lrn(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 1, 1));
+  TRY(options(L, o, BO_LRN));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  int32_t radius = 5;
+  float bias = 1, alpha = 1, beta = 0.5f;
+  if (o->has_opt) {
+    TRY(fv_fb_i32(L, &o->opt, 0, 5, &radius, "radius"));
+    TRY(fv_fb_f32(L, &o->opt, 1, 1, &bias, "bias"));
+    TRY(fv_fb_f32(L, &o->opt, 2, 1, &alpha, "alpha"));
+    TRY(fv_fb_f32(L, &o->opt, 3, 0.5f, &beta, "beta"));
+  }
+  if (radius < 0 || radius > TFL_MAX_WINDOW || !isfinite(bias) || !isfinite(alpha) || !isfinite(beta) || !(bias > 0))
+    return fail(L, BAD, "radius %d, bias %g, alpha %g, beta %g", radius, (double)bias, (double)alpha, (double)beta);
+  if (m->tensors[o->in[0]].rank != 4) return fail(L, BAD, "input has rank %d, expected 4 (NHWC)", m->tensors[o->in[0]].rank);
+  op->lrn_lo = op->lrn_hi = radius; /* TensorFlow's: alpha per element, window c − r .. c + r */
+  op->lrn_alpha = alpha, op->lrn_beta = beta, op->lrn_bias = bias;
+  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out[0]])) return fail(L, BAD, "output shape differs from the input's");
+  return 1;
+}
+
+/* TRANSPOSE: the perm of the file's axes as a perm of the graph's 4-D NHWC view. */
+static int op_transpose(ld *L, fv_model *m, const tinfo *T, const opctx *o, fv_op *op) {
+  TRY(expect_inputs(L, o, 2, 2));
+  TRY(options(L, o, BO_TRANSPOSE));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  if (o->in[1] < 0) return fail(L, BAD, "the perm input is missing");
+  int64_t p[FV_MAX_RANK];
+  int np;
+  TRY(const_ints(L, T, o->in[1], p, FV_MAX_RANK, &np, "perm"));
+  const fv_tensor *X = &m->tensors[o->in[0]], *Y = &m->tensors[o->out[0]];
+  const int r = X->rank;
+  if (np != r || Y->rank != r) return fail(L, BAD, "perm has %d entries for rank %d", np, r);
+  unsigned seen = 0;
+  for (int k = 0; k < 4; k++) op->perm[k] = -1;
+  for (int j = 0; j < r; j++) {
+    if (p[j] < 0 || p[j] >= r || (seen & (1u << p[j]))) return fail(L, BAD, "perm is not a permutation");
+    seen |= 1u << p[j];
+    if (Y->dims[j] != X->dims[p[j]]) return fail(L, BAD, "output shape does not follow from the perm");
+    op->perm[nhwc_axis(r, j)] = nhwc_axis(r, (int)p[j]);
+  }
+  unsigned used = 0;
+  for (int k = 0; k < 4; k++)
+    if (op->perm[k] >= 0) used |= 1u << op->perm[k];
+  for (int k = 0, f = 0; k < 4; k++) /* axes of size 1 the rank leaves out keep their order */
+    if (op->perm[k] < 0) {
+      while (used & (1u << f)) f++;
+      op->perm[k] = f;
+      used |= 1u << f;
+    }
+  return 1;
+}
+
+/* SPLIT [axis, x] (num_splits equal parts) and SPLIT_V [x, size_splits, axis]:
+ * one SLICE op per output, cut along the axis, whole along the others. */
+static int op_split(ld *L, fv_model *m, tinfo *T, const opctx *o) {
+  const int v = o->code == B_SPLIT_V, xi = v ? 0 : 1;
+  TRY(expect_inputs(L, o, v ? 3 : 2, v ? 3 : 2));
+  TRY(options(L, o, v ? BO_SPLIT_V : BO_SPLIT));
+  TRY(need_act(L, m, T, o, xi, "input"));
+  int64_t ax[1], sizes[TFL_MAX_OP_INPUTS];
+  int nax, ns = o->n_out;
+  int ai = v ? 2 : 0;
+  if (o->in[ai] < 0) return fail(L, BAD, "the axis input is missing");
+  TRY(const_ints(L, T, o->in[ai], ax, 1, &nax, "axis"));
+  const fv_tensor *X = &m->tensors[o->in[xi]];
+  const int r = X->rank;
+  if (nax != 1 || ax[0] < -r || ax[0] >= r) return fail(L, BAD, "axis is out of range for rank %d", r);
+  const int a = (int)(ax[0] < 0 ? ax[0] + r : ax[0]);
+  int32_t num = ns;
+  if (o->has_opt) TRY(fv_fb_i32(L, &o->opt, 0, ns, &num, "num_splits"));
+  if (num != ns) return fail(L, BAD, "num_splits %d for %d outputs", num, ns);
+  if (v) {
+    int n;
+    if (o->in[1] < 0) return fail(L, BAD, "the size_splits input is missing");
+    TRY(const_ints(L, T, o->in[1], sizes, TFL_MAX_OP_INPUTS, &n, "size_splits"));
+    if (n != ns) return fail(L, BAD, "%d sizes for %d outputs", n, ns);
+    int64_t sum = 0, wild = -1;
+    for (int k = 0; k < ns; k++) {
+      if (sizes[k] == -1 && wild < 0) wild = k;
+      else if (sizes[k] < 0 || sizes[k] > X->dims[a]) return fail(L, BAD, "size %d is %lld", k, (long long)sizes[k]);
+      else sum += sizes[k];
+    }
+    if (wild >= 0) sizes[wild] = X->dims[a] - sum, sum = X->dims[a];
+    if (sum != X->dims[a] || (wild >= 0 && sizes[wild] < 0)) return fail(L, BAD, "sizes add up to %lld, the axis has %d", (long long)sum, X->dims[a]);
+  } else {
+    if (ns < 1 || X->dims[a] % ns) return fail(L, BAD, "%d outputs do not divide an axis of %d", ns, X->dims[a]);
+    for (int k = 0; k < ns; k++) sizes[k] = X->dims[a] / ns;
+  }
+  int64_t at = 0;
+  for (int k = 0; k < ns; k++) {
+    const fv_tensor *Y = &m->tensors[o->out[k]];
+    int ok = Y->rank == r;
+    for (int d = 0; ok && d < r; d++) ok = Y->dims[d] == (d == a ? sizes[k] : X->dims[d]);
+    if (!ok) return fail(L, BAD, "output %d has the wrong shape", k);
+    fv_op *op = fv_model_add_op(m, FV_OP_SLICE, 1, L->err);
+    if (!op) return 0;
+    op->inputs[0] = o->in[xi];
+    op->output = o->out[k];
+    snprintf(op->src_op, sizeof op->src_op, "%s", builtin_name(o->code));
+    for (int d = 0; d < 4; d++) op->begin[d] = 0, op->size[d] = -1, op->step[d] = 1;
+    op->begin[nhwc_axis(r, a)] = (int)at;
+    op->size[nhwc_axis(r, a)] = (int)sizes[k];
+    at += sizes[k];
+    T[o->out[k]].producer = m->n_ops - 1;
+  }
+  T[o->in[xi]].real_uses++;
+  return 1;
+}
+
+/* QUANTIZE, or DEQUANTIZE of an activation: in float the same values, an alias. */
+static int op_alias(ld *L, fv_model *m, tinfo *T, const opctx *o) {
+  TRY(expect_inputs(L, o, 1, 1));
+  TRY(need_act(L, m, T, o, 0, "input"));
+  if (!same_shape(&m->tensors[o->in[0]], &m->tensors[o->out[0]])) return fail(L, BAD, "output shape differs from the input's");
+  T[o->out[0]].alias = o->in[0];
+  T[o->out[0]].producer = T[o->in[0]].producer;
   return 1;
 }
 
 /* DEQUANTIZE of a constant (float16 or quantized weights of a float model):
  * the output becomes a constant holding the dequantized values and the op
- * disappears. A DEQUANTIZE of an activation (a quantized-input model) is
- * refused. */
+ * disappears. */
 static int op_dequantize_fold(ld *L, fv_model *m, tinfo *T, const opctx *o) {
   TRY(expect_inputs(L, o, 1, 1));
   TRY(options(L, o, BO_DEQUANTIZE));
-  int s = o->in[0], d = o->out;
+  int s = o->in[0], d = o->out[0];
   if (s < 0) return fail(L, BAD, "the input is missing");
-  if (!T[s].bytes)
-    return fail(L, UNSUP, "DEQUANTIZE of a non-constant tensor (a quantized activation) is not supported");
   if (!tt_size(T[s].type)) return fail(L, UNSUP, "DEQUANTIZE of a %s tensor", tt_name(T[s].type));
   if (T[d].type != TT_FLOAT32) return fail(L, UNSUP, "DEQUANTIZE to %s", tt_name(T[d].type));
   if (!same_shape(&m->tensors[s], &m->tensors[d])) return fail(L, BAD, "output shape differs from the input's");
@@ -1032,35 +945,76 @@ static int op_dequantize_fold(ld *L, fv_model *m, tinfo *T, const opctx *o) {
   return 1;
 }
 
-/* One operator: decode, validate, and (unless folded) append to m->ops. */
-static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opcodes, int oi) {
+/* A quantized model's ReLU can live in an output's quantization alone: the
+ * converter drops a ReLU (or ReLU6) whose clamp the output range [0, hi]
+ * already makes (MobileNet v3's hard sigmoids, ADD +3 → [0, 6]). In float
+ * that clamp must be made explicit: an op that computes new values with no
+ * fused activation and an output range starting at exactly 0 gets RELU, or
+ * RELU6 when the range ends at 6 (within a step). Pools, concatenations and
+ * reshapes keep their input's range and need none. */
+static void implied_activation(const tinfo *T, const fv_model *m, fv_op *op) {
+  const fv_tensor *Y = &m->tensors[op->output];
+  const int type = T[op->output].type;
+  switch (op->kind) {
+    case FV_OP_CONV2D: case FV_OP_DWCONV2D: case FV_OP_FULLY_CONNECTED: case FV_OP_ADD: case FV_OP_SUB:
+    case FV_OP_MUL: break;
+    default: return;
+  }
+  if (op->act != FV_ACT_NONE || !(Y->scale > 0)) return;
+  if (!(type == TT_UINT8 && Y->zero_point == 0) && !(type == TT_INT8 && Y->zero_point == -128)) return;
+  double hi = (double)Y->scale * 255;
+  op->act = fabs(hi - 6) <= Y->scale ? FV_ACT_RELU6 : FV_ACT_RELU;
+}
+
+static int resolve(const tinfo *T, int t) { return t >= 0 && T[t].alias >= 0 ? T[t].alias : t; }
+
+/* One operator: decode, validate, and (unless folded or an alias) append to m->ops. */
+static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opcodes, int oi, opctx *o) {
   fbt ot, ct;
   fbv vin, vout;
-  opctx o;
-  memset(&o, 0, sizeof o);
-  o.oi = oi;
+  o->oi = oi;
 
   snprintf(L->where, sizeof L->where, "operator %d", oi);
-  TRY(fb_vec_table(L, ops, (uint32_t)oi, &ot, "operator"));
+  TRY(fv_fb_vec_table(L, ops, (uint32_t)oi, &ot, "operator"));
   uint32_t oc;
-  TRY(fb_u32(L, &ot, OP_OPCODE_INDEX, 0, &oc, "opcode_index"));
+  TRY(fv_fb_u32(L, &ot, OP_OPCODE_INDEX, 0, &oc, "opcode_index"));
   if (oc >= opcodes->len) return fail(L, BAD, "opcode_index %u, but the model has %u operator codes", oc, opcodes->len);
-  TRY(fb_vec_table(L, opcodes, oc, &ct, "operator code"));
+  TRY(fv_fb_vec_table(L, opcodes, oc, &ct, "operator code"));
   int dep;
   int32_t code;
-  TRY(fb_i8(L, &ct, OC_DEPRECATED_BUILTIN, 0, &dep, "deprecated_builtin_code"));
-  TRY(fb_i32(L, &ct, OC_BUILTIN, 0, &code, "builtin_code"));
+  TRY(fv_fb_i8(L, &ct, OC_DEPRECATED_BUILTIN, 0, &dep, "deprecated_builtin_code"));
+  TRY(fv_fb_i32(L, &ct, OC_BUILTIN, 0, &code, "builtin_code"));
   if (dep > code) code = dep; /* as TFLite does: the larger of the two fields */
-  o.code = code;
+  o->code = code;
 
+  fv_op_kind kind;
   switch (code) {
-    case B_CONV_2D: case B_DEPTHWISE_CONV_2D: case B_FULLY_CONNECTED: case B_ADD: case B_MUL:
-    case B_AVERAGE_POOL_2D: case B_MAX_POOL_2D: case B_MEAN: case B_PAD: case B_CONCATENATION:
-    case B_RESHAPE: case B_SQUEEZE: case B_SOFTMAX: case B_DEQUANTIZE:
-      break;
+    case B_CONV_2D: kind = FV_OP_CONV2D; break;
+    case B_DEPTHWISE_CONV_2D: kind = FV_OP_DWCONV2D; break;
+    case B_FULLY_CONNECTED: kind = FV_OP_FULLY_CONNECTED; break;
+    case B_ADD: kind = FV_OP_ADD; break;
+    case B_MUL: kind = FV_OP_MUL; break;
+    case B_SUB: kind = FV_OP_SUB; break;
+    case B_DIV: kind = FV_OP_DIV; break;
+    case B_MAXIMUM: kind = FV_OP_MAXIMUM; break;
+    case B_MINIMUM: kind = FV_OP_MINIMUM; break;
+    case B_PRELU: kind = FV_OP_PRELU; break;
+    case B_AVERAGE_POOL_2D: kind = FV_OP_AVGPOOL2D; break;
+    case B_MAX_POOL_2D: kind = FV_OP_MAXPOOL2D; break;
+    case B_MEAN: kind = FV_OP_MEAN; break;
+    case B_PAD: case B_PADV2: kind = FV_OP_PAD; break;
+    case B_CONCATENATION: kind = FV_OP_CONCAT; break;
+    case B_RESHAPE: case B_SQUEEZE: kind = FV_OP_RESHAPE; break;
+    case B_SOFTMAX: kind = FV_OP_SOFTMAX; break;
+    case B_RELU: case B_RELU6: case B_RELU_N1_TO_1: case B_LOGISTIC: case B_TANH: case B_HARD_SWISH:
+    case B_LEAKY_RELU: kind = FV_OP_ACT; break;
+    case B_LRN: kind = FV_OP_LRN; break;
+    case B_TRANSPOSE: kind = FV_OP_TRANSPOSE; break;
+    case B_SPLIT: case B_SPLIT_V: kind = FV_OP_SLICE; break;
+    case B_DEQUANTIZE: case B_QUANTIZE: kind = FV_OP_COUNT; break; /* folded or an alias */
     case B_CUSTOM: {
       char cname[64];
-      TRY(fb_str(L, &ct, OC_CUSTOM, cname, sizeof cname, "custom_code"));
+      TRY(fv_fb_str(L, &ct, OC_CUSTOM, cname, sizeof cname, "custom_code"));
       L->where[0] = 0;
       return fail(L, UNSUP, "unsupported custom op '%s' at operator %d", cname, oi);
     }
@@ -1071,80 +1025,88 @@ static int parse_op(ld *L, fv_model *m, tinfo *T, const fbv *ops, const fbv *opc
   }
   snprintf(L->where, sizeof L->where, "operator %d (%s)", oi, builtin_name(code));
 
-  TRY(fb_vec(L, &ot, OP_INPUTS, 4, &vin, "inputs"));
-  TRY(fb_vec(L, &ot, OP_OUTPUTS, 4, &vout, "outputs"));
+  TRY(fv_fb_vec_field(L, &ot, OP_INPUTS, 4, &vin, "inputs"));
+  TRY(fv_fb_vec_field(L, &ot, OP_OUTPUTS, 4, &vout, "outputs"));
   if (vin.len > TFL_MAX_OP_INPUTS) return fail(L, BAD, "%u inputs", vin.len);
-  if (vout.len != 1) return fail(L, BAD, "has %u outputs, expected 1", vout.len);
-  o.n_in = (int)vin.len;
-  o.out = rd_i32(L->b + vout.pos);
-  if (o.out < 0 || o.out >= m->n_tensors) return fail(L, BAD, "output refers to tensor %d of %d", o.out, m->n_tensors);
-  TRY(fb_u8(L, &ot, OP_OPTIONS_TYPE, 0, &o.opt_type, "builtin_options_type"));
-  if (o.opt_type != BO_NONE) TRY(fb_sub(L, &ot, OP_OPTIONS, &o.opt, &o.has_opt, "builtin_options"));
+  const int split = code == B_SPLIT || code == B_SPLIT_V;
+  if (split ? vout.len < 1 || vout.len > TFL_MAX_OP_INPUTS : vout.len != 1)
+    return fail(L, BAD, "has %u outputs, expected %s", vout.len, split ? "1 or more" : "1");
+  if (m->n_ops + (int)vout.len > 4 * TFL_MAX_OPS) return fail(L, BAD, "too many operators");
+  TRY(fv_fb_u8(L, &ot, OP_OPTIONS_TYPE, 0, &o->opt_type, "builtin_options_type"));
+  if (o->opt_type != BO_NONE) TRY(fv_fb_sub(L, &ot, OP_OPTIONS, &o->opt, &o->has_opt, "builtin_options"));
 
-  o.in = (int *)malloc(sizeof(int) * (size_t)(o.n_in ? o.n_in : 1));
-  if (!o.in) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
-  for (int k = 0; k < o.n_in; k++) {
-    int32_t t = rd_i32(L->b + vin.pos + 4 * (uint64_t)k);
-    if (t < -1 || t >= m->n_tensors) {
-      free(o.in);
-      return fail(L, BAD, "input %d refers to tensor %d of %d", k, t, m->n_tensors);
+  o->n_in = (int)vin.len;
+  o->n_out = (int)vout.len;
+  o->in = (int *)malloc(sizeof(int) * (size_t)(o->n_in ? o->n_in : 1));
+  o->out = (int *)malloc(sizeof(int) * (size_t)o->n_out);
+  if (!o->in || !o->out) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
+  for (int k = 0; k < o->n_in; k++) {
+    int32_t t = fv_le_i32(L->b + vin.pos + 4 * (uint64_t)k);
+    if (t < -1 || t >= m->n_tensors) return fail(L, BAD, "input %d refers to tensor %d of %d", k, t, m->n_tensors);
+    o->in[k] = resolve(T, t);
+  }
+  /* each output: written once, by this op, not a constant, an activation we compute in f32 */
+  for (int k = 0; k < o->n_out; k++) {
+    int32_t t = fv_le_i32(L->b + vout.pos + 4 * (uint64_t)k);
+    if (t < 0 || t >= m->n_tensors) return fail(L, BAD, "output refers to tensor %d of %d", t, m->n_tensors);
+    for (int j = 0; j < k; j++)
+      if (o->out[j] == t) return fail(L, BAD, "writes tensor %d twice", t);
+    o->out[k] = t;
+    const tinfo *Y = &T[t];
+    if (is_const(Y)) return fail(L, BAD, "writes to a constant tensor (%d)", t);
+    if (Y->producer == PRODUCER_INPUT) return fail(L, BAD, "writes to the model input (tensor %d)", t);
+    if (Y->producer != PRODUCER_NONE || Y->alias >= 0)
+      return fail(L, BAD, "writes to tensor %d, already written by an earlier operator", t);
+    if (code == B_DEQUANTIZE && o->n_in == 1 && o->in[0] >= 0 && T[o->in[0]].bytes) continue; /* folded: a constant */
+    const fv_tensor *YT = &m->tensors[t];
+    int yt = Y->type;
+    if (yt != TT_FLOAT32 && yt != TT_UINT8 && yt != TT_INT8 && yt != TT_INT16)
+      return fail(L, UNSUP, "output has type %s", tt_name(yt));
+    if (!act_ok_rank(YT->rank))
+      return fail(L, UNSUP, "output tensor %d has rank %d; featviz runs activations of rank 1, 2 or 4", t, YT->rank);
+    if (elems(YT) > FV_MAX_ACT_ELEMS) return fail(L, BAD, "output tensor %d is too large", t);
+  }
+
+  if (code == B_DEQUANTIZE || code == B_QUANTIZE) {
+    if (o->n_in == 1 && o->in[0] >= 0 && T[o->in[0]].bytes) {
+      if (code == B_QUANTIZE) return fail(L, UNSUP, "QUANTIZE of a constant");
+      return op_dequantize_fold(L, m, T, o);
     }
-    o.in[k] = t;
+    return op_alias(L, m, T, o);
   }
+  if (split) return op_split(L, m, T, o);
 
-  /* the output: written once, by this op, and not a constant */
-  tinfo *Y = &T[o.out];
-  int ok = 1;
-  if (is_const(Y)) ok = fail(L, BAD, "writes to a constant tensor (%d)", o.out);
-  else if (Y->producer == PRODUCER_INPUT) ok = fail(L, BAD, "writes to the model input (tensor %d)", o.out);
-  else if (Y->producer != PRODUCER_NONE) ok = fail(L, BAD, "writes to tensor %d, already written by an earlier operator", o.out);
-  if (!ok) {
-    free(o.in);
-    return 0;
-  }
-
-  if (code == B_DEQUANTIZE) {
-    ok = op_dequantize_fold(L, m, T, &o);
-    free(o.in);
-    return ok;
-  }
-
-  /* the output of a kept op is an activation we compute in f32 */
-  const fv_tensor *YT = &m->tensors[o.out];
-  int yt = Y->type;
-  if (ok && yt != TT_FLOAT32 && yt != TT_UINT8 && yt != TT_INT8 && yt != TT_INT16)
-    ok = fail(L, UNSUP, "output has type %s", tt_name(yt));
-  if (ok && !act_ok_rank(YT->rank))
-    ok = fail(L, UNSUP, "output tensor %d has rank %d; featviz runs activations of rank 1, 2 or 4", o.out, YT->rank);
-  if (ok && elems(YT) > TFL_MAX_ACT_ELEMS) ok = fail(L, BAD, "output tensor %d is too large", o.out);
-
-  fv_op *op = &m->ops[m->n_ops];
-  memset(op, 0, sizeof *op);
-  op->stride_h = op->stride_w = op->dil_h = op->dil_w = 1;
-  op->output = o.out;
-  op->n_inputs = o.n_in;
-  op->inputs = o.in; /* owned by the model from here on */
-  m->n_ops++;
-  if (!ok) return 0;
-
+  fv_op *op = fv_model_add_op(m, kind, o->n_in, L->err);
+  if (!op) return 0;
+  memcpy(op->inputs, o->in, sizeof(int) * (size_t)o->n_in);
+  op->output = o->out[0];
+  snprintf(op->src_op, sizeof op->src_op, "%s", builtin_name(code));
+  int ok;
   switch (code) {
-    case B_CONV_2D: op->kind = FV_OP_CONV2D; ok = op_conv(L, m, T, &o, op, 0); break;
-    case B_DEPTHWISE_CONV_2D: op->kind = FV_OP_DWCONV2D; ok = op_conv(L, m, T, &o, op, 1); break;
-    case B_FULLY_CONNECTED: op->kind = FV_OP_FULLY_CONNECTED; ok = op_fc(L, m, T, &o, op); break;
-    case B_ADD: op->kind = FV_OP_ADD; ok = op_binary(L, m, T, &o, op); break;
-    case B_MUL: op->kind = FV_OP_MUL; ok = op_binary(L, m, T, &o, op); break;
-    case B_AVERAGE_POOL_2D: op->kind = FV_OP_AVGPOOL2D; ok = op_pool(L, m, T, &o, op); break;
-    case B_MAX_POOL_2D: op->kind = FV_OP_MAXPOOL2D; ok = op_pool(L, m, T, &o, op); break;
-    case B_MEAN: op->kind = FV_OP_MEAN; ok = op_mean(L, m, T, &o, op); break;
-    case B_PAD: op->kind = FV_OP_PAD; ok = op_pad(L, m, T, &o, op); break;
-    case B_CONCATENATION: op->kind = FV_OP_CONCAT; ok = op_concat(L, m, T, &o, op); break;
-    case B_RESHAPE: case B_SQUEEZE: op->kind = FV_OP_RESHAPE; ok = op_reshape(L, m, T, &o, op); break;
-    default: op->kind = FV_OP_SOFTMAX; ok = op_softmax(L, m, T, &o, op); break;
+    case B_CONV_2D: ok = op_conv(L, m, T, o, op, 0); break;
+    case B_DEPTHWISE_CONV_2D: ok = op_conv(L, m, T, o, op, 1); break;
+    case B_FULLY_CONNECTED: ok = op_fc(L, m, T, o, op); break;
+    case B_ADD: case B_MUL: case B_SUB: case B_DIV: case B_MAXIMUM: case B_MINIMUM: case B_PRELU:
+      ok = op_binary(L, m, T, o, op);
+      break;
+    case B_AVERAGE_POOL_2D: case B_MAX_POOL_2D: ok = op_pool(L, m, T, o, op); break;
+    case B_MEAN: ok = op_mean(L, m, T, o, op); break;
+    case B_PAD: case B_PADV2:
+      ok = op_pad(L, m, T, o, op);
+      if (ok && o->n_in > 2 && o->in[2] >= 0) op->pad_value = NAN; /* read from the constant after dequantization */
+      break;
+    case B_CONCATENATION: ok = op_concat(L, m, T, o, op); break;
+    case B_RESHAPE: case B_SQUEEZE: ok = op_reshape(L, m, T, o, op); break;
+    case B_SOFTMAX: ok = op_softmax(L, m, T, o, op); break;
+    case B_LRN: ok = op_lrn(L, m, T, o, op); break;
+    case B_TRANSPOSE: ok = op_transpose(L, m, T, o, op); break;
+    default: ok = op_unary(L, m, T, o, op); break;
   }
   if (!ok) return 0;
-  for (int k = 0; k < o.n_in; k++)
-    if (o.in[k] >= 0) T[o.in[k]].real_uses++;
-  Y->producer = m->n_ops - 1;
+  implied_activation(T, m, op);
+  for (int k = 0; k < o->n_in; k++)
+    if (o->in[k] >= 0) T[o->in[k]].real_uses++;
+  T[o->out[0]].producer = m->n_ops - 1;
   return 1;
 }
 
@@ -1159,10 +1121,10 @@ static int load_constants(ld *L, fv_model *m, tinfo *T) {
     if (ti->fold_src >= 0) total += ti->count;
     else if (ti->bytes && tt_size(ti->type) && !(ti->fold_uses && !ti->real_uses)) total += ti->count;
   }
-  if (total > TFL_MAX_WEIGHTS) {
+  if (total > FV_MAX_WEIGHT_FLOATS) {
     L->where[0] = 0;
     return fail(L, FV_ERR_NO_MEMORY, "the model's constants need %lld MB as float32; the limit is %lld MB",
-                (long long)(total >> 18), (long long)(TFL_MAX_WEIGHTS >> 18));
+                (long long)(total >> 18), (long long)(FV_MAX_WEIGHT_FLOATS >> 18));
   }
   for (int i = 0; i < m->n_tensors; i++) {
     const tinfo *ti = &T[i];
@@ -1182,11 +1144,11 @@ static int load_constants(ld *L, fv_model *m, tinfo *T) {
 static int read_io(ld *L, fv_model *m, tinfo *T, const fbt *sg) {
   fbv vin, vout;
   L->where[0] = 0;
-  TRY(fb_vec(L, sg, SG_INPUTS, 4, &vin, "subgraph inputs"));
-  TRY(fb_vec(L, sg, SG_OUTPUTS, 4, &vout, "subgraph outputs"));
+  TRY(fv_fb_vec_field(L, sg, SG_INPUTS, 4, &vin, "subgraph inputs"));
+  TRY(fv_fb_vec_field(L, sg, SG_OUTPUTS, 4, &vout, "subgraph outputs"));
   if (!vin.len) return fail(L, BAD, "the model lists no inputs");
   if (!vout.len) return fail(L, BAD, "the model lists no outputs");
-  int in = rd_i32(L->b + vin.pos), out = rd_i32(L->b + vout.pos);
+  int in = fv_le_i32(L->b + vin.pos), out = fv_le_i32(L->b + vout.pos);
   if (in < 0 || in >= m->n_tensors) return fail(L, BAD, "the model input refers to tensor %d of %d", in, m->n_tensors);
   if (out < 0 || out >= m->n_tensors) return fail(L, BAD, "the model output refers to tensor %d of %d", out, m->n_tensors);
   const fv_tensor *X = &m->tensors[in];
@@ -1195,26 +1157,59 @@ static int read_io(ld *L, fv_model *m, tinfo *T, const fbt *sg) {
   if (X->rank != 4 || X->dims[3] != 3)
     return fail(L, UNSUP, "the model input '%.60s' has shape %s; featviz needs a 4-D NHWC image with 3 channels",
                 X->name, shape_str(X, sb, sizeof sb));
-  if (elems(X) > TFL_MAX_ACT_ELEMS) return fail(L, BAD, "the model input is too large");
-  /* Pixel 0 and 255 as the model sees them. A quantized input says so
-   * through its quantization; a float input carries none, and we take the
-   * common Keras / Teachable Machine convention of [-1, 1]. */
-  double lo, hi, s = X->scale, z = X->zero_point;
+  if (elems(X) > FV_MAX_ACT_ELEMS) return fail(L, BAD, "the model input is too large");
+  /* What pixel p becomes. A quantized input says so exactly: the network
+   * computes with the real value scale·(q − zero_point) of q = p (the
+   * converter quantized its float input range onto the pixels). A float
+   * input carries no such fact: metadata may say (tflite_meta.c), else the
+   * common Keras / Teachable Machine convention of [-1, 1] is a guess. */
+  double s = X->scale, z = X->zero_point, q0;
   switch (T[in].type) {
-    case TT_UINT8: lo = s > 0 ? s * (0 - z) : 0; hi = s > 0 ? s * (255 - z) : 255; break;
-    case TT_INT8: lo = s > 0 ? s * (-128 - z) : -128; hi = s > 0 ? s * (127 - z) : 127; break;
-    case TT_FLOAT32: lo = -1; hi = 1; break;
+    case TT_UINT8: q0 = 0; break;    /* q = p */
+    case TT_INT8: q0 = -128; break;  /* q = p − 128 */
+    case TT_FLOAT32: q0 = NAN; break;
     default: return fail(L, UNSUP, "the model input has type %s", tt_name(T[in].type));
   }
   m->input = in;
   m->output = out;
-  m->input_min = (float)lo;
-  m->input_max = (float)hi;
-  if (!isfinite(m->input_min) || !isfinite(m->input_max) || !(m->input_min < m->input_max))
-    return fail(L, BAD, "the model input's quantization (scale %g, zero point %d) gives the range %g .. %g",
-                s, X->zero_point, (double)m->input_min, (double)m->input_max);
+  if (!(s > 0)) s = 1, z = 0;  /* an integer input without quantization: the pixel itself */
+  float scale = isnan(q0) ? 2.0f / 255.0f : (float)s, offset = isnan(q0) ? -1.0f : (float)(s * (q0 - z));
+  if (!(scale > 0) || !isfinite(scale) || !isfinite(offset) || !isfinite(offset + 255.0f * scale))
+    return fail(L, BAD, "the model input's quantization (scale %g, zero point %d) gives pixel 0 the value %g",
+                s, X->zero_point, (double)offset);
+  for (int k = 0; k < 3; k++) {
+    m->in_scale[k] = scale;
+    m->in_offset[k] = offset;
+  }
+  m->in_bgr = 0;
+  if (!isnan(q0)) snprintf(m->in_source, sizeof m->in_source, "input quantization");
   T[in].producer = PRODUCER_INPUT;
   return 1;
+}
+
+/* ==== metadata ============================================================ */
+/* The buffer named TFLITE_METADATA, if any, read by tflite_meta.c; a broken
+ * metadata entry is ignored (a reader of its own, errors to a scratch). */
+static void read_metadata(const ld *L, fv_model *m, const tinfo *T, const fbt *mt, const fbv *buffers) {
+  fv_error scratch;
+  ld M = *L;
+  M.err = &scratch;
+  M.where[0] = 0;
+  fbv metas;
+  if (!fv_fb_vec_field(&M, mt, M_METADATA, 4, &metas, "metadata")) return;
+  for (uint32_t k = 0; k < metas.len; k++) {
+    fbt e;
+    char name[32];
+    uint32_t idx;
+    uint64_t data, bytes;
+    if (!fv_fb_vec_table(&M, &metas, k, &e, "metadata") || !fv_fb_str(&M, &e, 0, name, sizeof name, "name")) return;
+    if (strcmp(name, "TFLITE_METADATA") != 0) continue;
+    if (!fv_fb_u32(&M, &e, 1, 0, &idx, "buffer") || idx >= buffers->len || !read_buffer(&M, buffers, idx, &data, &bytes)) return;
+    const fv_tensor *Y = &m->tensors[m->output];
+    fv_tflite_meta_apply(L->b, L->n, L->b + data, bytes, m, T[m->input].type == TT_FLOAT32,
+                         Y->rank ? Y->dims[Y->rank - 1] : 1);
+    return;
+  }
 }
 
 /* ==== the loader ========================================================== */
@@ -1232,145 +1227,71 @@ static int load(ld *L, fv_model *m, tinfo **Tp) {
     return fail(L, BAD, "not a TFLite model: file identifier is '%s', expected 'TFL3'", id);
   }
   uint64_t root;
-  TRY(fb_deref(L, 0, &root, "root table"));
-  TRY(fb_table(L, root, &mt, "model"));
+  TRY(fv_fb_deref(L, 0, &root, "root table"));
+  TRY(fv_fb_table_at(L, root, &mt, "model"));
   uint32_t version;
-  TRY(fb_u32(L, &mt, M_VERSION, 0, &version, "version"));
+  TRY(fv_fb_u32(L, &mt, M_VERSION, 0, &version, "version"));
   if (version != 3) return fail(L, UNSUP, "schema version %u, expected 3", version);
-  TRY(fb_vec(L, &mt, M_OPERATOR_CODES, 4, &opcodes, "operator_codes"));
-  TRY(fb_vec(L, &mt, M_SUBGRAPHS, 4, &subgraphs, "subgraphs"));
-  TRY(fb_vec(L, &mt, M_BUFFERS, 4, &buffers, "buffers"));
+  TRY(fv_fb_vec_field(L, &mt, M_OPERATOR_CODES, 4, &opcodes, "operator_codes"));
+  TRY(fv_fb_vec_field(L, &mt, M_SUBGRAPHS, 4, &subgraphs, "subgraphs"));
+  TRY(fv_fb_vec_field(L, &mt, M_BUFFERS, 4, &buffers, "buffers"));
   if (!subgraphs.len) return fail(L, BAD, "the model has no subgraphs");
-  TRY(fb_vec_table(L, &subgraphs, 0, &sg, "subgraph"));
-  TRY(fb_vec(L, &sg, SG_TENSORS, 4, &tensors, "tensors"));
-  TRY(fb_vec(L, &sg, SG_OPERATORS, 4, &ops, "operators"));
+  TRY(fv_fb_vec_table(L, &subgraphs, 0, &sg, "subgraph"));
+  TRY(fv_fb_vec_field(L, &sg, SG_TENSORS, 4, &tensors, "tensors"));
+  TRY(fv_fb_vec_field(L, &sg, SG_OPERATORS, 4, &ops, "operators"));
   if (!tensors.len) return fail(L, BAD, "the model has no tensors");
   if (tensors.len > TFL_MAX_TENSORS) return fail(L, BAD, "%u tensors (the limit is %d)", tensors.len, TFL_MAX_TENSORS);
   if (!ops.len) return fail(L, BAD, "the model has no operators");
   if (ops.len > TFL_MAX_OPS) return fail(L, BAD, "%u operators (the limit is %d)", ops.len, TFL_MAX_OPS);
 
   m->tensors = (fv_tensor *)calloc(tensors.len, sizeof(fv_tensor));
-  m->ops = (fv_op *)calloc(ops.len, sizeof(fv_op));
   tinfo *T = *Tp = (tinfo *)calloc(tensors.len, sizeof(tinfo));
-  if (!m->tensors || !m->ops || !T) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
+  if (!m->tensors || !T) return fail(L, FV_ERR_NO_MEMORY, "out of memory");
   m->n_tensors = (int)tensors.len;
   for (int i = 0; i < m->n_tensors; i++) {
     T[i].producer = PRODUCER_NONE;
     T[i].fold_src = -1;
+    T[i].alias = -1;
     TRY(parse_tensor(L, m, T, &tensors, &buffers, i));
   }
   TRY(read_io(L, m, T, &sg));
-  for (int oi = 0; oi < (int)ops.len; oi++) TRY(parse_op(L, m, T, &ops, &opcodes, oi));
+  for (int oi = 0; oi < (int)ops.len; oi++) {
+    opctx o;
+    memset(&o, 0, sizeof o);
+    int ok = parse_op(L, m, T, &ops, &opcodes, oi, &o);
+    free(o.in);
+    free(o.out);
+    if (!ok) return 0;
+  }
+  m->output = resolve(T, m->output);
   L->where[0] = 0;
   if (!m->n_ops) return fail(L, UNSUP, "the model has no operators featviz runs (only folded DEQUANTIZEs)");
   if (T[m->output].producer < 0)
     return fail(L, BAD, "the model output (tensor %d) is not computed by any operator", m->output);
   TRY(load_constants(L, m, T));
-  return 1;
-}
-
-/* The SIMD GEMM reads 1×1 CONV_2D weights as panels of 8 output channels:
- * packed here once, instead of on every forward call. Plain SIMD builds only. */
-static int pack_pointwise(fv_model *m, fv_error *err) {
-#ifdef __wasm_simd128__
-  for (int i = 0; i < m->n_ops; i++) {
-    const fv_op *op = &m->ops[i];
-    if (op->kind != FV_OP_CONV2D || op->n_inputs < 2 || op->inputs[1] < 0) continue;
-    fv_tensor *w = &m->tensors[op->inputs[1]];
-    if (!w->data || w->packed || w->rank != 4 || w->dims[1] != 1 || w->dims[2] != 1) continue;
-    w->packed = (float *)malloc(fv_fc_pack_floats(w->dims[3], w->dims[0]) * sizeof(float));
-    if (!w->packed) {
-      fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory packing the weights of layer %d", i);
-      return 0;
-    }
-    fv_fc_pack(w->dims[3], w->dims[0], w->data, w->packed);
+  read_metadata(L, m, T, &mt, &buffers);
+  for (int i = 0; i < m->n_ops; i++) { /* PADV2's constant, now dequantized */
+    fv_op *op = &m->ops[i];
+    if (op->kind == FV_OP_PAD && op->n_inputs > 2 && op->inputs[2] >= 0) op->pad_value = m->tensors[op->inputs[2]].data[0];
   }
-#else
-  (void)m, (void)err;
-#endif
   return 1;
 }
 
 fv_model *fv_tflite_load(const uint8_t *bytes, size_t n, fv_error *err) {
+  fv_error_clear(err);
   ld L;
   memset(&L, 0, sizeof L);
   L.b = bytes;
   L.n = bytes ? (uint64_t)n : 0;
   L.err = err;
-  if (err) {
-    err->code = FV_OK;
-    err->msg[0] = 0;
-  }
-  fv_model *m = (fv_model *)calloc(1, sizeof *m);
-  if (!m) {
-    fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory");
-    return NULL;
-  }
+  fv_model *m = fv_model_new(err);
+  if (!m) return NULL;
   tinfo *T = NULL;
   int ok = load(&L, m, &T);
   free(T);
-  if (!ok || !pack_pointwise(m, err)) {
+  if (!ok || !fv_model_finish(m, err)) {
     fv_model_free(m);
     return NULL;
   }
   return m;
 }
-
-fv_model *fv_model_load(const uint8_t *bytes, size_t n, fv_error *err) {
-  fv_error_clear(err);
-  return fv_tflite_load(bytes, n, err);
-}
-
-void fv_model_free(fv_model *m) {
-  if (!m) return;
-  for (int i = 0; i < m->n_tensors; i++) {
-    free(m->tensors[i].name);
-    free(m->tensors[i].data);
-    free(m->tensors[i].packed);
-  }
-  for (int i = 0; i < m->n_ops; i++) free(m->ops[i].inputs);
-  free(m->tensors);
-  free(m->ops);
-  free(m->labels);
-  free(m);
-}
-
-/* ==== getters (fv.h) ====================================================== */
-int fv_model_layer_count(const fv_model *m) { return m ? m->n_ops : 0; }
-
-const char *fv_model_layer_name(const fv_model *m, int layer) {
-  if (!m || layer < 0 || layer >= m->n_ops) return NULL;
-  return m->tensors[m->ops[layer].output].name;
-}
-
-const char *fv_model_layer_op(const fv_model *m, int layer) {
-  if (!m || layer < 0 || layer >= m->n_ops) return NULL;
-  return fv_op_name(m->ops[layer].kind);
-}
-
-/* The file's shape as N,H,W,C: rank 2 [N,C] → N,1,1,C; rank 1 [C] → 1,1,1,C. */
-static int nhwc_dim(const fv_tensor *t, int d) {
-  if (d < 0 || d > 3) return 0;
-  switch (t->rank) {
-    case 4: return t->dims[d];
-    case 2: return d == 0 ? t->dims[0] : d == 3 ? t->dims[1] : 1;
-    case 1: return d == 3 ? t->dims[0] : 1;
-    default: return 1;
-  }
-}
-
-int fv_model_layer_dim(const fv_model *m, int layer, int d) {
-  if (!m || layer < 0 || layer >= m->n_ops) return 0;
-  return nhwc_dim(&m->tensors[m->ops[layer].output], d);
-}
-
-int fv_model_layer_find(const fv_model *m, const char *name) {
-  if (!m || !name) return -1;
-  for (int i = 0; i < m->n_ops; i++)
-    if (strcmp(m->tensors[m->ops[i].output].name, name) == 0) return i;
-  return -1;
-}
-
-int fv_model_input_dim(const fv_model *m, int d) { return m ? nhwc_dim(&m->tensors[m->input], d) : 0; }
-float fv_model_input_min(const fv_model *m) { return m ? m->input_min : 0.0f; }
-float fv_model_input_max(const fv_model *m) { return m ? m->input_max : 0.0f; }

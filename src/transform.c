@@ -23,6 +23,7 @@
 
 #include "kernels/kernels.h"
 #include "model.h"
+#include "threads.h"
 #include "transform.h"
 
 #ifdef __wasm_simd128__
@@ -59,6 +60,11 @@ struct fv_transform {
 #ifdef __wasm_simd128__
   float *acc4;        /* adjoint accumulator, 4 floats a pixel, for the largest image a stage reads */
 #endif
+  /* The images of a batch go through the chain on the engine's threads (src/threads.h):
+   * thread t > 0 uses th[t - 1], a copy of this transform with scratch of its own
+   * (the options and draws are this one's). */
+  struct fv_transform *th;
+  int n_th;           /* threads with scratch, this one included */
 };
 
 /* ---- options --------------------------------------------------------------------- */
@@ -226,16 +232,10 @@ static int plan_rotate(const fv_tf_stage *st, int s, size_range *z, fv_error *er
 static const stage_plan PLAN[] = {[FV_TF_PAD] = plan_pad, [FV_TF_JITTER] = plan_jitter, [FV_TF_SCALE] = plan_scale,
                                   [FV_TF_ROTATE] = plan_rotate};
 
-/* The scratch for images of at most `most` pixels and `widest` columns. */
-static fv_transform *transform_alloc(const fv_transform_opts *o, size_t most, long widest, fv_error *err) {
-  fv_transform *t = (fv_transform *)calloc(1, sizeof *t);
-  if (!t) {
-    fv_error_set(err, FV_ERR_NO_MEMORY, "transform: out of memory");
-    return NULL;
-  }
-  t->o = *o;
+/* One thread's scratch (t->o set): ping-pong buffers for `most` pixels, column tables
+ * for the widest image, the SIMD adjoint's accumulator. 0 when out of memory. */
+static int alloc_scratch(fv_transform *t, size_t most, long widest) {
   t->buf_floats = most * 3;
-  t->draws = (tf_draw *)calloc((size_t)o->n * (o->n_stages ? o->n_stages : 1), sizeof(tf_draw));
   if (most) {
     t->buf[0] = (float *)malloc(t->buf_floats * sizeof(float));
     t->buf[1] = (float *)malloc(t->buf_floats * sizeof(float));
@@ -249,12 +249,43 @@ static fv_transform *transform_alloc(const fv_transform_opts *o, size_t most, lo
   int acc_ok = 1;
 #ifdef __wasm_simd128__
   {
-    size_t px = most > (size_t)o->in_h * o->in_w ? most : (size_t)o->in_h * o->in_w;
+    size_t px = most > (size_t)t->o.in_h * t->o.in_w ? most : (size_t)t->o.in_h * t->o.in_w;
     t->acc4 = (float *)aligned_alloc(16, px * 4 * sizeof(float));
     acc_ok = t->acc4 != NULL;
   }
 #endif
-  if (!t->draws || (most && (!t->buf[0] || !t->buf[1])) || !t->tx0 || !t->tlx || !t->tcx || !acc_ok) {
+  return !(most && (!t->buf[0] || !t->buf[1])) && t->tx0 && t->tlx && t->tcx && acc_ok;
+}
+
+static void free_scratch(fv_transform *t) {
+  free(t->buf[0]);
+  free(t->buf[1]);
+  free(t->tx0);
+  free(t->tlx);
+  free(t->tcx);
+#ifdef __wasm_simd128__
+  free(t->acc4);
+#endif
+}
+
+/* The scratch for images of at most `most` pixels and `widest` columns, for each thread. */
+static fv_transform *transform_alloc(const fv_transform_opts *o, size_t most, long widest, fv_error *err) {
+  fv_transform *t = (fv_transform *)calloc(1, sizeof *t);
+  if (!t) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "transform: out of memory");
+    return NULL;
+  }
+  t->o = *o;
+  t->draws = (tf_draw *)calloc((size_t)o->n * (o->n_stages ? o->n_stages : 1), sizeof(tf_draw));
+  t->n_th = o->n > 1 ? fv_threads_count() : 1; /* one image: one thread */
+  t->th = t->n_th > 1 ? (fv_transform *)calloc((size_t)t->n_th - 1, sizeof *t->th) : NULL;
+  int ok = t->draws && (t->n_th == 1 || t->th) && alloc_scratch(t, most, widest);
+  for (int k = 0; ok && k < t->n_th - 1; k++) {
+    t->th[k].o = *o;
+    t->th[k].draws = t->draws;
+    ok = alloc_scratch(&t->th[k], most, widest);
+  }
+  if (!ok) {
     fv_error_set(err, FV_ERR_NO_MEMORY, "transform: cannot allocate scratch for %zu pixels", most);
     fv_transform_free(t);
     return NULL;
@@ -316,14 +347,9 @@ fv_transform *fv_transform_new(const fv_transform_opts *o, fv_error *err) {
 void fv_transform_free(fv_transform *t) {
   if (!t) return;
   free(t->draws);
-  free(t->buf[0]);
-  free(t->buf[1]);
-  free(t->tx0);
-  free(t->tlx);
-  free(t->tcx);
-#ifdef __wasm_simd128__
-  free(t->acc4);
-#endif
+  free_scratch(t);
+  for (int k = 0; t->th && k < t->n_th - 1; k++) free_scratch(&t->th[k]);
+  free(t->th);
   free(t);
 }
 
@@ -939,11 +965,12 @@ static tf_win crop_win(const tf_draw *d) {
   return v;
 }
 
-void fv_transform_forward(fv_transform *t, const float *in, float *out) {
+/* Image i of in through the chain into out, with t's scratch. */
+static void forward_image(fv_transform *t, int i, const float *in, float *out) {
   const fv_transform_opts *o = &t->o;
   const size_t in_sz = (size_t)o->in_h * o->in_w * 3, out_sz = (size_t)o->out_h * o->out_w * 3;
   const int fuse = final_jitter(o), ns = o->n_stages - fuse; /* stages run here */
-  for (int i = 0; i < o->n; i++) {
+  {
     const tf_draw *dr = &t->draws[(size_t)i * o->n_stages];
     const float *src = in + i * in_sz;
     int h = o->in_h, w = o->in_w, which = 0;
@@ -982,11 +1009,12 @@ void fv_transform_forward(fv_transform *t, const float *in, float *out) {
   }
 }
 
-void fv_transform_backward(fv_transform *t, const float *dout, float *din) {
+/* Image i of dout back through the chain into din, with t's scratch. */
+static void backward_image(fv_transform *t, int i, const float *dout, float *din) {
   const fv_transform_opts *o = &t->o;
   const size_t in_sz = (size_t)o->in_h * o->in_w * 3, out_sz = (size_t)o->out_h * o->out_w * 3;
   const int ns = o->n_stages, fuse = final_jitter(o);
-  for (int i = 0; i < o->n; i++) {
+  {
     const tf_draw *dr = &t->draws[(size_t)i * ns];
     float *dst_img = din + i * in_sz;
     /* the final resize's adjoint, into the last stage's output, or with a final jitter
@@ -1029,3 +1057,30 @@ void fv_transform_backward(fv_transform *t, const float *dout, float *din) {
     }
   }
 }
+
+/* ---- the batch, image by image on the threads -------------------------------------------- */
+typedef struct {
+  fv_transform *t;
+  const float *in;
+  float *out;
+  int backward;
+} batch_job;
+
+static void batch_part(void *ctx, int th, int b, int e) {
+  const batch_job *j = (const batch_job *)ctx;
+  fv_transform *t = th == 0 ? j->t : &j->t->th[th - 1];
+  for (int i = b; i < e; i++) {
+    if (j->backward) backward_image(t, i, j->in, j->out);
+    else forward_image(t, i, j->in, j->out);
+  }
+}
+
+static void run_batch(fv_transform *t, const float *in, float *out, int backward) {
+  batch_job j = {t, in, out, backward};
+  if (fv_threads_count() > t->n_th) batch_part(&j, 0, 0, t->o.n); /* more threads than scratch */
+  else fv_threads_for(t->o.n, batch_part, &j);
+}
+
+void fv_transform_forward(fv_transform *t, const float *in, float *out) { run_batch(t, in, out, 0); }
+
+void fv_transform_backward(fv_transform *t, const float *dout, float *din) { run_batch(t, dout, din, 1); }

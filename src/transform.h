@@ -38,7 +38,9 @@
  *
  * Memory: fv_transform_new copies the options and allocates all scratch;
  * sample, forward and backward allocate nothing. The caller owns in/out and
- * the gradient buffers. Not thread-safe (one scratch per object).
+ * the gradient buffers. One call at a time per object: forward and backward
+ * run the batch's images on the engine's threads themselves (src/threads.h;
+ * scratch per thread, the same bits on any number of threads).
  *
  * Typical use:
  *   fv_transform_opts o;

@@ -5,7 +5,7 @@
 //
 //   import { loadEngine } from './engine.js';
 //   import { renderOptions, readQuery } from './options.js';
-//   const fv = await loadEngine();                 // or loadEngine({ bytes }) / ({ url }) / ({ relaxed: true })
+//   const fv = await loadEngine();                 // or loadEngine({ bytes }) / ({ url }) / ({ relaxed: true }) / ({ threads: 4 })
 //   const model = fv.loadModel(tfliteBytes);       // throws FvError (code: STATUS.BAD_MODEL, ...) on a bad file
 //   const r = fv.render(model, renderOptions(readQuery('?layer=MobilenetV2/expanded_conv_8/add&ch=12')));
 //   while (r.stepsDone < r.stepsPlanned) {         // the engine refuses options out of range, with its message
@@ -16,8 +16,10 @@
 //   r.free();
 //   const top = fv.classify(model, jpegBytes, 5);  // [{ index, prob }]; names: Catalog.labelsFor(model.layers())
 //   model.free();
+//   fv.close();                                    // ends the helper threads, if any
 
 import { FvError, STATUS, layerRef } from './options.js';
+import { threadsAvailable, importedMemory, startHelpers } from './threads.js';
 
 export { FvError, STATUS }; // defined with the other shared rules in options.js
 
@@ -35,8 +37,9 @@ export function relaxedSimdSupported() {
 
 async function wasmBytes(opts) {
   if (opts.bytes) return opts.bytes;
-  // relaxed: the build with fused multiply-add (results differ from the plain build in the last bits)
-  const file = opts.relaxed ? './featviz-relaxed.wasm' : './featviz.wasm';
+  // relaxed: the build with fused multiply-add (results differ from the plain build in the last bits);
+  // threads: the build over a shared memory (the same bits as the plain build)
+  const file = opts.relaxed ? './featviz-relaxed.wasm' : opts.threadsBuild ? './featviz-threads.wasm' : './featviz.wasm';
   const url = opts.url ?? new URL(file, import.meta.url);
   const parsed = url instanceof URL ? url : String(url).includes('://') ? new URL(url) : null;
   if (isNode && (!parsed || parsed.protocol === 'file:')) {
@@ -49,11 +52,17 @@ async function wasmBytes(opts) {
 }
 
 // The engine is built standalone (no Emscripten JS glue); the few WASI calls
-// libc may make get minimal stand-ins here.
-function imports(module, getMemory) {
+// libc may make get minimal stand-ins here. memory: the shared memory the
+// threads build imports (the plain build exports its own). Text is decoded
+// from copies: browsers refuse to decode views of shared memory.
+export function wasmImports(module, getMemory, memory = null) {
   const out = {};
   const text = new TextDecoder();
   for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind === 'memory') {
+      (out[imp.module] ??= {})[imp.name] = memory;
+      continue;
+    }
     if (imp.kind !== 'function') continue;
     out[imp.module] ??= {};
     let fn;
@@ -63,7 +72,7 @@ function imports(module, getMemory) {
         let n = 0, s = '';
         for (let i = 0; i < iovsLen; i++) {
           const p = mem.getUint32(iovs + 8 * i, true), len = mem.getUint32(iovs + 8 * i + 4, true);
-          s += text.decode(new Uint8Array(getMemory().buffer, p, len));
+          s += text.decode(new Uint8Array(getMemory().buffer, p, len).slice());
           n += len;
         }
         (fd === 2 ? console.error : console.log)(s.replace(/\n$/, ''));
@@ -93,25 +102,54 @@ function imports(module, getMemory) {
 
 /**
  * Loads and instantiates the engine. opts: { bytes } | { url } | {} (featviz.wasm next to
- * this file) | { relaxed: true } (featviz-relaxed.wasm; throws where relaxedSimdSupported() is false).
+ * this file) | { relaxed: true } (featviz-relaxed.wasm; throws where relaxedSimdSupported() is false);
+ * threads: N > 1 loads featviz-threads.wasm and runs every op on N threads (wasm/threads.js),
+ * the same bits as one; where threads are unavailable (a page that is not cross-origin isolated)
+ * it loads the plain build: engine.threads is then 1 and engine.threadsReason says why.
+ * bytes/url of the threads build (it imports its memory) run it, on opts.threads threads.
  */
 export async function loadEngine(opts = {}) {
+  const want = opts.threads ?? 1;
+  if (!Number.isInteger(want) || want < 1) throw new Error(`threads must be a whole number 1 or more, got ${opts.threads}`);
+  if (want > 1 && opts.relaxed) throw new Error('the relaxed-SIMD build has no threads; use one or the other');
   if (opts.relaxed && !opts.bytes && !opts.url && !relaxedSimdSupported()) {
     throw new Error('this WebAssembly runtime has no relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)');
   }
-  const module = await WebAssembly.compile(await wasmBytes(opts));
-  let memory = null;
-  const instance = await WebAssembly.instantiate(module, imports(module, () => memory));
-  memory = instance.exports.memory;
+  const avail = want > 1 ? threadsAvailable() : { available: false, reason: '' };
+  const bytes = await wasmBytes({ ...opts, threadsBuild: avail.available });
+  const shared = importedMemory(bytes); // the threads build's memory comes from here
+  if (shared && !threadsAvailable().available) throw new Error(`cannot run the threads build: ${threadsAvailable().reason}`);
+  const module = await WebAssembly.compile(bytes);
+  let memory = shared ? new WebAssembly.Memory(shared) : null;
+  const instance = await WebAssembly.instantiate(module, wasmImports(module, () => memory, memory));
+  memory ??= instance.exports.memory;
   instance.exports._initialize?.();
-  return new Engine(instance);
+  const engine = new Engine(instance, memory);
+  if (!shared) engine.threadsReason = want > 1 ? avail.reason || 'this build has no threads: one thread' : '';
+  else if (want > 1) {
+    const h = await startHelpers({ module, memory, exports: instance.exports, err: engine.err, n: want });
+    engine.threads = h.count;
+    engine.threadsReason = h.reason;
+    engine.helpers = h;
+  }
+  return engine;
 }
 
 export class Engine {
-  constructor(instance) {
+  constructor(instance, memory = instance.exports.memory) {
     this.x = instance.exports;
-    this.memory = instance.exports.memory;
+    this.memory = memory;
     this.err = this.x.fv_error_new();
+    /** Threads every op runs on (wasm/threads.js), and why fewer than asked ('' when as asked). */
+    this.threads = 1;
+    this.threadsReason = '';
+    this.helpers = null;
+  }
+  /** Ends the helper threads (the engine goes on, on one thread). */
+  close() {
+    this.helpers?.stop();
+    this.helpers = null;
+    this.threads = 1;
   }
 
   // ---- bytes in and out (views are made fresh: memory may grow) ----
@@ -123,7 +161,7 @@ export class Engine {
     const u8 = this.u8();
     let end = ptr;
     while (u8[end]) end++;
-    return new TextDecoder().decode(u8.subarray(ptr, end));
+    return new TextDecoder().decode(u8.slice(ptr, end));
   }
   /** n bytes of engine heap; the caller frees them with fv_free. */
   alloc(n) { return this.check(this.x.fv_malloc(n, this.err)); }
@@ -257,13 +295,39 @@ export class Model {
     const json = new TextEncoder().encode(JSON.stringify(layerRef(nameOrIndex)));
     return this.e.withBytes(json, (p, n) => this.e.check(this.e.x.fv_options_find_layer(this.ptr, p, n, this.e.err)));
   }
+  /**
+   * The input the network expects: { shape, bgr, scale: [3], offset: [3], source, min, max }.
+   * Network channel k holds p·scale[k] + offset[k] for the 0..255 value p of the photo's channel
+   * (bgr ? 2 − k : k); source says what said so ('' = nothing: a guess). min / max: the lowest and
+   * highest value any channel takes.
+   */
   get input() {
-    const { x } = this.e;
+    const { x } = this.e, p = this.ptr;
+    const scale = [0, 1, 2].map((k) => x.fv_model_input_scale(p, k));
+    const offset = [0, 1, 2].map((k) => x.fv_model_input_offset(p, k));
+    const ends = offset.flatMap((o, k) => [o, o + 255 * scale[k]]);
     return {
-      shape: [0, 1, 2, 3].map((d) => x.fv_model_input_dim(this.ptr, d)),
-      min: x.fv_model_input_min(this.ptr),
-      max: x.fv_model_input_max(this.ptr),
+      shape: [0, 1, 2, 3].map((d) => x.fv_model_input_dim(p, d)),
+      bgr: x.fv_model_input_bgr(p) === 1,
+      scale, offset,
+      source: this.e.cstr(x.fv_model_input_source(p)),
+      min: Math.min(...ends),
+      max: Math.max(...ends),
     };
+  }
+  /** Replaces the input description (e.g. a user's preset): { bgr, scale: [3], offset: [3], source }. */
+  setInput({ bgr = false, scale, offset, source = '' }) {
+    const { e } = this, s = e.putString(String(source));
+    try {
+      e.check(e.x.fv_model_set_input(this.ptr, bgr ? 1 : 0, ...scale, ...offset, s, e.err));
+    } finally {
+      e.x.fv_free(s);
+    }
+  }
+  /** Class names the file carries (TFLite metadata, ONNX metadata_props), or null. */
+  get labels() {
+    const p = this.e.x.fv_model_labels(this.ptr);
+    return p ? this.e.cstr(p).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1) : null;
   }
   /** The tensor id of the image input (what the first ops read; see op()). */
   get inputTensor() { return this.e.x.fv_model_input_tensor(this.ptr); }
@@ -285,7 +349,7 @@ export class Model {
     const o = Object.fromEntries(Object.entries(OP_OPTIONS).map(([name, key]) => [name, x.fv_model_op_option(p, i, key)]));
     o.padding = o.padding === 1 ? 'valid' : 'same';
     o.act = ['linear', 'relu', 'relu6'][o.act];
-    return { kind: this.e.cstr(x.fv_model_layer_op(p, i)), output: x.fv_model_op_output(p, i), inputs, options: o };
+    return { kind: this.e.cstr(x.fv_model_op_kind(p, i)), output: x.fv_model_op_output(p, i), inputs, options: o };
   }
   /** Tensor t: { tensor, shape, data: Float32Array copy of a constant | null }; tensor -1: an absent input. */
   tensor(t) {
@@ -379,7 +443,7 @@ export class Render {
   rgba(i = 0) {
     const p = this.e.check(this.e.x.fv_render_rgba(this.ptr, i, this.e.err));
     const n = this.size * this.size * 4;
-    return new Uint8ClampedArray(this.e.memory.buffer.slice(p, p + n));
+    return new Uint8ClampedArray(this.e.u8().slice(p, p + n).buffer);
   }
   /** PNG bytes of image i, or of the whole batch as a grid (i = -1). */
   png(i = -1) {

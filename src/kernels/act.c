@@ -1,5 +1,7 @@
-/* act.c — activations applied in place, and their gradient (incl. Lucid's
- * redirected ReLU / ReLU6 gradient).
+/* act.c — the fused activations (NONE, RELU, RELU6) applied in place, and
+ * their gradient (incl. Lucid's redirected ReLU / ReLU6 gradient). The graph
+ * uses both for fused activations and for standalone FV_OP_ACT RELU/RELU6;
+ * the other activations are unary.c's.
  *
  * The activation's derivative is judged from its OUTPUT y, as TensorFlow's
  * ReluGrad / Relu6Grad do: a unit passes gradient iff 0 < y (< 6 for RELU6).
@@ -15,31 +17,21 @@
  * dropped. An item with any live unit (nonzero ordinary gradient) keeps the
  * ordinary mask, as Lucid decides per batch item.
  *
- * Clamping is written as compares, so NaN passes through fv_act_apply (as in
- * conv_family.h); a NaN output blocks its gradient. Scalar and SIMD compute
+ * The clamp is clamp.h's, written as compares, so NaN passes through
+ * fv_act_apply; a NaN output blocks its gradient. Scalar and SIMD compute
  * the same comparisons, so they agree bit for bit.
  */
-#include <assert.h>
+#include "clamp.h"
 #include "kernels.h"
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
 #endif
 
-/* prototypes from the signatures in kernels.h, so a mismatch fails to compile */
-fv_act_apply_fn fv_f32_act_apply__scalar, fv_f32_act_apply__wasmsimd;
-fv_act_grad_fn fv_f32_act_grad__scalar, fv_f32_act_grad__wasmsimd;
-
 /* ==== scalar ===================================================================== */
 
 void fv_f32_act_apply__scalar(fv_act act, size_t n, float *y) {
-  if (act == FV_ACT_RELU) {
-    for (size_t i = 0; i < n; i++) y[i] = y[i] < 0.0f ? 0.0f : y[i];
-  } else if (act == FV_ACT_RELU6) {
-    for (size_t i = 0; i < n; i++) {
-      float r = y[i] < 0.0f ? 0.0f : y[i];
-      y[i] = r > 6.0f ? 6.0f : r;
-    }
-  }
+  if (act == FV_ACT_NONE) return;
+  for (size_t i = 0; i < n; i++) y[i] = fv_act1(act, y[i]);
 }
 
 /* 1 if the unit with output v passes the ordinary gradient. */
@@ -78,27 +70,17 @@ void fv_f32_act_grad__scalar(fv_act act, int n, size_t per_item, const float *y,
 /* ==== wasm simd ================================================================== */
 #ifdef __wasm_simd128__
 
-/* pmax(v, 0) = v < 0 ? 0 : v and pmin(r, 6) = 6 < r ? 6 : r: the scalar formulas exactly. */
 void fv_f32_act_apply__wasmsimd(fv_act act, size_t n, float *y) {
   if (act == FV_ACT_NONE) return;
-  const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
+  v128_t lo, hi;
+  fv_act_bounds(act, &lo, &hi);
   size_t i = 0;
-  if (act == FV_ACT_RELU) {
-    for (; i + 8 <= n; i += 8) {
-      v128_t a = wasm_v128_load(y + i), b = wasm_v128_load(y + i + 4);
-      wasm_v128_store(y + i, wasm_f32x4_pmax(a, zero));
-      wasm_v128_store(y + i + 4, wasm_f32x4_pmax(b, zero));
-    }
-    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_pmax(wasm_v128_load(y + i), zero));
-  } else {
-    for (; i + 8 <= n; i += 8) {
-      v128_t a = wasm_v128_load(y + i), b = wasm_v128_load(y + i + 4);
-      wasm_v128_store(y + i, wasm_f32x4_pmin(wasm_f32x4_pmax(a, zero), six));
-      wasm_v128_store(y + i + 4, wasm_f32x4_pmin(wasm_f32x4_pmax(b, zero), six));
-    }
-    for (; i + 4 <= n; i += 4)
-      wasm_v128_store(y + i, wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_v128_load(y + i), zero), six));
+  for (; i + 8 <= n; i += 8) {
+    v128_t a = wasm_v128_load(y + i), b = wasm_v128_load(y + i + 4);
+    wasm_v128_store(y + i, fv_act4(a, lo, hi));
+    wasm_v128_store(y + i + 4, fv_act4(b, lo, hi));
   }
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, fv_act4(wasm_v128_load(y + i), lo, hi));
   fv_f32_act_apply__scalar(act, n - i, y + i);
 }
 
@@ -159,12 +141,3 @@ void fv_f32_act_grad__wasmsimd(fv_act act, int n, size_t per_item, const float *
 }
 
 #endif
-
-/* ==== dispatch =================================================================== */
-
-void fv_act_apply(fv_act act, size_t n, float *y) { FV_PICK(act_apply)(act, n, y); }
-
-void fv_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect) {
-  assert(n >= 0);
-  FV_PICK(act_grad)(act, n, per_item, y, dy, redirect);
-}

@@ -9,8 +9,6 @@
 #include <string.h>
 #include "kernels.h"
 
-void fv_f32_concat__scalar(int n, const int (*d)[4], int axis, const float *const *x, float *y);
-void fv_f32_concat_grad__scalar(int n, const int (*d)[4], int axis, const float *dy, float *const *dx);
 
 /* elements per outer block of input i */
 static size_t slice(const int d[4], int axis) {
@@ -51,12 +49,4 @@ void fv_f32_concat_grad__scalar(int n, const int (*d)[4], int axis, const float 
       }
       dy += len;
     }
-}
-
-void fv_concat(int n, const int (*d)[4], int axis, const float *const *x, float *y) {
-  fv_f32_concat__scalar(n, d, axis, x, y);
-}
-
-void fv_concat_grad(int n, const int (*d)[4], int axis, const float *dy, float *const *dx) {
-  fv_f32_concat_grad__scalar(n, d, axis, dy, dx);
 }

@@ -22,42 +22,73 @@
  * padded to 12 floats — 288 multiply-adds a pixel against the GEMM's 256,
  * no faster; smaller im2col blocks — no change.)
  * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 1820) run scalar.
+ * Grouped convs (ONNX group, groups > 1: ResNeXt, RegNet, ShuffleNet v1) run
+ * the same GEMMs group by group on stack blocks: im2col of the group's
+ * channels, the GEMM into a [rows][oc/groups] tile, copied into y (and for
+ * the gradient, the group's dy columns copied into a tile first).
  */
 #include "conv_family.h"
 
-/* ---- TFLite padding ---------------------------------------------------------- *
- * tensorflow/lite/kernels/padding.h (ComputeOutSize, ComputePaddingWithOffset):
+/* ---- padding ------------------------------------------------------------------ *
+ * TFLite (tensorflow/lite/kernels/padding.h, ComputeOutSize, ComputePaddingWithOffset):
  *   eff   = (k - 1) * dil + 1
  *   SAME:  out = (in + stride - 1) / stride          = ceil(in / stride)
  *   VALID: out = (in + stride - eff) / stride        = ceil((in - eff + 1) / stride)
  *   total = max((out - 1) * stride + eff - in, 0)
  *   before = total / 2, after = total - before (the odd pixel goes after)
  * Integer division truncates toward zero, as in C++. For VALID, total is
- * always 0. An input smaller than the filter gives out <= 0: callers reject it. */
-static void pad_dim(int in, int k, int stride, int dil, fv_padding padding, int *out, int *before) {
+ * always 0. An input smaller than the filter gives out <= 0: callers reject it.
+ * EXPLICIT (ONNX pads, auto_pad NOTSET): before and after as given,
+ *   out = floor((in + before + after - eff) / stride) + 1, or with ceil_mode
+ *   rounded up, less the windows that would start at or past in + before
+ *   (ONNX's rule: in ceil mode every window starts inside the input or the
+ *   leading pad; PyTorch and onnxruntime drop the one such window there can
+ *   be when the pads are smaller than the window). */
+static void pad_dim(int in, int k, int stride, int dil, fv_padding padding, int ceil_mode, int *out, int *before,
+                    int *after) {
   const int eff = (k - 1) * dil + 1;
   int o = 0;
+  if (padding == FV_PADDING_EXPLICIT) {
+    const int span = in + *before + *after - eff;
+    if (span >= 0 && stride > 0) {
+      o = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+      while (ceil_mode && o > 1 && (o - 1) * stride >= in + *before) o--;
+    }
+    *out = o;
+    return;
+  }
   if (stride > 0) o = padding == FV_PADDING_SAME ? (in + stride - 1) / stride : (in + stride - eff) / stride;
   if (o < 0) o = 0;
-  int total = (o - 1) * stride + eff - in;
+  const int total = o > 0 ? (o - 1) * stride + eff - in : 0;
   *out = o;
-  *before = o > 0 && total > 0 ? total / 2 : 0;
+  *before = total > 0 ? total / 2 : 0;
+  *after = total > 0 ? total - total / 2 : 0;
 }
 
 void fv_conv_shape_pad(fv_conv_shape *s, fv_padding padding) {
-  pad_dim(s->ih, s->kh, s->sh, s->dh, padding, &s->oh, &s->pt);
-  pad_dim(s->iw, s->kw, s->sw, s->dw, padding, &s->ow, &s->pl);
+  pad_dim(s->ih, s->kh, s->sh, s->dh, padding, s->ceil_mode, &s->oh, &s->pt, &s->pb);
+  pad_dim(s->iw, s->kw, s->sw, s->dw, padding, s->ceil_mode, &s->ow, &s->pl, &s->pr);
+}
+
+/* A 1×1 stride-1 conv without padding or groups reads pixel p for output pixel p: a GEMM over pixels. */
+int fv_conv2d_is_pointwise(const fv_conv_shape *s) {
+  return s->groups <= 1 && s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 &&
+         s->oh == s->ih && s->ow == s->iw;
 }
 
 /* ---- scalar reference ---------------------------------------------------------- */
 
+/* Groups: output channel o reads input channels [g·icg, (g+1)·icg) of group g = o / ocg. */
+static inline int conv_groups(const fv_conv_shape *s) { return s->groups > 1 ? s->groups : 1; }
+
 void fv_f32_conv2d__scalar(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
-  const int ic = s->ic, oc = s->oc;
+  const int ic = s->ic, oc = s->oc, icg = ic / conv_groups(s), ocg = oc / conv_groups(s);
   for (int n = 0; n < s->n; n++)
     for (int oy = 0; oy < s->oh; oy++)
       for (int ox = 0; ox < s->ow; ox++) {
         float *yp = y + (((size_t)n * s->oh + oy) * s->ow + ox) * oc;
         for (int o = 0; o < oc; o++) {
+          const int c0 = o / ocg * icg;
           float acc = b ? b[o] : 0.0f;
           for (int ky = 0; ky < s->kh; ky++) {
             const int iy = oy * s->sh - s->pt + ky * s->dh;
@@ -65,9 +96,9 @@ void fv_f32_conv2d__scalar(const fv_conv_shape *s, const float *x, const float *
             for (int kx = 0; kx < s->kw; kx++) {
               const int ix = ox * s->sw - s->pl + kx * s->dw;
               if (ix < 0 || ix >= s->iw) continue;
-              const float *xp = x + (((size_t)n * s->ih + iy) * s->iw + ix) * ic;
-              const float *wp = w + (((size_t)o * s->kh + ky) * s->kw + kx) * ic;
-              for (int i = 0; i < ic; i++) acc += xp[i] * wp[i];
+              const float *xp = x + (((size_t)n * s->ih + iy) * s->iw + ix) * ic + c0;
+              const float *wp = w + (((size_t)o * s->kh + ky) * s->kw + kx) * icg;
+              for (int i = 0; i < icg; i++) acc += xp[i] * wp[i];
             }
           }
           yp[o] = fv_act1(s->act, acc);
@@ -75,9 +106,9 @@ void fv_f32_conv2d__scalar(const fv_conv_shape *s, const float *x, const float *
       }
 }
 
-/* dx[iy][ix][i] += Σ dy[oy][ox][o] · w[o][ky][kx][i] over the taps that read (iy, ix). */
+/* dx[iy][ix][c0 + i] += Σ dy[oy][ox][o] · w[o][ky][kx][i] over the taps that read (iy, ix). */
 void fv_f32_conv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
-  const int ic = s->ic, oc = s->oc;
+  const int ic = s->ic, oc = s->oc, icg = ic / conv_groups(s), ocg = oc / conv_groups(s);
   for (int n = 0; n < s->n; n++)
     for (int oy = 0; oy < s->oh; oy++)
       for (int ox = 0; ox < s->ow; ox++) {
@@ -91,8 +122,9 @@ void fv_f32_conv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const f
             float *dxp = dx + (((size_t)n * s->ih + iy) * s->iw + ix) * ic;
             for (int o = 0; o < oc; o++) {
               const float g = dyp[o];
-              const float *wp = w + (((size_t)o * s->kh + ky) * s->kw + kx) * ic;
-              for (int i = 0; i < ic; i++) dxp[i] += g * wp[i];
+              const float *wp = w + (((size_t)o * s->kh + ky) * s->kw + kx) * icg;
+              float *d = dxp + o / ocg * icg;
+              for (int i = 0; i < icg; i++) d[i] += g * wp[i];
             }
           }
         }
@@ -105,11 +137,6 @@ void fv_f32_conv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const f
 #define CONV_COL 16384 /* floats in the stack im2col block (64 KB) */
 #define CONV_WPAD 4096 /* floats of the gradient's zero-padded copy of w (16 KB) */
 
-/* A 1×1 stride-1 conv without padding reads pixel p for output pixel p. */
-static int conv_is_pointwise(const fv_conv_shape *s) {
-  return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 && s->oh == s->ih &&
-         s->ow == s->iw;
-}
 
 /* Output pixels per im2col block: a multiple of 4 (the GEMM's tile) when it can be. */
 static int conv_block_rows(int K) {
@@ -159,13 +186,14 @@ static inline void pos_next(const fv_conv_shape *s, conv_pos *q) {
   q->oy = 0, q->n++;
 }
 
-/* col[j][ky][kx][i] = x at the input pixel tap (ky, kx) of output pixel p0 + j reads, or 0. */
-static void im2col(const fv_conv_shape *s, const float *x, int p0, int rows, float *col) {
-  const int ic = s->ic, kwic = s->kw * ic;
+/* col[j][ky][kx][i] = x channel c0 + i (i < cn) at the input pixel tap (ky, kx)
+ * of output pixel p0 + j reads, or 0. cn < ic: one group's channels. */
+static void im2col(const fv_conv_shape *s, const float *x, int p0, int rows, int c0, int cn, float *col) {
+  const int ic = s->ic, kwic = s->kw * cn, span = s->dw == 1 && cn == ic;
   conv_pos q = pos_of(s, p0);
   for (int j = 0; j < rows; j++, pos_next(s, &q)) {
     const int ix0 = q.ox * s->sw - s->pl;
-    if (kwic == 9 && s->dw == 1 && ix0 >= 0 && ix0 + s->kw < s->iw) {
+    if (kwic == 9 && span && ix0 >= 0 && ix0 + s->kw < s->iw) {
       /* 9-float rows (the first conv) away from the right edge: 12 floats moved
        * as 3 vectors; the 3 extra land where the next filter row or pixel goes. */
       for (int ky = 0; ky < s->kh; ky++, col += 9) {
@@ -187,14 +215,14 @@ static void im2col(const fv_conv_shape *s, const float *x, int p0, int rows, flo
         zero_f32(col, kwic);
         continue;
       }
-      if (kx0 > 0) zero_f32(col, kx0 * ic);
-      const float *xr = x + (((size_t)q.n * s->ih + iy) * s->iw + ix0 + kx0 * s->dw) * ic;
-      if (s->dw == 1) { /* the inside taps are one contiguous span of x */
+      if (kx0 > 0) zero_f32(col, kx0 * cn);
+      const float *xr = x + (((size_t)q.n * s->ih + iy) * s->iw + ix0 + kx0 * s->dw) * ic + c0;
+      if (span) { /* the inside taps are one contiguous span of x */
         copy_f32(col + kx0 * ic, xr, (kx1 - kx0) * ic);
       } else {
-        for (int kx = kx0; kx < kx1; kx++) copy_f32(col + kx * ic, xr + (size_t)(kx - kx0) * s->dw * ic, ic);
+        for (int kx = kx0; kx < kx1; kx++) copy_f32(col + kx * cn, xr + (size_t)(kx - kx0) * s->dw * ic, cn);
       }
-      if (kx1 < s->kw) zero_f32(col + kx1 * ic, (s->kw - kx1) * ic);
+      if (kx1 < s->kw) zero_f32(col + kx1 * cn, (s->kw - kx1) * cn);
     }
   }
 }
@@ -205,15 +233,17 @@ static inline void add_f32(float *d, const float *s, int n) {
   for (; i < n; i++) d[i] += s[i];
 }
 
-/* dx at the input pixel tap (ky, kx) of output pixel p0 + j reads += col[j][ky][kx][..].
- * Like im2col, the inside taps of a filter row are one span of dx when dw = 1
- * (9 floats in the first conv), so they are added as one. */
-static void col2im_add(const fv_conv_shape *s, const float *col, int ldc, int p0, int rows, float *dx) {
-  const int ic = s->ic, kwic = s->kw * ic;
+/* dx channel c0 + i at the input pixel tap (ky, kx) of output pixel p0 + j
+ * reads += col[j][ky][kx][i]. Like im2col, the inside taps of a filter row
+ * are one span of dx when dw = 1 and cn = ic (9 floats in the first conv),
+ * so they are added as one. */
+static void col2im_add(const fv_conv_shape *s, const float *col, int ldc, int p0, int rows, int c0, int cn,
+                       float *dx) {
+  const int ic = s->ic, kwic = s->kw * cn, span = s->dw == 1 && cn == ic;
   conv_pos q = pos_of(s, p0);
   for (int j = 0; j < rows; j++, pos_next(s, &q), col += ldc - s->kh * kwic) {
     const int ix0 = q.ox * s->sw - s->pl;
-    if (kwic == 9 && s->dw == 1 && ix0 >= 0 && ix0 + s->kw <= s->iw) { /* the first conv, inside columns */
+    if (kwic == 9 && span && ix0 >= 0 && ix0 + s->kw <= s->iw) { /* the first conv, inside columns */
       for (int ky = 0; ky < s->kh; ky++, col += 9) {
         const int iy = q.oy * s->sh - s->pt + ky * s->dh;
         if (iy < 0 || iy >= s->ih) continue;
@@ -229,19 +259,76 @@ static void col2im_add(const fv_conv_shape *s, const float *col, int ldc, int p0
     for (int ky = 0; ky < s->kh; ky++, col += kwic) {
       const int iy = q.oy * s->sh - s->pt + ky * s->dh;
       if (iy < 0 || iy >= s->ih || kx0 == kx1) continue;
-      float *d = dx + (((size_t)q.n * s->ih + iy) * s->iw + ix0 + kx0 * s->dw) * ic;
-      if (s->dw == 1) {
+      float *d = dx + (((size_t)q.n * s->ih + iy) * s->iw + ix0 + kx0 * s->dw) * ic + c0;
+      if (span) {
         add_f32(d, col + kx0 * ic, (kx1 - kx0) * ic);
       } else {
-        for (int kx = kx0; kx < kx1; kx++) add_f32(d + (size_t)(kx - kx0) * s->dw * ic, col + kx * ic, ic);
+        for (int kx = kx0; kx < kx1; kx++) add_f32(d + (size_t)(kx - kx0) * s->dw * ic, col + kx * cn, cn);
       }
     }
   }
 }
 
+/* Groups, per block of output pixels and per group (in = x, out = y forward;
+ * in = dy, out = dx for the gradient):
+ *  forward: im2col of the group's channels, the GEMM with the group's weight
+ *    rows into a stack tile, the tile's rows copied into y's group channels;
+ *  gradient: the group's dy columns into the tile, col = tile · w_g, col2im
+ *    into dx's group channels. */
+static int grouped_block_rows(const fv_conv_shape *s) {
+  const int G = s->groups, icg = s->ic / G, ocg = s->oc / G, K = s->kh * s->kw * icg;
+  return conv_block_rows(K > ocg ? K : ocg);
+}
+
+/* ... over the blocks [b0, b1) of grouped_block_rows output pixels. */
+static void conv2d_grouped(const fv_conv_shape *s, const float *in, const float *w, const float *b, float *out,
+                           int grad, int b0, int b1) {
+  const int G = s->groups, icg = s->ic / G, ocg = s->oc / G, K = s->kh * s->kw * icg;
+  const int P = s->n * s->oh * s->ow, rows = grouped_block_rows(s);
+  if (rows == 0) {
+    if (grad) fv_f32_conv2d_grad__scalar(s, in, w, out);
+    else fv_f32_conv2d__scalar(s, in, w, b, out);
+    return;
+  }
+  float col[CONV_COL] __attribute__((aligned(16)));
+  float tile[CONV_COL] __attribute__((aligned(16)));
+  for (int p0 = b0 * rows; p0 < P && p0 < b1 * rows; p0 += rows) {
+    const int r = P - p0 < rows ? P - p0 : rows;
+    for (int g = 0; g < G; g++) {
+      const float *wg = w + (size_t)g * ocg * K;
+      if (!grad) {
+        im2col(s, in, p0, r, g * icg, icg, col);
+        fv_f32_fc__wasmsimd(r, K, ocg, col, wg, b ? b + g * ocg : NULL, s->act, tile);
+        for (int j = 0; j < r; j++) copy_f32(out + (size_t)(p0 + j) * s->oc + g * ocg, tile + (size_t)j * ocg, ocg);
+      } else {
+        for (int j = 0; j < r; j++) copy_f32(tile + (size_t)j * ocg, in + (size_t)(p0 + j) * s->oc + g * ocg, ocg);
+        zero_f32(col, r * K);
+        fv_f32_fc_grad__wasmsimd(r, K, ocg, tile, wg, col);
+        col2im_add(s, col, K, p0, r, g * icg, icg, out);
+      }
+    }
+  }
+}
+
+/* The im2col blocks [b0, b1) of `rows` output pixels each (the last may be short). */
+static void conv2d_blocks(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int rows,
+                          int b0, int b1) {
+  const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
+  float col[CONV_COL + 4] __attribute__((aligned(16))); /* + 4: im2col's last 12-float move */
+  for (int p0 = b0 * rows; p0 < P && p0 < b1 * rows; p0 += rows) {
+    const int r = P - p0 < rows ? P - p0 : rows;
+    im2col(s, x, p0, r, 0, s->ic, col);
+    fv_f32_fc__wasmsimd(r, K, s->oc, col, w, b, s->act, y + (size_t)p0 * s->oc);
+  }
+}
+
 void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
-  if (conv_is_pointwise(s)) {
+  if (s->groups > 1) {
+    conv2d_grouped(s, x, w, b, y, 0, 0, P);
+    return;
+  }
+  if (fv_conv2d_is_pointwise(s)) {
     fv_f32_fc_gemm__wasmsimd(P, s->ic, s->oc, x, w, s->wpack, b, s->act, y);
     return;
   }
@@ -250,17 +337,28 @@ void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float
     fv_f32_conv2d__scalar(s, x, w, b, y);
     return;
   }
-  float col[CONV_COL + 4] __attribute__((aligned(16))); /* + 4: im2col's last 12-float move */
-  for (int p0 = 0; p0 < P; p0 += rows) {
-    const int r = P - p0 < rows ? P - p0 : rows;
-    im2col(s, x, p0, r, col);
-    fv_f32_fc__wasmsimd(r, K, s->oc, col, w, b, s->act, y + (size_t)p0 * s->oc);
-  }
+  conv2d_blocks(s, x, w, b, y, rows, 0, (P + rows - 1) / rows);
+}
+
+int fv_conv2d_blocks(const fv_conv_shape *s) {
+  const int P = s->n * s->oh * s->ow;
+  const int rows = s->groups > 1 ? grouped_block_rows(s) : conv_block_rows(s->kh * s->kw * s->ic);
+  return fv_kernels_simd_enabled() && !fv_conv2d_is_pointwise(s) && rows > 0 ? (P + rows - 1) / rows : 0;
+}
+
+void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
+                           int b1) {
+  if (s->groups > 1) conv2d_grouped(s, x, w, b, y, 0, b0, b1);
+  else conv2d_blocks(s, x, w, b, y, conv_block_rows(s->kh * s->kw * s->ic), b0, b1);
 }
 
 void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
-  if (conv_is_pointwise(s)) {
+  if (s->groups > 1) {
+    conv2d_grouped(s, dy, w, NULL, dx, 1, 0, P);
+    return;
+  }
+  if (fv_conv2d_is_pointwise(s)) {
     fv_f32_fc_grad__wasmsimd(P, s->ic, s->oc, dy, w, dx);
     return;
   }
@@ -288,16 +386,12 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
     const int r = P - p0 < rows ? P - p0 : rows;
     zero_f32(col, r * Kp);
     fv_f32_fc_grad__wasmsimd(r, Kp, s->oc, dy + (size_t)p0 * s->oc, wg, col);
-    col2im_add(s, col, Kp, p0, r, dx);
+    col2im_add(s, col, Kp, p0, r, 0, s->ic, dx);
   }
 }
 
+#else
+int fv_conv2d_blocks(const fv_conv_shape *s) { return 0; }
+void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
+                           int b1) {}
 #endif /* __wasm_simd128__ */
-
-/* ---- dispatch ------------------------------------------------------------------ */
-/* The SIMD twins take every shape (they fall back to scalar themselves for
- * filters too large for their stack block), so the switch is the only test. */
-
-void fv_conv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) { FV_PICK(conv2d)(s, x, w, b, y); }
-
-void fv_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) { FV_PICK(conv2d_grad)(s, dy, w, dx); }

@@ -1,4 +1,5 @@
-/* dispatch.c — whether the dispatching kernel names pick SIMD or scalar. */
+/* dispatch.c — the dispatching kernel names (fv_conv2d, ...), one per entry
+ * of kernels.inc, and whether they pick SIMD or scalar. */
 #include "kernels.h"
 
 #ifdef __wasm_simd128__
@@ -24,3 +25,11 @@ int fv_kernels_simd_available(void) {
   return 0;
 #endif
 }
+
+/* void fv_<op>(params) { <the picked kernel>(args); } */
+#define FV_KERNEL(op, sig) \
+  void fv_##op FV_PARAMS_##sig { FV_PICK(op) FV_ARGS_##sig; }
+#define FV_SCALAR(op, sig) \
+  void fv_##op FV_PARAMS_##sig { fv_f32_##op##__scalar FV_ARGS_##sig; }
+#define FV_TWIN(module, name, entry)
+#include "kernels.inc"

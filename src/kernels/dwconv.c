@@ -110,11 +110,11 @@ static inline int gather_taps(int i, int pad, int stride, int d, int k, int out,
  * apart, a pattern the hardware prefetcher follows poorly from L3 or DRAM; a
  * sequential pass first streams the rows in at full speed. The result goes
  * where the compiler cannot drop the loads. */
-static volatile v128_t dw_sink;
 static void dw_touch(const float *p, size_t n) {
   v128_t t = wasm_f32x4_splat(0.0f);
   for (size_t k = 0; k + 4 <= n; k += 16) t = wasm_v128_xor(t, wasm_v128_load(p + k));
-  dw_sink = t;
+  volatile v128_t sink = t; /* on this thread's stack: threads share no scratch (src/threads.h) */
+  (void)sink;
 }
 
 /* ---- 3×3 rows, no column dilation --------------------------------------------------
@@ -608,11 +608,3 @@ void fv_f32_dwconv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, con
 }
 
 #endif /* __wasm_simd128__ */
-
-/* ---- dispatch ------------------------------------------------------------------ */
-/* The SIMD twins take every shape (dm > 1 and huge filters fall back to scalar
- * inside them), so the switch is the only test. */
-
-void fv_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) { FV_PICK(dwconv2d)(s, x, w, b, y); }
-
-void fv_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) { FV_PICK(dwconv2d_grad)(s, dy, w, dx); }

@@ -1,26 +1,46 @@
-/* elementwise.c — ADD and MUL with NHWC broadcasting, forward and input-gradient.
+/* elementwise.c — the binary ops with NHWC broadcasting, forward and
+ * input-gradient: ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM and PRELU (its slope
+ * is the second input). One op kind, seven formulas: they share the
+ * broadcast walk, so they live together.
  *
  * Each input dim equals the output's or is 1 (it repeats). The kernels read an
  * input through strides that are 0 along its broadcast dims; the gradients
- * therefore sum dy over those dims (da[ia] += ... for every output index).
+ * therefore sum over those dims (da[ia] += ... for every output index).
+ * Either input may be an activation or a constant (the graph passes NULL for
+ * a constant's gradient).
  *
- * The SIMD twins vectorize along C: the same-shape case (MobileNet's residual
- * adds) as one flat loop, the rest row by row with a splat when an input's C
- * is 1. They add in the same order as the scalar code, so results match it
+ * Formulas (u from a, v from b; ties of MAXIMUM/MINIMUM go to a, as
+ * TensorFlow's MaximumGrad does, so the gradient is never split):
+ *   ADD u + v          da += dy            db += dy
+ *   SUB u − v          da += dy            db −= dy
+ *   MUL u · v          da += dy·v          db += dy·u
+ *   DIV u / v          da += q = dy / v    db += −q·(u / v)
+ *   MAXIMUM u < v ? v : u    da += u < v ? 0 : dy    db += u < v ? dy : 0
+ *   MINIMUM v < u ? v : u    da += v < u ? 0 : dy    db += v < u ? dy : 0
+ *   PRELU u > 0 ? u : u·v    da += u > 0 ? dy : dy·v   db += u > 0 ? 0 : dy·u
+ * MAXIMUM and MINIMUM are wasm's pmax/pmin written in C.
+ *
+ * The SIMD twins vectorize along C: the same-shape case (residual adds) as
+ * one flat loop, the rest row by row with a splat when an input's C is 1,
+ * whose gradient is then summed lane by lane in the scalar order. They do
+ * the scalar code's float operations in its order, so results match it
  * exactly.
  */
 #include <assert.h>
 #include <stddef.h>
+#include "clamp.h"
 #include "kernels.h"
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
 #endif
 
-/* prototypes from the signatures in kernels.h, so a mismatch fails to compile */
-fv_bcast_fn fv_f32_add__scalar, fv_f32_add__wasmsimd, fv_f32_mul__scalar, fv_f32_mul__wasmsimd;
-fv_bcast_grad_fn fv_f32_add_grad__scalar, fv_f32_add_grad__wasmsimd;
-void fv_f32_mul_grad__scalar(const fv_bcast_shape *s, const float *a, const float *b, const float *dy, float *da,
-                             float *db);
+typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_PRELU } binop;
+
+/* The kernels of each op are one-line wrappers of the shared ones, stamped out from these lists. */
+#define FORWARD_OPS(X) X(add, B_ADD) X(sub, B_SUB) X(mul, B_MUL) X(div, B_DIV) X(maximum, B_MAX) X(minimum, B_MIN) X(prelu, B_PRELU)
+#define GRAD_AB_OPS(X) X(mul, B_MUL) X(div, B_DIV) X(maximum, B_MAX) X(minimum, B_MIN) X(prelu, B_PRELU)
+
+#define INLINE static inline __attribute__((always_inline))
 
 /* Element strides of an input with dims d read at the output's coordinates. */
 static void bcast_strides(const int d[4], const int y[4], size_t st[4]) {
@@ -32,17 +52,36 @@ static void bcast_strides(const int d[4], const int y[4], size_t st[4]) {
   }
 }
 
-/* Fused activation of one value, as compares so NaN passes through exactly as
- * wasm's pmax/pmin do in the SIMD twin (and as conv_family.h's fv_act1). */
-static inline float act1(fv_act act, float v) {
-  if (act == FV_ACT_NONE) return v;
-  v = v < 0.0f ? 0.0f : v;
-  return act == FV_ACT_RELU6 && v > 6.0f ? 6.0f : v;
+INLINE float op1(binop k, float u, float v) {
+  switch (k) {
+    case B_ADD: return u + v;
+    case B_SUB: return u - v;
+    case B_MUL: return u * v;
+    case B_DIV: return u / v;
+    case B_MAX: return u < v ? v : u;
+    case B_MIN: return v < u ? v : u;
+    default: return u > 0.0f ? u : u * v;
+  }
+}
+
+/* the two partial gradients of one output element (the ops that read the inputs) */
+INLINE void grad1(binop k, float u, float v, float g, float *ga, float *gb) {
+  switch (k) {
+    case B_MUL: *ga = g * v, *gb = g * u; break;
+    case B_DIV: {
+      const float q = g / v;
+      *ga = q, *gb = -(q * (u / v));
+      break;
+    }
+    case B_MAX: *ga = u < v ? 0.0f : g, *gb = u < v ? g : 0.0f; break;
+    case B_MIN: *ga = v < u ? 0.0f : g, *gb = v < u ? g : 0.0f; break;
+    default: *ga = u > 0.0f ? g : g * v, *gb = u > 0.0f ? 0.0f : g * u; break;
+  }
 }
 
 /* ==== scalar ===================================================================== */
 
-static void binary_scalar(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y, int mul) {
+INLINE void binary_scalar(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y, binop k) {
   size_t sa[4], sb[4], i = 0;
   bcast_strides(s->a, s->y, sa);
   bcast_strides(s->b, s->y, sb);
@@ -51,22 +90,16 @@ static void binary_scalar(const fv_bcast_shape *s, const float *a, const float *
       for (int w = 0; w < s->y[2]; w++) {
         const float *pa = a + n * sa[0] + h * sa[1] + w * sa[2];
         const float *pb = b + n * sb[0] + h * sb[1] + w * sb[2];
-        for (int c = 0; c < s->y[3]; c++) {
-          float u = pa[c * sa[3]], v = pb[c * sb[3]];
-          y[i++] = act1(act, mul ? u * v : u + v);
-        }
+        for (int c = 0; c < s->y[3]; c++) y[i++] = fv_act1(act, op1(k, pa[c * sa[3]], pb[c * sb[3]]));
       }
 }
 
-void fv_f32_add__scalar(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) {
-  binary_scalar(s, a, b, act, y, 0);
-}
+#define SCALAR_FORWARD(op, k) \
+  void fv_f32_##op##__scalar FV_PARAMS_bcast { binary_scalar(s, a, b, act, y, k); }
+FORWARD_OPS(SCALAR_FORWARD)
 
-void fv_f32_mul__scalar(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) {
-  binary_scalar(s, a, b, act, y, 1);
-}
-
-void fv_f32_add_grad__scalar(const fv_bcast_shape *s, const float *dy, float *da, float *db) {
+/* ADD and SUB: sign = +1 or -1 for b */
+INLINE void sum_grad_scalar(const fv_bcast_shape *s, const float *dy, float *da, float *db, int sub) {
   size_t sa[4], sb[4], i = 0;
   bcast_strides(s->a, s->y, sa);
   bcast_strides(s->b, s->y, sb);
@@ -75,12 +108,18 @@ void fv_f32_add_grad__scalar(const fv_bcast_shape *s, const float *dy, float *da
       for (int w = 0; w < s->y[2]; w++)
         for (int c = 0; c < s->y[3]; c++, i++) {
           if (da) da[n * sa[0] + h * sa[1] + w * sa[2] + c * sa[3]] += dy[i];
-          if (db) db[n * sb[0] + h * sb[1] + w * sb[2] + c * sb[3]] += dy[i];
+          if (db) {
+            float *d = &db[n * sb[0] + h * sb[1] + w * sb[2] + c * sb[3]];
+            *d = sub ? *d - dy[i] : *d + dy[i];
+          }
         }
 }
 
-void fv_f32_mul_grad__scalar(const fv_bcast_shape *s, const float *a, const float *b, const float *dy, float *da,
-                             float *db) {
+void fv_f32_add_grad__scalar FV_PARAMS_bcast_grad { sum_grad_scalar(s, dy, da, db, 0); }
+void fv_f32_sub_grad__scalar FV_PARAMS_bcast_grad { sum_grad_scalar(s, dy, da, db, 1); }
+
+INLINE void binary_grad_scalar(const fv_bcast_shape *s, const float *a, const float *b, const float *dy, float *da,
+                               float *db, binop k) {
   size_t sa[4], sb[4], i = 0;
   bcast_strides(s->a, s->y, sa);
   bcast_strides(s->b, s->y, sb);
@@ -88,12 +127,18 @@ void fv_f32_mul_grad__scalar(const fv_bcast_shape *s, const float *a, const floa
     for (int h = 0; h < s->y[1]; h++)
       for (int w = 0; w < s->y[2]; w++)
         for (int c = 0; c < s->y[3]; c++, i++) {
-          size_t ia = n * sa[0] + h * sa[1] + w * sa[2] + c * sa[3];
-          size_t ib = n * sb[0] + h * sb[1] + w * sb[2] + c * sb[3];
-          if (da) da[ia] += dy[i] * b[ib];
-          if (db) db[ib] += dy[i] * a[ia];
+          const size_t ia = n * sa[0] + h * sa[1] + w * sa[2] + c * sa[3];
+          const size_t ib = n * sb[0] + h * sb[1] + w * sb[2] + c * sb[3];
+          float ga, gb;
+          grad1(k, a[ia], b[ib], dy[i], &ga, &gb);
+          if (da) da[ia] += ga;
+          if (db) db[ib] += gb;
         }
 }
+
+#define SCALAR_GRAD(op, k) \
+  void fv_f32_##op##_grad__scalar FV_PARAMS_bcast_grad_ab { binary_grad_scalar(s, a, b, dy, da, db, k); }
+GRAD_AB_OPS(SCALAR_GRAD)
 
 /* ==== wasm simd ================================================================== */
 #ifdef __wasm_simd128__
@@ -102,27 +147,58 @@ static int same_dims(const int a[4], const int b[4]) {
   return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
-/* the scalar act1 exactly: pmax(v, 0) = v < 0 ? 0 : v, pmin(v, 6) = 6 < v ? 6 : v */
-static inline v128_t act4(fv_act act, v128_t v) {
-  if (act == FV_ACT_NONE) return v;
-  v = wasm_f32x4_pmax(v, wasm_f32x4_splat(0.0f));
-  return act == FV_ACT_RELU6 ? wasm_f32x4_pmin(v, wasm_f32x4_splat(6.0f)) : v;
+INLINE v128_t op4(binop k, v128_t u, v128_t v) {
+  switch (k) {
+    case B_ADD: return wasm_f32x4_add(u, v);
+    case B_SUB: return wasm_f32x4_sub(u, v);
+    case B_MUL: return wasm_f32x4_mul(u, v);
+    case B_DIV: return wasm_f32x4_div(u, v);
+    case B_MAX: return wasm_f32x4_pmax(u, v);
+    case B_MIN: return wasm_f32x4_pmin(u, v);
+    default: return wasm_v128_bitselect(u, wasm_f32x4_mul(u, v), wasm_f32x4_gt(u, wasm_f32x4_splat(0.0f)));
+  }
 }
 
-static inline v128_t op4(int mul, v128_t u, v128_t v) { return mul ? wasm_f32x4_mul(u, v) : wasm_f32x4_add(u, v); }
+INLINE void grad4(binop k, v128_t u, v128_t v, v128_t g, v128_t *ga, v128_t *gb) {
+  switch (k) {
+    case B_MUL: *ga = wasm_f32x4_mul(g, v), *gb = wasm_f32x4_mul(g, u); break;
+    case B_DIV: {
+      const v128_t q = wasm_f32x4_div(g, v);
+      *ga = q, *gb = wasm_f32x4_neg(wasm_f32x4_mul(q, wasm_f32x4_div(u, v)));
+      break;
+    }
+    case B_MAX: {
+      const v128_t m = wasm_f32x4_lt(u, v);
+      *ga = wasm_v128_andnot(g, m), *gb = wasm_v128_and(g, m);
+      break;
+    }
+    case B_MIN: {
+      const v128_t m = wasm_f32x4_lt(v, u);
+      *ga = wasm_v128_andnot(g, m), *gb = wasm_v128_and(g, m);
+      break;
+    }
+    default: {
+      const v128_t pos = wasm_f32x4_gt(u, wasm_f32x4_splat(0.0f));
+      *ga = wasm_v128_bitselect(g, wasm_f32x4_mul(g, v), pos), *gb = wasm_v128_andnot(wasm_f32x4_mul(g, u), pos);
+      break;
+    }
+  }
+}
 
-static void binary_simd(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y, int mul) {
+INLINE void binary_simd(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y, binop k) {
+  v128_t lo, hi;
+  fv_act_bounds(act, &lo, &hi);
   if (same_dims(s->a, s->y) && same_dims(s->b, s->y)) {
     size_t total = (size_t)s->y[0] * s->y[1] * s->y[2] * s->y[3], i = 0;
     for (; i + 8 <= total; i += 8) {
-      v128_t r0 = op4(mul, wasm_v128_load(a + i), wasm_v128_load(b + i));
-      v128_t r1 = op4(mul, wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4));
-      wasm_v128_store(y + i, act4(act, r0));
-      wasm_v128_store(y + i + 4, act4(act, r1));
+      v128_t r0 = op4(k, wasm_v128_load(a + i), wasm_v128_load(b + i));
+      v128_t r1 = op4(k, wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4));
+      wasm_v128_store(y + i, fv_act4(r0, lo, hi));
+      wasm_v128_store(y + i + 4, fv_act4(r1, lo, hi));
     }
     for (; i + 4 <= total; i += 4)
-      wasm_v128_store(y + i, act4(act, op4(mul, wasm_v128_load(a + i), wasm_v128_load(b + i))));
-    for (; i < total; i++) y[i] = act1(act, mul ? a[i] * b[i] : a[i] + b[i]);
+      wasm_v128_store(y + i, fv_act4(op4(k, wasm_v128_load(a + i), wasm_v128_load(b + i)), lo, hi));
+    for (; i < total; i++) y[i] = fv_act1(act, op1(k, a[i], b[i]));
     return;
   }
   size_t sa[4], sb[4];
@@ -141,36 +217,28 @@ static void binary_simd(const fv_bcast_shape *s, const float *a, const float *b,
         for (; c + 4 <= C; c += 4) {
           v128_t u = a_row ? wasm_v128_load(pa + c) : sa0;
           v128_t v = b_row ? wasm_v128_load(pb + c) : sb0;
-          wasm_v128_store(py + c, act4(act, op4(mul, u, v)));
+          wasm_v128_store(py + c, fv_act4(op4(k, u, v), lo, hi));
         }
-        for (; c < C; c++) {
-          float u = pa[c * sa[3]], v = pb[c * sb[3]];
-          py[c] = act1(act, mul ? u * v : u + v);
-        }
+        for (; c < C; c++) py[c] = fv_act1(act, op1(k, pa[c * sa[3]], pb[c * sb[3]]));
       }
 }
 
-void fv_f32_add__wasmsimd(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) {
-  binary_simd(s, a, b, act, y, 0);
-}
+#define SIMD_FORWARD(op, k) \
+  void fv_f32_##op##__wasmsimd FV_PARAMS_bcast { binary_simd(s, a, b, act, y, k); }
+FORWARD_OPS(SIMD_FORWARD)
 
-void fv_f32_mul__wasmsimd(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) {
-  binary_simd(s, a, b, act, y, 1);
-}
-
-/* d[k] += g[k] for k < n */
-static void acc_simd(size_t n, const float *g, float *d) {
+/* d[k] += g[k] (sub: d[k] -= g[k]) for k < n */
+static void acc_simd(size_t n, const float *g, float *d, int sub) {
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    wasm_v128_store(d + i, wasm_f32x4_add(wasm_v128_load(d + i), wasm_v128_load(g + i)));
-    wasm_v128_store(d + i + 4, wasm_f32x4_add(wasm_v128_load(d + i + 4), wasm_v128_load(g + i + 4)));
+  for (; i + 4 <= n; i += 4) {
+    const v128_t x = wasm_v128_load(d + i), v = wasm_v128_load(g + i);
+    wasm_v128_store(d + i, sub ? wasm_f32x4_sub(x, v) : wasm_f32x4_add(x, v));
   }
-  for (; i + 4 <= n; i += 4) wasm_v128_store(d + i, wasm_f32x4_add(wasm_v128_load(d + i), wasm_v128_load(g + i)));
-  for (; i < n; i++) d[i] += g[i];
+  for (; i < n; i++) d[i] = sub ? d[i] - g[i] : d[i] + g[i];
 }
 
-/* one input's share of the ADD gradient, row by row in the scalar code's order */
-static void add_grad_input_simd(const fv_bcast_shape *s, const int d[4], const float *dy, float *dd) {
+/* one input's share of the ADD/SUB gradient, row by row in the scalar code's order */
+static void sum_grad_input_simd(const fv_bcast_shape *s, const int d[4], const float *dy, float *dd, int sub) {
   size_t st[4];
   bcast_strides(d, s->y, st);
   const int C = s->y[3];
@@ -180,34 +248,73 @@ static void add_grad_input_simd(const fv_bcast_shape *s, const int d[4], const f
       for (int w = 0; w < s->y[2]; w++, g += C) {
         float *p = dd + n * st[0] + h * st[1] + w * st[2];
         if (d[3] == C) {
-          acc_simd((size_t)C, g, p);
+          acc_simd((size_t)C, g, p, sub);
         } else {
-          for (int c = 0; c < C; c++) p[0] += g[c];
+          for (int c = 0; c < C; c++) p[0] = sub ? p[0] - g[c] : p[0] + g[c];
         }
       }
 }
 
-void fv_f32_add_grad__wasmsimd(const fv_bcast_shape *s, const float *dy, float *da, float *db) {
+static void sum_grad_simd(const fv_bcast_shape *s, const float *dy, float *da, float *db, int sub) {
   if (same_dims(s->a, s->y) && same_dims(s->b, s->y)) {
     size_t total = (size_t)s->y[0] * s->y[1] * s->y[2] * s->y[3];
-    if (da) acc_simd(total, dy, da);
-    if (db) acc_simd(total, dy, db);
+    if (da) acc_simd(total, dy, da, 0);
+    if (db) acc_simd(total, dy, db, sub);
     return;
   }
-  if (da) add_grad_input_simd(s, s->a, dy, da);
-  if (db) add_grad_input_simd(s, s->b, dy, db);
+  if (da) sum_grad_input_simd(s, s->a, dy, da, 0);
+  if (db) sum_grad_input_simd(s, s->b, dy, db, sub);
 }
+
+void fv_f32_add_grad__wasmsimd FV_PARAMS_bcast_grad { sum_grad_simd(s, dy, da, db, 0); }
+void fv_f32_sub_grad__wasmsimd FV_PARAMS_bcast_grad { sum_grad_simd(s, dy, da, db, 1); }
+
+/* d += v: a full row (row) or, for a broadcast C of 1, lane by lane into d[0] in the scalar order */
+INLINE void acc4(float *d, v128_t v, int row) {
+  if (row) {
+    wasm_v128_store(d, wasm_f32x4_add(wasm_v128_load(d), v));
+    return;
+  }
+  d[0] += wasm_f32x4_extract_lane(v, 0);
+  d[0] += wasm_f32x4_extract_lane(v, 1);
+  d[0] += wasm_f32x4_extract_lane(v, 2);
+  d[0] += wasm_f32x4_extract_lane(v, 3);
+}
+
+INLINE void binary_grad_simd(const fv_bcast_shape *s, const float *a, const float *b, const float *dy, float *da,
+                             float *db, binop k) {
+  size_t sa[4], sb[4];
+  bcast_strides(s->a, s->y, sa);
+  bcast_strides(s->b, s->y, sb);
+  const int C = s->y[3];
+  const int a_row = s->a[3] == C, b_row = s->b[3] == C;
+  const float *g = dy;
+  for (int n = 0; n < s->y[0]; n++)
+    for (int h = 0; h < s->y[1]; h++)
+      for (int w = 0; w < s->y[2]; w++, g += C) {
+        const size_t oa = n * sa[0] + h * sa[1] + w * sa[2], ob = n * sb[0] + h * sb[1] + w * sb[2];
+        const float *pa = a + oa, *pb = b + ob;
+        float *pda = da ? da + oa : NULL, *pdb = db ? db + ob : NULL;
+        const v128_t sa0 = wasm_f32x4_splat(pa[0]), sb0 = wasm_f32x4_splat(pb[0]);
+        int c = 0;
+        for (; c + 4 <= C; c += 4) {
+          const v128_t u = a_row ? wasm_v128_load(pa + c) : sa0, v = b_row ? wasm_v128_load(pb + c) : sb0;
+          v128_t ga, gb;
+          grad4(k, u, v, wasm_v128_load(g + c), &ga, &gb);
+          if (pda) acc4(a_row ? pda + c : pda, ga, a_row);
+          if (pdb) acc4(b_row ? pdb + c : pdb, gb, b_row);
+        }
+        for (; c < C; c++) {
+          float ga, gb;
+          grad1(k, pa[c * sa[3]], pb[c * sb[3]], g[c], &ga, &gb);
+          if (pda) pda[c * sa[3]] += ga;
+          if (pdb) pdb[c * sb[3]] += gb;
+        }
+      }
+}
+
+#define SIMD_GRAD(op, k) \
+  void fv_f32_##op##_grad__wasmsimd FV_PARAMS_bcast_grad_ab { binary_grad_simd(s, a, b, dy, da, db, k); }
+GRAD_AB_OPS(SIMD_GRAD)
 
 #endif
-
-/* ==== dispatch =================================================================== */
-
-void fv_add(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) { FV_PICK(add)(s, a, b, act, y); }
-
-void fv_add_grad(const fv_bcast_shape *s, const float *dy, float *da, float *db) { FV_PICK(add_grad)(s, dy, da, db); }
-
-void fv_mul(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) { FV_PICK(mul)(s, a, b, act, y); }
-
-void fv_mul_grad(const fv_bcast_shape *s, const float *a, const float *b, const float *dy, float *da, float *db) {
-  fv_f32_mul_grad__scalar(s, a, b, dy, da, db);
-}

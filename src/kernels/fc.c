@@ -297,9 +297,3 @@ void fv_f32_fc_grad__wasmsimd(int n, int ic, int oc, const float *dy, const floa
 }
 
 #endif /* __wasm_simd128__ */
-
-/* ---- dispatch ---------------------------------------------------------------- */
-
-void fv_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) { FV_PICK(fc)(n, ic, oc, x, w, b, act, y); }
-
-void fv_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx) { FV_PICK(fc_grad)(n, ic, oc, dy, w, dx); }

@@ -2,13 +2,14 @@
  *
  * Every op has a plain scalar reference (`__scalar`) and, where it is hot, a
  * WASM SIMD twin (`__wasmsimd`, only compiled when __wasm_simd128__ is
- * defined). The tests hold every SIMD kernel to its scalar reference; the
- * list of kernel pairs is kernels.inc (an X-macro), shared by dispatch,
- * tests and the benchmark so no kernel escapes testing.
+ * defined). The inventory is kernels.inc (an X-macro): this header declares
+ * every kernel and its dispatching name from it, dispatch.c defines the
+ * dispatching names from it, and the tests (tests/c/kernels_*_test.c) and the
+ * benchmark (bench/kernels_bench.c) walk it, so no kernel escapes testing.
  *
  * Callers use the dispatching names without a suffix (fv_conv2d, ...): they
  * pick the SIMD version when it is built and enabled (fv_kernels_set_simd),
- * else the scalar one.
+ * else the scalar one. Each name's parameters are its signature's below.
  *
  * Conventions:
  *  - Forward kernels write their whole output (no accumulation) and apply the
@@ -17,12 +18,20 @@
  *    derivative (see fv_act_grad) and ACCUMULATE into dx (dx += ...), since a
  *    tensor may feed several ops. The graph zeroes dx once per backward pass.
  *  - Weights use TFLite's layouts (see model.h). Kernels never allocate.
+ *
+ * Typical use (the graph, src/graph.c):
+ *   fv_conv_shape s = {...};  fv_conv_shape_pad(&s, op->padding);
+ *   fv_conv2d(&s, x, w, b, y);            // forward
+ *   fv_act_grad(act, n, per, y, dy, 0);   // the fused activation's derivative, in place
+ *   fv_conv2d_grad(&s, dy, w, dx);        // dx += dLoss/dx
  */
 #ifndef FV_KERNELS_H
 #define FV_KERNELS_H
 
 #include <stddef.h>
 #include "../model.h"
+
+/* ==== shapes ====================================================================== */
 
 /* Geometry shared by CONV_2D, DEPTHWISE_CONV_2D and the pools. */
 typedef struct {
@@ -32,22 +41,195 @@ typedef struct {
   int kh, kw;         /* filter */
   int sh, sw;         /* stride */
   int dh, dw;         /* dilation (1 = none) */
-  int pt, pl;         /* padding before (top, left); after is implied by the shapes */
+  int pt, pl;         /* padding before (top, left) */
+  int pb, pr;         /* padding after (bottom, right); only count_pad pools read it, the others clip at the input */
   int dm;             /* depth multiplier (dwconv) */
+  int groups;         /* CONV_2D: 0 or 1 = ordinary; g > 1: ic/g input and oc/g output channels per group */
+  int ceil_mode;      /* input of fv_conv_shape_pad with EXPLICIT padding: output size rounded up (pools) */
+  int count_pad;      /* average pool: the divisor counts padded taps (not those past the bottom/right pad) */
   fv_act act;         /* fused activation (forward) */
   const float *wpack; /* CONV_2D forward: w packed by fv_fc_pack, or NULL (the SIMD GEMM packs per call) */
 } fv_conv_shape;
 
-/* Fill pt/pl and oh/ow from the input size, filter, stride, dilation and TFLite padding. */
+/* Fill pt/pl/pb/pr and oh/ow from the input size, filter, stride, dilation and
+ * padding: SAME and VALID as TFLite; EXPLICIT takes pt/pl/pb/pr as given and
+ * s->ceil_mode (ONNX: the last window must start inside the input or the
+ * top/left pad). oh or ow <= 0: the input is smaller than the window. */
 void fv_conv_shape_pad(fv_conv_shape *s, fv_padding padding);
 
-/* ---- CONV_2D: w [oc][kh][kw][ic], b [oc] or NULL ---- */
-void fv_conv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y);
-void fv_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
+/* The SIMD forward of a CONV_2D that is not a plain 1×1 runs im2col blocks of
+ * output pixels through the GEMM, and a block's size picks the GEMM's path, so
+ * the threads (src/split.c) split it at those blocks: fv_conv2d_blocks gives
+ * their count (0 where fv_conv2d runs no blocks: scalar, 1×1, oversized
+ * filters), fv_conv2d_block_range computes blocks [b0, b1) of y exactly as
+ * fv_conv2d does. */
+int fv_conv2d_blocks(const fv_conv_shape *s);
+void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
+                           int b1);
+/* 1×1, stride 1, no padding, no groups: output pixel p reads input pixel p (the GEMM on x itself). */
+int fv_conv2d_is_pointwise(const fv_conv_shape *s);
 
-/* ---- DEPTHWISE_CONV_2D: w [kh][kw][oc], b [oc] or NULL ---- */
-void fv_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y);
-void fv_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
+/* Binary ops with NHWC broadcasting: a dim of size 1 in an input repeats. */
+typedef struct {
+  int a[4], b[4], y[4];  /* NHWC dims of the two inputs and the output */
+} fv_bcast_shape;
+
+/* FV_OP_ACT: y = act(x) with its parameters (model.h, fv_act). */
+typedef struct {
+  fv_act act;
+  float a, b;  /* CLIP [a, b]; LEAKY_RELU slope a; HARD_SIGMOID max(0, min(1, a·x + b)) */
+} fv_act_params;
+
+/* LOCAL_RESPONSE_NORMALIZATION across the channels of each pixel (ONNX LRN):
+ * y[c] = x[c] / (bias + alpha · Σ_{c' = c−lo .. c+hi, inside} x[c']²)^beta. */
+typedef struct {
+  size_t pixels;  /* N·H·W */
+  int c;          /* channels */
+  int lo, hi;     /* window: channels before / after c */
+  float alpha;    /* per element (ONNX's alpha / size) */
+  float beta, bias;
+} fv_lrn_shape;
+
+/* SLICE of x (dims d) with begin/step per NHWC axis; y has dims y[4]. */
+typedef struct {
+  int d[4], begin[4], step[4], y[4];
+} fv_slice_shape;
+
+/* ==== signatures ====================================================================
+ * Each once: FV_PARAMS_<sig> is the parameter list, FV_ARGS_<sig> the same
+ * names as arguments (dispatch.c forwards them), fv_<sig>_fn the type. */
+
+/* conv: CONV_2D, DEPTHWISE_CONV_2D forward. x [n][ih][iw][ic]; CONV_2D w
+ * [oc][kh][kw][ic/groups], DEPTHWISE w [kh][kw][oc]; b [oc] or NULL. */
+#define FV_PARAMS_conv (const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y)
+#define FV_ARGS_conv (s, x, w, b, y)
+/* conv_grad: their input gradients. */
+#define FV_PARAMS_conv_grad (const fv_conv_shape *s, const float *dy, const float *w, float *dx)
+#define FV_ARGS_conv_grad (s, dy, w, dx)
+/* fc: FULLY_CONNECTED x [n][ic], w [oc][ic], b [oc] or NULL, y [n][oc] (also the GEMM behind 1×1 convs). */
+#define FV_PARAMS_fc (int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y)
+#define FV_ARGS_fc (n, ic, oc, x, w, b, act, y)
+#define FV_PARAMS_fc_grad (int n, int ic, int oc, const float *dy, const float *w, float *dx)
+#define FV_ARGS_fc_grad (n, ic, oc, dy, w, dx)
+/* bcast: binary ops forward, y = act(a op b). */
+#define FV_PARAMS_bcast (const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y)
+#define FV_ARGS_bcast (s, a, b, act, y)
+/* bcast_grad: gradients that need no input values (ADD, SUB); da / db may be NULL. */
+#define FV_PARAMS_bcast_grad (const fv_bcast_shape *s, const float *dy, float *da, float *db)
+#define FV_ARGS_bcast_grad (s, dy, da, db)
+/* bcast_grad_ab: gradients from the input values (MUL, DIV, MAXIMUM, MINIMUM, PRELU); da / db may be NULL. */
+#define FV_PARAMS_bcast_grad_ab \
+  (const fv_bcast_shape *s, const float *a, const float *b, const float *dy, float *da, float *db)
+#define FV_ARGS_bcast_grad_ab (s, a, b, dy, da, db)
+/* pool: AVERAGE_POOL_2D / MAX_POOL_2D forward (geometry as conv, oc = ic). */
+#define FV_PARAMS_pool (const fv_conv_shape *s, const float *x, float *y)
+#define FV_ARGS_pool (s, x, y)
+/* pool_grad: the average pool's input gradient. */
+#define FV_PARAMS_pool_grad (const fv_conv_shape *s, const float *dy, float *dx)
+#define FV_ARGS_pool_grad (s, dy, dx)
+/* pool_grad_x: the max pool's, to the argmax recomputed from x. */
+#define FV_PARAMS_pool_grad_x (const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx)
+#define FV_ARGS_pool_grad_x (s, x, y, dy, dx)
+/* act_apply: the fused activation in place, y = act(y) (NONE, RELU, RELU6). */
+#define FV_PARAMS_act_apply (fv_act act, size_t n, float *y)
+#define FV_ARGS_act_apply (act, n, y)
+/* act_grad: dy *= act'(y) in place, n items of per_item floats (see fv_act_grad). */
+#define FV_PARAMS_act_grad (fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect)
+#define FV_ARGS_act_grad (act, n, per_item, y, dy, redirect)
+/* unary: FV_OP_ACT forward, y = f(x) over n floats. */
+#define FV_PARAMS_unary (const fv_act_params *u, size_t n, const float *x, float *y)
+#define FV_ARGS_unary (u, n, x, y)
+/* unary_grad: dx += dy · f'(x) (from x, or from y where y determines it). */
+#define FV_PARAMS_unary_grad (const fv_act_params *u, size_t n, const float *x, const float *y, const float *dy, float *dx)
+#define FV_ARGS_unary_grad (u, n, x, y, dy, dx)
+/* lrn, lrn_grad */
+#define FV_PARAMS_lrn (const fv_lrn_shape *s, const float *x, float *y)
+#define FV_ARGS_lrn (s, x, y)
+#define FV_PARAMS_lrn_grad (const fv_lrn_shape *s, const float *x, const float *y, const float *dy, float *dx)
+#define FV_ARGS_lrn_grad (s, x, y, dy, dx)
+/* reduce: MEAN over a bitmask of NHWC axes (bit k = axis k) of x dims d[4]; reduce_grad its gradient. */
+#define FV_PARAMS_reduce (const int d[4], int axes, const float *x, float *y)
+#define FV_ARGS_reduce (d, axes, x, y)
+#define FV_PARAMS_reduce_grad (const int d[4], int axes, const float *dy, float *dx)
+#define FV_ARGS_reduce_grad (d, axes, dy, dx)
+/* pad: PAD with `value`, pads[k][0] before and pads[k][1] after on NHWC axis k of x dims d[4]. */
+#define FV_PARAMS_pad (const int d[4], const int pads[4][2], float value, const float *x, float *y)
+#define FV_ARGS_pad (d, pads, value, x, y)
+#define FV_PARAMS_pad_grad (const int d[4], const int pads[4][2], const float *dy, float *dx)
+#define FV_ARGS_pad_grad (d, pads, dy, dx)
+/* concat: CONCATENATION along an NHWC axis of n inputs with dims d[i][4]; concat_grad skips NULL dx[i]. */
+#define FV_PARAMS_concat (int n, const int (*d)[4], int axis, const float *const *x, float *y)
+#define FV_ARGS_concat (n, d, axis, x, y)
+#define FV_PARAMS_concat_grad (int n, const int (*d)[4], int axis, const float *dy, float *const *dx)
+#define FV_ARGS_concat_grad (n, d, axis, dy, dx)
+/* softmax: SOFTMAX over the last axis, rows × c. */
+#define FV_PARAMS_softmax (size_t rows, int c, float beta, const float *x, float *y)
+#define FV_ARGS_softmax (rows, c, beta, x, y)
+#define FV_PARAMS_softmax_grad (size_t rows, int c, float beta, const float *y, const float *dy, float *dx)
+#define FV_ARGS_softmax_grad (rows, c, beta, y, dy, dx)
+/* slice: y = x[begin : : step] per axis (fv_slice_shape); slice_grad scatters dy back, accumulating. */
+#define FV_PARAMS_slice (const fv_slice_shape *s, const float *x, float *y)
+#define FV_ARGS_slice (s, x, y)
+#define FV_PARAMS_slice_grad (const fv_slice_shape *s, const float *dy, float *dx)
+#define FV_ARGS_slice_grad (s, dy, dx)
+/* transpose: y's axis k is x's axis perm[k], x dims d[4]; transpose_grad the inverse, accumulating. */
+#define FV_PARAMS_transpose (const int d[4], const int perm[4], const float *x, float *y)
+#define FV_ARGS_transpose (d, perm, x, y)
+#define FV_PARAMS_transpose_grad (const int d[4], const int perm[4], const float *dy, float *dx)
+#define FV_ARGS_transpose_grad (d, perm, dy, dx)
+
+typedef void fv_conv_fn FV_PARAMS_conv;
+typedef void fv_conv_grad_fn FV_PARAMS_conv_grad;
+typedef void fv_fc_fn FV_PARAMS_fc;
+typedef void fv_fc_grad_fn FV_PARAMS_fc_grad;
+typedef void fv_bcast_fn FV_PARAMS_bcast;
+typedef void fv_bcast_grad_fn FV_PARAMS_bcast_grad;
+typedef void fv_bcast_grad_ab_fn FV_PARAMS_bcast_grad_ab;
+typedef void fv_pool_fn FV_PARAMS_pool;
+typedef void fv_pool_grad_fn FV_PARAMS_pool_grad;
+typedef void fv_pool_grad_x_fn FV_PARAMS_pool_grad_x;
+typedef void fv_act_apply_fn FV_PARAMS_act_apply;
+typedef void fv_act_grad_fn FV_PARAMS_act_grad;
+typedef void fv_unary_fn FV_PARAMS_unary;
+typedef void fv_unary_grad_fn FV_PARAMS_unary_grad;
+typedef void fv_lrn_fn FV_PARAMS_lrn;
+typedef void fv_lrn_grad_fn FV_PARAMS_lrn_grad;
+typedef void fv_reduce_fn FV_PARAMS_reduce;
+typedef void fv_reduce_grad_fn FV_PARAMS_reduce_grad;
+typedef void fv_pad_fn FV_PARAMS_pad;
+typedef void fv_pad_grad_fn FV_PARAMS_pad_grad;
+typedef void fv_concat_fn FV_PARAMS_concat;
+typedef void fv_concat_grad_fn FV_PARAMS_concat_grad;
+typedef void fv_softmax_fn FV_PARAMS_softmax;
+typedef void fv_softmax_grad_fn FV_PARAMS_softmax_grad;
+typedef void fv_slice_fn FV_PARAMS_slice;
+typedef void fv_slice_grad_fn FV_PARAMS_slice_grad;
+typedef void fv_transpose_fn FV_PARAMS_transpose;
+typedef void fv_transpose_grad_fn FV_PARAMS_transpose_grad;
+
+/* ==== every kernel, from the inventory =================================================
+ * fv_<op> (dispatching), fv_f32_<op>__scalar and, in SIMD builds, fv_f32_<op>__wasmsimd. */
+#ifdef __wasm_simd128__
+#define FV_KERNEL(op, sig) fv_##sig##_fn fv_##op, fv_f32_##op##__scalar, fv_f32_##op##__wasmsimd;
+#else
+#define FV_KERNEL(op, sig) fv_##sig##_fn fv_##op, fv_f32_##op##__scalar;
+#endif
+#define FV_SCALAR(op, sig) fv_##sig##_fn fv_##op, fv_f32_##op##__scalar;
+#define FV_TWIN(module, name, entry)
+#include "kernels.inc"
+#undef FV_KERNEL
+#undef FV_SCALAR
+#undef FV_TWIN
+
+/* About the activation kernels:
+ * fv_act_grad: dy *= act'(pre-activation), judged from the activation's OUTPUT
+ * y, in place. dy is dLoss/dy for a loss being MINIMIZED (the graph's
+ * convention). n items of per_item floats each (the batch).
+ * redirect != 0: Lucid's redirected ReLU/ReLU6 gradient. Per batch item, if
+ * the ordinary masked gradient is all zero, use instead dy with only those
+ * entries zeroed that would push a clamped unit further out of range
+ * (y <= 0 and dy > 0, or y >= 6 and dy < 0 for RELU6). The graph applies it
+ * to fused RELU/RELU6 and to standalone FV_OP_ACT RELU/RELU6 alike. */
 
 /* ---- weights packed once for the SIMD GEMM's forward: panels of 8 output
  * channels, pw[(p*ic + k)*8 + j] = w[p*8 + j][k] (0 past oc). Plain C; the
@@ -55,54 +237,7 @@ void fv_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, f
 size_t fv_fc_pack_floats(int ic, int oc);
 void fv_fc_pack(int ic, int oc, const float *w, float *pw);
 
-/* ---- FULLY_CONNECTED: x [n][ic], w [oc][ic], b [oc] or NULL, y [n][oc] ---- */
-void fv_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y);
-void fv_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx);
-
-/* ---- pools: same geometry as conv (oc = ic, dm = 1); SAME padding excludes the pad from averages, as TFLite does ---- */
-void fv_avgpool2d(const fv_conv_shape *s, const float *x, float *y);
-void fv_avgpool2d_grad(const fv_conv_shape *s, const float *dy, float *dx);
-void fv_maxpool2d(const fv_conv_shape *s, const float *x, float *y);
-void fv_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx);
-
-/* ---- elementwise with NHWC broadcasting: a dim of size 1 in an input repeats ---- */
-typedef struct {
-  int a[4], b[4], y[4];  /* NHWC dims of the two inputs and the output */
-} fv_bcast_shape;
-void fv_add(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y);
-void fv_add_grad(const fv_bcast_shape *s, const float *dy, float *da, float *db); /* da/db may be NULL */
-void fv_mul(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y);
-void fv_mul_grad(const fv_bcast_shape *s, const float *a, const float *b, const float *dy, float *da, float *db);
-
-/* ---- MEAN over a bitmask of NHWC axes (bit k = axis k), x dims d[4] ---- */
-void fv_mean(const int d[4], int axes, const float *x, float *y);
-void fv_mean_grad(const int d[4], int axes, const float *dy, float *dx);
-
-/* ---- PAD with zeros: pads[k][0] before, pads[k][1] after, on NHWC axis k of x dims d[4] ---- */
-void fv_pad(const int d[4], const int pads[4][2], const float *x, float *y);
-void fv_pad_grad(const int d[4], const int pads[4][2], const float *dy, float *dx);
-
-/* ---- CONCATENATION along NHWC axis of n inputs with dims d[i][4] ---- */
-void fv_concat(int n, const int (*d)[4], int axis, const float *const *x, float *y);
-void fv_concat_grad(int n, const int (*d)[4], int axis, const float *dy, float *const *dx);
-
-/* ---- SOFTMAX over the last axis: rows × c ---- */
-void fv_softmax(size_t rows, int c, float beta, const float *x, float *y);
-void fv_softmax_grad(size_t rows, int c, float beta, const float *y, const float *dy, float *dx);
-
-/* ---- activations ---- */
-/* In place: y = act(y). Used by ops that do not fuse it themselves. */
-void fv_act_apply(fv_act act, size_t n, float *y);
-/* dy *= act'(pre-activation), judged from the activation's OUTPUT y, in place.
- * dy is dLoss/dy for a loss being MINIMIZED (the graph's convention).
- * n items of per_item floats each (the batch).
- * redirect != 0: Lucid's redirected ReLU/ReLU6 gradient. Per batch item, if
- * the ordinary masked gradient is all zero, use instead dy with only those
- * entries zeroed that would push a clamped unit further out of range
- * (y <= 0 and dy > 0, or y >= 6 and dy < 0 for RELU6). */
-void fv_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect);
-
-/* ---- dispatch control ---- */
+/* ==== dispatch control ================================================================ */
 /* The kernel a dispatching name runs: the SIMD twin when built and enabled. */
 #ifdef __wasm_simd128__
 #define FV_PICK(op) (fv_kernels_simd_enabled() ? fv_f32_##op##__wasmsimd : fv_f32_##op##__scalar)
@@ -111,26 +246,5 @@ void fv_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, 
 #endif
 void fv_kernels_set_simd(int on);
 int fv_kernels_simd_enabled(void);
-
-/* ---- convolution family signatures (kernels.inc: conv.c, dwconv.c, fc.c) ---- */
-/* conv: CONV_2D and DEPTHWISE_CONV_2D forward; conv_grad: their input gradients. */
-typedef void fv_conv_fn(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y);
-typedef void fv_conv_grad_fn(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
-/* fc: FULLY_CONNECTED forward (also the GEMM behind 1×1 convs); fc_grad: its input gradient. */
-typedef void fv_fc_fn(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y);
-typedef void fv_fc_grad_fn(int n, int ic, int oc, const float *dy, const float *w, float *dx);
-/* ---- end convolution family signatures ---- */
-
-/* ---- elementwise family signatures (kernels.inc: elementwise.c, pool.c, act.c) ---- */
-/* bcast: ADD and MUL forward; bcast_grad: ADD's input gradient. */
-typedef void fv_bcast_fn(const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y);
-typedef void fv_bcast_grad_fn(const fv_bcast_shape *s, const float *dy, float *da, float *db);
-/* pool: AVERAGE_POOL_2D / MAX_POOL_2D forward (x → y); pool_grad: average pool's input gradient (dy → dx). */
-typedef void fv_pool_fn(const fv_conv_shape *s, const float *x, float *y);
-typedef void fv_pool_grad_fn(const fv_conv_shape *s, const float *dy, float *dx);
-/* act_apply, act_grad: fv_act_apply and fv_act_grad. */
-typedef void fv_act_apply_fn(fv_act act, size_t n, float *y);
-typedef void fv_act_grad_fn(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect);
-/* ---- end elementwise family signatures ---- */
 
 #endif

@@ -9,8 +9,6 @@
 #include <string.h>
 #include "kernels.h"
 
-void fv_f32_mean__scalar(const int d[4], int axes, const float *x, float *y);
-void fv_f32_mean_grad__scalar(const int d[4], int axes, const float *dy, float *dx);
 
 /* Strides of the output read at the input's coordinates (0 on reduced axes);
  * returns the number of input elements averaged into each output. */
@@ -55,7 +53,3 @@ void fv_f32_mean_grad__scalar(const int d[4], int axes, const float *dy, float *
         for (int c = 0; c < d[3]; c++) dx[i++] += g[c * st[3]] * inv;
       }
 }
-
-void fv_mean(const int d[4], int axes, const float *x, float *y) { fv_f32_mean__scalar(d, axes, x, y); }
-
-void fv_mean_grad(const int d[4], int axes, const float *dy, float *dx) { fv_f32_mean_grad__scalar(d, axes, dy, dx); }

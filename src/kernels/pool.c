@@ -1,56 +1,86 @@
 /* pool.c — AVERAGE_POOL_2D and MAX_POOL_2D, forward and input-gradient, NHWC.
  *
- * Geometry comes filled in by the caller (fv_conv_shape: pt/pl, oh/ow; oc =
- * ic; dilation is ignored, TFLite pools have none). As in TFLite, padded
- * positions are not taps: an average divides by the number of in-bounds taps
- * and a max is over in-bounds taps only. A window with no in-bounds tap (not
- * reachable with SAME/VALID geometry) yields 0. The fused activation s->act
- * is applied.
+ * Geometry comes filled in by the caller (fv_conv_shape: pt/pl/pb/pr, oh/ow;
+ * oc = ic; dilation is ignored, neither TFLite nor the ONNX loader makes
+ * dilated pools). A global pool is one whose window is the whole input map
+ * (the graph plans it so). Padded positions are not taps: a max is over
+ * in-bounds taps only, and an average divides by the number of in-bounds
+ * taps, as TFLite and ONNX's count_include_pad = 0 do; with s->count_pad
+ * (ONNX count_include_pad = 1) it divides by the taps inside the padded
+ * input instead, so pads count but a ceil-mode window's overhang past the
+ * bottom/right pad does not (ONNX's and PyTorch's definition). Ceil mode
+ * needs nothing here: windows past the edge are cut like any border window.
+ * A window with no in-bounds tap (possible only when a pad is as large as
+ * the window) yields 0. The fused activation s->act is applied.
  *
  * MAX_POOL_2D's gradient goes to the argmax, recomputed from x (y may be
  * clamped by the activation), ties to the first tap in (ky, kx) order.
  *
- * The SIMD average pool vectorizes over channels, summing taps in the scalar
- * order, so it matches the scalar kernel exactly; the global pool at the end
- * of MobileNet is its hot case.
+ * The SIMD twins vectorize over channels and visit the taps in the scalar
+ * order with the scalar comparisons (the max as pmax, `m < v ? v : m`; the
+ * argmax as a strict greater-than select), so they match the scalar kernels
+ * exactly; the global pool at the end of MobileNet and GoogLeNet's 3×3
+ * stride-2 max pools are the hot cases.
  */
 #include <assert.h>
 #include <math.h>
+#include "clamp.h"
 #include "kernels.h"
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
 #endif
 
-/* prototypes from the signatures in kernels.h, so a mismatch fails to compile */
-fv_pool_fn fv_f32_avgpool2d__scalar, fv_f32_avgpool2d__wasmsimd, fv_f32_maxpool2d__scalar;
-fv_pool_grad_fn fv_f32_avgpool2d_grad__scalar, fv_f32_avgpool2d_grad__wasmsimd;
-void fv_f32_maxpool2d_grad__scalar(const fv_conv_shape *s, const float *x, const float *y, const float *dy,
-                                   float *dx);
-
-/* Fused activation of one value, as compares so NaN passes through exactly as
- * wasm's pmax/pmin do in the SIMD twin (and as conv_family.h's fv_act1). */
-static inline float act1(fv_act act, float v) {
-  if (act == FV_ACT_NONE) return v;
-  v = v < 0.0f ? 0.0f : v;
-  return act == FV_ACT_RELU6 && v > 6.0f ? 6.0f : v;
-}
-
-/* The in-bounds taps of one output position: rows [y0, y1), cols [x0, x1) of the input. */
+/* The in-bounds taps of one output position: rows [y0, y1), cols [x0, x1) of
+ * the input; taps their number, div the average's divisor. */
 typedef struct {
-  int y0, y1, x0, x1, count;
+  int y0, y1, x0, x1, taps, div;
 } window;
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
 
 static inline window window_at(const fv_conv_shape *s, int oy, int ox) {
   window r;
-  int iy = oy * s->sh - s->pt, ix = ox * s->sw - s->pl;
+  const int iy = oy * s->sh - s->pt, ix = ox * s->sw - s->pl;
   r.y0 = iy > 0 ? iy : 0;
-  r.y1 = iy + s->kh < s->ih ? iy + s->kh : s->ih;
+  r.y1 = imin(iy + s->kh, s->ih);
   r.x0 = ix > 0 ? ix : 0;
-  r.x1 = ix + s->kw < s->iw ? ix + s->kw : s->iw;
+  r.x1 = imin(ix + s->kw, s->iw);
   if (r.y1 < r.y0) r.y1 = r.y0;
   if (r.x1 < r.x0) r.x1 = r.x0;
-  r.count = (r.y1 - r.y0) * (r.x1 - r.x0);
+  r.taps = (r.y1 - r.y0) * (r.x1 - r.x0);
+  r.div = r.taps;
+  if (s->count_pad) { /* the window cut at the padded input's far edges, pads included */
+    const int h = imin(iy + s->kh, s->ih + s->pb) - iy, w = imin(ix + s->kw, s->iw + s->pr) - ix;
+    r.div = h > 0 && w > 0 ? h * w : 0;
+  }
   return r;
+}
+
+/* Channel c of a window, in the scalar order (the SIMD kernels' channel tails use these too). */
+static inline float window_sum(const fv_conv_shape *s, const window *r, const float *xn, int c) {
+  float sum = 0.0f;
+  for (int iy = r->y0; iy < r->y1; iy++)
+    for (int ix = r->x0; ix < r->x1; ix++) sum += xn[((size_t)iy * s->iw + ix) * s->ic + c];
+  return sum;
+}
+static inline float window_max(const fv_conv_shape *s, const window *r, const float *xn, int c) {
+  float m = -INFINITY;
+  for (int iy = r->y0; iy < r->y1; iy++)
+    for (int ix = r->x0; ix < r->x1; ix++) {
+      const float v = xn[((size_t)iy * s->iw + ix) * s->ic + c];
+      if (v > m) m = v;
+    }
+  return m;
+}
+/* the pixel (iy·iw + ix) of the window's first largest value */
+static inline int window_argmax(const fv_conv_shape *s, const window *r, const float *xn, int c) {
+  int best = r->y0 * s->iw + r->x0;
+  for (int iy = r->y0; iy < r->y1; iy++)
+    for (int ix = r->x0; ix < r->x1; ix++) {
+      const int p = iy * s->iw + ix;
+      if (xn[(size_t)p * s->ic + c] > xn[(size_t)best * s->ic + c]) best = p; /* strict: ties stay with the first */
+    }
+  return best;
 }
 
 static void check_shape(const fv_conv_shape *s) {
@@ -68,12 +98,7 @@ void fv_f32_avgpool2d__scalar(const fv_conv_shape *s, const float *x, float *y) 
     for (int oy = 0; oy < s->oh; oy++)
       for (int ox = 0; ox < s->ow; ox++, y += C) {
         window r = window_at(s, oy, ox);
-        for (int c = 0; c < C; c++) {
-          float sum = 0.0f;
-          for (int iy = r.y0; iy < r.y1; iy++)
-            for (int ix = r.x0; ix < r.x1; ix++) sum += xn[((size_t)iy * s->iw + ix) * C + c];
-          y[c] = r.count ? act1(s->act, sum / (float)r.count) : 0.0f;
-        }
+        for (int c = 0; c < C; c++) y[c] = r.div ? fv_act1(s->act, window_sum(s, &r, xn, c) / (float)r.div) : 0.0f;
       }
   }
 }
@@ -89,7 +114,7 @@ void fv_f32_avgpool2d_grad__scalar(const fv_conv_shape *s, const float *dy, floa
         for (int iy = r.y0; iy < r.y1; iy++)
           for (int ix = r.x0; ix < r.x1; ix++) {
             float *d = dxn + ((size_t)iy * s->iw + ix) * C;
-            for (int c = 0; c < C; c++) d[c] += dy[c] / (float)r.count;
+            for (int c = 0; c < C; c++) d[c] += dy[c] / (float)r.div;
           }
       }
   }
@@ -103,15 +128,7 @@ void fv_f32_maxpool2d__scalar(const fv_conv_shape *s, const float *x, float *y) 
     for (int oy = 0; oy < s->oh; oy++)
       for (int ox = 0; ox < s->ow; ox++, y += C) {
         window r = window_at(s, oy, ox);
-        for (int c = 0; c < C; c++) {
-          float m = -INFINITY;
-          for (int iy = r.y0; iy < r.y1; iy++)
-            for (int ix = r.x0; ix < r.x1; ix++) {
-              float v = xn[((size_t)iy * s->iw + ix) * C + c];
-              if (v > m) m = v;
-            }
-          y[c] = r.count ? act1(s->act, m) : 0.0f;
-        }
+        for (int c = 0; c < C; c++) y[c] = r.taps ? fv_act1(s->act, window_max(s, &r, xn, c)) : 0.0f;
       }
   }
 }
@@ -122,20 +139,13 @@ void fv_f32_maxpool2d_grad__scalar(const fv_conv_shape *s, const float *x, const
   check_shape(s);
   const int C = s->ic;
   for (int n = 0; n < s->n; n++) {
-    const size_t off = (size_t)n * s->ih * s->iw * C;
+    const float *xn = x + (size_t)n * s->ih * s->iw * C;
+    float *dxn = dx + (size_t)n * s->ih * s->iw * C;
     for (int oy = 0; oy < s->oh; oy++)
       for (int ox = 0; ox < s->ow; ox++, dy += C) {
         window r = window_at(s, oy, ox);
-        if (!r.count) continue;
-        for (int c = 0; c < C; c++) {
-          size_t best = off + ((size_t)r.y0 * s->iw + r.x0) * C + c;
-          for (int iy = r.y0; iy < r.y1; iy++)
-            for (int ix = r.x0; ix < r.x1; ix++) {
-              size_t k = off + ((size_t)iy * s->iw + ix) * C + c;
-              if (x[k] > x[best]) best = k; /* strict: ties stay with the first */
-            }
-          dx[best] += dy[c];
-        }
+        if (!r.taps) continue;
+        for (int c = 0; c < C; c++) dxn[(size_t)window_argmax(s, &r, xn, c) * C + c] += dy[c];
       }
   }
 }
@@ -146,14 +156,15 @@ void fv_f32_maxpool2d_grad__scalar(const fv_conv_shape *s, const float *x, const
 void fv_f32_avgpool2d__wasmsimd(const fv_conv_shape *s, const float *x, float *y) {
   check_shape(s);
   const int C = s->ic;
-  const fv_act act = s->act;
-  const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  v128_t lo, hi;
+  fv_act_bounds(s->act, &lo, &hi);
   for (int n = 0; n < s->n; n++) {
     const float *xn = x + (size_t)n * s->ih * s->iw * C;
     for (int oy = 0; oy < s->oh; oy++)
       for (int ox = 0; ox < s->ow; ox++, y += C) {
         window r = window_at(s, oy, ox);
-        const v128_t cnt = wasm_f32x4_splat((float)r.count);
+        const v128_t cnt = wasm_f32x4_splat((float)r.div);
         int c = 0;
         /* 8 channels at a time: two independent sums hide the add latency */
         for (; c + 8 <= C; c += 8) {
@@ -164,17 +175,9 @@ void fv_f32_avgpool2d__wasmsimd(const fv_conv_shape *s, const float *x, float *y
               s0 = wasm_f32x4_add(s0, wasm_v128_load(p));
               s1 = wasm_f32x4_add(s1, wasm_v128_load(p + 4));
             }
-          s0 = wasm_f32x4_div(s0, cnt);
-          s1 = wasm_f32x4_div(s1, cnt);
-          if (act != FV_ACT_NONE) {
-            s0 = wasm_f32x4_pmax(s0, zero);
-            s1 = wasm_f32x4_pmax(s1, zero);
-            if (act == FV_ACT_RELU6) {
-              s0 = wasm_f32x4_pmin(s0, six);
-              s1 = wasm_f32x4_pmin(s1, six);
-            }
-          }
-          if (!r.count) s0 = s1 = zero;
+          s0 = fv_act4(wasm_f32x4_div(s0, cnt), lo, hi);
+          s1 = fv_act4(wasm_f32x4_div(s1, cnt), lo, hi);
+          if (!r.div) s0 = s1 = zero;
           wasm_v128_store(y + c, s0);
           wasm_v128_store(y + c + 4, s1);
         }
@@ -183,19 +186,10 @@ void fv_f32_avgpool2d__wasmsimd(const fv_conv_shape *s, const float *x, float *y
           for (int iy = r.y0; iy < r.y1; iy++)
             for (int ix = r.x0; ix < r.x1; ix++)
               s0 = wasm_f32x4_add(s0, wasm_v128_load(xn + ((size_t)iy * s->iw + ix) * C + c));
-          s0 = wasm_f32x4_div(s0, cnt);
-          if (act != FV_ACT_NONE) {
-            s0 = wasm_f32x4_pmax(s0, zero);
-            if (act == FV_ACT_RELU6) s0 = wasm_f32x4_pmin(s0, six);
-          }
-          wasm_v128_store(y + c, r.count ? s0 : zero);
+          s0 = fv_act4(wasm_f32x4_div(s0, cnt), lo, hi);
+          wasm_v128_store(y + c, r.div ? s0 : zero);
         }
-        for (; c < C; c++) {
-          float sum = 0.0f;
-          for (int iy = r.y0; iy < r.y1; iy++)
-            for (int ix = r.x0; ix < r.x1; ix++) sum += xn[((size_t)iy * s->iw + ix) * C + c];
-          y[c] = r.count ? act1(act, sum / (float)r.count) : 0.0f;
-        }
+        for (; c < C; c++) y[c] = r.div ? fv_act1(s->act, window_sum(s, &r, xn, c) / (float)r.div) : 0.0f;
       }
   }
 }
@@ -208,7 +202,7 @@ void fv_f32_avgpool2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, fl
     for (int oy = 0; oy < s->oh; oy++)
       for (int ox = 0; ox < s->ow; ox++, dy += C) {
         window r = window_at(s, oy, ox);
-        const float cnt = (float)r.count;
+        const float cnt = (float)r.div;
         const v128_t cnt4 = wasm_f32x4_splat(cnt);
         for (int iy = r.y0; iy < r.y1; iy++)
           for (int ix = r.x0; ix < r.x1; ix++) {
@@ -224,16 +218,75 @@ void fv_f32_avgpool2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, fl
   }
 }
 
-#endif
-
-/* ==== dispatch =================================================================== */
-
-void fv_avgpool2d(const fv_conv_shape *s, const float *x, float *y) { FV_PICK(avgpool2d)(s, x, y); }
-
-void fv_avgpool2d_grad(const fv_conv_shape *s, const float *dy, float *dx) { FV_PICK(avgpool2d_grad)(s, dy, dx); }
-
-void fv_maxpool2d(const fv_conv_shape *s, const float *x, float *y) { fv_f32_maxpool2d__scalar(s, x, y); }
-
-void fv_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx) {
-  fv_f32_maxpool2d_grad__scalar(s, x, y, dy, dx);
+void fv_f32_maxpool2d__wasmsimd(const fv_conv_shape *s, const float *x, float *y) {
+  check_shape(s);
+  const int C = s->ic;
+  const v128_t zero = wasm_f32x4_splat(0.0f), ninf = wasm_f32x4_splat(-INFINITY);
+  v128_t lo, hi;
+  fv_act_bounds(s->act, &lo, &hi);
+  for (int n = 0; n < s->n; n++) {
+    const float *xn = x + (size_t)n * s->ih * s->iw * C;
+    for (int oy = 0; oy < s->oh; oy++)
+      for (int ox = 0; ox < s->ow; ox++, y += C) {
+        window r = window_at(s, oy, ox);
+        int c = 0;
+        for (; c + 8 <= C; c += 8) {
+          v128_t m0 = ninf, m1 = ninf;
+          for (int iy = r.y0; iy < r.y1; iy++)
+            for (int ix = r.x0; ix < r.x1; ix++) {
+              const float *p = xn + ((size_t)iy * s->iw + ix) * C + c;
+              m0 = wasm_f32x4_pmax(m0, wasm_v128_load(p)); /* m < v ? v : m, the scalar `if (v > m) m = v` */
+              m1 = wasm_f32x4_pmax(m1, wasm_v128_load(p + 4));
+            }
+          wasm_v128_store(y + c, r.taps ? fv_act4(m0, lo, hi) : zero);
+          wasm_v128_store(y + c + 4, r.taps ? fv_act4(m1, lo, hi) : zero);
+        }
+        for (; c + 4 <= C; c += 4) {
+          v128_t m0 = ninf;
+          for (int iy = r.y0; iy < r.y1; iy++)
+            for (int ix = r.x0; ix < r.x1; ix++)
+              m0 = wasm_f32x4_pmax(m0, wasm_v128_load(xn + ((size_t)iy * s->iw + ix) * C + c));
+          wasm_v128_store(y + c, r.taps ? fv_act4(m0, lo, hi) : zero);
+        }
+        for (; c < C; c++) y[c] = r.taps ? fv_act1(s->act, window_max(s, &r, xn, c)) : 0.0f;
+      }
+  }
 }
+
+/* Per 4 channels the best value and its pixel (iy·iw + ix, as i32 lanes),
+ * replaced on a strictly greater value as the scalar kernel does; then each
+ * lane's dy goes to its pixel. */
+void fv_f32_maxpool2d_grad__wasmsimd(const fv_conv_shape *s, const float *x, const float *y, const float *dy,
+                                     float *dx) {
+  (void)y;
+  check_shape(s);
+  const int C = s->ic;
+  for (int n = 0; n < s->n; n++) {
+    const float *xn = x + (size_t)n * s->ih * s->iw * C;
+    float *dxn = dx + (size_t)n * s->ih * s->iw * C;
+    for (int oy = 0; oy < s->oh; oy++)
+      for (int ox = 0; ox < s->ow; ox++, dy += C) {
+        window r = window_at(s, oy, ox);
+        if (!r.taps) continue;
+        const int first = r.y0 * s->iw + r.x0;
+        int c = 0;
+        for (; c + 4 <= C; c += 4) {
+          v128_t bv = wasm_v128_load(xn + (size_t)first * C + c), bi = wasm_i32x4_splat(first);
+          for (int iy = r.y0; iy < r.y1; iy++)
+            for (int ix = r.x0; ix < r.x1; ix++) {
+              const int p = iy * s->iw + ix;
+              const v128_t v = wasm_v128_load(xn + (size_t)p * C + c), gt = wasm_f32x4_gt(v, bv);
+              bv = wasm_v128_bitselect(v, bv, gt);
+              bi = wasm_v128_bitselect(wasm_i32x4_splat(p), bi, gt);
+            }
+          dxn[(size_t)wasm_i32x4_extract_lane(bi, 0) * C + c] += dy[c];
+          dxn[(size_t)wasm_i32x4_extract_lane(bi, 1) * C + c + 1] += dy[c + 1];
+          dxn[(size_t)wasm_i32x4_extract_lane(bi, 2) * C + c + 2] += dy[c + 2];
+          dxn[(size_t)wasm_i32x4_extract_lane(bi, 3) * C + c + 3] += dy[c + 3];
+        }
+        for (; c < C; c++) dxn[(size_t)window_argmax(s, &r, xn, c) * C + c] += dy[c];
+      }
+  }
+}
+
+#endif

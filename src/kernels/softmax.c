@@ -10,8 +10,6 @@
 #include <math.h>
 #include "kernels.h"
 
-void fv_f32_softmax__scalar(size_t rows, int c, float beta, const float *x, float *y);
-void fv_f32_softmax_grad__scalar(size_t rows, int c, float beta, const float *y, const float *dy, float *dx);
 
 void fv_f32_softmax__scalar(size_t rows, int c, float beta, const float *x, float *y) {
   assert(c >= 1);
@@ -32,10 +30,4 @@ void fv_f32_softmax_grad__scalar(size_t rows, int c, float beta, const float *y,
     for (int k = 0; k < c; k++) dot += dy[k] * y[k];
     for (int k = 0; k < c; k++) dx[k] += beta * y[k] * (dy[k] - dot);
   }
-}
-
-void fv_softmax(size_t rows, int c, float beta, const float *x, float *y) { fv_f32_softmax__scalar(rows, c, beta, x, y); }
-
-void fv_softmax_grad(size_t rows, int c, float beta, const float *y, const float *dy, float *dx) {
-  fv_f32_softmax_grad__scalar(rows, c, beta, y, dy, dx);
 }

@@ -29,6 +29,7 @@
  * In the wasm build the kernels are SIMD; each case also recomputes its
  * gradient with the scalar kernels (fv_kernels_set_simd(0)) and compares.
  */
+#include <assert.h>
 #include <stdint.h>
 
 #include "check.h"
@@ -73,8 +74,7 @@ static fv_model *mb_new(int in_c) {
   m->ops = (fv_op *)calloc(MB_MAX, sizeof *m->ops);
   m->input = mb_tensor(m, 4, (int[]){1, 8, 8, in_c}, NULL);
   m->output = m->input;
-  m->input_min = -1.0f;
-  m->input_max = 1.0f;
+  for (int k = 0; k < 3; k++) m->in_scale[k] = 2.0f / 255.0f, m->in_offset[k] = -1.0f;
   return m;
 }
 
@@ -182,6 +182,87 @@ static int L_flatten(fv_model *m, int x, int per_image) {
   return op->output;
 }
 
+/* a conv with ONNX's explicit (asymmetric) pads and groups */
+static int L_conv_x(fv_model *m, int x, int oc, int kh, int kw, int stride, int groups, const int pads[4], int bias,
+                    fv_act act, float gain) {
+  int ic = ch(m, x), icg = ic / groups;
+  float a = gain * sqrtf(3.0f / (float)(kh * kw * icg));
+  int w = mb_const(m, 4, (int[]){oc, kh, kw, icg}, -a, a);
+  int b = mb_bias(m, bias, oc);
+  fv_op *op = mb_op(m, FV_OP_CONV2D, act, bias ? 3 : 2, (int[]){x, w, b}, oc);
+  op->padding = FV_PADDING_EXPLICIT;
+  op->pad_t = pads[0], op->pad_l = pads[1], op->pad_b = pads[2], op->pad_r = pads[3];
+  op->stride_h = op->stride_w = stride;
+  op->groups = groups;
+  return op->output;
+}
+
+/* an ONNX pool: explicit pads, ceil mode, count_include_pad, or global */
+static int L_pool_x(fv_model *m, fv_op_kind kind, int x, int k, int stride, const int pads[4], int ceil_mode,
+                    int count_pad, int global) {
+  fv_op *op = mb_op(m, kind, FV_ACT_NONE, 1, &x, ch(m, x));
+  op->filter_h = op->filter_w = k;
+  op->stride_h = op->stride_w = stride;
+  op->padding = global ? FV_PADDING_VALID : FV_PADDING_EXPLICIT;
+  if (pads) op->pad_t = pads[0], op->pad_l = pads[1], op->pad_b = pads[2], op->pad_r = pads[3];
+  op->ceil_mode = ceil_mode;
+  op->count_include_pad = count_pad;
+  op->global = global;
+  return op->output;
+}
+
+static int L_act(fv_model *m, int x, fv_act act, float a, float b) {
+  fv_op *op = mb_op(m, FV_OP_ACT, act, 1, &x, ch(m, x));
+  op->act_a = a, op->act_b = b;
+  return op->output;
+}
+
+/* ONNX LRN(size, alpha, beta, bias), lowered as the loader does */
+static int L_lrn(fv_model *m, int x, int size, float alpha, float beta, float bias) {
+  fv_op *op = mb_op(m, FV_OP_LRN, FV_ACT_NONE, 1, &x, ch(m, x));
+  op->lrn_lo = (size - 1) / 2, op->lrn_hi = size - 1 - (size - 1) / 2;
+  op->lrn_alpha = alpha / (float)size, op->lrn_beta = beta, op->lrn_bias = bias;
+  return op->output;
+}
+
+/* channels [c0, c0 + n) of x, step 1 (a piece of a Split); the other axes whole (size -1) */
+static int L_split(fv_model *m, int x, int c0, int n) {
+  fv_op *op = mb_op(m, FV_OP_SLICE, FV_ACT_NONE, 1, &x, n);
+  for (int k = 0; k < 4; k++) op->begin[k] = 0, op->size[k] = -1, op->step[k] = 1;
+  op->begin[3] = c0, op->size[3] = n;
+  return op->output;
+}
+
+static int L_slice(fv_model *m, int x, const int begin[4], const int size[4], const int step[4], int c) {
+  fv_op *op = mb_op(m, FV_OP_SLICE, FV_ACT_NONE, 1, &x, c);
+  memcpy(op->begin, begin, sizeof op->begin);
+  memcpy(op->size, size, sizeof op->size);
+  memcpy(op->step, step, sizeof op->step);
+  return op->output;
+}
+
+/* ShuffleNet's channel shuffle as the ONNX loader lowers it: reshape [N, HW, g, C/g] → transpose
+ * [0, 1, 3, 2] → reshape to x's own dims (new_rank 0) */
+static int L_shuffle(fv_model *m, int x, int groups, int hw) {
+  const int c = ch(m, x);
+  fv_op *op = mb_op(m, FV_OP_RESHAPE, FV_ACT_NONE, 1, &x, c / groups);
+  op->new_rank = 4;
+  op->new_shape[0] = 1, op->new_shape[1] = hw, op->new_shape[2] = groups, op->new_shape[3] = c / groups;
+  int t = op->output;
+  op = mb_op(m, FV_OP_TRANSPOSE, FV_ACT_NONE, 1, &t, groups);
+  op->perm[0] = 0, op->perm[1] = 1, op->perm[2] = 3, op->perm[3] = 2;
+  t = op->output;
+  op = mb_op(m, FV_OP_RESHAPE, FV_ACT_NONE, 2, (int[]){t, x}, c);
+  op->new_rank = 0;
+  return op->output;
+}
+
+static int L_pad_value(fv_model *m, int x, const int pads[4][2], float value) {
+  int t = L_pad(m, x, pads);
+  m->ops[m->n_ops - 1].pad_value = value;
+  return t;
+}
+
 static int L_softmax(fv_model *m, int x, float beta) {
   fv_op *op = mb_op(m, FV_OP_SOFTMAX, FV_ACT_NONE, 1, &x, ch(m, x));
   op->beta = beta;
@@ -196,38 +277,79 @@ static int pad_before(int in, int out, int k, int s) {
   return total > 0 ? total / 2 : 0;
 }
 
-/* The linear piece the forward pass is on: one byte per fused-activation output
- * (0 live, 1 at or below 0, 2 at or above 6 for RELU6) and one per max-pool
- * output (its argmax tap, recomputed here over in-bounds taps, first wins). */
+/* The linear piece of one output j of op, from its input x and output y:
+ * fused RELU/RELU6 (and standalone ones) 0 live, 1 at or below 0, 2 at or
+ * above 6; the other activations by the kinks of their formula; MAXIMUM and
+ * MINIMUM by the input that wins; PRELU by the sign of its input. */
+static unsigned char piece(const fv_op *op, float x, float y, float b) {
+  fv_act act = op->act;
+  if (op->kind == FV_OP_MAXIMUM) return x < b ? 1 : x > b ? 0 : 2;
+  if (op->kind == FV_OP_MINIMUM) return b < x ? 1 : b > x ? 0 : 2;
+  if (op->kind == FV_OP_PRELU) return x > 0 ? 0 : x < 0 ? 1 : 2;
+  switch (act) {
+    case FV_ACT_RELU:
+    case FV_ACT_RELU6: return y <= 0.0f ? 1 : act == FV_ACT_RELU6 && y >= 6.0f ? 2 : 0;
+    case FV_ACT_CLIP: return x <= op->act_a ? 1 : x >= op->act_b ? 2 : 0;
+    case FV_ACT_LEAKY_RELU: return x < 0 ? 1 : x > 0 ? 0 : 2;
+    case FV_ACT_HARD_SIGMOID: {
+      const float v = op->act_a * x + op->act_b;
+      return v <= 0 ? 1 : v >= 1 ? 2 : 0;
+    }
+    case FV_ACT_HARD_SWISH: return x <= -3 ? 1 : x >= 3 ? 2 : 0;
+    default: return 0;
+  }
+}
+
+static int has_pieces(const fv_op *op) {
+  if (op->kind == FV_OP_MAXIMUM || op->kind == FV_OP_MINIMUM || op->kind == FV_OP_PRELU) return 1;
+  return op->act != FV_ACT_NONE && op->act != FV_ACT_SIGMOID && op->act != FV_ACT_TANH;
+}
+
+/* The linear piece the forward pass is on: one byte per output of an op with
+ * kinks (piece() above; for fused activations x is not needed) and one per
+ * max-pool output (its argmax tap, recomputed here over in-bounds taps, first
+ * wins). count[0..2] tallies the RELU/RELU6 pieces. */
 static size_t kink_signature(const fv_graph *g, const fv_model *m, unsigned char *sig, size_t count[3]) {
   size_t k = 0;
   for (int i = 0; i < m->n_ops; i++) {
     const fv_op *op = &m->ops[i];
     const float *y = fv_graph_act(g, op->output);
     size_t ny = fv_graph_numel(g, op->output);
-    if (op->act != FV_ACT_NONE)
+    if (has_pieces(op)) {
+      const int two = op->kind == FV_OP_MAXIMUM || op->kind == FV_OP_MINIMUM || op->kind == FV_OP_PRELU;
+      const int elementwise = op->kind == FV_OP_ACT || two;
+      const float *x = elementwise ? fv_graph_act(g, op->inputs[0]) : NULL;
+      /* the second input: an activation of y's shape, or a constant [C] (the test models use no other) */
+      const fv_tensor *bt = two ? &m->tensors[op->inputs[1]] : NULL;
+      const float *b = bt ? (bt->data ? bt->data : fv_graph_act(g, op->inputs[1])) : NULL;
+      const size_t nb = !bt ? 0 : bt->data ? (size_t)bt->dims[bt->rank - 1] : ny;
+      if (x) assert(fv_graph_numel(g, op->inputs[0]) == ny);
+      if (bt && !bt->data) assert(fv_graph_numel(g, op->inputs[1]) == ny);
       for (size_t j = 0; j < ny; j++) {
-        sig[k] = y[j] <= 0.0f ? 1 : op->act == FV_ACT_RELU6 && y[j] >= 6.0f ? 2 : 0;
-        if (count) count[sig[k]]++;
+        sig[k] = piece(op, x ? x[j] : 0.0f, y[j], b ? b[j % nb] : 0.0f);
+        if (count && (op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6)) count[sig[k]]++;
         k++;
       }
+    }
     if (op->kind != FV_OP_MAXPOOL2D) continue;
     const float *x = fv_graph_act(g, op->inputs[0]);
     const int *xd = fv_graph_dims(g, op->inputs[0]), *yd = fv_graph_dims(g, op->output);
-    int pt = pad_before(xd[1], yd[1], op->filter_h, op->stride_h);
-    int pl = pad_before(xd[2], yd[2], op->filter_w, op->stride_w);
+    int pt, pl, kh = op->filter_h, kw = op->filter_w, sh = op->stride_h, sw = op->stride_w;
+    if (op->global) pt = pl = 0, kh = xd[1], kw = xd[2], sh = sw = 1;
+    else if (op->padding == FV_PADDING_EXPLICIT) pt = op->pad_t, pl = op->pad_l;
+    else pt = pad_before(xd[1], yd[1], kh, sh), pl = pad_before(xd[2], yd[2], kw, sw);
     for (int n = 0; n < yd[0]; n++)
       for (int oy = 0; oy < yd[1]; oy++)
         for (int ox = 0; ox < yd[2]; ox++)
           for (int c = 0; c < yd[3]; c++) {
             int best = -1;
             float bv = 0.0f;
-            for (int ky = 0; ky < op->filter_h; ky++)
-              for (int kx = 0; kx < op->filter_w; kx++) {
-                int iy = oy * op->stride_h - pt + ky, ix = ox * op->stride_w - pl + kx;
+            for (int ky = 0; ky < kh; ky++)
+              for (int kx = 0; kx < kw; kx++) {
+                int iy = oy * sh - pt + ky, ix = ox * sw - pl + kx;
                 if (iy < 0 || iy >= xd[1] || ix < 0 || ix >= xd[2]) continue;
                 float v = x[(((size_t)n * xd[1] + iy) * xd[2] + ix) * xd[3] + c];
-                if (best < 0 || v > bv) best = ky * op->filter_w + kx, bv = v;
+                if (best < 0 || v > bv) best = ky * kw + kx, bv = v;
               }
             sig[k++] = (unsigned char)best;
           }
@@ -483,6 +605,83 @@ static fv_model *model_odd_concat(void) {
   return m;
 }
 
+/* GoogLeNet's stem and an inception block as the ONNX loader lowers them: Sub
+ * of a per-channel mean → 7×7 stride-2 conv, pads 3 → standalone Relu → 3×3
+ * stride-2 max pool in ceil mode → LRN → 1×1 conv → Relu → 3×3 conv, pads 1
+ * → Relu → LRN → ceil max pool → two branches (1×1 conv + Relu; 3×3 stride-1
+ * max pool, pads 1, → 1×1 conv + Relu) → concat → global average pool → FC →
+ * softmax. At 23×20 both ceil pools hang past the edge along H and the first
+ * along W. LRN's alpha is far above GoogLeNet's 1e-4 so that it matters. */
+static fv_model *model_googlenet_stem(void) {
+  const int P0[4] = {0, 0, 0, 0}, P1[4] = {1, 1, 1, 1}, P3[4] = {3, 3, 3, 3};
+  fv_model *m = mb_new(3);
+  int mean = mb_const(m, 1, (int[]){3}, -0.5f, 0.5f);
+  int t = L_binop(m, FV_OP_SUB, m->input, mean, FV_ACT_NONE);
+  t = L_act(m, L_conv_x(m, t, 6, 7, 7, 2, 1, P3, 1, FV_ACT_NONE, 2.0f), FV_ACT_RELU, 0, 0);
+  t = L_pool_x(m, FV_OP_MAXPOOL2D, t, 3, 2, P0, 1, 0, 0);
+  t = L_lrn(m, t, 5, 3.0f, 0.75f, 1.0f);
+  t = L_act(m, L_conv_x(m, t, 5, 1, 1, 1, 1, P0, 1, FV_ACT_NONE, 2.0f), FV_ACT_RELU, 0, 0);
+  t = L_act(m, L_conv_x(m, t, 7, 3, 3, 1, 1, P1, 1, FV_ACT_NONE, 2.0f), FV_ACT_RELU, 0, 0);
+  t = L_lrn(m, t, 5, 2.0f, 0.75f, 1.0f);
+  t = L_pool_x(m, FV_OP_MAXPOOL2D, t, 3, 2, P0, 1, 0, 0);
+  int b1 = L_act(m, L_conv_x(m, t, 3, 1, 1, 1, 1, P0, 1, FV_ACT_NONE, 2.0f), FV_ACT_RELU, 0, 0);
+  int b2 = L_pool_x(m, FV_OP_MAXPOOL2D, t, 3, 1, P1, 0, 0, 0);
+  b2 = L_act(m, L_conv_x(m, b2, 4, 1, 1, 1, 1, P0, 1, FV_ACT_NONE, 2.0f), FV_ACT_RELU, 0, 0);
+  t = L_concat(m, 2, (int[]){b1, b2}, FV_ACT_NONE);
+  t = L_pool_x(m, FV_OP_AVGPOOL2D, t, 0, 1, NULL, 0, 0, 1);
+  L_softmax(m, L_fc(m, t, 5, 1, FV_ACT_NONE, 2.0f), 1.0f);
+  return m;
+}
+
+/* The rest of what ONNX exports of torchvision lower to: a conv with asymmetric pads → a grouped stride-2
+ * conv → a dilated depthwise conv with asymmetric pads → HardSwish → Split in two → Sigmoid / Tanh → Max and Min of the halves → concat → channel shuffle
+ * (reshape, transpose, reshape) → PRelu → LeakyRelu → Div by an activation (sigmoid + 0.5) and by a
+ * constant → Clip and HardSigmoid, summed → Pad with a value → average pool with count_include_pad and
+ * ceil mode → Slice with steps → Transpose of H and W → constant − x → Relu6 → flatten → FC. */
+static fv_model *model_onnx_ops(void) {
+  const int PA[4] = {1, 0, 2, 1}, P1[4] = {1, 1, 1, 1}, PP[4] = {1, 0, 1, 1};
+  fv_model *m = mb_new(3);
+  int t = L_conv_x(m, m->input, 8, 3, 3, 1, 1, PA, 1, FV_ACT_NONE, 2.0f);
+  t = L_conv_x(m, t, 8, 3, 3, 2, 4, P1, 1, FV_ACT_NONE, 2.0f);
+  t = L_dwconv(m, t, 1, 3, 1, FV_PADDING_SAME, 1, FV_ACT_NONE, 1.5f); /* made explicit, dilated: */
+  fv_op *dw = &m->ops[m->n_ops - 1];
+  dw->padding = FV_PADDING_EXPLICIT, dw->dil_h = dw->dil_w = 2;
+  dw->pad_t = 2, dw->pad_l = 1, dw->pad_b = 2, dw->pad_r = 3; /* eff 5: the same size out */
+  t = L_act(m, t, FV_ACT_HARD_SWISH, 0, 0);
+  int s1 = L_split(m, t, 0, 4), s2 = L_split(m, t, 4, 4);
+  int mx = L_binop(m, FV_OP_MAXIMUM, L_act(m, s1, FV_ACT_SIGMOID, 0, 0), L_act(m, s2, FV_ACT_TANH, 0, 0),
+                   FV_ACT_NONE);
+  int mn = L_binop(m, FV_OP_MINIMUM, s1, s2, FV_ACT_NONE);
+  t = L_shuffle(m, L_concat(m, 2, (int[]){mx, mn}, FV_ACT_NONE), 2, -1);
+  t = L_binop(m, FV_OP_PRELU, t, mb_const(m, 1, (int[]){8}, -0.5f, 0.8f), FV_ACT_NONE);
+  t = L_act(m, t, FV_ACT_LEAKY_RELU, 0.1f, 0);
+  int den = L_binop(m, FV_OP_ADD, L_act(m, s2, FV_ACT_SIGMOID, 0, 0), mb_const(m, 1, (int[]){4}, 0.5f, 0.5f),
+                    FV_ACT_NONE);
+  den = L_concat(m, 2, (int[]){den, den}, FV_ACT_NONE);
+  t = L_binop(m, FV_OP_DIV, t, den, FV_ACT_NONE);
+  t = L_binop(m, FV_OP_DIV, t, mb_const(m, 1, (int[]){8}, 0.6f, 1.8f), FV_ACT_NONE);
+  t = L_binop(m, FV_OP_ADD, L_act(m, t, FV_ACT_CLIP, -0.4f, 0.9f), L_act(m, t, FV_ACT_HARD_SIGMOID, 0.6f, 0.4f),
+              FV_ACT_NONE);
+  t = L_pad_value(m, t, (const int[4][2]){{0, 0}, {1, 1}, {0, 2}, {0, 0}}, 0.3f);
+  t = L_pool_x(m, FV_OP_AVGPOOL2D, t, 3, 2, PP, 1, 1, 0);
+  t = L_slice(m, t, (const int[4]){0, 0, 1, 1}, (const int[4]){-1, -1, -1, 3}, (const int[4]){1, 1, 2, 2}, 3);
+  fv_op *tr = mb_op(m, FV_OP_TRANSPOSE, FV_ACT_NONE, 1, &t, 3);
+  tr->perm[0] = 0, tr->perm[1] = 2, tr->perm[2] = 1, tr->perm[3] = 3;
+  int k3 = mb_const(m, 1, (int[]){3}, 0.5f, 1.0f);
+  t = L_binop(m, FV_OP_SUB, k3, tr->output, FV_ACT_RELU6); /* the constant first, as Sub(c, x) */
+  L_fc(m, L_flatten(m, t, 12), 3, 1, FV_ACT_NONE, 1.0f); /* at 9×8: 4×1×3 → transposed 1×4×3 */
+  return m;
+}
+
+/* Op kinds and activations the finite-difference models use, from their op lists. */
+static unsigned seen_kinds, seen_acts;
+static void note_ops(const fv_model *m) {
+  for (int i = 0; i < m->n_ops; i++) {
+    seen_kinds |= 1u << m->ops[i].kind;
+    seen_acts |= 1u << m->ops[i].act;
+  }
+}
+
 static void test_finite_differences(void) {
   const float eps = 1e-2f;
   int mid;
@@ -490,25 +689,45 @@ static void test_finite_differences(void) {
   fd_case("inverted residual", m, 2, 7, 7, eps, -1);
   fd_case("inverted residual 1 image", m, 1, 5, 9, eps, -1);
   fd_case("two seeds (residual+softmax)", m, 2, 6, 5, eps, mid);
+  note_ops(m);
   fv_model_free(m);
 
   m = model_pad_pool_concat();
   fd_case("pad maxpool concat mul", m, 1, 8, 7, eps, -1);
   fd_case("pad maxpool concat mul", m, 2, 6, 6, eps, -1);
+  note_ops(m);
   fv_model_free(m);
 
   m = model_strided();
   fd_case("dilated strided dwconv x2", m, 2, 9, 8, eps, -1);
+  note_ops(m);
   fv_model_free(m);
 
   m = model_squeeze_excite();
   fd_case("squeeze-excite", m, 2, 6, 6, eps, -1);
+  note_ops(m);
   fv_model_free(m);
 
   m = model_odd_concat();
   fd_case("odd concat, x*x, const*x", m, 1, 5, 5, eps, -1);
   fd_case("odd concat, x*x, const*x", m, 2, 7, 6, eps, -1);
+  note_ops(m);
   fv_model_free(m);
+
+  m = model_googlenet_stem();
+  fd_case("GoogLeNet stem + inception", m, 1, 23, 20, eps, -1);
+  fd_case("GoogLeNet stem + inception", m, 2, 24, 20, eps, m->ops[6].output); /* + the first LRN */
+  note_ops(m);
+  fv_model_free(m);
+
+  m = model_onnx_ops();
+  fd_case("ONNX ops (groups, shuffle, ...)", m, 2, 9, 8, 1e-3f, -1);
+  note_ops(m);
+  fv_model_free(m);
+
+  /* every op kind and activation of model.h is in some case */
+  for (int k = 0; k < FV_OP_COUNT; k++) CHECK(seen_kinds >> k & 1, "no finite-difference case uses %s", fv_op_name(k));
+  for (int a = 0; a < FV_ACT_COUNT; a++) CHECK(seen_acts >> a & 1, "no finite-difference case uses activation %d", a);
 
   /* the cases visit every piece of ReLU6: clamped at 0, live, clamped at 6 */
   CHECK(fd_units[0] > 100 && fd_units[1] > 100 && fd_units[2] > 20, "units live %zu, at 0 %zu, at 6 %zu", fd_units[0],
@@ -603,6 +822,58 @@ static void test_redirect(void) {
     }
     fv_graph_free(g);
     fv_model_free(m);
+  }
+}
+
+/* A standalone ACT RELU / RELU6 after a conv without a fused activation (ONNX's
+ * Conv → Relu) gets Lucid's redirect like a fused one: the two graphs give
+ * the same gradients bit for bit, redirected or not, on images with every
+ * unit clamped and with a mix. */
+static void test_redirect_standalone(void) {
+  enum { B = 2, H = 3, W = 4, IC = 3, OC = 5 };
+  for (int relu6 = 0; relu6 <= 1; relu6++) {
+    const fv_act act = relu6 ? FV_ACT_RELU6 : FV_ACT_RELU;
+    fv_model *fused = mb_new(IC), *apart = mb_new(IC);
+    int w = mb_const(fused, 4, (int[]){OC, 3, 3, IC}, -0.3f, 0.3f), b = mb_const(fused, 1, (int[]){OC}, -2.0f, -1.0f);
+    int w2 = mb_tensor(apart, 4, (int[]){OC, 3, 3, IC}, (float *)malloc(OC * 9 * IC * sizeof(float)));
+    int b2 = mb_tensor(apart, 1, (int[]){OC}, (float *)malloc(OC * sizeof(float)));
+    memcpy(apart->tensors[w2].data, fused->tensors[w].data, OC * 9 * IC * sizeof(float));
+    memcpy(apart->tensors[b2].data, fused->tensors[b].data, OC * sizeof(float));
+    mb_op(fused, FV_OP_CONV2D, act, 3, (int[]){fused->input, w, b}, OC);
+    int t = mb_op(apart, FV_OP_CONV2D, FV_ACT_NONE, 3, (int[]){apart->input, w2, b2}, OC)->output;
+    L_act(apart, t, act, 0, 0);
+    fv_error err = {0};
+    fv_graph *gf = fv_graph_new(fused, B, H, W, 0, 1, &err), *ga = fv_graph_new(apart, B, H, W, 1, 1, &err);
+    CHECK(gf && ga, "standalone redirect: %s", err.msg);
+    if (gf && ga) {
+      static float x[B * H * W * IC], r[B * H * W * OC], df[B * H * W * IC], da[B * H * W * IC];
+      check_fill(x, H * W * IC, -0.05f, 0.05f);             /* image 0: bias −2..−1 clamps every unit */
+      check_fill(x + H * W * IC, H * W * IC, 2.0f, 6.0f);  /* image 1: a mix */
+      for (int mode = 0; mode < 4; mode++) {
+        check_fill(r, B * H * W * OC, -1.0f, 1.0f);
+        if (mode >= 2)
+          for (int j = 0; j < B * H * W * OC; j++) r[j] = mode == 2 ? 1.0f : -1.0f; /* all one way */
+        seeds sf = {1, {fused->output, 0}, {r, NULL}}, sa = {1, {apart->output, 0}, {r, NULL}};
+        for (int redirect = 0; redirect <= 1; redirect++) {
+          grad_at(gf, fused, x, &sf, redirect, df);
+          grad_at(ga, apart, x, &sa, redirect, da);
+          CHECK(memcmp(df, da, sizeof df) == 0, "%s apart from the conv: gradient differs (mode %d, redirect %d)",
+                relu6 ? "RELU6" : "RELU", mode, redirect);
+        }
+        CHECK(memcmp(fv_graph_act(gf, fused->output), fv_graph_act(ga, apart->output), B * H * W * OC * 4) == 0,
+              "standalone %s: forward differs", relu6 ? "RELU6" : "RELU");
+      }
+      /* the redirect did something here: image 0 is all clamped at some seed */
+      seeds sa = {1, {apart->output, 0}, {r, NULL}};
+      grad_at(ga, apart, x, &sa, 0, df);
+      grad_at(ga, apart, x, &sa, 1, da);
+      CHECK(memcmp(df, da, H * W * IC * sizeof(float)) != 0, "standalone %s: the redirect changed nothing",
+            relu6 ? "RELU6" : "RELU");
+    }
+    fv_graph_free(gf);
+    fv_graph_free(ga);
+    fv_model_free(fused);
+    fv_model_free(apart);
   }
 }
 
@@ -785,11 +1056,201 @@ static void test_plan(void) {
   fv_model_free(m);
 }
 
+/* The new ops' planning: dims at several input sizes (SLICE's "to the end", RESHAPE to another activation's
+ * dims, global pools, ceil mode), and their bad fields refused with a code and a message naming the layer. */
+static void test_plan_onnx_ops(void) {
+  /* SLICE size -1 along every axis: ceil((d - begin) / step) */
+  fv_model *m = mb_new(5);
+  int t = L_slice(m, m->input, (const int[4]){0, 1, 2, 1}, (const int[4]){-1, -1, -1, -1}, (const int[4]){1, 2, 3, 2}, 2);
+  int gp = L_pool_x(m, FV_OP_MAXPOOL2D, t, 0, 1, NULL, 0, 0, 1);
+  (void)gp;
+  const int sizes[][2] = {{8, 8}, {7, 9}, {2, 3}, {30, 11}};
+  for (int i = 0; i < 4; i++) {
+    fv_error err = {0};
+    fv_graph *g = fv_graph_new(m, 2, sizes[i][0], sizes[i][1], 1, 0, &err);
+    CHECK(g != NULL, "slice to the end at %dx%d: %s", sizes[i][0], sizes[i][1], err.msg);
+    if (!g) continue;
+    const int *d = fv_graph_dims(g, t), *e = fv_graph_dims(g, m->output);
+    const int h = (sizes[i][0] - 1 + 1) / 2, w = (sizes[i][1] - 2 + 2) / 3;
+    CHECK(d[0] == 2 && d[1] == h && d[2] == w && d[3] == 2, "slice to the end at %dx%d: %dx%dx%dx%d, want 2x%dx%dx2",
+          sizes[i][0], sizes[i][1], d[0], d[1], d[2], d[3], h, w);
+    CHECK(e[1] == 1 && e[2] == 1 && e[3] == 2, "global pool after it: %dx%d", e[1], e[2]);
+    fv_graph_free(g);
+  }
+  fv_model_free(m);
+
+  /* one mistake per model, each refused at planning (not at run time), naming the layer */
+  for (int mistake = 0; mistake < 10; mistake++) {
+    m = mb_new(4);
+    int want = FV_ERR_BAD_MODEL;
+    switch (mistake) {
+      case 0: /* a negative pad */
+        L_conv_x(m, m->input, 4, 3, 3, 1, 1, (const int[4]){1, 1, 1, 1}, 1, FV_ACT_NONE, 1);
+        m->ops[0].pad_l = -1;
+        break;
+      case 1: L_conv_x(m, m->input, 6, 1, 1, 1, 3, (const int[4]){0, 0, 0, 0}, 0, FV_ACT_NONE, 1); break; /* 4 % 3 */
+      case 2: L_lrn(m, m->input, 3, 1, 0.75f, 1); m->ops[0].lrn_bias = 0; break;
+      case 3: L_slice(m, m->input, (const int[4]){0, 0, 0, 3}, (const int[4]){-1, -1, -1, 2}, (const int[4]){1, 1, 1, 1}, 2);
+              want = FV_ERR_SHAPE; break; /* channels 3..4 of 4 */
+      case 4: { fv_op *tr = mb_op(m, FV_OP_TRANSPOSE, FV_ACT_NONE, 1, &m->input, 4);
+                tr->perm[0] = 0, tr->perm[1] = 1, tr->perm[2] = 1, tr->perm[3] = 3; break; }
+      case 5: { int u = L_act(m, m->input, FV_ACT_RELU, 0, 0); /* reshape to dims with other counts */
+                int v = L_pool_x(m, FV_OP_MAXPOOL2D, u, 2, 2, (const int[4]){0, 0, 0, 0}, 0, 0, 0);
+                fv_op *r = mb_op(m, FV_OP_RESHAPE, FV_ACT_NONE, 2, (int[]){u, v}, 4);
+                r->new_rank = 0; want = FV_ERR_SHAPE; break; }
+      case 6: L_lrn(m, m->input, 3, 1, 0.75f, 1); m->ops[0].act = FV_ACT_RELU; want = FV_ERR_UNSUPPORTED; break;
+      case 7: L_binop(m, FV_OP_ADD, m->input, m->input, FV_ACT_TANH); want = FV_ERR_UNSUPPORTED; break;
+      case 8: L_pad(m, m->input, (const int[4][2]){{0, 0}, {0, -1}, {0, 0}, {0, 0}}); break;
+      default: L_act(m, m->input, FV_ACT_COUNT, 0, 0); want = FV_ERR_UNSUPPORTED; break;
+    }
+    fv_error err = {0};
+    fv_graph *g = fv_graph_new(m, 1, 6, 6, m->n_ops - 1, 1, &err);
+    CHECK(g == NULL && (int)err.code == want && strstr(err.msg, "layer ") != NULL,
+          "mistake %d: code %d (want %d), \"%s\"", mistake, err.code, want, err.msg);
+    fv_graph_free(g);
+    fv_model_free(m);
+  }
+}
+
+/* The op fields reach the kernels: one op at a time on a known input, against values by hand. */
+static fv_graph *run1(fv_model *m, int h, int w, float (*fill)(int y, int x, int c)) {
+  fv_error err = {0};
+  fv_graph *g = fv_graph_new(m, 1, h, w, m->n_ops - 1, 0, &err);
+  CHECK(g != NULL, "wiring: %s", err.msg);
+  if (!g) return NULL;
+  float *x = fv_graph_input(g);
+  for (int y = 0; y < h; y++)
+    for (int xx = 0; xx < w; xx++)
+      for (int c = 0; c < 3; c++) x[(y * w + xx) * 3 + c] = fill(y, xx, c);
+  fv_graph_forward(g);
+  return g;
+}
+static float ones(int y, int x, int c) { return (void)y, (void)x, (void)c, 1.0f; }
+static float ramp(int y, int x, int c) { return (float)((y * 7 + x) * 3 + c); }
+static float chan(int y, int x, int c) { return (void)y, (void)x, (float)(c + 1); }
+
+static void test_wiring(void) {
+  /* AveragePool(3, stride 2, pads 1, ceil_mode, count_include_pad) on 6×7 ones: PyTorch gives 4/9 in the
+   * corner, 6/9 on the top edge and 2/6 at the bottom-left (the ceil overhang is not counted) */
+  fv_model *m = mb_new(3);
+  L_pool_x(m, FV_OP_AVGPOOL2D, m->input, 3, 2, (const int[4]){1, 1, 1, 1}, 1, 1, 0);
+  fv_graph *g = run1(m, 6, 7, ones);
+  if (g) {
+    const float *y = fv_graph_act(g, m->output);
+    const int *d = fv_graph_dims(g, m->output);
+    CHECK(d[1] == 4 && d[2] == 4 && fabsf(y[0] - 4 / 9.0f) < 1e-6f && fabsf(y[3] - 6 / 9.0f) < 1e-6f &&
+              fabsf(y[12 * 3] - 2 / 6.0f) < 1e-6f,
+          "wiring: count_include_pad pool %dx%d: %g %g %g", d[1], d[2], y[0], y[3], y[36]);
+  }
+  fv_graph_free(g);
+  fv_model_free(m);
+  /* MaxPool(3, stride 2, pads 1, ceil_mode) on the ramp: channel 0 of the last row of windows repeats the one
+   * above it (PyTorch: 36 38 40 41 twice, ×3 for the channel stride here) */
+  m = mb_new(3);
+  L_pool_x(m, FV_OP_MAXPOOL2D, m->input, 3, 2, (const int[4]){1, 1, 1, 1}, 1, 0, 0);
+  g = run1(m, 6, 7, ramp);
+  if (g) {
+    const float *y = fv_graph_act(g, m->output);
+    CHECK(y[0] == 24 && y[3 * 3] == 39 && y[12 * 3] == 108 && y[15 * 3] == 123, "wiring: ceil max pool %g %g %g %g",
+          y[0], y[9], y[36], y[45]);
+  }
+  fv_graph_free(g);
+  fv_model_free(m);
+  /* Clip(-1, 0.5), HardSigmoid(0.5, 0.25), LeakyRelu(0.5) read act_a / act_b */
+  const struct { fv_act act; float a, b, x, want; } acts[] = {
+      {FV_ACT_CLIP, -1, 0.5f, 3, 0.5f}, {FV_ACT_HARD_SIGMOID, 0.5f, 0.25f, 1, 0.75f}, {FV_ACT_LEAKY_RELU, 0.5f, 0, 3, 3}};
+  for (int i = 0; i < 3; i++) {
+    m = mb_new(3);
+    L_act(m, m->input, acts[i].act, acts[i].a, acts[i].b);
+    g = run1(m, 1, 1, chan);
+    if (g) {
+      float y = fv_graph_act(g, m->output)[(int)acts[i].x - 1];
+      CHECK(y == acts[i].want, "wiring: activation %d gives %g, want %g", (int)acts[i].act, y, acts[i].want);
+    }
+    fv_graph_free(g);
+    fv_model_free(m);
+  }
+  /* LRN(size 3, alpha 3, beta 1, bias 1) on channels 1, 2, 3: t = 6, 15, 14 */
+  m = mb_new(3);
+  L_lrn(m, m->input, 3, 3.0f, 1.0f, 1.0f);
+  g = run1(m, 1, 2, chan);
+  if (g) {
+    const float *y = fv_graph_act(g, m->output);
+    CHECK(fabsf(y[3] - 1 / 6.0f) < 1e-7f && fabsf(y[4] - 2 / 15.0f) < 1e-7f && fabsf(y[5] - 3 / 14.0f) < 1e-7f,
+          "wiring: LRN %g %g %g", y[3], y[4], y[5]);
+  }
+  fv_graph_free(g);
+  fv_model_free(m);
+  /* a 1×1 conv with 3 groups (one channel each, weights 2, 3, 4) and a top pad of 1 */
+  m = mb_new(3);
+  L_conv_x(m, m->input, 3, 1, 1, 1, 3, (const int[4]){1, 0, 0, 0}, 0, FV_ACT_NONE, 1);
+  float *w = m->tensors[m->ops[0].inputs[1]].data;
+  w[0] = 2, w[1] = 3, w[2] = 4;
+  g = run1(m, 2, 1, chan);
+  if (g) {
+    const float *y = fv_graph_act(g, m->output);
+    const int *d = fv_graph_dims(g, m->output);
+    CHECK(d[1] == 3 && y[0] == 0 && y[2] == 0 && y[3] == 2 && y[4] == 6 && y[5] == 12 && y[8] == 12,
+          "wiring: grouped padded conv %d rows: %g %g %g | %g %g %g", d[1], y[0], y[1], y[2], y[3], y[4], y[5]);
+  }
+  fv_graph_free(g);
+  fv_model_free(m);
+  /* Pad with 0.3 on the left; Slice from (1, 2, 1) by steps (1, 2, 2); Transpose H and W */
+  m = mb_new(3);
+  int t = L_pad_value(m, m->input, (const int[4][2]){{0, 0}, {0, 0}, {1, 0}, {0, 0}}, 0.3f);
+  t = L_slice(m, t, (const int[4]){0, 1, 2, 1}, (const int[4]){-1, -1, -1, -1}, (const int[4]){1, 1, 2, 2}, 1);
+  fv_op *tr = mb_op(m, FV_OP_TRANSPOSE, FV_ACT_NONE, 1, &t, 1);
+  tr->perm[0] = 0, tr->perm[1] = 2, tr->perm[2] = 1, tr->perm[3] = 3;
+  g = run1(m, 3, 7, ramp);
+  if (g) { /* padded W 8; slice rows 1..2, columns 2, 4, 6 (input columns 1, 3, 5), channel 1 */
+    const float *y = fv_graph_act(g, m->output);
+    const int *d = fv_graph_dims(g, m->output);
+    CHECK(d[1] == 3 && d[2] == 2 && d[3] == 1 && y[0] == ramp(1, 1, 1) && y[1] == ramp(2, 1, 1) &&
+              y[2] == ramp(1, 3, 1) && y[5] == ramp(2, 5, 1),
+          "wiring: pad/slice/transpose %dx%dx%d: %g %g %g", d[1], d[2], d[3], y[0], y[1], y[2]);
+    const float *p = fv_graph_act(g, m->ops[0].output);
+    CHECK(p[0] == 0.3f && p[3] == ramp(0, 0, 0), "wiring: pad value %g", p[0]);
+  }
+  fv_graph_free(g);
+  fv_model_free(m);
+  /* an op reading a constant (what a loader leaves unfolded): a SLICE of it, added to the input; the
+   * backward skips the constant */
+  m = mb_new(3);
+  int k = mb_const(m, 1, (int[]){6}, 1.0f, 1.0f);
+  m->tensors[k].data[4] = 5.0f;
+  t = L_slice(m, k, (const int[4]){0, 0, 0, 1}, (const int[4]){-1, -1, -1, 3}, (const int[4]){1, 1, 1, 2}, 3);
+  L_binop(m, FV_OP_ADD, m->input, t, FV_ACT_NONE);
+  {
+    fv_error err = {0};
+    g = fv_graph_new(m, 1, 2, 2, m->n_ops - 1, 1, &err);
+    CHECK(g != NULL, "wiring: slice of a constant: %s", err.msg);
+    if (g) {
+      memset(fv_graph_input(g), 0, 12 * sizeof(float));
+      fv_graph_forward(g);
+      const float *y = fv_graph_act(g, m->output);
+      CHECK(y[0] == 1 && y[1] == 1 && y[2] == 1 && y[4] == 1, "wiring: slice of a constant: %g %g %g", y[0], y[1], y[2]);
+      m->tensors[k].data[3] = 7.0f; /* channel 3 is the slice's second element */
+      fv_graph_forward(g);
+      CHECK(y[1] == 7 && y[10] == 7, "wiring: slice of a constant reads it: %g", y[1]);
+      fv_graph_zero_grad(g);
+      float *d = fv_graph_grad(g, m->output);
+      for (int i = 0; i < 12; i++) d[i] = 1.0f;
+      fv_graph_backward(g, 0);
+      CHECK(fv_graph_grad(g, m->input)[5] == 1.0f, "wiring: gradient past a constant's slice");
+    }
+    fv_graph_free(g);
+  }
+  fv_model_free(m);
+}
+
 int main(void) {
   check_seed(20240611);
   test_finite_differences();
   test_redirect();
+  test_redirect_standalone();
   test_truncated();
   test_plan();
+  test_plan_onnx_ops();
+  test_wiring();
   return check_summary("graph");
 }

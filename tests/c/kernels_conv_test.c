@@ -1,5 +1,6 @@
-/* kernels_conv_test.c — the convolution family: CONV_2D, DEPTHWISE_CONV_2D,
- * FULLY_CONNECTED, forward and input gradient, and TFLite's padding rule.
+/* kernels_conv_test.c — the convolution family: CONV_2D (also grouped),
+ * DEPTHWISE_CONV_2D, FULLY_CONNECTED, forward and input gradient, and the
+ * padding rules (TFLite's SAME/VALID, ONNX's explicit pads and ceil mode).
  *
  * Every kernel pair in kernels.inc whose signature is one of the family's
  * (conv, conv_grad, fc, fc_grad) is run over fixed awkward shapes and random
@@ -13,37 +14,7 @@
  * Natively only the scalar kernels exist (ASan/UBSan); the wasm build adds
  * the SIMD ones and checks that the dispatching names follow the switch.
  */
-#include "check.h"
-#include "kernels/kernels.h"
-
-/* ---- the kernel list ----------------------------------------------------- */
-
-#define FV_KERNEL(op, sig) fv_##sig##_fn fv_f32_##op##__scalar, fv_f32_##op##__wasmsimd;
-#include "kernels/kernels.inc"
-#undef FV_KERNEL
-
-typedef void (*any_fn)(void);
-/* The kernel's address if its signature is one this test drives, else NULL
- * (and then it is not referenced, so other sections' kernels need not link). */
-#define PICK(f)                                                                                    \
-  _Generic((f), fv_conv_fn *: (any_fn)(f), fv_conv_grad_fn *: (any_fn)(f), fv_fc_fn *: (any_fn)(f), \
-           fv_fc_grad_fn *: (any_fn)(f), default: (any_fn)0)
-#ifdef __wasm_simd128__
-#define SIMD_OF(op) PICK(fv_f32_##op##__wasmsimd)
-#else
-#define SIMD_OF(op) (any_fn)0
-#endif
-
-typedef struct {
-  const char *op, *sig;
-  any_fn scalar, simd;
-} kernel_pair;
-
-static const kernel_pair pairs[] = {
-#define FV_KERNEL(op, sig) {#op, #sig, PICK(fv_f32_##op##__scalar), SIMD_OF(op)},
-#include "kernels/kernels.inc"
-#undef FV_KERNEL
-};
+#include "kernel_test.h"
 
 /* ---- buffers with guard floats -------------------------------------------- */
 
@@ -110,9 +81,13 @@ static int tap_in(int o, int stride, int pad, int k, int dil, int in) {
   return i >= 0 && i < in ? i : -1;
 }
 
-/* y = conv(x) + b (no activation), mag = Σ |terms|; dw: depthwise layout. */
+static int groups_of(const fv_conv_shape *s) { return s->groups > 1 ? s->groups : 1; }
+
+/* y = conv(x) + b (no activation), mag = Σ |terms|; dw: depthwise layout. A
+ * grouped conv: output o reads input channels g·icg + i of its group g = o / ocg. */
 static void ref_forward(int dw, const fv_conv_shape *s, const float *x, const float *w, const float *b, double *y,
                         double *mag) {
+  const int icg = s->ic / groups_of(s), ocg = s->oc / groups_of(s);
   for (int n = 0; n < s->n; n++)
     for (int oy = 0; oy < s->oh; oy++)
       for (int ox = 0; ox < s->ow; ox++)
@@ -127,8 +102,8 @@ static void ref_forward(int dw, const fv_conv_shape *s, const float *x, const fl
                 double t = (double)xp[o / s->dm] * w[((size_t)ky * s->kw + kx) * s->oc + o];
                 acc += t, m += fabs(t);
               } else {
-                for (int i = 0; i < s->ic; i++) {
-                  double t = (double)xp[i] * w[(((size_t)o * s->kh + ky) * s->kw + kx) * s->ic + i];
+                for (int i = 0; i < icg; i++) {
+                  double t = (double)xp[o / ocg * icg + i] * w[(((size_t)o * s->kh + ky) * s->kw + kx) * icg + i];
                   acc += t, m += fabs(t);
                 }
               }
@@ -141,6 +116,7 @@ static void ref_forward(int dw, const fv_conv_shape *s, const float *x, const fl
 
 /* g = d<y, dy>/dx of the forward without bias/activation, mag = Σ |terms| (both zeroed here). */
 static void ref_grad(int dw, const fv_conv_shape *s, const float *dy, const float *w, double *g, double *mag) {
+  const int icg = s->ic / groups_of(s), ocg = s->oc / groups_of(s);
   memset(g, 0, sizeof(double) * (size_t)s->n * s->ih * s->iw * s->ic);
   memset(mag, 0, sizeof(double) * (size_t)s->n * s->ih * s->iw * s->ic);
   for (int n = 0; n < s->n; n++)
@@ -158,9 +134,9 @@ static void ref_grad(int dw, const fv_conv_shape *s, const float *dy, const floa
                 double t = d * w[((size_t)ky * s->kw + kx) * s->oc + o];
                 gp[o / s->dm] += t, mp[o / s->dm] += fabs(t);
               } else {
-                for (int i = 0; i < s->ic; i++) {
-                  double t = d * w[(((size_t)o * s->kh + ky) * s->kw + kx) * s->ic + i];
-                  gp[i] += t, mp[i] += fabs(t);
+                for (int i = 0; i < icg; i++) {
+                  double t = d * w[(((size_t)o * s->kh + ky) * s->kw + kx) * icg + i];
+                  gp[o / ocg * icg + i] += t, mp[o / ocg * icg + i] += fabs(t);
                 }
               }
             }
@@ -176,8 +152,9 @@ typedef struct {
 
 static const char *shape_str(const fv_conv_shape *s) {
   static char buf[200];
-  snprintf(buf, sizeof buf, "n%d %dx%dx%d -> %dx%dx%d k%dx%d s%d,%d d%d,%d pad%d,%d dm%d act%d", s->n, s->ih, s->iw,
-           s->ic, s->oh, s->ow, s->oc, s->kh, s->kw, s->sh, s->sw, s->dh, s->dw, s->pt, s->pl, s->dm, (int)s->act);
+  snprintf(buf, sizeof buf, "n%d %dx%dx%d -> %dx%dx%d k%dx%d s%d,%d d%d,%d pad%d,%d dm%d g%d act%d", s->n, s->ih,
+           s->iw, s->ic, s->oh, s->ow, s->oc, s->kh, s->kw, s->sh, s->sw, s->dh, s->dw, s->pt, s->pl, s->dm,
+           groups_of(s), (int)s->act);
   return buf;
 }
 
@@ -194,7 +171,14 @@ static int make_shape(fv_conv_shape *s, int dw, int n, int ih, int iw, int ic, i
 }
 
 static size_t conv_cost(const fv_conv_shape *s, int dw) {
-  return (size_t)s->n * s->oh * s->ow * s->oc * s->kh * s->kw * (dw ? 1 : s->ic);
+  return (size_t)s->n * s->oh * s->ow * s->oc * s->kh * s->kw * (dw ? 1 : s->ic / groups_of(s));
+}
+
+/* Explicit pads (ONNX's) through fv_conv_shape_pad; 0 if the output is empty. */
+static int make_explicit(fv_conv_shape *s, int pt, int pl, int pb, int pr) {
+  s->pt = pt, s->pl = pl, s->pb = pb, s->pr = pr;
+  fv_conv_shape_pad(s, FV_PADDING_EXPLICIT);
+  return s->oh > 0 && s->ow > 0;
 }
 
 /* 3×3 depthwise without column dilation runs on the SIMD row kernels. Their
@@ -264,8 +248,21 @@ static int conv_case_at(int dw, int idx, int n_random, conv_case *c) {
       case 21: return make_shape(s, 0, 2, 7, 15, 1, 6, 2, 9, 1, 1, 1, 1, S, R);      /* ic 1, 2×9 filter */
       case 22: return make_shape(s, 0, 1, 6, 13, 3, 8, 3, 3, 1, 1, 1, 1, V, N);      /* first conv's filter, s1 VALID */
       case 23: return make_shape(s, 0, 1, 5, 7, 9, 4, 1, 1, 2, 2, 1, 1, S, R6);      /* ic 9, 1×1 stride 2 */
+      /* groups (ONNX group): ic and oc split in g; w [oc][kh][kw][ic/g] */
+      case 24: make_shape(s, 0, 1, 7, 6, 6, 9, 3, 3, 1, 1, 1, 1, S, R); s->groups = 3; return 1;    /* icg 2, ocg 3 */
+      case 25: make_shape(s, 0, 2, 5, 9, 5, 10, 3, 3, 2, 2, 1, 1, S, N); s->groups = 5; return 1;   /* icg 1 (depthwise-like) ×2 */
+      case 26: make_shape(s, 0, 1, 6, 7, 16, 8, 1, 1, 1, 1, 1, 1, V, R6); s->groups = 4; return 1;  /* grouped 1×1 */
+      case 27: /* grouped 3×3 stride 2, asymmetric explicit pads, channels not a multiple of 4 */
+        make_shape(s, 0, 1, 9, 8, 14, 21, 3, 3, 2, 2, 1, 1, V, R);
+        s->groups = 7;
+        return make_explicit(s, 1, 0, 2, 1);
+      case 28: make_shape(s, 0, 1, 9, 9, 8, 64, 3, 3, 1, 1, 2, 2, S, N); s->groups = 2; return 1;   /* dilated, wide groups */
+      /* explicit pads through fv_conv_shape_pad: GoogLeNet's 7×7 s2 pad 3, asymmetric, width 1 */
+      case 29: make_shape(s, 0, 1, 13, 11, 3, 8, 7, 7, 2, 2, 1, 1, V, R); return make_explicit(s, 3, 3, 3, 3);
+      case 30: make_shape(s, 0, 2, 6, 5, 5, 7, 3, 3, 1, 2, 1, 1, V, N); return make_explicit(s, 2, 0, 1, 2);
+      case 31: make_shape(s, 0, 1, 5, 1, 3, 4, 3, 3, 1, 1, 1, 1, V, R6); return make_explicit(s, 0, 1, 2, 1);
     }
-    idx -= 24;
+    idx -= 32;
   } else {
     switch (idx) {
       case 0: return make_shape(s, 1, 1, 9, 9, 8, 1, 3, 3, 1, 1, 1, 1, S, R6);        /* 3×3 s1, interior + ring */
@@ -302,8 +299,11 @@ static int conv_case_at(int dw, int idx, int n_random, conv_case *c) {
         make_shape(s, 1, 1, 4, 140, 4, 1, 3, 3, 1, 2, 1, 1, V, N);
         s->pt = 2, s->pl = 2, s->oh = 5, s->ow = 71;
         return 1;
+      /* explicit pads through fv_conv_shape_pad, larger than the 3×3 row kernels take */
+      case 24: make_shape(s, 1, 1, 7, 9, 6, 1, 3, 3, 1, 1, 1, 1, V, R); return make_explicit(s, 0, 3, 2, 4);
+      case 25: make_shape(s, 1, 1, 8, 6, 5, 1, 3, 3, 2, 2, 1, 1, V, R6); return make_explicit(s, 2, 0, 0, 1);
     }
-    idx -= 24;
+    idx -= 26;
     if (idx < DW_GRID) {
       dw_grid_case(idx, c);
       return 1;
@@ -328,6 +328,11 @@ static int conv_case_at(int dw, int idx, int n_random, conv_case *c) {
       s->oh = (ih + s->pt + pb - effh) / sh + 1, s->ow = (iw + s->pl + pr - effw) / sw + 1;
       if (ih + s->pt + pb < effh || iw + s->pl + pr < effw) continue;
     }
+    if (!dw && check_int(0, 3) == 0) { /* groups: a common divisor of ic and oc */
+      int g = check_int(2, 4);
+      while (g > 1 && (ic % g || oc % g)) g--;
+      s->groups = g;
+    }
     if (conv_cost(s, dw) > 200000) continue;
     c->bias = check_int(0, 1);
     return 1;
@@ -336,14 +341,14 @@ static int conv_case_at(int dw, int idx, int n_random, conv_case *c) {
 
 /* ---- conv / dwconv forward ------------------------------------------------------ */
 
-static void test_conv_forward(const kernel_pair *kp, int dw) {
+static int test_conv_forward(const kernel_pair *kp, int dw) {
   fv_conv_fn *scalar = (fv_conv_fn *)kp->scalar, *simd = (fv_conv_fn *)kp->simd;
   int cases = 0;
   conv_case c;
   for (int idx = 0; conv_case_at(dw, idx, 300, &c); idx++, cases++) {
     const fv_conv_shape *s = &c.s;
     const size_t nx = (size_t)s->n * s->ih * s->iw * s->ic, ny = (size_t)s->n * s->oh * s->ow * s->oc;
-    const size_t nw = dw ? (size_t)s->kh * s->kw * s->oc : (size_t)s->oc * s->kh * s->kw * s->ic;
+    const size_t nw = dw ? (size_t)s->kh * s->kw * s->oc : (size_t)s->oc * s->kh * s->kw * (s->ic / groups_of(s));
     float *x = grand(nx, -1, 1), *w = grand(nw, -1, 1), *b = grand((size_t)s->oc, -1, 1);
     float *y = gbuf(ny), *y2 = gbuf(ny);
     double *ref = (double *)malloc(sizeof(double) * ny), *mag = (double *)malloc(sizeof(double) * ny);
@@ -364,7 +369,7 @@ static void test_conv_forward(const kernel_pair *kp, int dw) {
       r = ratio_ref(y2, ref, mag, ny);
       CHECK(r <= 1, "%s__wasmsimd vs reference: ratio %g at %s bias %d", kp->op, r, shape_str(s), c.bias);
       CHECK(guards_ok(y2, ny), "%s__wasmsimd wrote outside y at %s", kp->op, shape_str(s));
-      if (!dw) { /* weights packed once (as the model does at load) give the very same bytes */
+      if (!dw && groups_of(s) == 1) { /* weights packed once (as the model does at load) give the very same bytes */
         const int K = s->kh * s->kw * s->ic;
         float *pw = gbuf(fv_fc_pack_floats(K, s->oc)), *y3 = gbuf(ny);
         fv_fc_pack(K, s->oc, w, pw);
@@ -385,6 +390,7 @@ static void test_conv_forward(const kernel_pair *kp, int dw) {
     gfree(x), gfree(w), gfree(b), gfree(y), gfree(y2), free(ref), free(mag);
   }
   printf("%s: %d shapes\n", kp->op, cases);
+  return cases;
 }
 
 /* ---- conv / dwconv gradient ----------------------------------------------------- */
@@ -398,7 +404,7 @@ static int adjoint_ok(double lhs, double lhs_mag, const float *x, const float *g
   return err <= 1;
 }
 
-static void test_conv_grad(const kernel_pair *kp, int dw) {
+static int test_conv_grad(const kernel_pair *kp, int dw) {
   fv_conv_grad_fn *scalar = (fv_conv_grad_fn *)kp->scalar, *simd = (fv_conv_grad_fn *)kp->simd;
   fv_conv_grad_fn *fns[2] = {scalar, simd};
   static const char *names[2] = {"scalar", "wasmsimd"};
@@ -407,7 +413,7 @@ static void test_conv_grad(const kernel_pair *kp, int dw) {
   for (int idx = 0; conv_case_at(dw, idx, 300, &c); idx++, cases++) {
     const fv_conv_shape *s = &c.s;
     const size_t nx = (size_t)s->n * s->ih * s->iw * s->ic, ny = (size_t)s->n * s->oh * s->ow * s->oc;
-    const size_t nw = dw ? (size_t)s->kh * s->kw * s->oc : (size_t)s->oc * s->kh * s->kw * s->ic;
+    const size_t nw = dw ? (size_t)s->kh * s->kw * s->oc : (size_t)s->oc * s->kh * s->kw * (s->ic / groups_of(s));
     float *x = grand(nx, -1, 1), *w = grand(nw, -1, 1), *dy = grand(ny, -1, 1), *dx0 = grand(nx, -1, 1);
     float *dx = gbuf(nx), *g = gbuf(nx), *dx_scalar = gbuf(nx);
     double *yref = (double *)malloc(sizeof(double) * ny), *gref = (double *)malloc(sizeof(double) * nx);
@@ -441,6 +447,7 @@ static void test_conv_grad(const kernel_pair *kp, int dw) {
     gfree(x), gfree(w), gfree(dy), gfree(dx0), gfree(dx), gfree(g), gfree(dx_scalar), free(yref), free(gref), free(mag);
   }
   printf("%s: %d shapes\n", kp->op, cases);
+  return cases;
 }
 
 /* ---- fully connected -------------------------------------------------------------- */
@@ -459,7 +466,7 @@ static int fc_case_at(int idx, int *n, int *ic, int *oc) {
   return 1;
 }
 
-static void test_fc_forward(const kernel_pair *kp) {
+static int test_fc_forward(const kernel_pair *kp) {
   fv_fc_fn *scalar = (fv_fc_fn *)kp->scalar, *simd = (fv_fc_fn *)kp->simd;
   int cases = 0, n, ic, oc;
   for (int idx = 0; fc_case_at(idx, &n, &ic, &oc); idx++, cases++) {
@@ -498,9 +505,10 @@ static void test_fc_forward(const kernel_pair *kp) {
     gfree(x), gfree(w), gfree(b), gfree(y), gfree(y2), free(ref), free(mag);
   }
   printf("%s: %d shapes\n", kp->op, cases);
+  return cases;
 }
 
-static void test_fc_grad(const kernel_pair *kp) {
+static int test_fc_grad(const kernel_pair *kp) {
   fv_fc_grad_fn *fns[2] = {(fv_fc_grad_fn *)kp->scalar, (fv_fc_grad_fn *)kp->simd};
   static const char *names[2] = {"scalar", "wasmsimd"};
   int cases = 0, n, ic, oc;
@@ -546,6 +554,7 @@ static void test_fc_grad(const kernel_pair *kp) {
     gfree(x), gfree(w), gfree(dy), gfree(dx0), gfree(dx), gfree(g), gfree(dx_scalar), free(gref), free(mag);
   }
   printf("%s: %d shapes\n", kp->op, cases);
+  return cases;
 }
 
 /* ---- padding ----------------------------------------------------------------------- */
@@ -588,6 +597,51 @@ static void test_padding(void) {
             /* VALID never pads; SAME keeps every tap of the last output inside input + padding */
             if (!same) CHECK(before == 0 || out == 0, "VALID padded");
           }
+
+  /* Explicit pads and ceil mode: PyTorch 1.13's max_pool2d output sizes (in, k, stride, pad on both sides,
+   * ceil_mode → out), GoogLeNet's pools among them (112 → 56 → 28 → 14 → 7 with ceil mode). */
+  static const struct {
+    int in, k, stride, pad, ceil, out;
+  } torch_sizes[] = {
+      {112, 3, 2, 0, 0, 55}, {112, 3, 2, 0, 1, 56}, {56, 3, 2, 0, 1, 28}, {28, 3, 2, 0, 1, 14}, {14, 3, 2, 0, 0, 6},
+      {14, 3, 2, 0, 1, 7},   {6, 3, 2, 1, 0, 3},    {6, 3, 2, 1, 1, 4},   {7, 3, 2, 1, 1, 4},   {5, 2, 2, 0, 1, 3},
+      {5, 3, 3, 1, 1, 2},    {4, 3, 3, 1, 1, 2},    {1, 3, 2, 1, 1, 1},   {10, 4, 3, 2, 1, 4},  {8, 2, 3, 1, 0, 3},
+      {8, 2, 3, 1, 1, 3},    {9, 5, 4, 2, 1, 3},
+  };
+  for (size_t i = 0; i < sizeof torch_sizes / sizeof torch_sizes[0]; i++) {
+    fv_conv_shape s = {0};
+    s.ih = s.iw = torch_sizes[i].in, s.kh = s.kw = torch_sizes[i].k, s.sh = s.sw = torch_sizes[i].stride;
+    s.dh = s.dw = 1, s.ceil_mode = torch_sizes[i].ceil;
+    s.pt = s.pl = s.pb = s.pr = torch_sizes[i].pad;
+    fv_conv_shape_pad(&s, FV_PADDING_EXPLICIT);
+    CHECK(s.oh == torch_sizes[i].out && s.ow == torch_sizes[i].out && s.pt == torch_sizes[i].pad,
+          "explicit in %d k %d s %d pad %d ceil %d: out %d, PyTorch %d", torch_sizes[i].in, torch_sizes[i].k,
+          torch_sizes[i].stride, torch_sizes[i].pad, torch_sizes[i].ceil, s.oh, torch_sizes[i].out);
+  }
+  /* ... and by enumeration over a grid of asymmetric pads: without ceil mode output o exists iff its window
+   * ends inside the trailing pad; with ceil mode iff it starts before the last whole window's start plus a
+   * stride (o·s < span + s) and inside the input or the leading pad (o·s − before < in). */
+  for (int in = 1; in <= 12; in++)
+    for (int k = 1; k <= 4; k++)
+      for (int st = 1; st <= 3; st++)
+        for (int d = 1; d <= 2; d++)
+          for (int before = 0; before <= 3; before++)
+            for (int after = 0; after <= 3; after++)
+              for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++) {
+                const int eff = (k - 1) * d + 1, span = in + before + after - eff;
+                int out = 0;
+                for (int o = 0; o < 64; o++) {
+                  int fits = ceil_mode ? o * st < span + st : o * st + eff <= in + before + after;
+                  if (span >= 0 && fits && (!ceil_mode || o * st - before < in)) out = o + 1;
+                }
+                fv_conv_shape s = {0};
+                s.ih = in, s.iw = 1, s.kh = k, s.kw = 1, s.sh = st, s.sw = 1, s.dh = d, s.dw = 1;
+                s.pt = before, s.pb = after, s.ceil_mode = ceil_mode;
+                fv_conv_shape_pad(&s, FV_PADDING_EXPLICIT);
+                CHECK(s.oh == out && s.pt == before && s.pb == after && s.ow == 1,
+                      "explicit in %d k %d s %d d %d pads %d,%d ceil %d: out %d, want %d", in, k, st, d, before, after,
+                      ceil_mode, s.oh, out);
+              }
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */
@@ -632,29 +686,24 @@ static void test_dispatch(void) {
   gfree(x), gfree(w), gfree(b), gfree(dy), gfree(a), gfree(e);
 }
 
+static int run(const kernel_pair *kp) {
+  CHECK(kp->scalar != NULL, "%s: no scalar kernel", kp->op);
+#ifdef __wasm_simd128__
+  CHECK(kp->simd != NULL, "%s: no SIMD kernel", kp->op);
+#endif
+  if (!strcmp(kp->op, "conv2d")) return test_conv_forward(kp, 0);
+  if (!strcmp(kp->op, "dwconv2d")) return test_conv_forward(kp, 1);
+  if (!strcmp(kp->op, "conv2d_grad")) return test_conv_grad(kp, 0);
+  if (!strcmp(kp->op, "dwconv2d_grad")) return test_conv_grad(kp, 1);
+  if (!strcmp(kp->op, "fc")) return test_fc_forward(kp);
+  if (!strcmp(kp->op, "fc_grad")) return test_fc_grad(kp);
+  return 0;
+}
+
 int main(void) {
   check_seed(20240611);
   test_padding();
-  int mine = 0;
-  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-    const kernel_pair *kp = &pairs[i];
-    const int conv_sig = !strcmp(kp->sig, "conv"), conv_grad_sig = !strcmp(kp->sig, "conv_grad");
-    const int fc_sig = !strcmp(kp->sig, "fc"), fc_grad_sig = !strcmp(kp->sig, "fc_grad");
-    if (!conv_sig && !conv_grad_sig && !fc_sig && !fc_grad_sig) continue; /* another family's kernel */
-    mine++;
-    CHECK(kp->scalar != NULL, "%s: no scalar kernel", kp->op);
-#ifdef __wasm_simd128__
-    CHECK(kp->simd != NULL, "%s: no SIMD kernel", kp->op);
-#endif
-    if (!kp->scalar) continue;
-    if (conv_sig && !strcmp(kp->op, "conv2d")) test_conv_forward(kp, 0);
-    else if (conv_sig && !strcmp(kp->op, "dwconv2d")) test_conv_forward(kp, 1);
-    else if (conv_grad_sig && !strcmp(kp->op, "conv2d_grad")) test_conv_grad(kp, 0);
-    else if (conv_grad_sig && !strcmp(kp->op, "dwconv2d_grad")) test_conv_grad(kp, 1);
-    else if (fc_sig && !strcmp(kp->op, "fc")) test_fc_forward(kp);
-    else if (fc_grad_sig && !strcmp(kp->op, "fc_grad")) test_fc_grad(kp);
-    else CHECK(0, "%s (%s): listed in kernels.inc but this test has no reference for it", kp->op, kp->sig);
-  }
+  int mine = for_my_kernels("kernels_conv", run);
   CHECK(mine >= 6, "only %d convolution-family kernels listed in kernels.inc", mine);
   test_dispatch();
   return check_summary("kernels_conv");

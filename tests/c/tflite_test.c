@@ -36,6 +36,10 @@
 #endif
 
 /* ==== a sanity walk over any model the loader returns ===================== */
+/* The values pixels 0 and 255 of channel 0 become. */
+static float in_min(const fv_model *m) { return fv_model_input_offset(m, 0); }
+static float in_max(const fv_model *m) { return fv_model_input_offset(m, 0) + 255.0f * fv_model_input_scale(m, 0); }
+
 static int64_t count_of(const fv_tensor *t) {
   int64_t c = 1;
   for (int k = 0; k < t->rank; k++) c *= t->dims[k];
@@ -45,7 +49,8 @@ static int64_t count_of(const fv_tensor *t) {
 static int sane_model(const fv_model *m) {
   if (!m || m->n_ops < 1 || m->n_tensors < 1) return 0;
   if (m->input < 0 || m->input >= m->n_tensors || m->output < 0 || m->output >= m->n_tensors) return 0;
-  if (!(m->input_min < m->input_max)) return 0;
+  for (int k = 0; k < 3; k++)
+    if (!(m->in_scale[k] > 0) || !isfinite(m->in_offset[k])) return 0;
   for (int i = 0; i < m->n_tensors; i++) {
     const fv_tensor *t = &m->tensors[i];
     if (!t->name || t->rank < 0 || t->rank > FV_MAX_RANK) return 0;
@@ -262,6 +267,8 @@ typedef struct {
   int input, output;
   uint32_t version;
   int new_codes; /* also write builtin_code (newer converters); else only the deprecated byte */
+  const uint8_t *meta; /* a TFLITE_METADATA buffer (Model.metadata), or NULL */
+  size_t meta_len;
 } mspec;
 
 enum { F32 = 0, F16 = 1, I32 = 2, U8 = 3, I64 = 4, I8 = 9 };
@@ -272,7 +279,7 @@ static uint8_t *build_model(const mspec *S, size_t *len) {
   bb B = {0};
   bb_alloc(&B, 8, 8);
   memcpy(B.b + 4, "TFL3", 4);
-  bbt model = bb_table(&B, 5, (const int[]){4, 4, 4, 0, 4});
+  bbt model = bb_table(&B, 7, (const int[]){4, 4, 4, 0, 4, 0, S->meta ? 4 : 0});
   bb_link(&B, 0, model.pos);
   bb_put32(&B, model.f[0], S->version ? S->version : 3);
 
@@ -343,7 +350,15 @@ static uint8_t *build_model(const mspec *S, size_t *len) {
     }
   }
 
-  size_t bv = bb_vec(&B, 4, (size_t)nbuf, NULL, 4);
+  if (S->meta) { /* Model.metadata = [Metadata{name, buffer}], the bytes in the last buffer */
+    size_t mv = bb_vec(&B, 4, 1, NULL, 4);
+    bb_link(&B, model.f[6], mv);
+    bbt md = bb_table(&B, 2, (const int[]){4, 4});
+    bb_link(&B, mv + 4, md.pos);
+    bb_link(&B, md.f[0], bb_str(&B, "TFLITE_METADATA"));
+    bb_put32(&B, md.f[1], (uint32_t)nbuf);
+  }
+  size_t bv = bb_vec(&B, 4, (size_t)nbuf + (S->meta ? 1 : 0), NULL, 4);
   bb_link(&B, model.f[4], bv);
   bbt b0 = bb_table(&B, 1, (const int[]){0});
   bb_link(&B, bv + 4, b0.pos);
@@ -352,6 +367,11 @@ static uint8_t *build_model(const mspec *S, size_t *len) {
     bbt bt = bb_table(&B, 1, (const int[]){4});
     bb_link(&B, bv + 4 + 4 * (size_t)k++, bt.pos);
     bb_link(&B, bt.f[0], bb_vec(&B, 1, S->t[i].bytes, S->t[i].data, 16));
+  }
+  if (S->meta) {
+    bbt bt = bb_table(&B, 1, (const int[]){4});
+    bb_link(&B, bv + 4 + 4 * (size_t)nbuf, bt.pos);
+    bb_link(&B, bt.f[0], bb_vec(&B, 1, S->meta_len, S->meta, 16));
   }
   *len = B.n;
   return B.b;
@@ -522,7 +542,8 @@ static void test_model_a(void) {
   CHECK(fv_model_layer_dim(m, 4, 0) == 1 && fv_model_layer_dim(m, 4, 1) == 1 && fv_model_layer_dim(m, 4, 2) == 1 &&
             fv_model_layer_dim(m, 4, 3) == 2,
         "rank-2 layer padded to N,1,1,C");
-  CHECK(fv_model_input_min(m) == -1.0f && fv_model_input_max(m) == 1.0f, "float input → [-1, 1]");
+  CHECK(in_min(m) == -1.0f && in_max(m) == 1.0f && !fv_model_input_bgr(m) && !fv_model_input_source(m)[0],
+        "float input → [-1, 1], a guess");
   CHECK(fv_model_input_dim(m, 1) == 2 && fv_model_input_dim(m, 3) == 3, "input dims");
   fv_model_free(m);
 
@@ -534,15 +555,17 @@ static void test_model_a(void) {
   S.t[0].nzp = 1;
   S.t[0].zp[0] = 128;
   m = load_spec(&S, &e);
-  CHECK(m && fv_model_input_min(m) == -1.0f && fv_model_input_max(m) == 127.0f / 128.0f, "uint8 input range");
+  CHECK(m && in_min(m) == -1.0f && in_max(m) == 127.0f / 128.0f && fv_model_input_scale(m, 2) == 0.0078125f &&
+            strcmp(fv_model_input_source(m), "input quantization") == 0,
+        "uint8 input range");
   fv_model_free(m);
   S.t[0].type = I8;
   S.t[0].zp[0] = -1;
   m = load_spec(&S, &e);
-  CHECK(m && fv_model_input_min(m) == -127.0f / 128.0f && fv_model_input_max(m) == 1.0f, "int8 input range");
+  CHECK(m && in_min(m) == -127.0f / 128.0f && in_max(m) == 1.0f, "int8 input range");
   fv_model_free(m);
   S.t[0].scale[0] = 3e38f;
-  expect_fail(&S, FV_ERR_BAD_MODEL, "gives the range", "infinite input range");
+  expect_fail(&S, FV_ERR_BAD_MODEL, "gives pixel 0 the value", "infinite input range");
 }
 
 static void test_model_b(void) {
@@ -585,6 +608,143 @@ static void test_model_b(void) {
 /* The public view of the ops and tensors (fv.h, src/model_info.c) on models
  * A and B, whose every field is known from the specs above; then indices out
  * of range, which must answer -1 / NULL. */
+/* ---- model C (the newer converters' ops): QUANTIZE (an alias) → HARD_SWISH → SPLIT_V → TRANSPOSE,
+ * SUB (uint8 output [0, 6]: an implied RELU6) → PADV2 (a constant value) → LEAKY_RELU →
+ * DEQUANTIZE (an alias) → LOGISTIC ---- */
+static const int32_t C_axis[1] = {3}, C_sizes[2] = {1, -1}, C_perm[4] = {0, 2, 1, 3}, C_pads[8] = {0, 0, 1, 0, 0, 1, 0, 0};
+static const float C_cval[1] = {-2};
+
+static void model_c(mspec *S) {
+  memset(S, 0, sizeof *S);
+  S->nt = 16;
+  S->t[0] = (tspec){.name = "input", .type = F32, .rank = 4, .dims = {1, 2, 2, 3}};
+  S->t[1] = (tspec){.name = "q", .type = I8, .rank = 4, .dims = {1, 2, 2, 3}, .nscale = 1, .scale = {0.05f}, .nzp = 1};
+  S->t[2] = (tspec){.name = "hswish", .type = F32, .rank = 4, .dims = {1, 2, 2, 3}};
+  S->t[3] = (tspec){.name = "axis", .type = I32, .rank = 0, .data = C_axis, .bytes = 4};
+  S->t[4] = (tspec){.name = "s0", .type = F32, .rank = 4, .dims = {1, 2, 2, 1}};
+  S->t[5] = (tspec){.name = "s1", .type = F32, .rank = 4, .dims = {1, 2, 2, 2}};
+  S->t[6] = (tspec){.name = "perm", .type = I32, .rank = 1, .dims = {4}, .data = C_perm, .bytes = 16};
+  S->t[7] = (tspec){.name = "tr", .type = F32, .rank = 4, .dims = {1, 2, 2, 1}};
+  S->t[8] = (tspec){.name = "sub", .type = U8, .rank = 4, .dims = {1, 2, 2, 2}, .nscale = 1, .scale = {6.0f / 255}, .nzp = 1};
+  S->t[9] = (tspec){.name = "pads", .type = I32, .rank = 2, .dims = {4, 2}, .data = C_pads, .bytes = 32};
+  S->t[10] = (tspec){.name = "cval", .type = F32, .rank = 1, .dims = {1}, .data = C_cval, .bytes = 4};
+  S->t[11] = (tspec){.name = "padded", .type = F32, .rank = 4, .dims = {1, 3, 3, 2}};
+  S->t[12] = (tspec){.name = "leaky", .type = F32, .rank = 4, .dims = {1, 3, 3, 2}};
+  S->t[13] = (tspec){.name = "dq", .type = F32, .rank = 4, .dims = {1, 3, 3, 2}};
+  S->t[14] = (tspec){.name = "sig", .type = F32, .rank = 4, .dims = {1, 3, 3, 2}};
+  S->t[15] = (tspec){.name = "sizes", .type = I32, .rank = 1, .dims = {2}, .data = C_sizes, .bytes = 8};
+  S->no = 9;
+  S->o[0] = (ospec){.code = 114, .nin = 1, .in = {0}, .out = {1}};
+  S->o[1] = (ospec){.code = 117, .nin = 1, .in = {1}, .out = {2}};
+  S->o[2] = (ospec){.code = 102, .nin = 3, .in = {2, 15, 3}, .nout = 2, .out = {4, 5}, .opt_type = 79, .nf = 1, .f = {{0, 4, 2}}};
+  S->o[3] = (ospec){.code = 39, .nin = 2, .in = {4, 6}, .out = {7}, .opt_type = 26};
+  S->o[4] = (ospec){.code = 41, .nin = 2, .in = {7, 5}, .out = {8}, .opt_type = 28, .nf = 1, .f = {{0, 1, 0}}};
+  S->o[5] = (ospec){.code = 60, .nin = 3, .in = {8, 9, 10}, .out = {11}, .opt_type = 43};
+  S->o[6] = (ospec){.code = 98, .nin = 1, .in = {11}, .out = {12}, .opt_type = 75, .nf = 1, .f = {{0, 4, 0}}};
+  S->o[6].f[0].bits = f32_bits(0.125f);
+  S->o[7] = (ospec){.code = 6, .nin = 1, .in = {12}, .out = {13}};
+  S->o[8] = (ospec){.code = 14, .nin = 1, .in = {13}, .out = {14}};
+  S->input = 0;
+  S->output = 14;
+  S->new_codes = 1;
+}
+
+static void test_model_c(void) {
+  mspec S;
+  fv_error e;
+  model_c(&S);
+  fv_model *m = load_spec(&S, &e);
+  CHECK(m && sane_model(m), "model C loads: %s", m ? "" : e.msg);
+  if (!m) return;
+  static const fv_op_kind kinds[8] = {FV_OP_ACT, FV_OP_SLICE, FV_OP_SLICE, FV_OP_TRANSPOSE, FV_OP_SUB, FV_OP_PAD, FV_OP_ACT, FV_OP_ACT};
+  int ok = m->n_ops == 8;
+  for (int i = 0; ok && i < 8; i++) ok = m->ops[i].kind == kinds[i];
+  CHECK(ok, "model C: QUANTIZE and DEQUANTIZE are aliases, SPLIT_V two SLICEs (%d ops)", m->n_ops);
+  if (ok) {
+    const fv_op *o = m->ops;
+    CHECK(o[0].act == FV_ACT_HARD_SWISH && o[0].inputs[0] == 0, "HARD_SWISH reads the input through the QUANTIZE alias");
+    CHECK(o[1].begin[3] == 0 && o[1].size[3] == 1 && o[2].begin[3] == 1 && o[2].size[3] == 2 && o[1].size[1] == -1 &&
+              o[1].size[2] == -1 && o[1].output == 4 && o[2].output == 5,
+          "SPLIT_V: channel 0 and 1-2 (the -1 resolved), H and W whole");
+    CHECK(o[3].perm[0] == 0 && o[3].perm[1] == 2 && o[3].perm[2] == 1 && o[3].perm[3] == 3, "TRANSPOSE perm");
+    CHECK(o[4].act == FV_ACT_RELU6, "a uint8 output of range [0, 6]: the implied RELU6");
+    CHECK(o[5].pads[1][0] == 1 && o[5].pads[2][1] == 1 && o[5].pad_value == -2, "PADV2 pads and constant");
+    CHECK(o[6].act == FV_ACT_LEAKY_RELU && o[6].act_a == 0.125f, "LEAKY_RELU alpha");
+    CHECK(o[7].act == FV_ACT_SIGMOID && o[7].inputs[0] == o[6].output, "LOGISTIC reads through the DEQUANTIZE alias");
+    CHECK(strcmp(fv_model_layer_op(m, 0), "HARD_SWISH") == 0 && strcmp(fv_model_op_kind(m, 0), "ACTIVATION") == 0 &&
+              strcmp(fv_model_layer_op(m, 1), "SPLIT_V") == 0,
+          "layer ops: the file's, op kinds: the engine's");
+  }
+  fv_model_free(m);
+  model_c(&S); S.o[2].f[0].bits = 3;
+  expect_fail(&S, FV_ERR_BAD_MODEL, "num_splits 3 for 2 outputs", "SPLIT_V num_splits");
+  model_c(&S); S.t[4].dims[3] = 2;
+  expect_fail(&S, FV_ERR_BAD_MODEL, "output 0 has the wrong shape", "SPLIT_V output shape");
+  model_c(&S); S.o[2].code = 49; S.o[2].nin = 2; S.o[2].in[0] = 3; S.o[2].in[1] = 2; S.o[2].opt_type = 35;
+  expect_fail(&S, FV_ERR_BAD_MODEL, "2 outputs do not divide an axis of 3", "SPLIT of 3 channels in 2");
+  model_c(&S); S.t[6].dims[0] = 3; S.t[6].bytes = 12;
+  expect_fail(&S, FV_ERR_BAD_MODEL, "perm has 3 entries for rank 4", "TRANSPOSE perm length");
+}
+
+/* TFLite Support's ModelMetadata ("M001") with NormalizationOptions on the input: the
+ * fields of tensorflow_lite_support/metadata/metadata_schema.fbs, written here. */
+static uint8_t *metadata_with_normalization(int nmean, const float *mean, int nstd, const float *std, size_t *len) {
+  bb B = {0};
+  bb_alloc(&B, 8, 8);
+  memcpy(B.b + 4, "M001", 4);
+  bbt mm = bb_table(&B, 4, (const int[]){0, 0, 0, 4});
+  bb_link(&B, 0, mm.pos);
+  size_t sgv = bb_vec(&B, 4, 1, NULL, 4);
+  bb_link(&B, mm.f[3], sgv);
+  bbt sg = bb_table(&B, 3, (const int[]){0, 0, 4});
+  bb_link(&B, sgv + 4, sg.pos);
+  size_t tv = bb_vec(&B, 4, 1, NULL, 4);
+  bb_link(&B, sg.f[2], tv);
+  bbt tm = bb_table(&B, 5, (const int[]){0, 0, 0, 0, 4});
+  bb_link(&B, tv + 4, tm.pos);
+  size_t pv = bb_vec(&B, 4, 1, NULL, 4);
+  bb_link(&B, tm.f[4], pv);
+  bbt pu = bb_table(&B, 2, (const int[]){1, 4});
+  bb_link(&B, pv + 4, pu.pos);
+  bb_put(&B, pu.f[0], 1, 1); /* NormalizationOptions */
+  bbt no = bb_table(&B, 2, (const int[]){4, 4});
+  bb_link(&B, pu.f[1], no.pos);
+  bb_link(&B, no.f[0], bb_vec(&B, 4, (size_t)nmean, mean, 4));
+  bb_link(&B, no.f[1], bb_vec(&B, 4, (size_t)nstd, std, 4));
+  *len = B.n;
+  return B.b;
+}
+
+static void test_metadata(void) {
+  mspec S;
+  fv_error e;
+  size_t n;
+  const float mean[3] = {123.675f, 116.28f, 103.53f}, std[3] = {58.395f, 57.12f, 57.375f}, one[1] = {127.5f};
+  uint8_t *meta = metadata_with_normalization(3, mean, 3, std, &n);
+  model_a(&S); /* a float input */
+  S.meta = meta, S.meta_len = n;
+  fv_model *m = load_spec(&S, &e);
+  int ok = m && strcmp(fv_model_input_source(m), "tflite metadata") == 0 && !fv_model_input_bgr(m);
+  for (int k = 0; ok && k < 3; k++)
+    ok = fabs(fv_model_input_scale(m, k) - 1.0 / std[k]) < 1e-7 && fabs(fv_model_input_offset(m, k) + mean[k] / std[k]) < 1e-6;
+  CHECK(ok, "a float input's NormalizationOptions: scale 1/std, offset -mean/std per channel");
+  fv_model_free(m);
+  free(meta);
+  meta = metadata_with_normalization(1, one, 1, one, &n);
+  S.meta = meta, S.meta_len = n;
+  S.t[0].type = U8, S.t[0].nscale = 1, S.t[0].scale[0] = 0.0078125f, S.t[0].nzp = 1, S.t[0].zp[0] = 128;
+  m = load_spec(&S, &e);
+  CHECK(m && strcmp(fv_model_input_source(m), "input quantization") == 0 && fv_model_input_offset(m, 0) == -1,
+        "a quantized input keeps its quantization over the metadata's normalization");
+  fv_model_free(m);
+  S.t[0].type = F32, S.t[0].nscale = 0;
+  meta[5] ^= 0xff; /* the identifier broken: the metadata is ignored, the model still loads */
+  m = load_spec(&S, &e);
+  CHECK(m && fv_model_input_source(m)[0] == 0 && fv_model_input_offset(m, 0) == -1, "broken metadata: ignored");
+  fv_model_free(m);
+  free(meta);
+}
+
 static void test_public_view(void) {
   mspec S;
   fv_error e;
@@ -660,8 +820,8 @@ static void test_refusals(void) {
   static const uint16_t inf_half[8] = {0x3C00, 0x7C00, 0, 0, 0, 0, 0, 0};
   static const uint16_t nan_half[2] = {0x7E00, 0};
 
-  model_a(&S); S.o[1].code = 117;
-  expect_fail(&S, FV_ERR_UNSUPPORTED, "unsupported op HARD_SWISH (builtin 117) at operator 1", "HARD_SWISH");
+  model_a(&S); S.o[1].code = 16;
+  expect_fail(&S, FV_ERR_UNSUPPORTED, "unsupported op LSTM (builtin 16) at operator 1", "LSTM");
   model_a(&S); S.o[4].code = 150; /* only in builtin_code; deprecated field says 127 */
   expect_fail(&S, FV_ERR_UNSUPPORTED, "GELU (builtin 150) at operator 4", "extended builtin code");
   model_a(&S); S.o[0].f[3].bits = 4;
@@ -730,7 +890,7 @@ static void test_refusals(void) {
     expect_fail(&S, FV_ERR_NO_MEMORY, "the limit is", "total weights capped");
   }
   model_a(&S); S.o[2].in[0] = 5;
-  expect_fail(&S, FV_ERR_UNSUPPORTED, "DEQUANTIZE of a non-constant", "DEQUANTIZE of an activation");
+  expect_fail(&S, FV_ERR_BAD_MODEL, "DEQUANTIZE): output shape differs", "DEQUANTIZE of an activation: an alias of its input's shape");
   model_a(&S); S.o[5].in[1] = 9;
   expect_fail(&S, FV_ERR_UNSUPPORTED, "int32 or int64", "mean axes as float");
   model_a(&S); S.o[6].opt_type = OPT_CONV;
@@ -895,8 +1055,9 @@ static void test_store_model(const store_model *sm) {
             counts[FV_OP_AVGPOOL2D] == 1 && counts[FV_OP_RESHAPE] == 1 && counts[FV_OP_SOFTMAX] == 1,
         "%s: op kinds", sm->file);
   CHECK(m->ops[m->n_ops - 1].kind == FV_OP_SOFTMAX && m->ops[m->n_ops - 1].output == m->output, "softmax last");
-  CHECK(fv_model_input_min(m) == -1.0f && fv_model_input_max(m) == 127.0f / 128.0f, "%s: input range %.9g %.9g",
-        sm->file, fv_model_input_min(m), fv_model_input_max(m));
+  CHECK(in_min(m) == -1.0f && in_max(m) == 127.0f / 128.0f && !fv_model_input_bgr(m) &&
+            strcmp(fv_model_input_source(m), "input quantization") == 0,
+        "%s: input range %.9g %.9g", sm->file, in_min(m), in_max(m));
   CHECK(fv_model_input_dim(m, 0) == 1 && fv_model_input_dim(m, 1) == sm->size && fv_model_input_dim(m, 2) == sm->size &&
             fv_model_input_dim(m, 3) == 3,
         "%s: input dims", sm->file);
@@ -1085,7 +1246,7 @@ static void test_flips(const uint8_t *b, size_t n, const char *file, int trials)
 }
 
 /* Patch the first operator code whose deprecated_builtin_code is stored to
- * HARD_SWISH (117); the first op using it must be named in the message. */
+ * LSTM (16); the first op using it must be named in the message. */
 static void test_patched_op(const uint8_t *b, size_t n, const char *file) {
   uint8_t *c = (uint8_t *)malloc(n);
   memcpy(c, b, n);
@@ -1097,9 +1258,9 @@ static void test_patched_op(const uint8_t *b, size_t n, const char *file) {
     size_t oc = w_elem_table(c, cv, k);
     size_t f = w_field(c, oc, 0);
     if (!f) continue;
-    c[f] = 117;
+    c[f] = 16;
     size_t f3 = w_field(c, oc, 3);
-    if (f3) c[f3] = 117, c[f3 + 1] = c[f3 + 2] = c[f3 + 3] = 0;
+    if (f3) c[f3] = 16, c[f3 + 1] = c[f3 + 2] = c[f3 + 3] = 0;
     patched = (int)k;
   }
   size_t ov = w_vec(c, w_subgraph0(c), 3, &nops);
@@ -1109,7 +1270,7 @@ static void test_patched_op(const uint8_t *b, size_t n, const char *file) {
     if ((f ? (int)le32(c + f) : 0) == patched) first = (int)i;
   }
   char want[96];
-  snprintf(want, sizeof want, "unsupported op HARD_SWISH (builtin 117) at operator %d", first);
+  snprintf(want, sizeof want, "unsupported op LSTM (builtin 16) at operator %d", first);
   fv_error e;
   fv_model *m = fv_model_load(c, n, &e);
   CHECK(patched >= 0 && first >= 0 && !m && e.code == FV_ERR_UNSUPPORTED && strcmp(e.msg, want) == 0,
@@ -1191,6 +1352,8 @@ int main(int argc, char **argv) {
   test_junk();
   test_model_a();
   test_model_b();
+  test_model_c();
+  test_metadata();
   test_public_view();
   test_refusals();
   for (int i = 0; i < 3; i++) {

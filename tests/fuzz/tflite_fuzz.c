@@ -8,56 +8,10 @@
  *
  * Build and run: scripts/fuzz.sh tflite SECONDS (see tests/fuzz/README.md).
  */
-#include <math.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include "model.h"
-
-#define REQUIRE(c) \
-  do {             \
-    if (!(c)) __builtin_trap(); \
-  } while (0)
-
-static void walk(const fv_model *m) {
-  REQUIRE(m->n_ops >= 1 && m->n_tensors >= 1);
-  REQUIRE(m->input >= 0 && m->input < m->n_tensors && m->output >= 0 && m->output < m->n_tensors);
-  REQUIRE(m->input_min < m->input_max);
-  for (int i = 0; i < m->n_tensors; i++) {
-    const fv_tensor *t = &m->tensors[i];
-    REQUIRE(t->name && strlen(t->name) < FV_NAME_MAX);
-    REQUIRE(t->rank >= 0 && t->rank <= FV_MAX_RANK);
-    int64_t c = 1;
-    for (int k = 0; k < t->rank; k++) {
-      REQUIRE(t->dims[k] >= 1);
-      c *= t->dims[k];
-    }
-    if (t->data)
-      for (int64_t k = 0; k < c; k++) REQUIRE(isfinite(t->data[k]));
-  }
-  for (int i = 0; i < m->n_ops; i++) {
-    const fv_op *op = &m->ops[i];
-    REQUIRE((unsigned)op->kind < FV_OP_COUNT);
-    REQUIRE(op->output >= 0 && op->output < m->n_tensors && !m->tensors[op->output].data);
-    REQUIRE(op->n_inputs >= 1 && op->inputs);
-    for (int k = 0; k < op->n_inputs; k++) REQUIRE(op->inputs[k] >= -1 && op->inputs[k] < m->n_tensors);
-    REQUIRE(fv_model_layer_name(m, i) && fv_model_layer_op(m, i));
-    REQUIRE(fv_model_layer_find(m, fv_model_layer_name(m, i)) <= i);
-    for (int d = 0; d < 4; d++) REQUIRE(fv_model_layer_dim(m, i, d) >= 1);
-  }
-  for (int d = 0; d < 4; d++) REQUIRE(fv_model_input_dim(m, d) >= 1);
-}
+#include "model_walk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fv_error err;
-  fv_model *m = fv_model_load(data, size, &err);
-  if (!m) {
-    REQUIRE(err.code != FV_OK && memchr(err.msg, 0, sizeof err.msg) && err.msg[0]);
-    return 0;
-  }
-  REQUIRE(err.code == FV_OK);
-  walk(m);
-  fv_model_free(m);
+  check_load(fv_model_load(data, size, &err), &err);
   return 0;
 }

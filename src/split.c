@@ -1,0 +1,234 @@
+/* split.c — each kernel call cut into parts for the threads, every output
+ * element inside one part and computed there as the whole call computes it
+ * (see split.h for the scheme; the kernels' conventions are in kernels.h). */
+#include "split.h"
+
+#include "threads.h"
+
+/* Multiply-adds (or elements) a part should have at least: below that, posting
+ * it to the helpers costs more than it saves. */
+#define MIN_WORK 32768.0
+/* The SIMD GEMM's forward takes another path for fewer rows than this (fc.c:
+ * dot products along ic, summed in another order), so no part of a longer
+ * forward is shorter. */
+#define GEMM_MIN_ROWS 16
+/* FULLY_CONNECTED's forward on fewer rows splits its output channels in
+ * groups of this many (a multiple of the dot products' 4). */
+#define FC_COLS 64
+
+/* ---- parts of a range of items -------------------------------------------------------------- */
+
+typedef struct {
+  int count, parts;
+  fv_range_fn *fn;
+  void *ctx;
+} items_job;
+
+static void items_part(void *p, int t, int u0, int u1) {
+  const items_job *j = (const items_job *)p;
+  const int b = (int)((long long)u0 * j->count / j->parts), e = (int)((long long)u1 * j->count / j->parts);
+  j->fn(j->ctx, t, b, e);
+}
+
+/* fn(ctx, begin, end) over [0, count) in parts of at least min_items items and
+ * about MIN_WORK of the call's work each; the whole range at once when that
+ * makes one part or there is one thread. */
+static void split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
+  double parts = count / (min_items > 0 ? min_items : 1);
+  if (parts > work / MIN_WORK) parts = work / MIN_WORK;
+  if (parts < 2 || fv_threads_count() < 2) {
+    if (count > 0) fn(ctx, 0, 0, count);
+    return;
+  }
+  items_job j = {count, (int)parts, fn, ctx};
+  fv_threads_for(j.parts, items_part, &j);
+}
+
+/* One kernel call's arguments. in: x or dy; out: y or dx. */
+typedef struct {
+  const fv_conv_shape *s;
+  const float *in, *w, *b;
+  float *out;
+  int n, ic, oc;
+  fv_act act;
+  size_t per_item;
+} call;
+
+static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* ---- GEMM rows: 1×1 convs as a 1×P image, FULLY_CONNECTED as it is ---------------------------- */
+
+/* The 1×1 conv on pixels [p0, p1): a 1 × (p1 - p0) image, the same GEMM on fewer rows. */
+static fv_conv_shape pixels_shape(const fv_conv_shape *s, int p0, int p1) {
+  fv_conv_shape r = *s;
+  r.n = r.ih = r.oh = 1;
+  r.iw = r.ow = p1 - p0;
+  return r;
+}
+
+static void pointwise_fwd(void *p, int t, int p0, int p1) {
+  const call *c = (const call *)p;
+  const fv_conv_shape r = pixels_shape(c->s, p0, p1);
+  fv_conv2d(&r, c->in + (size_t)p0 * c->s->ic, c->w, c->b, c->out + (size_t)p0 * c->s->oc);
+}
+
+static void pointwise_grad(void *p, int t, int p0, int p1) {
+  const call *c = (const call *)p;
+  const fv_conv_shape r = pixels_shape(c->s, p0, p1);
+  fv_conv2d_grad(&r, c->in + (size_t)p0 * c->s->oc, c->w, c->out + (size_t)p0 * c->s->ic);
+}
+
+static void fc_rows(void *p, int t, int r0, int r1) {
+  const call *c = (const call *)p;
+  fv_fc(r1 - r0, c->ic, c->oc, c->in + (size_t)r0 * c->ic, c->w, c->b, c->act, c->out + (size_t)r0 * c->oc);
+}
+
+/* Units of (row, group of FC_COLS output channels), row-major. */
+static void fc_cols(void *p, int t, int u0, int u1) {
+  const call *c = (const call *)p;
+  const int groups = (c->oc + FC_COLS - 1) / FC_COLS;
+  for (int u = u0; u < u1; u++) {
+    const int i = u / groups, o0 = (u % groups) * FC_COLS, no = c->oc - o0 < FC_COLS ? c->oc - o0 : FC_COLS;
+    fv_fc(1, c->ic, no, c->in + (size_t)i * c->ic, c->w + (size_t)o0 * c->ic, c->b ? c->b + o0 : NULL, c->act,
+          c->out + (size_t)i * c->oc + o0);
+  }
+}
+
+static void fc_grad_rows(void *p, int t, int r0, int r1) {
+  const call *c = (const call *)p;
+  fv_fc_grad(r1 - r0, c->ic, c->oc, c->in + (size_t)r0 * c->oc, c->w, c->out + (size_t)r0 * c->ic);
+}
+
+/* ---- conv rows, per image -------------------------------------------------------------------
+ * Forward: output rows [r0, r1) of image n are the same conv with oh = r1 - r0
+ * and its padding moved up by r0 strides, reading the whole image. Gradient:
+ * input rows [r0, r1) of image n receive from output rows [o0, o1) only; the
+ * conv on those output rows into an image of rows [r0, r1) (padding moved to
+ * match) skips the taps outside it, as it skips padding. */
+
+static void conv_rows_fwd(const call *c, int n, int r0, int r1, int depthwise) {
+  const fv_conv_shape *s = c->s;
+  fv_conv_shape r = *s;
+  r.n = 1;
+  r.oh = r1 - r0;
+  r.pt = s->pt - r0 * s->sh;
+  const float *x = c->in + (size_t)n * s->ih * s->iw * s->ic;
+  float *y = c->out + ((size_t)n * s->oh + r0) * s->ow * s->oc;
+  if (depthwise) fv_dwconv2d(&r, x, c->w, c->b, y);
+  else fv_conv2d(&r, x, c->w, c->b, y);
+}
+
+static void conv_rows_grad(const call *c, int n, int r0, int r1, int depthwise) {
+  const fv_conv_shape *s = c->s;
+  /* output rows with a tap in [r0, r1): oy·sh − pt + ky·dh in it for some ky */
+  int o0 = floor_div(r0 + s->pt - (s->kh - 1) * s->dh + s->sh - 1, s->sh), o1 = floor_div(r1 - 1 + s->pt, s->sh) + 1;
+  if (o0 < 0) o0 = 0;
+  if (o1 > s->oh) o1 = s->oh;
+  if (o0 >= o1) return; /* nothing reaches these rows */
+  fv_conv_shape r = *s;
+  r.n = 1;
+  r.ih = r1 - r0;
+  r.oh = o1 - o0;
+  r.pt = s->pt + r0 - o0 * s->sh;
+  const float *dy = c->in + ((size_t)n * s->oh + o0) * s->ow * s->oc;
+  float *dx = c->out + ((size_t)n * s->ih + r0) * s->iw * s->ic;
+  if (depthwise) fv_dwconv2d_grad(&r, dy, c->w, dx);
+  else fv_conv2d_grad(&r, dy, c->w, dx);
+}
+
+/* Rows [b, e) of the batch's rows (per image: oh forward, ih backward), image by image. */
+static void each_image_rows(const call *c, int b, int e, int rows, int grad, int depthwise) {
+  while (b < e) {
+    const int n = b / rows, r0 = b % rows, r1 = e - n * rows < rows ? e - n * rows : rows;
+    if (grad) conv_rows_grad(c, n, r0, r1, depthwise);
+    else conv_rows_fwd(c, n, r0, r1, depthwise);
+    b = (n + 1) * rows;
+  }
+}
+
+static void conv_fwd_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->oh, 0, 0); }
+static void conv_grad_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->ih, 1, 0); }
+static void dw_fwd_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->oh, 0, 1); }
+static void dw_grad_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->ih, 1, 1); }
+
+static void conv_blocks_part(void *p, int t, int b0, int b1) {
+  const call *c = (const call *)p;
+  fv_conv2d_block_range(c->s, c->in, c->w, c->b, c->out, b0, b1);
+}
+
+/* Multiply-adds of a conv family op (forward or input gradient alike). */
+static double conv_work(const fv_conv_shape *s, int depthwise) {
+  const double k = (double)s->kh * s->kw * (depthwise ? 1 : s->ic / (s->groups > 1 ? s->groups : 1));
+  return (double)s->n * s->oh * s->ow * s->oc * k;
+}
+
+/* ---- the split calls --------------------------------------------------------------------------- */
+
+void fv_split_conv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
+  call c = {.s = s, .in = x, .w = w, .b = b, .out = y};
+  const double work = conv_work(s, 0);
+  if (fv_conv2d_is_pointwise(s)) {
+    const int P = s->n * s->oh * s->ow;
+    split_items(P, GEMM_MIN_ROWS, work, pointwise_fwd, &c);
+    return;
+  }
+  const int blocks = fv_conv2d_blocks(s);
+  if (blocks > 0) split_items(blocks, 1, work, conv_blocks_part, &c); /* the SIMD im2col blocks */
+  else split_items(s->n * s->oh, 1, work, conv_fwd_part, &c);
+}
+
+void fv_split_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
+  call c = {.s = s, .in = dy, .w = w, .out = dx};
+  const double work = conv_work(s, 0);
+  if (fv_conv2d_is_pointwise(s)) split_items(s->n * s->oh * s->ow, 1, work, pointwise_grad, &c);
+  /* a part re-runs the output rows on its borders: at least 4 strides of input rows each */
+  else split_items(s->n * s->ih, 4 * s->sh, work, conv_grad_part, &c);
+}
+
+void fv_split_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
+  call c = {.s = s, .in = x, .w = w, .b = b, .out = y};
+  split_items(s->n * s->oh, 1, conv_work(s, 1), dw_fwd_part, &c);
+}
+
+void fv_split_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
+  call c = {.s = s, .in = dy, .w = w, .out = dx};
+  split_items(s->n * s->ih, 1, conv_work(s, 1), dw_grad_part, &c);
+}
+
+void fv_split_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) {
+  call c = {.in = x, .w = w, .b = b, .out = y, .n = n, .ic = ic, .oc = oc, .act = act};
+  const double work = (double)n * ic * oc;
+  if (n >= GEMM_MIN_ROWS) split_items(n, GEMM_MIN_ROWS, work, fc_rows, &c);
+  else split_items(n * ((oc + FC_COLS - 1) / FC_COLS), 1, work, fc_cols, &c);
+}
+
+void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx) {
+  call c = {.in = dy, .w = w, .out = dx, .n = n, .ic = ic, .oc = oc};
+  split_items(n, 1, (double)n * ic * oc, fc_grad_rows, &c);
+}
+
+/* ---- activation mask ---------------------------------------------------------------------------- */
+
+static void act_elems(void *p, int t, int b, int e) {
+  const call *c = (const call *)p;
+  fv_act_grad(c->act, 1, (size_t)(e - b) * 1024, c->in + (size_t)b * 1024, c->out + (size_t)b * 1024, 0);
+}
+
+static void act_items(void *p, int t, int b, int e) {
+  const call *c = (const call *)p;
+  fv_act_grad(c->act, e - b, c->per_item, c->in + (size_t)b * c->per_item, c->out + (size_t)b * c->per_item, 1);
+}
+
+void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect) {
+  call c = {.in = y, .out = dy, .act = act, .per_item = per_item};
+  const size_t total = (size_t)n * per_item;
+  if (act == FV_ACT_NONE) return;
+  if (redirect) { /* Lucid's rule looks at a whole batch item */
+    split_items(n, 1, (double)total, act_items, &c);
+    return;
+  }
+  /* blocks of 1024 elements; the tail past the last whole block on this thread */
+  const size_t blocks = total / 1024;
+  split_items((int)blocks, 1, (double)blocks * 1024, act_elems, &c);
+  if (total > blocks * 1024) fv_act_grad(act, 1, total - blocks * 1024, y + blocks * 1024, dy + blocks * 1024, 0);
+}

@@ -1,0 +1,41 @@
+/* split.h — the kernels' work split over the engine's threads (src/threads.h).
+ *
+ * Each function has the signature of the kernel it splits (kernels.h) and the
+ * same effect: with one thread it is that one call. With more, every output
+ * element (y, or an accumulated dx) is computed by one thread, by the same
+ * kernel code and in the same order as the single call would, so the result
+ * is the same bits on any number of threads:
+ *  - forward ops split their output: rows of a GEMM (1×1 convs and
+ *    FULLY_CONNECTED; at least 16 rows a part, where the GEMM's path for
+ *    short inputs differs), or FULLY_CONNECTED's output channels when there
+ *    are fewer rows, the SIMD conv's own im2col blocks, output rows of a
+ *    depthwise conv (and of the scalar conv) per image;
+ *  - input gradients split dx, never the sum into one dx element: rows of
+ *    dx for the GEMMs, input rows per image for the convs — a part runs the
+ *    kernel on the output rows that reach its input rows, the kernel skipping
+ *    taps outside them as it skips the padding, so each dx element still
+ *    gets its terms in the serial order (the output rows on a part's border
+ *    are run by both neighbours);
+ *  - the activation mask splits elements (a redirected ReLU, whose rule is
+ *    per batch item, splits items).
+ * A part is one call of the kernel on a shifted sub-problem (pointers, sizes,
+ * padding), so the kernels need no changes for it; only the SIMD conv's
+ * blocks are the kernel's own (fv_conv2d_block_range).
+ *
+ * Called by graph.c in place of the kernels' dispatching names; the
+ * arguments and ownership are theirs. Nothing is allocated.
+ */
+#ifndef FV_SPLIT_H
+#define FV_SPLIT_H
+
+#include "kernels/kernels.h"
+
+void fv_split_conv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y);
+void fv_split_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
+void fv_split_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y);
+void fv_split_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
+void fv_split_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y);
+void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx);
+void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect);
+
+#endif

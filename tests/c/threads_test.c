@@ -1,0 +1,330 @@
+/* threads_test.c — the helper threads (src/threads.h) and the kernels' split
+ * over them (src/split.h).
+ *
+ * Natively the helpers are real pthreads running the same loop, job posting,
+ * parallel-for and barrier as the wasm helpers (only park/notify differ: a
+ * futex instead of memory.atomic.wait32), and the split kernels are held bit
+ * for bit to one direct kernel call on awkward shapes. As WASI wasm (the plain
+ * build, no threads) the same program checks the one-thread paths. No timing:
+ * waits that could hang are bounded by a spin count and fail instead.
+ */
+#include <stdatomic.h>
+
+#include "check.h"
+#include "rng.h"
+#include "split.h"
+#include "threads.h"
+#include "transform.h"
+
+#if !defined(__wasm__)
+#include <time.h>
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+#endif
+
+/* ---- parallel for: each index once, contiguous chunks -------------------------------- */
+
+#define MAX_N 5000
+typedef struct {
+  _Atomic int hits[MAX_N];
+  _Atomic int chunks;
+  int begin[4096], end[4096];
+  _Atomic int bad_order;
+} for_rec;
+
+static void record(void *p, int t, int b, int e) {
+  for_rec *r = (for_rec *)p;
+  const int k = atomic_fetch_add(&r->chunks, 1);
+  if (k < 4096) r->begin[k] = b, r->end[k] = e;
+  if (b >= e) atomic_fetch_add(&r->bad_order, 1);
+  for (int i = b; i < e; i++) atomic_fetch_add(&r->hits[i], 1);
+}
+
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* Runs a for over [0, n); checks every index is hit once and the chunks tile [0, n).
+ * The sorted chunk starts go to starts[] (for comparing two runs). Returns the chunk count. */
+static int check_for(int n, int *starts) {
+  static for_rec r;
+  memset(&r, 0, sizeof r);
+  fv_threads_for(n, record, &r);
+  int once = 1;
+  for (int i = 0; i < n; i++) once &= atomic_load(&r.hits[i]) == 1;
+  CHECK(once, "for n=%d: every index exactly once", n);
+  const int c = atomic_load(&r.chunks);
+  int s[4096];
+  for (int k = 0; k < c; k++) s[k] = r.begin[k];
+  qsort(s, (size_t)c, sizeof s[0], cmp_int);
+  CHECK(n == 0 || (c > 0 && s[0] == 0), "for n=%d: the first chunk starts at 0", n);
+  CHECK(atomic_load(&r.bad_order) == 0, "for n=%d: no empty chunk", n);
+  if (starts) memcpy(starts, s, (size_t)c * sizeof s[0]);
+  return c;
+}
+
+/* ---- jobs on every thread ----------------------------------------------------------------- */
+
+typedef struct {
+  _Atomic int ran[FV_THREADS_MAX];
+  _Atomic int arrived;
+  _Atomic int together; /* threads that saw all the others arrive, within a bounded spin */
+  int nt_seen[FV_THREADS_MAX];
+} run_rec;
+
+static void every_thread(void *p, int t, int nt) {
+  run_rec *r = (run_rec *)p;
+  atomic_fetch_add(&r->ran[t], 1);
+  r->nt_seen[t] = nt;
+  atomic_fetch_add(&r->arrived, 1);
+  /* all nt threads run this job at once: wait (bounded) until all are here */
+  for (long i = 0; i < 2000000000L && atomic_load(&r->arrived) < nt; i++) {
+  }
+  if (atomic_load(&r->arrived) >= nt) atomic_fetch_add(&r->together, 1);
+}
+
+#define ROUNDS 3000
+typedef struct {
+  _Atomic int count;
+  _Atomic int wrong;
+} bar_rec;
+
+/* Each round: everyone adds 1, barrier, everyone checks the round's total, barrier. */
+static void barrier_rounds(void *p, int t, int nt) {
+  bar_rec *r = (bar_rec *)p;
+  for (int k = 0; k < ROUNDS; k++) {
+    atomic_fetch_add(&r->count, 1);
+    fv_threads_barrier(t, nt);
+    if (atomic_load(&r->count) != (k + 1) * nt) atomic_fetch_add(&r->wrong, 1);
+    fv_threads_barrier(t, nt);
+  }
+}
+
+typedef struct {
+  _Atomic int serial_ok, calls;
+} nest_rec;
+
+static void nested_for(void *p, int t, int b, int e) {
+  nest_rec *r = (nest_rec *)p;
+  atomic_fetch_add(&r->calls, 1);
+  if (b == 0 && e == 100) atomic_fetch_add(&r->serial_ok, 1);
+}
+
+static void nesting(void *p, int t, int nt) {
+  nest_rec *r = (nest_rec *)p;
+  if (fv_threads_count() != 1) return; /* inside a job: one thread */
+  fv_threads_for(100, nested_for, r);  /* runs here, whole */
+}
+
+static void check_pool(int nt) {
+  CHECK(fv_threads_count() == nt, "count %d, want %d", fv_threads_count(), nt);
+  run_rec r;
+  memset(&r, 0, sizeof r);
+  fv_threads_run(every_thread, &r);
+  int once = 1, nts = 1;
+  for (int t = 0; t < FV_THREADS_MAX; t++) once &= atomic_load(&r.ran[t]) == (t < nt);
+  for (int t = 0; t < nt; t++) nts &= r.nt_seen[t] == nt;
+  CHECK(once && nts, "nt=%d: the job ran once on each thread 0..%d and saw nt", nt, nt - 1);
+  CHECK(atomic_load(&r.together) == nt, "nt=%d: all threads ran the job at the same time (%d did)", nt,
+        atomic_load(&r.together));
+
+  bar_rec b;
+  memset(&b, 0, sizeof b);
+  fv_threads_run(barrier_rounds, &b);
+  CHECK(atomic_load(&b.wrong) == 0 && atomic_load(&b.count) == ROUNDS * nt,
+        "nt=%d: %d barrier rounds, %d saw a wrong total", nt, ROUNDS, atomic_load(&b.wrong));
+
+  nest_rec ne;
+  memset(&ne, 0, sizeof ne);
+  fv_threads_run(nesting, &ne);
+  CHECK(atomic_load(&ne.serial_ok) == nt && atomic_load(&ne.calls) == nt,
+        "nt=%d: a for inside a job runs whole on the calling thread", nt);
+
+  static const int ns[] = {0, 1, 2, 3, 7, 64, 100, 1001, MAX_N};
+  for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+    int a[4096], b2[4096];
+    const int ca = check_for(ns[k], a), cb = check_for(ns[k], b2);
+    const int want = ns[k] == 0 ? 0 : nt == 1 ? 1 : ns[k] < 4 * nt ? ns[k] : 4 * nt;
+    CHECK(ca == want, "for n=%d on %d threads: %d chunks, want %d", ns[k], nt, ca, want);
+    CHECK(ca == cb && memcmp(a, b2, (size_t)ca * sizeof a[0]) == 0, "for n=%d: the same chunks every time", ns[k]);
+  }
+}
+
+/* ---- the split kernels against one call -------------------------------------------------------- */
+
+static int shape(fv_conv_shape *s, int dw, int n, int ih, int iw, int ic, int oc_or_dm, int k, int st, int dil,
+                 fv_padding pad, fv_act act) {
+  memset(s, 0, sizeof *s);
+  s->n = n, s->ih = ih, s->iw = iw, s->ic = ic, s->kh = s->kw = k, s->sh = s->sw = st, s->dh = s->dw = dil;
+  s->act = act;
+  s->dm = dw ? oc_or_dm : 1;
+  s->oc = dw ? ic * oc_or_dm : oc_or_dm;
+  fv_conv_shape_pad(s, pad);
+  return s->oh > 0 && s->ow > 0;
+}
+
+typedef struct {
+  int dw, n, ih, iw, ic, ocm, k, st, dil;
+  fv_padding pad;
+  fv_act act;
+  int groups;
+} conv_spec;
+
+/* Shapes with enough work to be split (and awkward edges: padding, strides,
+ * dilation, a depth multiplier, batches, tails). */
+static const conv_spec SPECS[] = {
+    {0, 1, 33, 31, 3, 16, 3, 2, 1, FV_PADDING_SAME, FV_ACT_RELU6, 1},  /* a first conv */
+    {0, 2, 17, 19, 5, 7, 3, 1, 1, FV_PADDING_SAME, FV_ACT_NONE, 1},    /* batch 2 */
+    {0, 1, 23, 21, 6, 9, 5, 2, 1, FV_PADDING_VALID, FV_ACT_RELU, 1},   /* 5×5 s2 VALID */
+    {0, 1, 20, 18, 4, 8, 3, 1, 2, FV_PADDING_SAME, FV_ACT_NONE, 1},    /* dilation 2 */
+    {0, 3, 12, 13, 24, 20, 1, 1, 1, FV_PADDING_SAME, FV_ACT_RELU6, 1}, /* 1×1: the GEMM over pixels */
+    {0, 2, 14, 15, 10, 12, 1, 2, 1, FV_PADDING_SAME, FV_ACT_NONE, 1},  /* 1×1 stride 2 */
+    {0, 1, 30, 29, 3, 8, 7, 2, 1, FV_PADDING_SAME, FV_ACT_RELU, 1},    /* 7×7 s2 */
+    {0, 2, 21, 19, 8, 12, 3, 1, 1, FV_PADDING_SAME, FV_ACT_NONE, 4}, /* grouped, 4 groups */
+    {0, 1, 18, 20, 6, 9, 1, 1, 1, FV_PADDING_SAME, FV_ACT_RELU, 3},  /* grouped 1×1 */
+    {1, 1, 40, 37, 12, 1, 3, 1, 1, FV_PADDING_SAME, FV_ACT_RELU6, 1},  /* depthwise 3×3 */
+    {1, 2, 33, 34, 9, 1, 3, 2, 1, FV_PADDING_SAME, FV_ACT_NONE, 1},    /* depthwise s2, batch 2 */
+    {1, 1, 31, 30, 7, 2, 3, 1, 1, FV_PADDING_SAME, FV_ACT_RELU, 1},    /* depth multiplier 2 */
+    {1, 1, 35, 33, 8, 1, 5, 2, 1, FV_PADDING_SAME, FV_ACT_NONE, 1},    /* 5×5 s2 */
+    {1, 1, 29, 27, 6, 1, 3, 1, 2, FV_PADDING_VALID, FV_ACT_RELU6, 1},  /* dilation 2 VALID */
+};
+
+static int same_bits(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof(float)) == 0; }
+
+static float *rand_buf(size_t n, float lo, float hi) {
+  float *p = (float *)malloc((n ? n : 1) * sizeof(float));
+  check_fill(p, n, lo, hi);
+  return p;
+}
+
+/* One shape: forward and gradient through split.h on the threads now running, against
+ * the direct kernel calls (dx starts non-zero: gradients accumulate). */
+static void check_conv_split(const conv_spec *c) {
+  fv_conv_shape s;
+  if (!shape(&s, c->dw, c->n, c->ih, c->iw, c->ic, c->ocm, c->k, c->st, c->dil, c->pad, c->act)) {
+    CHECK(0, "spec has an empty output");
+    return;
+  }
+  s.groups = c->groups;
+  const size_t nx = (size_t)s.n * s.ih * s.iw * s.ic, ny = (size_t)s.n * s.oh * s.ow * s.oc;
+  const size_t nw = c->dw ? (size_t)s.kh * s.kw * s.oc : (size_t)s.oc * s.kh * s.kw * s.ic / (c->groups > 1 ? c->groups : 1);
+  float *x = rand_buf(nx, -1, 1), *w = rand_buf(nw, -1, 1), *b = rand_buf((size_t)s.oc, -1, 1);
+  float *y0 = rand_buf(ny, 0, 0), *y1 = rand_buf(ny, 0, 0), *dy = rand_buf(ny, -1, 1);
+  float *dx0 = rand_buf(nx, -1, 1), *dx1 = (float *)malloc(nx * sizeof(float));
+  memcpy(dx1, dx0, nx * sizeof(float));
+  if (c->dw) {
+    fv_dwconv2d(&s, x, w, b, y0);
+    fv_split_dwconv2d(&s, x, w, b, y1);
+    fv_dwconv2d_grad(&s, dy, w, dx0);
+    fv_split_dwconv2d_grad(&s, dy, w, dx1);
+  } else {
+    fv_conv2d(&s, x, w, b, y0);
+    fv_split_conv2d(&s, x, w, b, y1);
+    fv_conv2d_grad(&s, dy, w, dx0);
+    fv_split_conv2d_grad(&s, dy, w, dx1);
+  }
+  CHECK(same_bits(y0, y1, ny), "%s %dx%d s%d d%d n%d %dx%dx%d: split forward differs from one call",
+        c->dw ? "dwconv" : "conv", c->k, c->k, c->st, c->dil, c->n, c->ih, c->iw, c->ic);
+  CHECK(same_bits(dx0, dx1, nx), "%s %dx%d s%d d%d n%d %dx%dx%d: split gradient differs from one call",
+        c->dw ? "dwconv" : "conv", c->k, c->k, c->st, c->dil, c->n, c->ih, c->iw, c->ic);
+  free(x), free(w), free(b), free(y0), free(y1), free(dy), free(dx0), free(dx1);
+}
+
+static void check_fc_split(int n, int ic, int oc) {
+  const size_t nx = (size_t)n * ic, ny = (size_t)n * oc;
+  float *x = rand_buf(nx, -1, 1), *w = rand_buf((size_t)oc * ic, -1, 1), *b = rand_buf((size_t)oc, -1, 1);
+  float *y0 = rand_buf(ny, 0, 0), *y1 = rand_buf(ny, 0, 0), *dy = rand_buf(ny, -1, 1);
+  float *dx0 = rand_buf(nx, -1, 1), *dx1 = (float *)malloc(nx * sizeof(float));
+  memcpy(dx1, dx0, nx * sizeof(float));
+  fv_fc(n, ic, oc, x, w, b, FV_ACT_RELU6, y0);
+  fv_split_fc(n, ic, oc, x, w, b, FV_ACT_RELU6, y1);
+  fv_fc_grad(n, ic, oc, dy, w, dx0);
+  fv_split_fc_grad(n, ic, oc, dy, w, dx1);
+  CHECK(same_bits(y0, y1, ny), "fc n%d %d->%d: split forward differs", n, ic, oc);
+  CHECK(same_bits(dx0, dx1, nx), "fc n%d %d->%d: split gradient differs", n, ic, oc);
+  free(x), free(w), free(b), free(y0), free(y1), free(dy), free(dx0), free(dx1);
+}
+
+static void check_act_split(int n, size_t per, int redirect) {
+  const size_t m = (size_t)n * per;
+  float *y = rand_buf(m, -2, 8), *g0 = rand_buf(m, -1, 1), *g1 = (float *)malloc(m * sizeof(float));
+  if (redirect) /* item 0 all clamped (its rule differs), the others live */
+    for (size_t i = 0; i < per; i++) y[i] = i % 2 ? -1.0f : 7.0f;
+  memcpy(g1, g0, m * sizeof(float));
+  fv_act_grad(FV_ACT_RELU6, n, per, y, g0, redirect);
+  fv_split_act_grad(FV_ACT_RELU6, n, per, y, g1, redirect);
+  CHECK(same_bits(g0, g1, m), "act grad n%d per %zu redirect %d: split differs", n, per, redirect);
+  free(y), free(g0), free(g1);
+}
+
+/* Lucid's transforms on a batch of 5, forward and backward: the first run (one
+ * thread) is the reference the runs on more threads must match bit for bit. */
+#define TF_N 5
+static float *tf_ref;
+static void check_transform_batch(void) {
+  fv_transform_opts o;
+  fv_transform_opts_standard(&o, TF_N, 40, 40, 56, 56);
+  fv_error err;
+  fv_transform *t = fv_transform_new(&o, &err);
+  CHECK(t != NULL, "transform: %s", err.msg);
+  if (!t) return;
+  const size_t nin = (size_t)TF_N * 40 * 40 * 3, nout = (size_t)TF_N * 56 * 56 * 3;
+  check_seed(5);
+  float *in = rand_buf(nin, 0, 1), *out = rand_buf(nout, 0, 0), *dout = rand_buf(nout, -1, 1);
+  float *din = rand_buf(nin, 0, 0), *got = (float *)malloc((nout + nin) * sizeof(float));
+  fv_rng rng;
+  fv_rng_seed(&rng, 3);
+  fv_transform_sample(t, &rng); /* different draws per image */
+  fv_transform_forward(t, in, out);
+  fv_transform_backward(t, dout, din);
+  memcpy(got, out, nout * sizeof(float));
+  memcpy(got + nout, din, nin * sizeof(float));
+  if (!tf_ref) tf_ref = got;
+  else {
+    CHECK(same_bits(got, tf_ref, nout), "transform forward on %d threads differs from one", fv_threads_count());
+    CHECK(same_bits(got + nout, tf_ref + nout, nin), "transform backward on %d threads differs from one",
+          fv_threads_count());
+    free(got);
+  }
+  free(in), free(out), free(dout), free(din);
+  fv_transform_free(t);
+}
+
+static void check_splits(void) {
+  check_seed(11);
+  for (size_t k = 0; k < sizeof SPECS / sizeof SPECS[0]; k++) check_conv_split(&SPECS[k]);
+  check_fc_split(1, 1280, 1001); /* a classifier head: output channels split */
+  check_fc_split(5, 300, 70);
+  check_fc_split(77, 90, 45);    /* rows split, at least 16 a part */
+  check_act_split(1, 100003, 0);
+  check_act_split(4, 30001, 1);
+  check_transform_batch();
+}
+
+int main(void) {
+  fv_error err;
+  CHECK(fv_threads_count() == 1, "no helpers at start");
+  CHECK(fv_threads_init(0, 1, &err) == FV_ERR_BAD_ARG, "0 threads refused");
+  CHECK(fv_threads_init(FV_THREADS_MAX + 1, 1, &err) == FV_ERR_BAD_ARG, "too many threads refused");
+  check_pool(1);
+  check_splits(); /* one thread: the split calls are the kernels */
+#if defined(__wasm__)
+  CHECK(fv_threads_init(2, 1, &err) == FV_ERR_UNSUPPORTED, "the plain wasm build has no threads");
+#else
+  static const int counts[] = {4, 2, 3};
+  for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+    const int nt = counts[k];
+    CHECK(fv_threads_spawn(nt, &err) == FV_OK, "spawn %d: %s", nt, err.msg);
+    CHECK(fv_threads_alive() == nt - 1, "%d helpers alive", nt - 1);
+    CHECK(fv_threads_init(2, 1, &err) == FV_ERR_BAD_ARG, "init while helpers run is refused");
+    check_pool(nt);
+    sleep_ms(300); /* long enough for the helpers to stop spinning and park */
+    check_pool(nt); /* they wake for the next job */
+    check_splits();
+    fv_threads_stop();
+    CHECK(fv_threads_alive() == 0 && fv_threads_count() == 1, "after stop: no helpers, one thread");
+  }
+#endif
+  free(tf_ref);
+  return check_summary("threads_test");
+}

@@ -1,0 +1,138 @@
+// The threads build (wasm/featviz-threads.wasm, wasm/threads.js, src/threads.h,
+// src/split.h) in Node: renders and inference give the same bytes on 1, 2, 4 and
+// 8 threads (more threads than this machine's cores work too) as the plain
+// single-threaded build, for MobileNet v2 (batch 1, batch 4 with diversity,
+// logits of a photo) and MobileNet v1 at an odd size; memory grown while
+// helpers run is theirs too; close() goes back to one thread. No timing here
+// (bench/bench.mjs measures).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { loadEngine } from '../wasm/engine.js';
+import { threadsAvailable } from '../wasm/threads.js';
+import { model, image } from './paths.mjs';
+
+const THREADS_WASM = new URL('../wasm/featviz-threads.wasm', import.meta.url);
+const V2 = readFileSync(model('mobilenet_v2_1.0_224_quant.tflite'));
+const V1 = readFileSync(model('mobilenet_v1_0.25_128_quant.tflite'));
+const LAYER = 'MobilenetV2/expanded_conv_8/add';
+const COUNTS = [1, 2, 4, 8];
+
+let plain;
+const threaded = {}; // threads → engine of the threads build (1: no helpers)
+before(async () => {
+  plain = await loadEngine();
+  threaded[1] = await loadEngine({ url: THREADS_WASM });
+  for (const n of COUNTS.slice(1)) threaded[n] = await loadEngine({ threads: n });
+});
+after(() => { for (const e of Object.values(threaded)) e.close(); });
+
+const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * A render's `steps` steps: the objective after each (a float32 of the network's
+ * activations: any bit that moves upstream moves it) and the PNG bytes of the batch.
+ */
+function renderRun(fv, bytes, opts, steps) {
+  const m = fv.loadModel(bytes);
+  try {
+    const r = fv.render(m, opts);
+    try {
+      const objective = [];
+      for (let i = 0; i < steps; i++) {
+        r.step(1);
+        objective.push(r.objective);
+      }
+      return { objective, png: sha(r.png()) };
+    } finally {
+      r.free();
+    }
+  } finally {
+    m.free();
+  }
+}
+
+/** The same render on the plain build and on every thread count: the same objectives, bit for bit, and PNG bytes. */
+function sameEverywhere(bytes, opts, steps) {
+  const want = renderRun(plain, bytes, opts, steps);
+  for (const n of COUNTS) assert.deepEqual(renderRun(threaded[n], bytes, opts, steps), want, `${n} thread(s) vs the plain build`);
+}
+
+test('Node has shared memory; the threads build runs the threads asked for', () => {
+  assert.deepEqual(threadsAvailable(), { available: true, reason: '' });
+  for (const n of COUNTS) {
+    assert.equal(threaded[n].threads, n);
+    assert.equal(threaded[n].threadsReason, '');
+    assert.ok(threaded[n].memory.buffer instanceof SharedArrayBuffer, 'the threads build runs on shared memory');
+  }
+  assert.ok(!(plain.memory.buffer instanceof SharedArrayBuffer), 'the plain build keeps its own memory');
+});
+
+test('MobileNet v2 Lucid render, batch 1: the same PNG bytes on 1, 2, 4 and 8 threads as the plain build', () => {
+  // 3 steps with the redirected ReLU6 gradient, 3 without
+  sameEverywhere(V2, { size: 128, redirect_steps: 3, objective: { kind: 'channel', layer: LAYER, channel: 12 } }, 6);
+});
+
+test('MobileNet v2, batch 4 + diversity: the same PNG bytes on 1, 2, 4 and 8 threads as the plain build', () => {
+  sameEverywhere(V2, { size: 128, batch: 4, diversity: 100, redirect_steps: 2, objective: { kind: 'channel', layer: LAYER, channel: 12 } }, 4);
+});
+
+test('MobileNet v2 inference of a photo: the same logits (every bit) and labels on every thread count', () => {
+  const photo = readFileSync(image('cat.bmp'));
+  const logits = (fv) => {
+    const m = fv.loadModel(V2);
+    const softmax = m.layers().findIndex((l) => l.op === 'SOFTMAX');
+    const inf = fv.infer(m, { lastLayer: softmax - 1 });
+    try {
+      inf.runImage(photo);
+      return { bits: sha(new Uint8Array(inf.layer(softmax - 1).data.buffer)), top: fv.classify(m, photo, 5) };
+    } finally {
+      inf.free();
+      m.free();
+    }
+  };
+  const want = logits(plain);
+  assert.ok(want.top[0].index === 286 || want.top[0].index === 282 || want.top[0].index === 283, 'a cat (a real photo, a real answer)');
+  for (const n of COUNTS) assert.deepEqual(logits(threaded[n]), want, `${n} thread(s)`);
+});
+
+test('MobileNet v1 0.25 at an odd size, batch 3 with diversity, and its class logit at the native size: the same bytes', () => {
+  sameEverywhere(V1, { size: 99, batch: 3, diversity: 50, redirect_steps: 1, objective: { kind: 'channel', layer: 'MobilenetV1/MobilenetV1/Conv2d_9_pointwise/Relu6', channel: 5 } }, 3);
+  sameEverywhere(V1, { size: 128, redirect_steps: 1, objective: { kind: 'class', class: 89 } }, 3);
+});
+
+test('memory grown while the helpers run is theirs too: a render larger than the initial memory, same bytes', async () => {
+  const fv = await loadEngine({ threads: 2 });
+  try {
+    const before = fv.memoryBytes();
+    const opts = { size: 224, batch: 6, diversity: 10, redirect_steps: 1, objective: { kind: 'channel', layer: LAYER, channel: 3 } };
+    const got = renderRun(fv, V2, opts, 2);
+    assert.ok(fv.memoryBytes() > 2 * before, `the memory grew (${before} → ${fv.memoryBytes()} bytes)`);
+    assert.deepEqual(got, renderRun(plain, V2, opts, 2));
+  } finally {
+    fv.close();
+  }
+});
+
+test('close() ends the helpers; the engine goes on, on one thread, with the same bytes', async () => {
+  const fv = await loadEngine({ threads: 3 });
+  const opts = { size: 64, redirect_steps: 1, objective: { kind: 'channel', layer: LAYER, channel: 7 } };
+  const want = renderRun(plain, V2, opts, 3);
+  assert.deepEqual(renderRun(fv, V2, opts, 3), want);
+  fv.close();
+  assert.equal(fv.threads, 1);
+  assert.equal(fv.x.fv_threads_alive(), 0, 'no helper left in its loop');
+  assert.deepEqual(renderRun(fv, V2, opts, 3), want);
+});
+
+test('loadEngine refuses bad thread counts and the relaxed build with threads; threads: 1 is the plain build', async () => {
+  for (const threads of [0, -1, 1.5, '2']) await assert.rejects(loadEngine({ threads }), /threads must be a whole number/);
+  await assert.rejects(loadEngine({ threads: 2, relaxed: true }), /relaxed-SIMD build has no threads/);
+  const one = await loadEngine({ threads: 1 });
+  assert.ok(!(one.memory.buffer instanceof SharedArrayBuffer), 'threads: 1 loads featviz.wasm');
+  const many = await loadEngine({ threads: 17 });
+  assert.equal(many.threads, 1, 'more threads than the engine takes: one, with a reason');
+  assert.match(many.threadsReason, /refused 17 threads/);
+  many.close();
+});
