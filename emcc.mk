@@ -195,8 +195,9 @@ build/native/obj/kiss_fftr.o: $(KISSFFT)/tools/kiss_fftr.c
 # oversized shift in its JPEG decoder; see src/image.c): those checks are waived
 # for image.c, which holds stb (clang: a scoped pragma in image.c does the same).
 build/native/obj/image.o: NATIVE_FLAGS += -fno-sanitize=pointer-overflow,nonnull-attribute,shift
+# The archive is made afresh: `ar r` keeps members of sources that were deleted since.
 build/native/libfv.a: $(N_OBJS)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/native/tests/%: tests/c/%.c build/native/libfv.a $(HEADERS)
 	@mkdir -p $(dir $@)

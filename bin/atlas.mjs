@@ -72,7 +72,7 @@ export async function cmdAtlas(args) {
   const version = engine.version(), modelSha = sha256(bytes), file = basename(modelPath);
   const layers = model.layers();
   // the state every unit shares: the render flags over the defaults, the objective a channel
-  const template = readFlags({ ...v, objective: 'channel', layer: '0', channel: '0' }, labels);
+  const template = readFlags({ ...v, objective: 'channel', layer: '0', channel: '0' });
   delete template.layer;
   delete template.channel;
   const chosen = selectLayers(layers, v.layers).map((i) => {

@@ -15,6 +15,8 @@ import { DEFAULT_MODEL, UsageError, modelsDir, readInput, sha256, takeModel, ope
 import { listPhotos, scoreLayer, rank } from './examples.mjs';
 import { cmdAtlas, ATLAS_USAGE } from './atlas.mjs';
 import { cmdSite, SITE_USAGE } from './site.mjs';
+import { prepareOptions } from '../wasm/photo-data.js';
+import { Movie } from '../wasm/movie.js';
 
 export { DEFAULT_MODEL, modelsDir };
 
@@ -23,12 +25,18 @@ const USAGE = `usage: featviz <command> [MODEL] ...
   classify [MODEL] IMAGE...  [--top K]              top-K ImageNet labels of each photo
   examples [MODEL] --layer L --channel K DIR [--top N]
                                                     photos in DIR ranked by the channel's mean activation
-  render   [MODEL] --layer L --channel K [--objective neuron|channel|layer|class|direction]
-           [--x X --y Y] [--class LABEL] [--negative] [--batch N --diversity W] [--size 128]
-           [--steps 512] [--lr 0.05] [--seed S] [--param fft|pixel] [--no-decorrelate]
-           [--no-transforms] [--out out.png] [--each] [--no-manifest]
+  render   [MODEL] --layer L --channel K [--objective neuron|channel|layer|class|direction|EXPRESSION]
+           [--x X --y Y] [--class LABEL] [--photo PHOTO] [--caricature PHOTO] [--negative]
+           [--batch N --diversity W] [--size 128] [--steps 512] [--lr 0.05] [--seed S] [--param fft|pixel]
+           [--no-decorrelate] [--no-transforms] [--out out.png] [--each] [--no-manifest]
+           [--movie out.gif [--movie-every 8]]
                                                     optimize an image that the objective likes;
                                                     writes out.png and its manifest out.json
+           EXPRESSION: e.g. "L:97 + 0.5*L2:12 - 100*diversity(L)", "direction(L, photo.jpg)",
+           "L:3@7,7", "class(macaw) - 0.1*tv" (the grammar: src/objective_expr.h)
+           --objective direction --photo P: the photo's mean activation at --layer;
+           --caricature P --layer L: an image whose activations at L match the photo's
+           --movie: an animated GIF with a frame every N steps (the last is the PNG's image)
   render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
 ${ATLAS_USAGE}
 ${SITE_USAGE}
@@ -107,7 +115,7 @@ function progress(done, total, objective) {
 async function cmdRender(args) {
   const options = {
     ...RENDER_FLAGS, out: { type: 'string' }, each: { type: 'boolean' }, manifest: { type: 'string' },
-    'no-manifest': { type: 'boolean' },
+    'no-manifest': { type: 'boolean' }, movie: { type: 'string' }, 'movie-every': { type: 'string' },
   };
   const { values: v, positionals } = parseArgs({ args, allowPositionals: true, options });
   let [modelPath, rest] = takeModel(positionals);
@@ -120,15 +128,27 @@ async function cmdRender(args) {
   }
   const modelBytes = readInput(modelPath, 'model');
   if (manifest) checkManifestModel(manifest, sha256(modelBytes), basename(modelPath));
+  if (v.movie !== undefined && !/\.gif$/i.test(v.movie)) throw new UsageError(`--movie writes an animated GIF: give a .gif file, got ${v.movie}`);
+  const every = intFlag(v, 'movie-every', 1) ?? 8;
   const { engine, model, labels } = await open(modelPath);
-  opts ??= renderOptions(readFlags(v, labels));
-  const r = engine.render(model, opts);
+  opts ??= renderOptions(readFlags(v));
+  // the objective through the engine's grammar, class names through the labels, photos read from their paths
+  const prepared = await prepareOptions(engine, model, opts, { labels: labels.names, photo: (name) => readInput(name, 'photo') });
+  const r = engine.render(model, prepared.options);
   const total = r.stepsPlanned;
   const chunk = Math.max(1, Math.min(16, total >> 5));
+  const movie = v.movie !== undefined ? new Movie({ every }) : null;
+  const frame = () => {
+    const n = r.size * r.size * 4, rgba = new Uint8Array(n * r.batch);
+    for (let i = 0; i < r.batch; i++) rgba.set(r.rgba(i), i * n);
+    return { step: r.stepsDone, size: r.size, batch: r.batch, rgba };
+  };
+  movie?.add(frame());
   for (let done = 0; done < total;) {
-    const n = Math.min(chunk, total - done);
+    const n = Math.min(chunk, total - done, movie ? every - (done % every) : Infinity); // stop at each movie frame
     r.step(n);
     done += n;
+    movie?.add(frame(), { last: done === total });
     progress(done, total, r.objective);
   }
   const out = v.out ?? 'featviz.png';
@@ -151,6 +171,10 @@ async function cmdRender(args) {
     const f = out.replace(/(\.png)?$/i, '.json');
     writeFileSync(f, JSON.stringify(m, null, 2) + '\n');
     written.push(f);
+  }
+  if (movie) {
+    writeFileSync(v.movie, movie.gif());
+    written.push(`${v.movie} (${movie.count} frames)`);
   }
   console.log(`${written.join(' ')}  (${total} steps, objective ${r.objective.toFixed(4)})`);
   r.free();

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// serve.mjs — serves the static site (web/, wasm/, models/) on localhost with
+// serve.mjs — serves the static site (web/, wasm/, models/, and the npm GIF encoder) on localhost with
 // the right MIME types and prints its URL. The site is plain files: any
 // static host serves it the same way (send the same Content-Security-Policy
 // and cross-origin isolation headers there too: SITE_HEADERS). Given a folder,
@@ -16,7 +16,8 @@ import { extname, join, normalize, resolve, dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SERVED = ['web', 'wasm', 'models'];
+// node_modules/gifenc/dist: the GIF encoder the page's "save the movie" imports (wasm/movie.js)
+export const SERVED = ['web', 'wasm', 'models', 'node_modules/gifenc/dist'];
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm',

@@ -206,6 +206,18 @@ uint8_t *fv_render_png(fv_render *r, int image, size_t *out_len, fv_error *err);
  * index). Returns the layer's index, or -1 with FV_ERR_UNKNOWN_LAYER ("unknown layer \"x\"",
  * "layer 99 out of range 0..65") or FV_ERR_BAD_ARG. */
 int fv_options_find_layer(const fv_model *m, const char *json, size_t len, fv_error *err);
+/* The objective of render options as the page's term list shows it, without rendering:
+ *   {"options": <canonical options>, "expression": "<canonical expression>",
+ *    "terms": [{"weight": w, "kind": "channel" | "class" | ..., "layer": name (terms on a layer),
+ *               "channel": k (channel, class, neuron), "text": "<the term without its weight>"}]}
+ * labels: the model's class names, one output a line (NULL, 0: class(...) takes indices
+ * only); with them, class names resolve to indices here (fv_render_new takes indices).
+ * A photo the objective names but "photos" does not hold is listed in the canonical
+ * options' "photos" without "values": the caller computes them (wasm/photo-data.js).
+ * Heap string (free with fv_free), or NULL with err set (the grammar's messages name
+ * the character: "objective at 23: unknown layer \"x\""). See src/objective_expr.h. */
+char *fv_objective_describe(const fv_model *m, const char *options_json, size_t len, const char *labels,
+                            size_t labels_len, fv_error *err);
 /* Canonical JSON of the options in force (layers by name); valid until fv_render_free. */
 const char *fv_render_options_json(const fv_render *r);
 /* Floating-point operations of one step's network passes: forward plus the

@@ -32,6 +32,7 @@
 
 static const char *const kind_names[FV_OBJ_COUNT] = {
     "neuron", "channel", "layer", "direction", "interp", "alignment", "diversity", "l1", "l2", "tv", "blur",
+    "caricature",
 };
 
 fv_obj_term fv_obj_default(fv_obj_kind kind) {
@@ -144,6 +145,18 @@ fv_status fv_obj_check(const fv_obj_term *t, const int dims[4], fv_error *err) {
       return FV_ERR_BAD_ARG;
     }
     break;
+  case FV_OBJ_CARICATURE:
+    if (!t->direction || (size_t)t->direction_len != (size_t)h * w * c) {
+      fv_error_set(err, FV_ERR_BAD_ARG,
+                   "caricature: the target has %d values; the layer is %d×%d×%d (H×W×C) = %lld at this render size",
+                   t->direction ? t->direction_len : 0, h, w, c, (long long)h * w * c);
+      return FV_ERR_BAD_ARG;
+    }
+    if (!isfinite(t->cossim_pow)) {
+      fv_error_set(err, FV_ERR_BAD_ARG, "caricature: cossim_pow %g is not finite", (double)t->cossim_pow);
+      return FV_ERR_BAD_ARG;
+    }
+    break;
   case FV_OBJ_INTERP:
   case FV_OBJ_ALIGNMENT:
   case FV_OBJ_DIVERSITY:
@@ -230,47 +243,74 @@ static double eval_layer(const ctx *s, const float *a, float *dl) {
   return sum * inv;
 }
 
-/* Lucid's _dot_cossim: per position dot·max(0.1, cos)^p, cos = dot/((ε+|a|)(ε+|v|)).
+/* Lucid's _dot_cossim for one pair of vectors a, v (len values; ev = ε + |v|):
+ * returns dot·max(0.1, cos)^p, cos = dot/((ε+|a|)(ε+|v|)), and sets d/da = cv·v + ca·a.
  * Through the floor the gradient is v·0.1^p; above it, the product rule adds
  * dot·p·cos^(p−1)·dcos/da, with dcos/da = v/den − dot/((ε+|a|)²(ε+|v|))·a/|a|. */
+static double dot_cossim(const float *a, const float *v, size_t len, double p, double ev, double *cv, double *ca) {
+  const double eps = 1e-4;
+  double dot = 0, aa = 0;
+  for (size_t k = 0; k < len; k++) {
+    dot += (double)a[k] * v[k];
+    aa += (double)a[k] * a[k];
+  }
+  *cv = 1, *ca = 0;
+  if (p == 0) return dot;
+  const double mag = sqrt(aa), ea = eps + mag, cosv = dot / (ea * ev);
+  const double f = cosv > 0.1 ? cosv : 0.1, fp = pow(f, p);
+  *cv = fp;
+  if (cosv > 0.1) { /* here dot > 0, so |a| > 0 */
+    const double k1 = dot * p * pow(cosv, p - 1);
+    *cv += k1 / (ea * ev);
+    *ca = -k1 * dot / (ea * ea * ev * mag);
+  }
+  return dot * fp;
+}
+
+/* ε + |v| of dot_cossim. */
+static double norm_eps(const float *v, size_t len) {
+  double vv = 0;
+  for (size_t k = 0; k < len; k++) vv += (double)v[k] * v[k];
+  return 1e-4 + sqrt(vv);
+}
+
+/* dl[0..len) += gv·v + ga·a. */
+static void add_dot_cossim_grad(float *dl, const float *a, const float *v, size_t len, double gv, double ga) {
+  for (size_t k = 0; k < len; k++) dl[k] += (float)(gv * v[k] + ga * a[k]);
+}
+
+/* Mean over positions of dot_cossim(a[p], v). */
 static double eval_direction(const fv_obj_term *t, const ctx *s, const float *a, float *dl) {
-  const double eps = 1e-4, p = t->cossim_pow;
   const float *v = t->direction;
   const int c = s->c;
-  double vv = 0;
-  for (int k = 0; k < c; k++) vv += (double)v[k] * v[k];
-  const double ev = eps + sqrt(vv);
+  const double ev = norm_eps(v, (size_t)c);
   const double inv = 1.0 / ((double)(s->n1 - s->n0) * s->hw);
   double sum = 0;
   for (int n = s->n0; n < s->n1; n++)
     for (size_t q = 0; q < s->hw; q++) {
       const size_t i = n * s->hwc + q * c;
-      const float *ap = a + i;
-      double dot = 0, aa = 0;
-      for (int k = 0; k < c; k++) {
-        dot += (double)ap[k] * v[k];
-        aa += (double)ap[k] * ap[k];
-      }
-      double cv = 1, ca = 0; /* d(term)/da = cv·v + ca·a */
-      if (p == 0) {
-        sum += dot;
-      } else {
-        const double mag = sqrt(aa), ea = eps + mag, cosv = dot / (ea * ev);
-        const double f = cosv > 0.1 ? cosv : 0.1, fp = pow(f, p);
-        sum += dot * fp;
-        cv = fp;
-        if (cosv > 0.1) { /* here dot > 0, so |a| > 0 */
-          const double k1 = dot * p * pow(cosv, p - 1);
-          cv += k1 / (ea * ev);
-          ca = -k1 * dot / (ea * ea * ev * mag);
-        }
-      }
-      if (dl) {
-        float *dp = dl + i;
-        const double gv = s->g * inv * cv, ga = s->g * inv * ca;
-        for (int k = 0; k < c; k++) dp[k] += (float)(gv * v[k] + ga * ap[k]);
-      }
+      double cv, ca;
+      sum += dot_cossim(a + i, v, (size_t)c, t->cossim_pow, ev, &cv, &ca);
+      if (dl) add_dot_cossim_grad(dl + i, a + i, v, (size_t)c, s->g * inv * cv, s->g * inv * ca);
     }
+  return sum * inv;
+}
+
+/* Lucid's caricature (recipes/caricature.py, dot_compare): each image's whole
+ * activation tensor against the target, mean over the images. Lucid divides
+ * the dot by |t| alone, which rewards sheer magnitude; this is the true
+ * cosine of _dot_cossim (as the direction term), so cossim_pow weighs the
+ * likeness of the pattern, not its size. */
+static double eval_caricature(const fv_obj_term *t, const ctx *s, const float *a, float *dl) {
+  const double ev = norm_eps(t->direction, s->hwc);
+  const double inv = 1.0 / (double)(s->n1 - s->n0);
+  double sum = 0;
+  for (int n = s->n0; n < s->n1; n++) {
+    const size_t i = n * s->hwc;
+    double cv, ca;
+    sum += dot_cossim(a + i, t->direction, s->hwc, t->cossim_pow, ev, &cv, &ca);
+    if (dl) add_dot_cossim_grad(dl + i, a + i, t->direction, s->hwc, s->g * inv * cv, s->g * inv * ca);
+  }
   return sum * inv;
 }
 
@@ -499,6 +539,7 @@ static double eval(const fv_obj_term *t, const int dims[4], const float *a, floa
   case FV_OBJ_L2: term = eval_l2(t, &s, a, dl); break;
   case FV_OBJ_TV: term = eval_tv(&s, a, dl); break;
   case FV_OBJ_BLUR: term = eval_blur(&s, a, dl); break;
+  case FV_OBJ_CARICATURE: term = eval_caricature(t, &s, a, dl); break;
   default: return NAN;
   }
   return (double)t->weight * term;

@@ -31,6 +31,8 @@ typedef enum {
   FV_OBJ_L2,         /* sqrt(ε + Σ (x − constant)²) over the image */
   FV_OBJ_TV,         /* total variation: Σ |x[h+1,w]−x[h,w]| + |x[h,w+1]−x[h,w]| over the image */
   FV_OBJ_BLUR,       /* 0.5·Σ (x − stopgrad(blur3x3(x)))², Lucid's blur_input_each_step */
+  FV_OBJ_CARICATURE, /* per image, dot(a, t) · max(0.1, cos(a, t))^cossim_pow of the whole H×W×C tensor a
+                        against a target t (a photo's activations): Lucid's caricature recipe */
   FV_OBJ_COUNT
 } fv_obj_kind;
 
@@ -42,9 +44,9 @@ typedef struct {
   int channel2;         /* INTERP (second) */
   int x, y;             /* NEURON position; −1 = centre */
   int batch;            /* −1: every image; else only this batch index */
-  const float *direction; /* DIRECTION: C floats, owned by the caller */
+  const float *direction; /* DIRECTION: C floats; CARICATURE: the target, H·W·C floats (NHWC); owned by the caller */
   int direction_len;
-  float cossim_pow;     /* DIRECTION (Lucid's default 0 = plain dot) */
+  float cossim_pow;     /* DIRECTION (Lucid's default 0 = plain dot), CARICATURE */
   float constant;       /* L1, L2: penalize distance from this (0.5 = grey) */
 } fv_obj_term;
 

@@ -1,7 +1,8 @@
 /* options.c — render options from JSON, validated against the model, and back
  * to canonical JSON; see options.h. The JSON is untrusted: every key is
  * type- and range-checked with a message naming the key, the value and the
- * valid range, and unknown keys are errors. */
+ * valid range, and unknown keys are errors. An objective given as text goes
+ * to the grammar (objective_expr.c); vectors and photos are vectors.c's. */
 #include "options.h"
 
 #include <float.h>
@@ -12,22 +13,19 @@
 #include <string.h>
 
 #include "json.h"
-#include "rng.h"
+#include "objective_expr.h"
+#include "vectors.h"
 
 #define SEED_MAX 9007199254740992.0 /* 2^53: every integer up to it is exact in a double (and in JS) */
-#define XY_MAX 4095                 /* loose: fv_obj_check checks x, y at the render size */
-#define COSSIM_POW_MAX 16.0
-#define DIRECTION_SEED_MAX 2147483647
 
 /* ==== term kinds and the keys each accepts ==================================== */
 
-/* The JSON names are fv_obj_name's; "class" is a CHANNEL term on the logits.
- * (DIVERSITY is not a term here: the top-level "diversity" keys set it.) */
+/* The JSON names are fv_obj_name's; "class" is a CHANNEL term on the logits. */
 typedef struct {
   const char *name;
   int kind;           /* fv_obj_kind */
   int has_layer_key;  /* has a "layer" key (class: implicitly the logits) */
-  const char *keys[6];
+  const char *keys[8]; /* NULL-terminated: at most 7 */
 } kind_spec;
 
 static const kind_spec KINDS[] = {
@@ -35,9 +33,11 @@ static const kind_spec KINDS[] = {
     {"channel", FV_OBJ_CHANNEL, 1, {"layer", "channel"}},
     {"layer", FV_OBJ_LAYER, 1, {"layer"}},
     {"class", FV_OBJ_CHANNEL, 1, {"class"}},
-    {"direction", FV_OBJ_DIRECTION, 1, {"layer", "direction", "direction_seed", "cossim_pow"}},
+    {"direction", FV_OBJ_DIRECTION, 1, {"layer", "direction", "direction_seed", "photo", "unit", "cossim_pow"}},
     {"interp", FV_OBJ_INTERP, 1, {"layer", "channel", "channel2"}},
     {"alignment", FV_OBJ_ALIGNMENT, 1, {"layer"}},
+    {"diversity", FV_OBJ_DIVERSITY, 1, {"layer"}},
+    {"caricature", FV_OBJ_CARICATURE, 1, {"layer", "photo", "cossim_pow"}},
     {"l1", FV_OBJ_L1, 0, {"constant"}},
     {"l2", FV_OBJ_L2, 0, {"constant"}},
     {"tv", FV_OBJ_TV, 0, {NULL}},
@@ -46,40 +46,11 @@ static const kind_spec KINDS[] = {
 #define N_KINDS (int)(sizeof KINDS / sizeof KINDS[0])
 
 static const char *const TOP_KEYS[] = {"size", "batch", "steps", "lr", "seed", "param", "decorrelate",
-                                       "decay_power", "transforms", "redirect_steps", "objective",
+                                       "decay_power", "transforms", "redirect_steps", "objective", "photos",
                                        "diversity", "diversity_layer", NULL};
 
 /* Whether a term of this (stored) kind reads a layer rather than the image. */
 static int reads_layer(int kind) { return (unsigned)kind < FV_OBJ_COUNT && !fv_obj_on_image((fv_obj_kind)kind); }
-
-/* ==== a random unit direction from a seed ====================================== */
-/* The engine's generator (rng.h) → Box–Muller in double → normalized; the same
- * seed and length give the same vector. (Box–Muller, not rng.h's polar normals:
- * the vectors of saved manifests must not change.) Two passes (norm, then
- * write) regenerate the stream instead of keeping a double copy. */
-
-static double gauss_at(fv_rng *g, int i, double *spare) {
-  if (i & 1) return *spare;
-  double u1 = fv_rng_uniform(g) + 0x1.0p-53; /* (0, 1]: log is finite (exact: a multiple of 2^-53) */
-  double u2 = fv_rng_uniform(g);
-  double r = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
-  *spare = r * sin(th);
-  return r * cos(th);
-}
-
-static void random_direction(float *v, int n, int seed) {
-  fv_rng g;
-  double spare = 0, ss = 0;
-  fv_rng_seed(&g, (uint64_t)seed);
-  for (int i = 0; i < n; i++) {
-    double x = gauss_at(&g, i, &spare);
-    ss += x * x;
-  }
-  double inv = ss > 0 ? 1.0 / sqrt(ss) : 0;
-  fv_rng_seed(&g, (uint64_t)seed);
-  for (int i = 0; i < n; i++) v[i] = (float)(gauss_at(&g, i, &spare) * inv);
-  if (!(ss > 0)) v[0] = 1.0f; /* all draws exactly 0: only conceivable for n = 1 */
-}
 
 /* ==== parsing context and messages ===================================================== */
 
@@ -88,7 +59,9 @@ typedef struct {
   const fv_model *m;
   fv_render_opts *o;
   fv_error *err;
-  char where[32];     /* "" or "objective[3]: " */
+  char where[48];     /* "" or "objective[3]: " */
+  const char *labels; /* class names, one output a line, or NULL */
+  size_t labels_len;
 } ctx;
 
 static int failf(ctx *c, fv_status code, const char *fmt, ...)
@@ -242,9 +215,7 @@ static int check_keys(ctx *c, const fv_json *obj, const char *const *keys, const
   return 1;
 }
 
-/* The logits: the input of the final SOFTMAX, i.e. the op that writes it;
- * with no SOFTMAX, the last op. -1 if the SOFTMAX reads no op's output. */
-static int logits_layer(const fv_model *m) {
+int fv_options_logits_layer(const fv_model *m) {
   for (int i = m->n_ops - 1; i >= 0; i--) {
     if (m->ops[i].kind != FV_OP_SOFTMAX) continue;
     if (m->ops[i].n_inputs < 1 || !m->ops[i].inputs) return -1;
@@ -268,132 +239,234 @@ static int check_channel(ctx *c, const fv_json *v, const char *key, int layer, i
   return 1;
 }
 
-static int parse_direction(ctx *c, const fv_json *obj, fv_obj_term *t, int *dir_seed) {
-  const fv_json *dv = fv_json_get(obj, "direction"), *sv = fv_json_get(obj, "direction_seed");
+/* A photo's name: a non-empty UTF-8 string without control characters or NUL. */
+static int get_photo_name(ctx *c, const fv_json *v, const char *key) {
+  int ok = v->type == FV_JSON_STRING && v->len > 0 && v->len <= 512 && strlen(v->u.str) == v->len;
+  for (uint32_t i = 0; ok && i < v->len; i++) ok = (unsigned char)v->u.str[i] >= 0x20;
+  if (!ok) return failf(c, FV_ERR_BAD_ARG, "\"%s\" must be a photo's name (1..512 bytes, no control characters)", key);
+  return 1;
+}
+
+/* The term's vector: "direction" (C floats), "direction_seed" (random), "photo" (its mean) or "unit"
+ * (a basis vector), one of them. */
+static int parse_direction(ctx *c, const fv_json *obj, int i) {
+  const fv_json *dv = fv_json_get(obj, "direction"), *sv = fv_json_get(obj, "direction_seed"), *pv = fv_json_get(obj, "photo");
+  const fv_json *uv = fv_json_get(obj, "unit");
+  fv_obj_term *t = &c->o->terms[i];
+  fv_term_src *src = &c->o->src[i];
   int C = layer_channels(c->m, t->layer);
   char q[80];
-  if (dv && sv) return failf(c, FV_ERR_BAD_ARG, "give \"direction\" or \"direction_seed\", not both");
-  if (!dv && !sv) return failf(c, FV_ERR_BAD_ARG, "missing \"direction\" (an array of floats) or \"direction_seed\"");
+  if (!!dv + !!sv + !!pv + !!uv > 1)
+    return failf(c, FV_ERR_BAD_ARG, "give one of \"direction\", \"direction_seed\", \"photo\" and \"unit\"");
+  if (!dv && !sv && !pv && !uv)
+    return failf(c, FV_ERR_BAD_ARG, "missing \"direction\" (an array of floats), \"direction_seed\", \"photo\" or \"unit\"");
   if (C < 1) {
     layer_quoted(c->m, t->layer, q, sizeof q);
     return failf(c, FV_ERR_BAD_ARG, "layer %s has no channels", q);
   }
-  if (dv) {
-    if (dv->type != FV_JSON_ARRAY) return failf(c, FV_ERR_BAD_ARG, "\"direction\" must be an array of numbers");
-    if ((int64_t)dv->len != C) {
-      layer_quoted(c->m, t->layer, q, sizeof q);
-      return failf(c, FV_ERR_BAD_ARG, "direction has %u entries; layer %s has %d channels", dv->len, q, C);
-    }
+  src->n_parts = 1;
+  src->parts[0] = (fv_vec_part){FV_PART_VALUES, 1.0f, 0};
+  if (sv) {
+    src->parts[0].kind = FV_PART_RANDOM;
+    return get_int(c, sv, "direction_seed", 0, FV_DIRECTION_SEED_MAX, &src->parts[0].arg);
   }
-  int seed = -1;
-  if (sv && !get_int(c, sv, "direction_seed", 0, DIRECTION_SEED_MAX, &seed)) return 0;
-  float *v = (float *)malloc((size_t)C * sizeof *v);
-  if (!v) return failf(c, FV_ERR_NO_MEMORY, "out of memory for a direction of %d floats", C);
-  if (dv) {
-    int nonzero = 0;
-    for (int i = 0; i < C; i++) {
-      char key[32];
-      snprintf(key, sizeof key, "direction[%d]", i);
-      if (!get_float(c, fv_json_at(dv, (size_t)i), key, -FLT_MAX, FLT_MAX, 0, "(a finite 32-bit float)", &v[i])) {
-        free(v);
-        return 0;
-      }
-      nonzero |= v[i] != 0;
-    }
-    if (!nonzero) {
-      free(v);
-      return failf(c, FV_ERR_BAD_ARG, "direction must not be all zeros");
-    }
-  } else {
-    random_direction(v, C, seed);
+  if (uv) {
+    src->parts[0].kind = FV_PART_UNIT;
+    return check_channel(c, uv, "unit", t->layer, &src->parts[0].arg);
   }
-  t->direction = v;
-  t->direction_len = C;
-  *dir_seed = seed;
+  if (pv) {
+    if (!get_photo_name(c, pv, "photo")) return 0;
+    int k = fv_vectors_photo_ref(c->o, pv->u.str, pv->len, t->layer, FV_PHOTO_MEAN);
+    if (k < 0) return failf(c, FV_ERR_BAD_ARG, "more than %d photos", FV_MAX_PHOTOS);
+    src->parts[0] = (fv_vec_part){FV_PART_PHOTO, 1.0f, k};
+    return 1;
+  }
+  if (dv->type != FV_JSON_ARRAY) return failf(c, FV_ERR_BAD_ARG, "\"direction\" must be an array of numbers");
+  if ((int64_t)dv->len != C) {
+    layer_quoted(c->m, t->layer, q, sizeof q);
+    return failf(c, FV_ERR_BAD_ARG, "direction has %u entries; layer %s has %d channels", dv->len, q, C);
+  }
+  if (!(src->values = (float *)malloc((size_t)C * sizeof(float))))
+    return failf(c, FV_ERR_NO_MEMORY, "out of memory for a direction of %d floats", C);
+  for (int k = 0; k < C; k++) {
+    char key[32];
+    snprintf(key, sizeof key, "direction[%d]", k);
+    if (!get_float(c, fv_json_at(dv, (size_t)k), key, -FLT_MAX, FLT_MAX, 0, "(a finite 32-bit float)", &src->values[k]))
+      return 0;
+  }
   return 1;
 }
 
-/* Parses obj into a term; the term owns its direction only once this returns 1. */
-static int parse_term(ctx *c, const fv_json *obj, fv_obj_term *out, int *dir_seed) {
+/* "class": an output index, or a name the labels give ("macaw", "macaw (89)"). */
+static int get_class(ctx *c, const fv_json *v, int C, int *out) {
+  char b[40], q[80];
+  if (v->type == FV_JSON_STRING) {
+    fv_json_quote(q, sizeof q, v->u.str, v->len);
+    int k = strlen(v->u.str) == v->len ? fv_expr_class_find(c->labels, c->labels_len, v->u.str, v->len) : -1;
+    if (k < 0 && !c->labels) return failf(c, FV_ERR_BAD_ARG, "class %s: no class names are known here; give the output index", q);
+    if (k < 0)
+      return failf(c, FV_ERR_BAD_ARG, "unknown class %s: no such class in the model's labels (a label such as \"macaw\", or an output index)", q);
+    if (k > C - 1) return failf(c, FV_ERR_BAD_ARG, "class %s is output %d; the model has %d", q, k, C);
+    *out = k;
+    return 1;
+  }
+  if (!want_number(c, v, "class")) return 0;
+  if (v->u.number != floor(v->u.number) || v->u.number < 0 || v->u.number > C - 1)
+    return failf(c, FV_ERR_BAD_ARG, "class %s out of range 0..%d (the model has %d classes)", num_text(c, v, b), C - 1, C);
+  *out = (int)v->u.number;
+  return 1;
+}
+
+/* Parses obj into term i (o->n_terms is i + 1 by then, so fv_options_free releases what it owns). */
+static int parse_term(ctx *c, const fv_json *obj, int i) {
   static const char *const common[] = {"kind", "weight", "batch", NULL};
-  if (obj->type != FV_JSON_OBJECT) return failf(c, FV_ERR_BAD_ARG, "a term must be an object");
   const fv_json *kv = fv_json_get(obj, "kind");
   if (!kv) return failf(c, FV_ERR_BAD_ARG, "missing \"kind\"");
   if (kv->type != FV_JSON_STRING) return failf(c, FV_ERR_BAD_ARG, "\"kind\" must be a string");
   const kind_spec *ks = NULL;
-  for (int i = 0; i < N_KINDS && !ks; i++)
-    if (strlen(kv->u.str) == kv->len && strcmp(kv->u.str, KINDS[i].name) == 0) ks = &KINDS[i];
+  for (int k = 0; k < N_KINDS && !ks; k++)
+    if (strlen(kv->u.str) == kv->len && strcmp(kv->u.str, KINDS[k].name) == 0) ks = &KINDS[k];
   if (!ks) {
     char q[80];
     fv_json_quote(q, sizeof q, kv->u.str, kv->len);
-    if (strcmp(kv->u.str, "diversity") == 0)
-      return failf(c, FV_ERR_BAD_ARG, "kind \"diversity\" is set by the top-level \"diversity\" and \"diversity_layer\"");
     return failf(c, FV_ERR_BAD_ARG,
-                 "unknown kind %s (neuron, channel, layer, class, direction, interp, alignment, l1, l2, tv, blur)", q);
+                 "unknown kind %s (neuron, channel, layer, class, direction, interp, alignment, diversity, caricature, "
+                 "l1, l2, tv, blur)", q);
   }
   if (!check_keys(c, obj, common, ks->keys, ks->name)) return 0;
 
-  fv_obj_term t = fv_obj_default((fv_obj_kind)ks->kind);
+  fv_obj_term *t = &c->o->terms[i];
+  fv_term_src *src = &c->o->src[i];
+  *t = fv_obj_default((fv_obj_kind)ks->kind);
   const fv_json *v;
-  *dir_seed = -1;
-  if ((v = fv_json_get(obj, "weight")) && !get_float(c, v, "weight", -FLT_MAX, FLT_MAX, 0, "(a finite 32-bit float)", &t.weight))
+  if ((v = fv_json_get(obj, "weight")) && !get_float(c, v, "weight", -FLT_MAX, FLT_MAX, 0, "(a finite 32-bit float)", &t->weight))
     return 0;
-  if ((v = fv_json_get(obj, "batch")) && !get_int(c, v, "batch", -1, c->o->batch - 1, &t.batch)) return 0;
+  if ((v = fv_json_get(obj, "batch")) && !get_int(c, v, "batch", -1, c->o->batch - 1, &t->batch)) return 0;
 
-  if (ks->kind == FV_OBJ_INTERP || ks->kind == FV_OBJ_ALIGNMENT) {
-    /* they compare the images of the batch with each other (see fv_obj_check) */
-    if (c->o->batch < 2)
-      return failf(c, FV_ERR_BAD_ARG, "kind \"%s\" needs a batch of at least 2 (\"batch\" is %d)", ks->name, c->o->batch);
-    if (ks->kind == FV_OBJ_ALIGNMENT && t.batch != -1)
-      return failf(c, FV_ERR_BAD_ARG, "batch %d: an alignment term takes the whole batch (batch must be -1)", t.batch);
-  }
   if (strcmp(ks->name, "class") == 0) {
-    int logits = logits_layer(c->m);
+    int logits = fv_options_logits_layer(c->m);
     if (logits < 0) return failf(c, FV_ERR_UNKNOWN_LAYER, "the model has no logits layer for a class term");
-    int C = layer_channels(c->m, logits);
-    char b[40];
     if (!(v = fv_json_get(obj, "class"))) return failf(c, FV_ERR_BAD_ARG, "missing \"class\"");
-    if (!want_number(c, v, "class")) return 0;
-    if (v->u.number != floor(v->u.number) || v->u.number < 0 || v->u.number > C - 1)
-      return failf(c, FV_ERR_BAD_ARG, "class %s out of range 0..%d (the model has %d classes)", num_text(c, v, b), C - 1, C);
-    t.layer = logits;
-    t.channel = (int)v->u.number;
-    *out = t;
+    if (!get_class(c, v, layer_channels(c->m, logits), &t->channel)) return 0;
+    t->layer = logits;
+    src->is_class = 1;
     return 1;
   }
   if (ks->has_layer_key) {
     if (!(v = fv_json_get(obj, "layer"))) return failf(c, FV_ERR_BAD_ARG, "missing \"layer\"");
-    if (!get_layer(c, v, "layer", &t.layer)) return 0;
+    if (!get_layer(c, v, "layer", &t->layer)) return 0;
   }
   switch (ks->kind) {
     case FV_OBJ_NEURON:
     case FV_OBJ_CHANNEL:
     case FV_OBJ_INTERP:
       if (!(v = fv_json_get(obj, "channel"))) return failf(c, FV_ERR_BAD_ARG, "missing \"channel\"");
-      if (!check_channel(c, v, "channel", t.layer, &t.channel)) return 0;
+      if (!check_channel(c, v, "channel", t->layer, &t->channel)) return 0;
       if (ks->kind == FV_OBJ_INTERP) {
         if (!(v = fv_json_get(obj, "channel2"))) return failf(c, FV_ERR_BAD_ARG, "missing \"channel2\"");
-        if (!check_channel(c, v, "channel2", t.layer, &t.channel2)) return 0;
+        if (!check_channel(c, v, "channel2", t->layer, &t->channel2)) return 0;
       }
       if (ks->kind == FV_OBJ_NEURON) {
-        if ((v = fv_json_get(obj, "x")) && !get_int(c, v, "x", -1, XY_MAX, &t.x)) return 0;
-        if ((v = fv_json_get(obj, "y")) && !get_int(c, v, "y", -1, XY_MAX, &t.y)) return 0;
+        if ((v = fv_json_get(obj, "x")) && !get_int(c, v, "x", -1, FV_XY_MAX, &t->x)) return 0;
+        if ((v = fv_json_get(obj, "y")) && !get_int(c, v, "y", -1, FV_XY_MAX, &t->y)) return 0;
       }
       break;
     case FV_OBJ_DIRECTION:
+    case FV_OBJ_CARICATURE:
       if ((v = fv_json_get(obj, "cossim_pow")) &&
-          !get_float(c, v, "cossim_pow", 0, COSSIM_POW_MAX, 0, "0..16", &t.cossim_pow))
+          !get_float(c, v, "cossim_pow", 0, FV_COSSIM_POW_MAX, 0, "0..16", &t->cossim_pow))
         return 0;
-      if (!parse_direction(c, obj, &t, dir_seed)) return 0; /* last: nothing can fail after the allocation */
+      if (ks->kind == FV_OBJ_DIRECTION) return parse_direction(c, obj, i);
+      if (!(v = fv_json_get(obj, "photo"))) return failf(c, FV_ERR_BAD_ARG, "missing \"photo\"");
+      if (!get_photo_name(c, v, "photo")) return 0;
+      if ((src->photo = fv_vectors_photo_ref(c->o, v->u.str, v->len, t->layer, FV_PHOTO_MAP)) < 0)
+        return failf(c, FV_ERR_BAD_ARG, "more than %d photos", FV_MAX_PHOTOS);
       break;
     case FV_OBJ_L1:
     case FV_OBJ_L2:
-      if ((v = fv_json_get(obj, "constant")) && !get_float(c, v, "constant", 0, 1, 0, "0..1", &t.constant)) return 0;
+      if ((v = fv_json_get(obj, "constant")) && !get_float(c, v, "constant", 0, 1, 0, "0..1", &t->constant)) return 0;
       break;
     default:
       break;
   }
-  *out = t;
+  return 1;
+}
+
+/* An element of "objective": a term object, an expression string, or {"expr": text, "weight": w}. */
+static int parse_element(ctx *c, const fv_json *v, const char *where) {
+  fv_render_opts *o = c->o;
+  const fv_json *ev = v->type == FV_JSON_OBJECT ? fv_json_get(v, "expr") : NULL;
+  if (v->type == FV_JSON_STRING || ev) {
+    static const char *const keys[] = {"expr", "weight", NULL};
+    float w = 1;
+    const fv_json *wv;
+    if (ev && !check_keys(c, v, keys, NULL, NULL)) return 0;
+    if (ev && (wv = fv_json_get(v, "weight")) && !get_float(c, wv, "weight", -FLT_MAX, FLT_MAX, 0, "(a finite 32-bit float)", &w))
+      return 0;
+    const fv_json *tv = ev ? ev : v;
+    if (tv->type != FV_JSON_STRING) return failf(c, FV_ERR_BAD_ARG, "\"expr\" must be a string (an objective expression)");
+    return fv_expr_parse(tv->u.str, tv->len, w, c->m, c->labels, c->labels_len, where, o, c->err);
+  }
+  if (v->type != FV_JSON_OBJECT) return failf(c, FV_ERR_BAD_ARG, "a term must be an object or an expression string");
+  if (o->n_terms >= FV_MAX_TERMS) return failf(c, FV_ERR_BAD_ARG, "more than %d terms", FV_MAX_TERMS);
+  const int i = o->n_terms++;
+  memset(&o->src[i], 0, sizeof o->src[i]);
+  o->src[i].photo = -1;
+  o->terms[i] = fv_obj_default(FV_OBJ_CHANNEL);
+  return parse_term(c, v, i);
+}
+
+/* ==== photos: activations the shells computed ==================================================== */
+
+/* One entry of "photos" (before the objective, whose references then find it). */
+static int parse_photo(ctx *c, const fv_json *v) {
+  static const char *const keys[] = {"name", "sha256", "layer", "kind", "shape", "values", NULL};
+  static const char *const kinds[] = {"mean", "map", NULL};
+  fv_render_opts *o = c->o;
+  const fv_json *nv, *lv, *kv, *sv, *vv, *hv;
+  int layer, kind;
+  if (v->type != FV_JSON_OBJECT) return failf(c, FV_ERR_BAD_ARG, "a photo must be an object");
+  if (!check_keys(c, v, keys, NULL, NULL)) return 0;
+  if (!(nv = fv_json_get(v, "name")) || !get_photo_name(c, nv, "name")) return nv ? 0 : failf(c, FV_ERR_BAD_ARG, "missing \"name\"");
+  if (!(lv = fv_json_get(v, "layer"))) return failf(c, FV_ERR_BAD_ARG, "missing \"layer\"");
+  if (!get_layer(c, lv, "layer", &layer)) return 0;
+  if (!(kv = fv_json_get(v, "kind"))) return failf(c, FV_ERR_BAD_ARG, "missing \"kind\" (\"mean\" or \"map\")");
+  if (!get_enum(c, kv, "kind", kinds, &kind)) return 0;
+  for (int k = 0; k < o->n_photos; k++)
+    if (o->photos[k].layer == layer && o->photos[k].kind == kind && !strcmp(o->photos[k].name, nv->u.str))
+      return failf(c, FV_ERR_BAD_ARG, "photo \"%.60s\" is given twice for this layer and kind", nv->u.str);
+  int k = fv_vectors_photo_ref(o, nv->u.str, nv->len, layer, kind);
+  if (k < 0) return failf(c, FV_ERR_BAD_ARG, "more than %d photos", FV_MAX_PHOTOS);
+  fv_photo *ph = &o->photos[k];
+  ph->used = 0; /* until a term refers to it */
+  if ((hv = fv_json_get(v, "sha256"))) {
+    int ok = hv->type == FV_JSON_STRING && hv->len == 64;
+    for (int j = 0; ok && j < 64; j++) ok = strchr("0123456789abcdef", hv->u.str[j]) != NULL;
+    if (!ok) return failf(c, FV_ERR_BAD_ARG, "\"sha256\" must be 64 lowercase hex digits");
+    memcpy(ph->sha256, hv->u.str, 65);
+  }
+  sv = fv_json_get(v, "shape");
+  vv = fv_json_get(v, "values");
+  if (!sv && !vv) return 1; /* a need: the values are the caller's to supply */
+  const int C = layer_channels(c->m, layer), rank = kind == FV_PHOTO_MEAN ? 1 : 3;
+  if (!sv || !vv) return failf(c, FV_ERR_BAD_ARG, "photo \"%.60s\": give \"shape\" and \"values\" together", ph->name);
+  if (sv->type != FV_JSON_ARRAY || (int)sv->len != rank)
+    return failf(c, FV_ERR_BAD_ARG, "photo \"%.60s\": \"shape\" must be %s", ph->name, rank == 1 ? "[C]" : "[H, W, C]");
+  ph->dims[0] = ph->dims[1] = 1;
+  for (int d = 0; d < rank; d++)
+    if (!get_int(c, fv_json_at(sv, (size_t)d), "shape", 1, 1 << 20, &ph->dims[3 - rank + d])) return 0;
+  if (ph->dims[2] != C)
+    return failf(c, FV_ERR_BAD_ARG, "photo \"%.60s\": %d channels; layer \"%.60s\" has %d", ph->name, ph->dims[2],
+                 fv_model_layer_name(c->m, layer), C);
+  const double count = (double)ph->dims[0] * ph->dims[1] * ph->dims[2];
+  if (vv->type != FV_JSON_ARRAY || (double)vv->len != count)
+    return failf(c, FV_ERR_BAD_ARG, "photo \"%.60s\": \"values\" must be an array of %.0f numbers (the shape's)", ph->name, count);
+  if (!(ph->values = (float *)malloc((size_t)count * sizeof(float))))
+    return failf(c, FV_ERR_NO_MEMORY, "out of memory for %.0f values of photo \"%.60s\"", count, ph->name);
+  ph->len = (int)count;
+  for (int j = 0; j < ph->len; j++)
+    if (!get_float(c, fv_json_at(vv, (size_t)j), "values[]", -FLT_MAX, FLT_MAX, 0, "(a finite 32-bit float)", &ph->values[j]))
+      return 0;
   return 1;
 }
 
@@ -412,18 +485,43 @@ void fv_options_default(fv_render_opts *o) {
   o->transforms = FV_TRANSFORMS_STANDARD;
   o->redirect_steps = 16;
   o->n_terms = 0;
-  for (int i = 0; i < FV_MAX_TERMS; i++) o->direction_seed[i] = -1;
-  o->diversity = 0.0f;
-  o->diversity_layer = -1;
+  o->n_photos = 0;
 }
 
 void fv_options_free(fv_render_opts *o) {
   if (!o) return;
-  for (int i = 0; i < o->n_terms && i < FV_MAX_TERMS; i++) free((void *)o->terms[i].direction);
+  for (int i = 0; i < o->n_terms && i < FV_MAX_TERMS; i++) {
+    if (o->terms[i].kind == FV_OBJ_DIRECTION) free((void *)o->terms[i].direction); /* a caricature's is its photo's */
+    free(o->src[i].values);
+  }
+  for (int k = 0; k < o->n_photos && k < FV_MAX_PHOTOS; k++) {
+    free(o->photos[k].name);
+    free(o->photos[k].values);
+  }
   fv_options_default(o);
 }
 
-static int parse_root(ctx *c, const fv_json *root) {
+/* Checks across terms, once all are parsed. */
+static int check_terms(ctx *c) {
+  fv_render_opts *o = c->o;
+  int first_layer = -1;
+  for (int i = 0; i < o->n_terms; i++) {
+    const fv_obj_term *t = &o->terms[i];
+    if (reads_layer(t->kind) && first_layer < 0) first_layer = t->layer;
+    snprintf(c->where, sizeof c->where, "objective term %d: ", i + 1);
+    if ((t->kind == FV_OBJ_INTERP || t->kind == FV_OBJ_ALIGNMENT || t->kind == FV_OBJ_DIVERSITY) && o->batch < 2)
+      return failf(c, FV_ERR_BAD_ARG, "%s compares the images of a batch: it needs \"batch\" >= 2 (batch is %d)",
+                   t->kind == FV_OBJ_INTERP ? "interpolate" : fv_obj_name(t->kind), o->batch);
+    if ((t->kind == FV_OBJ_ALIGNMENT || t->kind == FV_OBJ_DIVERSITY) && t->batch != -1)
+      return failf(c, FV_ERR_BAD_ARG, "batch %d: %s takes the whole batch (batch must be -1)", t->batch, fv_obj_name(t->kind));
+  }
+  c->where[0] = '\0';
+  if (first_layer < 0)
+    return failf(c, FV_ERR_BAD_ARG, "no objective (image penalties alone are not one: add a term that reads a layer)");
+  return 1;
+}
+
+static int parse_root(ctx *c, const fv_json *root, int lenient) {
   static const char *const params[] = {"fft", "pixel", NULL};
   static const char *const transforms[] = {"standard", "none", NULL};
   fv_render_opts *o = c->o;
@@ -450,38 +548,64 @@ static int parse_root(ctx *c, const fv_json *root) {
   }
   if ((v = fv_json_get(root, "redirect_steps")) && !get_int(c, v, "redirect_steps", 0, 100000, &o->redirect_steps))
     return 0;
+  float diversity = 0;
   if ((v = fv_json_get(root, "diversity")) &&
-      !get_float(c, v, "diversity", 0, FLT_MAX, 0, "0..3.4e38 (finite, >= 0)", &o->diversity))
+      !get_float(c, v, "diversity", 0, FLT_MAX, 0, "0..3.4e38 (finite, >= 0)", &diversity))
     return 0;
 
-  /* The objective: one term or an array of them. */
-  const fv_json *obj = fv_json_get(root, "objective");
-  if (!obj) return failf(c, FV_ERR_BAD_ARG, "no objective (\"objective\" is missing)");
-  if (obj->type != FV_JSON_ARRAY && obj->type != FV_JSON_OBJECT)
-    return failf(c, FV_ERR_BAD_ARG, "\"objective\" must be a term object or an array of them");
-  size_t n = obj->type == FV_JSON_ARRAY ? obj->len : 1;
-  if (n > FV_MAX_TERMS) return failf(c, FV_ERR_BAD_ARG, "objective has %zu terms; at most %d", n, FV_MAX_TERMS);
-  int first_layer = -1;
-  for (size_t i = 0; i < n; i++) {
-    const fv_json *tv = obj->type == FV_JSON_ARRAY ? fv_json_at(obj, i) : obj;
-    snprintf(c->where, sizeof c->where, "objective[%zu]: ", i);
-    if (!parse_term(c, tv, &o->terms[o->n_terms], &o->direction_seed[o->n_terms])) return 0;
-    if (reads_layer(o->terms[o->n_terms].kind) && first_layer < 0) first_layer = o->terms[o->n_terms].layer;
-    o->n_terms++;
+  /* photo data first: the objective's references find it */
+  const fv_json *pv = fv_json_get(root, "photos");
+  if (pv && pv->type != FV_JSON_ARRAY) return failf(c, FV_ERR_BAD_ARG, "\"photos\" must be an array");
+  for (size_t i = 0; pv && i < pv->len; i++) {
+    snprintf(c->where, sizeof c->where, "photos[%zu]: ", i);
+    if (!parse_photo(c, fv_json_at(pv, i))) return 0;
   }
   c->where[0] = '\0';
-  if (first_layer < 0)
-    return failf(c, FV_ERR_BAD_ARG, "no objective (image penalties alone are not one: add a term that reads a layer)");
 
-  if (o->diversity > 0 && o->batch < 2)
-    return failf(c, FV_ERR_BAD_ARG, "diversity compares the images of a batch: it needs \"batch\" >= 2 (batch is %d)",
-                 o->batch);
-  o->diversity_layer = first_layer;
-  if ((v = fv_json_get(root, "diversity_layer")) && !get_layer(c, v, "diversity_layer", &o->diversity_layer)) return 0;
-  return 1;
+  /* The objective: an expression, one term, or an array of terms and expressions. */
+  const fv_json *obj = fv_json_get(root, "objective");
+  if (!obj) return failf(c, FV_ERR_BAD_ARG, "no objective (\"objective\" is missing)");
+  if (obj->type == FV_JSON_STRING) {
+    if (!fv_expr_parse(obj->u.str, obj->len, 1.0, c->m, c->labels, c->labels_len, "objective", o, c->err)) return 0;
+  } else if (obj->type == FV_JSON_ARRAY || obj->type == FV_JSON_OBJECT) {
+    size_t n = obj->type == FV_JSON_ARRAY ? obj->len : 1;
+    if (n > FV_MAX_TERMS) return failf(c, FV_ERR_BAD_ARG, "objective has %zu terms; at most %d", n, FV_MAX_TERMS);
+    for (size_t i = 0; i < n; i++) {
+      const fv_json *tv = obj->type == FV_JSON_ARRAY ? fv_json_at(obj, i) : obj;
+      char where[32];
+      snprintf(where, sizeof where, "objective[%zu]", i);
+      snprintf(c->where, sizeof c->where, "%s: ", where);
+      if (!parse_element(c, tv, where)) return 0;
+    }
+    c->where[0] = '\0';
+  } else {
+    return failf(c, FV_ERR_BAD_ARG, "\"objective\" must be an expression, a term object or an array of them");
+  }
+
+  /* an old manifest's diversity: the term -diversity·diversity(layer), last */
+  if (diversity > 0) {
+    int layer = -1;
+    for (int i = 0; i < o->n_terms && layer < 0; i++)
+      if (reads_layer(o->terms[i].kind)) layer = o->terms[i].layer;
+    if ((v = fv_json_get(root, "diversity_layer")) && !get_layer(c, v, "diversity_layer", &layer)) return 0;
+    if (o->n_terms >= FV_MAX_TERMS) return failf(c, FV_ERR_BAD_ARG, "more than %d terms with diversity", FV_MAX_TERMS);
+    if (layer >= 0) {
+      const int i = o->n_terms++;
+      memset(&o->src[i], 0, sizeof o->src[i]);
+      o->src[i].photo = -1;
+      o->terms[i] = fv_obj_default(FV_OBJ_DIVERSITY);
+      o->terms[i].weight = -diversity;
+      o->terms[i].layer = layer;
+    }
+  } else if ((v = fv_json_get(root, "diversity_layer")) && !get_layer(c, v, "diversity_layer", &k)) {
+    return 0;
+  }
+  if (!check_terms(c)) return 0;
+  return fv_vectors_resolve(o, c->m, lenient, c->err) == FV_OK;
 }
 
-fv_status fv_options_parse(const char *json, size_t len, const fv_model *m, fv_render_opts *o, fv_error *err) {
+fv_status fv_options_parse_labelled(const char *json, size_t len, const fv_model *m, const char *labels,
+                                    size_t labels_len, int lenient, fv_render_opts *o, fv_error *err) {
   fv_options_default(o);
   if (!m) {
     fv_error_set(err, FV_ERR_BAD_ARG, "options: no model");
@@ -491,14 +615,18 @@ fv_status fv_options_parse(const char *json, size_t len, const fv_model *m, fv_r
   if (!err) err = &local; /* the status returned comes from err->code */
   fv_json *root = fv_json_parse(json, len, err);
   if (!root) return (fv_status)err->code;
-  ctx c = {json, m, o, err, ""};
-  int ok = parse_root(&c, root);
+  ctx c = {json, m, o, err, "", labels, labels_len};
+  int ok = parse_root(&c, root, lenient);
   fv_json_free(root);
   if (!ok) {
     fv_options_free(o);
     return (fv_status)err->code;
   }
   return FV_OK;
+}
+
+fv_status fv_options_parse(const char *json, size_t len, const fv_model *m, fv_render_opts *o, fv_error *err) {
+  return fv_options_parse_labelled(json, len, m, NULL, 0, 0, o, err);
 }
 
 int fv_options_find_layer(const fv_model *m, const char *json, size_t len, fv_error *err) {
@@ -513,7 +641,7 @@ int fv_options_find_layer(const fv_model *m, const char *json, size_t len, fv_er
   if (!v) return -1;
   fv_render_opts o;
   fv_options_default(&o);
-  ctx c = {json, m, &o, err, ""};
+  ctx c = {json, m, &o, err, "", NULL, 0};
   int layer = -1;
   if (!get_layer(&c, v, "layer", &layer)) layer = -1;
   fv_json_free(v);
@@ -538,43 +666,46 @@ static void put_key(fv_jbuf *b, const char *key) {
   fv_jbuf_raw(b, "\":");
 }
 
-static void put_term(fv_jbuf *b, const fv_obj_term *t, int dir_seed, const fv_model *m) {
-  fv_jbuf_raw(b, "{\"kind\":");
-  const char *kn = fv_obj_name(t->kind);
-  fv_jbuf_string(b, kn, strlen(kn));
-  if (reads_layer(t->kind)) put_key(b, "layer"), put_layer(b, m, t->layer);
-  switch (t->kind) {
-    case FV_OBJ_NEURON:
-      put_key(b, "channel"), fv_jbuf_int(b, t->channel);
-      put_key(b, "x"), fv_jbuf_int(b, t->x);
-      put_key(b, "y"), fv_jbuf_int(b, t->y);
-      break;
-    case FV_OBJ_CHANNEL: put_key(b, "channel"), fv_jbuf_int(b, t->channel); break;
-    case FV_OBJ_INTERP:
-      put_key(b, "channel"), fv_jbuf_int(b, t->channel);
-      put_key(b, "channel2"), fv_jbuf_int(b, t->channel2);
-      break;
-    case FV_OBJ_DIRECTION:
-      if (dir_seed >= 0) {
-        put_key(b, "direction_seed"), fv_jbuf_int(b, dir_seed);
-      } else {
-        put_key(b, "direction");
-        fv_jbuf_raw(b, "[");
-        for (int i = 0; i < t->direction_len && t->direction; i++) {
-          if (i) fv_jbuf_raw(b, ",");
-          fv_jbuf_float(b, t->direction[i]);
-        }
-        fv_jbuf_raw(b, "]");
-      }
-      put_key(b, "cossim_pow"), fv_jbuf_float(b, t->cossim_pow);
-      break;
-    case FV_OBJ_L1:
-    case FV_OBJ_L2: put_key(b, "constant"), fv_jbuf_float(b, t->constant); break;
-    default: break;
+/* The canonical expression as a JSON string. */
+static void put_expression(fv_jbuf *b, const fv_render_opts *o, const fv_model *m) {
+  fv_jbuf e = {0};
+  fv_expr_write(&e, o, m);
+  size_t n = e.len;
+  char *s = fv_jbuf_finish(&e);
+  if (!s) {
+    b->oom = 1;
+    return;
   }
-  put_key(b, "weight"), fv_jbuf_float(b, t->weight);
-  put_key(b, "batch"), fv_jbuf_int(b, t->batch);
-  fv_jbuf_raw(b, "}");
+  fv_jbuf_string(b, s, n);
+  free(s);
+}
+
+static void put_photos(fv_jbuf *b, const fv_render_opts *o, const fv_model *m) {
+  fv_jbuf_raw(b, "[");
+  for (int k = 0; k < o->n_photos; k++) {
+    const fv_photo *ph = &o->photos[k];
+    fv_jbuf_raw(b, k ? ",{\"name\":" : "{\"name\":");
+    fv_jbuf_string(b, ph->name, strlen(ph->name));
+    if (ph->sha256[0]) put_key(b, "sha256"), fv_jbuf_string(b, ph->sha256, 64);
+    put_key(b, "layer"), put_layer(b, m, ph->layer);
+    put_key(b, "kind"), fv_jbuf_raw(b, ph->kind == FV_PHOTO_MEAN ? "\"mean\"" : "\"map\"");
+    if (ph->values) {
+      put_key(b, "shape");
+      if (ph->kind == FV_PHOTO_MEAN) fv_jbuf_raw(b, "["), fv_jbuf_int(b, ph->dims[2]), fv_jbuf_raw(b, "]");
+      else {
+        fv_jbuf_raw(b, "["), fv_jbuf_int(b, ph->dims[0]), fv_jbuf_raw(b, ","), fv_jbuf_int(b, ph->dims[1]);
+        fv_jbuf_raw(b, ","), fv_jbuf_int(b, ph->dims[2]), fv_jbuf_raw(b, "]");
+      }
+      put_key(b, "values"), fv_jbuf_raw(b, "[");
+      for (int j = 0; j < ph->len; j++) {
+        if (j) fv_jbuf_raw(b, ",");
+        fv_expr_write_number(b, ph->values[j]);
+      }
+      fv_jbuf_raw(b, "]");
+    }
+    fv_jbuf_raw(b, "}");
+  }
+  fv_jbuf_raw(b, "]");
 }
 
 char *fv_options_to_json(const fv_render_opts *o, const fv_model *m) {
@@ -589,14 +720,52 @@ char *fv_options_to_json(const fv_render_opts *o, const fv_model *m) {
   put_key(&b, "decay_power"), fv_jbuf_float(&b, o->decay_power);
   put_key(&b, "transforms"), fv_jbuf_raw(&b, o->transforms == FV_TRANSFORMS_NONE ? "\"none\"" : "\"standard\"");
   put_key(&b, "redirect_steps"), fv_jbuf_int(&b, o->redirect_steps);
-  put_key(&b, "objective"), fv_jbuf_raw(&b, "[");
-  for (int i = 0; i < o->n_terms && i < FV_MAX_TERMS; i++) {
-    if (i) fv_jbuf_raw(&b, ",");
-    put_term(&b, &o->terms[i], o->direction_seed[i], m);
-  }
-  fv_jbuf_raw(&b, "]");
-  put_key(&b, "diversity"), fv_jbuf_float(&b, o->diversity);
-  if (o->diversity_layer >= 0) put_key(&b, "diversity_layer"), put_layer(&b, m, o->diversity_layer);
+  put_key(&b, "objective"), put_expression(&b, o, m);
+  if (o->n_photos) put_key(&b, "photos"), put_photos(&b, o, m);
   fv_jbuf_raw(&b, "}");
   return fv_jbuf_finish(&b);
+}
+
+/* ==== the objective as the page's term list sees it ============================================ */
+
+char *fv_objective_describe(const fv_model *m, const char *json, size_t len, const char *labels, size_t labels_len,
+                            fv_error *err) {
+  fv_error_clear(err);
+  if (!m || !json) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "describing an objective needs a model and options");
+    return NULL;
+  }
+  fv_render_opts o;
+  if (fv_options_parse_labelled(json, len, m, labels, labels_len, 1, &o, err) != FV_OK) return NULL;
+  char *canon = fv_options_to_json(&o, m);
+  fv_jbuf b = {0};
+  fv_jbuf_raw(&b, "{\"options\":");
+  fv_jbuf_raw(&b, canon ? canon : "null");
+  put_key(&b, "expression"), put_expression(&b, &o, m);
+  put_key(&b, "terms"), fv_jbuf_raw(&b, "[");
+  for (int i = 0; i < o.n_terms; i++) {
+    fv_jbuf t = {0};
+    fv_expr_write_term(&t, &o, i, m);
+    size_t n = t.len;
+    char *s = fv_jbuf_finish(&t);
+    fv_jbuf_raw(&b, i ? ",{\"weight\":" : "{\"weight\":");
+    fv_jbuf_float(&b, o.terms[i].weight);
+    const char *kind = o.src[i].is_class ? "class" : fv_obj_name(o.terms[i].kind);
+    put_key(&b, "kind"), fv_jbuf_string(&b, kind, strlen(kind));
+    if (reads_layer(o.terms[i].kind)) put_key(&b, "layer"), put_layer(&b, m, o.terms[i].layer);
+    if (o.terms[i].kind == FV_OBJ_CHANNEL || o.terms[i].kind == FV_OBJ_NEURON) put_key(&b, "channel"), fv_jbuf_int(&b, o.terms[i].channel);
+    put_key(&b, "text");
+    if (s) fv_jbuf_string(&b, s, n);
+    else b.oom = 1;
+    free(s);
+    fv_jbuf_raw(&b, "}");
+  }
+  fv_jbuf_raw(&b, "]}");
+  const int ok = canon != NULL;
+  free(canon);
+  fv_options_free(&o);
+  char *out = fv_jbuf_finish(&b);
+  if (!ok) free(out), out = NULL;
+  if (!out) fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory describing the objective");
+  return out;
 }

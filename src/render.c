@@ -28,7 +28,6 @@ struct fv_render {
   fv_rng rng;            /* the transforms' draws */
   int n, size;           /* batch, image side */
   int gh, gw;            /* the model input's size */
-  fv_obj_term diversity; /* the diversity penalty as a term (weight −diversity) */
   float *x_img;          /* transformed image [n,gh,gw,3] in [0,1] */
   float *dx_img;         /* dLoss/dx_img */
   float *dimg;           /* dLoss/dimage [n,size,size,3] */
@@ -46,7 +45,6 @@ static int deepest_layer(const fv_render_opts *o) {
   int deepest = -1;
   for (int i = 0; i < o->n_terms; i++)
     if (!fv_obj_on_image(o->terms[i].kind) && o->terms[i].layer > deepest) deepest = o->terms[i].layer;
-  if (o->diversity > 0 && o->diversity_layer > deepest) deepest = o->diversity_layer;
   return deepest;
 }
 
@@ -57,10 +55,6 @@ static fv_status check_terms(fv_render *r, fv_error *err) {
     const fv_obj_term *t = &r->o.terms[i];
     const int *d = fv_obj_on_image(t->kind) ? img : fv_graph_dims(r->g, r->m->ops[t->layer].output);
     fv_status s = fv_obj_check(t, d, err);
-    if (s != FV_OK) return s;
-  }
-  if (r->o.diversity > 0) {
-    fv_status s = fv_obj_check(&r->diversity, fv_graph_dims(r->g, r->m->ops[r->o.diversity_layer].output), err);
     if (s != FV_OK) return s;
   }
   return FV_OK;
@@ -116,9 +110,6 @@ fv_render *fv_render_new(const fv_model *m, const char *json, size_t len, fv_err
   r->g = fv_graph_new(m, r->n, r->gh, r->gw, last, 1, err);
   if (!r->g) goto fail;
 
-  r->diversity = fv_obj_default(FV_OBJ_DIVERSITY);
-  r->diversity.weight = -r->o.diversity;
-  r->diversity.layer = r->o.diversity_layer;
   if (check_terms(r, err) != FV_OK) goto fail;
 
   fv_param_opts po;
@@ -146,11 +137,13 @@ fv_render *fv_render_new(const fv_model *m, const char *json, size_t len, fv_err
   if (!r->x_img || !r->dx_img || !r->dimg || !r->good || !r->rgba) goto oom;
   memcpy(r->good, fv_param_values(r->param), fv_param_count(r->param) * sizeof(float));
   r->rgba_dirty = 1;
-  if (r->o.diversity > 0) {
-    /* the diversity term sizes its scratch on first use: do that now, on the
+  for (int i = 0; i < r->o.n_terms; i++) {
+    /* a diversity term sizes its scratch on first use: do that now, on the
      * zeroed arena, so a render that cannot fit fails here and not mid-run */
-    int out = m->ops[r->diversity.layer].output;
-    if (!isfinite(fv_obj_value(&r->diversity, fv_graph_dims(r->g, out), fv_graph_act(r->g, out)))) goto oom;
+    const fv_obj_term *t = &r->o.terms[i];
+    if (t->kind != FV_OBJ_DIVERSITY) continue;
+    int out = m->ops[t->layer].output;
+    if (!isfinite(fv_obj_value(t, fv_graph_dims(r->g, out), fv_graph_act(r->g, out)))) goto oom;
   }
   return r;
 oom:
@@ -241,11 +234,6 @@ static fv_status step(fv_render *r, fv_error *err) {
     if (fv_obj_on_image(t->kind)) continue;
     int out = m->ops[t->layer].output;
     objective += fv_obj_eval(t, fv_graph_dims(r->g, out), fv_graph_act(r->g, out), fv_graph_grad(r->g, out));
-  }
-  if (r->o.diversity > 0) {
-    int out = m->ops[r->diversity.layer].output;
-    objective += fv_obj_eval(&r->diversity, fv_graph_dims(r->g, out), fv_graph_act(r->g, out),
-                             fv_graph_grad(r->g, out));
   }
   lap("objective", 1, &clk);
   fv_graph_backward(r->g, r->steps_done < r->o.redirect_steps);

@@ -12,7 +12,7 @@ import { ROOT, MODELS, IMAGES } from './paths.mjs';
 // Programs that read the model store run natively only: Emscripten 3.1.6's standalone
 // libc has no WASI path_open, so fopen cannot reach preopened folders. They test
 // parsing, not SIMD kernels, so the native ASan run is the one that matters.
-const NATIVE_ONLY = new Set(['tflite_test', 'options_test']);
+const NATIVE_ONLY = new Set(['tflite_test', 'options_test', 'objective_expr_test']);
 // Programs built also with relaxed SIMD (fused multiply-add): the ones with kernels in them.
 const RELAXED = new Set(['kernels_conv_test', 'kernels_misc_test', 'graph_test']);
 

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, copyFileSync, symlinkSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, copyFileSync, symlinkSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, MODELS, model, image } from './paths.mjs';
@@ -88,7 +89,8 @@ test('render writes a PNG and a manifest that re-renders the same bytes', () => 
   const manifest = JSON.parse(readFileSync(join(dir, 'n.json'), 'utf8'));
   assert.equal(manifest.model.file, 'mobilenet_v2_1.0_224_quant.tflite');
   assert.match(manifest.model.sha256, /^[0-9a-f]{64}$/);
-  assert.deepEqual(manifest.options.objective[0], { kind: 'neuron', layer: 'MobilenetV2/expanded_conv_5/add', channel: 7, x: -1, y: -1, weight: 1, batch: -1 });
+  // the flags are sugar for an expression, which the manifest records (diversity as its term)
+  assert.equal(manifest.options.objective, 'neuron(MobilenetV2/expanded_conv_5/add:7) - 5*diversity(MobilenetV2/expanded_conv_5/add)');
   assert.equal(manifest.options.steps, 24);
   assert.equal(manifest.options.seed, 3);
   const again = join(dir, 'again.png');
@@ -101,11 +103,34 @@ test('render writes a PNG and a manifest that re-renders the same bytes', () => 
   assert.ok(readFileSync(join(dir, 'e-0.png')).length > 100 && readFileSync(join(dir, 'e-1.png')).length > 100);
 });
 
+test('render --caricature: the manifest records the photo\'s activations and sha256, and re-renders without the photo', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fv-caricature-'));
+  const photo = join(dir, 'my parrot.jpg');
+  copyFileSync(image('parrot.jpg'), photo);
+  const r = run('render', '--caricature', photo, '--layer', 'MobilenetV2/expanded_conv_8/add', '--size', '48', '--steps', '10',
+    '--out', join(dir, 'c.png'));
+  assert.equal(r.code, 0, r.err);
+  const m = JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8'));
+  assert.equal(m.options.objective, `caricature(MobilenetV2/expanded_conv_8/add, "${photo}", cossim=1)`);
+  const [ph] = m.options.photos;
+  assert.equal(ph.sha256, createHash('sha256').update(readFileSync(image('parrot.jpg'))).digest('hex'));
+  assert.deepEqual([ph.kind, ph.shape], ['map', [3, 3, 64]], 'the activation map at the render size (48 px: 3×3)');
+  rmSync(photo);
+  const again = run('render', '--manifest', join(dir, 'c.json'), '--out', join(dir, 'again.png'));
+  assert.equal(again.code, 0, again.err);
+  assert.ok(readFileSync(join(dir, 'again.png')).equals(readFileSync(join(dir, 'c.png'))), 'the same bytes, the photo gone');
+});
+
 test('render: bad flags and manifests give one clear line', () => {
   userError(run('render', '--layer', 'nope', '--channel', '1', '--steps', '1'), /unknown layer "nope"/);
   userError(run('render', '--layer', 'MobilenetV2/expanded_conv_5/add', '--channel', '999', '--steps', '1'), /channel 999/);
   userError(run('render', '--objective', 'class', '--class', 'no such label', '--steps', '1'), /unknown class "no such label"/);
-  userError(run('render', '--objective', 'bogus', '--layer', '3'), /--objective must be/);
+  // an expression's mistakes point at the character (the engine's grammar)
+  userError(run('render', '--objective', 'bogus', '--layer', '3'), /objective at 6: expected ':' and a channel after the layer "bogus"/);
+  userError(run('render', '--objective', 'MobilenetV2/expanded_conv_5/add:3 + 0.5*MobilenetV2/expanded_conv_5x/add:1', '--steps', '1'),
+    /^featviz: objective at 41: unknown layer "MobilenetV2\/expanded_conv_5x\/add"/);
+  userError(run('render', '--caricature', 'no-such-photo.jpg', '--layer', '3', '--steps', '1'), /photo not found: no-such-photo\.jpg/);
+  userError(run('render', '--layer', '3', '--channel', '1', '--movie', 'm.webp'), /--movie writes an animated GIF/);
   userError(run('render', '--layer', '3', '--channel', '1', '--lr', 'fast'), /--lr must be a number/);
   userError(run('render', '--layer', '3', '--channel', '1', '--size', '0'), /size 0 out of range 8\.\.1024/);
   const dir = mkdtempSync(join(tmpdir(), 'fv-man-'));

@@ -23,13 +23,12 @@ test('labels: a 1001-output model keeps the background class, a 1000-output one 
   assert.equal(with1001.name(89), LIST[89]);
   assert.match(with1001.name(89), /^macaw/);
   assert.equal(with1000.name(88), LIST[89], '1000 classes: output i is line i + 1');
-  assert.equal(with1001.index('macaw'), 89);
-  assert.equal(with1000.index('macaw'), 88);
-  assert.equal(with1000.index('Macaw (88)'), 88);
+  // the names the engine resolves class names from (tests/objective.test.mjs): output i of each model
+  assert.equal(with1001.names.indexOf('macaw'), 89);
+  assert.equal(with1000.names.indexOf('macaw'), 88);
   assert.equal(with1000.short(281), 'tabby');
   assert.equal(with1000.classes().length, 1000);
   assert.equal(with1001.classes().length, 1000, 'background is no class to pick');
-  assert.throws(() => with1000.index('not a bird'), /unknown class "not a bird": no such ImageNet class/);
   // a list that fits neither names nothing rather than the wrong thing
   const other = new Labels(LIST, 10);
   assert.equal(other.known, false);
@@ -41,11 +40,11 @@ test('labels: a 1001-output model keeps the background class, a 1000-output one 
 test('the catalog fits its labels to the model and names its default', () => {
   const cat = new Catalog(JSON.parse(readFileSync(join(ROOT, 'models/catalog.json'), 'utf8')), LIST);
   assert.equal(cat.defaultFile, 'mobilenet_v2_1.0_224_quant.tflite');
-  assert.equal(cat.labelsFor(layersWith(1000)).index('macaw'), 88);
-  assert.equal(cat.labelsFor(layersWith(1001)).index('macaw'), 89);
+  assert.equal(cat.labelsFor(layersWith(1000)).names.indexOf('macaw'), 88);
+  assert.equal(cat.labelsFor(layersWith(1001)).names.indexOf('macaw'), 89);
   // labels a model file carries win when they fit (issue 10)
   assert.equal(cat.labelsFor(layersWith(2), ['cat', 'dog']).name(1), 'dog');
-  assert.equal(cat.labelsFor(layersWith(1001), ['cat', 'dog']).index('macaw'), 89);
+  assert.equal(cat.labelsFor(layersWith(1001), ['cat', 'dog']).names.indexOf('macaw'), 89);
   assert.throws(() => cat.entry('resnet_9000'), /unknown model "resnet_9000" \(the catalog has mobilenet_v2/);
   const entry = cat.entry('mobilenet_v2');
   assert.equal(cat.suggestedChannel(entry, entry.suggested.layer), entry.suggested.channel);
@@ -53,10 +52,9 @@ test('the catalog fits its labels to the model and names its default', () => {
 });
 
 test('the URL, CLI flags and element attributes describe the same render', () => {
-  const labels = new Labels(LIST, 1001);
   const url = readQuery('?model=mobilenet_v2&layer=L%2F8&ch=12&obj=neuron&x=3&neg=1&batch=2&div=5&size=64&steps=30&seed=7&param=pixel&decor=0&tf=0');
   const flags = readFlags({ layer: 'L/8', channel: '12', objective: 'neuron', x: '3', negative: true, batch: '2', diversity: '5',
-    size: '64', steps: '30', seed: '7', param: 'pixel', 'no-decorrelate': true, 'no-transforms': true }, labels);
+    size: '64', steps: '30', seed: '7', param: 'pixel', 'no-decorrelate': true, 'no-transforms': true });
   const attrs = { model: 'mobilenet_v2', layer: 'L/8', channel: '12', objective: 'neuron', x: '3', negative: '', batch: '2',
     diversity: '5', size: '64', steps: '30', seed: '7', param: 'pixel', decorrelate: 'false', transforms: 'none' };
   const el = { getAttribute: (k) => attrs[k] ?? null, hasAttribute: (k) => k in attrs };
@@ -70,20 +68,35 @@ test('the URL, CLI flags and element attributes describe the same render', () =>
   // the URL round-trips, and writes only what differs from the defaults
   assert.deepEqual(readQuery(writeQuery(url)), url);
   assert.equal(writeQuery({ ...DEFAULTS, model: 'm', layer: 'l' }), 'model=m&layer=l');
-  // a class by label name; an index given as digits
-  assert.deepEqual(renderOptions(readFlags({ class: 'macaw' }, labels)).objective, [{ kind: 'class', weight: 1, class: 89 }]);
-  assert.equal(readFlags({ layer: '12', channel: '1' }, labels).layer, 12);
+  // a class by name (the engine resolves it) or by index; a layer index given as digits
+  assert.deepEqual(renderOptions(readFlags({ class: 'macaw' })).objective, [{ kind: 'class', weight: 1, class: 'macaw' }]);
+  assert.deepEqual(renderOptions(readFlags({ class: '89' })).objective, [{ kind: 'class', weight: 1, class: 89 }]);
+  assert.equal(readFlags({ layer: '12', channel: '1' }).layer, 12);
+  // an expression, as a flag, in a link and as an attribute: passed to the engine as written
+  const expr = 'L/8:12 - 100*diversity(L/8)';
+  for (const s of [readFlags({ objective: expr }), readQuery(`?expr=${encodeURIComponent(expr)}`),
+    readAttributes({ getAttribute: (k) => (k === 'objective' ? expr : null), hasAttribute: (k) => k === 'objective' })]) {
+    assert.equal(renderOptions(s).objective, expr);
+    assert.deepEqual(renderOptions({ ...s, tv: 2 }).objective, [expr, { kind: 'tv', weight: -2 }]);
+  }
+  assert.deepEqual(readQuery(writeQuery(readQuery(`?expr=${encodeURIComponent(expr)}&model=m&layer=l`))).expr, expr);
+  // photos: a direction from one, and a caricature (Lucid's recipe: cossim 1)
+  assert.deepEqual(renderOptions(readFlags({ objective: 'direction', layer: 'L', photo: 'p.jpg' })).objective,
+    [{ kind: 'direction', weight: 1, layer: 'L', photo: 'p.jpg' }]);
+  assert.deepEqual(renderOptions(readFlags({ caricature: 'p.jpg', layer: 'L' })).objective,
+    [{ kind: 'caricature', weight: 1, layer: 'L', photo: 'p.jpg', cossim_pow: 1 }]);
 });
 
 test('types are checked here, ranges are left to the engine', () => {
-  const labels = new Labels(LIST, 1001);
-  assert.throws(() => readFlags({ layer: 'l', channel: 'x' }, labels), (e) => e instanceof InputError && /--channel must be a whole number, got "x"/.test(e.message));
-  assert.throws(() => readFlags({ layer: 'l', channel: '1', lr: 'fast' }, labels), /--lr must be a number, got "fast"/);
-  assert.throws(() => readFlags({ objective: 'bogus', layer: '3' }, labels), /--objective must be one of channel, neuron/);
-  assert.throws(() => readFlags({ channel: '1' }, labels), /--objective channel needs --layer/);
-  assert.throws(() => readFlags({ objective: 'class' }, labels), /needs --class/);
-  // out of range, but of the right type: the engine's to refuse
-  assert.equal(readFlags({ layer: 'l', channel: '9999', size: '0' }, labels).channel, 9999);
+  assert.throws(() => readFlags({ layer: 'l', channel: 'x' }), (e) => e instanceof InputError && /--channel must be a whole number, got "x"/.test(e.message));
+  assert.throws(() => readFlags({ layer: 'l', channel: '1', lr: 'fast' }), /--lr must be a number, got "fast"/);
+  assert.throws(() => readFlags({ channel: '1' }), /--objective channel needs --layer/);
+  assert.throws(() => readFlags({ objective: 'class' }), /needs --class/);
+  assert.throws(() => readFlags({ objective: 'caricature', layer: 'l' }), /--objective caricature needs --photo PHOTO/);
+  assert.throws(() => readFlags({ caricature: 'p.jpg', objective: 'neuron' }), /--caricature PHOTO takes no --objective/);
+  // out of range, but of the right type: the engine's to refuse (and an expression is the engine's to parse)
+  assert.equal(readFlags({ layer: 'l', channel: '9999', size: '0' }).channel, 9999);
+  assert.equal(readFlags({ objective: 'bogus', layer: '3' }).expr, 'bogus');
   const el = (a) => ({ getAttribute: (k) => a[k] ?? null, hasAttribute: (k) => k in a });
   assert.throws(() => readAttributes(el({ size: 'big' })), /size="big" is not a whole number/);
   assert.equal(readAttributes(el({ size: '5000', channel: ' 64 ' })).size, 5000);

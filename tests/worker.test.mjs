@@ -238,3 +238,32 @@ test('classify parrot.jpg: macaw (89) on top; analyze gives a heat map and the t
   inf.free();
   m.free();
 });
+
+test('describe and photos: class names through the worker\'s labels; a photo direction renders the CLI path\'s bytes', async () => {
+  const d = await pool.describe('v2', { objective: `class(macaw) - 0.5*${LAYER}:3` });
+  assert.equal(d.expression, `class(89) - 0.5*${LAYER}:3`);
+  await assert.rejects(pool.describe('v2', { objective: `${LAYER}:99` }), (e) => e.code === 3 && /^objective at 33: channel 99/.test(e.message));
+  // the objective names a photo: the worker computes its activations from the bytes sent
+  const photo = readFileSync(image('owl.jpg'));
+  const opts = { size: 48, steps: 10, seed: 2, objective: `direction(${LAYER}, owl.jpg, cossim=1) - 0.01*tv` };
+  await assert.rejects(pool.render('v2', opts).started, (e) => e.code === 'bad_request' && /names the photo "owl.jpg", which is not open/.test(e.message));
+  const frames = [];
+  const job = pool.render('v2', opts, { photos: { 'owl.jpg': photo }, frameEvery: 4, frameInterval: 1e9, onFrame: (f) => frames.push(f.step) });
+  await job.finished;
+  assert.deepEqual([...new Set(frames)], [0, 4, 8, 10], 'frameEvery: a frame at every 4th step and the last');
+  const man = await job.manifest();
+  assert.equal(man.options.photos[0].name, 'owl.jpg');
+  assert.equal(man.options.photos[0].values.length, 64);
+  // the same options straight through the engine, as the CLI does: the same bytes
+  const { prepareOptions } = await import('../wasm/photo-data.js');
+  const fv = await loadEngine();
+  const m = fv.loadModel(modelBytes);
+  const { options } = await prepareOptions(fv, m, opts, { photo: () => photo });
+  assert.deepEqual(fv.describe(m, options).options, man.options, 'the same canonical options (the manifest\'s)');
+  const r = fv.render(m, options);
+  r.step(r.stepsPlanned);
+  assert.deepEqual(await job.png(-1), r.png(-1));
+  r.free();
+  m.free();
+  await job.free();
+});

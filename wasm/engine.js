@@ -13,6 +13,8 @@
 //     draw(r.rgba(0), r.size);                     // RGBA, size × size × 4 bytes
 //   }
 //   const png = r.png(-1), options = r.options;    // the batch as a grid; canonical options for makeManifest
+//   fv.describe(model, { objective: 'L:12 - 0.1*tv' });  // the grammar without a render: canonical expression, terms
+//                                                  // (photo-data.js's prepareOptions: class names, photos' activations)
 //   r.free();
 //   const top = fv.classify(model, jpegBytes, 5);  // [{ index, prob }]; names: Catalog.labelsFor(model.layers())
 //   model.free();
@@ -254,6 +256,26 @@ export class Engine {
     const json = typeof options === 'string' ? options : JSON.stringify(options);
     const bytes = new TextEncoder().encode(json);
     return new Render(this, this.withBytes(bytes, (p, n) => this.check(this.x.fv_render_new(model.ptr, p, n, this.err))));
+  }
+
+  /**
+   * The objective of render options without rendering (src/fv.h fv_objective_describe): { options
+   * (canonical; a photo the objective names but the options lack is in options.photos without
+   * values), expression (canonical), terms: [{ weight, kind, text }] }. labels: the model's class
+   * names (Labels.names), so class(macaw) resolves; the engine judges the grammar and every range.
+   */
+  describe(model, options, labels = null) {
+    const json = new TextEncoder().encode(typeof options === 'string' ? options : JSON.stringify(options));
+    const lab = labels?.length ? new TextEncoder().encode(labels.join('\n')) : null;
+    const lp = lab ? this.put(lab) : 0;
+    try {
+      const out = this.withBytes(json, (p, n) => this.check(this.x.fv_objective_describe(model.ptr, p, n, lp, lab ? lab.length : 0, this.err)));
+      const text = this.cstr(out);
+      this.x.fv_free(out);
+      return JSON.parse(text);
+    } finally {
+      if (lp) this.x.fv_free(lp);
+    }
   }
 
   /** Top-k classes of a photo: [{ index, prob }]. */

@@ -12,8 +12,14 @@
 //
 //   import { readFlags, readQuery, renderOptions, makeManifest, Catalog } from '../wasm/options.js';
 //   const s = readQuery(location.search);                  // state: DEFAULTS overlaid with the URL
-//   const labels = catalog.labelsFor(info.layers);          // the class names of a model's outputs
-//   const opts = renderOptions(readFlags(values, labels));  // the src/options.h object
+//   const labels = catalog.labelsFor(info.layers);          // the class names of a model's outputs (labels.names → the engine)
+//   const opts = renderOptions(readFlags(values));          // the src/options.h object
+//
+// The objective is the engine's grammar (src/objective_expr.h): state.expr holds an
+// expression as the user wrote it; the other objective fields (objective, layer, channel,
+// x, y, class, photo, negative, l1, tv, blur, diversity) are sugar that renderOptions turns
+// into term objects, which the engine writes back as the canonical expression. Class names
+// are resolved by the engine too, from the names a Labels hands it.
 //   const m = makeManifest({ version, file, sha256, options: r.options, stepsDone, objective, images });
 //   const id = await manifestId(m);                         // the content id that names its files (featviz atlas)
 //   const chosen = selectLayers(info.layers, 'inception_*/output');   // the atlas's --layers: indices
@@ -58,12 +64,12 @@ export class InputError extends Error {
 
 // ==== render state: what a render is, before it is engine options ====================
 
-export const OBJECTIVES = Object.freeze(['channel', 'neuron', 'layer', 'class', 'direction']);
+export const OBJECTIVES = Object.freeze(['channel', 'neuron', 'layer', 'class', 'direction', 'caricature']);
 export const PARAMS = Object.freeze(['fft', 'pixel']);
 
 /** The state of a render (the page's, the CLI's, an element's). Values equal the engine's defaults. */
 export const DEFAULTS = Object.freeze({
-  model: '', layer: '', channel: 0, objective: 'channel', negative: false, x: null, y: null, class: 1,
+  model: '', layer: '', channel: 0, objective: 'channel', expr: '', photo: '', negative: false, x: null, y: null, class: 1,
   batch: 1, diversity: 0, size: 128, steps: 512, lr: 0.05, seed: 0, param: 'fft', decorrelate: true,
   transforms: true, l1: 0, tv: 0, blur: 0,
   // issue 10: input: 'auto' (a preset name: imagenet, caffe, 0:1, -1:1, 0:255) and bgr: false go here
@@ -80,13 +86,15 @@ const TYPES = {
   opt: { want: 'a whole number (empty: the centre)', parse: (raw) => (raw === '' ? null : /^\d+$/.test(raw) ? Number(raw) : undefined) },
   bool: { want: '1 or 0', parse: (raw) => (raw === '1' || raw === 'true' ? true : raw === '0' || raw === 'false' ? false : undefined) },
   obj: { want: `one of ${OBJECTIVES.join(', ')}`, parse: (raw) => (OBJECTIVES.includes(raw) ? raw : undefined) },
+  // an output index, or a name the engine looks up in the model's labels
+  class: { want: 'a class name or output index', parse: (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw) : raw.trim() || undefined) },
   param: { want: PARAMS.join(' or '), parse: (raw) => (PARAMS.includes(raw) ? raw : undefined) },
 };
 
 // state key → [URL query key, type]. Flags and attributes use the state keys (see readFlags, readAttributes).
 const FIELDS = {
-  model: ['model', 'str'], layer: ['layer', 'str'], channel: ['ch', 'int'], objective: ['obj', 'obj'],
-  negative: ['neg', 'bool'], x: ['x', 'opt'], y: ['y', 'opt'], class: ['class', 'int'], batch: ['batch', 'int'],
+  model: ['model', 'str'], layer: ['layer', 'str'], channel: ['ch', 'int'], objective: ['obj', 'obj'], expr: ['expr', 'str'],
+  photo: ['photo', 'str'], negative: ['neg', 'bool'], x: ['x', 'opt'], y: ['y', 'opt'], class: ['class', 'class'], batch: ['batch', 'int'],
   diversity: ['div', 'num'], size: ['size', 'int'], steps: ['steps', 'int'], lr: ['lr', 'num'], seed: ['seed', 'int'],
   param: ['param', 'param'], decorrelate: ['decor', 'bool'], transforms: ['tf', 'bool'], l1: ['l1', 'num'],
   tv: ['tv', 'num'], blur: ['blur', 'num'],
@@ -95,8 +103,8 @@ const FIELDS = {
 /** A layer as text names it: a string of digits is an index, anything else a name. */
 export const layerRef = (text) => (typeof text === 'number' || /^\d+$/.test(String(text)) ? Number(text) : String(text));
 
-/** Render options (the src/options.h object) for state s. */
-export function renderOptions(s) {
+/** The term object (src/options.h) of state s's objective fields, without s.expr. */
+export function objectiveTerm(s) {
   const term = { kind: s.objective, weight: s.negative ? -1 : 1 };
   if (s.objective === 'class') term.class = s.class;
   else term.layer = s.layer;
@@ -105,8 +113,21 @@ export function renderOptions(s) {
     if (s.x !== null && s.x !== undefined) term.x = s.x;
     if (s.y !== null && s.y !== undefined) term.y = s.y;
   }
-  if (s.objective === 'direction') term.direction_seed = s.seed;
-  const objective = [term];
+  if (s.objective === 'direction') {
+    if (s.photo) term.photo = s.photo; // the photo's mean activation at the layer
+    else term.direction_seed = s.seed;
+  }
+  if (s.objective === 'caricature') Object.assign(term, { photo: s.photo, cossim_pow: 1 }); // Lucid's recipe, dot·cos
+  return term;
+}
+
+/**
+ * Render options (the src/options.h object) for state s: its objective (main: s.expr, else the term
+ * of its objective fields; a caller may give another, a term object or an expression) with the
+ * state's penalties and diversity.
+ */
+export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
+  const objective = [main];
   // image penalties: the objective is maximized, so a penalty has a negative weight
   if (s.l1 > 0) objective.push({ kind: 'l1', weight: -s.l1, constant: 0.5 });
   if (s.tv > 0) objective.push({ kind: 'tv', weight: -s.tv });
@@ -116,15 +137,18 @@ export function renderOptions(s) {
     decorrelate: !!s.decorrelate, transforms: s.transforms ? 'standard' : 'none', objective,
   };
   if (s.diversity) o.diversity = s.diversity;
+  if (typeof main === 'string' && objective.length === 1) o.objective = main; // so the engine's messages say "objective at N"
   return o;
 }
 
 // ---- the URL: the page's query string ------------------------------------------------
 // Query keys (only values that differ from DEFAULTS are written; model and layer always):
 //   model  catalog id (e.g. mobilenet_v2)      layer  layer name (or index)
-//   ch     channel                             obj    channel|neuron|layer|class|direction
+//   ch     channel                             obj    channel|neuron|layer|class|direction|caricature
+//   expr   an objective expression (src/objective_expr.h); when set, obj, ch, x, y, class, photo, neg are not used
+//   photo  a photo's name (direction: its mean activation; caricature), from the photos panel
 //   neg    1 = minimize                        x, y   neuron position (empty = centre)
-//   class  output index of the class           batch  images (diversity set)
+//   class  output index or name of the class   batch  images (diversity set)
 //   div    diversity weight                    size   render size (px)
 //   steps  steps                               lr     learning rate
 //   seed   seed (also the random direction's)  param  fft|pixel
@@ -174,7 +198,8 @@ export function stateUrl(s, base = new URL('../web/', import.meta.url)) {
 
 /** The parseArgs options of the render flags; `featviz render` adds its own (out, manifest, ...). */
 export const RENDER_FLAGS = Object.freeze(Object.fromEntries([
-  ...['layer', 'channel', 'objective', 'x', 'y', 'class', 'batch', 'diversity', 'size', 'steps', 'lr', 'seed', 'param']
+  ...['layer', 'channel', 'objective', 'photo', 'caricature', 'x', 'y', 'class', 'batch', 'diversity', 'size', 'steps', 'lr',
+    'seed', 'param']
     .map((k) => [k, { type: 'string' }]),
   ...['negative', 'no-decorrelate', 'no-transforms'].map((k) => [k, { type: 'boolean' }]),
 ]));
@@ -187,25 +212,40 @@ export function readFlag(v, key, type) {
   return out;
 }
 
-/** State from render flags; labels (a Labels) name classes for --class. Throws InputError. */
-export function readFlags(v, labels) {
+/**
+ * State from render flags. --objective takes a kind (the sugar below) or an expression;
+ * --class a name or an index (the engine resolves names); --caricature PHOTO is
+ * --objective caricature --photo PHOTO. Throws InputError.
+ */
+export function readFlags(v) {
   const s = { ...DEFAULTS };
-  s.objective = v.objective === undefined ? (v.class !== undefined ? 'class' : 'channel') : readFlag(v, 'objective', 'obj');
+  if (v.caricature !== undefined) {
+    if (v.objective !== undefined || v.photo !== undefined) throw new InputError('--caricature PHOTO takes no --objective or --photo');
+    v = { ...v, objective: 'caricature', photo: v.caricature };
+  }
+  const isKind = v.objective === undefined || OBJECTIVES.includes(v.objective);
+  s.objective = v.objective === undefined ? (v.class !== undefined ? 'class' : 'channel') : isKind ? v.objective : 'channel';
   const kind = s.objective;
-  if (kind === 'class') {
+  if (!isKind) {
+    s.expr = v.objective; // an expression: the engine parses and judges it
+  } else if (kind === 'class') {
     if (v.class === undefined) throw new InputError('--objective class needs --class LABEL');
-    s.class = labels.index(v.class);
+    s.class = readFlag(v, 'class', 'class');
   } else {
     if (v.layer === undefined) throw new InputError(`--objective ${kind} needs --layer NAME (see \`featviz layers\`)`);
     s.layer = layerRef(v.layer);
   }
-  if (kind === 'neuron' || kind === 'channel') {
+  if (isKind && (kind === 'neuron' || kind === 'channel')) {
     if (v.channel === undefined) throw new InputError(`--objective ${kind} needs --channel K`);
     s.channel = readFlag(v, 'channel', 'int');
   }
-  if (kind === 'neuron') {
+  if (isKind && kind === 'neuron') {
     s.x = readFlag(v, 'x', 'int') ?? null;
     s.y = readFlag(v, 'y', 'int') ?? null;
+  }
+  if (isKind && (kind === 'caricature' || (kind === 'direction' && v.photo !== undefined))) {
+    if (!v.photo) throw new InputError(`--objective ${kind} needs --photo PHOTO`);
+    s.photo = v.photo;
   }
   for (const [key, type] of [['seed', 'int'], ['size', 'int'], ['batch', 'int'], ['steps', 'int'], ['lr', 'num'],
     ['diversity', 'num'], ['param', 'param']]) {
@@ -244,7 +284,9 @@ const OFF = 'false|0|no|off';
 export function readAttributes(el) {
   const s = { ...ELEMENT_DEFAULTS };
   s.model = el.getAttribute('model')?.trim() ?? '';
-  s.objective = attrValue(el, 'objective', 'obj') ?? (el.hasAttribute('label') ? 'class' : 'channel');
+  const raw = el.getAttribute('objective')?.trim() ?? '';
+  if (raw && !OBJECTIVES.includes(raw)) s.expr = raw; // an expression (the engine's grammar)
+  s.objective = raw && OBJECTIVES.includes(raw) ? raw : el.hasAttribute('label') ? 'class' : 'channel';
   s.layer = el.getAttribute('layer')?.trim() ?? '';
   s.channel = attrValue(el, 'channel', 'int');
   s.x = attrValue(el, 'x', 'int') ?? null;
@@ -324,23 +366,26 @@ export function batchGrid(size, n) {
   return { cols, rows, gap, w: cols * size + (cols - 1) * gap, h: rows * size + (rows - 1) * gap };
 }
 
-/** Draws a frame ({ size, batch, rgba }) on a canvas (browsers only) as batchGrid lays it out, white between images. */
-export function drawBatch(canvas, { size: s, batch: n, rgba }) {
-  const g = batchGrid(s, n);
-  if (canvas.width !== g.w || canvas.height !== g.h) {
-    canvas.width = g.w;
-    canvas.height = g.h;
-  }
-  const ctx = canvas.getContext('2d');
-  if (n > 1) {
-    ctx.fillStyle = '#fff';
-    ctx.fillRect(0, 0, g.w, g.h);
-  }
-  const all = new Uint8ClampedArray(rgba);
+/** A frame ({ size, batch, rgba: the images one after another }) as one RGBA image laid out as
+ * batchGrid says, white between images: { w, h, rgba: Uint8ClampedArray } — the engine's PNG's pixels. */
+export function gridPixels({ size: s, batch: n, rgba }) {
+  const g = batchGrid(s, n), src = new Uint8Array(rgba.buffer ?? rgba, rgba.byteOffset ?? 0, n * s * s * 4);
+  const out = new Uint8ClampedArray(g.w * g.h * 4).fill(255);
   for (let i = 0; i < n; i++) {
-    const img = new ImageData(all.slice(i * s * s * 4, (i + 1) * s * s * 4), s, s);
-    ctx.putImageData(img, (i % g.cols) * (s + g.gap), Math.floor(i / g.cols) * (s + g.gap));
+    const x0 = (i % g.cols) * (s + g.gap), y0 = Math.floor(i / g.cols) * (s + g.gap);
+    for (let y = 0; y < s; y++) out.set(src.subarray((i * s + y) * s * 4, (i * s + y + 1) * s * 4), ((y0 + y) * g.w + x0) * 4);
   }
+  return { w: g.w, h: g.h, rgba: out };
+}
+
+/** Draws a frame ({ size, batch, rgba }) on a canvas (browsers only) as gridPixels lays it out. */
+export function drawBatch(canvas, frame) {
+  const { w, h, rgba } = gridPixels(frame);
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  canvas.getContext('2d').putImageData(new ImageData(rgba, w, h), 0, 0);
 }
 
 // ==== class labels ======================================================================
@@ -372,20 +417,7 @@ export class Labels {
   name(i) { return this.names[i] || `class ${i}`; }
   /** The first name of output i's label ("tabby"). */
   short(i) { return this.name(i).split(',')[0].trim(); }
-  /** Output index of text: digits, "name (89)", or any of a label's comma-separated names (any case); -1 if none. */
-  find(text) {
-    const t = String(text).trim();
-    const m = /\((\d+)\)\s*$/.exec(t) || /^(\d+)$/.exec(t);
-    if (m) return Number(m[1]);
-    const want = t.toLowerCase();
-    return want ? this.names.findIndex((l) => l.split(',').some((n) => n.trim().toLowerCase() === want)) : -1;
-  }
-  /** find(), or an Error naming the class. (Whether an index is in range is the engine's to say.) */
-  index(text) {
-    const i = this.find(text);
-    if (i < 0) throw new Error(`unknown class "${text}": no such ${this.source} class (a label such as "macaw", or an output index)`);
-    return i;
-  }
+  // A class name's output index is the engine's to find (src/objective_expr.c), from these names.
   /** Every named class as { index, name }, skipping a 'background' output. */
   classes() {
     return this.names.map((name, index) => ({ index, name })).filter((c) => c.name !== 'background');

@@ -38,9 +38,11 @@
 //   Low level: one worker.js request. Routed to `worker` (an index) when
 //   given, else to the least busy worker (fewest pending requests + running
 //   renders). `model` (a key) makes sure the worker has that model first.
-// pool.render(modelKey, options, { onFrame, onEnd, worker?, frameInterval? }) → RenderJob
+// pool.render(modelKey, options, { onFrame, onEnd, worker?, frameInterval?, frameEvery?, photos? }) → RenderJob
 //   The render is pinned to the worker that holds it; all its control
-//   requests go there.
+//   requests go there. photos: { name: bytes } of the photos the objective names
+//   (copied); frameEvery: a frame also at every multiple of that step (worker.js "render").
+// pool.describe(modelKey, options) → Promise<{ options, expression, terms }>   (worker.js "describe")
 // pool.classify(modelKey, bytes, k = 5) → Promise<[{ index, prob, label }]>
 // pool.analyze(modelKey, bytes, { layer, channel, k = 10, top = 5 }) → Promise<analysis>
 //   `bytes` (Uint8Array/ArrayBuffer) are copied for the worker, not detached.
@@ -312,7 +314,7 @@ export class Pool extends EventTarget {
 
   async freeModel(key) { await this.dropModel(key, 'its model was freed'); }
 
-  render(modelKey, options, { onFrame, onEnd, worker, frameInterval } = {}) {
+  render(modelKey, options, { onFrame, onEnd, worker, frameInterval, frameEvery, photos } = {}) {
     const job = new RenderJob(this, modelKey, onFrame, onEnd);
     job.started = (async () => {
       const slot = this.slotFor(worker);
@@ -324,11 +326,17 @@ export class Pool extends EventTarget {
       slot.streams.set(job.id, job);
       const fields = { id: job.id, action: 'render', model: modelKey, options };
       if (frameInterval !== undefined) fields.frameInterval = frameInterval;
+      if (frameEvery !== undefined) fields.frameEvery = frameEvery;
+      if (photos) fields.photos = Object.fromEntries(Object.entries(photos).map(([k, b]) => [k, copyBuffer(b)]));
       slot.handle.post(fields);
       return job._start.promise;
     })();
     job.started.catch((e) => job._fail(e));
     return job;
+  }
+
+  describe(modelKey, options) {
+    return this.request('describe', { model: modelKey, options }, { model: modelKey });
   }
 
   async classify(modelKey, bytes, k = 5) {

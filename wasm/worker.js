@@ -28,10 +28,21 @@
 //             outputs) names classes in classify and analyze.
 //             sha256: hex digest of the bytes (crypto.subtle).
 //   hasModel  { key }                            → { loaded: boolean }
-//   render    { model: key, options, frameInterval? = 30 }
+//   describe  { model: key, options }          → { options, expression, terms: [{ weight, kind, text }] }
+//             The objective through the engine's grammar without rendering
+//             (engine.describe, with the model's labels: class names resolve):
+//             the canonical expression and its terms, for the page's term list.
+//             A photo the objective names appears in options.photos without values.
+//   render    { model: key, options, photos?: { name: ArrayBuffer }, frameInterval? = 30,
+//               frameEvery? }
 //             options: the render options object of src/options.h (size, batch,
-//             steps, lr, seed, param, decorrelate, transforms, objective[],
-//             diversity ...). Runs options.steps (default 512) steps, one step
+//             steps, lr, seed, param, decorrelate, transforms, objective (an
+//             expression or terms), photos, ...); photos: the bytes of the photos
+//             the objective names (copied, not transferred), whose activations the
+//             worker computes into options.photos (wasm/photo-data.js); a photo it
+//             needs but lacks is refused ('bad_request'). frameEvery: also a frame at
+//             every step that is a multiple of it (a movie's frames; the page's "save
+//             the movie"). Runs options.steps (default 512) steps, one step
 //             per event-loop turn so control messages get in between steps.
 //             The worker first posts { id, started: { step: 0, planned, size, batch,
 //             options (canonical) } } (or { id, error, code } if the options are
@@ -101,7 +112,8 @@
 // { id: null, fatal: message }; the pool treats that as a crash.
 
 import { loadEngine } from './engine.js';
-import { FvError, CODE, Labels, makeManifest } from './options.js';
+import { FvError, CODE, Labels, InputError, makeManifest } from './options.js';
+import { prepareOptions, sha256Hex } from './photo-data.js';
 
 // ---- transport: the same messages on a Web Worker and on worker_threads ------
 const isNode = typeof self === 'undefined';
@@ -149,11 +161,6 @@ function renderOf(id) {
   const job = renders.get(id);
   need(job, `no render ${id} in this worker (freed, or its model was replaced)`, CODE.NO_RENDER);
   return job;
-}
-
-async function sha256Hex(bytes) {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function freeRender(job) {
@@ -219,7 +226,7 @@ function tick() {
     job.state = 'done';
     flushFrame(job);
     post({ id: job.id, done: true, step: r.stepsDone, objective: r.objective });
-  } else if (performance.now() - job.lastFrameAt >= job.frameInterval) {
+  } else if (performance.now() - job.lastFrameAt >= job.frameInterval || (job.frameEvery && r.stepsDone % job.frameEvery === 0)) {
     postFrame(job);
   }
   schedule();
@@ -256,14 +263,32 @@ async function dispatch(msg) {
     }
     case 'hasModel':
       return { loaded: models.has(msg.key) };
+    case 'describe': {
+      const m = modelOf(msg.model);
+      need(msg.options && typeof msg.options === 'object', 'describe needs options (an object, see src/options.h)');
+      return engine.describe(m.model, msg.options, m.labels.names);
+    }
     case 'render': {
       const m = modelOf(msg.model);
       need(msg.options && typeof msg.options === 'object', 'render needs options (an object, see src/options.h)');
       need(!renders.has(msg.id), `a render with id ${msg.id} already exists`);
-      const r = engine.render(m.model, msg.options);  // throws FvError on bad options
+      need(msg.photos === undefined || (msg.photos && typeof msg.photos === 'object'), 'render: photos must be { name: bytes }');
+      const photos = msg.photos ?? {};
+      const { options } = await prepareOptions(engine, m.model, msg.options, {
+        labels: m.labels.names,
+        photo: (name) => {
+          const b = photos[name];
+          need(b instanceof ArrayBuffer || ArrayBuffer.isView(b), `the objective names the photo "${name}", which is not open`);
+          return b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+        },
+      }).catch((e) => { throw e instanceof InputError ? new RequestError(e.message, CODE.BAD_REQUEST) : e; });
+      need(!renders.has(msg.id), `a render with id ${msg.id} already exists`);
+      const r = engine.render(m.model, options);  // throws FvError on bad options
+      const every = Number(msg.frameEvery);
       const job = {
         id: msg.id, r, modelKey: msg.model, state: 'running', planned: r.stepsPlanned,
         frameInterval: Number.isFinite(msg.frameInterval) ? msg.frameInterval : 30, lastFrameAt: -Infinity, lastFrameStep: -1,
+        frameEvery: Number.isInteger(every) && every > 0 ? every : 0,
       };
       renders.set(msg.id, job);
       post({ id: job.id, started: { step: 0, planned: job.planned, size: r.size, batch: r.batch, options: r.options } });

@@ -14,19 +14,23 @@
 //           .tflite), #model-drop (drop zone), #model-info
 // what:     #layer (select, value = layer name), #layers (table of all layers), #channel (number),
 //           #layer-info (full name · op · shape), #channel-slider (range), #channel-count ("of 64 (0–63)"),
-//           #objective (select: channel|neuron|layer|class|direction), #negative (checkbox),
+//           #objective (select: channel|neuron|layer|class|direction|caricature), #negative (checkbox),
 //           #neuron-x, #neuron-y (empty = centre), #class (text + datalist #class-list:
-//           "macaw (89)" or a name), #class-name
+//           "macaw (89)" or a name), #class-name, #photo-fields > #photo-name, #photo-clear
+// expression: #expression, #expression-error, #expression-mode, #terms, #term-add, #terms-clear (objective.js)
 // params:   #batch, #diversity, #param (fft|pixel), #decorrelate, #transforms, #l1, #tv, #blur,
 //           #size, #steps, #lr, #seed, #seed-random
 // run:      #start, #pause, #resume, #cancel, #continue + #continue-steps (Enter in a control starts too)
 // output:   #canvas (data-step = the step drawn; a batch is a grid like the PNG's), #progress
 //           (<progress>, value = step, max = planned), #step-label, #objective-value, #plot,
-//           #export-png, #export-manifest (downloads), #copy-link, #smooth, #status
+//           #export-png, #export-manifest, #export-movie + #movie-every (downloads), #copy-link, #smooth, #status
+// pairs:    #pairs[data-state], #pair-neuron, #pair-direction, #pair-sign, #pair-a, #pair-b, #pair-a-label,
+//           #pair-b-label, #pairs-status (pairs.js)
 // errors:   #error (role=alert; hidden when there is none) with #error-text, #error-close
 // photos:   #photo-file (file input, multiple), #photos-panel (drop zone), #photos (list of
 //           li.photo[data-name], each with img, canvas.heat, ol.predictions, .top-channels >
-//           button[data-channel][data-testid=top-channel], .mean), #predictions (the top-5 list of
+//           button[data-channel][data-testid=top-channel], .mean, button.photo-direction, button.photo-caricature,
+//           canvas.caricature[data-step][data-state]), #predictions (the top-5 list of
 //           the photo opened last), #photos-rank, #photos-clear
 // atlas:    #atlas-open, #atlas-cancel, #atlas-status, #atlas-grid (data-done, data-total,
 //           data-running; children button.thumb[data-channel][data-state] > canvas[data-channel])
@@ -40,6 +44,8 @@ import { $, showError, clearError, say, guard } from './messages.js';
 import { Controls } from './controls.js';
 import { Photos } from './photos.js';
 import { Atlas } from './atlas.js';
+import { Objective } from './objective.js';
+import { Pairs } from './pairs.js';
 
 const MODELS = new URL('../models/', import.meta.url);
 
@@ -54,17 +60,22 @@ const app = {
   state: readQuery(''),
   job: null,
   ownCount: 0,
+  photoBytes: () => photos.bytes(), // the open photos by name (an objective may name them)
 };
 
+const objective = new Objective(app, { onChange: () => controls.updateUrl() });
 const controls = new Controls(app, {
-  onLayer: () => { atlas.clear(); photos.reanalyze(); },
-  onChannel: () => photos.reanalyze(),
+  onLayer: () => { atlas.clear(); photos.reanalyze(); objective.show(); },
+  onChannel: () => { photos.reanalyze(); objective.show(); },
+  onObjective: () => objective.show(),
 });
 const photos = new Photos({
   pool: null,
-  current: () => ({ modelKey: app.modelKey, layer: controls.currentLayer(), channel: app.state.channel, labels: app.labels }),
+  current: () => ({ modelKey: app.modelKey, layer: controls.currentLayer(), channel: app.state.channel, labels: app.labels, state: app.state }),
   onOpen: (c) => openChannel(c),
+  onDirection: (name) => openPhotoDirection(name),
 });
+const pairs = new Pairs({ pool: null, current: () => ({ modelKey: app.modelKey, state: app.state, photos: photos.bytes() }) });
 let atlas = null;
 
 // ---- models --------------------------------------------------------------------------------------
@@ -144,15 +155,28 @@ async function useModel(key, wanted = {}) {
   controls.layerChanged(false);
   atlas?.clear();
   photos.reanalyze();
+  await objective.show();
 }
 
 /** Opens channel c of the current layer (from a photo or the atlas): a channel render at once. */
 function openChannel(c) {
   controls.read();
+  app.state.expr = '';
   app.state.channel = c;
   if (!['channel', 'neuron'].includes(app.state.objective)) app.state.objective = 'channel';
   controls.write();
   photos.reanalyze();
+  controls.updateUrl();
+  document.querySelector('.stage').scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+  guard(() => controls.start())();
+}
+
+/** Renders the direction of what photo `name` activates at the current layer (its mean activation). */
+function openPhotoDirection(name) {
+  controls.read();
+  Object.assign(app.state, { expr: '', objective: 'direction', photo: name, negative: false });
+  controls.write();
+  objective.show();
   controls.updateUrl();
   document.querySelector('.stage').scrollIntoView({ behavior: 'smooth', block: 'nearest' });
   guard(() => controls.start())();
@@ -166,7 +190,7 @@ async function openAtlas() {
   if (!l) throw new Error('choose a layer first');
   $('atlas-cancel').disabled = false;
   $('atlas-open').disabled = true;
-  const base = { ...app.state, objective: 'channel', negative: false, size: 64, steps: 96, batch: 1, diversity: 0 };
+  const base = { ...app.state, expr: '', objective: 'channel', negative: false, size: 64, steps: 96, batch: 1, diversity: 0 };
   try {
     await atlas.open({
       modelKey: app.modelKey, sha256: app.info.sha256, layer: l.name, channels: l.shape[3], size: 64,
@@ -207,6 +231,8 @@ function bindDrop() {
 // ---- wiring -------------------------------------------------------------------------------------------------
 function bind() {
   controls.bind();
+  objective.bind();
+  pairs.bind(guard);
   $('model').addEventListener('change', guard(async () => {
     const key = $('model').value;
     if (!app.models.get(key)?.own) await loadCatalogModel(key);
@@ -233,7 +259,7 @@ function bind() {
 
 async function main() {
   controls.setRunState('idle');
-  app.pool = photos.pool = sharedPool();
+  app.pool = photos.pool = pairs.pool = sharedPool();
   app.pool.addEventListener('crash', (e) => {
     const d = e.detail;
     showError(d.restarted

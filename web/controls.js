@@ -1,7 +1,8 @@
 // controls.js — the page's controls and the render they start: the form ⇄ the
 // render state (wasm/options.js), the layer and class lists of the model in
 // use, start / pause / resume / cancel / continue on the worker pool, the live
-// canvas and the objective plot, and the exports (PNG, manifest, link).
+// canvas and the objective plot, and the exports (PNG, manifest, movie, link).
+// The objective's expression and term list are objective.js's.
 // Ranges (a channel the layer lacks, a size too large) are the engine's to
 // judge: a refused render shows the engine's message.
 //
@@ -11,10 +12,11 @@
 //   controls.write(); controls.layerChanged(false);
 //   await controls.start();           // renders app.state
 //
-// `app` is the page's shared state (app.js): { pool, state, info, labels, modelKey, models, job }.
+// `app` is the page's shared state (app.js): { pool, state, info, labels, modelKey, models, job, photoBytes() }.
 import { $, showError, clearError, say, guard } from './messages.js';
 import { renderOptions, writeQuery, drawBatch, CODE } from '../wasm/options.js';
 import { CRASHED } from '../wasm/pool.js';
+import { Movie } from '../wasm/movie.js';
 
 const WORKER_TO_PAGE = { running: 'rendering', paused: 'paused', done: 'done', cancelled: 'idle', error: 'error' };
 
@@ -22,12 +24,16 @@ const num = (id) => { const v = $(id).value.trim(); return v === '' ? NaN : Numb
 const optInt = (id) => { const v = $(id).value.trim(); return v === '' ? null : Math.trunc(Number(v)); };
 
 export class Controls {
-  constructor(app, { onLayer, onChannel }) {
+  constructor(app, { onLayer, onChannel, onObjective }) {
     this.app = app;
     this.onLayer = onLayer;       // the layer changed (by the user)
     this.onChannel = onChannel;   // the channel changed
+    this.onObjective = onObjective; // any objective control changed
+    this.movie = null;            // the frames of the render in view (wasm/movie.js)
     this.plot = [];
-    this.pending = null;          // the latest frame, drawn at the next animation frame
+    this.pending = null;
+    const every = Math.trunc(num('movie-every'));
+    this.movie = new Movie({ every: Number.isInteger(every) && every >= 1 ? every : 8 });          // the latest frame, drawn at the next animation frame
     this.raf = 0;
   }
 
@@ -44,6 +50,7 @@ export class Controls {
     $('continue').disabled = !has || !(s === 'done' || s === 'idle' || s === 'paused');
     $('export-png').disabled = !has;
     $('export-manifest').disabled = !has;
+    $('export-movie').disabled = !has || !this.movie?.count;
   }
 
   // ---- the model's lists ------------------------------------------------------------------------
@@ -94,8 +101,8 @@ export class Controls {
     s.steps = Math.trunc(num('steps'));
     s.lr = num('lr');
     s.seed = Math.trunc(num('seed'));
-    const cls = this.app.labels.find($('class').value);
-    if (cls >= 0) s.class = cls;
+    const cls = $('class').value.trim(); // a name or an index: the engine resolves it
+    s.class = /^\d+$/.test(cls) ? Number(cls) : cls;
   }
 
   write() {
@@ -119,7 +126,8 @@ export class Controls {
     $('steps').value = s.steps;
     $('lr').value = s.lr;
     $('seed').value = s.seed;
-    $('class').value = this.app.info ? `${this.app.labels.name(s.class)} (${s.class})` : '';
+    $('class').value = typeof s.class === 'number' ? (this.app.info ? `${this.app.labels.name(s.class)} (${s.class})` : '') : s.class;
+    $('photo-name').textContent = s.photo ? `photo: ${s.photo}` : 'no photo (open one in the photos panel)';
     this.showObjectiveFields();
   }
 
@@ -127,13 +135,11 @@ export class Controls {
     const o = $('objective').value;
     $('neuron-fields').hidden = o !== 'neuron';
     $('class-fields').hidden = o !== 'class';
-    const noChannel = o === 'layer' || o === 'class' || o === 'direction';
+    $('photo-fields').hidden = o !== 'direction' && o !== 'caricature';
+    const noChannel = o === 'layer' || o === 'class' || o === 'direction' || o === 'caricature';
     $('channel').disabled = noChannel;
     $('channel-slider').disabled = noChannel;
     $('layer').disabled = o === 'class';
-    const cls = this.app.labels.find($('class').value);
-    $('class-name').textContent = o !== 'class' ? '' : cls < 0 ? 'no such class: type part of a name and pick one from the list'
-      : `class ${cls}: ${this.app.labels.name(cls)}`;
   }
 
   /** The layer's channel count and names; fromUser: a channel the new layer lacks goes back to 0. */
@@ -164,13 +170,10 @@ export class Controls {
     const app = this.app;
     clearError();
     this.read();
-    // what only the page knows: the engine judges every range, with its own message
-    const problem = !this.currentLayer() ? `unknown layer "${app.state.layer}"`
-      : app.state.objective === 'class' && app.labels.find($('class').value) < 0
-        ? `no class "${$('class').value}": type part of a name and pick one from the list` : null;
-    if (problem) {
+    // what only the page knows: the engine judges every range and the expression, with its own message
+    if (!app.state.expr && !this.currentLayer()) {
       this.setRunState('error');
-      throw new Error(problem);
+      throw new Error(`unknown layer "${app.state.layer}"`);
     }
     this.updateUrl();
     const old = app.job;
@@ -179,6 +182,8 @@ export class Controls {
     const options = renderOptions(app.state);
     this.plot = [];
     this.pending = null;
+    const every = Math.trunc(num('movie-every'));
+    this.movie = new Movie({ every: Number.isInteger(every) && every >= 1 ? every : 8 });
     $('canvas').dataset.step = '0';
     $('progress').value = 0;
     $('step-label').textContent = 'starting…';
@@ -186,6 +191,8 @@ export class Controls {
     const job = app.pool.render(app.modelKey, options, {
       onFrame: (f) => this.onFrame(job, f),
       onEnd: (e) => this.onEnd(job, e),
+      frameEvery: this.movie.every, // the movie's frames come at exact steps
+      photos: app.photoBytes(),     // the photos the objective may name (photos panel)
     });
     app.job = job;
     this.setRunState('rendering');
@@ -218,6 +225,7 @@ export class Controls {
 
   onFrame(job, f) {
     if (job !== this.app.job) return;
+    this.movie?.add(f);
     this.pending = f;
     this.plot.push([f.step, f.objective]);
     $('progress').max = Math.max(1, job.planned);
@@ -239,6 +247,7 @@ export class Controls {
 
   onEnd(job, e) {
     if (job !== this.app.job) return;
+    if (job.lastFrame) this.movie?.add(job.lastFrame, { last: true });
     this.drawPending(); // the final frame, before the state says so
     if (e.error) {
       this.setRunState('error');
@@ -258,7 +267,7 @@ export class Controls {
   // ---- exports --------------------------------------------------------------------------------------
   fileBase() {
     const s = this.app.state;
-    const what = s.objective === 'class' ? `class${s.class}`
+    const what = s.expr ? 'expression' : s.objective === 'class' ? `class${s.class}`
       : `${s.layer.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}` + (['channel', 'neuron'].includes(s.objective) ? `-${s.channel}` : `-${s.objective}`);
     return `featviz-${what}${s.negative ? '-neg' : ''}-s${s.seed}`;
   }
@@ -269,6 +278,12 @@ export class Controls {
     const png = await job.png(-1);
     download(png, `${this.fileBase()}.png`, 'image/png');
     say(`Saved ${this.fileBase()}.png (step ${job.step}).`);
+  }
+
+  async exportMovie() {
+    if (!this.movie?.count) throw new Error('no movie yet: press Start first');
+    download(this.movie.gif(), `${this.fileBase()}.gif`, 'image/gif');
+    say(`Saved ${this.fileBase()}.gif: ${this.movie.count} frames, one every ${this.movie.every} steps (steps ${this.movie.steps.at(0)}–${this.movie.steps.at(-1)}).`);
   }
 
   async exportManifest() {
@@ -290,7 +305,7 @@ export class Controls {
 
   // ---- listeners ---------------------------------------------------------------------------------------
   bind() {
-    const changed = () => { this.read(); this.showObjectiveFields(); this.updateUrl(); };
+    const changed = () => { this.read(); this.showObjectiveFields(); this.updateUrl(); this.onObjective(); };
     const start = guard(() => this.start());
     $('controls').addEventListener('submit', (e) => { e.preventDefault(); start(); });
     $('controls').addEventListener('change', changed);
@@ -319,7 +334,7 @@ export class Controls {
       this.updateUrl();
       this.onChannel();
     });
-    $('class').addEventListener('input', () => this.showObjectiveFields());
+
     $('seed-random').addEventListener('click', () => {
       $('seed').value = Math.floor(Math.random() * 1e6);
       changed();
@@ -328,6 +343,8 @@ export class Controls {
     for (const a of ['pause', 'resume', 'cancel', 'continue']) $(a).addEventListener('click', guard(() => this.control(a)));
     $('export-png').addEventListener('click', guard(() => this.exportPng()));
     $('export-manifest').addEventListener('click', guard(() => this.exportManifest()));
+    $('export-movie').addEventListener('click', guard(() => this.exportMovie()));
+    $('photo-clear').addEventListener('click', () => { this.app.state.photo = ''; this.write(); changed(); });
     $('copy-link').addEventListener('click', guard(() => this.copyLink()));
     $('smooth').addEventListener('change', () => $('canvas').classList.toggle('smooth', $('smooth').checked));
   }

@@ -90,16 +90,16 @@ function resolveState(cat, entry, info, s) {
   const layers = info.layers;
   const want = s.layer || entry.suggested?.layer || '';
   let i = findLayer(layers, want);
-  if (i < 0 && s.objective !== 'class') {
+  if (i < 0 && s.objective !== 'class' && !s.expr) {
     throw new Error(want ? `layer="${want}": the model has no such layer (${layers.length} layers, 0..${layers.length - 1})`
       : 'no layer given (layer="…")');
   }
   if (i < 0) i = Math.max(0, findLayer(layers, entry.suggested?.layer ?? ''));
   s.layer = layers[i].name;
   s.channel ??= cat.suggestedChannel(entry, s.layer);
-  if (s.objective === 'class') {
+  if (s.objective === 'class' && !s.expr) {
     if (!s.label) throw new Error('objective="class" needs label="…" (an ImageNet label such as "macaw")');
-    s.class = cat.labelsFor(layers).index(s.label);
+    s.class = s.label; // a name or an index: the engine resolves it with the model's labels
   }
   return s;
 }

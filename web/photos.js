@@ -2,32 +2,42 @@
 // channel's activation drawn over each as a heat map, the layer's channels that
 // fire most on each (a click visualizes one), and several photos ranked by the
 // channel. Every number comes from the engine (pool.analyze); a channel out of
-// range is the engine's to refuse, and its message shows on the photo.
+// range is the engine's to refuse, and its message shows on the photo. From a
+// photo, activation space: "what it activates here" renders the direction of its
+// mean activation at the layer (onDirection), and "caricature" renders, beside
+// the photo, an image whose activations at the layer match the photo's
+// (Lucid's caricature: caricature(L, photo, cossim=1)).
 //
-//   const photos = new Photos({ pool, current: () => ({ modelKey, layer, channel, labels }), onOpen: (c) => … });
+//   const photos = new Photos({ pool, current: () => ({ modelKey, layer, channel, labels, state }), onOpen: (c) => …,
+//                               onDirection: (name) => … });
 //   await photos.add(fileList);     // analyzes and ranks the new photos
 //   photos.reanalyze();             // after the model, layer or channel changed (debounced)
 //   photos.clear();
 //
 // Elements: #photos (li.photo[data-name] per photo, with img, canvas.heat, ol.predictions,
-// .top-channels > button[data-channel][data-testid=top-channel], .mean), #predictions (the
-// top-5 list of the photo opened last), #photos-rank.
+// .top-channels > button[data-channel][data-testid=top-channel], .mean, button.photo-direction,
+// button.photo-caricature, canvas.caricature[data-step][data-state], .caricature-label),
+// #predictions (the top-5 list of the photo opened last), #photos-rank.
 import { $, showError, clearError } from './messages.js';
-import { CODE, STATUS } from '../wasm/options.js';
+import { CODE, STATUS, renderOptions, drawBatch } from '../wasm/options.js';
 
 let photoSeq = 0;
 
 export class Photos {
   /** current() → { modelKey, layer: { name, shape } | undefined, channel, labels: Labels }. */
-  constructor({ pool, current, onOpen }) {
+  constructor({ pool, current, onOpen, onDirection }) {
     this.pool = pool;
     this.current = current;
     this.onOpen = onOpen;
+    this.onDirection = onDirection;
     this.list = [];
     this.timer = 0;
   }
 
   get count() { return this.list.length; }
+
+  /** The open photos' bytes by name, for renders whose objective names a photo. */
+  bytes() { return Object.fromEntries(this.list.map((p) => [p.name, p.bytes])); }
 
   async add(files) {
     clearError();
@@ -50,9 +60,14 @@ export class Photos {
     const li = document.createElement('li');
     li.className = 'photo';
     li.dataset.name = p.name;
-    li.innerHTML = `<div class="photo-box"><img alt=""><canvas class="heat" aria-hidden="true"></canvas><span class="rank"></span></div>
+    li.innerHTML = `<div class="photo-pair"><div class="photo-box"><img alt=""><canvas class="heat" aria-hidden="true"></canvas><span class="rank"></span></div>
+      <figure class="caricature-box" hidden><canvas class="caricature" data-step="0" aria-label="caricature"></canvas>
+      <figcaption class="caricature-label small muted"></figcaption></figure></div>
       <div class="photo-info"><h3></h3><ol class="predictions"></ol><p class="mean small"></p>
-      <p class="small muted">channels of this layer that fire most:</p><div class="top-channels"></div><p class="photo-error error small" role="alert" hidden></p></div>`;
+      <p class="small muted">channels of this layer that fire most:</p><div class="top-channels"></div>
+      <div class="photo-actions"><button type="button" class="photo-direction">visualize what this photo activates at this layer</button>
+      <button type="button" class="photo-caricature">caricature</button></div>
+      <p class="photo-error error small" role="alert" hidden></p></div>`;
     const img = li.querySelector('img');
     img.src = p.url;
     img.alt = p.name;
@@ -62,7 +77,42 @@ export class Photos {
       const b = e.target.closest('button[data-channel]');
       if (b) this.onOpen(Number(b.dataset.channel));
     });
+    li.querySelector('.photo-direction').addEventListener('click', () => this.onDirection(p.name));
+    li.querySelector('.photo-caricature').addEventListener('click', () => this.caricature(p).catch((e) => {
+      const err = li.querySelector('.photo-error');
+      err.textContent = e.message;
+      err.hidden = false;
+      showError(`${p.name}: ${e.message}`);
+    }));
     return li;
+  }
+
+  /** Renders the photo's caricature at the current layer beside it (the current size, steps and seed). */
+  async caricature(p) {
+    const { modelKey, layer, state } = this.current();
+    if (!layer) throw new Error('choose a layer first');
+    p.caricatureJob?.cancel().catch(() => {}).finally(() => p.caricatureJob?.free());
+    const cv = p.el.querySelector('canvas.caricature'), label = p.el.querySelector('.caricature-label');
+    p.el.querySelector('.caricature-box').hidden = false;
+    cv.dataset.state = 'rendering';
+    const options = renderOptions({ ...state, expr: '', objective: 'caricature', photo: p.name, layer: layer.name, batch: 1, diversity: 0 });
+    const job = this.pool.render(modelKey, options, {
+      photos: { [p.name]: p.bytes },
+      onFrame: (f) => {
+        if (p.caricatureJob !== job) return;
+        drawBatch(cv, f);
+        cv.dataset.step = String(f.step);
+        label.textContent = `caricature at ${layer.name.split('/').slice(-2).join('/')}: step ${f.step} / ${job.planned}`;
+      },
+      onEnd: (e) => {
+        if (p.caricatureJob !== job) return;
+        cv.dataset.state = e.error ? 'error' : 'done';
+        if (e.error) label.textContent = e.error.message;
+      },
+    });
+    p.caricatureJob = job;
+    await job.started;
+    label.title = job.options.objective;
   }
 
   async analyze(p) {
@@ -175,7 +225,10 @@ export class Photos {
   }
 
   clear() {
-    for (const p of this.list) URL.revokeObjectURL(p.url);
+    for (const p of this.list) {
+      URL.revokeObjectURL(p.url);
+      p.caricatureJob?.cancel().catch(() => {}).finally(() => p.caricatureJob?.free());
+    }
     this.list = [];
     $('photos').replaceChildren();
     this.rank();

@@ -146,7 +146,7 @@ test('bad attributes show an error inside the element; fixing them renders', { s
     [{ model: 'resnet_9000' }, /model="resnet_9000": not in the catalog/],
     [{ layer: 'no/such/layer', channel: '1' }, /no such layer/],
     [{ layer: 'MobilenetV2/expanded_conv_8/add', channel: '64' }, /channel 64 out of range: .* 0\.\.63/],
-    [{ objective: 'class', label: 'not a bird' }, /no such ImageNet class/],
+    [{ objective: 'class', label: 'not a bird' }, /unknown class "not a bird": no such class in the model's labels/],
     [{ layer: 'MobilenetV2/expanded_conv_8/add', size: 'big' }, /size="big" is not a whole number/],
     [{ layer: 'MobilenetV2/expanded_conv_8/add', lr: '-1' }, /./],          // the engine's message
   ];

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { openBrowser, dropFiles, skip } from './helpers.mjs';
-import { CSP } from '../../bin/serve.mjs';
+import { CSP, SERVED } from '../../bin/serve.mjs';
 import { model, image } from '../paths.mjs';
 
 const POLICY = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; img-src 'self' data: blob:; " +
@@ -117,7 +117,7 @@ test('a dropped model and an opened photo never leave the machine', { skip }, as
     if (u.origin !== origin.origin) why.push('another origin');
     if (r.method !== 'GET' && r.method !== 'HEAD') why.push(`method ${r.method}`);
     if (r.postData?.length) why.push(`a body of ${r.postData.length} bytes`);
-    if (!/^\/(web|wasm|models)\//.test(u.pathname)) why.push('not a static file of the site');
+    if (!SERVED.some((d) => u.pathname.startsWith(`/${d}/`))) why.push('not a static file of the site');
     if (/my-own-model|holiday-snap/i.test(r.url)) why.push('names the user\'s file');
     if (i >= mark && /\.tflite$/i.test(u.pathname)) why.push('a model fetched after the user opened theirs');
     if (why.length) bad.push(`${r.method} ${r.url}: ${why.join(', ')}`);

@@ -108,21 +108,19 @@ test('pause, resume, cancel and continue', { skip }, async () => {
   await p.assertClean();
 });
 
-/** The page's query string for a CLI manifest (the page sets only these options; the rest must be defaults). */
+/** The page's query string for a CLI manifest: its canonical expression as the page's expr (the rest must be defaults). */
 function manifestQuery(m) {
   const catalog = JSON.parse(readFileSync(join(ROOT, 'models', 'catalog.json'), 'utf8'));
   const o = m.options;
-  const [t, ...more] = o.objective;
-  assert.equal(more.length, 0, 'one objective term');
+  assert.equal(typeof o.objective, 'string', 'the manifest records the expression');
   assert.equal(o.decay_power, 1);
   assert.equal(o.redirect_steps, 16);
-  assert.equal(o.diversity_layer, t.layer);
-  const id = catalog.models.find((e) => e.file === m.model.file)?.id;
-  assert.ok(id, `${m.model.file} is in the catalog`);
+  const entry = catalog.models.find((e) => e.file === m.model.file);
+  assert.ok(entry, `${m.model.file} is in the catalog`);
   const q = new URLSearchParams({
-    model: id, layer: t.layer, ch: String(t.channel), obj: t.kind, size: String(o.size), steps: String(o.steps),
-    lr: String(o.lr), seed: String(o.seed), batch: String(o.batch), div: String(o.diversity), param: o.param,
-    decor: o.decorrelate ? '1' : '0', tf: o.transforms === 'none' ? '0' : '1', neg: t.weight < 0 ? '1' : '0',
+    model: entry.id, layer: entry.suggested.layer, expr: o.objective, size: String(o.size), steps: String(o.steps),
+    lr: String(o.lr), seed: String(o.seed), batch: String(o.batch), param: o.param,
+    decor: o.decorrelate ? '1' : '0', tf: o.transforms === 'none' ? '0' : '1',
   });
   return q.toString();
 }

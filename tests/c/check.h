@@ -93,4 +93,20 @@ static inline const char *check_images_dir(void) {
   return d && *d ? d : "../shared/images";
 }
 
+#ifdef FV_H
+/* A model of the store by file name, or NULL (after a failed CHECK saying why). */
+static inline fv_model *check_store_model(const char *file) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", check_models_dir(), file);
+  size_t n = 0;
+  uint8_t *bytes = check_read_file(path, &n);
+  CHECK(bytes != NULL, "read %s", path);
+  fv_error err = {0};
+  fv_model *m = bytes ? fv_model_load(bytes, n, &err) : NULL;
+  CHECK(!bytes || m != NULL, "load %s: %s", path, err.msg);
+  free(bytes);
+  return m;
+}
+#endif
+
 #endif

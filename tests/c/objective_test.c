@@ -83,6 +83,23 @@ static double ref_value(const fv_obj_term *t, const int d[4], const float *a) {
     v /= (double)nsel * H * W;
     break;
   }
+  case FV_OBJ_CARICATURE: { /* the whole H×W×C tensor of each image against the target */
+    const size_t hwc = (size_t)H * W * C;
+    double tm = 0;
+    for (size_t k = 0; k < hwc; k++) tm += (double)t->direction[k] * t->direction[k];
+    tm = sqrt(tm);
+    for (int n = n0; n < n1; n++) {
+      double dot = 0, am = 0;
+      for (size_t k = 0; k < hwc; k++) {
+        dot += (double)a[n * hwc + k] * t->direction[k];
+        am += (double)a[n * hwc + k] * a[n * hwc + k];
+      }
+      const double cs = dot / ((1e-4 + sqrt(am)) * (1e-4 + tm));
+      v += t->cossim_pow == 0 ? dot : dot * pow(fmax(0.1, cs), t->cossim_pow);
+    }
+    v /= nsel;
+    break;
+  }
   case FV_OBJ_INTERP:
     for (int n = n0; n < n1; n++) {
       const double w = (double)n / (N - 1);
@@ -291,7 +308,7 @@ static void test_gradients(void) {
   const size_t na = count(da), ni = count(di);
   float *a = (float *)malloc(na * sizeof(float));
   float *img = (float *)malloc(ni * sizeof(float));
-  float v[6];
+  float v[6], target[120];
   const float weights[2] = {1.7f, -0.6f};
   char label[96];
 
@@ -299,7 +316,7 @@ static void test_gradients(void) {
     const int batches = (k == FV_OBJ_ALIGNMENT || k == FV_OBJ_DIVERSITY) ? 1 : 2;
     for (int wi = 0; wi < 2; wi++)
       for (int bi = 0; bi < batches; bi++) {
-        const int pows = k == FV_OBJ_DIRECTION ? 3 : 1;
+        const int pows = k == FV_OBJ_DIRECTION || k == FV_OBJ_CARICATURE ? 3 : 1;
         for (int pi = 0; pi < pows; pi++) {
           fv_obj_term t = fv_obj_default((fv_obj_kind)k);
           t.weight = weights[wi];
@@ -324,6 +341,16 @@ static void test_gradients(void) {
             t.cossim_pow = pw[pi];
             int below, above = fill_direction(d, x, v, &below);
             CHECK(above > 0 && below > 0, "direction data: %d cosines above the floor, %d below", above, below);
+          }
+          if (k == FV_OBJ_CARICATURE) {
+            /* image 0 close to the target (cos ≈ 0.9), 1 opposite (below the floor), 2 partly (cos ≈ 0.5) */
+            static const float pw[3] = {0.0f, 1.0f, 2.5f}, along[3] = {1.0f, -1.0f, 0.5f}, noise[3] = {0.3f, 0.5f, 0.6f};
+            check_fill(target, 120, -1.0f, 1.0f);
+            for (int n = 0; n < 3; n++)
+              for (int q = 0; q < 120; q++) x[n * 120 + q] = along[n] * target[q] + noise[n] * check_uniform(-1.0f, 1.0f);
+            t.direction = target;
+            t.direction_len = 120;
+            t.cossim_pow = pw[pi];
           }
           if (k == FV_OBJ_DIVERSITY) h = 1e-2; /* Gram matrices are float sums */
           fv_error err;
@@ -468,6 +495,23 @@ static void test_known_values(void) {
     CHECK(fabs(powered - plain) < 1e-3 * plain && powered < plain, "direction along v, pow 3: %.9g vs dot %.9g",
           powered, plain);
   }
+  /* Caricature of a 1×1 map is the direction of that position; of an image equal to the
+   * target, |t|²·cos^p with cos = |t|/(ε+|t|)² · |t| (1 up to the ε). */
+  {
+    const int d1[4] = {2, 1, 1, 5}, d[4] = {1, 2, 3, 4};
+    float a[24], v[5] = {0.3f, -1, 0.5f, 2, 0.25f};
+    check_fill(a, 10, -1, 1);
+    fv_obj_term t = fv_obj_default(FV_OBJ_CARICATURE), u = fv_obj_default(FV_OBJ_DIRECTION);
+    t.direction = u.direction = v, t.direction_len = u.direction_len = 5, t.cossim_pow = u.cossim_pow = 1.5f;
+    CHECK(fabs(fv_obj_value(&t, d1, a) - fv_obj_value(&u, d1, a)) < 1e-12, "caricature 1×1 = direction");
+    check_fill(a, 24, -1, 1);
+    t.direction = a, t.direction_len = 24, t.cossim_pow = 2;
+    double tt = 0;
+    for (int k = 0; k < 24; k++) tt += (double)a[k] * a[k];
+    const double cs = tt / ((1e-4 + sqrt(tt)) * (1e-4 + sqrt(tt)));
+    CHECK(fabs(fv_obj_value(&t, d, a) - tt * cs * cs) < 1e-9 * tt, "caricature of the target itself: %.9g vs %.9g",
+          fv_obj_value(&t, d, a), tt * cs * cs);
+  }
   /* Interp: image 0 is channel, the last is channel2, the middle half of each. */
   {
     const int d[4] = {3, 2, 2, 3};
@@ -594,6 +638,14 @@ static void test_checks(void) {
   v[2] = 3;
   t.cossim_pow = INFINITY;
   expect_error("cossim_pow inf", &t, d6, "cossim_pow", "finite");
+  float map[120];
+  check_fill(map, 120, 0, 1);
+  t = fv_obj_default(FV_OBJ_CARICATURE);
+  expect_error("caricature NULL", &t, d6, "caricature: the target has 0 values", "4×5×6");
+  t.direction = map, t.direction_len = 119;
+  expect_error("caricature of 119", &t, d6, "119 values", "= 120 at this render size");
+  t.direction_len = 120;
+  CHECK(fv_obj_check(&t, d6, &err) == FV_OK, "caricature of 120: %s", err.msg);
 
   const int one[4] = {1, 4, 5, 6};
   t = fv_obj_default(FV_OBJ_DIVERSITY);
@@ -628,11 +680,11 @@ static void test_checks(void) {
 
 static void test_names(void) {
   static const char *const want[NKIND] = {"neuron", "channel", "layer", "direction", "interp", "alignment",
-                                          "diversity", "l1", "l2", "tv", "blur"};
+                                          "diversity", "l1", "l2", "tv", "blur", "caricature"};
   for (int k = 0; k < NKIND; k++) {
     CHECK(strcmp(fv_obj_name((fv_obj_kind)k), want[k]) == 0, "name of %d: %s", k, fv_obj_name((fv_obj_kind)k));
     CHECK(fv_obj_from_name(want[k]) == k, "from_name(%s) = %d", want[k], fv_obj_from_name(want[k]));
-    CHECK(fv_obj_on_image((fv_obj_kind)k) == (k >= FV_OBJ_L1), "on_image(%s)", want[k]);
+    CHECK(fv_obj_on_image((fv_obj_kind)k) == (k >= FV_OBJ_L1 && k <= FV_OBJ_BLUR), "on_image(%s)", want[k]);
   }
   CHECK(fv_obj_from_name("Channel") == -1 && fv_obj_from_name("") == -1 && fv_obj_from_name(NULL) == -1,
         "from_name accepts a non-name");

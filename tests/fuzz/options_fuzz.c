@@ -139,15 +139,14 @@ static int same_opts(const fv_render_opts *a, const fv_render_opts *b) {
   int ok = a->size == b->size && a->batch == b->batch && a->steps == b->steps && fbits(a->lr) == fbits(b->lr) &&
            a->seed == b->seed && a->param == b->param && a->decorrelate == b->decorrelate &&
            fbits(a->decay_power) == fbits(b->decay_power) && a->transforms == b->transforms &&
-           a->redirect_steps == b->redirect_steps && a->n_terms == b->n_terms &&
-           fbits(a->diversity) == fbits(b->diversity) && a->diversity_layer == b->diversity_layer;
+           a->redirect_steps == b->redirect_steps && a->n_terms == b->n_terms && a->n_photos == b->n_photos;
   for (int i = 0; ok && i < a->n_terms; i++) {
     const fv_obj_term *s = &a->terms[i], *t = &b->terms[i];
     ok = s->kind == t->kind && fbits(s->weight) == fbits(t->weight) && s->layer == t->layer &&
          s->channel == t->channel && s->channel2 == t->channel2 && s->x == t->x && s->y == t->y &&
          s->batch == t->batch && s->direction_len == t->direction_len && fbits(s->cossim_pow) == fbits(t->cossim_pow) &&
-         fbits(s->constant) == fbits(t->constant) && a->direction_seed[i] == b->direction_seed[i] &&
-         (s->direction == NULL) == (t->direction == NULL);
+         fbits(s->constant) == fbits(t->constant) && a->src[i].n_parts == b->src[i].n_parts &&
+         a->src[i].is_class == b->src[i].is_class && (s->direction == NULL) == (t->direction == NULL);
     for (int k = 0; ok && s->direction && k < s->direction_len; k++) ok = fbits(s->direction[k]) == fbits(t->direction[k]);
   }
   return ok;
