@@ -189,6 +189,11 @@ double fv_infer_flops(const fv_infer *in);
 typedef struct fv_render fv_render;
 
 fv_render *fv_render_new(const fv_model *m, const char *options_json, size_t len, fv_error *err);
+/* The same, with the patch prior (src/prior.h) that the objective's prior terms read; it
+ * must outlive the render. A prior term without one is refused. */
+struct fv_prior;
+fv_render *fv_render_new_prior(const fv_model *m, const char *options_json, size_t len, const struct fv_prior *prior,
+                               fv_error *err);
 void fv_render_free(fv_render *r);
 /* Runs `steps` optimization steps; FV_OK, or an error (e.g. a numerical blow-up,
  * after which the last good image is kept). */
