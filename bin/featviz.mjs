@@ -10,9 +10,10 @@ import { parseArgs } from 'node:util';
 import { loadEngine } from '../wasm/engine.js';
 import {
   FvError, InputError, Catalog, parseLabels, isModelFile, MODEL_EXTENSIONS, RENDER_FLAGS, readFlag, readFlags, renderOptions,
-  makeManifest, readManifest, checkManifestModel,
+  makeManifest, readManifest, checkManifestModel, PRIOR_WEIGHT,
 } from '../wasm/options.js';
 import { prepareOptions } from '../wasm/photo-data.js';
+import { startFit, priorRecord, PRIOR_FIT_DEFAULTS } from '../wasm/prior-fit.js';
 import { Movie } from '../wasm/movie.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,6 +21,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CATALOG = new Catalog(JSON.parse(readFileSync(join(ROOT, 'models', 'catalog.json'), 'utf8')));
 export const DEFAULT_MODEL = CATALOG.defaultFile;
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif']);
+// the prior fitted on the store's photos, made by scripts/setup.sh (git-ignored: ~0.6 MB)
+const SHIPPED_PRIOR = 'models/prior-store.bin';
 
 const USAGE = `usage: featviz <command> [MODEL] ...
   layers   [MODEL]                                  every layer: index, name, op, output shape
@@ -30,7 +33,7 @@ const USAGE = `usage: featviz <command> [MODEL] ...
            [--x X --y Y] [--class LABEL] [--photo PHOTO] [--caricature PHOTO] [--negative]
            [--batch N --diversity W] [--size 128] [--steps 512] [--lr 0.05] [--seed S] [--param fft|pixel]
            [--no-decorrelate] [--no-transforms] [--out out.png] [--each] [--no-manifest]
-           [--movie out.gif [--movie-every 8]]
+           [--movie out.gif [--movie-every 8]] [--prior prior.bin] [--prior-weight W]
                                                     optimize an image that the objective likes;
                                                     writes out.png and its manifest out.json
            EXPRESSION: e.g. "L:97 + 0.5*L2:12 - 100*diversity(L)", "direction(L, photo.jpg)",
@@ -38,7 +41,13 @@ const USAGE = `usage: featviz <command> [MODEL] ...
            --objective direction --photo P: the photo's mean activation at --layer;
            --caricature P --layer L: an image whose activations at L match the photo's
            --movie: an animated GIF with a frame every N steps (the last is the PNG's image)
+           --prior: a learned patch prior (below) whose −log p the render subtracts, W times
+           (W ${PRIOR_WEIGHT} when not given); --prior-weight alone uses ${SHIPPED_PRIOR} (made by setup.sh)
   render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
+           [--prior prior.bin]                      (its prior: this file, else the manifest's beside it)
+  prior fit DIR --out prior.bin [--components ${PRIOR_FIT_DEFAULTS.components}] [--iterations ${PRIOR_FIT_DEFAULTS.iterations}] [--stride ${PRIOR_FIT_DEFAULTS.stride}]
+           [--max-patches ${PRIOR_FIT_DEFAULTS.maxPatches}] [--seed 0]     fit a Gaussian mixture of 8x8 patches to the photos in DIR (EM)
+  prior score prior.bin IMAGE...                    each image's mean −log p per patch coordinate (lower: likelier)
 MODEL is a ${MODEL_EXTENSIONS.join(' or ')} file; by default ${DEFAULT_MODEL} from the model store
 ($FEATVIZ_MODELS, else models/, else ../shared/models).`;
 
@@ -208,9 +217,11 @@ async function cmdRender(args) {
   const every = intFlag(v, 'movie-every', 1) ?? 8;
   const { engine, model, labels } = await open(modelPath);
   opts ??= renderOptions(readFlags(v));
+  const weighsPrior = engine.describe(model, opts, labels.names).terms.some((t) => t.kind === 'prior');
+  const prior = openPrior(engine, v, manifest, weighsPrior);
   // the objective through the engine's grammar, class names through the labels, photos read from their paths
   const prepared = await prepareOptions(engine, model, opts, { labels: labels.names, photo: (name) => readInput(name, 'photo') });
-  const r = engine.render(model, prepared.options);
+  const r = engine.render(model, prepared.options, { prior: prior?.prior });
   const total = r.stepsPlanned;
   const chunk = Math.max(1, Math.min(16, total >> 5));
   const movie = v.movie !== undefined ? new Movie({ every }) : null;
@@ -243,6 +254,7 @@ async function cmdRender(args) {
     const m = makeManifest({
       version: engine.version(), file: basename(modelPath), sha256: sha256(modelBytes), options: r.options,
       stepsDone: r.stepsDone, objective: r.objective, images: written.map((f) => basename(f)),
+      prior: prior && (await priorRecord(prior.prior, prior.bytes, basename(prior.path))),
     });
     const f = out.replace(/(\.png)?$/i, '.json');
     writeFileSync(f, JSON.stringify(m, null, 2) + '\n');
@@ -254,9 +266,103 @@ async function cmdRender(args) {
   }
   console.log(`${written.join(' ')}  (${total} steps, objective ${r.objective.toFixed(4)})`);
   r.free();
+  prior?.prior.free();
 }
 
-const COMMANDS = { layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, render: cmdRender };
+// ---- the patch prior (src/prior.h) -------------------------------------------------------
+
+/** The prior a render reads: --prior FILE; else a manifest's (beside it, then models/), checked
+ * against its sha256; else the shipped one when the options weigh a prior term; else none. */
+function openPrior(engine, v, manifest, weighs) {
+  let path = v.prior;
+  if (!path && manifest?.prior) {
+    const beside = join(dirname(v.manifest), manifest.prior.file);
+    path = existsSync(beside) ? beside : join(ROOT, 'models', manifest.prior.file);
+  }
+  if (!path && weighs) path = join(ROOT, SHIPPED_PRIOR);
+  if (!path) return null;
+  if (!existsSync(path) && !v.prior && !manifest) {
+    throw new UsageError(`--prior-weight needs a prior: --prior FILE, or ${SHIPPED_PRIOR} (bash scripts/setup.sh makes it)`);
+  }
+  const bytes = readInput(path, 'prior');
+  if (manifest?.prior?.sha256 && sha256(bytes) !== manifest.prior.sha256) {
+    throw new Error(`${path} is not the manifest's prior (sha256 ${sha256(bytes).slice(0, 12)}…, the manifest's ` +
+      `${manifest.prior.sha256.slice(0, 12)}…); make it with: ${manifest.prior.made}`);
+  }
+  try {
+    return { prior: engine.loadPrior(bytes), bytes, path };
+  } catch (e) {
+    if (e instanceof FvError) throw new Error(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+async function cmdPrior(args) {
+  const [sub, ...rest] = args;
+  if (sub === 'fit') return priorFit(rest);
+  if (sub === 'score') return priorScore(rest);
+  throw new UsageError(`prior needs a subcommand: fit or score${sub ? ` (got "${sub}")` : ''}`);
+}
+
+async function priorFit(args) {
+  const options = Object.fromEntries(['out', 'components', 'iterations', 'stride', 'max-patches', 'seed'].map((k) => [k, { type: 'string' }]));
+  const { values: v, positionals } = parseArgs({ args, allowPositionals: true, options });
+  if (positionals.length !== 1) throw new UsageError('prior fit needs one DIR of photos');
+  if (!v.out) throw new UsageError('prior fit needs --out prior.bin');
+  const dir = positionals[0];
+  let entries;
+  try {
+    entries = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()));
+  } catch (e) {
+    throw new Error(`cannot read directory ${dir}: ${e.code ?? e.message}`);
+  }
+  if (!entries.length) throw new Error(`no photos (JPEG, PNG, BMP, GIF) in ${dir}`);
+  // ranges are the engine's (src/prior_fit.c) to judge; 0 means its default
+  const o = {
+    components: intFlag(v, 'components', 0) ?? 0, iterations: intFlag(v, 'iterations', 0) ?? 0, stride: intFlag(v, 'stride', 0) ?? 0,
+    maxPatches: intFlag(v, 'max-patches', 0) ?? 0, seed: intFlag(v, 'seed', 0) ?? 0,
+  };
+  for (const k of Object.keys(o)) if (!o[k] && k !== 'seed') delete o[k];
+  const engine = await loadEngine();
+  const fit = startFit(engine, entries.map((f) => ({ name: f, bytes: readInput(join(dir, f), 'photo') })), o);
+  for (const s of fit.skipped) console.error(`featviz: skipping ${s.name}: ${s.error}`);
+  let last;
+  for (const p of fit.steps()) {
+    last = p;
+    if (process.stderr.isTTY) process.stderr.write(`\rEM ${p.iteration}/${p.iterations}  log-likelihood per patch ${p.loglik.toFixed(3)} `);
+  }
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  const { bytes } = fit.finish();
+  writeFileSync(v.out, bytes);
+  console.log(`${v.out}  (${fit.used} photos, ${last.patches} patches, ${fit.options.components} components, ` +
+    `${last.iteration} EM iterations, log-likelihood per patch ${last.loglik.toFixed(3)}; sha256 ${sha256(bytes)})`);
+}
+
+async function priorScore(args) {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length < 2) throw new UsageError('prior score needs prior.bin and at least one IMAGE');
+  const [file, ...images] = positionals;
+  const engine = await loadEngine();
+  const bytes = readInput(file, 'prior');
+  let prior;
+  try {
+    prior = engine.loadPrior(bytes);
+  } catch (e) {
+    if (e instanceof FvError) throw new Error(`${file}: ${e.message}`);
+    throw e;
+  }
+  for (const path of images) {
+    const im = engine.decodeImage(readInput(path, 'image'));
+    try {
+      console.log(`${prior.score(im).toFixed(4).padStart(9)}  ${path}`);
+    } finally {
+      im.free();
+    }
+  }
+  prior.free();
+}
+
+const COMMANDS = { layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, render: cmdRender, prior: cmdPrior };
 
 export async function main(argv) {
   const [cmd, ...args] = argv;
