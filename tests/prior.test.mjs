@@ -189,3 +189,46 @@ test('featviz prior fit, render --prior, the manifest and its exact re-render', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// ---- the worker (wasm/pool.js → wasm/worker.js under worker_threads, as the page runs it) ----------
+test('the worker fits a prior with progress and cancel, and renders with it to the engine\'s bytes', async () => {
+  const { Pool } = await import('../wasm/pool.js');
+  const pool = new Pool({ size: 1 });
+  try {
+    await pool.ready;
+    const photos = Object.fromEntries(FIT.slice(0, 2).map((f) => [f, readFileSync(image(f))]));
+    const seen = [];
+    const job = pool.fitPrior(photos, { components: 3, iterations: 3 }, { onProgress: (p) => seen.push(p.iteration) });
+    const { bytes, sha256 } = await job.finished;
+    assert.deepEqual(seen, [1, 2, 3]);
+    const direct = fit(FIT.slice(0, 2), { components: 3, iterations: 3 });
+    assert.ok(Buffer.from(bytes).equals(Buffer.from(direct)), 'the worker fits the same bytes as the engine in this thread');
+    assert.match(sha256, /^[0-9a-f]{64}$/);
+    // cancel: the fit ends early with cancelled
+    const long = pool.fitPrior(photos, { components: 3, iterations: 200 });
+    await long.cancel();
+    assert.deepEqual(await long.finished, { cancelled: true });
+    // a render with the prior: the same PNG as the engine here, and its manifest names the prior
+    await pool.loadModel('v2', readFileSync(model('mobilenet_v2_1.0_224_quant.tflite')), { name: 'mobilenet_v2_1.0_224_quant.tflite' });
+    const options = { size: 48, steps: 5, seed: 2, objective: `${LAYER}:${CHANNEL} - 2*prior` };
+    const r = pool.render('v2', options, { prior: { name: 'mine.bin', bytes } });
+    await r.finished;
+    const png = await r.png(-1), man = await r.manifest();
+    const local = fv.loadPrior(bytes), e = fv.render(m, options, { prior: local });
+    e.step(5);
+    assert.ok(Buffer.from(png).equals(Buffer.from(e.png(-1))), 'worker and engine give the same PNG bytes');
+    e.free(), local.free();
+    assert.equal(man.prior.sha256, sha256);
+    assert.equal(man.prior.file, 'mine.bin');
+    r.free();
+    // a damaged prior is refused with the engine's message; the worker goes on
+    const bad = pool.render('v2', options, { prior: { name: 'bad.bin', bytes: bytes.subarray(0, 100) } });
+    await assert.rejects(bad.started, (err) => /prior\.bin: 100 bytes/.test(err.message));
+    const again = pool.fitPrior(photos, { components: 2, iterations: 1 });
+    assert.ok((await again.finished).bytes.length > 0);
+    // no photo readable: a clear error
+    await assert.rejects(pool.fitPrior({ 'x.jpg': new TextEncoder().encode('no') }).finished, /none of the 1 photos/);
+  } finally {
+    pool.terminate();
+  }
+});
