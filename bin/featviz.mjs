@@ -1,28 +1,26 @@
 #!/usr/bin/env node
 // featviz — the command line: list a model's layers, classify photos, rank
-// photos by a channel. The engine (wasm/featviz.wasm) does the work; this file
-// reads files, parses flags and prints.
-import { readFileSync, readdirSync, statSync, existsSync, realpathSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+// photos by a channel, render; `atlas` and `site` live in bin/atlas.mjs and
+// bin/site.mjs. The engine (wasm/featviz.wasm) does the work; this file reads
+// files, parses flags and prints (what commands share: bin/inputs.mjs).
+import { writeFileSync, realpathSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadEngine } from '../wasm/engine.js';
 import {
-  FvError, InputError, Catalog, parseLabels, isModelFile, MODEL_EXTENSIONS, RENDER_FLAGS, readFlag, readFlags, renderOptions,
-  makeManifest, readManifest, checkManifestModel, PRIOR_WEIGHT,
+  FvError, InputError, MODEL_EXTENSIONS, RENDER_FLAGS, readFlag, readFlags, renderOptions, makeManifest, readManifest,
+  checkManifestModel,
 } from '../wasm/options.js';
+import { DEFAULT_MODEL, UsageError, modelsDir, readInput, sha256, takeModel, open, intFlag } from './inputs.mjs';
+import { listPhotos, scoreLayer, rank } from './examples.mjs';
+import { cmdAtlas, ATLAS_USAGE } from './atlas.mjs';
+import { cmdSite, SITE_USAGE } from './site.mjs';
+import { cmdPrior, openPrior, PRIOR_USAGE } from './prior.mjs';
+import { priorRecord } from '../wasm/prior-fit.js';
 import { prepareOptions } from '../wasm/photo-data.js';
-import { startFit, priorRecord, PRIOR_FIT_DEFAULTS } from '../wasm/prior-fit.js';
 import { Movie } from '../wasm/movie.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// the repo's catalog names the default model and the labels file (the files are the store's)
-const CATALOG = new Catalog(JSON.parse(readFileSync(join(ROOT, 'models', 'catalog.json'), 'utf8')));
-export const DEFAULT_MODEL = CATALOG.defaultFile;
-const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif']);
-// the prior fitted on the store's photos, made by scripts/setup.sh (git-ignored: ~0.6 MB)
-const SHIPPED_PRIOR = 'models/prior-store.bin';
+export { DEFAULT_MODEL, modelsDir };
 
 const USAGE = `usage: featviz <command> [MODEL] ...
   layers   [MODEL]                                  every layer: index, name, op, output shape
@@ -41,73 +39,12 @@ const USAGE = `usage: featviz <command> [MODEL] ...
            --objective direction --photo P: the photo's mean activation at --layer;
            --caricature P --layer L: an image whose activations at L match the photo's
            --movie: an animated GIF with a frame every N steps (the last is the PNG's image)
-           --prior: a learned patch prior (below) whose −log p the render subtracts, W times
-           (W ${PRIOR_WEIGHT} when not given); --prior-weight alone uses ${SHIPPED_PRIOR} (made by setup.sh)
   render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
-           [--prior prior.bin]                      (its prior: this file, else the manifest's beside it)
-  prior fit DIR --out prior.bin [--components ${PRIOR_FIT_DEFAULTS.components}] [--iterations ${PRIOR_FIT_DEFAULTS.iterations}] [--stride ${PRIOR_FIT_DEFAULTS.stride}]
-           [--max-patches ${PRIOR_FIT_DEFAULTS.maxPatches}] [--seed 0]     fit a Gaussian mixture of 8x8 patches to the photos in DIR (EM)
-  prior score prior.bin IMAGE...                    each image's mean −log p per patch coordinate (lower: likelier)
+${PRIOR_USAGE}
+${ATLAS_USAGE}
+${SITE_USAGE}
 MODEL is a ${MODEL_EXTENSIONS.join(' or ')} file; by default ${DEFAULT_MODEL} from the model store
 ($FEATVIZ_MODELS, else models/, else ../shared/models).`;
-
-// A mistake in the command line (exit code 2); InputError from options.js is one too.
-class UsageError extends Error {}
-
-/** The model store: $FEATVIZ_MODELS, else the repo's models/ (laid out by npm start), else ../shared/models. */
-export function modelsDir() {
-  if (process.env.FEATVIZ_MODELS) return process.env.FEATVIZ_MODELS;
-  const local = join(ROOT, 'models');
-  if (existsSync(join(local, DEFAULT_MODEL))) return local;
-  return resolve(ROOT, '..', 'shared', 'models');
-}
-
-function readInput(path, what) {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new Error(`${what} not found: ${path}`);
-  }
-  if (st.isDirectory()) throw new Error(`${what} is a directory, not a file: ${path}`);
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new Error(`cannot read ${what} ${path}: ${e.code ?? e.message}`);
-  }
-}
-
-/** The catalog with the labels file that sits beside the model (the store's), if any. */
-function catalogBeside(modelPath) {
-  const p = join(dirname(modelPath), CATALOG.labelsFile);
-  return new Catalog(CATALOG.json, existsSync(p) ? parseLabels(readFileSync(p, 'utf8')) : []);
-}
-
-/** Splits positionals into [model path, rest]: a first positional that is a model file is the model. */
-function takeModel(positionals) {
-  if (positionals[0] && isModelFile(positionals[0])) return [positionals[0], positionals.slice(1)];
-  return [join(modelsDir(), DEFAULT_MODEL), positionals];
-}
-
-async function open(modelPath) {
-  const engine = await loadEngine();
-  const bytes = readInput(modelPath, 'model');
-  let model;
-  try {
-    model = engine.loadModel(bytes);
-  } catch (e) {
-    if (e instanceof FvError) throw new Error(`${basename(modelPath)}: ${e.message}`);
-    throw e;
-  }
-  return { engine, model, labels: catalogBeside(modelPath).labelsFor(model.layers()) };
-}
-
-/** A whole-number flag of the CLI's own (not a render option: those are the engine's to range-check). */
-function intFlag(values, name, min) {
-  const n = readFlag(values, name, 'int');
-  if (n !== undefined && n < min) throw new UsageError(`--${name} must be at least ${min}, got ${n}`);
-  return n;
-}
 
 // ---- commands ---------------------------------------------------------------------
 
@@ -158,36 +95,17 @@ async function cmdExamples(args) {
   const channel = readFlag(values, 'channel', 'int'); // its range is the engine's to check
   const top = intFlag(values, 'top', 1) ?? 10;
   const dir = rest[0];
-  let entries;
-  try {
-    entries = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
-  } catch (e) {
-    throw new Error(`cannot read directory ${dir}: ${e.code ?? e.message}`);
-  }
-  if (!entries.length) throw new Error(`no photos (JPEG, PNG, BMP, GIF) in ${dir}`);
+  const files = listPhotos(dir);
   const { engine, model } = await open(modelPath);
   const layer = model.layerIndex(values.layer);
-  const inf = engine.infer(model, { lastLayer: layer });
-  const scores = [];
-  for (const f of entries) {
-    try {
-      inf.runImage(readInput(join(dir, f), 'image'));
-    } catch (e) {
-      console.error(`featviz: skipping ${f}: ${e.message}`);
-      continue;
-    }
-    scores.push([inf.channelMean(layer, channel), f]); // a channel out of range stops here, with the engine's message
-  }
-  inf.free();
-  if (!scores.length) throw new Error(`none of the files in ${dir} could be read as a photo`);
-  scores.sort((a, b) => b[0] - a[0]);
+  const scores = scoreLayer(engine, model, layer, [channel], dir, files, {
+    onSkip: (f, e) => console.error(`featviz: skipping ${f}: ${e.message}`),
+  });
   console.log(`# ${model.layers()[layer].name} channel ${channel}: mean activation, highest first`);
-  for (const [s, f] of scores.slice(0, top)) console.log(`${s.toFixed(5).padStart(10)}  ${f}`);
+  for (const { score, file } of rank(scores, channel, top)) console.log(`${score.toFixed(5).padStart(10)}  ${file}`);
 }
 
 // ---- render ------------------------------------------------------------------------------
-
-const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /** Draws a progress bar with the objective on stderr (a terminal), or nothing. */
 function progress(done, total, objective) {
@@ -269,100 +187,7 @@ async function cmdRender(args) {
   prior?.prior.free();
 }
 
-// ---- the patch prior (src/prior.h) -------------------------------------------------------
-
-/** The prior a render reads: --prior FILE; else a manifest's (beside it, then models/), checked
- * against its sha256; else the shipped one when the options weigh a prior term; else none. */
-function openPrior(engine, v, manifest, weighs) {
-  let path = v.prior;
-  if (!path && manifest?.prior) {
-    const beside = join(dirname(v.manifest), manifest.prior.file);
-    path = existsSync(beside) ? beside : join(ROOT, 'models', manifest.prior.file);
-  }
-  if (!path && weighs) path = join(ROOT, SHIPPED_PRIOR);
-  if (!path) return null;
-  if (!existsSync(path) && !v.prior && !manifest) {
-    throw new UsageError(`--prior-weight needs a prior: --prior FILE, or ${SHIPPED_PRIOR} (bash scripts/setup.sh makes it)`);
-  }
-  const bytes = readInput(path, 'prior');
-  if (manifest?.prior?.sha256 && sha256(bytes) !== manifest.prior.sha256) {
-    throw new Error(`${path} is not the manifest's prior (sha256 ${sha256(bytes).slice(0, 12)}…, the manifest's ` +
-      `${manifest.prior.sha256.slice(0, 12)}…); make it with: ${manifest.prior.made}`);
-  }
-  try {
-    return { prior: engine.loadPrior(bytes), bytes, path };
-  } catch (e) {
-    if (e instanceof FvError) throw new Error(`${path}: ${e.message}`);
-    throw e;
-  }
-}
-
-async function cmdPrior(args) {
-  const [sub, ...rest] = args;
-  if (sub === 'fit') return priorFit(rest);
-  if (sub === 'score') return priorScore(rest);
-  throw new UsageError(`prior needs a subcommand: fit or score${sub ? ` (got "${sub}")` : ''}`);
-}
-
-async function priorFit(args) {
-  const options = Object.fromEntries(['out', 'components', 'iterations', 'stride', 'max-patches', 'seed'].map((k) => [k, { type: 'string' }]));
-  const { values: v, positionals } = parseArgs({ args, allowPositionals: true, options });
-  if (positionals.length !== 1) throw new UsageError('prior fit needs one DIR of photos');
-  if (!v.out) throw new UsageError('prior fit needs --out prior.bin');
-  const dir = positionals[0];
-  let entries;
-  try {
-    entries = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()));
-  } catch (e) {
-    throw new Error(`cannot read directory ${dir}: ${e.code ?? e.message}`);
-  }
-  if (!entries.length) throw new Error(`no photos (JPEG, PNG, BMP, GIF) in ${dir}`);
-  // ranges are the engine's (src/prior_fit.c) to judge; 0 means its default
-  const o = {
-    components: intFlag(v, 'components', 0) ?? 0, iterations: intFlag(v, 'iterations', 0) ?? 0, stride: intFlag(v, 'stride', 0) ?? 0,
-    maxPatches: intFlag(v, 'max-patches', 0) ?? 0, seed: intFlag(v, 'seed', 0) ?? 0,
-  };
-  for (const k of Object.keys(o)) if (!o[k] && k !== 'seed') delete o[k];
-  const engine = await loadEngine();
-  const fit = startFit(engine, entries.map((f) => ({ name: f, bytes: readInput(join(dir, f), 'photo') })), o);
-  for (const s of fit.skipped) console.error(`featviz: skipping ${s.name}: ${s.error}`);
-  let last;
-  for (const p of fit.steps()) {
-    last = p;
-    if (process.stderr.isTTY) process.stderr.write(`\rEM ${p.iteration}/${p.iterations}  log-likelihood per patch ${p.loglik.toFixed(3)} `);
-  }
-  if (process.stderr.isTTY) process.stderr.write('\n');
-  const { bytes } = fit.finish();
-  writeFileSync(v.out, bytes);
-  console.log(`${v.out}  (${fit.used} photos, ${last.patches} patches, ${fit.options.components} components, ` +
-    `${last.iteration} EM iterations, log-likelihood per patch ${last.loglik.toFixed(3)}; sha256 ${sha256(bytes)})`);
-}
-
-async function priorScore(args) {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length < 2) throw new UsageError('prior score needs prior.bin and at least one IMAGE');
-  const [file, ...images] = positionals;
-  const engine = await loadEngine();
-  const bytes = readInput(file, 'prior');
-  let prior;
-  try {
-    prior = engine.loadPrior(bytes);
-  } catch (e) {
-    if (e instanceof FvError) throw new Error(`${file}: ${e.message}`);
-    throw e;
-  }
-  for (const path of images) {
-    const im = engine.decodeImage(readInput(path, 'image'));
-    try {
-      console.log(`${prior.score(im).toFixed(4).padStart(9)}  ${path}`);
-    } finally {
-      im.free();
-    }
-  }
-  prior.free();
-}
-
-const COMMANDS = { layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, render: cmdRender, prior: cmdPrior };
+const COMMANDS = { layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, render: cmdRender, prior: cmdPrior, atlas: cmdAtlas, site: cmdSite };
 
 export async function main(argv) {
   const [cmd, ...args] = argv;
