@@ -71,14 +71,7 @@
 #define FV_PRIOR_STRIDE 4          /* the objective term's patch stride */
 #define FV_PRIOR_HEADER 64
 
-typedef struct fv_prior fv_prior;
-
-fv_prior *fv_prior_load(const uint8_t *bytes, size_t n, fv_error *err);
-void fv_prior_free(fv_prior *p);
-int fv_prior_components(const fv_prior *p);
-/* What the file's header records of its fit, by key: 0 components, 1 iterations, 2 patches,
- * 3 stride, 4 images, 5 seed, 6 mean log-likelihood per patch; NAN for another key. */
-double fv_prior_info(const fv_prior *p, int key);
+/* fv_prior and its public calls (load, free, components, info, image_score) are in fv.h. */
 
 /* Floats of scratch one fv_prior_nll call needs. */
 size_t fv_prior_scratch_floats(const fv_prior *p);
@@ -110,10 +103,6 @@ const fv_prior_basis *fv_prior_basis_of(const fv_prior *p);
 void fv_prior_patch(const fv_prior_basis *b, const float *rgb, int w, int x, int y, float *z);
 void fv_prior_patch_adjoint(const fv_prior_basis *b, const float *g, float scale, int w, int x, int y, float *drgb);
 
-/* The objective term's value on an 8-bit image: mean over its patches at FV_PRIOR_STRIDE of
- * −log p / D (lower: likelier). NAN with err set on a bad argument. */
-double fv_prior_image_score(const fv_prior *p, const fv_image *im, fv_error *err);
-
 /* ---- fitting: prior_fit.c ---------------------------------------------------------- */
 
 typedef struct {
@@ -124,26 +113,15 @@ typedef struct {
   uint64_t seed;     /* default 0 */
 } fv_prior_fit_opts;
 
-typedef struct fv_prior_fit fv_prior_fit;
-
 void fv_prior_fit_opts_default(fv_prior_fit_opts *o);
 fv_prior_fit *fv_prior_fit_new(const fv_prior_fit_opts *o, fv_error *err);
-void fv_prior_fit_free(fv_prior_fit *f);
 /* The patches of one photo rgb [h,w,3] in [0,1]; before the first step. */
 fv_status fv_prior_fit_add(fv_prior_fit *f, const float *rgb, int h, int w, fv_error *err);
-/* One EM iteration (the first call also samples the patches and initializes). */
-fv_status fv_prior_fit_step(fv_prior_fit *f, fv_error *err);
-int fv_prior_fit_iterations(const fv_prior_fit *f);  /* EM iterations done */
-int fv_prior_fit_patches(const fv_prior_fit *f);     /* patches held (after the first step: used) */
-/* The mean log-likelihood per patch of the data under the parameters the last step
- * started from, and the penalized objective EM increases (log-likelihood plus the
- * covariance regularizer's log-prior, per patch). NAN before the first step. */
-double fv_prior_fit_loglik(const fv_prior_fit *f);
-double fv_prior_fit_objective(const fv_prior_fit *f);
-/* The shells' constructor (0 or less: the default) and an 8-bit photo (values / 255). */
-fv_prior_fit *fv_prior_fit_create(int components, int iterations, int stride, int max_patches, double seed, fv_error *err);
-fv_status fv_prior_fit_add_image(fv_prior_fit *f, const fv_image *im, fv_error *err);
-/* prior.bin of the current parameters (after at least one step); fv_free it. */
-uint8_t *fv_prior_fit_save(fv_prior_fit *f, size_t *len, fv_error *err);
+/* The public calls (load, free, info, score, and the fit's create, add_image, step,
+ * iterations, patches, loglik, objective, save, free) are in fv.h. fv_prior_fit_loglik:
+ * the mean log-likelihood per patch under the parameters the last step started from;
+ * fv_prior_fit_objective: the penalized objective EM increases (plus the regularizer's
+ * log-prior, per patch); both NAN before the first step. The first step also samples
+ * the patches and initializes. */
 
 #endif
