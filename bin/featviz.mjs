@@ -15,6 +15,8 @@ import { DEFAULT_MODEL, UsageError, modelsDir, readInput, sha256, takeModel, ope
 import { listPhotos, scoreLayer, rank } from './examples.mjs';
 import { cmdAtlas, ATLAS_USAGE } from './atlas.mjs';
 import { cmdSite, SITE_USAGE } from './site.mjs';
+import { cmdPrior, openPrior, PRIOR_USAGE } from './prior.mjs';
+import { priorRecord } from '../wasm/prior-fit.js';
 import { prepareOptions } from '../wasm/photo-data.js';
 import { Movie } from '../wasm/movie.js';
 
@@ -29,7 +31,7 @@ const USAGE = `usage: featviz <command> [MODEL] ...
            [--x X --y Y] [--class LABEL] [--photo PHOTO] [--caricature PHOTO] [--negative]
            [--batch N --diversity W] [--size 128] [--steps 512] [--lr 0.05] [--seed S] [--param fft|pixel]
            [--no-decorrelate] [--no-transforms] [--out out.png] [--each] [--no-manifest]
-           [--movie out.gif [--movie-every 8]]
+           [--movie out.gif [--movie-every 8]] [--prior prior.bin] [--prior-weight W]
                                                     optimize an image that the objective likes;
                                                     writes out.png and its manifest out.json
            EXPRESSION: e.g. "L:97 + 0.5*L2:12 - 100*diversity(L)", "direction(L, photo.jpg)",
@@ -38,6 +40,7 @@ const USAGE = `usage: featviz <command> [MODEL] ...
            --caricature P --layer L: an image whose activations at L match the photo's
            --movie: an animated GIF with a frame every N steps (the last is the PNG's image)
   render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
+${PRIOR_USAGE}
 ${ATLAS_USAGE}
 ${SITE_USAGE}
 MODEL is a ${MODEL_EXTENSIONS.join(' or ')} file; by default ${DEFAULT_MODEL} from the model store
@@ -132,9 +135,11 @@ async function cmdRender(args) {
   const every = intFlag(v, 'movie-every', 1) ?? 8;
   const { engine, model, labels } = await open(modelPath);
   opts ??= renderOptions(readFlags(v));
+  const weighsPrior = engine.describe(model, opts, labels.names).terms.some((t) => t.kind === 'prior');
+  const prior = openPrior(engine, v, manifest, weighsPrior);
   // the objective through the engine's grammar, class names through the labels, photos read from their paths
   const prepared = await prepareOptions(engine, model, opts, { labels: labels.names, photo: (name) => readInput(name, 'photo') });
-  const r = engine.render(model, prepared.options);
+  const r = engine.render(model, prepared.options, { prior: prior?.prior });
   const total = r.stepsPlanned;
   const chunk = Math.max(1, Math.min(16, total >> 5));
   const movie = v.movie !== undefined ? new Movie({ every }) : null;
@@ -167,6 +172,7 @@ async function cmdRender(args) {
     const m = makeManifest({
       version: engine.version(), file: basename(modelPath), sha256: sha256(modelBytes), options: r.options,
       stepsDone: r.stepsDone, objective: r.objective, images: written.map((f) => basename(f)),
+      prior: prior && (await priorRecord(prior.prior, prior.bytes, basename(prior.path))),
     });
     const f = out.replace(/(\.png)?$/i, '.json');
     writeFileSync(f, JSON.stringify(m, null, 2) + '\n');
@@ -178,9 +184,10 @@ async function cmdRender(args) {
   }
   console.log(`${written.join(' ')}  (${total} steps, objective ${r.objective.toFixed(4)})`);
   r.free();
+  prior?.prior.free();
 }
 
-const COMMANDS = { layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, render: cmdRender, atlas: cmdAtlas, site: cmdSite };
+const COMMANDS = { layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, render: cmdRender, prior: cmdPrior, atlas: cmdAtlas, site: cmdSite };
 
 export async function main(argv) {
   const [cmd, ...args] = argv;

@@ -12,3 +12,7 @@ fv --layer MobilenetV2/expanded_conv_12/add --channel 40 --out $out/late-conv12-
 fv --layer MobilenetV2/expanded_conv_15/add --channel 7  --out $out/late-conv15-c7.png
 fv --layer MobilenetV2/expanded_conv_8/add  --channel 12 --batch 4 --diversity 100 --out $out/diversity-conv8-c12.png
 fv --objective class --class macaw --size 224 --out $out/class-macaw.png
+# the learned patch prior (models/prior-store.bin, made by setup.sh from the store's photos) at three weights
+for w in 1 4 16; do
+  fv --layer MobilenetV2/expanded_conv_8/add --channel 12 --prior-weight $w --out $out/prior-w$w-conv8-c12.png
+done

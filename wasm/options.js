@@ -71,9 +71,12 @@ export const PARAMS = Object.freeze(['fft', 'pixel']);
 export const DEFAULTS = Object.freeze({
   model: '', layer: '', channel: 0, objective: 'channel', expr: '', photo: '', negative: false, x: null, y: null, class: 1,
   batch: 1, diversity: 0, size: 128, steps: 512, lr: 0.05, seed: 0, param: 'fft', decorrelate: true,
-  transforms: true, l1: 0, tv: 0, blur: 0,
+  transforms: true, l1: 0, tv: 0, blur: 0, prior: 0,
   // issue 10: input: 'auto' (a preset name: imagenet, caffe, 0:1, -1:1, 0:255) and bgr: false go here
 });
+
+/** The patch prior's weight when a prior is chosen without one (README, "A learned prior"). */
+export const PRIOR_WEIGHT = 1;
 
 /** An embedded <feature-vis> renders fewer steps by default. */
 export const ELEMENT_DEFAULTS = Object.freeze({ ...DEFAULTS, steps: 256 });
@@ -97,7 +100,7 @@ const FIELDS = {
   photo: ['photo', 'str'], negative: ['neg', 'bool'], x: ['x', 'opt'], y: ['y', 'opt'], class: ['class', 'class'], batch: ['batch', 'int'],
   diversity: ['div', 'num'], size: ['size', 'int'], steps: ['steps', 'int'], lr: ['lr', 'num'], seed: ['seed', 'int'],
   param: ['param', 'param'], decorrelate: ['decor', 'bool'], transforms: ['tf', 'bool'], l1: ['l1', 'num'],
-  tv: ['tv', 'num'], blur: ['blur', 'num'],
+  tv: ['tv', 'num'], blur: ['blur', 'num'], prior: ['prior', 'num'],
 };
 
 /** A layer as text names it: a string of digits is an index, anything else a name. */
@@ -132,6 +135,7 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
   if (s.l1 > 0) objective.push({ kind: 'l1', weight: -s.l1, constant: 0.5 });
   if (s.tv > 0) objective.push({ kind: 'tv', weight: -s.tv });
   if (s.blur > 0) objective.push({ kind: 'blur', weight: -s.blur });
+  if (s.prior > 0) objective.push({ kind: 'prior', weight: -s.prior }); // the patch prior's −log p (src/prior.h)
   const o = {
     size: s.size, batch: s.batch, steps: s.steps, lr: s.lr, seed: s.seed, param: s.param,
     decorrelate: !!s.decorrelate, transforms: s.transforms ? 'standard' : 'none', objective,
@@ -154,6 +158,7 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
 //   seed   seed (also the random direction's)  param  fft|pixel
 //   decor  0 = no colour decorrelation         tf     0 = no transforms
 //   l1, tv, blur   penalty strengths (0 = off; the term weight is minus this)
+//   prior  the patch prior's weight (0 = off); the page's prior is the one its prior panel chose
 //   autostart=0    (page only) do not start rendering on load
 // A value of the wrong type is ignored (the default stays): a link is not a place for errors.
 
@@ -199,7 +204,7 @@ export function stateUrl(s, base = new URL('../web/', import.meta.url)) {
 /** The parseArgs options of the render flags; `featviz render` adds its own (out, manifest, ...). */
 export const RENDER_FLAGS = Object.freeze(Object.fromEntries([
   ...['layer', 'channel', 'objective', 'photo', 'caricature', 'x', 'y', 'class', 'batch', 'diversity', 'size', 'steps', 'lr',
-    'seed', 'param']
+    'seed', 'param', 'prior', 'prior-weight']
     .map((k) => [k, { type: 'string' }]),
   ...['negative', 'no-decorrelate', 'no-transforms'].map((k) => [k, { type: 'boolean' }]),
 ]));
@@ -251,6 +256,8 @@ export function readFlags(v) {
     ['diversity', 'num'], ['param', 'param']]) {
     s[key] = readFlag(v, key, type) ?? s[key];
   }
+  // --prior FILE is the CLI's to read; its weight is state (a prior without a weight: the default weight)
+  s.prior = readFlag(v, 'prior-weight', 'num') ?? (v.prior !== undefined ? PRIOR_WEIGHT : 0);
   s.negative = !!v.negative;
   s.decorrelate = !v['no-decorrelate'];
   s.transforms = !v['no-transforms'];
@@ -489,9 +496,10 @@ export class Catalog {
 // and, when `featviz atlas` made it, unit: { layer, index, channel, channels (the layer's count), atlas (its id) }.
 // issue 10: the input preset the render used goes beside "model" as "input" (and into pixelKey).
 
-export function makeManifest({ version, file, sha256, options, stepsDone, objective, images = [], unit }) {
+export function makeManifest({ version, file, sha256, options, stepsDone, objective, images = [], unit, prior = null }) {
   const m = { featviz: version, model: { file, sha256 }, options: { ...options, steps: stepsDone }, objective, images };
   if (unit) m.unit = unit;
+  if (prior) m.prior = prior; // wasm/prior-fit.js priorRecord: { file, sha256, components, made }
   return m;
 }
 

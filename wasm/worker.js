@@ -63,6 +63,18 @@
 //             The render's id is its handle for the actions below; the render
 //             (and its image) lives until `free` or until its model is freed/replaced.
 //             Several renders may run in one worker: they take turns step by step.
+//             prior?: { name, bytes: ArrayBuffer } (copied): the patch prior (prior.bin,
+//             src/prior.h) that the objective's prior terms read; a damaged file is refused
+//             with the engine's message. The render keeps it; its manifest records it.
+//   fitPrior  { photos: { name: ArrayBuffer }, components?, iterations?, stride?, maxPatches?, seed? }
+//             Fits a patch prior to the photos (wasm/prior-fit.js; photos that do not
+//             decode are skipped), one EM iteration per event-loop turn, and streams under
+//             its id: { id, started: { photos, skipped: [{ name, error }] } }, then
+//             { id, progress: { iteration, iterations, loglik, objective, patches } } per
+//             iteration, and ends with exactly one of
+//               { id, done: true, prior: ArrayBuffer (transferred, prior.bin), sha256 }
+//               { id, done: true, cancelled: true }      after cancel { target: id }
+//               { id, error, code }                      (no photo readable: 'bad_request')
 //   pause     { target: renderId }               → { step, state }  no frame after this reply
 //   resume    { target }                         → { step, state }  frames flow again under target
 //   cancel    { target }                         → { step, state }  ends the run (done+cancelled
@@ -114,6 +126,7 @@
 import { loadEngine } from './engine.js';
 import { FvError, CODE, Labels, InputError, makeManifest } from './options.js';
 import { prepareOptions, sha256Hex } from './photo-data.js';
+import { startFit, priorRecord } from './prior-fit.js';
 
 // ---- transport: the same messages on a Web Worker and on worker_threads ------
 const isNode = typeof self === 'undefined';
@@ -144,7 +157,8 @@ const need = (cond, message, code = CODE.BAD_REQUEST) => { if (!cond) throw new 
 // ---- state ---------------------------------------------------------------------------
 let engine = null, enginePromise = null;
 const models = new Map();   // key → { model, name, sha256, labels, layers, input }
-const renders = new Map();  // render id → { id, r, modelKey, state, planned, frameInterval, lastFrameAt, lastFrameStep }
+const renders = new Map();  // render id → { id, r, modelKey, state, planned, frameInterval, lastFrameAt, lastFrameStep, prior }
+const fits = new Map();     // fitPrior id → { id, fit, steps, cancelled }
 
 function init(wasmUrl) {
   enginePromise ??= loadEngine(wasmUrl ? { url: wasmUrl } : {}).then((e) => (engine = e));
@@ -165,6 +179,7 @@ function renderOf(id) {
 
 function freeRender(job) {
   job.r.free();
+  job.prior?.prior.free();
   job.state = 'freed';
   renders.delete(job.id);
 }
@@ -283,12 +298,19 @@ async function dispatch(msg) {
         },
       }).catch((e) => { throw e instanceof InputError ? new RequestError(e.message, CODE.BAD_REQUEST) : e; });
       need(!renders.has(msg.id), `a render with id ${msg.id} already exists`);
-      const r = engine.render(m.model, options);  // throws FvError on bad options
+      const prior = msg.prior ? await openPrior(msg.prior) : null;
+      let r;
+      try {
+        r = engine.render(m.model, options, { prior: prior?.prior });  // throws FvError on bad options
+      } catch (e) {
+        prior?.prior.free();
+        throw e;
+      }
       const every = Number(msg.frameEvery);
       const job = {
         id: msg.id, r, modelKey: msg.model, state: 'running', planned: r.stepsPlanned,
         frameInterval: Number.isFinite(msg.frameInterval) ? msg.frameInterval : 30, lastFrameAt: -Infinity, lastFrameStep: -1,
-        frameEvery: Number.isInteger(every) && every > 0 ? every : 0,
+        frameEvery: Number.isInteger(every) && every > 0 ? every : 0, prior,
       };
       renders.set(msg.id, job);
       post({ id: job.id, started: { step: 0, planned: job.planned, size: r.size, batch: r.batch, options: r.options } });
@@ -317,7 +339,13 @@ async function dispatch(msg) {
       }
       return stateOf(job);
     }
+    case 'fitPrior':
+      return fitPrior(msg);
     case 'cancel': {
+      if (fits.has(msg.target)) {
+        fits.get(msg.target).cancelled = true; // the fit ends at its next turn
+        return { state: 'cancelled' };
+      }
       const job = renderOf(msg.target);
       if (job.state === 'running' || job.state === 'paused') {
         job.state = 'cancelled';
@@ -353,7 +381,7 @@ async function dispatch(msg) {
       return {
         manifest: makeManifest({
           version: engine.version(), file: m.name, sha256: m.sha256, options: job.r.options, stepsDone: job.r.stepsDone,
-          objective: job.r.objective, images: Array.isArray(msg.images) ? msg.images : [],
+          objective: job.r.objective, images: Array.isArray(msg.images) ? msg.images : [], prior: job.prior?.record,
         }),
       };
     }
@@ -379,6 +407,64 @@ async function dispatch(msg) {
       return { crashing: true };
     default:
       throw new RequestError(`unknown action "${action}"`, CODE.BAD_REQUEST);
+  }
+}
+
+// ---- the patch prior --------------------------------------------------------------------------
+const bytesOf = (b) => (b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+
+async function openPrior(p) {
+  need(typeof p === 'object' && (p.bytes instanceof ArrayBuffer || ArrayBuffer.isView(p.bytes)), 'render: prior must be { name, bytes }');
+  const bytes = bytesOf(p.bytes);
+  const prior = engine.loadPrior(bytes); // FvError: a damaged file
+  return { prior, record: await priorRecord(prior, bytes, String(p.name ?? 'prior.bin')) };
+}
+
+function fitPrior(msg) {
+  need(msg.photos && typeof msg.photos === 'object', 'fitPrior needs photos: { name: bytes }');
+  const photos = Object.entries(msg.photos).map(([name, b]) => {
+    need(b instanceof ArrayBuffer || ArrayBuffer.isView(b), `fitPrior: photo "${name}" has no bytes`);
+    return { name, bytes: bytesOf(b) };
+  });
+  need(photos.length > 0, 'fitPrior needs at least one photo');
+  need(!fits.has(msg.id), `a fit with id ${msg.id} already exists`);
+  const opts = {};
+  for (const k of ['components', 'iterations', 'stride', 'maxPatches', 'seed']) if (msg[k] !== undefined) opts[k] = Number(msg[k]);
+  let fit;
+  try {
+    fit = startFit(engine, photos, opts);
+  } catch (e) {
+    throw e instanceof FvError ? e : new RequestError(e.message, CODE.BAD_REQUEST);
+  }
+  const job = { id: msg.id, fit, steps: fit.steps(), cancelled: false };
+  fits.set(job.id, job);
+  post({ id: job.id, started: { photos: fit.used, skipped: fit.skipped } });
+  yieldThen(() => fitTurn(job));
+  return null; // the fit streams; its terminal message is the reply
+}
+
+function fitTurn(job) {
+  try {
+    if (job.cancelled) {
+      fits.delete(job.id);
+      job.fit.free();
+      post({ id: job.id, done: true, cancelled: true });
+      return;
+    }
+    const next = job.steps.next();
+    if (!next.done) {
+      post({ id: job.id, progress: next.value });
+      yieldThen(() => fitTurn(job));
+      return;
+    }
+    fits.delete(job.id);
+    const { bytes } = job.fit.finish();
+    sha256Hex(bytes).then((sha256) => post({ id: job.id, done: true, prior: bytes.buffer, sha256 }, [bytes.buffer]));
+  } catch (e) {
+    fits.delete(job.id);
+    job.fit.free();
+    post({ id: job.id, error: e.message, code: e instanceof FvError ? e.code : CODE.INTERNAL });
+    if (!(e instanceof FvError)) fatal(e);
   }
 }
 

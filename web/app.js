@@ -19,6 +19,7 @@
 //           "macaw (89)" or a name), #class-name, #photo-fields > #photo-name, #photo-clear
 // expression: #expression, #expression-error, #expression-mode, #terms, #term-add, #terms-clear (objective.js)
 // params:   #batch, #diversity, #param (fft|pixel), #decorrelate, #transforms, #l1, #tv, #blur,
+//           #prior (the learned prior's weight; which prior: web/prior.js, #prior-source ...),
 //           #size, #steps, #lr, #seed, #seed-random
 // run:      #start, #pause, #resume, #cancel, #continue + #continue-steps (Enter in a control starts too)
 // output:   #canvas (data-step = the step drawn; a batch is a grid like the PNG's), #progress
@@ -46,6 +47,7 @@ import { Photos } from './photos.js';
 import { Atlas } from './atlas.js';
 import { Objective } from './objective.js';
 import { Pairs } from './pairs.js';
+import { PriorPanel } from './prior.js';
 
 const MODELS = new URL('../models/', import.meta.url);
 
@@ -76,6 +78,7 @@ const photos = new Photos({
   onDirection: (name) => openPhotoDirection(name),
 });
 const pairs = new Pairs({ pool: null, current: () => ({ modelKey: app.modelKey, state: app.state, photos: photos.bytes() }) });
+app.prior = new PriorPanel({ pool: null, photos: () => photos.bytes() });
 let atlas = null;
 
 // ---- models --------------------------------------------------------------------------------------
@@ -259,7 +262,7 @@ function bind() {
 
 async function main() {
   controls.setRunState('idle');
-  app.pool = photos.pool = pairs.pool = sharedPool();
+  app.pool = photos.pool = pairs.pool = app.prior.pool = sharedPool();
   app.pool.addEventListener('crash', (e) => {
     const d = e.detail;
     showError(d.restarted
