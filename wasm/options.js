@@ -446,6 +446,17 @@ export class Labels {
   }
 }
 
+/**
+ * The class names of a model with these layers: the labels its file carries (`carried`,
+ * Model.labels) when they name its outputs, else `names` (the catalog's list, fitted to
+ * 1000 or 1001 outputs by Labels).
+ */
+export function modelLabels(layers, carried, names = []) {
+  const n = outputCount(layers);
+  const own = carried ? new Labels(carried, n, { source: 'the model file' }) : null;
+  return own?.known ? own : new Labels(names, n);
+}
+
 // ==== the model catalog (models/catalog.json) =====================================================
 // { default: id, labels: 'imagenet_labels.txt', photos: [names under photos/, for input detection],
 //   models: [{ id, file, title, input, preprocess?: preset | { preset, bgr }, suggested: { layer, channel } }] }
@@ -498,11 +509,7 @@ export class Catalog {
    * The class names of a model with these layers: labels the model file carries
    * (`carried`, Model.labels) win over the catalog's list when they name its outputs.
    */
-  labelsFor(layers, carried = null) {
-    const n = outputCount(layers);
-    const own = carried ? new Labels(carried, n, { source: 'labelled' }) : null;
-    return own?.known ? own : new Labels(this.labels, n);
-  }
+  labelsFor(layers, carried = null) { return modelLabels(layers, carried, this.labels); }
 }
 
 // ==== the render manifest ====================================================================
