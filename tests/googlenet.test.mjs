@@ -6,11 +6,13 @@
 // (image metadata, input quantization) and the labels they carry.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadEngine } from '../wasm/engine.js';
-import { MODELS, model, image } from './paths.mjs';
+import { ROOT, MODELS, model, image } from './paths.mjs';
 
 const LABELS = readFileSync(join(MODELS, 'imagenet_labels.txt'), 'utf8').split('\n'); // background first
 const GOOGLENETS = ['googlenet_bvlc.onnx', 'googlenet_bvlc_int8.onnx'];
@@ -128,6 +130,36 @@ for (const file of GOOGLENETS) {
     }
   });
 }
+
+test('featviz activations --json: GoogLeNet\'s layers in NCHW, as onnxruntime gives them for the same pixels', async () => {
+  const file = model('googlenet_bvlc_int8.onnx'), layers = ['conv2/3x3', 'inception_4c/output', 'loss3/classifier'];
+  const session = await ort.InferenceSession.create(withOutputs(readFileSync(file), layers));
+  // the same pixels for both: the photo at 224², written as a PNG the CLI reads back unchanged
+  const img = fv.decodeImage(readFileSync(image('dragonfly.bmp'))), small = img.resize(224, 224), rgb = small.rgb();
+  img.free();
+  small.free();
+  const photo = join(mkdtempSync(join(tmpdir(), 'fv-activations-')), 'dragonfly-224.png');
+  writeFileSync(photo, fv.encodePNG(rgb, 224, 224, 3));
+  const x = new Float32Array(3 * 224 * 224); // NCHW, BGR, 0..255
+  for (let p = 0; p < 224 * 224; p++) for (let c = 0; c < 3; c++) x[c * 224 * 224 + p] = rgb[3 * p + (2 - c)];
+  const ref = await session.run({ data: new ort.Tensor('float32', x, [1, 3, 224, 224]) });
+  for (const layer of layers) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/featviz.mjs'), 'activations', file, photo, '--layer', layer, '--json'],
+      { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, FEATVIZ_MODELS: MODELS } });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout), want = ref[layer];
+    assert.equal(out.layer, layer);
+    assert.equal(out.layout, 'NCHW');
+    assert.deepEqual(out.shape, want.dims.length === 4 ? want.dims : [...want.dims, 1, 1], `${layer} shape`);
+    assert.equal(out.values.length, want.data.length);
+    let worst = 0, scale = 0;
+    for (let i = 0; i < want.data.length; i++) {
+      scale = Math.max(scale, Math.abs(want.data[i]));
+      worst = Math.max(worst, Math.abs(out.values[i] - want.data[i]));
+    }
+    assert.ok(worst <= 2e-5 * scale, `${layer}: max |featviz activations − onnxruntime| ${worst} of max ${scale}`);
+  }
+});
 
 test('googlenet_bvlc_int8.onnx renders at another size: a channel of inception_4c/output climbs', () => {
   const m = fv.loadModel(readFileSync(model('googlenet_bvlc_int8.onnx')));
