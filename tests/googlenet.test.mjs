@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadEngine } from '../wasm/engine.js';
 import { ROOT, MODELS, model, image } from './paths.mjs';
+import { withOutputs } from './onnx-bytes.mjs';
 
 const LABELS = readFileSync(join(MODELS, 'imagenet_labels.txt'), 'utf8').split('\n'); // background first
 const GOOGLENETS = ['googlenet_bvlc.onnx', 'googlenet_bvlc_int8.onnx'];
@@ -54,43 +55,6 @@ for (const file of GOOGLENETS) {
 }
 
 // ---- onnxruntime on the same file, with inner tensors made graph outputs ------------------
-// A protobuf varint, a tag and a length-delimited field: enough to append
-// ValueInfoProto{name} outputs (GraphProto field 12) to the ModelProto's graph (field 7).
-function varint(n) {
-  const out = [];
-  do { out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0)); n = Math.floor(n / 128); } while (n > 0);
-  return out;
-}
-const field = (num, bytes) => [...varint(num * 8 + 2), ...varint(bytes.length), ...bytes];
-function readVarint(b, at) {
-  let v = 0, mul = 1, k = at;
-  for (;;) { const c = b[k++]; v += (c & 0x7f) * mul; mul *= 128; if (!(c & 0x80)) return [v, k]; }
-}
-function withOutputs(bytes, names) {
-  const parts = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const start = at;
-    let tag; [tag, at] = readVarint(bytes, at);
-    const wire = tag & 7;
-    if (wire === 0) [, at] = readVarint(bytes, at);
-    else if (wire === 1) at += 8;
-    else if (wire === 5) at += 4;
-    else {
-      let len; [len, at] = readVarint(bytes, at);
-      if (tag >>> 3 === 7) {
-        const extra = names.flatMap((n) => field(12, field(1, [...Buffer.from(n)])));
-        const graph = Buffer.concat([bytes.subarray(at, at + len), Buffer.from(extra)]);
-        parts.push(Buffer.from([...varint(7 * 8 + 2), ...varint(graph.length)]), graph);
-        at += len;
-        continue;
-      }
-      at += len;
-    }
-    parts.push(bytes.subarray(start, at));
-  }
-  return Buffer.concat(parts);
-}
 
 for (const file of GOOGLENETS) {
   test(`${file}: logits and inner layers equal onnxruntime's on the same pixels`, async () => {

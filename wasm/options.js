@@ -370,10 +370,11 @@ export function findLayer(layers, ref) {
   return r === '' ? -1 : layers.findIndex((l) => l.name === r);
 }
 
-/** The layer to show when none is asked for: the catalog's suggestion, else a conv/add two thirds deep. */
+/** The layer to show when none is asked for: the catalog's suggestion, else a conv/add/concat two thirds deep. */
 export function defaultLayer(layers, entry) {
   let i = findLayer(layers, entry?.suggested?.layer ?? '');
-  if (i < 0) i = layers.findLastIndex((l, j) => j < (layers.length * 2) / 3 && l.shape[3] > 1 && /CONV|ADD/.test(l.op));
+  // op names as the file has them: TFLite's CONV_2D, ADD; ONNX's Conv, Add, Concat
+  if (i < 0) i = layers.findLastIndex((l, j) => j < (layers.length * 2) / 3 && l.shape[3] > 1 && /conv|add|concat/i.test(l.op));
   return i < 0 ? 0 : i;
 }
 

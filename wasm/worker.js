@@ -274,7 +274,7 @@ async function dispatch(msg) {
         labels: model.labels,
       };
       const labels = modelLabels(info.layers, info.labels, Array.isArray(msg.labels) ? msg.labels : []);
-      models.set(msg.key, { model, labels, ...info });
+      models.set(msg.key, { ...info, model, labels });
       return info;
     }
     case 'hasModel':
