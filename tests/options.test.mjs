@@ -103,6 +103,9 @@ test('types are checked here, ranges are left to the engine', () => {
   assert.equal(readAttributes(el({ channel: ' 64 ' })).channel, 64);
   assert.equal(readAttributes(el({})).channel, undefined, 'no channel: the catalog suggests one');
   assert.equal(readAttributes(el({})).steps, 256);
+  assert.throws(() => readAttributes(el({ input: 'vgg' })), /input="vgg" is not one of auto, imagenet, caffe, 0:1, -1:1, 0:255/);
+  assert.deepEqual((({ input, bgr }) => ({ input, bgr }))(readAttributes(el({ input: 'caffe', bgr: '' }))), { input: 'caffe', bgr: true });
+  assert.deepEqual((({ input, bgr }) => ({ input, bgr }))(readAttributes(el({}))), { input: 'auto', bgr: false });
   // a bad value in a link is ignored, not an error
   assert.equal(readQuery('?size=big&ch=3').size, DEFAULTS.size);
 });
