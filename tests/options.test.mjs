@@ -39,13 +39,18 @@ test('labels: a 1001-output model keeps the background class, a 1000-output one 
 
 test('the catalog fits its labels to the model and names its default', () => {
   const cat = new Catalog(JSON.parse(readFileSync(join(ROOT, 'models/catalog.json'), 'utf8')), LIST);
-  assert.equal(cat.defaultFile, 'mobilenet_v2_1.0_224_quant.tflite');
+  assert.equal(cat.defaultFile, 'googlenet_bvlc_int8.onnx');
+  assert.deepEqual(cat.entry('googlenet_int8').suggested, { layer: 'inception_4c/output', channel: 97 });
+  assert.equal(cat.photos.length, 6, 'the store photos input detection runs');
+  assert.equal(cat.preprocess(cat.entry('googlenet')), null, 'the file says its input');
+  assert.deepEqual(cat.preprocess({ preprocess: 'caffe' }), { preset: 'caffe', bgr: false });
+  assert.deepEqual(cat.preprocess({ preprocess: { preset: '0:255', bgr: true } }), { preset: '0:255', bgr: true });
   assert.equal(cat.labelsFor(layersWith(1000)).names.indexOf('macaw'), 88);
   assert.equal(cat.labelsFor(layersWith(1001)).names.indexOf('macaw'), 89);
   // labels a model file carries win when they fit (issue 10)
   assert.equal(cat.labelsFor(layersWith(2), ['cat', 'dog']).name(1), 'dog');
   assert.equal(cat.labelsFor(layersWith(1001), ['cat', 'dog']).names.indexOf('macaw'), 89);
-  assert.throws(() => cat.entry('resnet_9000'), /unknown model "resnet_9000" \(the catalog has mobilenet_v2/);
+  assert.throws(() => cat.entry('resnet_9000'), /unknown model "resnet_9000" \(the catalog has googlenet_int8, googlenet, mobilenet_v2/);
   const entry = cat.entry('mobilenet_v2');
   assert.equal(cat.suggestedChannel(entry, entry.suggested.layer), entry.suggested.channel);
   assert.equal(cat.suggestedChannel(entry, 'another'), 0);
