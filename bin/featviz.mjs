@@ -1,26 +1,24 @@
 #!/usr/bin/env node
 // featviz — the command line: list a model's layers, classify photos, rank
-// photos by a channel, print a layer's activations, render. The engine
-// (wasm/featviz.wasm) does the work; this file reads files, parses flags and prints.
-import { readFileSync, readdirSync, statSync, existsSync, realpathSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+// photos by a channel, print a layer's activations, render; `atlas` and `site` live in bin/atlas.mjs and
+// bin/site.mjs. The engine (wasm/featviz.wasm) does the work; this file reads
+// files, parses flags and prints (what commands share: bin/inputs.mjs).
+import { writeFileSync, realpathSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadEngine } from '../wasm/engine.js';
 import {
-  FvError, InputError, Catalog, parseLabels, isModelFile, MODEL_EXTENSIONS, RENDER_FLAGS, INPUT_FLAGS, readFlag, readFlags,
-  readInputFlags, renderOptions, makeManifest, manifestInput, readManifest, checkManifestModel,
+  FvError, InputError, MODEL_EXTENSIONS, RENDER_FLAGS, INPUT_FLAGS, readFlag, readFlags, readInputFlags, renderOptions, makeManifest,
+  manifestInput, readManifest, checkManifestModel,
 } from '../wasm/options.js';
-import { chooseInput, applyManifestInput } from '../wasm/input.js';
+import { DEFAULT_MODEL, UsageError, modelsDir, readInput, sha256, takeModel, open, intFlag } from './inputs.mjs';
+import { listPhotos, scoreLayer, rank } from './examples.mjs';
+import { cmdAtlas, ATLAS_USAGE } from './atlas.mjs';
+import { cmdSite, SITE_USAGE } from './site.mjs';
 import { prepareOptions } from '../wasm/photo-data.js';
 import { Movie } from '../wasm/movie.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// the repo's catalog names the default model and the labels file (the files are the store's)
-const CATALOG = new Catalog(JSON.parse(readFileSync(join(ROOT, 'models', 'catalog.json'), 'utf8')));
-export const DEFAULT_MODEL = CATALOG.defaultFile;
-const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif']);
+export { DEFAULT_MODEL, modelsDir };
 
 const USAGE = `usage: featviz <command> [MODEL] ...
   layers   [MODEL]                                  every layer: index, name (the file's), op, output shape
@@ -42,6 +40,8 @@ const USAGE = `usage: featviz <command> [MODEL] ...
            --caricature P --layer L: an image whose activations at L match the photo's
            --movie: an animated GIF with a frame every N steps (the last is the PNG's image)
   render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
+${ATLAS_USAGE}
+${SITE_USAGE}
 MODEL is a ${MODEL_EXTENSIONS.join(' or ')} file; by default ${DEFAULT_MODEL} from the model store
 ($FEATVIZ_MODELS, else models/, else ../shared/models).
 Every command that runs the model takes --input PRESET [--bgr]: what a photo's pixels become
@@ -51,99 +51,10 @@ Every command that runs the model takes --input PRESET [--bgr]: what a photo's p
   quantization), else the catalog's entry, else a guess from the store's photos
   ($FEATVIZ_IMAGES, else the store's images/), said on stderr with how sure it is.`;
 
-// A mistake in the command line (exit code 2); InputError from options.js is one too.
-class UsageError extends Error {}
-
-/** The model store: $FEATVIZ_MODELS, else the repo's models/ (laid out by npm start), else ../shared/models. */
-export function modelsDir() {
-  if (process.env.FEATVIZ_MODELS) return process.env.FEATVIZ_MODELS;
-  const local = join(ROOT, 'models');
-  if (existsSync(join(local, DEFAULT_MODEL))) return local;
-  return resolve(ROOT, '..', 'shared', 'models');
-}
-
-function readInput(path, what) {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new Error(`${what} not found: ${path}`);
-  }
-  if (st.isDirectory()) throw new Error(`${what} is a directory, not a file: ${path}`);
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new Error(`cannot read ${what} ${path}: ${e.code ?? e.message}`);
-  }
-}
-
-/** The store's photos for input detection: $FEATVIZ_IMAGES, else images/ beside the models, else models/photos. */
-export function imagesDir() {
-  if (process.env.FEATVIZ_IMAGES) return process.env.FEATVIZ_IMAGES;
-  const beside = resolve(modelsDir(), '..', 'images');
-  return existsSync(beside) ? beside : join(ROOT, 'models', 'photos');
-}
-
-/** The bytes of every photo in a folder (sorted by name; [] when there is none). */
-function photosIn(dir) {
-  let names = [];
-  try {
-    names = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
-  } catch {
-    return [];
-  }
-  return names.map((f) => readFileSync(join(dir, f)));
-}
-
-/** The catalog with the labels file that sits beside the model (the store's), if any. */
-function catalogBeside(modelPath) {
-  const p = join(dirname(modelPath), CATALOG.labelsFile);
-  return new Catalog(CATALOG.json, existsSync(p) ? parseLabels(readFileSync(p, 'utf8')) : []);
-}
-
-/** Splits positionals into [model path, rest]: a first positional that is a model file is the model. */
-function takeModel(positionals) {
-  if (positionals[0] && isModelFile(positionals[0])) return [positionals[0], positionals.slice(1)];
-  return [join(modelsDir(), DEFAULT_MODEL), positionals];
-}
-
-/**
- * Loads a model and decides its input (wasm/input.js). want: { input, bgr } (readInputFlags),
- * or { manifest: its "input" record }; photos: the user's photos, tried before the store's when
- * the input has to be guessed. A guess is said on stderr. → { engine, model, labels, choice }.
- */
-async function open(modelPath, want = { input: 'auto', bgr: false }, photos = []) {
-  const engine = await loadEngine();
-  const bytes = readInput(modelPath, 'model');
-  let model;
-  try {
-    model = engine.loadModel(bytes);
-  } catch (e) {
-    if (e instanceof FvError) throw new Error(`${basename(modelPath)}: ${e.message}`);
-    throw e;
-  }
-  const catalog = catalogBeside(modelPath);
-  let choice = null;
-  if (want.manifest) applyManifestInput(model, want.manifest);
-  else {
-    const entry = catalog.models.find((m) => m.file === basename(modelPath));
-    choice = chooseInput(engine, model, { ...want, catalog: catalog.preprocess(entry), photos: () => [...photos, ...photosIn(imagesDir())] });
-    if (choice.guess) console.error(`featviz: ${basename(modelPath)}: ${choice.note}`);
-  }
-  return { engine, model, labels: catalog.labelsFor(model.layers(), model.labels), choice };
-}
-
-/** One line on the model's input as the engine holds it: "BGR, 0..255 (onnx metadata)". */
+/** One line on the model's input as the engine holds it: "BGR, values 0..255 (onnx metadata)". */
 function inputLine(inp) {
   const r = (v) => Number(v.toFixed(4));
   return `${inp.bgr ? 'BGR' : 'RGB'}, values ${r(inp.min)}..${r(inp.max)} (${inp.source || 'not stated by the file'})`;
-}
-
-/** A whole-number flag of the CLI's own (not a render option: those are the engine's to range-check). */
-function intFlag(values, name, min) {
-  const n = readFlag(values, name, 'int');
-  if (n !== undefined && n < min) throw new UsageError(`--${name} must be at least ${min}, got ${n}`);
-  return n;
 }
 
 // ---- commands ---------------------------------------------------------------------
@@ -152,15 +63,8 @@ async function cmdLayers(args) {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const [modelPath, rest] = takeModel(positionals);
   if (rest.length) throw new UsageError(`unexpected argument: ${rest[0]}`);
-  const engine = await loadEngine();
-  let model;
-  try {
-    model = engine.loadModel(readInput(modelPath, 'model'));
-  } catch (e) {
-    if (e instanceof FvError) throw new Error(`${basename(modelPath)}: ${e.message}`);
-    throw e;
-  }
-  const inp = model.input; // what the file says; classify, examples and render decide with photos
+  const { model } = await open(modelPath, null); // what the file says; classify, examples and render decide with photos
+  const inp = model.input;
   console.log(`# ${basename(modelPath)}: input ${inp.shape.slice(1).join('x')}, ${inputLine(inp)}`);
   for (const l of model.layers()) {
     console.log(`${String(l.index).padStart(3)}  ${l.name.padEnd(48)} ${l.op.padEnd(18)} ${l.shape.slice(1).join('x')}`);
@@ -204,31 +108,14 @@ async function cmdExamples(args) {
   const top = intFlag(values, 'top', 1) ?? 10;
   const want = readInputFlags(values);
   const dir = rest[0];
-  let entries;
-  try {
-    entries = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
-  } catch (e) {
-    throw new Error(`cannot read directory ${dir}: ${e.code ?? e.message}`);
-  }
-  if (!entries.length) throw new Error(`no photos (JPEG, PNG, BMP, GIF) in ${dir}`);
-  const { engine, model } = await open(modelPath, want, entries.slice(0, 8).map((f) => readInput(join(dir, f), 'image')));
+  const files = listPhotos(dir);
+  const { engine, model } = await open(modelPath, want, files.slice(0, 8).map((f) => readInput(join(dir, f), 'image')));
   const layer = model.layerIndex(values.layer);
-  const inf = engine.infer(model, { lastLayer: layer });
-  const scores = [];
-  for (const f of entries) {
-    try {
-      inf.runImage(readInput(join(dir, f), 'image'));
-    } catch (e) {
-      console.error(`featviz: skipping ${f}: ${e.message}`);
-      continue;
-    }
-    scores.push([inf.channelMean(layer, channel), f]); // a channel out of range stops here, with the engine's message
-  }
-  inf.free();
-  if (!scores.length) throw new Error(`none of the files in ${dir} could be read as a photo`);
-  scores.sort((a, b) => b[0] - a[0]);
+  const scores = scoreLayer(engine, model, layer, [channel], dir, files, {
+    onSkip: (f, e) => console.error(`featviz: skipping ${f}: ${e.message}`),
+  });
   console.log(`# ${model.layers()[layer].name} channel ${channel}: mean activation, highest first`);
-  for (const [s, f] of scores.slice(0, top)) console.log(`${s.toFixed(5).padStart(10)}  ${f}`);
+  for (const { score, file } of rank(scores, channel, top)) console.log(`${score.toFixed(5).padStart(10)}  ${file}`);
 }
 
 /**
@@ -281,8 +168,6 @@ async function cmdActivations(args) {
 }
 
 // ---- render ------------------------------------------------------------------------------
-
-const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /** Draws a progress bar with the objective on stderr (a terminal), or nothing. */
 function progress(done, total, objective) {
@@ -362,7 +247,9 @@ async function cmdRender(args) {
   r.free();
 }
 
-const COMMANDS = { layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, activations: cmdActivations, render: cmdRender };
+const COMMANDS = {
+  layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, activations: cmdActivations, render: cmdRender, atlas: cmdAtlas, site: cmdSite,
+};
 
 export async function main(argv) {
   const [cmd, ...args] = argv;
