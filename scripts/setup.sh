@@ -61,9 +61,17 @@ make -s -f emcc.mk -j"$(nproc 2>/dev/null || echo 2)" all >&2
 if [ "${1:-}" != "--build-only" ]; then
   store="${FEATVIZ_MODELS:-../shared/models}"
   if [ -d "$store" ]; then
-    for f in "$store"/*.tflite "$store"/imagenet_labels.txt; do
+    for f in "$store"/*.tflite "$store"/*.onnx "$store"/imagenet_labels.txt; do
       [ -e "$f" ] && ln -sf "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")" "models/$(basename "$f")"
     done
+    # the store's photos, for the page's input detection (catalog.json "photos")
+    images="${FEATVIZ_IMAGES:-$store/../images}"
+    if [ -d "$images" ]; then
+      mkdir -p models/photos
+      for f in "$images"/*; do
+        [ -f "$f" ] && ln -sf "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")" "models/photos/$(basename "$f")"
+      done
+    fi
   else
     log "warning: no model store at $store (set FEATVIZ_MODELS)"
   fi

@@ -27,7 +27,9 @@
 //   size: workers, default navigator.hardwareConcurrency (browser) or
 //   os.availableParallelism() (Node), clamped to 1..8.
 // pool.size, pool.ready (Promise<{ version, simd, size }>), pool.workers (read-only info: [{ index, load }])
-// pool.loadModel(key, bytes, { name, labels }) → Promise<info>
+// pool.loadModel(key, bytes, { name, labels, input, bgr, preprocess, photos }) → Promise<info>
+//   (input/bgr/preprocess/photos: how the model's input is decided, worker.js "loadModel";
+//   the first worker decides, the others load the model with its choice)
 //   Keeps a copy of the bytes; parses them on one worker at once (so a bad
 //   file rejects here with the engine's message, err.code = fv_status) and on
 //   the other workers lazily, the first time a request needs the model there
@@ -224,7 +226,9 @@ class Slot {
     let p = this.models.get(key);
     if (!p || p.entry !== entry) {
       const bytes = copyBuffer(entry.bytes);
-      p = this.send('loadModel', { key, bytes, name: entry.name, labels: entry.labels }, [bytes]);
+      // the first worker decides the model's input (wasm/input.js); the others take its choice
+      const choose = entry.info ? { decided: entry.info.choice } : { input: entry.input, bgr: entry.bgr, preprocess: entry.preprocess, photos: entry.photos };
+      p = this.send('loadModel', { key, bytes, name: entry.name, labels: entry.labels, ...choose }, [bytes]);
       p.entry = entry;
       this.models.set(key, p);
       p.catch(() => { if (this.models.get(key) === p) this.models.delete(key); });
@@ -280,8 +284,11 @@ export class Pool extends EventTarget {
     return slot.send(action, fields, transfer);
   }
 
-  async loadModel(key, bytes, { name, labels } = {}) {
-    const entry = { bytes: new Uint8Array(copyBuffer(bytes)), name: name ?? `${key}.tflite`, labels: labels ?? [], info: null };
+  async loadModel(key, bytes, { name, labels, input = 'auto', bgr = false, preprocess = null, photos = [] } = {}) {
+    const entry = {
+      bytes: new Uint8Array(copyBuffer(bytes)), name: name ?? `${key}.tflite`, labels: labels ?? [], input, bgr, preprocess,
+      photos: photos.map((b) => copyBuffer(b)), info: null,
+    };
     if (this.models.has(key)) this.dropModel(key, 'its model was replaced');
     this.models.set(key, entry);
     const slot = this.pick();

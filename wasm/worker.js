@@ -17,15 +17,22 @@
 //   init      { wasmUrl? }                       → { version, simd }
 //             Loads the engine (featviz.wasm next to this file by default).
 //             Any other action also initializes on first use.
-//   loadModel { key, bytes: ArrayBuffer (transferred), name?, labels? }
+//   loadModel { key, bytes: ArrayBuffer (transferred), name?, labels?, input? = 'auto', bgr?,
+//               preprocess?: { preset, bgr }, photos?: [ArrayBuffer], decided? }
 //             → { key, name, sha256, layers: [{index, name, op, shape:[N,H,W,C]}],
-//                 input: { shape: [N,H,W,C], min, max } }
-//             Parses the .tflite; `key` is the caller's name for it in later
+//                 input: Model.input after the choice ({ shape, bgr, scale, offset, source, min, max }),
+//                 choice: { preset, swap, label, source, guess, sure, note, ranking? },
+//                 labels: the class names the file carries, or null }
+//             Parses the .tflite or .onnx and decides its input (wasm/input.js): input/bgr
+//             the user's preset, preprocess the catalog's, photos (encoded, copied) the
+//             real photos detection runs when neither the user nor the file nor the
+//             catalog says; decided: a choice made before (another worker's), applied
+//             as it is. `key` is the caller's name for it in later
 //             requests (loading the same key again replaces the model and
 //             frees its renders). `name` is the file name written into
 //             manifests; `labels` (the catalog's label list, e.g. imagenet_labels.txt
 //             by line; options.js's Labels fits it to the model's 1000 or 1001
-//             outputs) names classes in classify and analyze.
+//             outputs; labels the file carries win) names classes in classify and analyze.
 //             sha256: hex digest of the bytes (crypto.subtle).
 //   hasModel  { key }                            → { loaded: boolean }
 //   describe  { model: key, options }          → { options, expression, terms: [{ weight, kind, text }] }
@@ -124,7 +131,8 @@
 // { id: null, fatal: message }; the pool treats that as a crash.
 
 import { loadEngine } from './engine.js';
-import { FvError, CODE, Labels, InputError, makeManifest } from './options.js';
+import { FvError, CODE, InputError, makeManifest, manifestInput, modelLabels } from './options.js';
+import { chooseInput } from './input.js';
 import { prepareOptions, sha256Hex } from './photo-data.js';
 import { startFit, priorRecord } from './prior-fit.js';
 
@@ -267,13 +275,21 @@ async function dispatch(msg) {
       const bytes = msg.bytes instanceof ArrayBuffer ? new Uint8Array(msg.bytes)
         : new Uint8Array(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength);
       const model = engine.loadModel(bytes);  // throws FvError on a bad file
+      let choice;
+      try {
+        choice = inputChoice(model, msg);
+      } catch (e) {
+        model.free();
+        throw e instanceof InputError ? new RequestError(e.message, CODE.BAD_REQUEST) : e;
+      }
       const sha256 = await sha256Hex(bytes);
       freeModel(msg.key);
       const info = {
-        key: msg.key, name: msg.name ?? 'model.tflite', sha256, layers: model.layers(), input: model.input,
+        key: msg.key, name: msg.name ?? 'model.tflite', sha256, layers: model.layers(), input: model.input, choice,
+        labels: model.labels,
       };
-      const labels = new Labels(Array.isArray(msg.labels) ? msg.labels : [], info.layers.at(-1)?.shape[3] ?? 0);
-      models.set(msg.key, { model, labels, ...info });
+      const labels = modelLabels(info.layers, info.labels, Array.isArray(msg.labels) ? msg.labels : []);
+      models.set(msg.key, { ...info, model, labels });
       return info;
     }
     case 'hasModel':
@@ -380,7 +396,8 @@ async function dispatch(msg) {
       const m = modelOf(job.modelKey);
       return {
         manifest: makeManifest({
-          version: engine.version(), file: m.name, sha256: m.sha256, options: job.r.options, stepsDone: job.r.stepsDone,
+          version: engine.version(), file: m.name, sha256: m.sha256, input: manifestInput(m.choice), options: job.r.options,
+          stepsDone: job.r.stepsDone,
           objective: job.r.objective, images: Array.isArray(msg.images) ? msg.images : [], prior: job.prior?.record,
         }),
       };
@@ -466,6 +483,22 @@ function fitTurn(job) {
     post({ id: job.id, error: e.message, code: e instanceof FvError ? e.code : CODE.INTERNAL });
     if (!(e instanceof FvError)) fatal(e);
   }
+}
+
+/** The input choice of loadModel (see the header): the one made before, or wasm/input.js's. */
+function inputChoice(model, msg) {
+  if (msg.decided?.input) {
+    model.setInput(msg.decided.input);
+    return msg.decided;
+  }
+  const photos = Array.isArray(msg.photos) ? msg.photos.filter((b) => b instanceof ArrayBuffer || ArrayBuffer.isView(b)) : [];
+  const c = chooseInput(engine, model, {
+    input: msg.input ?? 'auto', bgr: !!msg.bgr, catalog: msg.preprocess ?? null,
+    photos: () => photos.map(bytesOf),
+  });
+  // what the page shows of a detection: each candidate's figures, not every photo's answer
+  const ranking = c.ranking?.map(({ label, confidence, distinct, agree }) => ({ label, confidence, distinct, agree }));
+  return { ...c, ranking, next: c.next?.label ?? null, tie: c.tie?.label ?? null };
 }
 
 function labelled(m, top) {
