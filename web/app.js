@@ -310,9 +310,10 @@ function bind() {
 
 async function main() {
   controls.setRunState('idle');
-  // worker 0 renders on every core (the threads build; one thread where the page is not
-  // cross-origin isolated), the others stay single-threaded for the atlas, the photos and the pairs
-  app.pool = photos.pool = pairs.pool = app.prior.pool = sharedPool({ threads: navigator.hardwareConcurrency || 1 });
+  // single-threaded workers for now: with sharedPool({ threads: cores }) (worker 0 on the threads
+  // build) tests/browser/activation.test.mjs's term negate times out (not yet understood);
+  // #engine-info and the status line say how many threads a render runs on either way
+  app.pool = photos.pool = pairs.pool = app.prior.pool = sharedPool();
   app.pool.addEventListener('crash', (e) => {
     const d = e.detail;
     showError(d.restarted
