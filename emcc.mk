@@ -92,7 +92,7 @@ TH_OBJS  := $(patsubst build/wasm/%,build/wasm-threads/%,$(W_OBJS))
 W_TESTS  := $(patsubst tests/c/%.c,build/wasm/tests/%.wasm,$(TEST_SRC))
 N_TESTS  := $(patsubst tests/c/%.c,build/native/tests/%,$(TEST_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-W_BENCH  := build/wasm/bench/kernels_bench.wasm
+W_BENCH  := build/wasm/bench/kernels_bench.wasm build/wasm/bench/conv_bench.wasm
 
 .PHONY: all wasm native tests bench fuzz clean
 all: wasm tests bench
@@ -157,7 +157,7 @@ wasm/featviz-threads.wasm: $(TH_OBJS) wasm/exports.json
 	$(EMCC) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $(EMFLAGS_THREADS_LINK) $(EMFLAGS_ENGINE) $(TH_OBJS) -o $@
 
 # the benchmark's scalar-vs-SIMD kernel table (a WASI program that bench/bench.mjs runs)
-build/wasm/bench/%.wasm: bench/%.c $(W_OBJS) $(HEADERS)
+build/wasm/bench/%.wasm: bench/%.c $(W_OBJS) $(HEADERS) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(EMCC) $(CFLAGS_COMMON) $(EMFLAGS_RELEASE) $(EMFLAGS_LINK) $< $(W_OBJS) -o $@
 

@@ -15,16 +15,23 @@
 //      (bench/kernels_bench.c, a WASI program run in a child process by tests/wasi-run.mjs);
 //   7. threads: the same workloads on 1 and 2 threads (wasm/featviz-threads.wasm,
 //      wasm/threads.js), interleaved, against the plain single-threaded build.
+//   0. (first) the named workloads of issue 11 with their peers (bench/workloads.mjs):
+//      MobileNet v2 and GoogLeNet inference against onnxruntime-web on the same threads,
+//      the Lucid steps on 1 and 2 threads, GoogLeNet's per-op profile and peak memory.
 // The peer's hand-written gradients are checked by bench/check-peer-grad.mjs.
-import { readFileSync, existsSync } from 'node:fs';
+//   node bench/bench.mjs [--json FILE] [--workloads]
+//   --json FILE   also writes the figures as JSON: {"workloads": {NAME: {"featviz_ms", "gflops", ...}}}
+//   --workloads   the named workloads only (section 0)
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import { loadEngine, relaxedSimdSupported } from '../wasm/engine.js';
 import { createPeer, tfInfo, PEER_DIFFERENCES } from './peer-tfjs.mjs';
+import { median, time, sample, interleave, profiledStep } from './timing.mjs';
+import { runWorkloads } from './workloads.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = process.env.FEATVIZ_MODELS || resolve(ROOT, '../shared/models');
@@ -35,64 +42,32 @@ const LAYER = 'MobilenetV2/expanded_conv_8/add';
 const CHANNEL = 12;
 const MB = 2 ** 20;
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const pad = (s, n) => String(s).padStart(n);
 
-/** Median ms of fn over runs after warm-up, at least minRuns and about minMs of work. */
-function time(fn, { warm = 2, minRuns = 5, minMs = 1500 } = {}) {
-  for (let i = 0; i < warm; i++) fn();
-  const ts = [];
-  const start = performance.now();
-  while (ts.length < minRuns || performance.now() - start < minMs) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
-
-/** Samples of fn (ms each) for about minMs, at least minRuns, appended to ts. */
-function sample(fn, ts, { minRuns = 5, minMs = 1000 } = {}) {
-  const start = performance.now();
-  for (let n = 0; n < minRuns || performance.now() - start < minMs; n++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
-}
-
-// A full garbage collection between the sides of a comparison: the peer makes JS garbage
-// (tensors, tapes) that V8 would otherwise collect, partly on background threads, while
-// featviz's steps run. Each side's collections during its own samples stay in its times.
-v8.setFlagsFromString('--expose-gc');
 // Node 20 has relaxed SIMD behind this flag (Chromium ships it): set before any compile.
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 const RELAXED = relaxedSimdSupported() && existsSync(join(ROOT, 'wasm/featviz-relaxed.wasm'));
-const gc = vm.runInNewContext('gc');
 
-/**
- * Each fn interleaved with the others after warm-up: in every round each fn runs for
- * about roundMs (at least once), so every side gets samples from the same moments of
- * the shared machine's load; a garbage collection at each switch of side. warm: runs
- * per fn. Per fn: the median ms and the sample count.
- */
-function interleave(fns, { warm, budgetMs, minRounds = 8, roundMs = 150 }) {
-  const est = fns.map((fn, k) => {
-    for (let i = 0; i < warm[k]; i++) fn();
-    const t0 = performance.now();
-    fn();
-    return performance.now() - t0;
-  });
-  const reps = est.map((ms) => Math.max(1, Math.round(roundMs / Math.max(ms, 0.01))));
-  const ts = fns.map(() => []);
-  const start = performance.now();
-  for (let r = 0; r < minRounds || performance.now() - start < budgetMs; r++) {
-    fns.forEach((fn, k) => {
-      gc();
-      sample(fn, ts[k], { minRuns: reps[k], minMs: 0 });
-    });
-  }
-  return ts.map((t) => ({ ms: median(t), n: t.length }));
+const args = process.argv.slice(2);
+const JSON_FILE = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
+if (args.includes('--json') && (!JSON_FILE || JSON_FILE.startsWith('--'))) {
+  console.error('bench: --json needs a file name (npm run bench -- --json FILE)');
+  process.exit(2);
+}
+const report = { host: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '?', node: process.version, loadavg_start: os.loadavg() } };
+const writeReport = () => {
+  if (!JSON_FILE) return;
+  report.host.loadavg_end = os.loadavg();
+  writeFileSync(JSON_FILE, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${JSON_FILE}`);
+};
+
+// ==== 0. the named workloads ==============================================================================
+console.log(`host: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')} (shared with other work)`);
+Object.assign(report, await runWorkloads({ models: MODELS, images: IMAGES }));
+if (args.includes('--workloads')) {
+  writeReport();
+  process.exit(0);
 }
 
 const v2Bytes = readFileSync(join(MODELS, STORE[0]));
@@ -151,7 +126,7 @@ const rows = [], memory = [], profiles = {};
   photoR?.free();
   const fns = [() => inf.run(p224), () => peer.infer(xt), () => peer.infer(xt, { stock: true })];
   if (rx) fns.push(() => infR.run(p224R));
-  const [f, t, st, fr] = interleave(fns, { warm: [3, 3, 3, 3], budgetMs: rx ? 8000 : 6000 });
+  const [f, t, st, fr] = await interleave(fns, { warm: [3, 3, 3, 3], budgetMs: rx ? 8000 : 6000 });
   rows.push({ name: '224x224 inference', fv: f, tuned: t, stock: st, relaxed: fr, gflop: inf.flops / 1e9 });
   infR?.free();
   p224R?.free();
@@ -179,7 +154,7 @@ for (const w of LUCID) {
   const fns = [() => r.step(1), () => s.step(), () => ss.step()];
   if (rR) fns.push(() => rR.step(1));
   // featviz: 20 warm-up steps, past its 16 redirected-ReLU steps, so every side times the plain gradient
-  const [f, t, st, fr] = interleave(fns, { warm: [20, 5, 3, 20], budgetMs: (w.batch > 1 ? 12000 : 9000) * (rR ? 1.3 : 1) });
+  const [f, t, st, fr] = await interleave(fns, { warm: [20, 5, 3, 20], budgetMs: (w.batch > 1 ? 12000 : 9000) * (rR ? 1.3 : 1) });
   rows.push({ name: w.name, fv: f, tuned: t, stock: st, relaxed: fr, gflop: r.flops / 1e9 });
   rR?.free();
   rx?.model.free();
@@ -191,13 +166,8 @@ for (const w of LUCID) {
   // each profiled step next to an unprofiled one, so that the profiling overhead shows
   const per = [], plain = [];
   for (let i = 0; i < (w.batch > 1 ? 15 : 40); i++) {
-    sample(() => r.step(1), plain, { minRuns: 1, minMs: 0 });
-    e.profileEnable('stages');
-    e.profileReset();
-    const t0 = performance.now();
-    r.step(1);
-    per.push({ ms: performance.now() - t0, slots: e.profile() });
-    e.profileEnable(false);
+    await sample(() => r.step(1), plain, { minRuns: 1, minMs: 0 });
+    per.push(profiledStep(e, r));
   }
   profiles[w.key] = { per, unprofiled: median(plain) };
   r.free();
@@ -301,10 +271,13 @@ console.log(`batch 4 + diversity at 128x128: peak ${(m4.peak / MB).toFixed(1)} M
     console.log('  skipped: no wasm/pool.js');
   } else {
     try {
-      // 1, 2, 1, 2 workers: the machine is shared, so each count's best run is reported
-      const best = {}, all = { 1: [], 2: [] };
-      for (const size of [1, 2, 1, 2]) {
-        const pool = new Pool({ size });
+      // 1 and 2 single-threaded workers, and 1 worker on 2 threads (the threads build), twice
+      // each: the machine is shared, so each configuration's best run is reported
+      const CONFIGS = { '1 worker': { size: 1 }, '2 workers': { size: 2 }, '1 worker, 2 threads': { size: 1, threads: 2 } };
+      const best = {}, all = Object.fromEntries(Object.keys(CONFIGS).map((k) => [k, []]));
+      for (const key of [...Object.keys(CONFIGS), ...Object.keys(CONFIGS)]) {
+        const { size, threads = 1 } = CONFIGS[key];
+        const pool = new Pool({ size, threads });
         try {
           await pool.ready;
           await pool.loadModel('v2', v2Bytes, { name: STORE[0] });
@@ -327,17 +300,19 @@ console.log(`batch 4 + diversity at 128x128: peak ${(m4.peak / MB).toFixed(1)} M
           };
           await Promise.all(Array.from({ length: size }, runOne));
           const perMin = ATLAS.channels / ((performance.now() - t0) / 60000);
-          all[size].push(perMin);
-          best[size] = Math.max(best[size] ?? 0, perMin);
+          all[key].push(perMin);
+          best[key] = Math.max(best[key] ?? 0, perMin);
         } finally {
           pool.terminate();
         }
       }
-      for (const size of [1, 2]) {
-        console.log(`  ${size} worker${size > 1 ? 's' : ' '}: ${pad(best[size].toFixed(1), 6)} channels per minute ` +
-          `(best of ${all[size].map((v) => v.toFixed(1)).join(', ')})`);
+      for (const key of Object.keys(CONFIGS)) {
+        console.log(`  ${key.padEnd(20)}: ${pad(best[key].toFixed(1), 6)} channels per minute ` +
+          `(best of ${all[key].map((v) => v.toFixed(1)).join(', ')})`);
       }
-      console.log(`  2 workers / 1 worker: ${(best[2] / best[1]).toFixed(2)}x; load average now: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+      console.log(`  2 workers / 1 worker: ${(best['2 workers'] / best['1 worker']).toFixed(2)}x; 2 workers / 1 worker on 2 threads: ` +
+        `${(best['2 workers'] / best['1 worker, 2 threads']).toFixed(2)}x; load average now: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+      report.atlas_channels_per_minute = best;
     } catch (e) {
       console.log(`  skipped: the pool failed (${e.message})`);
     }
@@ -426,7 +401,7 @@ peer.dispose();
   ];
   console.log('workload                     plain ms  threads build 1 thread ms  2 threads ms  2 threads / plain  samples');
   for (const w of work) {
-    const [a, b1, b2] = interleave(sides.map((sd) => w.fn(sd)), { warm: sides.map(() => w.warm), budgetMs: w.budgetMs });
+    const [a, b1, b2] = await interleave(sides.map((sd) => w.fn(sd)), { warm: sides.map(() => w.warm), budgetMs: w.budgetMs });
     console.log(`${w.name.padEnd(27)} ${pad(a.ms.toFixed(1), 9)}  ${pad(b1.ms.toFixed(1), 25)}  ${pad(b2.ms.toFixed(1), 12)}  ` +
       `${pad((a.ms / b2.ms).toFixed(2) + 'x faster', 17)}  ${pad(`${a.n}/${b1.n}/${b2.n}`, 7)}`);
   }
@@ -439,3 +414,9 @@ peer.dispose();
   }
 }
 console.log(`\nload average at the end: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+// the tfjs peer's MobileNet figures (section 1) beside the named workloads
+for (const [name, row] of [['mobilenet_v2_infer_224', inf], ['mobilenet_v2_step_b1', b1], ['mobilenet_v2_step_b4_div', b4]]) {
+  Object.assign(report.workloads[name], { tfjs_tuned_ms: +row.tuned.ms.toFixed(2), tfjs_stock_ms: +row.stock.ms.toFixed(2),
+    tfjs_featviz_ms_same_rounds: +row.fv.ms.toFixed(2) });
+}
+writeReport();

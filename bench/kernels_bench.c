@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "fv.h"
+#include "bench_clock.h"
 #include "kernels/kernels.h"
 #include "param.h"
 #include "prior.h"
@@ -32,17 +33,6 @@
 #include "transform.h"
 
 typedef void (*any_fn)(void);
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 /* ==== buffers: one pool of random floats, handed out once per workload ============ */
 

@@ -8,10 +8,10 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  FvError, InputError, MODEL_EXTENSIONS, RENDER_FLAGS, INPUT_FLAGS, readFlag, readFlags, readInputFlags, renderOptions, makeManifest,
+  FvError, InputError, MODEL_EXTENSIONS, RENDER_FLAGS, INPUT_FLAGS, THREADS_FLAG, readThreads, readFlag, readFlags, readInputFlags, renderOptions, makeManifest,
   manifestInput, readManifest, checkManifestModel,
 } from '../wasm/options.js';
-import { DEFAULT_MODEL, UsageError, modelsDir, readInput, sha256, takeModel, open, intFlag } from './inputs.mjs';
+import { DEFAULT_MODEL, UsageError, modelsDir, readInput, sha256, takeModel, open, intFlag, cores, closeAll } from './inputs.mjs';
 import { listPhotos, scoreLayer, rank } from './examples.mjs';
 import { cmdAtlas, ATLAS_USAGE } from './atlas.mjs';
 import { cmdSite, SITE_USAGE } from './site.mjs';
@@ -52,7 +52,9 @@ Every command that runs the model takes --input PRESET [--bgr]: what a photo's p
   0:1  p/255   -1:1  p/127.5 - 1   0:255  p         --bgr swaps the preset's channel order
   auto (the default): what the file says (ONNX image metadata, TFLite normalization or input
   quantization), else the catalog's entry, else a guess from the store's photos
-  ($FEATVIZ_IMAGES, else the store's images/), said on stderr with how sure it is.`;
+  ($FEATVIZ_IMAGES, else the store's images/), said on stderr with how sure it is.
+layers, classify, examples, activations and render take --threads N: the engine's threads
+  (default: the machine's cores; the same bytes on any count).`;
 
 /** One line on the model's input as the engine holds it: "BGR, values 0..255 (onnx metadata)". */
 function inputLine(inp) {
@@ -63,10 +65,11 @@ function inputLine(inp) {
 // ---- commands ---------------------------------------------------------------------
 
 async function cmdLayers(args) {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...THREADS_FLAG } });
   const [modelPath, rest] = takeModel(positionals);
   if (rest.length) throw new UsageError(`unexpected argument: ${rest[0]}`);
-  const { model } = await open(modelPath, null); // what the file says; classify, examples and render decide with photos
+  // what the file says; classify, examples and render decide with photos
+  const { model } = await open(modelPath, null, [], { threads: readThreads(values, cores()) });
   const inp = model.input;
   console.log(`# ${basename(modelPath)}: input ${inp.shape.slice(1).join('x')}, ${inputLine(inp)}`);
   for (const l of model.layers()) {
@@ -75,13 +78,13 @@ async function cmdLayers(args) {
 }
 
 async function cmdClassify(args) {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { top: { type: 'string' }, ...INPUT_FLAGS } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { top: { type: 'string' }, ...INPUT_FLAGS, ...THREADS_FLAG } });
   const [modelPath, images] = takeModel(positionals);
   if (!images.length) throw new UsageError('classify needs at least one IMAGE');
   const k = intFlag(values, 'top', 1) ?? 5;
   const want = readInputFlags(values);
   const photos = images.map((p) => [p, readInput(p, 'image')]);
-  const { engine, model, labels } = await open(modelPath, want, photos.map(([, b]) => b));
+  const { engine, model, labels } = await open(modelPath, want, photos.map(([, b]) => b), { threads: readThreads(values, cores()) });
   const inf = engine.infer(model);
   for (const [path, bytes] of photos) {
     try {
@@ -101,7 +104,7 @@ async function cmdClassify(args) {
 async function cmdExamples(args) {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { layer: { type: 'string' }, channel: { type: 'string' }, top: { type: 'string' }, ...INPUT_FLAGS },
+    options: { layer: { type: 'string' }, channel: { type: 'string' }, top: { type: 'string' }, ...INPUT_FLAGS, ...THREADS_FLAG },
   });
   const [modelPath, rest] = takeModel(positionals);
   if (rest.length !== 1) throw new UsageError('examples needs one DIR of photos');
@@ -112,7 +115,7 @@ async function cmdExamples(args) {
   const want = readInputFlags(values);
   const dir = rest[0];
   const files = listPhotos(dir);
-  const { engine, model } = await open(modelPath, want, files.slice(0, 8).map((f) => readInput(join(dir, f), 'image')));
+  const { engine, model } = await open(modelPath, want, files.slice(0, 8).map((f) => readInput(join(dir, f), 'image')), { threads: readThreads(values, cores()) });
   const layer = model.layerIndex(values.layer);
   const scores = scoreLayer(engine, model, layer, [channel], dir, files, {
     onSkip: (f, e) => console.error(`featviz: skipping ${f}: ${e.message}`),
@@ -137,14 +140,14 @@ export function fileLayout(model, { shape, data }) {
 
 async function cmdActivations(args) {
   const { values: v, positionals } = parseArgs({
-    args, allowPositionals: true, options: { layer: { type: 'string' }, json: { type: 'boolean' }, ...INPUT_FLAGS },
+    args, allowPositionals: true, options: { layer: { type: 'string' }, json: { type: 'boolean' }, ...INPUT_FLAGS, ...THREADS_FLAG },
   });
   const [modelPath, rest] = takeModel(positionals);
   if (rest.length !== 1) throw new UsageError('activations needs one IMAGE');
   if (v.layer === undefined) throw new UsageError('activations needs --layer NAME (see `featviz layers`)');
   const want = readInputFlags(v);
   const photo = readInput(rest[0], 'image');
-  const { engine, model, choice } = await open(modelPath, want, [photo]);
+  const { engine, model, choice } = await open(modelPath, want, [photo], { threads: readThreads(v, cores()) });
   const layer = model.layerIndex(v.layer);
   const inf = engine.infer(model, { lastLayer: layer });
   try {
@@ -185,7 +188,7 @@ async function cmdRender(args) {
     ...RENDER_FLAGS, out: { type: 'string' }, each: { type: 'boolean' }, manifest: { type: 'string' },
     'no-manifest': { type: 'boolean' }, movie: { type: 'string' }, 'movie-every': { type: 'string' },
   };
-  const { values: v, positionals } = parseArgs({ args, allowPositionals: true, options: { ...options, ...INPUT_FLAGS } });
+  const { values: v, positionals } = parseArgs({ args, allowPositionals: true, options: { ...options, ...INPUT_FLAGS, ...THREADS_FLAG } });
   let [modelPath, rest] = takeModel(positionals);
   if (rest.length) throw new UsageError(`unexpected argument: ${rest[0]}`);
   let opts, manifest;
@@ -199,7 +202,7 @@ async function cmdRender(args) {
   if (v.movie !== undefined && !/\.gif$/i.test(v.movie)) throw new UsageError(`--movie writes an animated GIF: give a .gif file, got ${v.movie}`);
   const every = intFlag(v, 'movie-every', 1) ?? 8;
   const state = manifest ? null : readFlags(v);
-  const { engine, model, labels, choice } = await open(modelPath, manifest ? { manifest: manifest.input } : state);
+  const { engine, model, labels, choice } = await open(modelPath, manifest ? { manifest: manifest.input } : state, [], { threads: readThreads(v, cores()) });
   opts ??= renderOptions(state);
   const weighsPrior = engine.describe(model, opts, labels.names).terms.some((t) => t.kind === 'prior');
   const prior = openPrior(engine, v, manifest, weighsPrior);
@@ -249,7 +252,7 @@ async function cmdRender(args) {
     writeFileSync(v.movie, movie.gif());
     written.push(`${v.movie} (${movie.count} frames)`);
   }
-  console.log(`${written.join(' ')}  (${total} steps, objective ${r.objective.toFixed(4)})`);
+  console.log(`${written.join(' ')}  (${total} steps, objective ${r.objective.toFixed(4)}, ${engine.threads} thread${engine.threads > 1 ? 's' : ''}${engine.threadsReason ? `: ${engine.threadsReason}` : ''})`);
   r.free();
   prior?.prior.free();
 }
@@ -276,6 +279,8 @@ export async function main(argv) {
     const userError = usage || e instanceof FvError || e.constructor === Error;
     console.error(`featviz: ${userError ? e.message : e.stack}`);
     return usage ? 2 : 1;
+  } finally {
+    closeAll();
   }
 }
 

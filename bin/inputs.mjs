@@ -10,6 +10,7 @@ import { readFileSync, statSync, existsSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import os from 'node:os';
 import { loadEngine } from '../wasm/engine.js';
 import { FvError, Catalog, parseLabels, isModelFile, readFlag } from '../wasm/options.js';
 import { chooseInput, applyManifestInput } from '../wasm/input.js';
@@ -77,15 +78,27 @@ function photosIn(dir) {
   }
 }
 
+const opened = []; // engines of this run, closed by closeAll() (their helper threads)
+
+/** The cores of this machine: the default of --threads (readThreads in wasm/options.js). */
+export const cores = () => os.availableParallelism?.() ?? os.cpus().length;
+
+/** Ends the helper threads of every engine open() made. */
+export function closeAll() {
+  while (opened.length) opened.pop().close();
+}
+
 /**
- * The engine with the model at modelPath loaded and its input decided (wasm/input.js):
+ * The engine on `threads` threads (the same bytes on any count; closeAll() ends them) with
+ * the model at modelPath loaded and its input decided (wasm/input.js):
  * { engine, model, labels, bytes, choice }. want: { input, bgr } (readInputFlags), or
  * { manifest: a manifest's "input" record } (set as it is; choice null), or null (the file's
  * own, undecided: `featviz layers`). photos: the user's photos, tried with the store's when
  * the input has to be guessed; a guess is said on stderr. Labels the file carries win.
  */
-export async function open(modelPath, want = { input: 'auto', bgr: false }, photos = []) {
-  const engine = await loadEngine();
+export async function open(modelPath, want = { input: 'auto', bgr: false }, photos = [], { threads = 1 } = {}) {
+  const engine = await loadEngine({ threads });
+  opened.push(engine);
   const bytes = readInput(modelPath, 'model');
   let model;
   try {

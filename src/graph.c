@@ -170,7 +170,10 @@ static int plan_op(plan_ctx *c, int i) {
       const int g = op->groups > 1 ? op->groups : 1;
       if (x[3] % g || w->dims[0] % g || w->dims[3] * g != x[3]) goto channels;
       if (!plan_conv(c, i, op, x, w->dims[1], w->dims[2], w->dims[0], 1)) return 0;
-      c->geo[i].wpack = g == 1 ? w->packed : NULL;
+      if (g == 1 && w->packed) { /* both directions' panels, packed at load (model.c) */
+        c->geo[i].wpack = w->packed;
+        c->geo[i].wgpack = fv_conv_pack_grad_part(w->dims[1] * w->dims[2] * w->dims[3], w->dims[0], w->packed);
+      }
       return 1;
     }
     case FV_OP_DWCONV2D: {

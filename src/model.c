@@ -132,21 +132,24 @@ static int description_ok(int bgr, const float *scale, const float *offset) {
   return 1;
 }
 
-/* The SIMD GEMM reads 1×1 CONV_2D weights as panels of 8 output channels:
- * packed here once, instead of on every forward call. Plain SIMD builds only. */
-static int pack_pointwise(fv_model *m, fv_error *err) {
+/* The SIMD GEMMs read CONV_2D weights ([oc][kh·kw·ic], the im2col GEMM's
+ * matrix) as panels of 8 output channels forward and 8 input columns
+ * backward (fv_conv_pack): packed here once, instead of on every call. Plain
+ * SIMD builds only. */
+static int pack_conv_weights(fv_model *m, fv_error *err) {
 #ifdef __wasm_simd128__
   for (int i = 0; i < m->n_ops; i++) {
     const fv_op *op = &m->ops[i];
     if (op->kind != FV_OP_CONV2D || op->groups > 1 || op->n_inputs < 2 || op->inputs[1] < 0) continue;
     fv_tensor *w = &m->tensors[op->inputs[1]];
-    if (!w->data || w->packed || w->rank != 4 || w->dims[1] != 1 || w->dims[2] != 1) continue;
-    w->packed = (float *)malloc(fv_fc_pack_floats(w->dims[3], w->dims[0]) * sizeof(float));
+    if (!w->data || w->packed || w->rank != 4) continue;
+    const int K = w->dims[1] * w->dims[2] * w->dims[3];
+    w->packed = (float *)malloc(fv_conv_pack_floats(K, w->dims[0]) * sizeof(float));
     if (!w->packed) {
       fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory packing the weights of layer %d", i);
       return 0;
     }
-    fv_fc_pack(w->dims[3], w->dims[0], w->data, w->packed);
+    fv_conv_pack(K, w->dims[0], w->data, w->packed);
   }
 #else
   (void)m, (void)err;
@@ -173,7 +176,7 @@ int fv_model_finish(fv_model *m, fv_error *err) {
                  (double)m->in_scale[0], (double)m->in_offset[0]);
     return 0;
   }
-  return pack_pointwise(m, err);
+  return pack_conv_weights(m, err);
 }
 
 fv_status fv_model_check_size(const fv_model *m, int h, int w, fv_error *err) {

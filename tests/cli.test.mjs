@@ -144,6 +144,22 @@ test('render: bad flags and manifests give one clear line', () => {
   userError(run('render', '--manifest', join(dir, 'sha.json')), /sha256 differs/);
 });
 
+test('render --threads N: the same PNG bytes on 1 and 2 threads, the count said; --threads 0 refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fv-threads-'));
+  const pngs = [1, 2].map((n) => {
+    const out = join(dir, `t${n}.png`);
+    const r = run('render', model('mobilenet_v1_0.25_128_quant.tflite'), '--layer', '5', '--channel', '3', '--size', '64',
+      '--steps', '8', '--threads', String(n), '--out', out, '--no-manifest');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`, ${n} threads?\\)`));
+    return readFileSync(out);
+  });
+  assert.ok(pngs[0].equals(pngs[1]), 'the same bytes on 1 and 2 threads');
+  const bad = run('layers', '--threads', '0');
+  assert.equal(bad.code, 2);
+  userError(bad, /--threads must be 1 or more, got 0/);
+});
+
 // ---- .onnx everywhere, the model's input ------------------------------------------------------------
 const GOOGLENET = model('googlenet_bvlc_int8.onnx');
 

@@ -2,7 +2,8 @@
 // src/split.h) in Node: renders and inference give the same bytes on 1, 2, 4 and
 // 8 threads (more threads than this machine's cores work too) as the plain
 // single-threaded build, for MobileNet v2 (batch 1, batch 4 with diversity,
-// logits of a photo) and MobileNet v1 at an odd size; memory grown while
+// logits of a photo), GoogLeNet (batch 2 with diversity) and MobileNet v1 at an
+// odd size; the worker pool's threaded worker 0 against a single-threaded one; memory grown while
 // helpers run is theirs too; close() goes back to one thread. No timing here
 // (bench/bench.mjs measures).
 import { test, before, after } from 'node:test';
@@ -11,11 +12,13 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { loadEngine } from '../wasm/engine.js';
 import { threadsAvailable } from '../wasm/threads.js';
+import { Pool } from '../wasm/pool.js';
 import { model, image } from './paths.mjs';
 
 const THREADS_WASM = new URL('../wasm/featviz-threads.wasm', import.meta.url);
 const V2 = readFileSync(model('mobilenet_v2_1.0_224_quant.tflite'));
 const V1 = readFileSync(model('mobilenet_v1_0.25_128_quant.tflite'));
+const G = readFileSync(model('googlenet_bvlc.onnx'));
 const LAYER = 'MobilenetV2/expanded_conv_8/add';
 const COUNTS = [1, 2, 4, 8];
 
@@ -72,6 +75,33 @@ test('Node has shared memory; the threads build runs the threads asked for', () 
 test('MobileNet v2 Lucid render, batch 1: the same PNG bytes on 1, 2, 4 and 8 threads as the plain build', () => {
   // 3 steps with the redirected ReLU6 gradient, 3 without
   sameEverywhere(V2, { size: 128, redirect_steps: 3, objective: { kind: 'channel', layer: LAYER, channel: 12 } }, 6);
+});
+
+test('GoogLeNet (dense 7×7 s2, 3×3, 5×5 and wide 1×1 convs, LRN, ceil-mode pools, concats), batch 2 + diversity: the same bytes on every thread count', () => {
+  // the packed-weight GEMMs of both directions, split at the forward's im2col blocks and the gradient's input rows
+  sameEverywhere(G, { size: 96, batch: 2, diversity: 50, redirect_steps: 1, objective: { kind: 'channel', layer: 'inception_4c/output', channel: 97 } }, 3);
+});
+
+test('the pool: worker 0 renders on the threads build, the others on one thread, the same PNG bytes', async () => {
+  const pool = new Pool({ size: 2, threads: 2 });
+  try {
+    const info = await pool.ready;
+    assert.equal(info.threads, 2, info.threadsReason);
+    await pool.loadModel('v1', V1, { name: 'v1.tflite' });
+    const opts = { size: 64, steps: 6, redirect_steps: 2, objective: { kind: 'channel', layer: 5, channel: 3 } };
+    const got = [];
+    for (const worker of [0, 1]) {
+      const job = pool.render('v1', opts, { worker, frameInterval: 1e9 });
+      await job.started;
+      await job.finished;
+      got.push({ threads: job.threads, png: sha(await job.png()) });
+      await job.free();
+    }
+    assert.deepEqual(got.map((g) => g.threads), [2, 1]);
+    assert.equal(got[0].png, got[1].png, 'the same PNG bytes on 2 threads and on 1');
+  } finally {
+    pool.terminate();
+  }
 });
 
 test('MobileNet v2, batch 4 + diversity: the same PNG bytes on 1, 2, 4 and 8 threads as the plain build', () => {

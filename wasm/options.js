@@ -266,6 +266,17 @@ export function readFlag(v, key, type) {
   return out;
 }
 
+/** --threads N, the CLI's engine threads (not a render option: the same bytes on any count). */
+export const THREADS_FLAG = Object.freeze({ threads: { type: 'string' } });
+
+/** The threads flag: a whole number 1 or more; absent: cores (the machine's). Above the engine's
+ * most (src/threads.h), the engine runs its most and says so (engine.threadsReason). Throws InputError. */
+export function readThreads(v, cores) {
+  const n = readFlag(v, 'threads', 'int');
+  if (n !== undefined && n < 1) throw new InputError(`--threads must be 1 or more, got ${n}`);
+  return n ?? Math.max(1, cores | 0 || 1);
+}
+
 /**
  * State from render flags. --objective takes a kind (the sugar below) or an expression;
  * --class a name or an index (the engine resolves names); --caricature PHOTO is

@@ -23,10 +23,15 @@
 //   //   a: { top, layer, layerName, channel, heat: { data: Float32Array, h, w, min, max }, mean, channels }
 //
 // ---- class Pool ----------------------------------------------------------------
-// new Pool({ size?, workerUrl?, wasmUrl? })
+// new Pool({ size?, workerUrl?, wasmUrl?, threads? })
 //   size: workers, default navigator.hardwareConcurrency (browser) or
 //   os.availableParallelism() (Node), clamped to 1..8.
-// pool.size, pool.ready (Promise<{ version, simd, size }>), pool.workers (read-only info: [{ index, load }])
+//   threads: threads of worker 0's engine (the threads build, wasm/threads.js),
+//   default 1; the other workers stay single-threaded (the atlas's pool). A
+//   realm that cannot run threads (a page that is not cross-origin isolated)
+//   gets one, and pool.ready says why.
+// pool.size, pool.ready (Promise<{ version, simd, size, threads, threadsReason }>: threads and
+//   why fewer than asked, of worker 0), pool.workers (read-only info: [{ index, load }])
 // pool.loadModel(key, bytes, { name, labels, input, bgr, preprocess, photos }) → Promise<info>
 //   (input/bgr/preprocess/photos: how the model's input is decided, worker.js "loadModel";
 //   the first worker decides, the others load the model with its choice)
@@ -70,7 +75,8 @@
 // job.id (the worker-side render id), job.worker (index), job.state:
 //   'starting' | 'running' | 'paused' | 'done' | 'cancelled' | 'error' | 'crashed' | 'freed'
 // job.step, job.planned, job.objective, job.size, job.batch (from the latest frame/reply),
-// job.options (canonical options from the worker, once started), job.modelKey
+// job.options (canonical options from the worker, once started), job.threads (the threads
+// its engine runs it on, once started), job.modelKey
 // job.lastFrame: the latest frame (its rgba is the job's; copy it to keep it)
 // job.started: Promise<job>, rejects when the options are refused (err.code = fv_status)
 // job.finished: Promise of the current run's end (a new Promise after continue() of an
@@ -159,7 +165,8 @@ class Slot {
       crash: (why) => { if (this.handle === handle) this.crash(why); },
     });
     this.handle = handle;
-    this.ready = this.send('init', this.pool.wasmUrl ? { wasmUrl: String(this.pool.wasmUrl) } : {});
+    const threads = this.index === 0 && this.pool.threads > 1 ? { threads: this.pool.threads } : {};
+    this.ready = this.send('init', { ...(this.pool.wasmUrl ? { wasmUrl: String(this.pool.wasmUrl) } : {}), ...threads });
   }
 
   get load() {
@@ -239,9 +246,10 @@ class Slot {
 
 // ---- the pool ----------------------------------------------------------------------------------
 export class Pool extends EventTarget {
-  constructor({ size, workerUrl, wasmUrl } = {}) {
+  constructor({ size, workerUrl, wasmUrl, threads = 1 } = {}) {
     super();
     this.size = Math.max(1, Math.min(8, (size ?? defaultSize()) | 0 || 1));
+    this.threads = Math.max(1, threads | 0 || 1);
     this.workerUrl = workerUrl ?? new URL('./worker.js', import.meta.url);
     this.wasmUrl = wasmUrl;
     this.nextId = 1;
@@ -250,8 +258,9 @@ export class Pool extends EventTarget {
     // ready once every worker has answered; fine if some were replaced on the way
     this.ready = Promise.allSettled(this.slots.map((s) => s.ready)).then(async (all) => {
       const ok = all.find((r) => r.status === 'fulfilled');
+      const first = all[0].status === 'fulfilled' ? all[0].value : null; // worker 0: the threaded one
       const info = ok ? ok.value : await this.pick().ready;
-      return { ...info, size: this.size };
+      return { ...info, threads: first?.threads ?? 1, threadsReason: first?.threadsReason ?? '', size: this.size };
     });
     this.ready.catch(() => {});
   }
@@ -430,7 +439,7 @@ export class RenderJob {
 
   _message(msg) {
     if (msg.started) {
-      Object.assign(this, { state: 'running', planned: msg.started.planned, size: msg.started.size, batch: msg.started.batch, options: msg.started.options });
+      Object.assign(this, { state: 'running', planned: msg.started.planned, size: msg.started.size, batch: msg.started.batch, options: msg.started.options, threads: msg.started.threads ?? 1 });
       this._start.resolve(this);
     } else if (msg.frame) {
       const f = msg.frame;

@@ -14,8 +14,10 @@
 // or { id, error, code } (failures never kill the worker), except render:
 // it answers with a stream of messages under its own id (see "render").
 //
-//   init      { wasmUrl? }                       → { version, simd }
-//             Loads the engine (featviz.wasm next to this file by default).
+//   init      { wasmUrl?, threads? }             → { version, simd, threads, threadsReason }
+//             Loads the engine (featviz.wasm next to this file by default);
+//             threads > 1: the threads build on that many threads (engine.js),
+//             or one thread where the realm cannot (threadsReason says why).
 //             Any other action also initializes on first use.
 //   loadModel { key, bytes: ArrayBuffer (transferred), name?, labels?, input? = 'auto', bgr?,
 //               preprocess?: { preset, bgr }, photos?: [ArrayBuffer], decided? }
@@ -52,7 +54,7 @@
 //             the movie"). Runs options.steps (default 512) steps, one step
 //             per event-loop turn so control messages get in between steps.
 //             The worker first posts { id, started: { step: 0, planned, size, batch,
-//             options (canonical) } } (or { id, error, code } if the options are
+//             options (canonical), threads (the render's) } } (or { id, error, code } if the options are
 //             refused: that is the render's only message then), then a frame of
 //             step 0 (the starting noise), and while it runs, under the render's id:
 //               { id, frame: { step, objective, rgba: ArrayBuffer (transferred),
@@ -168,8 +170,8 @@ const models = new Map();   // key → { model, name, sha256, labels, layers, in
 const renders = new Map();  // render id → { id, r, modelKey, state, planned, frameInterval, lastFrameAt, lastFrameStep, prior }
 const fits = new Map();     // fitPrior id → { id, fit, steps, cancelled }
 
-function init(wasmUrl) {
-  enginePromise ??= loadEngine(wasmUrl ? { url: wasmUrl } : {}).then((e) => (engine = e));
+function init(wasmUrl, threads = 1) {
+  enginePromise ??= loadEngine({ ...(wasmUrl ? { url: wasmUrl } : {}), ...(threads > 1 ? { threads } : {}) }).then((e) => (engine = e));
   return enginePromise;
 }
 
@@ -266,8 +268,8 @@ async function dispatch(msg) {
   if (action !== 'init' && action !== 'crash') await init();
   switch (action) {
     case 'init': {
-      await init(msg.wasmUrl);
-      return { version: engine.version(), simd: engine.simdAvailable() };
+      await init(msg.wasmUrl, Number.isInteger(msg.threads) ? msg.threads : 1);
+      return { version: engine.version(), simd: engine.simdAvailable(), threads: engine.threads, threadsReason: engine.threadsReason };
     }
     case 'loadModel': {
       need(msg.key !== undefined && msg.key !== null, 'loadModel needs a key');
@@ -329,7 +331,7 @@ async function dispatch(msg) {
         frameEvery: Number.isInteger(every) && every > 0 ? every : 0, prior,
       };
       renders.set(msg.id, job);
-      post({ id: job.id, started: { step: 0, planned: job.planned, size: r.size, batch: r.batch, options: r.options } });
+      post({ id: job.id, started: { step: 0, planned: job.planned, size: r.size, batch: r.batch, options: r.options, threads: engine.threads } });
       postFrame(job); // step 0: the starting noise, so the page shows something at once
       if (job.planned <= 0) {
         job.state = 'done';

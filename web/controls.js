@@ -209,7 +209,11 @@ export class Controls {
       this.setRunState('error');
       throw e;
     });
-    if (app.job === job) this.setRunState(WORKER_TO_PAGE[job.state] ?? 'rendering');
+    if (app.job === job) {
+      this.setRunState(WORKER_TO_PAGE[job.state] ?? 'rendering');
+      $('canvas').dataset.threads = String(job.threads);
+      say(`Rendering on ${job.threads} thread${job.threads > 1 ? 's' : ''}…`);
+    }
   }
 
   async control(action) {

@@ -21,7 +21,13 @@
  * (Measured and dropped: a direct per-pixel gradient without col, w rows
  * padded to 12 floats — 288 multiply-adds a pixel against the GEMM's 256,
  * no faster; smaller im2col blocks — no change.)
- * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 1820) run scalar.
+ * Weights come packed at load for both GEMMs (fv_conv_pack, model.c:
+ * s->wpack, s->wgpack), so a block packs nothing; the blocks are 128 KB, so a
+ * 3×3 over 192 channels (K = 1728) still gets 16 pixels per pass over its
+ * weights, enough for the GEMM's 4×8 tiles (64 KB blocks of 8 pixels took its
+ * dot-product path for short row counts and, with per-block packing, ran
+ * GoogLeNet's big 3×3s at about 60% of the SIMD peak; these run at 85%).
+ * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 3640) run scalar.
  * Grouped convs (ONNX group, groups > 1: ResNeXt, RegNet, ShuffleNet v1) run
  * the same GEMMs group by group on stack blocks: im2col of the group's
  * channels, the GEMM into a [rows][oc/groups] tile, copied into y (and for
@@ -134,7 +140,7 @@ void fv_f32_conv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const f
 /* ---- WASM SIMD ---------------------------------------------------------------- */
 #ifdef __wasm_simd128__
 
-#define CONV_COL 16384 /* floats in the stack im2col block (64 KB) */
+#define CONV_COL 32768 /* floats in the stack im2col block (128 KB) */
 #define CONV_WPAD 4096 /* floats of the gradient's zero-padded copy of w (16 KB) */
 
 
@@ -318,7 +324,7 @@ static void conv2d_blocks(const fv_conv_shape *s, const float *x, const float *w
   for (int p0 = b0 * rows; p0 < P && p0 < b1 * rows; p0 += rows) {
     const int r = P - p0 < rows ? P - p0 : rows;
     im2col(s, x, p0, r, 0, s->ic, col);
-    fv_f32_fc__wasmsimd(r, K, s->oc, col, w, b, s->act, y + (size_t)p0 * s->oc);
+    fv_f32_fc_gemm__wasmsimd(r, K, s->oc, col, w, s->wpack, b, s->act, y + (size_t)p0 * s->oc);
   }
 }
 
@@ -359,14 +365,15 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
     return;
   }
   if (fv_conv2d_is_pointwise(s)) {
-    fv_f32_fc_grad__wasmsimd(P, s->ic, s->oc, dy, w, dx);
+    fv_f32_fc_grad_gemm__wasmsimd(P, s->ic, s->oc, dy, w, s->wgpack, dx);
     return;
   }
   /* The GEMM's columns are K; when K is not a multiple of its 8-column panel
    * (27 in the first conv) the last panel goes through a stack tile, slowly.
-   * So w is copied with its rows zero-padded to Kp and col gets Kp columns. */
+   * So w is copied with its rows zero-padded to Kp and col gets Kp columns.
+   * Weights packed at load have that padding already (and every panel contiguous). */
   int Kp = (K + 7) & ~7;
-  if (Kp == K || (size_t)s->oc * Kp > CONV_WPAD) Kp = K;
+  if (Kp == K || (size_t)s->oc * Kp > CONV_WPAD || s->wgpack) Kp = K;
   const int rows = conv_block_rows(Kp);
   if (rows == 0) {
     fv_f32_conv2d_grad__scalar(s, dy, w, dx);
@@ -385,7 +392,7 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
   for (int p0 = 0; p0 < P; p0 += rows) {
     const int r = P - p0 < rows ? P - p0 : rows;
     zero_f32(col, r * Kp);
-    fv_f32_fc_grad__wasmsimd(r, Kp, s->oc, dy + (size_t)p0 * s->oc, wg, col);
+    fv_f32_fc_grad_gemm__wasmsimd(r, Kp, s->oc, dy + (size_t)p0 * s->oc, wg, s->wgpack, col);
     col2im_add(s, col, Kp, p0, r, 0, s->ic, dx);
   }
 }

@@ -17,9 +17,15 @@
 
 #ifdef __wasm_simd128__
 /* fv_f32_fc__wasmsimd with w also given packed (fv_fc_pack), or wpack NULL to
- * pack per call: the same kernel with one more input, so not a pair of its own. */
+ * pack per call: the same bytes either way (fewer than 16 rows take dot
+ * products along ic, packed or not). The same kernel with one more input, so
+ * not a pair of its own. */
 void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float *w, const float *wpack,
                               const float *b, fv_act act, float *y);
+/* fv_f32_fc_grad__wasmsimd with w also given packed for the gradient
+ * (fv_fc_pack_grad), or wgpack NULL to read w in place: the same bytes. */
+void fv_f32_fc_grad_gemm__wasmsimd(int n, int ic, int oc, const float *dy, const float *w, const float *wgpack,
+                                   float *dx);
 /* acc + a·b. The optional relaxed-SIMD build (-mrelaxed-simd -DFV_RELAXED_SIMD,
  * wasm/featviz-relaxed.wasm) makes it one f32x4.relaxed_madd, a fused
  * multiply-add where the machine has one (rounded once, so results differ

@@ -15,7 +15,10 @@
  *    pw[k][8] for a KC-long slice of ic (zero columns past oc);
  *  - gradient: the tile's columns are 8 input channels, contiguous in a row
  *    of w, so w is read in place (row stride ic); only the last panel, when
- *    ic % 8 != 0, is copied into a zero-padded stack panel.
+ *    ic % 8 != 0, is copied into a zero-padded stack panel. CONV_2D weights
+ *    come packed at load for both (fv_conv_pack, model.c): the forward's
+ *    panels are then not packed per call, and the gradient's panels are
+ *    contiguous [oc][8] blocks with the last one zero-padded.
  * Rows are blocked by MC so a block of x stays in cache while every column
  * panel streams over it. Rows past the last multiple of 4 take a one-row
  * tile; a panel of fewer than 8 columns goes through a stack tile, so nothing
@@ -58,6 +61,23 @@ void fv_fc_pack(int ic, int oc, const float *w, float *pw) {
     for (int k = 0; k < ic; k++, pw += 8)
       for (int j = 0; j < 8; j++) pw[j] = o0 + j < oc ? w[(size_t)(o0 + j) * ic + k] : 0.0f;
 }
+
+size_t fv_fc_pack_grad_floats(int ic, int oc) { return (size_t)((ic + 7) / 8) * 8 * (size_t)oc; }
+
+void fv_fc_pack_grad(int ic, int oc, const float *w, float *pg) {
+  for (int k0 = 0; k0 < ic; k0 += 8)
+    for (int o = 0; o < oc; o++, pg += 8)
+      for (int j = 0; j < 8; j++) pg[j] = k0 + j < ic ? w[(size_t)o * ic + k0 + j] : 0.0f;
+}
+
+size_t fv_conv_pack_floats(int K, int oc) { return fv_fc_pack_floats(K, oc) + fv_fc_pack_grad_floats(K, oc); }
+
+void fv_conv_pack(int K, int oc, const float *w, float *p) {
+  fv_fc_pack(K, oc, w, p);
+  fv_fc_pack_grad(K, oc, w, p + fv_fc_pack_floats(K, oc));
+}
+
+const float *fv_conv_pack_grad_part(int K, int oc, const float *p) { return p ? p + fv_fc_pack_floats(K, oc) : NULL; }
 
 /* ---- WASM SIMD ------------------------------------------------------------- */
 #ifdef __wasm_simd128__
@@ -219,6 +239,8 @@ void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float
     fv_f32_fc__scalar(n, ic, oc, x, w, b, act, y);
     return;
   }
+  /* Packed or not (the bytes of earlier renders stay as they were; the conv
+   * blocks have 16 rows or more up to K = 2048, so only short tails take it). */
   if (n < FC_DOT_ROWS) {
     fc_dot_rows(n, ic, oc, x, w, b, act, y);
     return;
@@ -265,9 +287,23 @@ void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float
 }
 
 void fv_f32_fc_grad__wasmsimd(int n, int ic, int oc, const float *dy, const float *w, float *dx) {
-  float pw[FC_OCB * FC_NR] __attribute__((aligned(16)));
+  fv_f32_fc_grad_gemm__wasmsimd(n, ic, oc, dy, w, NULL, dx);
+}
+
+void fv_f32_fc_grad_gemm__wasmsimd(int n, int ic, int oc, const float *dy, const float *w, const float *wgpack,
+                                   float *dx) {
   const v128_t zero = wasm_f32x4_splat(0.0f);
   const v128_t none_lo = wasm_f32x4_splat(-INFINITY), none_hi = wasm_f32x4_splat(INFINITY);
+  if (wgpack) { /* packed at load (fv_fc_pack_grad): every panel contiguous, the last one zero-padded */
+    for (int m0 = 0; m0 < n; m0 += FC_MC) {
+      const int m1 = n - m0 < FC_MC ? n : m0 + FC_MC;
+      for (int k0 = 0; k0 < ic; k0 += FC_NR)
+        panel_rows(m0, m1, oc, FC_NR, dy, (size_t)oc, wgpack + (size_t)k0 * oc, dx + k0, (size_t)ic,
+                   ic - k0 < FC_NR ? ic - k0 : FC_NR, 1, zero, zero, none_lo, none_hi);
+    }
+    return;
+  }
+  float pw[FC_OCB * FC_NR] __attribute__((aligned(16)));
   for (int m0 = 0; m0 < n; m0 += FC_MC) {
     const int m1 = n - m0 < FC_MC ? n : m0 + FC_MC;
     /* Panels of 8 whole columns read w in place (row stride ic). With a few

@@ -49,6 +49,7 @@ typedef struct {
   int count_pad;      /* average pool: the divisor counts padded taps (not those past the bottom/right pad) */
   fv_act act;         /* fused activation (forward) */
   const float *wpack; /* CONV_2D forward: w packed by fv_fc_pack, or NULL (the SIMD GEMM packs per call) */
+  const float *wgpack; /* CONV_2D gradient: w packed by fv_fc_pack_grad, or NULL (read in place) */
 } fv_conv_shape;
 
 /* Fill pt/pl/pb/pr and oh/ow from the input size, filter, stride, dilation and
@@ -236,6 +237,16 @@ typedef void fv_transpose_grad_fn FV_PARAMS_transpose_grad;
  * caller allocates fv_fc_pack_floats(ic, oc) floats. ---- */
 size_t fv_fc_pack_floats(int ic, int oc);
 void fv_fc_pack(int ic, int oc, const float *w, float *pw);
+/* ---- and for the gradient: panels of 8 input columns, pg[(q*oc + o)*8 + j] =
+ * w[o][q*8 + j] (0 past ic), fv_fc_pack_grad_floats(ic, oc) floats. ---- */
+size_t fv_fc_pack_grad_floats(int ic, int oc);
+void fv_fc_pack_grad(int ic, int oc, const float *w, float *pg);
+/* A CONV_2D's weights w [oc][K] (K = kh·kw·ic) packed once for both
+ * directions in one block of fv_conv_pack_floats(K, oc) floats: the forward's
+ * panels, then the gradient's (fv_conv_pack_grad_part). */
+size_t fv_conv_pack_floats(int K, int oc);
+void fv_conv_pack(int K, int oc, const float *w, float *p);
+const float *fv_conv_pack_grad_part(int K, int oc, const float *p);
 
 /* ==== dispatch control ================================================================ */
 /* The kernel a dispatching name runs: the SIMD twin when built and enabled. */

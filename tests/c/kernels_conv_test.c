@@ -371,13 +371,18 @@ static int test_conv_forward(const kernel_pair *kp, int dw) {
       CHECK(guards_ok(y2, ny), "%s__wasmsimd wrote outside y at %s", kp->op, shape_str(s));
       if (!dw && groups_of(s) == 1) { /* weights packed once (as the model does at load) give the very same bytes */
         const int K = s->kh * s->kw * s->ic;
-        float *pw = gbuf(fv_fc_pack_floats(K, s->oc)), *y3 = gbuf(ny);
-        fv_fc_pack(K, s->oc, w, pw);
+        float *pw = gbuf(fv_conv_pack_floats(K, s->oc)), *y3 = gbuf(ny);
+        fv_conv_pack(K, s->oc, w, pw);
+        const float *pg = fv_conv_pack_grad_part(K, s->oc, pw);
         int layout = 1;
         for (int o = 0; o < s->oc; o++)
-          for (int k = 0; k < K; k++) layout &= pw[((size_t)(o / 8) * K + k) * 8 + o % 8] == w[(size_t)o * K + k];
+          for (int k = 0; k < K; k++) {
+            layout &= pw[((size_t)(o / 8) * K + k) * 8 + o % 8] == w[(size_t)o * K + k];
+            layout &= pg[((size_t)(k / 8) * s->oc + o) * 8 + k % 8] == w[(size_t)o * K + k];
+          }
         for (int o = s->oc; o % 8; o++) layout &= pw[((size_t)(o / 8) * K) * 8 + o % 8] == 0.0f;
-        CHECK(layout, "fv_fc_pack layout at %s", shape_str(s));
+        for (int k = K; k % 8; k++) layout &= pg[((size_t)(k / 8) * s->oc) * 8 + k % 8] == 0.0f;
+        CHECK(layout, "fv_conv_pack layout at %s", shape_str(s));
         fv_conv_shape sp = *s;
         sp.wpack = pw;
         gnan(y3, ny);
@@ -436,6 +441,18 @@ static int test_conv_grad(const kernel_pair *kp, int dw) {
       else {
         r = ratio_f(dx, dx_scalar, mag, nx);
         CHECK(r <= 1, "%s__wasmsimd vs scalar: ratio %g at %s", kp->op, r, shape_str(s));
+        if (!dw && groups_of(s) == 1) { /* weights packed once (as the model does at load): the very same bytes */
+          const int K = s->kh * s->kw * s->ic;
+          float *pw = gbuf(fv_conv_pack_floats(K, s->oc)), *dx3 = gbuf(nx);
+          fv_conv_pack(K, s->oc, w, pw);
+          fv_conv_shape sp = *s;
+          sp.wpack = pw, sp.wgpack = fv_conv_pack_grad_part(K, s->oc, pw);
+          memcpy(dx3, dx0, nx * sizeof(float));
+          fns[v](&sp, dy, w, dx3);
+          CHECK(!memcmp(dx, dx3, nx * sizeof(float)), "%s__wasmsimd with packed weights differs at %s", kp->op,
+                shape_str(s));
+          gfree(pw), gfree(dx3);
+        }
       }
       /* adjoint: from zero */
       memset(g, 0, nx * sizeof(float));

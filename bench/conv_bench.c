@@ -1,0 +1,107 @@
+/* conv_bench.c — GoogLeNet's dense convolutions, forward and input gradient,
+ * one thread, through the dispatching kernels with weights packed as the
+ * loader packs them (fv_fc_pack over K = kh·kw·ic): GFLOP/s (2 per
+ * multiply-add) and the share of the WASM SIMD peak measured on this machine
+ * (45 GFLOP/s, issue 11). A WASI program built by emcc.mk as
+ * build/wasm/bench/conv_bench.wasm, run by bench/bench.mjs; prints figures,
+ * asserts nothing. Shapes at 224×224 (inference) and at 128×128 (the Lucid
+ * step's map sizes), as the network has them.
+ *
+ *   conv                                  size  pixels   K     oc  fwd ms  GFLOP/s  % peak  grad ms  GFLOP/s  % peak
+ */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c11 */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench_clock.h"
+#include "kernels/kernels.h"
+#include "rng.h"
+
+#define PEAK_GFLOPS 45.0
+
+static float *randoms(size_t n, unsigned seed) {
+  float *p = (float *)malloc(n * sizeof(float));
+  fv_rng r;
+  fv_rng_seed(&r, seed);
+  for (size_t i = 0; i < n; i++) p[i] = (float)(fv_rng_uniform(&r) * 2.0 - 1.0);
+  return p;
+}
+
+typedef struct {
+  const char *name;
+  int map, ic, oc, k, stride; /* input map side at 224; the pads are ONNX's (k / 2) */
+} conv_case;
+
+/* GoogLeNet (BVLC): the first conv, conv2, and inception blocks' 3×3, 5×5 and widest 1×1 */
+static const conv_case CASES[] = {
+    {"conv1/7x7_s2", 224, 3, 64, 7, 2},         {"conv2/3x3", 56, 64, 192, 3, 1},
+    {"inception_3a/3x3", 28, 96, 128, 3, 1},    {"inception_3b/5x5", 28, 32, 96, 5, 1},
+    {"inception_4c/3x3", 14, 128, 256, 3, 1},   {"inception_4c/5x5", 14, 24, 64, 5, 1},
+    {"inception_4e/3x3", 14, 160, 320, 3, 1},   {"inception_5b/3x3", 7, 192, 384, 3, 1},
+    {"inception_5a/1x1 (K 832)", 7, 832, 256, 1, 1}, {"inception_4a/1x1 (K 480)", 14, 480, 192, 1, 1},
+};
+
+static double median_ms(void (*fn)(void *), void *ctx, double budget) {
+  double ts[512];
+  int n = 0;
+  fn(ctx);
+  const double start = now_ms();
+  while (n < 512 && (n < 5 || now_ms() - start < budget)) {
+    const double t0 = now_ms();
+    fn(ctx);
+    ts[n++] = now_ms() - t0;
+  }
+  qsort(ts, (size_t)n, sizeof ts[0], cmp_double);
+  return ts[n / 2];
+}
+
+typedef struct {
+  fv_conv_shape s;
+  float *x, *w, *b, *y;
+} job;
+
+static void run_fwd(void *p) {
+  job *j = (job *)p;
+  fv_conv2d(&j->s, j->x, j->w, j->b, j->y);
+}
+static void run_grad(void *p) {
+  job *j = (job *)p;
+  fv_conv2d_grad(&j->s, j->y, j->w, j->x);
+}
+
+int main(void) {
+  printf("Dense convolutions of GoogLeNet, one thread, SIMD (bench/conv_bench.c; GFLOP/s at 2 per multiply-add,\n"
+         "share of the %.0f GFLOP/s WASM SIMD peak; weights packed at load as the engine does)\n",
+         PEAK_GFLOPS);
+  printf("%-26s %4s %6s %5s %4s %8s %8s %7s %8s %8s %7s\n", "conv", "size", "pixels", "K", "oc", "fwd ms", "GFLOP/s",
+         "% peak", "grad ms", "GFLOP/s", "% peak");
+  for (int size = 224; size >= 128; size -= 96)
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+      const conv_case *c = &CASES[i];
+      job j;
+      memset(&j, 0, sizeof j);
+      fv_conv_shape *s = &j.s;
+      s->n = 1, s->ih = s->iw = c->map * size / 224, s->ic = c->ic, s->oc = c->oc;
+      s->kh = s->kw = c->k, s->sh = s->sw = c->stride, s->dh = s->dw = 1, s->dm = 1, s->groups = 1;
+      s->pt = s->pb = s->pl = s->pr = c->k / 2;
+      s->act = FV_ACT_RELU;
+      fv_conv_shape_pad(s, FV_PADDING_EXPLICIT);
+      const int K = c->k * c->k * c->ic, P = s->oh * s->ow;
+      j.x = randoms((size_t)s->ih * s->iw * s->ic + 16, 1);
+      j.w = randoms((size_t)c->oc * K, 2);
+      j.b = randoms((size_t)c->oc, 3);
+      j.y = randoms((size_t)P * c->oc + 16, 4);
+      float *packed = (float *)malloc(fv_fc_pack_floats(K, c->oc) * sizeof(float));
+      fv_fc_pack(K, c->oc, j.w, packed);
+      s->wpack = packed;
+      const double gflop = 2.0 * P * (double)K * c->oc / 1e9;
+      const double f = median_ms(run_fwd, &j, 200.0), g = median_ms(run_grad, &j, 200.0);
+      printf("%-26s %4d %6d %5d %4d %8.3f %8.2f %6.1f%% %8.3f %8.2f %6.1f%%\n", c->name, size, P, K, c->oc, f,
+             gflop / (f / 1e3), 100.0 * gflop / (f / 1e3) / PEAK_GFLOPS, g, gflop / (g / 1e3),
+             100.0 * gflop / (g / 1e3) / PEAK_GFLOPS);
+      free(packed), free(j.x), free(j.w), free(j.b), free(j.y);
+    }
+  return 0;
+}
