@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alpha.h"
 #include "json.h"
 #include "objective_expr.h"
 #include "vectors.h"
@@ -47,7 +48,7 @@ static const kind_spec KINDS[] = {
 
 static const char *const TOP_KEYS[] = {"size", "batch", "steps", "lr", "seed", "param", "decorrelate",
                                        "decay_power", "transforms", "redirect_steps", "objective", "photos",
-                                       "diversity", "diversity_layer", NULL};
+                                       "diversity", "diversity_layer", "alpha", "alpha_blur", NULL};
 
 /* Whether a term of this (stored) kind reads a layer rather than the image. */
 static int reads_layer(int kind) { return (unsigned)kind < FV_OBJ_COUNT && !fv_obj_on_image((fv_obj_kind)kind); }
@@ -484,6 +485,8 @@ void fv_options_default(fv_render_opts *o) {
   o->decay_power = 1.0f;
   o->transforms = FV_TRANSFORMS_STANDARD;
   o->redirect_steps = 16;
+  o->alpha = 0;
+  o->alpha_blur = FV_ALPHA_BLUR;
   o->n_terms = 0;
   o->n_photos = 0;
 }
@@ -548,6 +551,12 @@ static int parse_root(ctx *c, const fv_json *root, int lenient) {
   }
   if ((v = fv_json_get(root, "redirect_steps")) && !get_int(c, v, "redirect_steps", 0, 100000, &o->redirect_steps))
     return 0;
+  if ((v = fv_json_get(root, "alpha")) && !get_bool(c, v, "alpha", &o->alpha)) return 0;
+  if ((v = fv_json_get(root, "alpha_blur")) &&
+      !get_float(c, v, "alpha_blur", 0, FV_ALPHA_BLUR_MAX, 0, "0..1000", &o->alpha_blur))
+    return 0;
+  if (fv_json_get(root, "alpha_blur") && !o->alpha)
+    return failf(c, FV_ERR_BAD_ARG, "\"alpha_blur\" needs \"alpha\": true");
   float diversity = 0;
   if ((v = fv_json_get(root, "diversity")) &&
       !get_float(c, v, "diversity", 0, FLT_MAX, 0, "0..3.4e38 (finite, >= 0)", &diversity))
@@ -720,6 +729,10 @@ char *fv_options_to_json(const fv_render_opts *o, const fv_model *m) {
   put_key(&b, "decay_power"), fv_jbuf_float(&b, o->decay_power);
   put_key(&b, "transforms"), fv_jbuf_raw(&b, o->transforms == FV_TRANSFORMS_NONE ? "\"none\"" : "\"standard\"");
   put_key(&b, "redirect_steps"), fv_jbuf_int(&b, o->redirect_steps);
+  if (o->alpha) { /* only when on: manifests from before alpha keep their bytes */
+    put_key(&b, "alpha"), fv_jbuf_raw(&b, "true");
+    put_key(&b, "alpha_blur"), fv_jbuf_float(&b, o->alpha_blur);
+  }
   put_key(&b, "objective"), put_expression(&b, o, m);
   if (o->n_photos) put_key(&b, "photos"), put_photos(&b, o, m);
   fv_jbuf_raw(&b, "}");

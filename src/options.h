@@ -7,6 +7,7 @@
  *     "size": 128, "batch": 1, "steps": 512, "lr": 0.05, "seed": 0,
  *     "param": "fft" | "pixel", "decorrelate": true, "decay_power": 1,
  *     "transforms": "standard" | "none", "redirect_steps": 16,
+ *     "alpha": false, "alpha_blur": 0.1      (transparency, src/alpha.h; written only when on),
  *     "objective": "L:12 - 0.1*tv" | [ term, ... ] | term,
  *     "photos": [ photo, ... ],
  *     "diversity": 0, "diversity_layer": <layer>          (old manifests; see below)
@@ -49,6 +50,7 @@
 #include "objective.h"
 #include "param.h"
 
+#define FV_ALPHA_BLUR 0.1f              /* Lucid's: obj -= 0.1·blur_alpha_each_step() */
 #define FV_MAX_TERMS 32
 #define FV_MAX_PARTS 8   /* parts of one direction vector: unit(3) - unit(5) is two */
 #define FV_MAX_PHOTOS 8
@@ -106,6 +108,8 @@ typedef struct {
   float decay_power;     /* Fourier spectrum decay (default 1) */
   int transforms;        /* fv_transforms_opt (default STANDARD) */
   int redirect_steps;    /* redirected ReLU gradient for the first steps (default 16) */
+  int alpha;             /* an RGBA render composited over random backgrounds (src/alpha.h); default 0 */
+  float alpha_blur;      /* the weight of its alpha blur penalty, 0..1000 (default FV_ALPHA_BLUR) */
   int n_terms;
   fv_obj_term terms[FV_MAX_TERMS]; /* layers resolved to op indices; direction arrays owned here */
   fv_term_src src[FV_MAX_TERMS];

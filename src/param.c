@@ -49,6 +49,8 @@ struct fv_param {
   float *grad;        /* dL/dparams */
   float *pre;         /* PIXEL: pre-sigmoid image [N,H,W,3] */
   float *rgb;         /* image [N,H,W,3] */
+  size_t count_rgb;   /* params of the colour channels; alpha's follow (alpha on) */
+  float *alpha;       /* alpha on: [N,H,W] in (0, 1), else NULL */
   float m[9];         /* the colour matrix (colour_matrix) */
   /* FFT only */
   float *scale;       /* [H][wf]: the 1/f scale, the 1/sqrt(H*W) and the 1/4 folded together */
@@ -231,12 +233,16 @@ fv_param *fv_param_new(const fv_param_opts *o, fv_error *err) {
   color_matrix(p->m);
   p->wf = o->w / 2 + 1;
   p->numel = numel;
-  p->count = o->kind == FV_PARAM_PIXEL ? numel : (size_t)o->n * 3 * o->h * p->wf * 2;
+  /* alpha's plane per image after all colour params, so the colour init is the same bits with alpha on */
+  const size_t plane = o->kind == FV_PARAM_PIXEL ? (size_t)o->h * o->w : (size_t)o->h * p->wf * 2;
+  p->count_rgb = plane * 3 * o->n;
+  p->count = p->count_rgb + (o->alpha ? plane * o->n : 0);
   p->values = (float *)malloc(p->count * sizeof(float));
   p->grad = (float *)malloc(p->count * sizeof(float));
   p->pre = o->kind == FV_PARAM_PIXEL ? (float *)malloc(numel * sizeof(float)) : NULL;
   p->rgb = (float *)calloc(numel, sizeof(float));
-  if (!p->values || !p->grad || (o->kind == FV_PARAM_PIXEL && !p->pre) || !p->rgb) {
+  p->alpha = o->alpha ? (float *)calloc(numel / 3, sizeof(float)) : NULL;
+  if (!p->values || !p->grad || (o->kind == FV_PARAM_PIXEL && !p->pre) || !p->rgb || (o->alpha && !p->alpha)) {
     fv_error_set(err, FV_ERR_NO_MEMORY, "param: cannot allocate %zu params", p->count);
     fv_param_free(p);
     return NULL;
@@ -255,6 +261,7 @@ void fv_param_free(fv_param *p) {
   free(p->grad);
   free(p->pre);
   free(p->rgb);
+  free(p->alpha);
   free(p->scale);
   free(p->planes);
   free(p->spec);
@@ -293,6 +300,7 @@ void fv_param_reset(fv_param *p, uint64_t seed) {
 float *fv_param_values(fv_param *p) { return p->values; }
 size_t fv_param_count(const fv_param *p) { return p->count; }
 const float *fv_param_image(const fv_param *p) { return p->rgb; }
+const float *fv_param_alpha(const fv_param *p) { return p->alpha; }
 
 int fv_param_dim(const fv_param *p, int d) {
   switch (d) {
@@ -809,6 +817,40 @@ static void colour_in(const fv_param *p, const float *drgb, const float *rgb, si
   fv_threads_for((int)((n + COLOUR_PIXELS - 1) / COLOUR_PIXELS), colour_part, &j);
 }
 
+/* ---- alpha: its own plane per image (Fourier or pixels), then its own sigmoid -------------
+ * Lucid's image(alpha=True): the fourth channel skips the colour matrix. The sigmoid loop
+ * has no branches or calls, so the compiler vectorizes it (no hand-written twin). */
+static void render_alpha(fv_param *p) {
+  if (!p->alpha) return;
+  const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
+  for (int b = 0; b < p->o.n; b++) {
+    const float *lin = p->values + p->count_rgb + (size_t)b * hw;
+    if (p->o.kind == FV_PARAM_FFT) {
+      fft_planes(p, p->values + p->count_rgb + (size_t)b * nbf, p->planes, 1);
+      lin = p->planes;
+    }
+    float *restrict a = p->alpha + (size_t)b * hw;
+    for (size_t i = 0; i < hw; i++) a[i] = sigmoidf(lin[i]);
+  }
+}
+
+/* dL/dalpha [N,H,W] (NULL: zero) → the alpha params' gradient */
+static void backward_alpha(fv_param *p, const float *dalpha) {
+  if (!p->alpha) return;
+  float *g = p->grad + p->count_rgb;
+  if (!dalpha) {
+    memset(g, 0, (p->count - p->count_rgb) * sizeof(float));
+    return;
+  }
+  const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
+  for (int b = 0; b < p->o.n; b++) {
+    const float *a = p->alpha + (size_t)b * hw, *d = dalpha + (size_t)b * hw;
+    float *restrict s = p->o.kind == FV_PARAM_FFT ? p->planes : g + (size_t)b * hw;
+    for (size_t i = 0; i < hw; i++) s[i] = d[i] * a[i] * (1.0f - a[i]);
+    if (p->o.kind == FV_PARAM_FFT) fft_planes_adjoint(p, p->planes, g + (size_t)b * nbf, 1);
+  }
+}
+
 /* ---- render and backward ---------------------------------------------------------- */
 const float *fv_param_render(fv_param *p) {
   if (p->o.kind == FV_PARAM_FFT) {
@@ -818,6 +860,7 @@ const float *fv_param_render(fv_param *p) {
       fft_planes(p, p->values + (size_t)b * 3 * nbf, p->planes, 3);
       colour_out(p, p->planes, hw, p->rgb + (size_t)b * hw * 3);
     }
+    render_alpha(p);
     return p->rgb;
   }
   const float *lin = p->values; /* PIXEL without decorrelation: the params themselves */
@@ -827,10 +870,14 @@ const float *fv_param_render(fv_param *p) {
   }
   float *restrict rgb = p->rgb;
   for (size_t i = 0; i < p->numel; i++) rgb[i] = sigmoidf(lin[i]);
+  render_alpha(p);
   return p->rgb;
 }
 
-const float *fv_param_backward(fv_param *p, const float *drgb) {
+const float *fv_param_backward(fv_param *p, const float *drgb) { return fv_param_backward_rgba(p, drgb, NULL); }
+
+const float *fv_param_backward_rgba(fv_param *p, const float *drgb, const float *dalpha) {
+  backward_alpha(p, dalpha);
   if (p->o.kind == FV_PARAM_FFT) {
     const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
     for (int b = 0; b < p->o.n; b++) {

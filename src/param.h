@@ -25,6 +25,12 @@
  * norm; and finally rgb = sigmoid(.) into [0, 1] (Lucid's to_valid_rgb with
  * sigmoid=True: colour first, then the sigmoid).
  *
+ * Alpha (opts.alpha, Lucid's image(alpha=True)): a fourth channel per image, its
+ * own plane of the same kind (Fourier: the same 1/f scale), through its own
+ * sigmoid and no colour matrix: alpha [N,H,W] in (0, 1). Its params follow all
+ * the colour params (per image, one plane), so the colour init is the same bits
+ * as without alpha. Compositing over a background is the render's (src/alpha.h).
+ *
  * Initial params are N(0, sd^2) draws from the seed (Lucid: sd = 0.01).
  *
  * Memory: fv_param_new allocates everything once (params, gradient, image,
@@ -67,6 +73,7 @@ typedef struct {
   float decay_power;    /* FFT: exponent of the 1/f spectrum scale (Lucid: 1; 0 = flat) */
   float sd;             /* std of the initial N(0, sd^2) params (Lucid: 0.01) */
   uint64_t seed;        /* the initial params are a function of this */
+  int alpha;            /* nonzero: an alpha channel too (fv_param_alpha) */
 } fv_param_opts;
 
 #define FV_PARAM_MAX_SIDE 4096
@@ -92,11 +99,14 @@ int fv_param_dim(const fv_param *p, int d); /* d 0..3: N, H, W, C (=3) of the im
  * next render overwrites. Saves what backward needs. */
 const float *fv_param_render(fv_param *p);
 const float *fv_param_image(const fv_param *p);   /* the last render's image */
+const float *fv_param_alpha(const fv_param *p);   /* the last render's alpha [N,H,W]; NULL without alpha */
 
 /* dL/dimage [N,H,W,3] (for the image of the last render) -> dL/dparams,
  * written into the engine's gradient buffer (overwritten, not accumulated),
  * which is returned; fv_param_count floats. drgb is not modified. */
 const float *fv_param_backward(fv_param *p, const float *drgb);
+/* The same with dL/dalpha [N,H,W] too (NULL: zero; ignored without alpha). */
+const float *fv_param_backward_rgba(fv_param *p, const float *drgb, const float *dalpha);
 
 /* ---- the linear stages, exposed for tests and for callers that need them --
  * spatial: params -> pre-colour image [N,H,W,3] (PIXEL: a copy; FFT: the

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alpha.h"
 #include "graph.h"
 #include "model.h"
 #include "objective.h"
@@ -23,6 +24,8 @@ struct fv_render {
   char *options_json;
   fv_param *param;
   fv_transform *tf;      /* NULL: the image goes to the model as it is */
+  fv_alpha *alpha;       /* alpha on: the composite over a fresh background (alpha.h); else NULL */
+  float *dalpha;         /* alpha on: dLoss/dalpha [n,size,size] */
   fv_graph *g;
   fv_adam *adam;
   fv_rng rng;            /* the transforms' draws */
@@ -120,8 +123,15 @@ fv_render *fv_render_new(const fv_model *m, const char *json, size_t len, fv_err
   po.decorrelate = r->o.decorrelate;
   po.decay_power = r->o.decay_power;
   po.seed = r->o.seed;
+  po.alpha = r->o.alpha;
   r->param = fv_param_new(&po, err);
   if (!r->param) goto fail;
+  if (r->o.alpha) {
+    r->alpha = fv_alpha_new(r->n, r->size, r->size, r->o.alpha_blur, r->o.seed, err);
+    r->dalpha = (float *)malloc((size_t)r->n * r->size * r->size * sizeof(float));
+    if (!r->alpha) goto fail;
+    if (!r->dalpha) goto oom;
+  }
   if (setup_transform(r, err) != FV_OK) goto fail;
   r->adam = fv_adam_new(fv_param_count(r->param), r->o.lr, err);
   if (!r->adam) goto fail;
@@ -158,6 +168,8 @@ void fv_render_free(fv_render *r) {
   fv_graph_free(r->g);
   fv_param_free(r->param);
   fv_transform_free(r->tf);
+  fv_alpha_free(r->alpha);
+  free(r->dalpha);
   fv_adam_free(r->adam);
   fv_options_free(&r->o);
   free(r->options_json);
@@ -207,13 +219,15 @@ static fv_status step(fv_render *r, fv_error *err) {
   const float *rgb = current_image(r); /* rendered already when the display asked for it since the last update */
   size_t gin = (size_t)r->n * r->gh * r->gw * 3, img = (size_t)r->n * r->size * r->size * 3;
   lap("param", 0, &clk);
+  /* what the network sees: the image, or with alpha its composite over this step's background */
+  const float *seen = r->alpha ? fv_alpha_composite(r->alpha, rgb, fv_param_alpha(r->param)) : rgb;
 
   /* image → transformed image → the model's value range */
   if (r->tf) {
     fv_transform_sample(r->tf, &r->rng);
-    fv_transform_forward(r->tf, rgb, r->x_img);
+    fv_transform_forward(r->tf, seen, r->x_img);
   } else {
-    memcpy(r->x_img, rgb, gin * sizeof(float));
+    memcpy(r->x_img, seen, gin * sizeof(float));
   }
   lap("transform", 0, &clk);
   /* network channel k = offset[k] + 255·scale[k] · image channel (bgr ? 2 − k : k) */
@@ -247,6 +261,10 @@ static fv_status step(fv_render *r, fv_error *err) {
   if (r->tf) fv_transform_backward(r->tf, r->dx_img, r->dimg);
   else memcpy(r->dimg, r->dx_img, img * sizeof(float));
   lap("transform", 1, &clk);
+  if (r->alpha) { /* back through the composite: dimg is dLoss/dcomposite, becomes dLoss/dimage */
+    const float *a = fv_param_alpha(r->param);
+    objective = fv_alpha_backward(r->alpha, objective, r->dimg, rgb, a, r->dimg, r->dalpha);
+  }
 
   /* penalties on the image itself */
   int dims[4] = {r->n, r->size, r->size, 3};
@@ -254,7 +272,7 @@ static fv_status step(fv_render *r, fv_error *err) {
     if (fv_obj_on_image(r->o.terms[i].kind)) objective += fv_obj_eval(&r->o.terms[i], dims, rgb, r->dimg);
   lap("objective", 1, &clk);
 
-  const float *gp = fv_param_backward(r->param, r->dimg);
+  const float *gp = fv_param_backward_rgba(r->param, r->dimg, r->dalpha);
   lap("param", 1, &clk);
   size_t np = fv_param_count(r->param);
   if (!isfinite(objective) || !all_finite(gp, np)) {
@@ -317,10 +335,11 @@ const uint8_t *fv_render_rgba(fv_render *r, int image, fv_error *err) {
   }
   if (r->rgba_dirty) {
     const float *rgb = current_image(r); /* the current params, after the last update; the next step reuses it */
+    const float *alpha = fv_param_alpha(r->param);
     size_t np = (size_t)r->n * r->size * r->size;
     for (size_t p = 0; p < np; p++) {
       for (int c = 0; c < 3; c++) r->rgba[4 * p + c] = to_u8(rgb[3 * p + c]);
-      r->rgba[4 * p + 3] = 255;
+      r->rgba[4 * p + 3] = alpha ? to_u8(alpha[p]) : 255;
     }
     r->rgba_dirty = 0;
   }
