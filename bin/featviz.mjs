@@ -29,8 +29,8 @@ const USAGE = `usage: featviz <command> [MODEL] ...
   render   [MODEL] --layer L --channel K [--objective neuron|channel|layer|class|direction|EXPRESSION]
            [--x X --y Y] [--class LABEL] [--photo PHOTO] [--caricature PHOTO] [--negative]
            [--batch N --diversity W] [--size 128] [--steps 512] [--lr 0.05] [--seed S] [--param fft|pixel]
-           [--no-decorrelate] [--no-transforms] [--out out.png] [--each] [--no-manifest]
-           [--movie out.gif [--movie-every 8]]
+           [--no-decorrelate] [--no-transforms] [--alpha [--alpha-blur 0.1]] [--out out.png] [--each]
+           [--no-manifest] [--movie out.gif [--movie-every 8]]
                                                     optimize an image that the objective likes;
                                                     writes out.png and its manifest out.json
            EXPRESSION: e.g. "L:97 + 0.5*L2:12 - 100*diversity(L)", "direction(L, photo.jpg)",
@@ -38,6 +38,7 @@ const USAGE = `usage: featviz <command> [MODEL] ...
            --objective direction --photo P: the photo's mean activation at --layer;
            --caricature P --layer L: an image whose activations at L match the photo's
            --movie: an animated GIF with a frame every N steps (the last is the PNG's image)
+           --alpha: an RGBA image, optimized over a fresh random background each step
   render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
 MODEL is a ${MODEL_EXTENSIONS.join(' or ')} file; by default ${DEFAULT_MODEL} from the model store
 ($FEATVIZ_MODELS, else models/, else ../shared/models).`;

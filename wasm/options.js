@@ -68,7 +68,7 @@ export const PARAMS = Object.freeze(['fft', 'pixel']);
 export const DEFAULTS = Object.freeze({
   model: '', layer: '', channel: 0, objective: 'channel', expr: '', photo: '', negative: false, x: null, y: null, class: 1,
   batch: 1, diversity: 0, size: 128, steps: 512, lr: 0.05, seed: 0, param: 'fft', decorrelate: true,
-  transforms: true, l1: 0, tv: 0, blur: 0,
+  transforms: true, l1: 0, tv: 0, blur: 0, alpha: false, alphaBlur: 0.1,
   // issue 10: input: 'auto' (a preset name: imagenet, caffe, 0:1, -1:1, 0:255) and bgr: false go here
 });
 
@@ -94,7 +94,7 @@ const FIELDS = {
   photo: ['photo', 'str'], negative: ['neg', 'bool'], x: ['x', 'opt'], y: ['y', 'opt'], class: ['class', 'class'], batch: ['batch', 'int'],
   diversity: ['div', 'num'], size: ['size', 'int'], steps: ['steps', 'int'], lr: ['lr', 'num'], seed: ['seed', 'int'],
   param: ['param', 'param'], decorrelate: ['decor', 'bool'], transforms: ['tf', 'bool'], l1: ['l1', 'num'],
-  tv: ['tv', 'num'], blur: ['blur', 'num'],
+  tv: ['tv', 'num'], blur: ['blur', 'num'], alpha: ['alpha', 'bool'], alphaBlur: ['ablur', 'num'],
 };
 
 /** A layer as text names it: a string of digits is an index, anything else a name. */
@@ -134,6 +134,7 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
     decorrelate: !!s.decorrelate, transforms: s.transforms ? 'standard' : 'none', objective,
   };
   if (s.diversity) o.diversity = s.diversity;
+  if (s.alpha) Object.assign(o, { alpha: true, alpha_blur: s.alphaBlur }); // transparency (src/alpha.h)
   if (typeof main === 'string' && objective.length === 1) o.objective = main; // so the engine's messages say "objective at N"
   return o;
 }
@@ -151,6 +152,7 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
 //   seed   seed (also the random direction's)  param  fft|pixel
 //   decor  0 = no colour decorrelation         tf     0 = no transforms
 //   l1, tv, blur   penalty strengths (0 = off; the term weight is minus this)
+//   alpha  1 = transparency (RGBA)             ablur  its alpha blur weight (default 0.1)
 //   autostart=0    (page only) do not start rendering on load
 // A value of the wrong type is ignored (the default stays): a link is not a place for errors.
 
@@ -196,9 +198,9 @@ export function stateUrl(s, base = new URL('../web/', import.meta.url)) {
 /** The parseArgs options of the render flags; `featviz render` adds its own (out, manifest, ...). */
 export const RENDER_FLAGS = Object.freeze(Object.fromEntries([
   ...['layer', 'channel', 'objective', 'photo', 'caricature', 'x', 'y', 'class', 'batch', 'diversity', 'size', 'steps', 'lr',
-    'seed', 'param']
+    'seed', 'param', 'alpha-blur']
     .map((k) => [k, { type: 'string' }]),
-  ...['negative', 'no-decorrelate', 'no-transforms'].map((k) => [k, { type: 'boolean' }]),
+  ...['negative', 'no-decorrelate', 'no-transforms', 'alpha'].map((k) => [k, { type: 'boolean' }]),
 ]));
 
 /** Flag --key of parseArgs values as a type ('int', 'num', 'obj', 'param'); undefined when absent. Throws InputError. */
@@ -249,6 +251,11 @@ export function readFlags(v) {
     s[key] = readFlag(v, key, type) ?? s[key];
   }
   s.negative = !!v.negative;
+  s.alpha = !!v.alpha;
+  if (v['alpha-blur'] !== undefined) {
+    if (!s.alpha) throw new InputError('--alpha-blur W needs --alpha');
+    s.alphaBlur = readFlag(v, 'alpha-blur', 'num');
+  }
   s.decorrelate = !v['no-decorrelate'];
   s.transforms = !v['no-transforms'];
   return s;
@@ -258,7 +265,7 @@ export function readFlags(v) {
 
 /** The attributes <feature-vis> reads (a change re-renders). */
 export const ATTRIBUTES = Object.freeze(['model', 'objective', 'layer', 'channel', 'x', 'y', 'label', 'class', 'negative', 'batch',
-  'diversity', 'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms']);
+  'diversity', 'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms', 'alpha']);
 
 function attrValue(el, name, type) {
   const raw = el.getAttribute(name);
@@ -296,6 +303,7 @@ export function readAttributes(el) {
   }
   s.decorrelate = !saysOff(el, 'decorrelate', `none|${OFF}`);
   s.transforms = !saysOff(el, 'transforms', `none|${OFF}`);
+  s.alpha = el.hasAttribute('alpha') && !saysOff(el, 'alpha', OFF);
   return s;
 }
 

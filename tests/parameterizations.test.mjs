@@ -1,0 +1,109 @@
+// The parameterizations of "Differentiable Image Parameterizations" (Distill 2018),
+// measured: every number comes from the plain inference path (fv.infer on the
+// rendered pixels), not from the render's own objective, and every store photo is
+// the bar a render must clear. Small sizes and step counts keep the suite fast.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadEngine } from '../wasm/engine.js';
+import { readPng } from './png-read.mjs';
+import { ROOT, MODELS, model, image, IMAGES } from './paths.mjs';
+
+const L = 'MobilenetV2/expanded_conv_8/add';
+const SIZE = 128;
+let fv, m, li, photos;
+before(async () => {
+  fv = await loadEngine();
+  m = fv.loadModel(readFileSync(model('mobilenet_v2_1.0_224_quant.tflite')));
+  li = m.layerIndex(L);
+  photos = readdirSync(IMAGES).filter((f) => /\.(bmp|jpg|png)$/.test(f));
+});
+
+/** Renders options; returns the RGBA of each image. */
+function render(options) {
+  const r = fv.render(m, { size: SIZE, ...options });
+  r.step(r.stepsPlanned);
+  const out = Array.from({ length: r.batch }, (_, i) => r.rgba(i).slice());
+  r.free();
+  return out;
+}
+
+/** The mean over space of channel ch at L, for RGBA pixels (SIZE²) or a photo's bytes. */
+function channelMean(input, ch) {
+  const inf = fv.infer(m, { h: SIZE, w: SIZE, lastLayer: li });
+  if (input instanceof Uint8ClampedArray) {
+    const im = fv.imageFromRGBA(input, SIZE, SIZE);
+    inf.run(im);
+    im.free();
+  } else {
+    inf.runImage(input);
+  }
+  const { data, shape } = inf.layer(li);
+  inf.free();
+  const C = shape.at(-1);
+  let s = 0;
+  for (let i = ch; i < data.length; i += C) s += data[i];
+  return s / (data.length / C);
+}
+const bestPhoto = (ch) => Math.max(...photos.map((f) => channelMean(readFileSync(image(f)), ch)));
+
+/** RGBA composited over a flat grey (the straight-alpha "over" rule), opaque. */
+function overGrey(rgba, grey = 127.5) {
+  const out = new Uint8ClampedArray(rgba.length);
+  for (let p = 0; p < rgba.length; p += 4) {
+    const a = rgba[p + 3] / 255;
+    for (let c = 0; c < 3; c++) out[p + c] = Math.round(rgba[p + c] * a + grey * (1 - a));
+    out[p + 3] = 255;
+  }
+  return out;
+}
+
+test('alpha: the alpha varies (neither all opaque nor all clear) and over grey the unit fires above every store photo', () => {
+  const ch = 5;
+  const [rgba] = render({ steps: 128, alpha: true, objective: `${L}:${ch}` });
+  const n = SIZE * SIZE;
+  let sum = 0, sq = 0, clear = 0, opaque = 0;
+  for (let p = 0; p < n; p++) sum += rgba[4 * p + 3] / 255;
+  const mean = sum / n;
+  for (let p = 0; p < n; p++) {
+    const a = rgba[4 * p + 3] / 255;
+    sq += (a - mean) ** 2;
+    clear += a < 0.25, opaque += a > 0.6;
+  }
+  const sd = Math.sqrt(sq / n);
+  assert.ok(mean > 0.1 && mean < 0.9 && sd > 0.05, `alpha mean ${mean.toFixed(3)}, sd ${sd.toFixed(3)}`);
+  assert.ok(clear > n * 0.01 && opaque > n * 0.01, `clear ${clear} and opaque ${opaque} of ${n} pixels`);
+  const act = channelMean(overGrey(rgba), ch), best = bestPhoto(ch);
+  assert.ok(act > best, `over grey ${act.toFixed(2)} vs the best store photo ${best.toFixed(2)}`);
+});
+
+const CLI = join(ROOT, 'bin/featviz.mjs');
+const cli = (...args) => spawnSync(process.execPath, [CLI, ...args], {
+  cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, FEATVIZ_MODELS: MODELS },
+});
+
+test('alpha with batch, diversity and transforms: an RGBA PNG whose manifest re-renders the same bytes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fv-alpha-'));
+  const out = join(dir, 'a.png');
+  const r = cli('render', '--layer', L, '--channel', '5', '--size', '48', '--steps', '12', '--batch', '2', '--diversity', '2',
+    '--alpha', '--alpha-blur', '0.5', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const manifest = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
+  assert.equal(manifest.options.alpha, true);
+  assert.equal(manifest.options.alpha_blur, 0.5);
+  const png = readPng(readFileSync(out));
+  assert.equal(png.channels, 4);
+  const alphas = new Set();
+  for (let i = 3; i < png.data.length; i += 4) alphas.add(png.data[i]);
+  assert.ok(alphas.size > 10, `${alphas.size} distinct alpha values`);
+  const again = join(dir, 'again.png');
+  const r2 = cli('render', '--manifest', join(dir, 'a.json'), '--out', again);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.ok(readFileSync(again).equals(readFileSync(out)), 'the manifest re-renders the same PNG bytes');
+  const bad = cli('render', '--layer', L, '--channel', '5', '--alpha-blur', '1');
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /--alpha-blur W needs --alpha/);
+});
