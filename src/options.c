@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alpha.h"
+#include "cppn.h"
 #include "json.h"
 #include "objective_expr.h"
 #include "vectors.h"
@@ -48,7 +49,7 @@ static const kind_spec KINDS[] = {
 
 static const char *const TOP_KEYS[] = {"size", "batch", "steps", "lr", "seed", "param", "decorrelate",
                                        "decay_power", "transforms", "redirect_steps", "objective", "photos",
-                                       "diversity", "diversity_layer", "alpha", "alpha_blur", NULL};
+                                       "diversity", "diversity_layer", "alpha", "alpha_blur", "cppn_size", NULL};
 
 /* Whether a term of this (stored) kind reads a layer rather than the image. */
 static int reads_layer(int kind) { return (unsigned)kind < FV_OBJ_COUNT && !fv_obj_on_image((fv_obj_kind)kind); }
@@ -525,7 +526,7 @@ static int check_terms(ctx *c) {
 }
 
 static int parse_root(ctx *c, const fv_json *root, int lenient) {
-  static const char *const params[] = {"fft", "pixel", NULL};
+  static const char *const params[] = {"fft", "pixel", "cppn", NULL};
   static const char *const transforms[] = {"standard", "none", NULL};
   fv_render_opts *o = c->o;
   const fv_json *v;
@@ -540,7 +541,12 @@ static int parse_root(ctx *c, const fv_json *root, int lenient) {
   int k;
   if ((v = fv_json_get(root, "param"))) {
     if (!get_enum(c, v, "param", params, &k)) return 0;
-    o->param = k == 0 ? FV_PARAM_FFT : FV_PARAM_PIXEL;
+    o->param = k == 0 ? FV_PARAM_FFT : k == 1 ? FV_PARAM_PIXEL : FV_PARAM_CPPN;
+    if (o->param == FV_PARAM_CPPN && !fv_json_get(root, "lr")) o->lr = FV_CPPN_LR; /* Lucid's CPPN rate */
+  }
+  if ((v = fv_json_get(root, "cppn_size"))) {
+    if (o->param != FV_PARAM_CPPN) return failf(c, FV_ERR_BAD_ARG, "\"cppn_size\" needs \"param\": \"cppn\"");
+    if (!get_int(c, v, "cppn_size", 8, FV_CPPN_SIZE_MAX, &o->cppn_size)) return 0;
   }
   if ((v = fv_json_get(root, "decorrelate")) && !get_bool(c, v, "decorrelate", &o->decorrelate)) return 0;
   if ((v = fv_json_get(root, "decay_power")) && !get_float(c, v, "decay_power", 0, 4, 0, "0..4", &o->decay_power))
@@ -724,11 +730,13 @@ char *fv_options_to_json(const fv_render_opts *o, const fv_model *m) {
   put_key(&b, "steps"), fv_jbuf_int(&b, o->steps);
   put_key(&b, "lr"), fv_jbuf_float(&b, o->lr);
   put_key(&b, "seed"), fv_jbuf_uint(&b, (unsigned long long)o->seed);
-  put_key(&b, "param"), fv_jbuf_raw(&b, o->param == FV_PARAM_PIXEL ? "\"pixel\"" : "\"fft\"");
+  put_key(&b, "param"),
+      fv_jbuf_raw(&b, o->param == FV_PARAM_PIXEL ? "\"pixel\"" : o->param == FV_PARAM_CPPN ? "\"cppn\"" : "\"fft\"");
   put_key(&b, "decorrelate"), fv_jbuf_raw(&b, o->decorrelate ? "true" : "false");
   put_key(&b, "decay_power"), fv_jbuf_float(&b, o->decay_power);
   put_key(&b, "transforms"), fv_jbuf_raw(&b, o->transforms == FV_TRANSFORMS_NONE ? "\"none\"" : "\"standard\"");
   put_key(&b, "redirect_steps"), fv_jbuf_int(&b, o->redirect_steps);
+  if (o->cppn_size) put_key(&b, "cppn_size"), fv_jbuf_int(&b, o->cppn_size);
   if (o->alpha) { /* only when on: manifests from before alpha keep their bytes */
     put_key(&b, "alpha"), fv_jbuf_raw(&b, "true");
     put_key(&b, "alpha_blur"), fv_jbuf_float(&b, o->alpha_blur);

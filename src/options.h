@@ -5,7 +5,8 @@
  * The JSON is an object; every key is optional except an objective:
  *   {
  *     "size": 128, "batch": 1, "steps": 512, "lr": 0.05, "seed": 0,
- *     "param": "fft" | "pixel", "decorrelate": true, "decay_power": 1,
+ *     "param": "fft" | "pixel" | "cppn", "decorrelate": true, "decay_power": 1,
+ *     "cppn_size": 1024                      (cppn only: the PNG's side, the network drawn larger),
  *     "transforms": "standard" | "none", "redirect_steps": 16,
  *     "alpha": false, "alpha_blur": 0.1      (transparency, src/alpha.h; written only when on),
  *     "objective": "L:12 - 0.1*tv" | [ term, ... ] | term,
@@ -51,6 +52,7 @@
 #include "param.h"
 
 #define FV_ALPHA_BLUR 0.1f              /* Lucid's: obj -= 0.1·blur_alpha_each_step() */
+#define FV_CPPN_SIZE_MAX 4096
 #define FV_MAX_TERMS 32
 #define FV_MAX_PARTS 8   /* parts of one direction vector: unit(3) - unit(5) is two */
 #define FV_MAX_PHOTOS 8
@@ -101,9 +103,10 @@ typedef struct {
   int size;              /* render H = W, 8..1024 (default 128) */
   int batch;             /* 1..64 (default 1) */
   int steps;             /* default step count for a whole render, 0..100000 (default 512) */
-  float lr;              /* Adam learning rate, finite, > 0 (default 0.05) */
+  float lr;              /* Adam learning rate, finite, > 0 (default 0.05; 0.005 for param cppn) */
   uint64_t seed;         /* default 0 */
   int param;             /* fv_param_kind from param.h (default FV_PARAM_FFT) */
+  int cppn_size;         /* CPPN: the side its PNG is drawn at, 8..FV_CPPN_SIZE_MAX; 0 = size (default) */
   int decorrelate;       /* default 1 */
   float decay_power;     /* Fourier spectrum decay (default 1) */
   int transforms;        /* fv_transforms_opt (default STANDARD) */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cppn.h"
 #include "kernels/kernels.h"
 #include "kiss_fft.h"
 #include "kiss_fftr.h"
@@ -51,6 +52,8 @@ struct fv_param {
   float *rgb;         /* image [N,H,W,3] */
   size_t count_rgb;   /* params of the colour channels; alpha's follow (alpha on) */
   float *alpha;       /* alpha on: [N,H,W] in (0, 1), else NULL */
+  fv_cppn *cppn;      /* CPPN: the networks (values are theirs) */
+  float *logits;      /* CPPN: [N][H·W][3 or 4], the logits, then their gradients */
   float m[9];         /* the colour matrix (colour_matrix) */
   /* FFT only */
   float *scale;       /* [H][wf]: the 1/f scale, the 1/sqrt(H*W) and the 1/4 folded together */
@@ -198,13 +201,35 @@ static int fft_setup(fv_param *p, fv_error *err) {
   return 1;
 }
 
+/* CPPN: the networks hold the params; the image is the sigmoid of their logits */
+static fv_param *cppn_setup(fv_param *p, fv_error *err) {
+  const int ch = p->o.alpha ? 4 : 3;
+  p->cppn = fv_cppn_new(p->o.n, ch, p->o.seed, err);
+  if (!p->cppn) {
+    fv_param_free(p);
+    return NULL;
+  }
+  p->values = fv_cppn_values(p->cppn);
+  p->count = p->count_rgb = fv_cppn_count(p->cppn);
+  p->grad = (float *)malloc(p->count * sizeof(float));
+  p->rgb = (float *)calloc(p->numel, sizeof(float));
+  p->alpha = p->o.alpha ? (float *)calloc(p->numel / 3, sizeof(float)) : NULL;
+  p->logits = (float *)malloc(p->numel / 3 * ch * sizeof(float));
+  if (!p->grad || !p->rgb || (p->o.alpha && !p->alpha) || !p->logits) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "param: cannot allocate a CPPN image of %d x %dx%d", p->o.n, p->o.h, p->o.w);
+    fv_param_free(p);
+    return NULL;
+  }
+  return p;
+}
+
 fv_param *fv_param_new(const fv_param_opts *o, fv_error *err) {
   if (!o) {
     fv_error_set(err, FV_ERR_BAD_ARG, "param: no options");
     return NULL;
   }
-  if (o->kind != FV_PARAM_PIXEL && o->kind != FV_PARAM_FFT) {
-    fv_error_set(err, FV_ERR_BAD_ARG, "param: unknown kind %d (0 pixel, 1 fft)", o->kind);
+  if (o->kind != FV_PARAM_PIXEL && o->kind != FV_PARAM_FFT && o->kind != FV_PARAM_CPPN) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "param: unknown kind %d (0 pixel, 1 fft, 2 cppn)", o->kind);
     return NULL;
   }
   if (o->n < 1 || o->n > FV_PARAM_MAX_BATCH || o->h < 1 || o->h > FV_PARAM_MAX_SIDE || o->w < 1 ||
@@ -233,6 +258,7 @@ fv_param *fv_param_new(const fv_param_opts *o, fv_error *err) {
   color_matrix(p->m);
   p->wf = o->w / 2 + 1;
   p->numel = numel;
+  if (o->kind == FV_PARAM_CPPN) return cppn_setup(p, err);
   /* alpha's plane per image after all colour params, so the colour init is the same bits with alpha on */
   const size_t plane = o->kind == FV_PARAM_PIXEL ? (size_t)o->h * o->w : (size_t)o->h * p->wf * 2;
   p->count_rgb = plane * 3 * o->n;
@@ -257,7 +283,9 @@ fv_param *fv_param_new(const fv_param_opts *o, fv_error *err) {
 
 void fv_param_free(fv_param *p) {
   if (!p) return;
-  free(p->values);
+  if (p->cppn) fv_cppn_free(p->cppn); /* it owns values */
+  else free(p->values);
+  free(p->logits);
   free(p->grad);
   free(p->pre);
   free(p->rgb);
@@ -291,6 +319,10 @@ void fv_param_free(fv_param *p) {
 }
 
 void fv_param_reset(fv_param *p, uint64_t seed) {
+  if (p->cppn) {
+    fv_cppn_reset(p->cppn, seed);
+    return;
+  }
   fv_rng r;
   fv_rng_seed(&r, seed);
   const double sd = p->o.sd;
@@ -612,6 +644,7 @@ static void fft_planes_adjoint(fv_param *p, const float *dplanes, float *dparams
 
 /* ---- the linear spatial stage ------------------------------------------------- */
 void fv_param_spatial(fv_param *p, const float *params, float *out) {
+  assert(!p->cppn); /* a CPPN has no linear spatial stage */
   if (p->o.kind == FV_PARAM_PIXEL) {
     if (out != params) memcpy(out, params, p->numel * sizeof(float));
     return;
@@ -627,6 +660,7 @@ void fv_param_spatial(fv_param *p, const float *params, float *out) {
 }
 
 void fv_param_spatial_adjoint(fv_param *p, const float *dout, float *dparams) {
+  assert(!p->cppn); /* a CPPN has no linear spatial stage */
   if (p->o.kind == FV_PARAM_PIXEL) {
     if (dparams != dout) memcpy(dparams, dout, p->numel * sizeof(float));
     return;
@@ -851,8 +885,64 @@ static void backward_alpha(fv_param *p, const float *dalpha) {
   }
 }
 
+/* ---- CPPN: logits → sigmoid (colour, and alpha when on), and back -------------------------- */
+/* interleaved logits [np][ch] in place → sigmoid, split into rgb [np][3] and alpha [np] (or NULL) */
+static void cppn_out(const float *logits, size_t np, int ch, float *rgb, float *alpha) {
+  for (size_t i = 0; i < np; i++) {
+    for (int c = 0; c < 3; c++) rgb[3 * i + c] = sigmoidf(logits[ch * i + c]);
+    if (alpha) alpha[i] = sigmoidf(logits[ch * i + 3]);
+  }
+}
+
+static void cppn_render(fv_param *p) {
+  const int ch = p->o.alpha ? 4 : 3;
+  const size_t hw = (size_t)p->o.h * p->o.w;
+  for (int b = 0; b < p->o.n; b++) {
+    float *lg = p->logits + (size_t)b * hw * ch;
+    fv_cppn_logits(p->cppn, p->values, b, p->o.h, p->o.w, lg);
+    cppn_out(lg, hw, ch, p->rgb + (size_t)b * hw * 3, p->alpha ? p->alpha + (size_t)b * hw : NULL);
+  }
+}
+
+static void cppn_backward(fv_param *p, const float *drgb, const float *dalpha) {
+  const int ch = p->o.alpha ? 4 : 3;
+  const size_t hw = (size_t)p->o.h * p->o.w, one = fv_cppn_count_one(p->cppn);
+  for (int b = 0; b < p->o.n; b++) {
+    float *dl = p->logits + (size_t)b * hw * ch; /* the logits are spent: their gradient goes here */
+    const float *y = p->rgb + (size_t)b * hw * 3, *g = drgb + (size_t)b * hw * 3;
+    for (size_t i = 0; i < hw; i++) {
+      for (int c = 0; c < 3; c++) dl[ch * i + c] = g[3 * i + c] * y[3 * i + c] * (1.0f - y[3 * i + c]);
+      if (ch == 4) {
+        const float a = p->alpha[(size_t)b * hw + i];
+        dl[ch * i + 3] = dalpha ? dalpha[(size_t)b * hw + i] * a * (1.0f - a) : 0.0f;
+      }
+    }
+    fv_cppn_backward(p->cppn, b, p->o.h, p->o.w, dl, p->grad + (size_t)b * one);
+  }
+}
+
+fv_status fv_param_draw(fv_param *p, int b, int h, int w, float *out, fv_error *err) {
+  if (!p->cppn) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "param: only a CPPN image can be drawn at another size");
+    return FV_ERR_BAD_ARG;
+  }
+  if (b < 0 || b >= p->o.n || h < 1 || w < 1 || h > FV_PARAM_MAX_SIDE || w > FV_PARAM_MAX_SIDE) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "param: image %d at %dx%d out of range", b, h, w);
+    return FV_ERR_BAD_ARG;
+  }
+  const int ch = p->o.alpha ? 4 : 3;
+  const size_t np = (size_t)h * w;
+  fv_cppn_logits(p->cppn, p->values, b, h, w, out);
+  for (size_t i = 0; i < np * ch; i++) out[i] = sigmoidf(out[i]);
+  return FV_OK;
+}
+
 /* ---- render and backward ---------------------------------------------------------- */
 const float *fv_param_render(fv_param *p) {
+  if (p->cppn) {
+    cppn_render(p);
+    return p->rgb;
+  }
   if (p->o.kind == FV_PARAM_FFT) {
     /* per image: the three channel planes, then colour and sigmoid into the interleaved image */
     const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
@@ -877,6 +967,10 @@ const float *fv_param_render(fv_param *p) {
 const float *fv_param_backward(fv_param *p, const float *drgb) { return fv_param_backward_rgba(p, drgb, NULL); }
 
 const float *fv_param_backward_rgba(fv_param *p, const float *drgb, const float *dalpha) {
+  if (p->cppn) {
+    cppn_backward(p, drgb, dalpha);
+    return p->grad;
+  }
   backward_alpha(p, dalpha);
   if (p->o.kind == FV_PARAM_FFT) {
     const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;

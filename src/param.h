@@ -20,7 +20,12 @@
  *          Odd W is a true odd-length irfft (W/2+1 bins, no crop); Lucid
  *          instead keeps W/2+2 bins, runs an even irfft of W+1 and crops.
  *
- * Then, for both kinds, per pixel: decorrelated colour (optional), rgb = M c,
+ *   CPPN   a compositional pattern-producing network per image (src/cppn.h: its
+ *          layers, params and init); rgb = sigmoid(its logits), no colour
+ *          matrix (Lucid's cppn()), decorrelate and sd unused. With alpha it has
+ *          a fourth output. Drawn at any size (fv_param_draw).
+ *
+ * Then, for the PIXEL and FFT kinds, per pixel: decorrelated colour (optional), rgb = M c,
  * with M Lucid's color_correlation_svd_sqrt divided by its largest column
  * norm; and finally rgb = sigmoid(.) into [0, 1] (Lucid's to_valid_rgb with
  * sigmoid=True: colour first, then the sigmoid).
@@ -64,7 +69,7 @@
 
 #include "fv.h"
 
-typedef enum { FV_PARAM_PIXEL = 0, FV_PARAM_FFT = 1 } fv_param_kind;
+typedef enum { FV_PARAM_PIXEL = 0, FV_PARAM_FFT = 1, FV_PARAM_CPPN = 2 } fv_param_kind;
 
 typedef struct {
   int kind;             /* fv_param_kind */
@@ -108,7 +113,11 @@ const float *fv_param_backward(fv_param *p, const float *drgb);
 /* The same with dL/dalpha [N,H,W] too (NULL: zero; ignored without alpha). */
 const float *fv_param_backward_rgba(fv_param *p, const float *drgb, const float *dalpha);
 
-/* ---- the linear stages, exposed for tests and for callers that need them --
+/* A CPPN's image b drawn at h×w: out [h·w][3, or 4 with alpha], interleaved, in [0, 1].
+ * FV_ERR_BAD_ARG for another kind or a bad size. */
+fv_status fv_param_draw(fv_param *p, int b, int h, int w, float *out, fv_error *err);
+
+/* ---- the linear stages (PIXEL, FFT), exposed for tests and for callers that need them --
  * spatial: params -> pre-colour image [N,H,W,3] (PIXEL: a copy; FFT: the
  * scaled irfft2 of each channel, / 4). Its adjoint maps [N,H,W,3] to params.
  * Both use the object's scratch; out must not alias the object's buffers. */

@@ -346,30 +346,63 @@ const uint8_t *fv_render_rgba(fv_render *r, int image, fv_error *err) {
   return r->rgba + (size_t)image * r->size * r->size * 4;
 }
 
-/* A batch as one grid, ceil(sqrt(n)) columns, 2 white pixels between images. */
+/* Image i's RGBA at the PNG's side into out (side² · 4): the render's own pixels, or a
+ * CPPN drawn again at that size (cppn_size). */
+static int png_pixels(fv_render *r, int i, int side, uint8_t *out, fv_error *err) {
+  if (side == r->size) {
+    memcpy(out, fv_render_rgba(r, i, NULL), (size_t)side * side * 4);
+    return 1;
+  }
+  const int ch = r->o.alpha ? 4 : 3;
+  const size_t np = (size_t)side * side;
+  float *f = (float *)malloc(np * ch * sizeof(float));
+  if (!f) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory for a %dx%d drawing", side, side);
+    return 0;
+  }
+  if (fv_param_draw(r->param, i, side, side, f, err) != FV_OK) {
+    free(f);
+    return 0;
+  }
+  for (size_t p = 0; p < np; p++) {
+    for (int c = 0; c < 3; c++) out[4 * p + c] = to_u8(f[ch * p + c]);
+    out[4 * p + 3] = ch == 4 ? to_u8(f[ch * p + 3]) : 255;
+  }
+  free(f);
+  return 1;
+}
+
+/* A batch as one grid, ceil(sqrt(n)) columns, 2 white pixels between images; a CPPN at cppn_size. */
 uint8_t *fv_render_png(fv_render *r, int image, size_t *out_len, fv_error *err) {
   fv_error_clear(err);
   if (!r || image < -1 || image >= r->n) {
     fv_error_set(err, FV_ERR_BAD_ARG, "image %d out of range (0..%d, or -1 for the grid)", image, r ? r->n - 1 : 0);
     return NULL;
   }
-  if (image >= 0) return fv_png_encode(fv_render_rgba(r, image, NULL), r->size, r->size, 4, out_len, err);
+  const int s = r->o.cppn_size ? r->o.cppn_size : r->size;
   int cols = 1;
-  while (cols * cols < r->n) cols++;
-  int rows = (r->n + cols - 1) / cols, gap = 2, s = r->size;
+  while (image < 0 && cols * cols < r->n) cols++;
+  const int count = image < 0 ? r->n : 1;
+  int rows = (count + cols - 1) / cols, gap = 2;
   int w = cols * s + (cols - 1) * gap, h = rows * s + (rows - 1) * gap;
-  uint8_t *grid = (uint8_t *)malloc((size_t)w * h * 4);
-  if (!grid) {
+  uint8_t *grid = (uint8_t *)malloc((size_t)w * h * 4), *one = (uint8_t *)malloc((size_t)s * s * 4);
+  if (!grid || !one) {
+    free(grid);
+    free(one);
     fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory");
     return NULL;
   }
   memset(grid, 255, (size_t)w * h * 4);
-  for (int i = 0; i < r->n; i++) {
-    const uint8_t *src = fv_render_rgba(r, i, NULL);
-    int x0 = (i % cols) * (s + gap), y0 = (i / cols) * (s + gap);
-    for (int y = 0; y < s; y++) memcpy(grid + ((size_t)(y0 + y) * w + x0) * 4, src + (size_t)y * s * 4, (size_t)s * 4);
+  uint8_t *png = NULL;
+  for (int k = 0; k < count; k++) {
+    const int i = image < 0 ? k : image;
+    if (!png_pixels(r, i, s, one, err)) goto done;
+    int x0 = (k % cols) * (s + gap), y0 = (k / cols) * (s + gap);
+    for (int y = 0; y < s; y++) memcpy(grid + ((size_t)(y0 + y) * w + x0) * 4, one + (size_t)y * s * 4, (size_t)s * 4);
   }
-  uint8_t *png = fv_png_encode(grid, w, h, 4, out_len, err);
+  png = fv_png_encode(grid, w, h, 4, out_len, err);
+done:
   free(grid);
+  free(one);
   return png;
 }

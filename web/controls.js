@@ -94,6 +94,8 @@ export class Controls {
     s.param = $('param').value;
     s.decorrelate = $('decorrelate').checked;
     s.transforms = $('transforms').checked;
+    s.alpha = $('alpha').checked;
+    s.alphaBlur = num('alpha-blur') || 0;
     s.l1 = num('l1') || 0;
     s.tv = num('tv') || 0;
     s.blur = num('blur') || 0;
@@ -119,6 +121,8 @@ export class Controls {
     $('param').value = s.param;
     $('decorrelate').checked = s.decorrelate;
     $('transforms').checked = s.transforms;
+    $('alpha').checked = s.alpha;
+    $('alpha-blur').value = s.alphaBlur;
     $('l1').value = s.l1;
     $('tv').value = s.tv;
     $('blur').value = s.blur;
@@ -347,6 +351,7 @@ export class Controls {
     $('photo-clear').addEventListener('click', () => { this.app.state.photo = ''; this.write(); changed(); });
     $('copy-link').addEventListener('click', guard(() => this.copyLink()));
     $('smooth').addEventListener('change', () => $('canvas').classList.toggle('smooth', $('smooth').checked));
+    $('backdrop').addEventListener('change', () => { $('canvas-box').dataset.backdrop = $('backdrop').value; });
   }
 }
 
