@@ -25,17 +25,18 @@ before(async () => {
 /** Renders options; returns the RGBA of each image. */
 function render(options) {
   const r = fv.render(m, { size: SIZE, ...options });
+  assert.equal(r.size, options.size ?? SIZE);
   r.step(r.stepsPlanned);
   const out = Array.from({ length: r.batch }, (_, i) => r.rgba(i).slice());
   r.free();
   return out;
 }
 
-/** The mean over space of channel ch at L, for RGBA pixels (SIZE²) or a photo's bytes. */
-function channelMean(input, ch) {
-  const inf = fv.infer(m, { h: SIZE, w: SIZE, lastLayer: li });
+/** The mean over space of channel ch at L, for RGBA pixels (size²) or a photo's bytes (resized to size²). */
+function channelMean(input, ch, size = SIZE) {
+  const inf = fv.infer(m, { h: size, w: size, lastLayer: li });
   if (input instanceof Uint8ClampedArray) {
-    const im = fv.imageFromRGBA(input, SIZE, SIZE);
+    const im = fv.imageFromRGBA(input, size, size);
     inf.run(im);
     im.free();
   } else {
@@ -48,7 +49,39 @@ function channelMean(input, ch) {
   for (let i = ch; i < data.length; i += C) s += data[i];
   return s / (data.length / C);
 }
-const bestPhoto = (ch) => Math.max(...photos.map((f) => channelMean(readFileSync(image(f)), ch)));
+const bestPhoto = (ch, size = SIZE) => Math.max(...photos.map((f) => channelMean(readFileSync(image(f)), ch, size)));
+
+/**
+ * The high-frequency share of an RGBA image's luminance: the fraction of its power
+ * (mean removed) at radial frequencies above a quarter cycle per pixel, from a plain
+ * 2-D DFT written out here.
+ */
+function highFrequencyShare(rgba, n) {
+  const lum = new Float64Array(n * n);
+  let mean = 0;
+  for (let p = 0; p < n * n; p++) mean += (lum[p] = 0.299 * rgba[4 * p] + 0.587 * rgba[4 * p + 1] + 0.114 * rgba[4 * p + 2]) / (n * n);
+  const re = new Float64Array(n * n), im = new Float64Array(n * n); // rows first, then columns
+  for (let y = 0; y < n; y++)
+    for (let k = 0; k < n; k++) {
+      let a = 0, b = 0;
+      for (let x = 0; x < n; x++) { const t = (-2 * Math.PI * k * x) / n, v = lum[y * n + x] - mean; a += v * Math.cos(t); b += v * Math.sin(t); }
+      re[y * n + k] = a, im[y * n + k] = b;
+    }
+  let high = 0, total = 0;
+  for (let kx = 0; kx < n; kx++)
+    for (let ky = 0; ky < n; ky++) {
+      let a = 0, b = 0;
+      for (let y = 0; y < n; y++) {
+        const t = (-2 * Math.PI * ky * y) / n, c = Math.cos(t), s = Math.sin(t);
+        a += re[y * n + kx] * c - im[y * n + kx] * s;
+        b += re[y * n + kx] * s + im[y * n + kx] * c;
+      }
+      const fx = Math.min(kx, n - kx) / n, fy = Math.min(ky, n - ky) / n, power = a * a + b * b;
+      total += power;
+      if (Math.hypot(fx, fy) > 0.25) high += power;
+    }
+  return high / total;
+}
 
 /** RGBA composited over a flat grey (the straight-alpha "over" rule), opaque. */
 function overGrey(rgba, grey = 127.5) {
@@ -106,4 +139,34 @@ test('alpha with batch, diversity and transforms: an RGBA PNG whose manifest re-
   const bad = cli('render', '--layer', L, '--channel', '5', '--alpha-blur', '1');
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--alpha-blur W needs --alpha/);
+});
+
+test('cppn: the unit fires above every store photo, with less high-frequency power than a pixel render of it', () => {
+  const ch = 5, size = 64;
+  const [cppn] = render({ size, steps: 96, param: 'cppn', objective: `${L}:${ch}` });
+  const [pixel] = render({ size, steps: 96, param: 'pixel', objective: `${L}:${ch}` });
+  const act = channelMean(cppn, ch, size), best = bestPhoto(ch, size);
+  assert.ok(act > best, `CPPN ${act.toFixed(2)} vs the best store photo ${best.toFixed(2)}`);
+  const hc = highFrequencyShare(cppn, size), hp = highFrequencyShare(pixel, size);
+  assert.ok(hc < hp, `high-frequency share: CPPN ${hc.toFixed(3)}, pixels ${hp.toFixed(3)}`);
+});
+
+test('cppn with alpha and batch: --cppn-size draws the PNG larger, the manifest re-renders the same bytes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fv-cppn-'));
+  const out = join(dir, 'c.png');
+  const r = cli('render', '--layer', L, '--channel', '5', '--size', '32', '--steps', '6', '--batch', '2', '--diversity', '1',
+    '--param', 'cppn', '--cppn-size', '80', '--alpha', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const manifest = JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8'));
+  assert.deepEqual([manifest.options.param, manifest.options.cppn_size, manifest.options.alpha], ['cppn', 80, true]);
+  assert.ok(Math.abs(manifest.options.lr - 0.005) < 1e-9, `the CPPN's Adam rate: ${manifest.options.lr}`);
+  const png = readPng(readFileSync(out));
+  assert.deepEqual([png.width, png.height, png.channels], [2 * 80 + 2, 80, 4], 'two 80-px images side by side, RGBA');
+  const again = join(dir, 'again.png');
+  const r2 = cli('render', '--manifest', join(dir, 'c.json'), '--out', again);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.ok(readFileSync(again).equals(readFileSync(out)), 'the manifest re-renders the same PNG bytes');
+  const bad = cli('render', '--layer', L, '--channel', '5', '--cppn-size', '64');
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /--cppn-size N needs --param cppn/);
 });

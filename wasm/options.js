@@ -62,13 +62,15 @@ export class InputError extends Error {
 // ==== render state: what a render is, before it is engine options ====================
 
 export const OBJECTIVES = Object.freeze(['channel', 'neuron', 'layer', 'class', 'direction', 'caricature']);
-export const PARAMS = Object.freeze(['fft', 'pixel']);
+export const PARAMS = Object.freeze(['fft', 'pixel', 'cppn']);
+/** Adam's learning rate when none is given, by parameterization (the engine's defaults: src/options.h). */
+export const PARAM_LR = Object.freeze({ fft: 0.05, pixel: 0.05, cppn: 0.005 });
 
 /** The state of a render (the page's, the CLI's, an element's). Values equal the engine's defaults. */
 export const DEFAULTS = Object.freeze({
   model: '', layer: '', channel: 0, objective: 'channel', expr: '', photo: '', negative: false, x: null, y: null, class: 1,
   batch: 1, diversity: 0, size: 128, steps: 512, lr: 0.05, seed: 0, param: 'fft', decorrelate: true,
-  transforms: true, l1: 0, tv: 0, blur: 0, alpha: false, alphaBlur: 0.1,
+  transforms: true, l1: 0, tv: 0, blur: 0, alpha: false, alphaBlur: 0.1, cppnSize: 0,
   // issue 10: input: 'auto' (a preset name: imagenet, caffe, 0:1, -1:1, 0:255) and bgr: false go here
 });
 
@@ -95,6 +97,7 @@ const FIELDS = {
   diversity: ['div', 'num'], size: ['size', 'int'], steps: ['steps', 'int'], lr: ['lr', 'num'], seed: ['seed', 'int'],
   param: ['param', 'param'], decorrelate: ['decor', 'bool'], transforms: ['tf', 'bool'], l1: ['l1', 'num'],
   tv: ['tv', 'num'], blur: ['blur', 'num'], alpha: ['alpha', 'bool'], alphaBlur: ['ablur', 'num'],
+  cppnSize: ['cppnsize', 'int'],
 };
 
 /** A layer as text names it: a string of digits is an index, anything else a name. */
@@ -135,6 +138,7 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
   };
   if (s.diversity) o.diversity = s.diversity;
   if (s.alpha) Object.assign(o, { alpha: true, alpha_blur: s.alphaBlur }); // transparency (src/alpha.h)
+  if (s.param === 'cppn' && s.cppnSize) o.cppn_size = s.cppnSize; // the PNG drawn at this side
   if (typeof main === 'string' && objective.length === 1) o.objective = main; // so the engine's messages say "objective at N"
   return o;
 }
@@ -153,6 +157,8 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
 //   decor  0 = no colour decorrelation         tf     0 = no transforms
 //   l1, tv, blur   penalty strengths (0 = off; the term weight is minus this)
 //   alpha  1 = transparency (RGBA)             ablur  its alpha blur weight (default 0.1)
+//   cppnsize  param=cppn: the PNG's side (the network drawn larger; 0 = the render size)
+//   (no lr with param=cppn: the CPPN's rate, PARAM_LR)
 //   autostart=0    (page only) do not start rendering on load
 // A value of the wrong type is ignored (the default stays): a link is not a place for errors.
 
@@ -165,6 +171,7 @@ export function readQuery(search) {
     const v = TYPES[type].parse(q.get(qk));
     if (v !== undefined) s[key] = v;
   }
+  if (!q.has('lr')) s.lr = PARAM_LR[s.param];
   return s;
 }
 
@@ -179,7 +186,8 @@ export function writeQuery(s) {
   const q = new URLSearchParams();
   for (const [key, [qk, type]] of Object.entries(FIELDS)) {
     const v = s[key];
-    if (v === undefined || (v === DEFAULTS[key] && key !== 'model' && key !== 'layer')) continue;
+    const dflt = key === 'lr' ? PARAM_LR[s.param] : DEFAULTS[key];
+    if (v === undefined || (v === dflt && key !== 'model' && key !== 'layer')) continue;
     if ((key === 'x' || key === 'y') && v === null) continue;
     q.set(qk, type === 'bool' ? (v ? '1' : '0') : String(v));
   }
@@ -198,7 +206,7 @@ export function stateUrl(s, base = new URL('../web/', import.meta.url)) {
 /** The parseArgs options of the render flags; `featviz render` adds its own (out, manifest, ...). */
 export const RENDER_FLAGS = Object.freeze(Object.fromEntries([
   ...['layer', 'channel', 'objective', 'photo', 'caricature', 'x', 'y', 'class', 'batch', 'diversity', 'size', 'steps', 'lr',
-    'seed', 'param', 'alpha-blur']
+    'seed', 'param', 'alpha-blur', 'cppn-size']
     .map((k) => [k, { type: 'string' }]),
   ...['negative', 'no-decorrelate', 'no-transforms', 'alpha'].map((k) => [k, { type: 'boolean' }]),
 ]));
@@ -249,6 +257,11 @@ export function readFlags(v) {
   for (const [key, type] of [['seed', 'int'], ['size', 'int'], ['batch', 'int'], ['steps', 'int'], ['lr', 'num'],
     ['diversity', 'num'], ['param', 'param']]) {
     s[key] = readFlag(v, key, type) ?? s[key];
+  }
+  if (v.lr === undefined) s.lr = PARAM_LR[s.param];
+  if (v['cppn-size'] !== undefined) {
+    if (s.param !== 'cppn') throw new InputError('--cppn-size N needs --param cppn');
+    s.cppnSize = readFlag(v, 'cppn-size', 'int');
   }
   s.negative = !!v.negative;
   s.alpha = !!v.alpha;
@@ -301,6 +314,7 @@ export function readAttributes(el) {
     ['seed', 'int'], ['param', 'param']]) {
     s[key] = attrValue(el, key, type) ?? s[key];
   }
+  if (!el.hasAttribute('lr')) s.lr = PARAM_LR[s.param];
   s.decorrelate = !saysOff(el, 'decorrelate', `none|${OFF}`);
   s.transforms = !saysOff(el, 'transforms', `none|${OFF}`);
   s.alpha = el.hasAttribute('alpha') && !saysOff(el, 'alpha', OFF);

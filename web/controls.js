@@ -14,7 +14,7 @@
 //
 // `app` is the page's shared state (app.js): { pool, state, info, labels, modelKey, models, job, photoBytes() }.
 import { $, showError, clearError, say, guard } from './messages.js';
-import { renderOptions, writeQuery, drawBatch, CODE } from '../wasm/options.js';
+import { renderOptions, writeQuery, drawBatch, CODE, PARAM_LR } from '../wasm/options.js';
 import { CRASHED } from '../wasm/pool.js';
 import { Movie } from '../wasm/movie.js';
 
@@ -95,6 +95,7 @@ export class Controls {
     s.decorrelate = $('decorrelate').checked;
     s.transforms = $('transforms').checked;
     s.alpha = $('alpha').checked;
+    s.cppnSize = Math.trunc(num('cppn-size')) || 0;
     s.alphaBlur = num('alpha-blur') || 0;
     s.l1 = num('l1') || 0;
     s.tv = num('tv') || 0;
@@ -122,6 +123,7 @@ export class Controls {
     $('decorrelate').checked = s.decorrelate;
     $('transforms').checked = s.transforms;
     $('alpha').checked = s.alpha;
+    $('cppn-size').value = s.cppnSize;
     $('alpha-blur').value = s.alphaBlur;
     $('l1').value = s.l1;
     $('tv').value = s.tv;
@@ -351,6 +353,11 @@ export class Controls {
     $('photo-clear').addEventListener('click', () => { this.app.state.photo = ''; this.write(); changed(); });
     $('copy-link').addEventListener('click', guard(() => this.copyLink()));
     $('smooth').addEventListener('change', () => $('canvas').classList.toggle('smooth', $('smooth').checked));
+    // a parameterization's own learning rate (PARAM_LR) replaces the last one's default, not a rate the user typed
+    // (this runs before the form's change handler reads the controls: state.param is still the last one)
+    $('param').addEventListener('change', () => {
+      if (num('lr') === PARAM_LR[this.app.state.param]) $('lr').value = PARAM_LR[$('param').value];
+    });
     $('backdrop').addEventListener('change', () => { $('canvas-box').dataset.backdrop = $('backdrop').value; });
   }
 }
