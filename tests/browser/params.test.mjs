@@ -53,3 +53,25 @@ test('alpha: an RGBA canvas over a switchable backdrop, and the CLI\'s PNG bytes
   assert.match(await backdrop(), /^none rgb\(255, 255, 255\)$/);
   await p.assertClean();
 });
+
+test('cppn: the page draws the PNG at cppnsize with the CPPN\'s rate, the CLI\'s bytes', { skip }, async () => {
+  const cliPng = join(tmp, 'cppn.png');
+  execFileSync(process.execPath, [
+    join(ROOT, 'bin', 'featviz.mjs'), 'render', model('mobilenet_v2_1.0_224_quant.tflite'), '--layer', LAYER, '--channel', '5',
+    '--size', '32', '--steps', '6', '--param', 'cppn', '--cppn-size', '96', '--out', cliPng,
+  ], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  const q = new URLSearchParams({ model: 'mobilenet_v2', layer: LAYER, ch: '5', size: '32', steps: '6', param: 'cppn', cppnsize: '96' });
+  const p = await b.page(`/web/?${q}`);
+  await p.ready();
+  assert.equal(await p.state(['done', 'error']), 'done', await p.page.textContent('#error-text'));
+  assert.equal(await p.page.inputValue('#lr'), '0.005', 'the CPPN\'s learning rate without lr in the URL');
+  const png = await download(p.page, '#export-png');
+  assert.ok(png.bytes.equals(readFileSync(cliPng)), 'the page\'s 96-px CPPN PNG is the CLI\'s, byte for byte');
+  // switching the parameterization moves a default rate along, not a typed one
+  await p.page.selectOption('#param', 'fft');
+  assert.equal(await p.page.inputValue('#lr'), '0.05');
+  await p.page.fill('#lr', '0.02');
+  await p.page.selectOption('#param', 'cppn');
+  assert.equal(await p.page.inputValue('#lr'), '0.02');
+  await p.assertClean();
+});
