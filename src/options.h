@@ -5,7 +5,8 @@
  * The JSON is an object; every key is optional except an objective:
  *   {
  *     "size": 128, "batch": 1, "steps": 512, "lr": 0.05, "seed": 0,
- *     "param": "fft" | "pixel" | "cppn", "decorrelate": true, "decay_power": 1,
+ *     "param": "fft" | "pixel" | "cppn" | "laplacian", "decorrelate": true, "decay_power": 1,
+ *     "shared": false                         (aligned interpolation: low-res params shared across the batch, param.h),
  *     "cppn_size": 1024                      (cppn only: the PNG's side, the network drawn larger),
  *     "transforms": "standard" | "none", "redirect_steps": 16,
  *     "alpha": false, "alpha_blur": 0.1      (transparency, src/alpha.h; written only when on),
@@ -106,6 +107,7 @@ typedef struct {
   float lr;              /* Adam learning rate, finite, > 0 (default 0.05; 0.005 for param cppn) */
   uint64_t seed;         /* default 0 */
   int param;             /* fv_param_kind from param.h (default FV_PARAM_FFT) */
+  int shared;            /* the shared low-resolution params of aligned interpolation (param.h); default 0 */
   int cppn_size;         /* CPPN: the side its PNG is drawn at, 8..FV_CPPN_SIZE_MAX; 0 = size (default) */
   int decorrelate;       /* default 1 */
   float decay_power;     /* Fourier spectrum decay (default 1) */

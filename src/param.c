@@ -22,6 +22,7 @@
 #include "cppn.h"
 #include "kernels/kernels.h"
 #include "kiss_fft.h"
+#include "lowres.h"
 #include "kiss_fftr.h"
 #include "kissfft4.h"
 #include "model.h"
@@ -52,6 +53,11 @@ struct fv_param {
   float *rgb;         /* image [N,H,W,3] */
   size_t count_rgb;   /* params of the colour channels; alpha's follow (alpha on) */
   float *alpha;       /* alpha on: [N,H,W] in (0, 1), else NULL */
+  size_t count_alpha; /* alpha params, after the colour params */
+  int n_levels;       /* low-resolution tensors added before the colour stage (lowres.h) */
+  fv_lowres levels[FV_PARAM_MAX_LEVELS];
+  size_t level_at[FV_PARAM_MAX_LEVELS]; /* where each level's params start (after colour and alpha) */
+  float *low;         /* levels on: [N,H,W,3] their sum; in backward dL/d(pre-colour image) */
   fv_cppn *cppn;      /* CPPN: the networks (values are theirs) */
   float *logits;      /* CPPN: [N][H·W][3 or 4], the logits, then their gradients */
   float m[9];         /* the colour matrix (colour_matrix) */
@@ -201,6 +207,41 @@ static int fft_setup(fv_param *p, fv_error *err) {
   return 1;
 }
 
+/* The low-resolution tensors: a Laplacian pyramid's levels (sides 1, 1/2, 1/4, 1/8:
+ * Lucid's laplacian_pyramid, n_levels 4), then the ones aligned interpolation shares
+ * across the batch (Lucid's interpolation notebook: fewer frames than the batch). */
+static void add_level(fv_param *p, int frames, int k) {
+  fv_lowres *t = &p->levels[p->n_levels];
+  t->dn = p->o.n, t->dh = p->o.h, t->dw = p->o.w, t->c = 3;
+  t->sn = frames < p->o.n ? frames : p->o.n;
+  t->sh = p->o.h / k > 0 ? p->o.h / k : 1;
+  t->sw = p->o.w / k > 0 ? p->o.w / k : 1;
+  p->level_at[p->n_levels++] = p->count;
+  p->count += fv_lowres_count(t);
+}
+
+static void plan_levels(fv_param *p) {
+  const int n = p->o.n;
+  if (p->o.kind == FV_PARAM_LAPLACIAN)
+    for (int k = 1; k <= 8; k *= 2) add_level(p, n, k);
+  if (p->o.shared) {
+    static const int shared[][2] = {{1, 2}, {1, 4}, {1, 8}, {2, 8}, {1, 16}, {2, 16}}; /* frames, 1/side */
+    for (int i = 0; i < 6; i++) add_level(p, shared[i][0], shared[i][1]);
+  }
+}
+
+/* low = the sum of the levels [N,H,W,3] */
+static void levels_sum(fv_param *p) {
+  if (!p->n_levels) return;
+  memset(p->low, 0, p->numel * sizeof(float));
+  for (int l = 0; l < p->n_levels; l++) fv_lowres_up(&p->levels[l], p->values + p->level_at[l], p->low);
+}
+
+/* dlow = dL/d(pre-colour image) → each level's gradient */
+static void levels_adjoint(fv_param *p, const float *dlow) {
+  for (int l = 0; l < p->n_levels; l++) fv_lowres_up_adjoint(&p->levels[l], dlow, p->grad + p->level_at[l]);
+}
+
 /* CPPN: the networks hold the params; the image is the sigmoid of their logits */
 static fv_param *cppn_setup(fv_param *p, fv_error *err) {
   const int ch = p->o.alpha ? 4 : 3;
@@ -228,8 +269,12 @@ fv_param *fv_param_new(const fv_param_opts *o, fv_error *err) {
     fv_error_set(err, FV_ERR_BAD_ARG, "param: no options");
     return NULL;
   }
-  if (o->kind != FV_PARAM_PIXEL && o->kind != FV_PARAM_FFT && o->kind != FV_PARAM_CPPN) {
-    fv_error_set(err, FV_ERR_BAD_ARG, "param: unknown kind %d (0 pixel, 1 fft, 2 cppn)", o->kind);
+  if (o->kind != FV_PARAM_PIXEL && o->kind != FV_PARAM_FFT && o->kind != FV_PARAM_CPPN && o->kind != FV_PARAM_LAPLACIAN) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "param: unknown kind %d (0 pixel, 1 fft, 2 cppn, 3 laplacian)", o->kind);
+    return NULL;
+  }
+  if (o->shared && o->kind == FV_PARAM_CPPN) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "param: shared low-resolution params need an fft, pixel or laplacian image, not a CPPN");
     return NULL;
   }
   if (o->n < 1 || o->n > FV_PARAM_MAX_BATCH || o->h < 1 || o->h > FV_PARAM_MAX_SIDE || o->w < 1 ||
@@ -260,15 +305,20 @@ fv_param *fv_param_new(const fv_param_opts *o, fv_error *err) {
   p->numel = numel;
   if (o->kind == FV_PARAM_CPPN) return cppn_setup(p, err);
   /* alpha's plane per image after all colour params, so the colour init is the same bits with alpha on */
-  const size_t plane = o->kind == FV_PARAM_PIXEL ? (size_t)o->h * o->w : (size_t)o->h * p->wf * 2;
-  p->count_rgb = plane * 3 * o->n;
-  p->count = p->count_rgb + (o->alpha ? plane * o->n : 0);
+  const size_t plane = o->kind == FV_PARAM_FFT ? (size_t)o->h * p->wf * 2 : (size_t)o->h * o->w;
+  p->count_rgb = o->kind == FV_PARAM_LAPLACIAN ? 0 : plane * 3 * o->n; /* a pyramid is its levels alone */
+  p->count_alpha = o->alpha ? plane * o->n : 0;
+  p->count = p->count_rgb + p->count_alpha;
+  plan_levels(p);
   p->values = (float *)malloc(p->count * sizeof(float));
   p->grad = (float *)malloc(p->count * sizeof(float));
-  p->pre = o->kind == FV_PARAM_PIXEL ? (float *)malloc(numel * sizeof(float)) : NULL;
+  const int pre = o->kind != FV_PARAM_FFT;
+  p->pre = pre ? (float *)malloc(numel * sizeof(float)) : NULL;
+  p->low = p->n_levels ? (float *)malloc(numel * sizeof(float)) : NULL;
   p->rgb = (float *)calloc(numel, sizeof(float));
   p->alpha = o->alpha ? (float *)calloc(numel / 3, sizeof(float)) : NULL;
-  if (!p->values || !p->grad || (o->kind == FV_PARAM_PIXEL && !p->pre) || !p->rgb || (o->alpha && !p->alpha)) {
+  if (!p->values || !p->grad || (pre && !p->pre) || (p->n_levels && !p->low) || !p->rgb ||
+      (o->alpha && !p->alpha)) {
     fv_error_set(err, FV_ERR_NO_MEMORY, "param: cannot allocate %zu params", p->count);
     fv_param_free(p);
     return NULL;
@@ -286,6 +336,7 @@ void fv_param_free(fv_param *p) {
   if (p->cppn) fv_cppn_free(p->cppn); /* it owns values */
   else free(p->values);
   free(p->logits);
+  free(p->low);
   free(p->grad);
   free(p->pre);
   free(p->rgb);
@@ -644,7 +695,7 @@ static void fft_planes_adjoint(fv_param *p, const float *dplanes, float *dparams
 
 /* ---- the linear spatial stage ------------------------------------------------- */
 void fv_param_spatial(fv_param *p, const float *params, float *out) {
-  assert(!p->cppn); /* a CPPN has no linear spatial stage */
+  assert(!p->cppn && p->o.kind != FV_PARAM_LAPLACIAN); /* PIXEL and FFT only (levels are not in it) */
   if (p->o.kind == FV_PARAM_PIXEL) {
     if (out != params) memcpy(out, params, p->numel * sizeof(float));
     return;
@@ -660,7 +711,7 @@ void fv_param_spatial(fv_param *p, const float *params, float *out) {
 }
 
 void fv_param_spatial_adjoint(fv_param *p, const float *dout, float *dparams) {
-  assert(!p->cppn); /* a CPPN has no linear spatial stage */
+  assert(!p->cppn && p->o.kind != FV_PARAM_LAPLACIAN); /* PIXEL and FFT only (levels are not in it) */
   if (p->o.kind == FV_PARAM_PIXEL) {
     if (dparams != dout) memcpy(dparams, dout, p->numel * sizeof(float));
     return;
@@ -873,7 +924,7 @@ static void backward_alpha(fv_param *p, const float *dalpha) {
   if (!p->alpha) return;
   float *g = p->grad + p->count_rgb;
   if (!dalpha) {
-    memset(g, 0, (p->count - p->count_rgb) * sizeof(float));
+    memset(g, 0, p->count_alpha * sizeof(float));
     return;
   }
   const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
@@ -946,14 +997,24 @@ const float *fv_param_render(fv_param *p) {
   if (p->o.kind == FV_PARAM_FFT) {
     /* per image: the three channel planes, then colour and sigmoid into the interleaved image */
     const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
+    levels_sum(p);
     for (int b = 0; b < p->o.n; b++) {
       fft_planes(p, p->values + (size_t)b * 3 * nbf, p->planes, 3);
+      if (p->low) /* the shared levels join each channel plane */
+        for (int c = 0; c < 3; c++)
+          for (size_t i = 0; i < hw; i++) p->planes[c * hw + i] += p->low[((size_t)b * hw + i) * 3 + c];
       colour_out(p, p->planes, hw, p->rgb + (size_t)b * hw * 3);
     }
     render_alpha(p);
     return p->rgb;
   }
-  const float *lin = p->values; /* PIXEL without decorrelation: the params themselves */
+  const float *lin = p->values; /* PIXEL without decorrelation or levels: the params themselves */
+  if (p->n_levels) {
+    levels_sum(p);
+    const int base = p->o.kind == FV_PARAM_PIXEL;
+    for (size_t i = 0; i < p->numel; i++) p->pre[i] = (base ? p->values[i] : 0.0f) + p->low[i];
+    lin = p->pre;
+  }
   if (p->o.decorrelate) {
     fv_color_decorrelate(lin, p->pre, p->numel / 3);
     lin = p->pre;
@@ -976,13 +1037,21 @@ const float *fv_param_backward_rgba(fv_param *p, const float *drgb, const float 
     const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
     for (int b = 0; b < p->o.n; b++) {
       colour_in(p, drgb + (size_t)b * hw * 3, p->rgb + (size_t)b * hw * 3, hw, p->planes);
+      if (p->low)
+        for (int c = 0; c < 3; c++)
+          for (size_t i = 0; i < hw; i++) p->low[((size_t)b * hw + i) * 3 + c] = p->planes[c * hw + i];
       fft_planes_adjoint(p, p->planes, p->grad + (size_t)b * 3 * nbf, 3);
     }
+    levels_adjoint(p, p->low);
     return p->grad;
   }
-  /* sigmoid' = y (1 - y), from the saved image */
-  float *d = p->grad;
+  /* sigmoid' = y (1 - y), from the saved image; a pyramid's goes to its levels alone */
+  float *d = p->o.kind == FV_PARAM_PIXEL ? p->grad : p->low;
   for (size_t i = 0; i < p->numel; i++) d[i] = drgb[i] * p->rgb[i] * (1.0f - p->rgb[i]);
   if (p->o.decorrelate) fv_color_decorrelate_adjoint(d, d, p->numel / 3);
+  if (p->n_levels) {
+    if (d != p->low) memcpy(p->low, d, p->numel * sizeof(float));
+    levels_adjoint(p, p->low);
+  }
   return p->grad;
 }

@@ -20,6 +20,10 @@
  *          Odd W is a true odd-length irfft (W/2+1 bins, no crop); Lucid
  *          instead keeps W/2+2 bins, runs an even irfft of W+1 and crops.
  *
+ *   LAPLACIAN  a Laplacian pyramid (Lucid's laplacian_pyramid, 4 levels): the
+ *          pre-colour image is a sum of low-resolution tensors (src/lowres.h) at
+ *          1, 1/2, 1/4, 1/8 of the side, each [N][H/k][W/k][3], bilinearly
+ *          resized up; then colour and sigmoid as for PIXEL.
  *   CPPN   a compositional pattern-producing network per image (src/cppn.h: its
  *          layers, params and init); rgb = sigmoid(its logits), no colour
  *          matrix (Lucid's cppn()), decorrelate and sd unused. With alpha it has
@@ -29,6 +33,13 @@
  * with M Lucid's color_correlation_svd_sqrt divided by its largest column
  * norm; and finally rgb = sigmoid(.) into [0, 1] (Lucid's to_valid_rgb with
  * sigmoid=True: colour first, then the sigmoid).
+ *
+ * Shared (opts.shared, aligned interpolation; Lucid's interpolation notebook): six
+ * low-resolution tensors with fewer frames than the batch — [1][H/2][W/2],
+ * [1][H/4][W/4], [1][H/8][W/8], [2][H/8][W/8], [1][H/16][W/16], [2][H/16][W/16],
+ * each resized along the batch too — are added to every frame's pre-colour image,
+ * so neighbouring frames share their coarse structure and line up. Their params
+ * (and a pyramid's) come after the colour and alpha params.
  *
  * Alpha (opts.alpha, Lucid's image(alpha=True)): a fourth channel per image, its
  * own plane of the same kind (Fourier: the same 1/f scale), through its own
@@ -69,7 +80,7 @@
 
 #include "fv.h"
 
-typedef enum { FV_PARAM_PIXEL = 0, FV_PARAM_FFT = 1, FV_PARAM_CPPN = 2 } fv_param_kind;
+typedef enum { FV_PARAM_PIXEL = 0, FV_PARAM_FFT = 1, FV_PARAM_CPPN = 2, FV_PARAM_LAPLACIAN = 3 } fv_param_kind;
 
 typedef struct {
   int kind;             /* fv_param_kind */
@@ -79,11 +90,13 @@ typedef struct {
   float sd;             /* std of the initial N(0, sd^2) params (Lucid: 0.01) */
   uint64_t seed;        /* the initial params are a function of this */
   int alpha;            /* nonzero: an alpha channel too (fv_param_alpha) */
+  int shared;           /* nonzero: the shared low-resolution tensors of aligned interpolation (not CPPN) */
 } fv_param_opts;
 
 #define FV_PARAM_MAX_SIDE 4096
 #define FV_PARAM_MAX_BATCH 1024
 #define FV_PARAM_MAX_FLOATS (1u << 26)
+#define FV_PARAM_MAX_LEVELS 10 /* a pyramid's 4 and the 6 shared ones */
 
 typedef struct fv_param fv_param;
 

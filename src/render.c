@@ -124,6 +124,7 @@ fv_render *fv_render_new(const fv_model *m, const char *json, size_t len, fv_err
   po.decay_power = r->o.decay_power;
   po.seed = r->o.seed;
   po.alpha = r->o.alpha;
+  po.shared = r->o.shared;
   r->param = fv_param_new(&po, err);
   if (!r->param) goto fail;
   if (r->o.alpha) {
