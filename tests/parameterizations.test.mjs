@@ -170,3 +170,53 @@ test('cppn with alpha and batch: --cppn-size draws the PNG larger, the manifest 
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--cppn-size N needs --param cppn/);
 });
+
+/** Mean absolute difference of two RGBA images' colour bytes. */
+function pixelDistance(a, b) {
+  let s = 0, n = 0;
+  for (let k = 0; k < a.length; k++) if ((k & 3) !== 3) s += Math.abs(a[k] - b[k]), n++;
+  return s / n;
+}
+
+test('aligned interpolation: the two units cross over along the strip, and shared params bring neighbours closer', () => {
+  const A = 5, B = 12, N = 5, size = 64, steps = 96;
+  const strip = (shared) => render({ size, steps, batch: N, shared, objective: `interpolate(${L}, ${A}, ${B})` });
+  const aligned = strip(true), free = strip(false);
+  const acts = aligned.map((f) => [channelMean(f, A, size), channelMean(f, B, size)]);
+  const fmt = acts.map(([a, b]) => `${a.toFixed(1)}/${b.toFixed(1)}`).join(' ');
+  assert.ok(acts[0][0] > acts[0][1] && acts[N - 1][1] > acts[N - 1][0], `A/B along the strip: ${fmt}`);
+  const a0 = acts.map(([a]) => a), b0 = acts.map(([, b]) => b);
+  assert.ok(a0[0] > a0[N - 1] && b0[N - 1] > b0[0], `A falls and B rises from end to end: ${fmt}`);
+  const near = (frames) => frames.slice(1).reduce((s, f, i) => s + pixelDistance(frames[i], f), 0) / (N - 1);
+  const dShared = near(aligned), dFree = near(free);
+  assert.ok(dShared < dFree, `neighbouring frames: ${dShared.toFixed(1)} apart shared, ${dFree.toFixed(1)} unshared`);
+});
+
+test('laplacian: a pyramid render drives its unit above every store photo', () => {
+  const ch = 5, size = 64;
+  const [img] = render({ size, steps: 96, param: 'laplacian', objective: `${L}:${ch}` });
+  const act = channelMean(img, ch, size), best = bestPhoto(ch, size);
+  assert.ok(act > best, `laplacian ${act.toFixed(2)} vs the best store photo ${best.toFixed(2)}`);
+});
+
+test('--interpolate with a pyramid and diversity: the manifest records the term and shared, and re-renders the same bytes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fv-interp-'));
+  const out = join(dir, 'i.png');
+  const r = cli('render', '--layer', L, '--channel', '5', '--interpolate', `${L}:12`, '--batch', '3', '--diversity', '1',
+    '--param', 'laplacian', '--size', '32', '--steps', '8', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const manifest = JSON.parse(readFileSync(join(dir, 'i.json'), 'utf8'));
+  assert.equal(manifest.options.shared, true);
+  assert.equal(manifest.options.param, 'laplacian');
+  assert.match(manifest.options.objective, new RegExp(`^interpolate\\(${L}, 5, 12\\)`));
+  const again = join(dir, 'again.png');
+  const r2 = cli('render', '--manifest', join(dir, 'i.json'), '--out', again);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.ok(readFileSync(again).equals(readFileSync(out)), 'the manifest re-renders the same PNG bytes');
+  const bad = cli('render', '--layer', L, '--channel', '5', '--interpolate', 'other:3', '--batch', '3');
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /the layer must be --layer's/);
+  const one = cli('render', '--layer', L, '--channel', '5', '--interpolate', `${L}:3`);
+  assert.notEqual(one.status, 0);
+  assert.match(one.stderr, /batch/);
+});

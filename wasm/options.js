@@ -62,15 +62,16 @@ export class InputError extends Error {
 // ==== render state: what a render is, before it is engine options ====================
 
 export const OBJECTIVES = Object.freeze(['channel', 'neuron', 'layer', 'class', 'direction', 'caricature']);
-export const PARAMS = Object.freeze(['fft', 'pixel', 'cppn']);
+export const PARAMS = Object.freeze(['fft', 'pixel', 'cppn', 'laplacian']);
 /** Adam's learning rate when none is given, by parameterization (the engine's defaults: src/options.h). */
-export const PARAM_LR = Object.freeze({ fft: 0.05, pixel: 0.05, cppn: 0.005 });
+export const PARAM_LR = Object.freeze({ fft: 0.05, pixel: 0.05, cppn: 0.005, laplacian: 0.05 });
 
 /** The state of a render (the page's, the CLI's, an element's). Values equal the engine's defaults. */
 export const DEFAULTS = Object.freeze({
   model: '', layer: '', channel: 0, objective: 'channel', expr: '', photo: '', negative: false, x: null, y: null, class: 1,
   batch: 1, diversity: 0, size: 128, steps: 512, lr: 0.05, seed: 0, param: 'fft', decorrelate: true,
   transforms: true, l1: 0, tv: 0, blur: 0, alpha: false, alphaBlur: 0.1, cppnSize: 0,
+  interp: null, shared: false, // aligned interpolation: the channel the batch ends at; low-res params shared across it
   // issue 10: input: 'auto' (a preset name: imagenet, caffe, 0:1, -1:1, 0:255) and bgr: false go here
 });
 
@@ -97,7 +98,7 @@ const FIELDS = {
   diversity: ['div', 'num'], size: ['size', 'int'], steps: ['steps', 'int'], lr: ['lr', 'num'], seed: ['seed', 'int'],
   param: ['param', 'param'], decorrelate: ['decor', 'bool'], transforms: ['tf', 'bool'], l1: ['l1', 'num'],
   tv: ['tv', 'num'], blur: ['blur', 'num'], alpha: ['alpha', 'bool'], alphaBlur: ['ablur', 'num'],
-  cppnSize: ['cppnsize', 'int'],
+  cppnSize: ['cppnsize', 'int'], interp: ['interp', 'opt'], shared: ['shared', 'bool'],
 };
 
 /** A layer as text names it: a string of digits is an index, anything else a name. */
@@ -105,6 +106,9 @@ export const layerRef = (text) => (typeof text === 'number' || /^\d+$/.test(Stri
 
 /** The term object (src/options.h) of state s's objective fields, without s.expr. */
 export function objectiveTerm(s) {
+  if (s.interp !== null && s.interp !== undefined) { // aligned interpolation: from s.channel to s.interp across the batch
+    return { kind: 'interp', weight: s.negative ? -1 : 1, layer: s.layer, channel: s.channel, channel2: s.interp };
+  }
   const term = { kind: s.objective, weight: s.negative ? -1 : 1 };
   if (s.objective === 'class') term.class = s.class;
   else term.layer = s.layer;
@@ -139,6 +143,7 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
   if (s.diversity) o.diversity = s.diversity;
   if (s.alpha) Object.assign(o, { alpha: true, alpha_blur: s.alphaBlur }); // transparency (src/alpha.h)
   if (s.param === 'cppn' && s.cppnSize) o.cppn_size = s.cppnSize; // the PNG drawn at this side
+  if (s.shared) o.shared = true; // low-resolution params shared across the batch (src/param.h)
   if (typeof main === 'string' && objective.length === 1) o.objective = main; // so the engine's messages say "objective at N"
   return o;
 }
@@ -158,6 +163,7 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
 //   l1, tv, blur   penalty strengths (0 = off; the term weight is minus this)
 //   alpha  1 = transparency (RGBA)             ablur  its alpha blur weight (default 0.1)
 //   cppnsize  param=cppn: the PNG's side (the network drawn larger; 0 = the render size)
+//   interp  aligned interpolation: the channel the batch ends at (from ch)   shared  1 = low-res params shared across the batch
 //   (no lr with param=cppn: the CPPN's rate, PARAM_LR)
 //   autostart=0    (page only) do not start rendering on load
 // A value of the wrong type is ignored (the default stays): a link is not a place for errors.
@@ -206,7 +212,7 @@ export function stateUrl(s, base = new URL('../web/', import.meta.url)) {
 /** The parseArgs options of the render flags; `featviz render` adds its own (out, manifest, ...). */
 export const RENDER_FLAGS = Object.freeze(Object.fromEntries([
   ...['layer', 'channel', 'objective', 'photo', 'caricature', 'x', 'y', 'class', 'batch', 'diversity', 'size', 'steps', 'lr',
-    'seed', 'param', 'alpha-blur', 'cppn-size']
+    'seed', 'param', 'alpha-blur', 'cppn-size', 'interpolate']
     .map((k) => [k, { type: 'string' }]),
   ...['negative', 'no-decorrelate', 'no-transforms', 'alpha'].map((k) => [k, { type: 'boolean' }]),
 ]));
@@ -263,6 +269,7 @@ export function readFlags(v) {
     if (s.param !== 'cppn') throw new InputError('--cppn-size N needs --param cppn');
     s.cppnSize = readFlag(v, 'cppn-size', 'int');
   }
+  if (v.interpolate !== undefined) readInterpolate(s, v.interpolate, isKind ? kind : 'expression');
   s.negative = !!v.negative;
   s.alpha = !!v.alpha;
   if (v['alpha-blur'] !== undefined) {
@@ -272,6 +279,21 @@ export function readFlags(v) {
   s.decorrelate = !v['no-decorrelate'];
   s.transforms = !v['no-transforms'];
   return s;
+}
+
+/**
+ * --interpolate LAYER:CHANNEL: the batch goes from --channel to CHANNEL of --layer (the
+ * interpolate term), its frames aligned by low-resolution params they share (Lucid's recipe).
+ */
+function readInterpolate(s, text, kind) {
+  const at = text.lastIndexOf(':'), layer = at < 0 ? '' : text.slice(0, at), ch = text.slice(at + 1);
+  if (at < 0 || !/^\d+$/.test(ch)) throw new InputError(`--interpolate must be LAYER:CHANNEL, got "${text}"`);
+  if (kind !== 'channel') throw new InputError('--interpolate goes from a channel: use it with --layer L --channel K');
+  if (String(layerRef(layer)) !== String(s.layer)) {
+    throw new InputError(`--interpolate ${text}: the layer must be --layer's (${s.layer}); the interpolation is between two channels of it`);
+  }
+  s.interp = Number(ch);
+  s.shared = true;
 }
 
 // ---- <feature-vis> attributes (el.getAttribute / el.hasAttribute) ---------------------
