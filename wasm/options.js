@@ -106,7 +106,7 @@ export const layerRef = (text) => (typeof text === 'number' || /^\d+$/.test(Stri
 
 /** The term object (src/options.h) of state s's objective fields, without s.expr. */
 export function objectiveTerm(s) {
-  if (s.interp !== null && s.interp !== undefined) { // aligned interpolation: from s.channel to s.interp across the batch
+  if (s.objective === 'channel' && s.interp !== null && s.interp !== undefined) { // aligned interpolation: from s.channel to s.interp across the batch
     return { kind: 'interp', weight: s.negative ? -1 : 1, layer: s.layer, channel: s.channel, channel2: s.interp };
   }
   const term = { kind: s.objective, weight: s.negative ? -1 : 1 };

@@ -75,3 +75,27 @@ test('cppn: the page draws the PNG at cppnsize with the CPPN\'s rate, the CLI\'s
   assert.equal(await p.page.inputValue('#lr'), '0.02');
   await p.assertClean();
 });
+
+test('interpolation: the page plays the strip, and its PNG is the CLI\'s', { skip }, async () => {
+  const cliPng = join(tmp, 'interp.png');
+  execFileSync(process.execPath, [
+    join(ROOT, 'bin', 'featviz.mjs'), 'render', model('mobilenet_v2_1.0_224_quant.tflite'), '--layer', LAYER, '--channel', '5',
+    '--interpolate', `${LAYER}:12`, '--batch', '3', '--size', '32', '--steps', '6', '--out', cliPng,
+  ], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  const q = new URLSearchParams({ model: 'mobilenet_v2', layer: LAYER, ch: '5', interp: '12', shared: '1', batch: '3', size: '32', steps: '6' });
+  const p = await b.page(`/web/?${q}`);
+  await p.ready();
+  assert.equal(await p.state(['done', 'error']), 'done', await p.page.textContent('#error-text'));
+  const png = await download(p.page, '#export-png');
+  assert.ok(png.bytes.equals(readFileSync(cliPng)), 'the page\'s strip PNG is the CLI\'s, byte for byte');
+  assert.equal(await p.page.isVisible('#strip'), true, 'a batch shows the strip player');
+  await p.page.click('#strip-play');
+  // every frame shows up while it plays (a condition, not a duration)
+  await p.page.waitForFunction(() => {
+    (window.stripSeen ??= new Set()).add(document.querySelector('#strip').dataset.frame);
+    return window.stripSeen.size === 3;
+  }, null, { polling: 20 });
+  await p.page.click('#strip-play');
+  assert.equal(await p.page.getAttribute('#strip-play', 'aria-pressed'), 'false');
+  await p.assertClean();
+});
