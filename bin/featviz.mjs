@@ -1,25 +1,24 @@
 #!/usr/bin/env node
 // featviz — the command line: list a model's layers, classify photos, rank
-// photos by a channel. The engine (wasm/featviz.wasm) does the work; this file
-// reads files, parses flags and prints.
-import { readFileSync, readdirSync, statSync, existsSync, realpathSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+// photos by a channel, render; `atlas` and `site` live in bin/atlas.mjs and
+// bin/site.mjs. The engine (wasm/featviz.wasm) does the work; this file reads
+// files, parses flags and prints (what commands share: bin/inputs.mjs).
+import { writeFileSync, realpathSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadEngine } from '../wasm/engine.js';
 import {
-  FvError, InputError, Catalog, parseLabels, isModelFile, MODEL_EXTENSIONS, RENDER_FLAGS, readFlag, readFlags, renderOptions,
-  makeManifest, readManifest, checkManifestModel,
+  FvError, InputError, MODEL_EXTENSIONS, RENDER_FLAGS, readFlag, readFlags, renderOptions, makeManifest, readManifest,
+  checkManifestModel,
 } from '../wasm/options.js';
+import { DEFAULT_MODEL, UsageError, modelsDir, readInput, sha256, takeModel, open, intFlag } from './inputs.mjs';
+import { listPhotos, scoreLayer, rank } from './examples.mjs';
+import { cmdAtlas, ATLAS_USAGE } from './atlas.mjs';
+import { cmdSite, SITE_USAGE } from './site.mjs';
 import { prepareOptions } from '../wasm/photo-data.js';
 import { Movie } from '../wasm/movie.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// the repo's catalog names the default model and the labels file (the files are the store's)
-const CATALOG = new Catalog(JSON.parse(readFileSync(join(ROOT, 'models', 'catalog.json'), 'utf8')));
-export const DEFAULT_MODEL = CATALOG.defaultFile;
-const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif']);
+export { DEFAULT_MODEL, modelsDir };
 
 const USAGE = `usage: featviz <command> [MODEL] ...
   layers   [MODEL]                                  every layer: index, name, op, output shape
@@ -43,66 +42,10 @@ const USAGE = `usage: featviz <command> [MODEL] ...
            --param laplacian: the image as a Laplacian pyramid of low-resolution tensors
            --param cppn [--cppn-size 1024]: the image as a CPPN (Adam at 0.005 unless --lr), its PNG drawn at 1024 px
   render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
+${ATLAS_USAGE}
+${SITE_USAGE}
 MODEL is a ${MODEL_EXTENSIONS.join(' or ')} file; by default ${DEFAULT_MODEL} from the model store
 ($FEATVIZ_MODELS, else models/, else ../shared/models).`;
-
-// A mistake in the command line (exit code 2); InputError from options.js is one too.
-class UsageError extends Error {}
-
-/** The model store: $FEATVIZ_MODELS, else the repo's models/ (laid out by npm start), else ../shared/models. */
-export function modelsDir() {
-  if (process.env.FEATVIZ_MODELS) return process.env.FEATVIZ_MODELS;
-  const local = join(ROOT, 'models');
-  if (existsSync(join(local, DEFAULT_MODEL))) return local;
-  return resolve(ROOT, '..', 'shared', 'models');
-}
-
-function readInput(path, what) {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new Error(`${what} not found: ${path}`);
-  }
-  if (st.isDirectory()) throw new Error(`${what} is a directory, not a file: ${path}`);
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new Error(`cannot read ${what} ${path}: ${e.code ?? e.message}`);
-  }
-}
-
-/** The catalog with the labels file that sits beside the model (the store's), if any. */
-function catalogBeside(modelPath) {
-  const p = join(dirname(modelPath), CATALOG.labelsFile);
-  return new Catalog(CATALOG.json, existsSync(p) ? parseLabels(readFileSync(p, 'utf8')) : []);
-}
-
-/** Splits positionals into [model path, rest]: a first positional that is a model file is the model. */
-function takeModel(positionals) {
-  if (positionals[0] && isModelFile(positionals[0])) return [positionals[0], positionals.slice(1)];
-  return [join(modelsDir(), DEFAULT_MODEL), positionals];
-}
-
-async function open(modelPath) {
-  const engine = await loadEngine();
-  const bytes = readInput(modelPath, 'model');
-  let model;
-  try {
-    model = engine.loadModel(bytes);
-  } catch (e) {
-    if (e instanceof FvError) throw new Error(`${basename(modelPath)}: ${e.message}`);
-    throw e;
-  }
-  return { engine, model, labels: catalogBeside(modelPath).labelsFor(model.layers()) };
-}
-
-/** A whole-number flag of the CLI's own (not a render option: those are the engine's to range-check). */
-function intFlag(values, name, min) {
-  const n = readFlag(values, name, 'int');
-  if (n !== undefined && n < min) throw new UsageError(`--${name} must be at least ${min}, got ${n}`);
-  return n;
-}
 
 // ---- commands ---------------------------------------------------------------------
 
@@ -153,36 +96,17 @@ async function cmdExamples(args) {
   const channel = readFlag(values, 'channel', 'int'); // its range is the engine's to check
   const top = intFlag(values, 'top', 1) ?? 10;
   const dir = rest[0];
-  let entries;
-  try {
-    entries = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
-  } catch (e) {
-    throw new Error(`cannot read directory ${dir}: ${e.code ?? e.message}`);
-  }
-  if (!entries.length) throw new Error(`no photos (JPEG, PNG, BMP, GIF) in ${dir}`);
+  const files = listPhotos(dir);
   const { engine, model } = await open(modelPath);
   const layer = model.layerIndex(values.layer);
-  const inf = engine.infer(model, { lastLayer: layer });
-  const scores = [];
-  for (const f of entries) {
-    try {
-      inf.runImage(readInput(join(dir, f), 'image'));
-    } catch (e) {
-      console.error(`featviz: skipping ${f}: ${e.message}`);
-      continue;
-    }
-    scores.push([inf.channelMean(layer, channel), f]); // a channel out of range stops here, with the engine's message
-  }
-  inf.free();
-  if (!scores.length) throw new Error(`none of the files in ${dir} could be read as a photo`);
-  scores.sort((a, b) => b[0] - a[0]);
+  const scores = scoreLayer(engine, model, layer, [channel], dir, files, {
+    onSkip: (f, e) => console.error(`featviz: skipping ${f}: ${e.message}`),
+  });
   console.log(`# ${model.layers()[layer].name} channel ${channel}: mean activation, highest first`);
-  for (const [s, f] of scores.slice(0, top)) console.log(`${s.toFixed(5).padStart(10)}  ${f}`);
+  for (const { score, file } of rank(scores, channel, top)) console.log(`${score.toFixed(5).padStart(10)}  ${file}`);
 }
 
 // ---- render ------------------------------------------------------------------------------
-
-const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /** Draws a progress bar with the objective on stderr (a terminal), or nothing. */
 function progress(done, total, objective) {
@@ -260,7 +184,7 @@ async function cmdRender(args) {
   r.free();
 }
 
-const COMMANDS = { layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, render: cmdRender };
+const COMMANDS = { layers: cmdLayers, classify: cmdClassify, examples: cmdExamples, render: cmdRender, atlas: cmdAtlas, site: cmdSite };
 
 export async function main(argv) {
   const [cmd, ...args] = argv;

@@ -2,13 +2,16 @@
 // serve.mjs — serves the static site (web/, wasm/, models/, and the npm GIF encoder) on localhost with
 // the right MIME types and prints its URL. The site is plain files: any
 // static host serves it the same way (send the same Content-Security-Policy
-// and cross-origin isolation headers there too: SITE_HEADERS).
+// and cross-origin isolation headers there too: SITE_HEADERS). Given a folder,
+// it serves that folder instead (the site of `featviz site DIR`), under the
+// same headers.
 //
-//   node bin/serve.mjs                     PORT=8080 by default (the next free one up to 8100)
+//   node bin/serve.mjs [DIR]               PORT=8080 by default (the next free one up to 8100)
 //   import { startServer } from './serve.mjs';
 //   const server = await startServer(0);   // port 0: any free port; server.address().port
+//   const site = await startServer(0, '127.0.0.1', { dir });   // DIR's files, / is DIR/index.html
 import { createServer } from 'node:http';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,10 +46,18 @@ export const SITE_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-/** Maps a URL path to a file under one of the served folders, or null. */
-export function resolvePath(urlPath) {
+/**
+ * Maps a URL path to a file under one of the served folders, or null. dir: serve that
+ * folder's files instead (hidden ones, such as a writer's temporary files, never).
+ */
+export function resolvePath(urlPath, dir = null) {
   const p = decodeURIComponent(urlPath.split('?')[0]);
   if (p.includes('\0')) return null;
+  if (dir) {
+    const root = resolve(dir), file = normalize(join(root, p));
+    const inside = file === root || file.startsWith(root + sep);
+    return inside && !file.slice(root.length).split(sep).some((part) => part.startsWith('.')) ? file : null;
+  }
   const file = normalize(join(ROOT, p));
   const ok = SERVED.some((d) => file.startsWith(join(ROOT, d) + sep));
   return ok ? file : null;
@@ -57,7 +68,7 @@ function send(res, status, headers, body = '') {
   res.end(body);
 }
 
-function handle(req, res) {
+function handle(req, res, dir) {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }, 'method not allowed');
     return;
@@ -65,7 +76,7 @@ function handle(req, res) {
   const [path, query = ''] = req.url.split(/\?(.*)/s);
   // The page lives in web/ and loads its files by relative URLs: send / to
   // /web/ (keeping a shared link's query), and a folder to its trailing slash.
-  if (path === '/' || path === '') {
+  if (!dir && (path === '/' || path === '')) {
     send(res, 302, { location: `/web/${query ? `?${query}` : ''}`, 'content-type': 'text/plain' }, 'see /web/');
     return;
   }
@@ -77,7 +88,7 @@ function handle(req, res) {
   }
   let file = null, st = null;
   try {
-    file = resolvePath(path);
+    file = resolvePath(path, dir);
     st = file && statSync(file);
   } catch {
     st = null;
@@ -109,8 +120,9 @@ function handle(req, res) {
   stream.pipe(res);
 }
 
-export function startServer(port = Number(process.env.PORT) || 8080, host = '127.0.0.1') {
-  const server = createServer(handle);
+/** Serves the site (or, with { dir }, that folder) on host:port; resolves to the listening server. */
+export function startServer(port = Number(process.env.PORT) || 8080, host = '127.0.0.1', { dir = null } = {}) {
+  const server = createServer((req, res) => handle(req, res, dir));
   return new Promise((ok, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => {
@@ -122,9 +134,18 @@ export function startServer(port = Number(process.env.PORT) || 8080, host = '127
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   let port = Number(process.env.PORT) || 8080;
+  const dir = process.argv[2] ?? null;
+  if (dir && !existsSync(join(dir, 'index.html'))) {
+    console.error(`serve: no ${join(dir, 'index.html')} (an atlas folder's site: featviz site ${dir})`);
+    process.exit(1);
+  }
   for (;;) {
     try {
-      const server = await startServer(port);
+      const server = await startServer(port, '127.0.0.1', { dir });
+      if (dir) {
+        console.log(`${dir} is being served at http://127.0.0.1:${server.address().port}/`);
+        break;
+      }
       console.log(`featviz is being served at http://127.0.0.1:${server.address().port}/web/`);
       console.log(`  an explainer article with <feature-vis> elements: http://127.0.0.1:${server.address().port}/web/examples/article.html`);
       break;

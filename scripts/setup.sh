@@ -23,6 +23,11 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc)
 if [ "${FEATVIZ_BROWSER_TESTS:-1}" != 0 ] && [ -d web ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
+# The job runners of tests/runners.test.mjs: a real single-node Slurm (slurm-wlm:
+# slurmctld, slurmd and the commands; munge authenticates them) and GNU parallel.
+command -v parallel >/dev/null 2>&1 || need+=(parallel)
+{ command -v slurmctld && command -v slurmd && command -v sbatch; } >/dev/null 2>&1 || need+=(slurm-wlm)
+command -v munged >/dev/null 2>&1 || need+=(munge)
 # PyTorch, torchvision and onnx for Debian's Python: tests/torchvision.test.mjs exports
 # torchvision's architectures with scripts/torchvision_models.py (a test-time tool only;
 # the engine never needs it). OpenBLAS: PyTorch on the reference BLAS is 3-10x slower.

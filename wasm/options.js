@@ -1,8 +1,9 @@
 // options.js — the rules the JavaScript around the engine shares, each written
 // once: errors, render options and their defaults, how CLI flags, the page's URL
-// and <feature-vis> attributes become render options, the render manifest, and
-// the model catalog with its class labels. A plain ES module without I/O of its
-// own: the CLI (Node), wasm/worker.js, the page and the element all import it.
+// and <feature-vis> attributes become render options, layer lookup and selection,
+// the render manifest and the content ids that name what it makes, and the model
+// catalog with its class labels. A plain ES module without I/O of its own: the
+// CLI (Node), wasm/worker.js, the page and the element all import it.
 //
 // Ranges are not checked here: the engine is their one judge (src/options.c,
 // src/infer.c) and its messages reach the user as they are. What is checked here
@@ -20,6 +21,8 @@
 // into term objects, which the engine writes back as the canonical expression. Class names
 // are resolved by the engine too, from the names a Labels hands it.
 //   const m = makeManifest({ version, file, sha256, options: r.options, stepsDone, objective, images });
+//   const id = await manifestId(m);                         // the content id that names its files (featviz atlas)
+//   const chosen = selectLayers(info.layers, 'inception_*/output');   // the atlas's --layers: indices
 //
 // Room for what comes next (issue 10) is marked "issue 10:" where it slots in:
 // an input preset per model (catalog entry, state, manifest), labels a model
@@ -352,6 +355,43 @@ export function findLayer(layers, ref) {
   return r === '' ? -1 : layers.findIndex((l) => l.name === r);
 }
 
+// The layers a spec names (the atlas's --layers), as indices in model order, each once:
+// `all` (every layer with a feature map, height × width > 1), or a comma-separated list of
+// names, indices and globs (`*` any run of characters but '/', `**` any run, `?` one
+// character but '/', `[…]` a class), e.g. `inception_*/output` or `3,MobilenetV2/expanded_conv_8/add`.
+// Throws InputError naming an item that matches no layer.
+export function selectLayers(layers, spec) {
+  const text = String(spec ?? '').trim();
+  if (text === 'all') return layers.filter((l) => l.shape[1] * l.shape[2] > 1).map((l) => l.index);
+  const items = text.split(',').map((t) => t.trim());
+  if (!text || items.includes('')) throw new InputError(`--layers needs "all" or a comma-separated list of layer names, indices or globs, got "${text}"`);
+  const chosen = new Set();
+  for (const item of items) {
+    const exact = findLayer(layers, item);
+    const found = exact >= 0 ? [exact] : /[*?[]/.test(item) ? layers.filter((l) => globRegExp(item).test(l.name)).map((l) => l.index) : [];
+    if (!found.length) throw new InputError(`--layers: no layer matches "${item}" (see \`featviz layers\`)`);
+    for (const i of found) chosen.add(i);
+  }
+  return [...chosen].sort((a, b) => a - b);
+}
+
+// A layer-name glob as an anchored RegExp (see selectLayers).
+function globRegExp(glob) {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i], end = c === '[' ? glob.indexOf(']', i + 2) : -1;
+    if (c === '*' && glob[i + 1] === '*') { re += '.*'; i++; }
+    else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (end > 0) {
+      const body = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
+      re += body[0] === '!' ? `[^${body.slice(1)}]` : `[${body}]`;
+      i = end;
+    } else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
 /** The layer to show when none is asked for: the catalog's suggestion, else a conv/add two thirds deep. */
 export function defaultLayer(layers, entry) {
   let i = findLayer(layers, entry?.suggested?.layer ?? '');
@@ -455,6 +495,11 @@ export class Catalog {
 
   get ids() { return this.models.map((m) => m.id); }
   find(id) { return this.models.find((m) => m.id === id); }
+  /** The entry whose file is this (a path's last part counts), or undefined. */
+  byFile(file) {
+    const name = String(file).split(/[\\/]/).pop();
+    return this.models.find((m) => m.file === name);
+  }
   /** The entry of id, or an Error listing the catalog's ids. */
   entry(id) {
     const e = this.find(id);
@@ -485,11 +530,41 @@ export class Catalog {
 // worker (the page's export) alike:
 //   { featviz: version, model: { file, sha256 }, options (canonical, steps = the steps done),
 //     objective, images: [png file names] }
-// issue 10: the input preset the render used goes beside "model" as "input".
+// and, when `featviz atlas` made it, unit: { layer, index, channel, channels (the layer's count), atlas (its id) }.
+// issue 10: the input preset the render used goes beside "model" as "input" (and into pixelKey).
 
-export function makeManifest({ version, file, sha256, options, stepsDone, objective, images = [] }) {
-  return { featviz: version, model: { file, sha256 }, options: { ...options, steps: stepsDone }, objective, images };
+export function makeManifest({ version, file, sha256, options, stepsDone, objective, images = [], unit }) {
+  const m = { featviz: version, model: { file, sha256 }, options: { ...options, steps: stepsDone }, objective, images };
+  if (unit) m.unit = unit;
+  return m;
 }
+
+// ---- content addressing: files named by what they hold ---------------------------------------
+
+/** JSON with every object's keys sorted and no spaces: equal values, equal text. */
+export function canonicalJson(v) {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * What determines a manifest's pixels: the engine's version, the model's bytes (sha256) and
+ * the canonical options (steps and seed among them). Not the model's file name, the
+ * objective reached or the image names: those are outputs or labels.
+ */
+export const pixelKey = (m) => ({ featviz: m.featviz, model: m.model.sha256, options: m.options });
+
+/** The content id of a value: the first 32 hex digits of the SHA-256 of its canonicalJson (Web Crypto: Node and browsers). */
+export async function contentId(v) {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalJson(v)));
+  return Array.from(new Uint8Array(digest).subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The id that names a manifest's files (`featviz atlas`): the content id of its pixelKey. */
+export const manifestId = (m) => contentId(pixelKey(m));
 
 /** A manifest from its JSON text; where: its name in messages. Throws an Error that names it. */
 export function readManifest(text, where) {

@@ -1,0 +1,82 @@
+// inputs.mjs — what the CLI's commands read, with the one-line errors a user
+// sees: the model store, files, a model opened on the engine with its class
+// labels, and the CLI's own whole-number flags. bin/featviz.mjs dispatches to
+// the commands; they (featviz.mjs, atlas.mjs, site.mjs) share this.
+//
+//   const [modelPath, rest] = takeModel(positionals);     // a first positional that is a model file
+//   const { engine, model, labels } = await open(modelPath);
+//   const bytes = readInput(path, 'image');                // throws Error('image not found: …')
+import { readFileSync, statSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadEngine } from '../wasm/engine.js';
+import { FvError, Catalog, parseLabels, isModelFile, readFlag } from '../wasm/options.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// the repo's catalog names the default model and the labels file (the files are the store's)
+export const CATALOG = new Catalog(JSON.parse(readFileSync(join(ROOT, 'models', 'catalog.json'), 'utf8')));
+export const DEFAULT_MODEL = CATALOG.defaultFile;
+
+/** A mistake in the command line (exit code 2); InputError from options.js is one too. */
+export class UsageError extends Error {}
+
+/** The model store: $FEATVIZ_MODELS, else the repo's models/ (laid out by npm start), else ../shared/models. */
+export function modelsDir() {
+  if (process.env.FEATVIZ_MODELS) return process.env.FEATVIZ_MODELS;
+  const local = join(ROOT, 'models');
+  if (existsSync(join(local, DEFAULT_MODEL))) return local;
+  return resolve(ROOT, '..', 'shared', 'models');
+}
+
+/** The bytes of a file; what: its name in the message ("model", "image"). Throws an Error a user can read. */
+export function readInput(path, what) {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new Error(`${what} not found: ${path}`);
+  }
+  if (st.isDirectory()) throw new Error(`${what} is a directory, not a file: ${path}`);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${path}: ${e.code ?? e.message}`);
+  }
+}
+
+/** The hex SHA-256 of bytes: a model's identity in manifests. */
+export const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** The catalog with the labels file that sits beside the model (the store's), if any. */
+function catalogBeside(modelPath) {
+  const p = join(dirname(modelPath), CATALOG.labelsFile);
+  return new Catalog(CATALOG.json, existsSync(p) ? parseLabels(readFileSync(p, 'utf8')) : []);
+}
+
+/** Splits positionals into [model path, rest]: a first positional that is a model file is the model. */
+export function takeModel(positionals) {
+  if (positionals[0] && isModelFile(positionals[0])) return [positionals[0], positionals.slice(1)];
+  return [join(modelsDir(), DEFAULT_MODEL), positionals];
+}
+
+/** The engine with the model at modelPath loaded: { engine, model, labels, bytes }. */
+export async function open(modelPath) {
+  const engine = await loadEngine();
+  const bytes = readInput(modelPath, 'model');
+  let model;
+  try {
+    model = engine.loadModel(bytes);
+  } catch (e) {
+    if (e instanceof FvError) throw new Error(`${basename(modelPath)}: ${e.message}`);
+    throw e;
+  }
+  return { engine, model, labels: catalogBeside(modelPath).labelsFor(model.layers()), bytes };
+}
+
+/** A whole-number flag of the CLI's own (not a render option: those are the engine's to range-check). */
+export function intFlag(values, name, min) {
+  const n = readFlag(values, name, 'int');
+  if (n !== undefined && n < min) throw new UsageError(`--${name} must be at least ${min}, got ${n}`);
+  return n;
+}
