@@ -6,6 +6,7 @@
 
 #include "le.h"
 #include "model.h"
+#include "loader.h"
 
 int fv_fb_fail(fv_fb *f, fv_status code, const char *fmt, ...) {
   char msg[200];
@@ -20,11 +21,6 @@ int fv_fb_fail(fv_fb *f, fv_status code, const char *fmt, ...) {
   return 0;
 }
 
-#define BAD FV_ERR_BAD_MODEL
-#define TRY(x) \
-  do {         \
-    if (!(x)) return 0; \
-  } while (0)
 
 int fv_fb_table_at(fv_fb *f, uint64_t pos, fv_fb_table *t, const char *name) {
   if (pos > f->n || f->n - pos < 4)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "loader.h"
 
 /* Results that make shapes (ConstantOfShape, Expand, Range) stay small; the
  * rest (weights through Transpose or DequantizeLinear) may be as large as
@@ -34,12 +35,6 @@ static int fail(fx *F, fv_status code, const char *fmt, ...) {
   fv_error_set(F->err, code, "%s of constants: %s", F->nd->op_type, msg);
   return 0;
 }
-#define BAD FV_ERR_BAD_MODEL
-#define UNSUP FV_ERR_UNSUPPORTED
-#define TRY(x) \
-  do {         \
-    if (!(x)) return 0; \
-  } while (0)
 
 /* ==== constants ============================================================== */
 /* *acc ·= v when the product stays within cap (v ≥ 0); else 0, *acc untouched. */

@@ -25,6 +25,7 @@
 #include "model.h"
 #include "onnx_fold.h"
 #include "onnx_proto.h"
+#include "loader.h"
 
 #define MAXR FV_ONNX_MAX_RANK
 #define MAX_WINDOW 4096  /* kernel sizes, strides, dilations, pads */
@@ -67,12 +68,6 @@ typedef struct {
   const fv_onnx_node *nd;
 } ox;
 
-#define BAD FV_ERR_BAD_MODEL
-#define UNSUP FV_ERR_UNSUPPORTED
-#define TRY(x) \
-  do {         \
-    if (!(x)) return 0; \
-  } while (0)
 
 int fv_ox_fail(ox *X, fv_status code, const char *fmt, ...)
 #ifdef __GNUC__

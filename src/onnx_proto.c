@@ -23,6 +23,7 @@
 
 #include "le.h"
 #include "protobuf.h"
+#include "loader.h"
 
 /* ==== limits =============================================================== */
 #define MAX_NODES 100000
@@ -61,11 +62,6 @@ static int fail(rd *R, fv_status code, const char *fmt, ...) {
   else fv_error_set(R->err, code, "%s", msg);
   return 0;
 }
-#define BAD FV_ERR_BAD_MODEL
-#define TRY(x) \
-  do {         \
-    if (!(x)) return 0; \
-  } while (0)
 
 static void *alloc(rd *R, size_t n) {
   fv_onnx_block *b = (fv_onnx_block *)calloc(1, sizeof(fv_onnx_block) + (n ? n : 1));

@@ -106,24 +106,32 @@ static int lower_flatten(ox *X) {
   return reshape_to(X, x, 2, d);
 }
 
+/* The axes of Squeeze, Unsqueeze or ReduceMean: the attribute (opsets before
+ * 13 / 18) or the constant input 1 (after); *n = -1 when neither is given. */
+static int read_axes(ox *X, int64_t ax[MAXR], int *n) {
+  *n = -1;
+  const fv_onnx_attr *aa = fv_onnx_attr_find(X->nd, "axes");
+  if (aa) {
+    if (aa->n_ints > MAXR) return fv_ox_fail(X, BAD, "%d axes", aa->n_ints);
+    *n = aa->n_ints;
+    memcpy(ax, aa->ints, sizeof(int64_t) * (size_t)*n);
+  } else if (fv_ox_input(X, 1)) {
+    fv_onnx_const *c = fv_ox_cst(X, fv_ox_input(X, 1));
+    if (!c) return fv_ox_fail(X, UNSUP, "the axes are not a constant");
+    if (c->count > MAXR) return fv_ox_fail(X, BAD, "%lld axes", (long long)c->count);
+    *n = (int)c->count;
+    for (int k = 0; k < *n; k++) ax[k] = fv_onnx_const_int(c, k);
+  }
+  return 1;
+}
+
 /* Squeeze / Unsqueeze of an activation: the axes from the attribute or input 1. */
 static int lower_squeeze_kind(ox *X, int unsqueeze) {
   val *x = fv_ox_act_in(X, 0, "data");
   TRY(x);
   int64_t ax[MAXR], d[MAXR];
   int n = -1, r;
-  const fv_onnx_attr *aa = fv_onnx_attr_find(X->nd, "axes");
-  if (aa) {
-    if (aa->n_ints > MAXR) return fv_ox_fail(X, BAD, "%d axes", aa->n_ints);
-    n = aa->n_ints;
-    memcpy(ax, aa->ints, sizeof(int64_t) * (size_t)n);
-  } else if (fv_ox_input(X, 1)) {
-    fv_onnx_const *c = fv_ox_cst(X, fv_ox_input(X, 1));
-    if (!c) return fv_ox_fail(X, UNSUP, "the axes are not a constant");
-    if (c->count > MAXR) return fv_ox_fail(X, BAD, "%lld axes", (long long)c->count);
-    n = (int)c->count;
-    for (int k = 0; k < n; k++) ax[k] = fv_onnx_const_int(c, k);
-  }
+  TRY(read_axes(X, ax, &n));
   unsigned mask = 0;
   r = unsqueeze ? x->rank + (n > 0 ? n : 0) : x->rank;
   if (unsqueeze && n < 0) return fv_ox_fail(X, BAD, "no axes");
@@ -408,17 +416,7 @@ static int lower_reducemean(ox *X) {
   const int r = x->rank, keep = fv_ox_attr_i(X, "keepdims", 1) != 0;
   int64_t ax[MAXR];
   int n = -1;
-  const fv_onnx_attr *aa = fv_onnx_attr_find(X->nd, "axes");
-  if (aa) {
-    if (aa->n_ints > MAXR) return fv_ox_fail(X, BAD, "%d axes", aa->n_ints);
-    n = aa->n_ints;
-    memcpy(ax, aa->ints, sizeof(int64_t) * (size_t)n);
-  } else if (fv_ox_input(X, 1)) {
-    fv_onnx_const *c = fv_ox_cst(X, fv_ox_input(X, 1));
-    if (!c || c->count > MAXR) return fv_ox_fail(X, UNSUP, "the axes are not a small constant");
-    n = (int)c->count;
-    for (int k = 0; k < n; k++) ax[k] = fv_onnx_const_int(c, k);
-  }
+  TRY(read_axes(X, ax, &n));
   if (n == 0 && fv_ox_attr_i(X, "noop_with_empty_axes", 0)) return reshape_to(X, x, x->rank, x->dims);
   unsigned mask = 0;
   if (n <= 0) mask = (1u << r) - 1;

@@ -25,6 +25,7 @@
 #include "le.h"
 #include "model.h"
 #include "tflite_meta.h"
+#include "loader.h"
 
 /* ==== limits ============================================================= */
 #define TFL_MAX_TENSORS 100000
@@ -38,12 +39,6 @@
 /* The flatbuffer reader's context; where is prefixed to messages ("tensor 12", ...). */
 typedef fv_fb ld;
 #define fail fv_fb_fail
-#define BAD FV_ERR_BAD_MODEL
-#define UNSUP FV_ERR_UNSUPPORTED
-#define TRY(x) \
-  do {         \
-    if (!(x)) return 0; \
-  } while (0)
 typedef fv_fb_table fbt;
 typedef fv_fb_vec fbv;
 

@@ -25,6 +25,7 @@ export class Objective {
     this.onChange = onChange;     // the expression changed (by the user)
     this.terms = [];              // [{ weight, kind, text, layer, channel }] of the last description
     this.seq = 0;
+    this.gen = 0;                 // edits started (set): a stale one is dropped
   }
 
   /** The objective part the list describes: the expression, else the objective controls' term. */
@@ -114,14 +115,23 @@ export class Objective {
 
   /** Sets the objective to what these elements make (as the engine writes it); [] goes back to the controls. */
   async set(elements) {
-    const s = this.app.state;
-    if (!elements.length) {
-      s.expr = '';
-    } else {
+    // The latest edit wins: Enter fires both keydown and change, and a click may
+    // come while an earlier edit's description is on its way back.
+    const gen = ++this.gen;
+    let expr = '';
+    if (elements.length) {
       const one = elements.length === 1 && typeof elements[0] === 'string';
-      const d = await this.describe(one ? elements[0] : elements); // a lone expression: "objective at N" in messages
-      s.expr = d.expression;
+      let d;
+      try {
+        d = await this.describe(one ? elements[0] : elements); // a lone expression: "objective at N" in messages
+      } catch (e) {
+        if (gen === this.gen) throw e;
+        return;
+      }
+      if (gen !== this.gen) return;
+      expr = d.expression;
     }
+    this.app.state.expr = expr;
     await this.show();
     this.onChange();
   }
