@@ -117,6 +117,18 @@ const CLI = join(ROOT, 'bin/featviz.mjs');
 const cli = (...args) => spawnSync(process.execPath, [CLI, ...args], {
   cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, FEATVIZ_MODELS: MODELS },
 });
+/** featviz render --manifest NAME.json gives the bytes of out (NAME.png) again. */
+function assertReRenders(dir, name) {
+  const again = join(dir, 'again.png');
+  const r = cli('render', '--manifest', join(dir, `${name}.json`), '--out', again);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(readFileSync(again).equals(readFileSync(join(dir, `${name}.png`))), 'the manifest re-renders the same PNG bytes');
+}
+/** A flag mistake: exit code 2 and the message. */
+function assertUsage(r, pattern) {
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, pattern);
+}
 
 test('alpha with batch, diversity and transforms: an RGBA PNG whose manifest re-renders the same bytes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fv-alpha-'));
@@ -132,13 +144,9 @@ test('alpha with batch, diversity and transforms: an RGBA PNG whose manifest re-
   const alphas = new Set();
   for (let i = 3; i < png.data.length; i += 4) alphas.add(png.data[i]);
   assert.ok(alphas.size > 10, `${alphas.size} distinct alpha values`);
-  const again = join(dir, 'again.png');
-  const r2 = cli('render', '--manifest', join(dir, 'a.json'), '--out', again);
-  assert.equal(r2.status, 0, r2.stderr);
-  assert.ok(readFileSync(again).equals(readFileSync(out)), 'the manifest re-renders the same PNG bytes');
+  assertReRenders(dir, 'a');
   const bad = cli('render', '--layer', L, '--channel', '5', '--alpha-blur', '1');
-  assert.equal(bad.status, 2, bad.stderr);
-  assert.match(bad.stderr, /--alpha-blur W needs --alpha/);
+  assertUsage(bad, /--alpha-blur W needs --alpha/);
 });
 
 test('cppn: the unit fires above every store photo, with less high-frequency power than a pixel render of it', () => {
@@ -162,13 +170,9 @@ test('cppn with alpha and batch: --cppn-size draws the PNG larger, the manifest 
   assert.ok(Math.abs(manifest.options.lr - 0.005) < 1e-9, `the CPPN's Adam rate: ${manifest.options.lr}`);
   const png = readPng(readFileSync(out));
   assert.deepEqual([png.width, png.height, png.channels], [2 * 80 + 2, 80, 4], 'two 80-px images side by side, RGBA');
-  const again = join(dir, 'again.png');
-  const r2 = cli('render', '--manifest', join(dir, 'c.json'), '--out', again);
-  assert.equal(r2.status, 0, r2.stderr);
-  assert.ok(readFileSync(again).equals(readFileSync(out)), 'the manifest re-renders the same PNG bytes');
+  assertReRenders(dir, 'c');
   const bad = cli('render', '--layer', L, '--channel', '5', '--cppn-size', '64');
-  assert.equal(bad.status, 2, bad.stderr);
-  assert.match(bad.stderr, /--cppn-size N needs --param cppn/);
+  assertUsage(bad, /--cppn-size N needs --param cppn/);
 });
 
 /** Mean absolute difference of two RGBA images' colour bytes. */
@@ -209,13 +213,9 @@ test('--interpolate with a pyramid and diversity: the manifest records the term 
   assert.equal(manifest.options.shared, true);
   assert.equal(manifest.options.param, 'laplacian');
   assert.match(manifest.options.objective, new RegExp(`^interpolate\\(${L}, 5, 12\\)`));
-  const again = join(dir, 'again.png');
-  const r2 = cli('render', '--manifest', join(dir, 'i.json'), '--out', again);
-  assert.equal(r2.status, 0, r2.stderr);
-  assert.ok(readFileSync(again).equals(readFileSync(out)), 'the manifest re-renders the same PNG bytes');
+  assertReRenders(dir, 'i');
   const bad = cli('render', '--layer', L, '--channel', '5', '--interpolate', 'other:3', '--batch', '3');
-  assert.equal(bad.status, 2, bad.stderr);
-  assert.match(bad.stderr, /the layer must be --layer's/);
+  assertUsage(bad, /the layer must be --layer's/);
   const one = cli('render', '--layer', L, '--channel', '5', '--interpolate', `${L}:3`);
   assert.notEqual(one.status, 0);
   assert.match(one.stderr, /batch/);
