@@ -27,6 +27,8 @@
 #include "cppn.h"
 #include "kernels/kernels.h"
 #include "param.h"
+#include "prior.h"
+#include "prior_impl.h"
 #include "rng.h"
 #include "transform.h"
 
@@ -360,6 +362,26 @@ static const char *bench_fv_transform_backward(void) {
   if (!dout) dout = take(224 * 224 * 3), din = take(224 * 224 * 3);
   fv_transform_backward(chain(), dout, din);
   return "Lucid's chain, 224x224";
+}
+
+static const char *bench_fv_prior_nll(void) {
+  static fv_prior *p;
+  static float *img, *grad, *scratch;
+  if (!p) { /* 8 components, the identity covariance's factor scaled: the cost, not the values, matters here */
+    float w[8], *cov = (float *)calloc((size_t)8 * FV_PRIOR_TRI, sizeof(float));
+    for (int c = 0; c < 8; c++) {
+      w[c] = 0.125f;
+      for (int i = 0, t = 0; i < FV_PRIOR_DIM; i++)
+        for (int j = i; j < FV_PRIOR_DIM; j++, t++) cov[(size_t)c * FV_PRIOR_TRI + t] = i == j ? 0.01f * (c + 1) : 0.001f;
+    }
+    fv_error err = {0};
+    p = fv_prior_from_params(8, w, cov, &err);
+    free(cov);
+    img = take(128 * 128 * 3), grad = take(128 * 128 * 3);
+    scratch = take(fv_prior_scratch_floats(p));
+  }
+  fv_prior_nll(p, img, 1, 128, 128, FV_PRIOR_STRIDE, grad, 1.0f, scratch);
+  return "8 components, 128x128 at stride 4, with the gradient";
 }
 
 /* ==== the table, from kernels.inc ===================================================== */

@@ -12,7 +12,9 @@
 // Progress goes to stderr, one line a unit; the summary line to stdout.
 import { join, basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FvError, RENDER_FLAGS, readFlags, renderOptions, selectLayers, makeManifest, manifestId, contentId } from '../wasm/options.js';
+import {
+  FvError, RENDER_FLAGS, readFlags, readInputFlags, renderOptions, selectLayers, makeManifest, manifestInput, manifestId, contentId,
+} from '../wasm/options.js';
 import { UsageError, CATALOG, readInput, sha256, takeModel, open, intFlag } from './inputs.mjs';
 import { ShardError, readShard, owns } from './shard.mjs';
 import { CROP, listPhotos, scoreLayer, rank, cropAround } from './examples.mjs';
@@ -68,7 +70,8 @@ export async function cmdAtlas(args) {
   const photoDir = v.examples;
   const photos = photoDir === undefined ? null : listPhotos(photoDir);
 
-  const { engine, model, labels, bytes } = await open(modelPath);
+  const { engine, model, labels, bytes, choice } = await open(modelPath, readInputFlags(v));
+  const input = manifestInput(choice); // every unit's manifest records the model's input (and its id depends on it)
   const version = engine.version(), modelSha = sha256(bytes), file = basename(modelPath);
   const layers = model.layers();
   // the state every unit shares: the render flags over the defaults, the objective a channel
@@ -115,7 +118,7 @@ export async function cmdAtlas(args) {
       let r = null;
       try {
         r = engine.render(model, unitOptions(u));
-        const id = await manifestId({ featviz: version, model: { sha256: modelSha }, options: r.options });
+        const id = await manifestId({ featviz: version, model: { sha256: modelSha }, input, options: r.options });
         if (done(unitManifest(out, id))) {
           n.skipped++;
           continue;
@@ -125,7 +128,7 @@ export async function cmdAtlas(args) {
         const images = unitImages(id, r.batch);
         images.forEach((f, i) => writeWhole(join(out, UNITS, f), r.png(i - 1)));
         const m = makeManifest({
-          version, file, sha256: modelSha, options: r.options, stepsDone: r.stepsDone, objective: r.objective, images,
+          version, file, sha256: modelSha, input, options: r.options, stepsDone: r.stepsDone, objective: r.objective, images,
           unit: { layer: layer.name, index: layer.index, channel: u.channel, channels: layer.channels, atlas },
         });
         if ((await manifestId(m)) !== id) throw new Error(`${unit}: the finished render's manifest is not the one it was named by`);

@@ -4,14 +4,15 @@
 // the commands; they (featviz.mjs, atlas.mjs, site.mjs) share this.
 //
 //   const [modelPath, rest] = takeModel(positionals);     // a first positional that is a model file
-//   const { engine, model, labels } = await open(modelPath);
+//   const { engine, model, labels, choice } = await open(modelPath, readInputFlags(values));  // its input decided
 //   const bytes = readInput(path, 'image');                // throws Error('image not found: …')
-import { readFileSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, statSync, existsSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadEngine } from '../wasm/engine.js';
 import { FvError, Catalog, parseLabels, isModelFile, readFlag } from '../wasm/options.js';
+import { chooseInput, applyManifestInput } from '../wasm/input.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // the repo's catalog names the default model and the labels file (the files are the store's)
@@ -60,8 +61,30 @@ export function takeModel(positionals) {
   return [join(modelsDir(), DEFAULT_MODEL), positionals];
 }
 
-/** The engine with the model at modelPath loaded: { engine, model, labels, bytes }. */
-export async function open(modelPath) {
+/** The store's photos for input detection: $FEATVIZ_IMAGES, else images/ beside the models, else models/photos. */
+export function imagesDir() {
+  if (process.env.FEATVIZ_IMAGES) return process.env.FEATVIZ_IMAGES;
+  const beside = resolve(modelsDir(), '..', 'images');
+  return existsSync(beside) ? beside : join(ROOT, 'models', 'photos');
+}
+
+/** The bytes of every photo in a folder, sorted by name ([] when there is none). */
+function photosIn(dir) {
+  try {
+    return readdirSync(dir).filter((f) => /^\.(jpe?g|png|bmp|gif)$/i.test(extname(f))).sort().map((f) => readFileSync(join(dir, f)));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The engine with the model at modelPath loaded and its input decided (wasm/input.js):
+ * { engine, model, labels, bytes, choice }. want: { input, bgr } (readInputFlags), or
+ * { manifest: a manifest's "input" record } (set as it is; choice null), or null (the file's
+ * own, undecided: `featviz layers`). photos: the user's photos, tried with the store's when
+ * the input has to be guessed; a guess is said on stderr. Labels the file carries win.
+ */
+export async function open(modelPath, want = { input: 'auto', bgr: false }, photos = []) {
   const engine = await loadEngine();
   const bytes = readInput(modelPath, 'model');
   let model;
@@ -71,7 +94,15 @@ export async function open(modelPath) {
     if (e instanceof FvError) throw new Error(`${basename(modelPath)}: ${e.message}`);
     throw e;
   }
-  return { engine, model, labels: catalogBeside(modelPath).labelsFor(model.layers()), bytes };
+  const catalog = catalogBeside(modelPath);
+  let choice = null;
+  if (want?.manifest) applyManifestInput(model, want.manifest);
+  else if (want) {
+    const entry = catalog.models.find((m) => m.file === basename(modelPath));
+    choice = chooseInput(engine, model, { ...want, catalog: catalog.preprocess(entry), photos: () => [...photos, ...photosIn(imagesDir())] });
+    if (choice.guess) console.error(`featviz: ${basename(modelPath)}: ${choice.note}`);
+  }
+  return { engine, model, labels: catalog.labelsFor(model.layers(), model.labels), bytes, choice };
 }
 
 /** A whole-number flag of the CLI's own (not a render option: those are the engine's to range-check). */

@@ -21,7 +21,7 @@ export const SERVED = ['web', 'wasm', 'models', 'node_modules/gifenc/dist'];
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm',
-  '.tflite': 'application/octet-stream', '.txt': 'text/plain; charset=utf-8', '.png': 'image/png',
+  '.tflite': 'application/octet-stream', '.onnx': 'application/octet-stream', '.bmp': 'image/bmp', '.txt': 'text/plain; charset=utf-8', '.png': 'image/png',
   '.jpg': 'image/jpeg', '.svg': 'image/svg+xml', '.ico': 'image/x-icon',
 };
 

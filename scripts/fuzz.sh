@@ -59,6 +59,12 @@ case "$target" in
     [ -e "$models/googlenet_bvlc_int8.onnx" ] && cp "$models/googlenet_bvlc_int8.onnx" "$corpus/full/"
     cp "$corpus"/small/built_* "$corpus/full/"
     ;;
+  prior)
+    # real prior.bin files (1 and 2 components, ~72 and ~144 KB) fitted on the store's photos
+    [ -e wasm/featviz.wasm ] || make -f emcc.mk -j2 wasm/featviz.wasm
+    node bin/featviz.mjs prior fit "$images" --out "$corpus/k1.bin" --components 1 --iterations 2 >/dev/null
+    node bin/featviz.mjs prior fit "$images" --out "$corpus/k2.bin" --components 2 --iterations 2 >/dev/null
+    ;;
   image)
     # the head of each store photo (a truncated JPEG/BMP still exercises the
     # decoders) next to the tiny checked-in seeds; small inputs run fast
@@ -86,6 +92,8 @@ if [ "$target" = tflite ] || [ "$target" = onnx ]; then
   [ "$full" -gt 0 ] && run "$corpus/full" 8000000 "$full"
 elif [ "$target" = image ]; then
   run "$corpus" 4096 "$secs"
+elif [ "$target" = prior ]; then
+  run "$corpus" 200000 "$secs"
 else
   run "$corpus" 8192 "$secs"
 fi

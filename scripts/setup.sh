@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh — makes a fresh machine ready: installs what is missing (Debian
 # packages with apt-get, npm packages with npm ci), builds the engine and lays
-# out the store's models under models/ (links, git-ignored).
+# out the store's models under models/ (links, git-ignored) with the shipped prior
+# models/prior-store.bin fitted on the store's photos (git-ignored too).
 #   scripts/setup.sh               everything
 #   scripts/setup.sh --build-only  no model layout
 set -euo pipefail
@@ -60,10 +61,29 @@ make -s -f emcc.mk -j"$(nproc 2>/dev/null || echo 2)" all >&2
 if [ "${1:-}" != "--build-only" ]; then
   store="${FEATVIZ_MODELS:-../shared/models}"
   if [ -d "$store" ]; then
-    for f in "$store"/*.tflite "$store"/imagenet_labels.txt; do
+    for f in "$store"/*.tflite "$store"/*.onnx "$store"/imagenet_labels.txt; do
       [ -e "$f" ] && ln -sf "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")" "models/$(basename "$f")"
     done
+    # the store's photos, for the page's input detection (catalog.json "photos")
+    images="${FEATVIZ_IMAGES:-$store/../images}"
+    if [ -d "$images" ]; then
+      mkdir -p models/photos
+      for f in "$images"/*; do
+        [ -f "$f" ] && ln -sf "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")" "models/photos/$(basename "$f")"
+      done
+    fi
   else
     log "warning: no model store at $store (set FEATVIZ_MODELS)"
+  fi
+fi
+
+# ---- the shipped prior -----------------------------------------------------------------------
+# The patch prior (src/prior.h) fitted on the store's photos: a derivative of them of ~0.6 MB,
+# so it is made here and git-ignored, not committed. The same photos give the same bytes.
+if [ "${1:-}" != "--build-only" ]; then
+  images="${FEATVIZ_IMAGES:-${FEATVIZ_MODELS:-../shared/models}/../images}"
+  if [ ! -s models/prior-store.bin ] && [ -d "$images" ]; then
+    log "fitting the shipped prior on $images (featviz prior fit, ~1 min)"
+    node bin/featviz.mjs prior fit "$images" --out models/prior-store.bin >&2
   fi
 fi

@@ -181,6 +181,29 @@ int fv_infer_topk(const fv_infer *in, int k, int *idx, float *prob, fv_error *er
 /* Floating-point operations of one run (a multiply-add counts 2), for GFLOP/s figures. */
 double fv_infer_flops(const fv_infer *in);
 
+/* ---- a learned prior: a Gaussian mixture of 8x8 patches (src/prior.h: the manual) ---- */
+typedef struct fv_prior fv_prior;
+typedef struct fv_prior_fit fv_prior_fit;
+
+fv_prior *fv_prior_load(const uint8_t *bytes, size_t n, fv_error *err);  /* prior.bin; a damaged file: NULL */
+void fv_prior_free(fv_prior *p);
+int fv_prior_components(const fv_prior *p);
+/* The header's record of the fit: key 0 components, 1 iterations, 2 patches, 3 stride, 4 images,
+ * 5 seed, 6 mean log-likelihood per patch; NAN for another key. */
+double fv_prior_info(const fv_prior *p, int key);
+/* Mean −log p per patch coordinate of an 8-bit image's patches (the render term's value). */
+double fv_prior_image_score(const fv_prior *p, const fv_image *im, fv_error *err);
+/* An EM fit (0 or less: the default: 8 components, 30 iterations, stride 4, 20000 patches). */
+fv_prior_fit *fv_prior_fit_create(int components, int iterations, int stride, int max_patches, double seed, fv_error *err);
+fv_status fv_prior_fit_add_image(fv_prior_fit *f, const fv_image *im, fv_error *err); /* before the first step */
+fv_status fv_prior_fit_step(fv_prior_fit *f, fv_error *err);                          /* one EM iteration */
+int fv_prior_fit_iterations(const fv_prior_fit *f);
+int fv_prior_fit_patches(const fv_prior_fit *f);
+double fv_prior_fit_loglik(const fv_prior_fit *f);     /* per patch, under the last step's starting parameters */
+double fv_prior_fit_objective(const fv_prior_fit *f);  /* what EM increases, per patch */
+uint8_t *fv_prior_fit_save(fv_prior_fit *f, size_t *len, fv_error *err);             /* prior.bin; fv_free it */
+void fv_prior_fit_free(fv_prior_fit *f);
+
 /* ---- feature visualization: a render ----------------------------------- */
 /* A render optimizes a batch of images so that an objective on the model's
  * activations is as large as possible (Olah et al., Distill 2017). Options are
@@ -189,6 +212,10 @@ double fv_infer_flops(const fv_infer *in);
 typedef struct fv_render fv_render;
 
 fv_render *fv_render_new(const fv_model *m, const char *options_json, size_t len, fv_error *err);
+/* The same, with the patch prior that the objective's prior terms read; it must outlive
+ * the render. A prior term without one is refused. */
+fv_render *fv_render_new_prior(const fv_model *m, const char *options_json, size_t len, const fv_prior *prior,
+                               fv_error *err);
 void fv_render_free(fv_render *r);
 /* Runs `steps` optimization steps; FV_OK, or an error (e.g. a numerical blow-up,
  * after which the last good image is kept). */

@@ -27,12 +27,13 @@
 #include "json.h"
 #include "kernels/kernels.h"
 #include "objective.h"
+#include "prior.h"
 
 /* ---- names and defaults ------------------------------------------------------ */
 
 static const char *const kind_names[FV_OBJ_COUNT] = {
     "neuron", "channel", "layer", "direction", "interp", "alignment", "diversity", "l1", "l2", "tv", "blur",
-    "caricature",
+    "caricature", "prior",
 };
 
 fv_obj_term fv_obj_default(fv_obj_kind kind) {
@@ -47,7 +48,7 @@ fv_obj_term fv_obj_default(fv_obj_kind kind) {
 }
 
 int fv_obj_on_image(fv_obj_kind kind) {
-  return kind == FV_OBJ_L1 || kind == FV_OBJ_L2 || kind == FV_OBJ_TV || kind == FV_OBJ_BLUR;
+  return kind == FV_OBJ_L1 || kind == FV_OBJ_L2 || kind == FV_OBJ_TV || kind == FV_OBJ_BLUR || kind == FV_OBJ_PRIOR;
 }
 
 const char *fv_obj_name(fv_obj_kind kind) {
@@ -173,6 +174,16 @@ fv_status fv_obj_check(const fv_obj_term *t, const int dims[4], fv_error *err) {
       return FV_ERR_BAD_ARG;
     }
     break;
+  case FV_OBJ_PRIOR:
+    if (!t->prior || !t->prior_scratch) {
+      fv_error_set(err, FV_ERR_BAD_ARG, "the objective's prior term needs a prior (a prior.bin: render --prior FILE)");
+      return FV_ERR_BAD_ARG;
+    }
+    if (h < FV_PRIOR_SIDE || w < FV_PRIOR_SIDE) {
+      fv_error_set(err, FV_ERR_BAD_ARG, "prior: an image of %dx%d is smaller than one %dx%d patch", w, h, FV_PRIOR_SIDE, FV_PRIOR_SIDE);
+      return FV_ERR_BAD_ARG;
+    }
+    /* fall through - an RGB image, as the penalties read */
   case FV_OBJ_L1:
   case FV_OBJ_L2:
   case FV_OBJ_TV:
@@ -515,6 +526,16 @@ static double eval_blur(const ctx *s, const float *x, float *dl) {
   return sum;
 }
 
+/* mean over the patches of the images in range of −log p / D (prior.h), at FV_PRIOR_STRIDE */
+static double eval_prior(const fv_obj_term *t, const ctx *s, const float *x, float *dl) {
+  const double per = (double)fv_prior_positions(s->h, FV_PRIOR_STRIDE) * fv_prior_positions(s->w, FV_PRIOR_STRIDE);
+  const double norm = 1.0 / (per * (s->n1 - s->n0) * FV_PRIOR_DIM);
+  const size_t off = (size_t)s->n0 * s->hwc;
+  const double nll = fv_prior_nll(t->prior, x + off, s->n1 - s->n0, s->h, s->w, FV_PRIOR_STRIDE, dl ? dl + off : NULL,
+                                  (float)(s->g * norm), t->prior_scratch);
+  return nll * norm;
+}
+
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
 static double eval(const fv_obj_term *t, const int dims[4], const float *a, float *dl) {
@@ -540,6 +561,7 @@ static double eval(const fv_obj_term *t, const int dims[4], const float *a, floa
   case FV_OBJ_TV: term = eval_tv(&s, a, dl); break;
   case FV_OBJ_BLUR: term = eval_blur(&s, a, dl); break;
   case FV_OBJ_CARICATURE: term = eval_caricature(t, &s, a, dl); break;
+  case FV_OBJ_PRIOR: term = eval_prior(t, &s, a, dl); break;
   default: return NAN;
   }
   return (double)t->weight * term;

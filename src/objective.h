@@ -8,7 +8,7 @@
  * weight·term. Terms follow Lucid (lucid/optvis/objectives.py) unless noted.
  *
  * Activations are NHWC, dims[4] = N,H,W,C. Image penalties (L1, L2, TV,
- * BLUR) read the image [N,H,W,3] in [0,1] instead (layer is ignored); BLUR also
+ * BLUR, PRIOR) read the image [N,H,W,3] in [0,1] instead (layer is ignored); BLUR also
  * takes an alpha plane [N,H,W,1] (src/alpha.h).
  *
  *   fv_obj_term t = fv_obj_default(FV_OBJ_CHANNEL); t.layer = k; t.channel = 12;
@@ -34,6 +34,7 @@ typedef enum {
   FV_OBJ_BLUR,       /* 0.5·Σ (x − stopgrad(blur3x3(x)))², Lucid's blur_input_each_step */
   FV_OBJ_CARICATURE, /* per image, dot(a, t) · max(0.1, cos(a, t))^cossim_pow of the whole H×W×C tensor a
                         against a target t (a photo's activations): Lucid's caricature recipe */
+  FV_OBJ_PRIOR,      /* mean over patches of −log p(patch)/D under a learned patch prior (src/prior.h); subtract it */
   FV_OBJ_COUNT
 } fv_obj_kind;
 
@@ -49,6 +50,8 @@ typedef struct {
   int direction_len;
   float cossim_pow;     /* DIRECTION (Lucid's default 0 = plain dot), CARICATURE */
   float constant;       /* L1, L2: penalize distance from this (0.5 = grey) */
+  const struct fv_prior *prior; /* PRIOR: the patch mixture; owned by the caller, as its scratch */
+  float *prior_scratch;         /* PRIOR: fv_prior_scratch_floats(prior) floats */
 } fv_obj_term;
 
 /* A term of this kind with the defaults: weight 1, batch −1, x = y = −1, constant 0.5. */

@@ -433,7 +433,7 @@ static int parse_vector(P *p, fv_term_src *src, int layer) {
 }
 
 static const char *const FUNCTIONS =
-    "neuron, channel, deepdream, class, direction, interpolate, alignment, diversity, caricature, l1, l2, tv, blur";
+    "neuron, channel, deepdream, class, direction, interpolate, alignment, diversity, caricature, l1, l2, tv, blur, prior";
 
 /* name '(' ... ')' — the cursor is just past '('. */
 static int parse_function(P *p, const token *f) {
@@ -511,7 +511,7 @@ static int parse_function(P *p, const token *f) {
     return parse_kwargs(p, t, KW_BATCH, 0);
   }
   int pen = !strcmp(n, "l1") ? FV_OBJ_L1 : !strcmp(n, "l2") ? FV_OBJ_L2 : !strcmp(n, "tv") ? FV_OBJ_TV
-            : !strcmp(n, "blur") ? FV_OBJ_BLUR : -1;
+            : !strcmp(n, "blur") ? FV_OBJ_BLUR : !strcmp(n, "prior") ? FV_OBJ_PRIOR : -1;
   if (pen >= 0) {
     if (!(t = new_term(p, (fv_obj_kind)pen, at))) return 0;
     return parse_kwargs(p, t, KW_BATCH | (pen == FV_OBJ_L1 || pen == FV_OBJ_L2 ? KW_CONSTANT : 0), 1);
@@ -542,8 +542,10 @@ static int parse_factor(P *p, double scale) {
     if (!parse_function(p, &t)) return 0;
   } else if (peek(p) == ':') {
     if (!parse_unit(p, &t, at, 1)) return 0;
-  } else if (!t.quoted && (!strcmp(t.text, "tv") || !strcmp(t.text, "blur") || !strcmp(t.text, "l1") || !strcmp(t.text, "l2"))) {
-    if (!new_term(p, t.text[0] == 't' ? FV_OBJ_TV : t.text[0] == 'b' ? FV_OBJ_BLUR : t.text[1] == '1' ? FV_OBJ_L1 : FV_OBJ_L2, at))
+  } else if (!t.quoted && (!strcmp(t.text, "tv") || !strcmp(t.text, "blur") || !strcmp(t.text, "l1") || !strcmp(t.text, "l2") ||
+                            !strcmp(t.text, "prior"))) {
+    if (!new_term(p, t.text[0] == 't' ? FV_OBJ_TV : t.text[0] == 'b' ? FV_OBJ_BLUR : t.text[0] == 'p' ? FV_OBJ_PRIOR
+                     : t.text[1] == '1' ? FV_OBJ_L1 : FV_OBJ_L2, at))
       return 0;
   } else {
     return fail(p, (peek(p), p->i), FV_ERR_BAD_ARG,
@@ -762,7 +764,8 @@ void fv_expr_write_term(fv_jbuf *b, const fv_render_opts *o, int i, const fv_mod
   case FV_OBJ_L1:
   case FV_OBJ_L2:
   case FV_OBJ_TV:
-  case FV_OBJ_BLUR: {
+  case FV_OBJ_BLUR:
+  case FV_OBJ_PRIOR: {
     const int constant = (t->kind == FV_OBJ_L1 || t->kind == FV_OBJ_L2) && t->constant != 0.5f;
     fv_jbuf_raw(b, fv_obj_name(t->kind));
     if (!constant && t->batch < 0) return;

@@ -18,7 +18,8 @@
  *            | interpolate(LAYER, C1, C2)          across the batch, from channel C1 to C2
  *            | alignment(LAYER) | diversity(LAYER)  across the batch (subtract diversity to diversify)
  *            | caricature(LAYER, PHOTO [, cossim=P]) the photo's whole activation tensor at LAYER, dot·cos^P
- *            | l1 | l2 | tv | blur                  image penalties (subtract them); l1(constant=0.5)
+ *            | l1 | l2 | tv | blur | prior          image penalties (subtract them); l1(constant=0.5);
+ *                                                   prior: the patch prior's −log p per coordinate (src/prior.h)
  *   VECTOR  := ['+' | '-'] vpart (('+' | '-') vpart)*,  vpart := [NUMBER '*'] (unit(C) | random(SEED)
  *              | photo(PHOTO) | PHOTO | '[' NUMBER (',' NUMBER)* ']')
  *              unit: a basis vector; random: a unit vector from a seed; a photo: its mean activation

@@ -44,6 +44,7 @@ static const kind_spec KINDS[] = {
     {"l2", FV_OBJ_L2, 0, {"constant"}},
     {"tv", FV_OBJ_TV, 0, {NULL}},
     {"blur", FV_OBJ_BLUR, 0, {NULL}},
+    {"prior", FV_OBJ_PRIOR, 0, {NULL}},
 };
 #define N_KINDS (int)(sizeof KINDS / sizeof KINDS[0])
 

@@ -24,7 +24,8 @@
  * direction {layer, direction: [C floats] | direction_seed: n (a random unit
  * vector) | photo: name (its mean activation) | unit: k (basis vector k), cossim_pow}, interp {layer,
  * channel, channel2}, alignment {layer}, diversity {layer}, caricature {layer,
- * photo, cossim_pow}, l1/l2 {constant}, tv {}, blur {}. Unknown keys are
+ * photo, cossim_pow}, l1/l2 {constant}, tv {}, blur {}, prior {} (the patch prior's
+ * −log p, src/prior.h; the prior itself is fv_render_new_prior's). Unknown keys are
  * errors (a typo must not pass silently). A top-level "diversity": w > 0 adds
  * the term −w·diversity(diversity_layer, default the first term's layer) last.
  *

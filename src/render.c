@@ -14,6 +14,7 @@
 #include "optim.h"
 #include "options.h"
 #include "param.h"
+#include "prior.h"
 #include "profile.h"
 #include "rng.h"
 #include "transform.h"
@@ -40,6 +41,7 @@ struct fv_render {
   int image_fresh;       /* the param's image is the render of its current values (no update since) */
   int steps_done;
   float objective;
+  float *prior_scratch;  /* the prior terms' (src/prior.h) */
 };
 
 /* ==== set-up ========================================================================= */
@@ -73,6 +75,10 @@ static fv_status setup_transform(fv_render *r, fv_error *err) {
 }
 
 fv_render *fv_render_new(const fv_model *m, const char *json, size_t len, fv_error *err) {
+  return fv_render_new_prior(m, json, len, NULL, err);
+}
+
+fv_render *fv_render_new_prior(const fv_model *m, const char *json, size_t len, const fv_prior *prior, fv_error *err) {
   fv_error local;
   if (!err) err = &local;
   fv_error_clear(err);
@@ -112,6 +118,12 @@ fv_render *fv_render_new(const fv_model *m, const char *json, size_t len, fv_err
   }
   r->g = fv_graph_new(m, r->n, r->gh, r->gw, last, 1, err);
   if (!r->g) goto fail;
+  for (int i = 0; i < r->o.n_terms && prior; i++) { /* the prior terms share one scratch (a step runs them in turn) */
+    if (r->o.terms[i].kind != FV_OBJ_PRIOR) continue;
+    if (!r->prior_scratch && !(r->prior_scratch = (float *)malloc(fv_prior_scratch_floats(prior) * sizeof(float)))) goto oom;
+    r->o.terms[i].prior = prior;
+    r->o.terms[i].prior_scratch = r->prior_scratch;
+  }
 
   if (check_terms(r, err) != FV_OK) goto fail;
 
@@ -179,6 +191,7 @@ void fv_render_free(fv_render *r) {
   free(r->dimg);
   free(r->good);
   free(r->rgba);
+  free(r->prior_scratch);
   free(r);
 }
 

@@ -94,7 +94,7 @@ test('a photo\'s direction render projects on that direction beyond every other 
 
 test('featviz render --movie: one frame every N steps and the last, which is the PNG through its palette', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fv-movie-'));
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/featviz.mjs'), 'render', '--layer', L, '--channel', '12', '--size', '48',
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/featviz.mjs'), 'render', model('mobilenet_v2_1.0_224_quant.tflite'), '--layer', L, '--channel', '12', '--size', '48',
     '--batch', '2', '--steps', '30', '--out', join(dir, 'm.png'), '--movie', join(dir, 'm.gif'), '--movie-every', '8'],
   { encoding: 'utf8', env: { ...process.env, FEATVIZ_MODELS: MODELS } });
   assert.equal(r.status, 0, r.stderr);

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { ROOT, MODELS, model, image } from './paths.mjs';
 
 const CLI = join(ROOT, 'bin/featviz.mjs');
+// The MobileNet the tests below were written for (the default model is GoogLeNet, slower to render)
+const MV2 = model('mobilenet_v2_1.0_224_quant.tflite');
 const run = (...args) => {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, FEATVIZ_MODELS: MODELS },
@@ -27,7 +29,7 @@ const userError = (r, pattern) => {
 };
 
 test('layers lists every layer with index, name, op and shape', () => {
-  const r = run('layers');
+  const r = run('layers', MV2);
   assert.equal(r.code, 0, r.err);
   const lines = r.out.trim().split('\n');
   assert.match(lines[0], /input 224x224x3/);
@@ -39,7 +41,7 @@ test('layers lists every layer with index, name, op and shape', () => {
 });
 
 test('classify prints the top-5 labels of each photo', () => {
-  const r = run('classify', image('parrot.jpg'), image('grace_hopper.bmp'));
+  const r = run('classify', MV2, image('parrot.jpg'), image('grace_hopper.bmp'));
   assert.equal(r.code, 0, r.err);
   const blocks = r.out.trim().split(/\n(?=\S)/);
   assert.equal(blocks.length, 2);
@@ -52,7 +54,7 @@ test('examples ranks photos in a folder by a channel', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fv-examples-'));
   for (const f of ['cat.bmp', 'dragonfly.bmp', 'parrot.jpg', 'hot_dog.jpg']) symlinkSync(image(f), join(dir, f));
   writeFileSync(join(dir, 'notes.txt'), 'not a photo');
-  const r = run('examples', '--layer', 'MobilenetV2/expanded_conv_8/add', '--channel', '5', dir);
+  const r = run('examples', MV2, '--layer', 'MobilenetV2/expanded_conv_8/add', '--channel', '5', dir);
   assert.equal(r.code, 0, r.err);
   const rows = r.out.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
   assert.equal(rows.length, 4);
@@ -72,8 +74,8 @@ test('bad input: one clear line on stderr and a non-zero exit', () => {
   userError(run('examples', '--layer', 'nope', '--channel', '1', dir), /no photos/);
   symlinkSync(image('cat.bmp'), join(dir, 'cat.bmp'));
   userError(run('examples', '--layer', 'nope', '--channel', '1', dir), /unknown layer "nope"/);
-  userError(run('examples', '--layer', 'MobilenetV2/expanded_conv_8/add', '--channel', '64', dir), /channel 64 out of range.*0\.\.63/);
-  userError(run('examples', '--layer', 'MobilenetV2/expanded_conv_8/add', '--channel', 'x', dir), /--channel must be a whole number/);
+  userError(run('examples', MV2, '--layer', 'MobilenetV2/expanded_conv_8/add', '--channel', '64', dir), /channel 64 out of range.*0\.\.63/);
+  userError(run('examples', MV2, '--layer', 'MobilenetV2/expanded_conv_8/add', '--channel', 'x', dir), /--channel must be a whole number/);
   userError(run('classify', '--bogus', image('cat.bmp')), /bogus/);
   userError(run('frobnicate'), /unknown command "frobnicate"/);
 });
@@ -81,7 +83,7 @@ test('bad input: one clear line on stderr and a non-zero exit', () => {
 test('render writes a PNG and a manifest that re-renders the same bytes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fv-render-'));
   const out = join(dir, 'n.png');
-  const r = run('render', '--layer', 'MobilenetV2/expanded_conv_5/add', '--objective', 'neuron', '--channel', '7',
+  const r = run('render', MV2, '--layer', 'MobilenetV2/expanded_conv_5/add', '--objective', 'neuron', '--channel', '7',
     '--size', '64', '--steps', '24', '--batch', '2', '--diversity', '5', '--seed', '3', '--out', out);
   assert.equal(r.code, 0, r.err);
   const png = readFileSync(out);
@@ -107,7 +109,7 @@ test('render --caricature: the manifest records the photo\'s activations and sha
   const dir = mkdtempSync(join(tmpdir(), 'fv-caricature-'));
   const photo = join(dir, 'my parrot.jpg');
   copyFileSync(image('parrot.jpg'), photo);
-  const r = run('render', '--caricature', photo, '--layer', 'MobilenetV2/expanded_conv_8/add', '--size', '48', '--steps', '10',
+  const r = run('render', MV2, '--caricature', photo, '--layer', 'MobilenetV2/expanded_conv_8/add', '--size', '48', '--steps', '10',
     '--out', join(dir, 'c.png'));
   assert.equal(r.code, 0, r.err);
   const m = JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8'));
@@ -123,11 +125,11 @@ test('render --caricature: the manifest records the photo\'s activations and sha
 
 test('render: bad flags and manifests give one clear line', () => {
   userError(run('render', '--layer', 'nope', '--channel', '1', '--steps', '1'), /unknown layer "nope"/);
-  userError(run('render', '--layer', 'MobilenetV2/expanded_conv_5/add', '--channel', '999', '--steps', '1'), /channel 999/);
+  userError(run('render', MV2, '--layer', 'MobilenetV2/expanded_conv_5/add', '--channel', '999', '--steps', '1'), /channel 999/);
   userError(run('render', '--objective', 'class', '--class', 'no such label', '--steps', '1'), /unknown class "no such label"/);
   // an expression's mistakes point at the character (the engine's grammar)
   userError(run('render', '--objective', 'bogus', '--layer', '3'), /objective at 6: expected ':' and a channel after the layer "bogus"/);
-  userError(run('render', '--objective', 'MobilenetV2/expanded_conv_5/add:3 + 0.5*MobilenetV2/expanded_conv_5x/add:1', '--steps', '1'),
+  userError(run('render', MV2, '--objective', 'MobilenetV2/expanded_conv_5/add:3 + 0.5*MobilenetV2/expanded_conv_5x/add:1', '--steps', '1'),
     /^featviz: objective at 41: unknown layer "MobilenetV2\/expanded_conv_5x\/add"/);
   userError(run('render', '--caricature', 'no-such-photo.jpg', '--layer', '3', '--steps', '1'), /photo not found: no-such-photo\.jpg/);
   userError(run('render', '--layer', '3', '--channel', '1', '--movie', 'm.webp'), /--movie writes an animated GIF/);
@@ -140,4 +142,52 @@ test('render: bad flags and manifests give one clear line', () => {
   userError(run('render', '--manifest', join(dir, 'other.json')), /not a featviz render manifest/);
   writeFileSync(join(dir, 'sha.json'), JSON.stringify({ model: { file: 'mobilenet_v2_1.0_224_quant.tflite', sha256: '0'.repeat(64) }, options: {} }));
   userError(run('render', '--manifest', join(dir, 'sha.json')), /sha256 differs/);
+});
+
+// ---- .onnx everywhere, the model's input ------------------------------------------------------------
+const GOOGLENET = model('googlenet_bvlc_int8.onnx');
+
+test('.onnx: layers lists the file\'s names and its input; classify (the default model) names the macaw; examples ranks', () => {
+  const l = run('layers', GOOGLENET);
+  assert.equal(l.code, 0, l.err);
+  assert.match(l.out.split('\n')[0], /^# googlenet_bvlc_int8\.onnx: input 224x224x3, BGR, values 0\.\.255 \(onnx metadata\)$/);
+  assert.match(l.out, /^\s*81\s+inception_4c\/output\s+Concat\s+14x14x512$/m);
+  assert.match(l.out, /^\s*\d+\s+conv2\/3x3_pre_relu\s+Conv\s+56x56x192$/m);
+  const c = run('classify', image('parrot.jpg'), '--top', '1');
+  assert.equal(c.code, 0, c.err);
+  assert.match(c.out, /^\s+1\. macaw\s+0\.\d{4}\s+\(88\)$/m, 'GoogLeNet has 1000 outputs: macaw is 88, named from line 89 of the labels');
+  assert.equal(c.err, '', 'the input the file states is no guess: nothing on stderr');
+  const dir = mkdtempSync(join(tmpdir(), 'fv-onnx-examples-'));
+  for (const f of ['cat.bmp', 'parrot.jpg', 'hot_dog.jpg']) symlinkSync(image(f), join(dir, f));
+  const e = run('examples', GOOGLENET, '--layer', 'inception_4c/output', '--channel', '97', dir);
+  assert.equal(e.code, 0, e.err);
+  assert.equal(e.out.trim().split('\n').length, 4, e.out);
+});
+
+test('.onnx render: the manifest records the input; --input caffe renders other bytes, and each manifest re-renders its own', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fv-onnx-render-'));
+  const args = ['render', GOOGLENET, '--layer', 'inception_3a/output', '--channel', '11', '--size', '48', '--steps', '6', '--seed', '2'];
+  const a = run(...args, '--out', join(dir, 'a.png'));
+  assert.equal(a.code, 0, a.err);
+  const ma = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
+  assert.deepEqual({ preset: ma.input.preset, bgr: ma.input.bgr, order: ma.input.order, source: ma.input.source, guess: ma.input.guess },
+    { preset: '0:255', bgr: true, order: 'BGR', source: 'onnx metadata', guess: false });
+  const b = run(...args, '--input', 'caffe', '--out', join(dir, 'b.png'));
+  assert.equal(b.code, 0, b.err);
+  const mb = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8'));
+  assert.deepEqual([mb.input.preset, mb.input.source, mb.input.offset], ['caffe', 'you', [-104, -117, -123]]);
+  assert.ok(!readFileSync(join(dir, 'a.png')).equals(readFileSync(join(dir, 'b.png'))), 'another input, another image');
+  for (const n of ['a', 'b']) {
+    const again = run('render', '--manifest', join(dir, `${n}.json`), '--out', join(dir, `${n}2.png`));
+    assert.equal(again.code, 0, again.err);
+    assert.ok(readFileSync(join(dir, `${n}2.png`)).equals(readFileSync(join(dir, `${n}.png`))), `${n}: the manifest re-renders the same bytes`);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, `${n}2.json`), 'utf8')).input, n === 'a' ? ma.input : mb.input);
+  }
+});
+
+test('--input: an unknown preset, --bgr alone, and activations without a layer are one clear line', () => {
+  userError(run('classify', '--input', 'vgg', image('cat.bmp')), /--input must be one of auto, imagenet, caffe, 0:1, -1:1, 0:255, got "vgg"/);
+  userError(run('render', '--layer', '3', '--channel', '1', '--bgr'), /--bgr swaps the channels of a preset: give --input PRESET too/);
+  userError(run('activations', image('cat.bmp')), /activations needs --layer/);
+  userError(run('activations', '--layer', 'nope', image('cat.bmp')), /unknown layer "nope"/);
 });

@@ -6,11 +6,14 @@
 // (image metadata, input quantization) and the labels they carry.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadEngine } from '../wasm/engine.js';
-import { MODELS, model, image } from './paths.mjs';
+import { ROOT, MODELS, model, image } from './paths.mjs';
+import { withOutputs } from './onnx-bytes.mjs';
 
 const LABELS = readFileSync(join(MODELS, 'imagenet_labels.txt'), 'utf8').split('\n'); // background first
 const GOOGLENETS = ['googlenet_bvlc.onnx', 'googlenet_bvlc_int8.onnx'];
@@ -52,43 +55,6 @@ for (const file of GOOGLENETS) {
 }
 
 // ---- onnxruntime on the same file, with inner tensors made graph outputs ------------------
-// A protobuf varint, a tag and a length-delimited field: enough to append
-// ValueInfoProto{name} outputs (GraphProto field 12) to the ModelProto's graph (field 7).
-function varint(n) {
-  const out = [];
-  do { out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0)); n = Math.floor(n / 128); } while (n > 0);
-  return out;
-}
-const field = (num, bytes) => [...varint(num * 8 + 2), ...varint(bytes.length), ...bytes];
-function readVarint(b, at) {
-  let v = 0, mul = 1, k = at;
-  for (;;) { const c = b[k++]; v += (c & 0x7f) * mul; mul *= 128; if (!(c & 0x80)) return [v, k]; }
-}
-function withOutputs(bytes, names) {
-  const parts = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const start = at;
-    let tag; [tag, at] = readVarint(bytes, at);
-    const wire = tag & 7;
-    if (wire === 0) [, at] = readVarint(bytes, at);
-    else if (wire === 1) at += 8;
-    else if (wire === 5) at += 4;
-    else {
-      let len; [len, at] = readVarint(bytes, at);
-      if (tag >>> 3 === 7) {
-        const extra = names.flatMap((n) => field(12, field(1, [...Buffer.from(n)])));
-        const graph = Buffer.concat([bytes.subarray(at, at + len), Buffer.from(extra)]);
-        parts.push(Buffer.from([...varint(7 * 8 + 2), ...varint(graph.length)]), graph);
-        at += len;
-        continue;
-      }
-      at += len;
-    }
-    parts.push(bytes.subarray(start, at));
-  }
-  return Buffer.concat(parts);
-}
 
 for (const file of GOOGLENETS) {
   test(`${file}: logits and inner layers equal onnxruntime's on the same pixels`, async () => {
@@ -128,6 +94,36 @@ for (const file of GOOGLENETS) {
     }
   });
 }
+
+test('featviz activations --json: GoogLeNet\'s layers in NCHW, as onnxruntime gives them for the same pixels', async () => {
+  const file = model('googlenet_bvlc_int8.onnx'), layers = ['conv2/3x3', 'inception_4c/output', 'loss3/classifier'];
+  const session = await ort.InferenceSession.create(withOutputs(readFileSync(file), layers));
+  // the same pixels for both: the photo at 224², written as a PNG the CLI reads back unchanged
+  const img = fv.decodeImage(readFileSync(image('dragonfly.bmp'))), small = img.resize(224, 224), rgb = small.rgb();
+  img.free();
+  small.free();
+  const photo = join(mkdtempSync(join(tmpdir(), 'fv-activations-')), 'dragonfly-224.png');
+  writeFileSync(photo, fv.encodePNG(rgb, 224, 224, 3));
+  const x = new Float32Array(3 * 224 * 224); // NCHW, BGR, 0..255
+  for (let p = 0; p < 224 * 224; p++) for (let c = 0; c < 3; c++) x[c * 224 * 224 + p] = rgb[3 * p + (2 - c)];
+  const ref = await session.run({ data: new ort.Tensor('float32', x, [1, 3, 224, 224]) });
+  for (const layer of layers) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/featviz.mjs'), 'activations', file, photo, '--layer', layer, '--json'],
+      { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, FEATVIZ_MODELS: MODELS } });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout), want = ref[layer];
+    assert.equal(out.layer, layer);
+    assert.equal(out.layout, 'NCHW');
+    assert.deepEqual(out.shape, want.dims.length === 4 ? want.dims : [...want.dims, 1, 1], `${layer} shape`);
+    assert.equal(out.values.length, want.data.length);
+    let worst = 0, scale = 0;
+    for (let i = 0; i < want.data.length; i++) {
+      scale = Math.max(scale, Math.abs(want.data[i]));
+      worst = Math.max(worst, Math.abs(out.values[i] - want.data[i]));
+    }
+    assert.ok(worst <= 2e-5 * scale, `${layer}: max |featviz activations − onnxruntime| ${worst} of max ${scale}`);
+  }
+});
 
 test('googlenet_bvlc_int8.onnx renders at another size: a channel of inception_4c/output climbs', () => {
   const m = fv.loadModel(readFileSync(model('googlenet_bvlc_int8.onnx')));

@@ -39,13 +39,18 @@ test('labels: a 1001-output model keeps the background class, a 1000-output one 
 
 test('the catalog fits its labels to the model and names its default', () => {
   const cat = new Catalog(JSON.parse(readFileSync(join(ROOT, 'models/catalog.json'), 'utf8')), LIST);
-  assert.equal(cat.defaultFile, 'mobilenet_v2_1.0_224_quant.tflite');
+  assert.equal(cat.defaultFile, 'googlenet_bvlc_int8.onnx');
+  assert.deepEqual(cat.entry('googlenet_int8').suggested, { layer: 'inception_4c/output', channel: 97 });
+  assert.equal(cat.photos.length, 6, 'the store photos input detection runs');
+  assert.equal(cat.preprocess(cat.entry('googlenet')), null, 'the file says its input');
+  assert.deepEqual(cat.preprocess({ preprocess: 'caffe' }), { preset: 'caffe', bgr: false });
+  assert.deepEqual(cat.preprocess({ preprocess: { preset: '0:255', bgr: true } }), { preset: '0:255', bgr: true });
   assert.equal(cat.labelsFor(layersWith(1000)).names.indexOf('macaw'), 88);
   assert.equal(cat.labelsFor(layersWith(1001)).names.indexOf('macaw'), 89);
   // labels a model file carries win when they fit (issue 10)
   assert.equal(cat.labelsFor(layersWith(2), ['cat', 'dog']).name(1), 'dog');
   assert.equal(cat.labelsFor(layersWith(1001), ['cat', 'dog']).names.indexOf('macaw'), 89);
-  assert.throws(() => cat.entry('resnet_9000'), /unknown model "resnet_9000" \(the catalog has mobilenet_v2/);
+  assert.throws(() => cat.entry('resnet_9000'), /unknown model "resnet_9000" \(the catalog has googlenet_int8, googlenet, mobilenet_v2/);
   const entry = cat.entry('mobilenet_v2');
   assert.equal(cat.suggestedChannel(entry, entry.suggested.layer), entry.suggested.channel);
   assert.equal(cat.suggestedChannel(entry, 'another'), 0);
@@ -103,6 +108,9 @@ test('types are checked here, ranges are left to the engine', () => {
   assert.equal(readAttributes(el({ channel: ' 64 ' })).channel, 64);
   assert.equal(readAttributes(el({})).channel, undefined, 'no channel: the catalog suggests one');
   assert.equal(readAttributes(el({})).steps, 256);
+  assert.throws(() => readAttributes(el({ input: 'vgg' })), /input="vgg" is not one of auto, imagenet, caffe, 0:1, -1:1, 0:255/);
+  assert.deepEqual((({ input, bgr }) => ({ input, bgr }))(readAttributes(el({ input: 'caffe', bgr: '' }))), { input: 'caffe', bgr: true });
+  assert.deepEqual((({ input, bgr }) => ({ input, bgr }))(readAttributes(el({}))), { input: 'auto', bgr: false });
   // a bad value in a link is ignored, not an error
   assert.equal(readQuery('?size=big&ch=3').size, DEFAULTS.size);
 });

@@ -114,6 +114,7 @@ test('alpha: the alpha varies (neither all opaque nor all clear) and over grey t
 });
 
 const CLI = join(ROOT, 'bin/featviz.mjs');
+const MV2 = model('mobilenet_v2_1.0_224_quant.tflite'); // the CLI's default model is GoogLeNet
 const cli = (...args) => spawnSync(process.execPath, [CLI, ...args], {
   cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: { ...process.env, FEATVIZ_MODELS: MODELS },
 });
@@ -133,7 +134,7 @@ function assertUsage(r, pattern) {
 test('alpha with batch, diversity and transforms: an RGBA PNG whose manifest re-renders the same bytes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fv-alpha-'));
   const out = join(dir, 'a.png');
-  const r = cli('render', '--layer', L, '--channel', '5', '--size', '48', '--steps', '12', '--batch', '2', '--diversity', '2',
+  const r = cli('render', MV2, '--layer', L, '--channel', '5', '--size', '48', '--steps', '12', '--batch', '2', '--diversity', '2',
     '--alpha', '--alpha-blur', '0.5', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   const manifest = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
@@ -145,7 +146,7 @@ test('alpha with batch, diversity and transforms: an RGBA PNG whose manifest re-
   for (let i = 3; i < png.data.length; i += 4) alphas.add(png.data[i]);
   assert.ok(alphas.size > 10, `${alphas.size} distinct alpha values`);
   assertReRenders(dir, 'a');
-  const bad = cli('render', '--layer', L, '--channel', '5', '--alpha-blur', '1');
+  const bad = cli('render', MV2, '--layer', L, '--channel', '5', '--alpha-blur', '1');
   assertUsage(bad, /--alpha-blur W needs --alpha/);
 });
 
@@ -162,7 +163,7 @@ test('cppn: the unit fires above every store photo, with less high-frequency pow
 test('cppn with alpha and batch: --cppn-size draws the PNG larger, the manifest re-renders the same bytes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fv-cppn-'));
   const out = join(dir, 'c.png');
-  const r = cli('render', '--layer', L, '--channel', '5', '--size', '32', '--steps', '6', '--batch', '2', '--diversity', '1',
+  const r = cli('render', MV2, '--layer', L, '--channel', '5', '--size', '32', '--steps', '6', '--batch', '2', '--diversity', '1',
     '--param', 'cppn', '--cppn-size', '80', '--alpha', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   const manifest = JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8'));
@@ -171,7 +172,7 @@ test('cppn with alpha and batch: --cppn-size draws the PNG larger, the manifest 
   const png = readPng(readFileSync(out));
   assert.deepEqual([png.width, png.height, png.channels], [2 * 80 + 2, 80, 4], 'two 80-px images side by side, RGBA');
   assertReRenders(dir, 'c');
-  const bad = cli('render', '--layer', L, '--channel', '5', '--cppn-size', '64');
+  const bad = cli('render', MV2, '--layer', L, '--channel', '5', '--cppn-size', '64');
   assertUsage(bad, /--cppn-size N needs --param cppn/);
 });
 
@@ -206,7 +207,7 @@ test('laplacian: a pyramid render drives its unit above every store photo', () =
 test('--interpolate with a pyramid and diversity: the manifest records the term and shared, and re-renders the same bytes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fv-interp-'));
   const out = join(dir, 'i.png');
-  const r = cli('render', '--layer', L, '--channel', '5', '--interpolate', `${L}:12`, '--batch', '3', '--diversity', '1',
+  const r = cli('render', MV2, '--layer', L, '--channel', '5', '--interpolate', `${L}:12`, '--batch', '3', '--diversity', '1',
     '--param', 'laplacian', '--size', '32', '--steps', '8', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   const manifest = JSON.parse(readFileSync(join(dir, 'i.json'), 'utf8'));
@@ -214,9 +215,9 @@ test('--interpolate with a pyramid and diversity: the manifest records the term 
   assert.equal(manifest.options.param, 'laplacian');
   assert.match(manifest.options.objective, new RegExp(`^interpolate\\(${L}, 5, 12\\)`));
   assertReRenders(dir, 'i');
-  const bad = cli('render', '--layer', L, '--channel', '5', '--interpolate', 'other:3', '--batch', '3');
+  const bad = cli('render', MV2, '--layer', L, '--channel', '5', '--interpolate', 'other:3', '--batch', '3');
   assertUsage(bad, /the layer must be --layer's/);
-  const one = cli('render', '--layer', L, '--channel', '5', '--interpolate', `${L}:3`);
+  const one = cli('render', MV2, '--layer', L, '--channel', '5', '--interpolate', `${L}:3`);
   assert.notEqual(one.status, 0);
   assert.match(one.stderr, /batch/);
 });

@@ -251,11 +251,22 @@ export class Engine {
     return new Infer(this, model, this.check(this.x.fv_infer_new(model.ptr, h, w, lastLayer, this.err)));
   }
   // ---- feature visualization ----
-  /** A render (see src/options.h for the options: an object or a JSON string). */
-  render(model, options) {
+  /** A render (see src/options.h for the options: an object or a JSON string); prior: a Prior
+   * that the objective's prior terms read (it must outlive the render). */
+  render(model, options, { prior = null } = {}) {
     const json = typeof options === 'string' ? options : JSON.stringify(options);
     const bytes = new TextEncoder().encode(json);
-    return new Render(this, this.withBytes(bytes, (p, n) => this.check(this.x.fv_render_new(model.ptr, p, n, this.err))));
+    return new Render(this, this.withBytes(bytes, (p, n) => this.check(this.x.fv_render_new_prior(model.ptr, p, n, prior?.ptr ?? 0, this.err))));
+  }
+
+  // ---- the patch prior (src/prior.h) ----
+  /** A prior from prior.bin bytes (a damaged file throws, with the engine's message). */
+  loadPrior(bytes) {
+    return new Prior(this, this.withBytes(bytes, (p, n) => this.check(this.x.fv_prior_load(p, n, this.err))));
+  }
+  /** An EM fit: options { components, iterations, stride, maxPatches, seed } (absent: the engine's defaults). */
+  priorFit({ components = 0, iterations = 0, stride = 0, maxPatches = 0, seed = 0 } = {}) {
+    return new PriorFit(this, this.check(this.x.fv_prior_fit_create(components, iterations, stride, maxPatches, seed, this.err)));
   }
 
   /**
@@ -446,6 +457,36 @@ export class Infer {
   /** Floating-point operations of one run (a multiply-add counts 2). */
   get flops() { return this.e.x.fv_infer_flops(this.ptr); }
   free() { if (this.ptr) this.e.x.fv_infer_free(this.ptr); this.ptr = 0; }
+}
+
+export class Prior {
+  constructor(engine, ptr) { this.e = engine; this.ptr = ptr; }
+  get components() { return this.e.x.fv_prior_components(this.ptr); }
+  /** The fit its header records: { components, iterations, patches, stride, images, seed, loglik }. */
+  info() {
+    const keys = ['components', 'iterations', 'patches', 'stride', 'images', 'seed', 'loglik'];
+    return Object.fromEntries(keys.map((k, i) => [k, this.e.x.fv_prior_info(this.ptr, i)]));
+  }
+  /** Mean −log p per coordinate of an Image's patches (the render term's value; lower: likelier). */
+  score(image) { return this.e.check(this.e.x.fv_prior_image_score(this.ptr, image.ptr, this.e.err)); }
+  free() { if (this.ptr) this.e.x.fv_prior_free(this.ptr); this.ptr = 0; }
+}
+
+export class PriorFit {
+  constructor(engine, ptr) { this.e = engine; this.ptr = ptr; }
+  /** The patches of an Image (before the first step). */
+  add(image) { this.e.check(this.e.x.fv_prior_fit_add_image(this.ptr, image.ptr, this.e.err)); }
+  /** One EM iteration. */
+  step() { this.e.check(this.e.x.fv_prior_fit_step(this.ptr, this.e.err)); }
+  get iterations() { return this.e.x.fv_prior_fit_iterations(this.ptr); }
+  get patches() { return this.e.x.fv_prior_fit_patches(this.ptr); }
+  /** Mean log-likelihood per patch under the parameters the last step started from. */
+  get loglik() { return this.e.x.fv_prior_fit_loglik(this.ptr); }
+  /** What EM increases: the log-likelihood plus the regularizer's log-prior, per patch. */
+  get objective() { return this.e.x.fv_prior_fit_objective(this.ptr); }
+  /** prior.bin bytes of the current parameters. */
+  save() { return this.e.takeBuffer((lenPtr) => this.e.x.fv_prior_fit_save(this.ptr, lenPtr, this.e.err)); }
+  free() { if (this.ptr) this.e.x.fv_prior_fit_free(this.ptr); this.ptr = 0; }
 }
 
 export class Render {

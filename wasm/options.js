@@ -24,9 +24,9 @@
 //   const id = await manifestId(m);                         // the content id that names its files (featviz atlas)
 //   const chosen = selectLayers(info.layers, 'inception_*/output');   // the atlas's --layers: indices
 //
-// Room for what comes next (issue 10) is marked "issue 10:" where it slots in:
-// an input preset per model (catalog entry, state, manifest), labels a model
-// file carries (Catalog.labelsFor), .onnx files (MODEL_EXTENSIONS).
+// The model's input (what a photo's 0..255 pixels become before the first op) is
+// named by a preset (INPUT_PRESETS, inputFor); where it comes from and how 'auto'
+// decides is wasm/input.js's.
 
 // ==== errors ======================================================================
 
@@ -73,10 +73,60 @@ export const PARAM_LR = Object.freeze({ fft: 0.05, pixel: 0.05, cppn: 0.005, lap
 export const DEFAULTS = Object.freeze({
   model: '', layer: '', channel: 0, objective: 'channel', expr: '', photo: '', negative: false, x: null, y: null, class: 1,
   batch: 1, diversity: 0, size: 128, steps: 512, lr: 0.05, seed: 0, param: 'fft', decorrelate: true,
-  transforms: true, l1: 0, tv: 0, blur: 0, alpha: false, alphaBlur: 0.1, cppnSize: 0,
+  transforms: true, l1: 0, tv: 0, blur: 0, prior: 0, alpha: false, alphaBlur: 0.1, cppnSize: 0,
   interp: null, shared: false, // aligned interpolation: the channel the batch ends at; low-res params shared across it
-  // issue 10: input: 'auto' (a preset name: imagenet, caffe, 0:1, -1:1, 0:255) and bgr: false go here
+  input: 'auto', bgr: false, // the model's input: a preset name (INPUT_PRESETS) or auto; bgr swaps its channel order
 });
+
+/** The patch prior's weight when a prior is chosen without one (README, "A learned prior"). */
+export const PRIOR_WEIGHT = 1;
+
+// ---- the model's input: presets -------------------------------------------------------
+// A preset says what a photo's 0..255 value p of each colour becomes, and the channel
+// order the network reads. Its constants belong to colours (R, G, B), so --bgr (bgr: true)
+// swaps only the order: network channel k reads colour (order is BGR ? 2 − k : k) with
+// that colour's scale and offset — the engine's input description (Model.input).
+const IMAGENET_MEAN = [0.485, 0.456, 0.406], IMAGENET_STD = [0.229, 0.224, 0.225]; // torchvision's
+export const INPUT_PRESETS = Object.freeze({
+  imagenet: { bgr: false, scale: IMAGENET_STD.map((s) => 1 / (255 * s)), offset: IMAGENET_MEAN.map((m, c) => -m / IMAGENET_STD[c]),
+    text: 'RGB, (p/255 − mean)/std with torchvision\'s ImageNet mean and std' },
+  caffe: { bgr: true, scale: [1, 1, 1], offset: [-123, -117, -104], text: 'BGR, p − [104, 117, 123] (Caffe\'s BGR mean)' },
+  '0:1': { bgr: false, scale: [1 / 255, 1 / 255, 1 / 255], offset: [0, 0, 0], text: 'RGB, p/255' },
+  '-1:1': { bgr: false, scale: [2 / 255, 2 / 255, 2 / 255], offset: [-1, -1, -1], text: 'RGB, p/127.5 − 1' },
+  '0:255': { bgr: false, scale: [1, 1, 1], offset: [0, 0, 0], text: 'RGB, p as it is' },
+});
+export const INPUT_NAMES = Object.freeze(Object.keys(INPUT_PRESETS));
+
+/** A preset's name as text says it: "caffe", "0:255 --bgr" (swapped). */
+export const presetLabel = (preset, bgr = false) => `${preset}${bgr ? ' --bgr' : ''}`;
+
+/**
+ * The engine's input description (Model.setInput's argument) of a preset, its channel
+ * order swapped when bgr: { bgr, scale: [3], offset: [3], source: presetLabel }. Throws
+ * InputError for an unknown name.
+ */
+export function inputFor(preset, bgr = false) {
+  const p = INPUT_PRESETS[preset];
+  if (!p) throw new InputError(`unknown input preset "${preset}" (presets: auto, ${INPUT_NAMES.join(', ')})`);
+  const order = p.bgr !== !!bgr; // BGR?
+  const colour = (k) => (order ? 2 - k : k);
+  return {
+    bgr: order, scale: [0, 1, 2].map((k) => p.scale[colour(k)]), offset: [0, 1, 2].map((k) => p.offset[colour(k)]),
+    source: presetLabel(preset, bgr),
+  };
+}
+
+/** The preset (and swap) an input description ({ bgr, scale, offset }, e.g. Model.input) is, or null. */
+export function presetOf(input) {
+  const near = (a, b) => a.every((v, k) => Math.abs(v - b[k]) <= 1e-6 * Math.max(1, Math.abs(v)));
+  for (const preset of INPUT_NAMES) {
+    for (const bgr of [false, true]) {
+      const d = inputFor(preset, bgr);
+      if (d.bgr === !!input.bgr && near(input.scale, d.scale) && near(input.offset, d.offset)) return { preset, bgr };
+    }
+  }
+  return null;
+}
 
 /** An embedded <feature-vis> renders fewer steps by default. */
 export const ELEMENT_DEFAULTS = Object.freeze({ ...DEFAULTS, steps: 256 });
@@ -92,6 +142,7 @@ const TYPES = {
   // an output index, or a name the engine looks up in the model's labels
   class: { want: 'a class name or output index', parse: (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw) : raw.trim() || undefined) },
   param: { want: PARAMS.join(' or '), parse: (raw) => (PARAMS.includes(raw) ? raw : undefined) },
+  input: { want: `one of auto, ${INPUT_NAMES.join(', ')}`, parse: (raw) => (raw === 'auto' || Object.hasOwn(INPUT_PRESETS, raw) ? raw : undefined) },
 };
 
 // state key → [URL query key, type]. Flags and attributes use the state keys (see readFlags, readAttributes).
@@ -100,8 +151,9 @@ const FIELDS = {
   photo: ['photo', 'str'], negative: ['neg', 'bool'], x: ['x', 'opt'], y: ['y', 'opt'], class: ['class', 'class'], batch: ['batch', 'int'],
   diversity: ['div', 'num'], size: ['size', 'int'], steps: ['steps', 'int'], lr: ['lr', 'num'], seed: ['seed', 'int'],
   param: ['param', 'param'], decorrelate: ['decor', 'bool'], transforms: ['tf', 'bool'], l1: ['l1', 'num'],
-  tv: ['tv', 'num'], blur: ['blur', 'num'], alpha: ['alpha', 'bool'], alphaBlur: ['ablur', 'num'],
-  cppnSize: ['cppnsize', 'int'], interp: ['interp', 'opt'], shared: ['shared', 'bool'],
+  tv: ['tv', 'num'], blur: ['blur', 'num'], prior: ['prior', 'num'], input: ['input', 'input'], bgr: ['bgr', 'bool'],
+  alpha: ['alpha', 'bool'], alphaBlur: ['ablur', 'num'], cppnSize: ['cppnsize', 'int'], interp: ['interp', 'opt'],
+  shared: ['shared', 'bool'],
 };
 
 /** A layer as text names it: a string of digits is an index, anything else a name. */
@@ -139,6 +191,7 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
   if (s.l1 > 0) objective.push({ kind: 'l1', weight: -s.l1, constant: 0.5 });
   if (s.tv > 0) objective.push({ kind: 'tv', weight: -s.tv });
   if (s.blur > 0) objective.push({ kind: 'blur', weight: -s.blur });
+  if (s.prior > 0) objective.push({ kind: 'prior', weight: -s.prior }); // the patch prior's −log p (src/prior.h)
   const o = {
     size: s.size, batch: s.batch, steps: s.steps, lr: s.lr, seed: s.seed, param: s.param,
     decorrelate: !!s.decorrelate, transforms: s.transforms ? 'standard' : 'none', objective,
@@ -164,6 +217,8 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
 //   seed   seed (also the random direction's)  param  fft|pixel
 //   decor  0 = no colour decorrelation         tf     0 = no transforms
 //   l1, tv, blur   penalty strengths (0 = off; the term weight is minus this)
+//   prior  the patch prior's weight (0 = off); the page's prior is the one its prior panel chose
+//   input  the model's input preset (auto|imagenet|caffe|0:1|-1:1|0:255)   bgr  1 = swap its channel order
 //   alpha  1 = transparency (RGBA)             ablur  its alpha blur weight (default 0.1)
 //   cppnsize  param=cppn: the PNG's side (the network drawn larger; 0 = the render size)
 //   interp  aligned interpolation: the channel the batch ends at (from ch)   shared  1 = low-res params shared across the batch
@@ -215,9 +270,9 @@ export function stateUrl(s, base = new URL('../web/', import.meta.url)) {
 /** The parseArgs options of the render flags; `featviz render` adds its own (out, manifest, ...). */
 export const RENDER_FLAGS = Object.freeze(Object.fromEntries([
   ...['layer', 'channel', 'objective', 'photo', 'caricature', 'x', 'y', 'class', 'batch', 'diversity', 'size', 'steps', 'lr',
-    'seed', 'param', 'alpha-blur', 'cppn-size', 'interpolate']
+    'seed', 'param', 'prior', 'prior-weight', 'input', 'alpha-blur', 'cppn-size', 'interpolate']
     .map((k) => [k, { type: 'string' }]),
-  ...['negative', 'no-decorrelate', 'no-transforms', 'alpha'].map((k) => [k, { type: 'boolean' }]),
+  ...['negative', 'no-decorrelate', 'no-transforms', 'bgr', 'alpha'].map((k) => [k, { type: 'boolean' }]),
 ]));
 
 /** Flag --key of parseArgs values as a type ('int', 'num', 'obj', 'param'); undefined when absent. Throws InputError. */
@@ -273,6 +328,8 @@ export function readFlags(v) {
     s.cppnSize = readFlag(v, 'cppn-size', 'int');
   }
   if (v.interpolate !== undefined) readInterpolate(s, v.interpolate, isKind ? kind : 'expression');
+  // --prior FILE is the CLI's to read; its weight is state (a prior without a weight: the default weight)
+  s.prior = readFlag(v, 'prior-weight', 'num') ?? (v.prior !== undefined ? PRIOR_WEIGHT : 0);
   s.negative = !!v.negative;
   s.alpha = !!v.alpha;
   if (v['alpha-blur'] !== undefined) {
@@ -281,6 +338,7 @@ export function readFlags(v) {
   }
   s.decorrelate = !v['no-decorrelate'];
   s.transforms = !v['no-transforms'];
+  Object.assign(s, readInputFlags(v));
   return s;
 }
 
@@ -299,11 +357,21 @@ function readInterpolate(s, text, kind) {
   s.shared = true;
 }
 
+/** { input, bgr } from --input PRESET and --bgr (every command that runs a photo takes them). Throws InputError. */
+export function readInputFlags(v) {
+  const input = readFlag(v, 'input', 'input') ?? 'auto';
+  if (v.bgr && input === 'auto') throw new InputError('--bgr swaps the channels of a preset: give --input PRESET too');
+  return { input, bgr: !!v.bgr };
+}
+
+/** The parseArgs options of --input and --bgr. */
+export const INPUT_FLAGS = Object.freeze({ input: { type: 'string' }, bgr: { type: 'boolean' } });
+
 // ---- <feature-vis> attributes (el.getAttribute / el.hasAttribute) ---------------------
 
 /** The attributes <feature-vis> reads (a change re-renders). */
 export const ATTRIBUTES = Object.freeze(['model', 'objective', 'layer', 'channel', 'x', 'y', 'label', 'class', 'negative', 'batch',
-  'diversity', 'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms', 'alpha']);
+  'diversity', 'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms', 'input', 'bgr', 'alpha']);
 
 function attrValue(el, name, type) {
   const raw = el.getAttribute(name);
@@ -342,6 +410,8 @@ export function readAttributes(el) {
   if (!el.hasAttribute('lr')) s.lr = PARAM_LR[s.param];
   s.decorrelate = !saysOff(el, 'decorrelate', `none|${OFF}`);
   s.transforms = !saysOff(el, 'transforms', `none|${OFF}`);
+  s.input = attrValue(el, 'input', 'input') ?? s.input;
+  s.bgr = el.hasAttribute('bgr') && !saysOff(el, 'bgr', OFF);
   s.alpha = el.hasAttribute('alpha') && !saysOff(el, 'alpha', OFF);
   return s;
 }
@@ -392,10 +462,11 @@ function globRegExp(glob) {
   return new RegExp(`^${re}$`);
 }
 
-/** The layer to show when none is asked for: the catalog's suggestion, else a conv/add two thirds deep. */
+/** The layer to show when none is asked for: the catalog's suggestion, else a conv/add/concat two thirds deep. */
 export function defaultLayer(layers, entry) {
   let i = findLayer(layers, entry?.suggested?.layer ?? '');
-  if (i < 0) i = layers.findLastIndex((l, j) => j < (layers.length * 2) / 3 && l.shape[3] > 1 && /CONV|ADD/.test(l.op));
+  // op names as the file has them: TFLite's CONV_2D, ADD; ONNX's Conv, Add, Concat
+  if (i < 0) i = layers.findLastIndex((l, j) => j < (layers.length * 2) / 3 && l.shape[3] > 1 && /conv|add|concat/i.test(l.op));
   return i < 0 ? 0 : i;
 }
 
@@ -468,12 +539,24 @@ export class Labels {
   }
 }
 
-// ==== the model catalog (models/catalog.json) =====================================================
-// { default: id, labels: 'imagenet_labels.txt', models: [{ id, file, title, input, suggested: { layer, channel } }] }
-// issue 10: an entry's input preset (e.g. "preprocess": "caffe") is read by Catalog.preprocess.
+/**
+ * The class names of a model with these layers: the labels its file carries (`carried`,
+ * Model.labels) when they name its outputs, else `names` (the catalog's list, fitted to
+ * 1000 or 1001 outputs by Labels).
+ */
+export function modelLabels(layers, carried, names = []) {
+  const n = outputCount(layers);
+  const own = carried ? new Labels(carried, n, { source: 'the model file' }) : null;
+  return own?.known ? own : new Labels(names, n);
+}
 
-/** File name endings of the model files the engine reads (issue 10 adds '.onnx'). */
-export const MODEL_EXTENSIONS = Object.freeze(['.tflite']);
+// ==== the model catalog (models/catalog.json) =====================================================
+// { default: id, labels: 'imagenet_labels.txt', photos: [names under photos/, for input detection],
+//   models: [{ id, file, title, input, preprocess?: preset | { preset, bgr }, suggested: { layer, channel } }] }
+// "preprocess" names the input of a file that does not say it itself (Catalog.preprocess).
+
+/** File name endings of the model files the engine reads. */
+export const MODEL_EXTENSIONS = Object.freeze(['.onnx', '.tflite']);
 export const isModelFile = (name) => MODEL_EXTENSIONS.some((ext) => String(name).toLowerCase().endsWith(ext));
 
 export class Catalog {
@@ -512,30 +595,43 @@ export class Catalog {
   suggestedChannel(entry, layerName) {
     return entry?.suggested?.layer === layerName ? entry.suggested.channel ?? 0 : 0;
   }
-  /** issue 10: the entry's input preset name, or null (the engine then decides). */
-  preprocess(entry) { return entry?.preprocess ?? null; }
-  /**
-   * The class names of a model with these layers. issue 10: labels the model file
-   * carries (`carried`) win over the catalog's list when they name its outputs.
-   */
-  labelsFor(layers, carried = null) {
-    const n = outputCount(layers);
-    const own = carried ? new Labels(carried, n, { source: 'labelled' }) : null;
-    return own?.known ? own : new Labels(this.labels, n);
+  /** The entry's input preset as { preset, bgr }, or null (the file or detection decides). */
+  preprocess(entry) {
+    const p = entry?.preprocess;
+    if (!p) return null;
+    return typeof p === 'string' ? { preset: p, bgr: false } : { preset: p.preset, bgr: !!p.bgr };
   }
+  /** The store's photos input detection runs (names under models/photos/). */
+  get photos() { return this.json.photos ?? []; }
+  /**
+   * The class names of a model with these layers: labels the model file carries
+   * (`carried`, Model.labels) win over the catalog's list when they name its outputs.
+   */
+  labelsFor(layers, carried = null) { return modelLabels(layers, carried, this.labels); }
 }
 
 // ==== the render manifest ====================================================================
 // What `featviz render --manifest` re-renders bit for bit, written by the CLI and by the
 // worker (the page's export) alike:
-//   { featviz: version, model: { file, sha256 }, options (canonical, steps = the steps done),
-//     objective, images: [png file names] }
+//   { featviz: version, model: { file, sha256 }, input: { preset, bgr, source, guess, order, scale, offset },
+//     options (canonical, steps = the steps done), objective, images: [png file names] }
 // and, when `featviz atlas` made it, unit: { layer, index, channel, channels (the layer's count), atlas (its id) }.
-// issue 10: the input preset the render used goes beside "model" as "input" (and into pixelKey).
+// "input" is the model's input the render used (wasm/input.js's choice): a re-render sets
+// exactly its scale, offset and order (Model.setInput), whatever would be chosen now; its
+// numbers are part of pixelKey (another input, other pixels).
 
-export function makeManifest({ version, file, sha256, options, stepsDone, objective, images = [], unit }) {
-  const m = { featviz: version, model: { file, sha256 }, options: { ...options, steps: stepsDone }, objective, images };
+/** The manifest's record of an input choice (wasm/input.js's { preset, swap, source, guess, input }). */
+export function manifestInput(choice) {
+  const { bgr, scale, offset } = choice.input;
+  return { preset: choice.preset, bgr: choice.swap ?? false, source: choice.source, guess: !!choice.guess, order: bgr ? 'BGR' : 'RGB', scale, offset };
+}
+
+export function makeManifest({ version, file, sha256, input = null, options, stepsDone, objective, images = [], unit, prior = null }) {
+  const m = { featviz: version, model: { file, sha256 } };
+  if (input) m.input = input;
+  Object.assign(m, { options: { ...options, steps: stepsDone }, objective, images });
   if (unit) m.unit = unit;
+  if (prior) m.prior = prior; // wasm/prior-fit.js priorRecord: { file, sha256, components, made }
   return m;
 }
 
@@ -555,7 +651,10 @@ export function canonicalJson(v) {
  * the canonical options (steps and seed among them). Not the model's file name, the
  * objective reached or the image names: those are outputs or labels.
  */
-export const pixelKey = (m) => ({ featviz: m.featviz, model: m.model.sha256, options: m.options });
+export const pixelKey = (m) => ({
+  featviz: m.featviz, model: m.model.sha256, options: m.options,
+  ...(m.input ? { input: { order: m.input.order, scale: m.input.scale, offset: m.input.offset } } : {}),
+});
 
 /** The content id of a value: the first 32 hex digits of the SHA-256 of its canonicalJson (Web Crypto: Node and browsers). */
 export async function contentId(v) {

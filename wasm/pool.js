@@ -27,7 +27,9 @@
 //   size: workers, default navigator.hardwareConcurrency (browser) or
 //   os.availableParallelism() (Node), clamped to 1..8.
 // pool.size, pool.ready (Promise<{ version, simd, size }>), pool.workers (read-only info: [{ index, load }])
-// pool.loadModel(key, bytes, { name, labels }) → Promise<info>
+// pool.loadModel(key, bytes, { name, labels, input, bgr, preprocess, photos }) → Promise<info>
+//   (input/bgr/preprocess/photos: how the model's input is decided, worker.js "loadModel";
+//   the first worker decides, the others load the model with its choice)
 //   Keeps a copy of the bytes; parses them on one worker at once (so a bad
 //   file rejects here with the engine's message, err.code = fv_status) and on
 //   the other workers lazily, the first time a request needs the model there
@@ -38,10 +40,14 @@
 //   Low level: one worker.js request. Routed to `worker` (an index) when
 //   given, else to the least busy worker (fewest pending requests + running
 //   renders). `model` (a key) makes sure the worker has that model first.
-// pool.render(modelKey, options, { onFrame, onEnd, worker?, frameInterval?, frameEvery?, photos? }) → RenderJob
+// pool.render(modelKey, options, { onFrame, onEnd, worker?, frameInterval?, frameEvery?, photos?, prior? }) → RenderJob
 //   The render is pinned to the worker that holds it; all its control
 //   requests go there. photos: { name: bytes } of the photos the objective names
-//   (copied); frameEvery: a frame also at every multiple of that step (worker.js "render").
+//   (copied); frameEvery: a frame also at every multiple of that step (worker.js "render");
+//   prior: { name, bytes } a prior.bin for the objective's prior terms (copied).
+// pool.fitPrior(photos, opts, { onProgress? }) → { finished: Promise<{ bytes: Uint8Array, sha256 } | { cancelled }>, cancel() }
+//   A patch prior fitted on one worker (worker.js "fitPrior"): photos { name: bytes } (copied),
+//   opts { components, iterations, stride, maxPatches, seed }; onProgress({ iteration, iterations, loglik, ... }).
 // pool.describe(modelKey, options) → Promise<{ options, expression, terms }>   (worker.js "describe")
 // pool.classify(modelKey, bytes, k = 5) → Promise<[{ index, prob, label }]>
 // pool.analyze(modelKey, bytes, { layer, channel, k = 10, top = 5 }) → Promise<analysis>
@@ -220,7 +226,9 @@ class Slot {
     let p = this.models.get(key);
     if (!p || p.entry !== entry) {
       const bytes = copyBuffer(entry.bytes);
-      p = this.send('loadModel', { key, bytes, name: entry.name, labels: entry.labels }, [bytes]);
+      // the first worker decides the model's input (wasm/input.js); the others take its choice
+      const choose = entry.info ? { decided: entry.info.choice } : { input: entry.input, bgr: entry.bgr, preprocess: entry.preprocess, photos: entry.photos };
+      p = this.send('loadModel', { key, bytes, name: entry.name, labels: entry.labels, ...choose }, [bytes]);
       p.entry = entry;
       this.models.set(key, p);
       p.catch(() => { if (this.models.get(key) === p) this.models.delete(key); });
@@ -276,8 +284,11 @@ export class Pool extends EventTarget {
     return slot.send(action, fields, transfer);
   }
 
-  async loadModel(key, bytes, { name, labels } = {}) {
-    const entry = { bytes: new Uint8Array(copyBuffer(bytes)), name: name ?? `${key}.tflite`, labels: labels ?? [], info: null };
+  async loadModel(key, bytes, { name, labels, input = 'auto', bgr = false, preprocess = null, photos = [] } = {}) {
+    const entry = {
+      bytes: new Uint8Array(copyBuffer(bytes)), name: name ?? `${key}.tflite`, labels: labels ?? [], input, bgr, preprocess,
+      photos: photos.map((b) => copyBuffer(b)), info: null,
+    };
     if (this.models.has(key)) this.dropModel(key, 'its model was replaced');
     this.models.set(key, entry);
     const slot = this.pick();
@@ -314,7 +325,7 @@ export class Pool extends EventTarget {
 
   async freeModel(key) { await this.dropModel(key, 'its model was freed'); }
 
-  render(modelKey, options, { onFrame, onEnd, worker, frameInterval, frameEvery, photos } = {}) {
+  render(modelKey, options, { onFrame, onEnd, worker, frameInterval, frameEvery, photos, prior } = {}) {
     const job = new RenderJob(this, modelKey, onFrame, onEnd);
     job.started = (async () => {
       const slot = this.slotFor(worker);
@@ -328,11 +339,37 @@ export class Pool extends EventTarget {
       if (frameInterval !== undefined) fields.frameInterval = frameInterval;
       if (frameEvery !== undefined) fields.frameEvery = frameEvery;
       if (photos) fields.photos = Object.fromEntries(Object.entries(photos).map(([k, b]) => [k, copyBuffer(b)]));
+      if (prior) fields.prior = { name: prior.name, bytes: copyBuffer(prior.bytes) };
       slot.handle.post(fields);
       return job._start.promise;
     })();
     job.started.catch((e) => job._fail(e));
     return job;
+  }
+
+  fitPrior(photos, opts = {}, { onProgress } = {}) {
+    const slot = this.pick(), id = this.nextId++;
+    let settle;
+    const finished = new Promise((resolve, reject) => { settle = { resolve, reject }; });
+    // a stream of the slot's like a render's: _message for its messages, _crashed when the worker dies
+    const job = {
+      state: 'running',
+      _message(msg) {
+        if (msg.progress) onProgress?.(msg.progress);
+        else if ('error' in msg) this._end(), settle.reject(poolError(msg.error, msg.code));
+        else if (msg.done) this._end(), settle.resolve(msg.cancelled ? { cancelled: true } : { bytes: new Uint8Array(msg.prior), sha256: msg.sha256 });
+      },
+      _crashed(e) { this._end(); settle.reject(e); },
+      _end() { this.state = 'done'; slot.streams.delete(id); },
+    };
+    slot.streams.set(id, job);
+    const fields = { id, action: 'fitPrior', ...opts, photos: Object.fromEntries(Object.entries(photos).map(([k, b]) => [k, copyBuffer(b)])) };
+    try {
+      slot.handle.post(fields);
+    } catch (e) {
+      job._crashed(e);
+    }
+    return { finished, cancel: () => (job.state === 'running' ? slot.send('cancel', { target: id }) : Promise.resolve(null)) };
   }
 
   describe(modelKey, options) {

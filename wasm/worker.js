@@ -17,15 +17,22 @@
 //   init      { wasmUrl? }                       → { version, simd }
 //             Loads the engine (featviz.wasm next to this file by default).
 //             Any other action also initializes on first use.
-//   loadModel { key, bytes: ArrayBuffer (transferred), name?, labels? }
+//   loadModel { key, bytes: ArrayBuffer (transferred), name?, labels?, input? = 'auto', bgr?,
+//               preprocess?: { preset, bgr }, photos?: [ArrayBuffer], decided? }
 //             → { key, name, sha256, layers: [{index, name, op, shape:[N,H,W,C]}],
-//                 input: { shape: [N,H,W,C], min, max } }
-//             Parses the .tflite; `key` is the caller's name for it in later
+//                 input: Model.input after the choice ({ shape, bgr, scale, offset, source, min, max }),
+//                 choice: { preset, swap, label, source, guess, sure, note, ranking? },
+//                 labels: the class names the file carries, or null }
+//             Parses the .tflite or .onnx and decides its input (wasm/input.js): input/bgr
+//             the user's preset, preprocess the catalog's, photos (encoded, copied) the
+//             real photos detection runs when neither the user nor the file nor the
+//             catalog says; decided: a choice made before (another worker's), applied
+//             as it is. `key` is the caller's name for it in later
 //             requests (loading the same key again replaces the model and
 //             frees its renders). `name` is the file name written into
 //             manifests; `labels` (the catalog's label list, e.g. imagenet_labels.txt
 //             by line; options.js's Labels fits it to the model's 1000 or 1001
-//             outputs) names classes in classify and analyze.
+//             outputs; labels the file carries win) names classes in classify and analyze.
 //             sha256: hex digest of the bytes (crypto.subtle).
 //   hasModel  { key }                            → { loaded: boolean }
 //   describe  { model: key, options }          → { options, expression, terms: [{ weight, kind, text }] }
@@ -63,6 +70,18 @@
 //             The render's id is its handle for the actions below; the render
 //             (and its image) lives until `free` or until its model is freed/replaced.
 //             Several renders may run in one worker: they take turns step by step.
+//             prior?: { name, bytes: ArrayBuffer } (copied): the patch prior (prior.bin,
+//             src/prior.h) that the objective's prior terms read; a damaged file is refused
+//             with the engine's message. The render keeps it; its manifest records it.
+//   fitPrior  { photos: { name: ArrayBuffer }, components?, iterations?, stride?, maxPatches?, seed? }
+//             Fits a patch prior to the photos (wasm/prior-fit.js; photos that do not
+//             decode are skipped), one EM iteration per event-loop turn, and streams under
+//             its id: { id, started: { photos, skipped: [{ name, error }] } }, then
+//             { id, progress: { iteration, iterations, loglik, objective, patches } } per
+//             iteration, and ends with exactly one of
+//               { id, done: true, prior: ArrayBuffer (transferred, prior.bin), sha256 }
+//               { id, done: true, cancelled: true }      after cancel { target: id }
+//               { id, error, code }                      (no photo readable: 'bad_request')
 //   pause     { target: renderId }               → { step, state }  no frame after this reply
 //   resume    { target }                         → { step, state }  frames flow again under target
 //   cancel    { target }                         → { step, state }  ends the run (done+cancelled
@@ -112,8 +131,10 @@
 // { id: null, fatal: message }; the pool treats that as a crash.
 
 import { loadEngine } from './engine.js';
-import { FvError, CODE, Labels, InputError, makeManifest } from './options.js';
+import { FvError, CODE, InputError, makeManifest, manifestInput, modelLabels } from './options.js';
+import { chooseInput } from './input.js';
 import { prepareOptions, sha256Hex } from './photo-data.js';
+import { startFit, priorRecord } from './prior-fit.js';
 
 // ---- transport: the same messages on a Web Worker and on worker_threads ------
 const isNode = typeof self === 'undefined';
@@ -144,7 +165,8 @@ const need = (cond, message, code = CODE.BAD_REQUEST) => { if (!cond) throw new 
 // ---- state ---------------------------------------------------------------------------
 let engine = null, enginePromise = null;
 const models = new Map();   // key → { model, name, sha256, labels, layers, input }
-const renders = new Map();  // render id → { id, r, modelKey, state, planned, frameInterval, lastFrameAt, lastFrameStep }
+const renders = new Map();  // render id → { id, r, modelKey, state, planned, frameInterval, lastFrameAt, lastFrameStep, prior }
+const fits = new Map();     // fitPrior id → { id, fit, steps, cancelled }
 
 function init(wasmUrl) {
   enginePromise ??= loadEngine(wasmUrl ? { url: wasmUrl } : {}).then((e) => (engine = e));
@@ -165,6 +187,7 @@ function renderOf(id) {
 
 function freeRender(job) {
   job.r.free();
+  job.prior?.prior.free();
   job.state = 'freed';
   renders.delete(job.id);
 }
@@ -252,13 +275,21 @@ async function dispatch(msg) {
       const bytes = msg.bytes instanceof ArrayBuffer ? new Uint8Array(msg.bytes)
         : new Uint8Array(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength);
       const model = engine.loadModel(bytes);  // throws FvError on a bad file
+      let choice;
+      try {
+        choice = inputChoice(model, msg);
+      } catch (e) {
+        model.free();
+        throw e instanceof InputError ? new RequestError(e.message, CODE.BAD_REQUEST) : e;
+      }
       const sha256 = await sha256Hex(bytes);
       freeModel(msg.key);
       const info = {
-        key: msg.key, name: msg.name ?? 'model.tflite', sha256, layers: model.layers(), input: model.input,
+        key: msg.key, name: msg.name ?? 'model.tflite', sha256, layers: model.layers(), input: model.input, choice,
+        labels: model.labels,
       };
-      const labels = new Labels(Array.isArray(msg.labels) ? msg.labels : [], info.layers.at(-1)?.shape[3] ?? 0);
-      models.set(msg.key, { model, labels, ...info });
+      const labels = modelLabels(info.layers, info.labels, Array.isArray(msg.labels) ? msg.labels : []);
+      models.set(msg.key, { ...info, model, labels });
       return info;
     }
     case 'hasModel':
@@ -283,12 +314,19 @@ async function dispatch(msg) {
         },
       }).catch((e) => { throw e instanceof InputError ? new RequestError(e.message, CODE.BAD_REQUEST) : e; });
       need(!renders.has(msg.id), `a render with id ${msg.id} already exists`);
-      const r = engine.render(m.model, options);  // throws FvError on bad options
+      const prior = msg.prior ? await openPrior(msg.prior) : null;
+      let r;
+      try {
+        r = engine.render(m.model, options, { prior: prior?.prior });  // throws FvError on bad options
+      } catch (e) {
+        prior?.prior.free();
+        throw e;
+      }
       const every = Number(msg.frameEvery);
       const job = {
         id: msg.id, r, modelKey: msg.model, state: 'running', planned: r.stepsPlanned,
         frameInterval: Number.isFinite(msg.frameInterval) ? msg.frameInterval : 30, lastFrameAt: -Infinity, lastFrameStep: -1,
-        frameEvery: Number.isInteger(every) && every > 0 ? every : 0,
+        frameEvery: Number.isInteger(every) && every > 0 ? every : 0, prior,
       };
       renders.set(msg.id, job);
       post({ id: job.id, started: { step: 0, planned: job.planned, size: r.size, batch: r.batch, options: r.options } });
@@ -317,7 +355,13 @@ async function dispatch(msg) {
       }
       return stateOf(job);
     }
+    case 'fitPrior':
+      return fitPrior(msg);
     case 'cancel': {
+      if (fits.has(msg.target)) {
+        fits.get(msg.target).cancelled = true; // the fit ends at its next turn
+        return { state: 'cancelled' };
+      }
       const job = renderOf(msg.target);
       if (job.state === 'running' || job.state === 'paused') {
         job.state = 'cancelled';
@@ -352,8 +396,9 @@ async function dispatch(msg) {
       const m = modelOf(job.modelKey);
       return {
         manifest: makeManifest({
-          version: engine.version(), file: m.name, sha256: m.sha256, options: job.r.options, stepsDone: job.r.stepsDone,
-          objective: job.r.objective, images: Array.isArray(msg.images) ? msg.images : [],
+          version: engine.version(), file: m.name, sha256: m.sha256, input: manifestInput(m.choice), options: job.r.options,
+          stepsDone: job.r.stepsDone,
+          objective: job.r.objective, images: Array.isArray(msg.images) ? msg.images : [], prior: job.prior?.record,
         }),
       };
     }
@@ -380,6 +425,80 @@ async function dispatch(msg) {
     default:
       throw new RequestError(`unknown action "${action}"`, CODE.BAD_REQUEST);
   }
+}
+
+// ---- the patch prior --------------------------------------------------------------------------
+const bytesOf = (b) => (b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+
+async function openPrior(p) {
+  need(typeof p === 'object' && (p.bytes instanceof ArrayBuffer || ArrayBuffer.isView(p.bytes)), 'render: prior must be { name, bytes }');
+  const bytes = bytesOf(p.bytes);
+  const prior = engine.loadPrior(bytes); // FvError: a damaged file
+  return { prior, record: await priorRecord(prior, bytes, String(p.name ?? 'prior.bin')) };
+}
+
+function fitPrior(msg) {
+  need(msg.photos && typeof msg.photos === 'object', 'fitPrior needs photos: { name: bytes }');
+  const photos = Object.entries(msg.photos).map(([name, b]) => {
+    need(b instanceof ArrayBuffer || ArrayBuffer.isView(b), `fitPrior: photo "${name}" has no bytes`);
+    return { name, bytes: bytesOf(b) };
+  });
+  need(photos.length > 0, 'fitPrior needs at least one photo');
+  need(!fits.has(msg.id), `a fit with id ${msg.id} already exists`);
+  const opts = {};
+  for (const k of ['components', 'iterations', 'stride', 'maxPatches', 'seed']) if (msg[k] !== undefined) opts[k] = Number(msg[k]);
+  let fit;
+  try {
+    fit = startFit(engine, photos, opts);
+  } catch (e) {
+    throw e instanceof FvError ? e : new RequestError(e.message, CODE.BAD_REQUEST);
+  }
+  const job = { id: msg.id, fit, steps: fit.steps(), cancelled: false };
+  fits.set(job.id, job);
+  post({ id: job.id, started: { photos: fit.used, skipped: fit.skipped } });
+  yieldThen(() => fitTurn(job));
+  return null; // the fit streams; its terminal message is the reply
+}
+
+function fitTurn(job) {
+  try {
+    if (job.cancelled) {
+      fits.delete(job.id);
+      job.fit.free();
+      post({ id: job.id, done: true, cancelled: true });
+      return;
+    }
+    const next = job.steps.next();
+    if (!next.done) {
+      post({ id: job.id, progress: next.value });
+      yieldThen(() => fitTurn(job));
+      return;
+    }
+    fits.delete(job.id);
+    const { bytes } = job.fit.finish();
+    sha256Hex(bytes).then((sha256) => post({ id: job.id, done: true, prior: bytes.buffer, sha256 }, [bytes.buffer]));
+  } catch (e) {
+    fits.delete(job.id);
+    job.fit.free();
+    post({ id: job.id, error: e.message, code: e instanceof FvError ? e.code : CODE.INTERNAL });
+    if (!(e instanceof FvError)) fatal(e);
+  }
+}
+
+/** The input choice of loadModel (see the header): the one made before, or wasm/input.js's. */
+function inputChoice(model, msg) {
+  if (msg.decided?.input) {
+    model.setInput(msg.decided.input);
+    return msg.decided;
+  }
+  const photos = Array.isArray(msg.photos) ? msg.photos.filter((b) => b instanceof ArrayBuffer || ArrayBuffer.isView(b)) : [];
+  const c = chooseInput(engine, model, {
+    input: msg.input ?? 'auto', bgr: !!msg.bgr, catalog: msg.preprocess ?? null,
+    photos: () => photos.map(bytesOf),
+  });
+  // what the page shows of a detection: each candidate's figures, not every photo's answer
+  const ranking = c.ranking?.map(({ label, confidence, distinct, agree }) => ({ label, confidence, distinct, agree }));
+  return { ...c, ranking, next: c.next?.label ?? null, tie: c.tie?.label ?? null };
 }
 
 function labelled(m, top) {

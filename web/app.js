@@ -11,7 +11,10 @@
 //                   data-ready = '1' once the engine and the model are loaded
 //                   data-model = the loaded model's key (catalog id, or 'file:N' for an opened file)
 // model:    #model (select: catalog ids; opened files as 'file:N'), #model-file (file input,
-//           .tflite), #model-drop (drop zone), #model-info
+//           .onnx, .tflite), #model-drop (drop zone), #model-info
+// input:    #input-preset (auto|imagenet|caffe|0:1|-1:1|0:255), #input-bgr (swap the order),
+//           #input-info (what was chosen and why; data-guess = '1' for a guess, data-source,
+//           data-label = the preset as text: "0:255 --bgr")
 // what:     #layer (select, value = layer name), #layers (table of all layers), #channel (number),
 //           #layer-info (full name · op · shape), #channel-slider (range), #channel-count ("of 64 (0–63)"),
 //           #objective (select: channel|neuron|layer|class|direction|caricature), #negative (checkbox),
@@ -20,6 +23,7 @@
 // expression: #expression, #expression-error, #expression-mode, #terms, #term-add, #terms-clear (objective.js)
 // params:   #batch, #diversity, #interp (aligned interpolation: to channel; empty = off), #shared,
 //           #param (fft|pixel|cppn|laplacian), #cppn-size, #decorrelate, #transforms, #alpha, #alpha-blur, #l1, #tv, #blur,
+//           #prior (the learned prior's weight; which prior: web/prior.js, #prior-source ...),
 //           #size, #steps, #lr, #seed, #seed-random
 // run:      #start, #pause, #resume, #cancel, #continue + #continue-steps (Enter in a control starts too)
 // output:   #canvas (data-step = the step drawn; a batch is a grid like the PNG's), #progress
@@ -49,6 +53,7 @@ import { Photos } from './photos.js';
 import { Atlas } from './atlas.js';
 import { Objective } from './objective.js';
 import { Pairs } from './pairs.js';
+import { PriorPanel } from './prior.js';
 
 const MODELS = new URL('../models/', import.meta.url);
 
@@ -57,7 +62,7 @@ const app = {
   pool: null,
   catalog: null,           // wasm/options.js Catalog, with the store's labels
   labels: new Labels(),    // the class names of the model in use
-  models: new Map(),       // key → { key, title, file, entry (catalog entry, or undefined), own }
+  models: new Map(),       // key → { key, title, file, entry (catalog entry, or undefined), own, bytes (own files) }
   modelKey: null,
   info: null,              // pool model info: { sha256, layers, input, name }
   state: readQuery(''),
@@ -79,6 +84,7 @@ const photos = new Photos({
   onDirection: (name) => openPhotoDirection(name),
 });
 const pairs = new Pairs({ pool: null, current: () => ({ modelKey: app.modelKey, state: app.state, photos: photos.bytes() }) });
+app.prior = new PriorPanel({ pool: null, photos: () => photos.bytes() });
 let atlas = null;
 
 // ---- models --------------------------------------------------------------------------------------
@@ -96,17 +102,30 @@ async function fetchBytes(url) {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-const catalogLoads = new Map(); // id → Promise of the pool's model info
+// ---- the model's input: what a photo's pixels become (wasm/input.js decides in the worker) ----
+/** The store's photos (catalog "photos", under models/photos/) and the user's open photos, for detection. */
+async function detectionPhotos() {
+  const store = await Promise.all(app.catalog.photos.map((n) => fetchBytes(new URL(`photos/${n}`, MODELS)).catch(() => null)));
+  return [...Object.values(photos.bytes()), ...store.filter(Boolean)];
+}
+
+/** The loadModel fields that decide a model's input: the page's preset, the catalog's. */
+const inputFields = (entry) => ({ input: app.state.input, bgr: app.state.bgr, preprocess: app.catalog.preprocess(entry) });
+
+const catalogLoads = new Map(); // id + input → Promise of the pool's model info
 
 async function loadCatalogModel(id) {
   const entry = app.catalog.entry(id);
-  if (!catalogLoads.has(id)) {
+  const key = `${id} ${app.state.input} ${app.state.bgr}`;
+  if (!catalogLoads.has(key) || !app.pool.hasModel(id)) {
     $('model-info').textContent = `Loading ${entry.title}…`;
-    const p = fetchBytes(new URL(entry.file, MODELS)).then((bytes) => app.pool.loadModel(id, bytes, { name: entry.file, labels: app.catalog.labels }));
-    catalogLoads.set(id, p);
-    p.catch(() => catalogLoads.delete(id));
+    const p = fetchBytes(new URL(entry.file, MODELS)).then(async (bytes) => app.pool.loadModel(id, bytes,
+      { name: entry.file, labels: app.catalog.labels, ...inputFields(entry), photos: await detectionPhotos() }));
+    for (const k of catalogLoads.keys()) if (k.startsWith(`${id} `)) catalogLoads.delete(k); // the pool holds one
+    catalogLoads.set(key, p);
+    p.catch(() => catalogLoads.delete(key));
   }
-  await catalogLoads.get(id);
+  await catalogLoads.get(key);
   app.models.set(id, { key: id, title: entry.title, file: entry.file, entry, own: false });
   return id;
 }
@@ -117,12 +136,12 @@ async function loadOwnModel(file) {
   const key = `file:${++app.ownCount}`;
   $('model-info').textContent = `Reading ${file.name}…`;
   try {
-    await app.pool.loadModel(key, bytes, { name: file.name, labels: app.catalog.labels });
+    await app.pool.loadModel(key, bytes, { name: file.name, labels: app.catalog.labels, ...inputFields(null), photos: await detectionPhotos() });
   } catch (e) {
     $('model-info').textContent = describeModel();
     throw new Error(`${file.name} cannot be used: ${e.message}`);
   }
-  app.models.set(key, { key, title: file.name, file: file.name, own: true });
+  app.models.set(key, { key, title: file.name, file: file.name, own: true, bytes });
   $('model').append(new Option(`your file: ${file.name}`, key));
   $('model').value = key;
   await useModel(key);
@@ -136,13 +155,41 @@ function describeModel() {
   return `${m.title}: ${app.info.layers.length} layers, input ${shape[1]}×${shape[2]}, sha256 ${app.info.sha256.slice(0, 12)}…`;
 }
 
+/** Shows the model's input choice (#input-info) and the page's preset controls. */
+function showInput() {
+  const c = app.info.choice, el = $('input-info');
+  el.textContent = c.note;
+  el.dataset.guess = c.guess ? '1' : '0';
+  el.dataset.source = c.source;
+  el.dataset.label = c.label ?? '';
+  $('input-preset').value = app.state.input;
+  $('input-bgr').checked = app.state.bgr;
+  $('input-bgr').disabled = app.state.input === 'auto';
+}
+
+/** The page's preset changed: the model is loaded again with it (its renders end). */
+async function changeInput() {
+  app.state.input = $('input-preset').value;
+  app.state.bgr = app.state.input !== 'auto' && $('input-bgr').checked;
+  const m = app.models.get(app.modelKey);
+  $('input-info').textContent = 'Loading the model with that input…';
+  if (m.own) {
+    await app.pool.loadModel(m.key, m.bytes, { name: m.file, labels: app.catalog.labels, ...inputFields(null), photos: await detectionPhotos() });
+  } else {
+    await loadCatalogModel(m.key);
+  }
+  await useModel(m.key, { layer: app.state.layer, channel: app.state.channel });
+  controls.updateUrl();
+}
+
 /** Makes `key` the page's model: layers, class list, photos, atlas. wanted: { layer, channel } from a link. */
 async function useModel(key, wanted = {}) {
   app.modelKey = key;
   app.info = app.pool.modelInfo(key);
-  app.labels = app.catalog.labelsFor(app.info.layers);
+  app.labels = app.catalog.labelsFor(app.info.layers, app.info.labels);
   document.body.dataset.model = key;
   $('model-info').textContent = describeModel();
+  showInput();
   controls.showModel();
 
   // the layer: what was asked for, else the catalog's suggestion, else a layer two thirds deep
@@ -238,6 +285,7 @@ function bind() {
   pairs.bind(guard);
   $('model').addEventListener('change', guard(async () => {
     const key = $('model').value;
+    Object.assign(app.state, { input: 'auto', bgr: false }); // a preset chosen for one model is not another's
     if (!app.models.get(key)?.own) await loadCatalogModel(key);
     await useModel(key);
     controls.updateUrl();
@@ -248,6 +296,8 @@ function bind() {
     $('model-file').value = '';
     if (f) guard(loadOwnModel)(f);
   });
+  $('input-preset').addEventListener('change', guard(changeInput));
+  $('input-bgr').addEventListener('change', guard(changeInput));
   $('error-close').addEventListener('click', clearError);
   $('photo-file').addEventListener('change', () => {
     const files = [...$('photo-file').files];
@@ -262,7 +312,7 @@ function bind() {
 
 async function main() {
   controls.setRunState('idle');
-  app.pool = photos.pool = pairs.pool = sharedPool();
+  app.pool = photos.pool = pairs.pool = app.prior.pool = sharedPool();
   app.pool.addEventListener('crash', (e) => {
     const d = e.detail;
     showError(d.restarted

@@ -103,6 +103,7 @@ export class Controls {
     s.l1 = num('l1') || 0;
     s.tv = num('tv') || 0;
     s.blur = num('blur') || 0;
+    s.prior = num('prior') || 0;
     s.size = Math.trunc(num('size'));
     s.steps = Math.trunc(num('steps'));
     s.lr = num('lr');
@@ -133,6 +134,7 @@ export class Controls {
     $('l1').value = s.l1;
     $('tv').value = s.tv;
     $('blur').value = s.blur;
+    $('prior').value = s.prior;
     $('size').value = s.size;
     $('steps').value = s.steps;
     $('lr').value = s.lr;
@@ -187,6 +189,9 @@ export class Controls {
       throw new Error(`unknown layer "${app.state.layer}"`);
     }
     this.updateUrl();
+    // the prior panel's choice (web/prior.js), when the weight or the expression asks for a prior term
+    const wantsPrior = app.state.prior > 0 || /(^|[^\w."])prior\b(?!\s*:)/.test(app.state.expr ?? '');
+    const prior = wantsPrior ? await app.prior.current() : null;
     const old = app.job;
     app.job = null;
     if (old) old.cancel().catch(() => {}).finally(() => old.free());
@@ -204,6 +209,7 @@ export class Controls {
       onEnd: (e) => this.onEnd(job, e),
       frameEvery: this.movie.every, // the movie's frames come at exact steps
       photos: app.photoBytes(),     // the photos the objective may name (photos panel)
+      prior,
     });
     app.job = job;
     this.setRunState('rendering');

@@ -6,7 +6,10 @@
 //                steps="256" seed="1">Optional caption</feature-vis>
 //
 // Attributes (all optional; a change re-renders):
-//   model      catalog id (models/catalog.json), default the catalog's default
+//   model      catalog id (models/catalog.json), default the catalog's default; or the URL of
+//              a .onnx or .tflite file (relative to the document)
+//   input      the model's input preset (auto | imagenet | caffe | 0:1 | -1:1 | 0:255; default
+//              auto: the file, the catalog, else a guess from the store's photos), bgr to swap its order
 //   objective  channel | neuron | layer | class | direction (default: class when `label`
 //              is given, else channel)
 //   layer      layer name or index (default: the catalog's suggested layer of the model)
@@ -29,14 +32,16 @@
 // the engine, its worker and the models are found relative to this file.
 //
 // Host attributes it sets, for styling and tests: data-state = waiting |
-// loading | rendering | paused | done | error, data-step = the step drawn.
+// loading | rendering | paused | done | error, data-step = the step drawn,
+// data-input = the input in use ("0:255 --bgr"), data-input-guess = 1 when it is a guess
+// (also said under the image).
 // Properties and methods: el.job (the pool's RenderJob), el.options (the
 // render options), el.href (the full page's URL), el.play(), el.pause(),
 // el.restart(), el.png() → Promise<Uint8Array>, el.manifest() → Promise<object>.
 // CSS: --feature-vis-size (the image's width, default 256px); ::part() names
 // canvas, controls, button, link, error. Light-DOM children are the caption.
 import { sharedPool } from '../wasm/pool.js';
-import { ATTRIBUTES, Catalog, readAttributes, renderOptions, stateUrl, findLayer, batchGrid, drawBatch } from '../wasm/options.js';
+import { ATTRIBUTES, Catalog, readAttributes, renderOptions, stateUrl, findLayer, batchGrid, drawBatch, isModelFile } from '../wasm/options.js';
 
 const MODELS = new URL('../models/', import.meta.url);
 const PAGE = new URL('./index.html', import.meta.url);
@@ -62,16 +67,30 @@ function catalog() {
   return shared.catalog;
 }
 
-/** Loads a catalog model into the shared pool once, whoever asks first. */
-function loadModel(pool, cat, entry) {
-  if (pool.modelInfo(entry.id)) return Promise.resolve(pool.modelInfo(entry.id));
-  let p = shared.models.get(entry.id);
+/** The store's photos (catalog "photos"), for a model whose input must be guessed. */
+function storePhotos(cat) {
+  shared.photos ??= Promise.all(cat.photos.map((n) => fetch(new URL(`photos/${n}`, MODELS))
+    .then((r) => (r.ok ? r.arrayBuffer() : null), () => null))).then((all) => all.filter(Boolean));
+  return shared.photos;
+}
+
+/** The pool's key of a model with an input preset: elements with the same share it. */
+const modelKey = (entry, s) => `${entry.id} ${s.input}${s.bgr ? ' --bgr' : ''}`;
+
+/** Loads a model (with its input decided) into the shared pool once, whoever asks first. */
+function loadModel(pool, cat, entry, s) {
+  const key = modelKey(entry, s);
+  if (pool.modelInfo(key)) return Promise.resolve(pool.modelInfo(key));
+  let p = shared.models.get(key);
   if (!p) {
     p = fetchOk(new URL(entry.file, MODELS), `the model ${entry.file}`)
       .then((r) => r.arrayBuffer())
-      .then((bytes) => pool.loadModel(entry.id, new Uint8Array(bytes), { name: entry.file, labels: cat.labels }));
-    shared.models.set(entry.id, p);
-    p.catch(() => shared.models.delete(entry.id));
+      .then(async (bytes) => pool.loadModel(key, new Uint8Array(bytes), {
+        name: entry.file.split('/').pop(), labels: cat.labels, input: s.input, bgr: s.bgr, preprocess: cat.preprocess(entry),
+        photos: await storePhotos(cat),
+      }));
+    shared.models.set(key, p);
+    p.catch(() => shared.models.delete(key));
   }
   return p;
 }
@@ -80,6 +99,10 @@ function loadModel(pool, cat, entry) {
 function readState(el, cat) {
   const s = readAttributes(el);
   const id = s.model || cat.default;
+  if (isModelFile(id)) { // a file of the article's own, beside the document
+    const url = new URL(id, el.ownerDocument.baseURI).href;
+    return { entry: { id: url, file: url, title: id }, s };
+  }
   const entry = cat.find(id);
   if (!entry) throw new Error(`model="${id}": not in the catalog (${cat.ids.join(', ')})`);
   s.model = id;
@@ -275,16 +298,18 @@ export class FeatureVis extends HTMLElement {
       const cat = await catalog();
       const { entry, s } = readState(this, cat);
       this.#link(stateUrl(s, PAGE));
-      const info = await loadModel(pool, cat, entry);
+      const info = await loadModel(pool, cat, entry, s);
       if (gen !== this.#gen) return;
+      this.dataset.input = info.choice.label ?? info.input.source;
+      this.dataset.inputGuess = info.choice.guess ? '1' : '0';
       resolveState(cat, entry, info, s);
       this.#link(stateUrl(s, PAGE));
       this.#describe(s);
       const options = renderOptions(s);
       this.#options = options;
       this.#ui.progress.max = s.steps;
-      this.#ui.note.textContent = '';
-      const job = pool.render(entry.id, options, {
+      this.#ui.note.textContent = info.choice.guess ? info.choice.note : ''; // a guessed input is said
+      const job = pool.render(modelKey(entry, s), options, {
         onFrame: (f) => this.#onFrame(job, f),
         onEnd: (e) => this.#onEnd(job, e),
       });

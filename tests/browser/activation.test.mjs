@@ -18,7 +18,7 @@ after(async () => { await b?.close(); });
 const terms = (p) => p.page.$$eval('#terms li.term', (lis) => lis.map((li) => [Number(li.querySelector('.term-weight').value), li.querySelector('.term-text').textContent]));
 
 test('an expression: refused at the character, built with the term list, rendered as written', { skip }, async () => {
-  const p = await b.page('/web/?autostart=0&size=48&steps=12');
+  const p = await b.page('/web/?model=mobilenet_v2&autostart=0&size=48&steps=12');
   await p.ready();
   await p.page.waitForFunction((l) => document.querySelector('#expression').value === `${l}:12`, L8);
   // a typo: the engine's message, the caret on the character
@@ -60,7 +60,7 @@ test('an expression: refused at the character, built with the term list, rendere
 });
 
 test('from a photo: its direction renders, its caricature shows beside it', { skip }, async () => {
-  const p = await b.page(`/web/?autostart=0&layer=${encodeURIComponent(L8)}&size=64&steps=24`);
+  const p = await b.page(`/web/?model=mobilenet_v2&autostart=0&layer=${encodeURIComponent(L8)}&size=64&steps=24`);
   await p.ready();
   const bytes = readFileSync(image('parrot.jpg'));
   await dropFiles(p.page, '#photos-panel', [{ name: 'parrot.jpg', type: 'image/jpeg', bytes }]);
@@ -85,7 +85,7 @@ test('from a photo: its direction renders, its caricature shows beside it', { sk
 });
 
 test('side by side: neuron vs channel renders both at once, each captioned with its expression', { skip }, async () => {
-  const p = await b.page(`/web/?autostart=0&layer=${encodeURIComponent(L8)}&ch=7&size=48&steps=16`);
+  const p = await b.page(`/web/?model=mobilenet_v2&autostart=0&layer=${encodeURIComponent(L8)}&ch=7&size=48&steps=16`);
   await p.ready();
   await p.page.click('#pair-neuron');
   await p.page.waitForFunction(() => ['done', 'error'].includes(document.querySelector('#pairs').dataset.state), null, { timeout: 120000 });
@@ -104,7 +104,7 @@ test('side by side: neuron vs channel renders both at once, each captioned with 
 });
 
 test('save the movie: a GIF with a frame every N steps whose last frame is the PNG', { skip }, async () => {
-  const p = await b.page(`/web/?autostart=0&layer=${encodeURIComponent(L8)}&size=48&steps=24`);
+  const p = await b.page(`/web/?model=mobilenet_v2&autostart=0&layer=${encodeURIComponent(L8)}&size=48&steps=24`);
   await p.ready();
   await p.page.fill('#movie-every', '8');
   await p.page.click('#start');

@@ -145,10 +145,10 @@ test('bad attributes show an error inside the element; fixing them renders', { s
   const cases = [
     [{ model: 'resnet_9000' }, /model="resnet_9000": not in the catalog/],
     [{ layer: 'no/such/layer', channel: '1' }, /no such layer/],
-    [{ layer: 'MobilenetV2/expanded_conv_8/add', channel: '64' }, /channel 64 out of range: .* 0\.\.63/],
+    [{ model: 'mobilenet_v2', layer: 'MobilenetV2/expanded_conv_8/add', channel: '64' }, /channel 64 out of range: .* 0\.\.63/],
     [{ objective: 'class', label: 'not a bird' }, /unknown class "not a bird": no such class in the model's labels/],
-    [{ layer: 'MobilenetV2/expanded_conv_8/add', size: 'big' }, /size="big" is not a whole number/],
-    [{ layer: 'MobilenetV2/expanded_conv_8/add', lr: '-1' }, /./],          // the engine's message
+    [{ model: 'mobilenet_v2', layer: 'MobilenetV2/expanded_conv_8/add', size: 'big' }, /size="big" is not a whole number/],
+    [{ model: 'mobilenet_v2', layer: 'MobilenetV2/expanded_conv_8/add', lr: '-1' }, /./],          // the engine's message
   ];
   for (const [i, [attrs, want]] of cases.entries()) {
     await p.page.evaluate(([id, a]) => {
@@ -179,7 +179,7 @@ test('an element whose worker crashes says so, and renders again on a click', { 
   await p.page.evaluate(() => {
     const el = document.createElement('feature-vis');
     el.id = 'fv-crash';
-    for (const [k, v] of Object.entries({ layer: 'MobilenetV2/expanded_conv_2/add', channel: '1', size: '32', steps: '100000' })) el.setAttribute(k, v);
+    for (const [k, v] of Object.entries({ model: 'mobilenet_v2', layer: 'MobilenetV2/expanded_conv_2/add', channel: '1', size: '32', steps: '100000' })) el.setAttribute(k, v);
     document.querySelector('article header').after(el);
   });
   await p.page.waitForFunction(() => Number(document.querySelector('#fv-crash').dataset.step) >= 2, null, { timeout: 90000, polling: 50 });

@@ -186,7 +186,7 @@ test('a malformed model shows an error, and a following render still works', { s
   // not even a flatbuffer
   await p.page.setInputFiles('#model-file', { name: 'notes.tflite', mimeType: 'application/octet-stream', buffer: Buffer.from('these are not the weights you are looking for\n'.repeat(20)) });
   await p.page.waitForFunction(() => /notes\.tflite/.test(document.querySelector('#error-text').textContent));
-  assert.equal(await p.page.evaluate(() => document.body.dataset.model), 'mobilenet_v2', 'the model in use stays');
+  assert.equal(await p.page.evaluate(() => document.body.dataset.model), 'googlenet_int8', 'the model in use (the default) stays');
 
   await p.page.fill('#size', '48');
   await p.page.fill('#steps', '8');

@@ -186,6 +186,8 @@ static void test_canonical(void) {
   canon("interpolate(" L8 ", 1, 2)", 2, NULL);
   canon("alignment(" L8 ") + diversity(" L8 ")", 3, NULL);
   canon("l1 + l1(constant=0.25) + l2(batch=0) + tv(batch=1) + blur + " L8 ":1", 2, NULL);
+  canon(L8 ":1 - 4*prior + prior(batch=1)", 2, NULL);
+  same_as_json(L8 ":1 - 2*prior", "[{\"kind\":\"channel\",\"layer\":\"" L8 "\",\"channel\":1},{\"kind\":\"prior\",\"weight\":-2}]", 1);
   canon("31:3", 1, L8 ":3"); /* an index is written as the layer's name */
   canon("\"" L8 "\":3", 1, L8 ":3");
   /* a literal vector: exactly C values, written in their shortest exact form */

@@ -313,6 +313,7 @@ static void test_gradients(void) {
   char label[96];
 
   for (int k = 0; k < FV_OBJ_COUNT; k++) {
+    if (k == FV_OBJ_PRIOR) continue; /* needs a fitted prior and 8x8 patches: tests/c/prior_test.c */
     const int batches = (k == FV_OBJ_ALIGNMENT || k == FV_OBJ_DIVERSITY) ? 1 : 2;
     for (int wi = 0; wi < 2; wi++)
       for (int bi = 0; bi < batches; bi++) {
@@ -552,7 +553,7 @@ static void test_ascent(void) {
   const int da[4] = {3, 4, 5, 6}, di[4] = {3, 6, 5, 3};
   float a[360], dl[360], v[6];
   for (int k = 0; k < FV_OBJ_COUNT; k++)
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 2 && k != FV_OBJ_PRIOR; s++) { /* the prior: tests/c/prior_test.c */
       fv_obj_term t = fv_obj_default((fv_obj_kind)k);
       t.weight = s == 0 ? 1.0f : -1.5f;
       t.channel = 2, t.channel2 = 5;
@@ -680,11 +681,11 @@ static void test_checks(void) {
 
 static void test_names(void) {
   static const char *const want[NKIND] = {"neuron", "channel", "layer", "direction", "interp", "alignment",
-                                          "diversity", "l1", "l2", "tv", "blur", "caricature"};
+                                          "diversity", "l1", "l2", "tv", "blur", "caricature", "prior"};
   for (int k = 0; k < NKIND; k++) {
     CHECK(strcmp(fv_obj_name((fv_obj_kind)k), want[k]) == 0, "name of %d: %s", k, fv_obj_name((fv_obj_kind)k));
     CHECK(fv_obj_from_name(want[k]) == k, "from_name(%s) = %d", want[k], fv_obj_from_name(want[k]));
-    CHECK(fv_obj_on_image((fv_obj_kind)k) == (k >= FV_OBJ_L1 && k <= FV_OBJ_BLUR), "on_image(%s)", want[k]);
+    CHECK(fv_obj_on_image((fv_obj_kind)k) == ((k >= FV_OBJ_L1 && k <= FV_OBJ_BLUR) || k == FV_OBJ_PRIOR), "on_image(%s)", want[k]);
   }
   CHECK(fv_obj_from_name("Channel") == -1 && fv_obj_from_name("") == -1 && fv_obj_from_name(NULL) == -1,
         "from_name accepts a non-name");

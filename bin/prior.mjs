@@ -1,0 +1,105 @@
+// prior.mjs — `featviz prior fit|score` and the prior a render reads (src/prior.h):
+// fitting a Gaussian mixture of 8x8 patches to a folder of photos (the recipe is
+// wasm/prior-fit.js's), scoring images under one, and finding a render's prior.
+import { writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadEngine } from '../wasm/engine.js';
+import { FvError, PRIOR_WEIGHT } from '../wasm/options.js';
+import { startFit, PRIOR_FIT_DEFAULTS } from '../wasm/prior-fit.js';
+import { UsageError, ROOT, readInput, sha256, intFlag } from './inputs.mjs';
+import { listPhotos } from './examples.mjs';
+
+// the prior fitted on the store's photos, made by scripts/setup.sh (git-ignored: ~0.6 MB)
+export const SHIPPED_PRIOR = 'models/prior-store.bin';
+
+const D = PRIOR_FIT_DEFAULTS;
+export const PRIOR_USAGE = `  prior fit DIR --out prior.bin [--components ${D.components}] [--iterations ${D.iterations}] [--stride ${D.stride}]
+           [--max-patches ${D.maxPatches}] [--seed 0]     fit a Gaussian mixture of 8x8 patches to the photos in DIR (EM)
+  prior score prior.bin IMAGE...                    each image's mean −log p per patch coordinate (lower: likelier)
+           render --prior prior.bin [--prior-weight W]: the render subtracts W (default ${PRIOR_WEIGHT}) times the prior's
+           −log p; --prior-weight alone uses ${SHIPPED_PRIOR}; a manifest's prior is found beside it`;
+
+/** The prior a render reads: --prior FILE; else a manifest's (beside it, then models/), checked
+ * against its sha256; else the shipped one when the objective has a prior term; else null. */
+export function openPrior(engine, v, manifest, weighs) {
+  let path = v.prior;
+  if (!path && manifest?.prior) {
+    const beside = join(dirname(v.manifest), manifest.prior.file);
+    path = existsSync(beside) ? beside : join(ROOT, 'models', manifest.prior.file);
+  }
+  if (!path && weighs) path = join(ROOT, SHIPPED_PRIOR);
+  if (!path) return null;
+  if (!existsSync(path) && !v.prior && !manifest) {
+    throw new UsageError(`--prior-weight needs a prior: --prior FILE, or ${SHIPPED_PRIOR} (bash scripts/setup.sh makes it)`);
+  }
+  const bytes = readInput(path, 'prior');
+  if (manifest?.prior?.sha256 && sha256(bytes) !== manifest.prior.sha256) {
+    throw new Error(`${path} is not the manifest's prior (sha256 ${sha256(bytes).slice(0, 12)}…, the manifest's ` +
+      `${manifest.prior.sha256.slice(0, 12)}…); make it with: ${manifest.prior.made}`);
+  }
+  try {
+    return { prior: engine.loadPrior(bytes), bytes, path };
+  } catch (e) {
+    if (e instanceof FvError) throw new Error(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+export async function cmdPrior(args) {
+  const [sub, ...rest] = args;
+  if (sub === 'fit') return priorFit(rest);
+  if (sub === 'score') return priorScore(rest);
+  throw new UsageError(`prior needs a subcommand: fit or score${sub ? ` (got "${sub}")` : ''}`);
+}
+
+async function priorFit(args) {
+  const options = Object.fromEntries(['out', 'components', 'iterations', 'stride', 'max-patches', 'seed'].map((k) => [k, { type: 'string' }]));
+  const { values: v, positionals } = parseArgs({ args, allowPositionals: true, options });
+  if (positionals.length !== 1) throw new UsageError('prior fit needs one DIR of photos');
+  if (!v.out) throw new UsageError('prior fit needs --out prior.bin');
+  const dir = positionals[0];
+  const entries = listPhotos(dir);
+  // ranges are the engine's (src/prior_fit.c) to judge; absent: its default
+  const o = {};
+  for (const [flag, key] of [['components', 'components'], ['iterations', 'iterations'], ['stride', 'stride'], ['max-patches', 'maxPatches'], ['seed', 'seed']]) {
+    const n = intFlag(v, flag, 0);
+    if (n !== undefined) o[key] = n;
+  }
+  const engine = await loadEngine();
+  const fit = startFit(engine, entries.map((f) => ({ name: f, bytes: readInput(join(dir, f), 'photo') })), o);
+  for (const s of fit.skipped) console.error(`featviz: skipping ${s.name}: ${s.error}`);
+  let last;
+  for (const p of fit.steps()) {
+    last = p;
+    if (process.stderr.isTTY) process.stderr.write(`\rEM ${p.iteration}/${p.iterations}  log-likelihood per patch ${p.loglik.toFixed(3)} `);
+  }
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  const { bytes } = fit.finish();
+  writeFileSync(v.out, bytes);
+  console.log(`${v.out}  (${fit.used} photos, ${last.patches} patches, ${fit.options.components} components, ` +
+    `${last.iteration} EM iterations, log-likelihood per patch ${last.loglik.toFixed(3)}; sha256 ${sha256(bytes)})`);
+}
+
+async function priorScore(args) {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length < 2) throw new UsageError('prior score needs prior.bin and at least one IMAGE');
+  const [file, ...images] = positionals;
+  const engine = await loadEngine();
+  let prior;
+  try {
+    prior = engine.loadPrior(readInput(file, 'prior'));
+  } catch (e) {
+    if (e instanceof FvError) throw new Error(`${file}: ${e.message}`);
+    throw e;
+  }
+  for (const path of images) {
+    const im = engine.decodeImage(readInput(path, 'image'));
+    try {
+      console.log(`${prior.score(im).toFixed(4).padStart(9)}  ${path}`);
+    } finally {
+      im.free();
+    }
+  }
+  prior.free();
+}
