@@ -25,6 +25,7 @@
 
 #include "fv.h"
 #include "bench_clock.h"
+#include "cppn.h"
 #include "kernels/kernels.h"
 #include "param.h"
 #include "prior.h"
@@ -314,6 +315,18 @@ static const char *bench_fv_param_backward(void) {
   if (!d) d = take(224 * 224 * 3);
   fv_param_backward(fourier(), d);
   return "Fourier 224x224, decorrelated";
+}
+static const char *bench_fv_cppn_backward(void) {
+  static fv_cppn *c;
+  static float *d, *g;
+  if (!c) {
+    fv_error err = {0};
+    c = fv_cppn_new(1, 3, 1, &err);
+    d = take(128 * 128 * 3);
+    g = take(fv_cppn_count_one(c));
+  }
+  fv_cppn_backward(c, 0, 128, 128, d, g);
+  return "CPPN 8x24 at 128x128";
 }
 static fv_transform *chain(void) {
   static fv_transform *t;

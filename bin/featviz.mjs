@@ -31,9 +31,9 @@ const USAGE = `usage: featviz <command> [MODEL] ...
                                                     layout (the file's: NCHW for ONNX, NHWC for TFLite), values
   render   [MODEL] --layer L --channel K [--objective neuron|channel|layer|class|direction|EXPRESSION]
            [--x X --y Y] [--class LABEL] [--photo PHOTO] [--caricature PHOTO] [--negative]
-           [--batch N --diversity W] [--size 128] [--steps 512] [--lr 0.05] [--seed S] [--param fft|pixel]
-           [--no-decorrelate] [--no-transforms] [--out out.png] [--each] [--no-manifest]
-           [--movie out.gif [--movie-every 8]] [--prior prior.bin] [--prior-weight W]
+           [--batch N --diversity W] [--size 128] [--steps 512] [--lr 0.05] [--seed S] [--param fft|pixel|cppn|laplacian]
+           [--no-decorrelate] [--no-transforms] [--alpha [--alpha-blur 0.1]] [--out out.png] [--each]
+           [--no-manifest] [--movie out.gif [--movie-every 8]] [--prior prior.bin] [--prior-weight W]
                                                     optimize an image that the objective likes;
                                                     writes out.png and its manifest out.json
            EXPRESSION: e.g. "L:97 + 0.5*L2:12 - 100*diversity(L)", "direction(L, photo.jpg)",
@@ -41,6 +41,10 @@ const USAGE = `usage: featviz <command> [MODEL] ...
            --objective direction --photo P: the photo's mean activation at --layer;
            --caricature P --layer L: an image whose activations at L match the photo's
            --movie: an animated GIF with a frame every N steps (the last is the PNG's image)
+           --alpha: an RGBA image, optimized over a fresh random background each step
+           --interpolate LAYER:CHANNEL --batch N: N frames from --channel to CHANNEL, aligned (shared low-res params)
+           --param laplacian: the image as a Laplacian pyramid of low-resolution tensors
+           --param cppn [--cppn-size 1024]: the image as a CPPN (Adam at 0.005 unless --lr), its PNG drawn at 1024 px
   render   --manifest m.json [--out out.png]        re-render exactly what a manifest describes
 ${PRIOR_USAGE}
 ${ATLAS_USAGE}

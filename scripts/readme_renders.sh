@@ -28,3 +28,9 @@ fv "$m" --objective class --class macaw --size 224 --out $out/class-macaw.png
 for w in 1 4 16; do
   fv "$m" --layer MobilenetV2/expanded_conv_8/add --channel 12 --prior-weight $w --out $out/prior-w$w-conv8-c12.png
 done
+# issue 12's parameterizations: an RGBA render, a CPPN drawn again at 256 px, a Laplacian pyramid, an aligned interpolation
+fv "$m" --layer MobilenetV2/expanded_conv_8/add  --channel 12 --alpha --out $out/alpha-conv8-c12.png
+fv "$m" --layer MobilenetV2/expanded_conv_8/add  --channel 12 --param cppn --size 96 --steps 384 --cppn-size 256 --out $out/cppn-conv8-c12.png
+fv "$m" --layer MobilenetV2/expanded_conv_8/add  --channel 12 --param laplacian --out $out/laplacian-conv8-c12.png
+fv "$m" --layer MobilenetV2/expanded_conv_8/add  --channel 12 --interpolate MobilenetV2/expanded_conv_8/add:40 --batch 6 --size 96 \
+   --out $out/interpolate-conv8-c12-c40.png

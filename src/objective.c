@@ -188,7 +188,7 @@ fv_status fv_obj_check(const fv_obj_term *t, const int dims[4], fv_error *err) {
   case FV_OBJ_L2:
   case FV_OBJ_TV:
   case FV_OBJ_BLUR:
-    if (c != 3) {
+    if (c != 3 && !(t->kind == FV_OBJ_BLUR && c == 1)) { /* blur also takes an alpha plane (alpha.h) */
       fv_error_set(err, FV_ERR_BAD_ARG, "%s reads the RGB image: expected 3 channels, got %d", name, c);
       return FV_ERR_BAD_ARG;
     }

@@ -8,7 +8,8 @@
  * weight·term. Terms follow Lucid (lucid/optvis/objectives.py) unless noted.
  *
  * Activations are NHWC, dims[4] = N,H,W,C. Image penalties (L1, L2, TV,
- * BLUR, PRIOR) read the image [N,H,W,3] in [0,1] instead (layer is ignored).
+ * BLUR, PRIOR) read the image [N,H,W,3] in [0,1] instead (layer is ignored); BLUR also
+ * takes an alpha plane [N,H,W,1] (src/alpha.h).
  *
  *   fv_obj_term t = fv_obj_default(FV_OBJ_CHANNEL); t.layer = k; t.channel = 12;
  *   if (fv_obj_check(&t, dims, &err) != FV_OK) ...;          // ranges, once at set-up

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alpha.h"
+#include "cppn.h"
 #include "json.h"
 #include "objective_expr.h"
 #include "vectors.h"
@@ -48,7 +50,7 @@ static const kind_spec KINDS[] = {
 
 static const char *const TOP_KEYS[] = {"size", "batch", "steps", "lr", "seed", "param", "decorrelate",
                                        "decay_power", "transforms", "redirect_steps", "objective", "photos",
-                                       "diversity", "diversity_layer", NULL};
+                                       "diversity", "diversity_layer", "alpha", "alpha_blur", "cppn_size", "shared", NULL};
 
 /* Whether a term of this (stored) kind reads a layer rather than the image. */
 static int reads_layer(int kind) { return (unsigned)kind < FV_OBJ_COUNT && !fv_obj_on_image((fv_obj_kind)kind); }
@@ -485,6 +487,8 @@ void fv_options_default(fv_render_opts *o) {
   o->decay_power = 1.0f;
   o->transforms = FV_TRANSFORMS_STANDARD;
   o->redirect_steps = 16;
+  o->alpha = 0;
+  o->alpha_blur = FV_ALPHA_BLUR;
   o->n_terms = 0;
   o->n_photos = 0;
 }
@@ -523,7 +527,7 @@ static int check_terms(ctx *c) {
 }
 
 static int parse_root(ctx *c, const fv_json *root, int lenient) {
-  static const char *const params[] = {"fft", "pixel", NULL};
+  static const char *const params[] = {"fft", "pixel", "cppn", "laplacian", NULL};
   static const char *const transforms[] = {"standard", "none", NULL};
   fv_render_opts *o = c->o;
   const fv_json *v;
@@ -538,7 +542,13 @@ static int parse_root(ctx *c, const fv_json *root, int lenient) {
   int k;
   if ((v = fv_json_get(root, "param"))) {
     if (!get_enum(c, v, "param", params, &k)) return 0;
-    o->param = k == 0 ? FV_PARAM_FFT : FV_PARAM_PIXEL;
+    static const int kinds[] = {FV_PARAM_FFT, FV_PARAM_PIXEL, FV_PARAM_CPPN, FV_PARAM_LAPLACIAN};
+    o->param = kinds[k];
+    if (o->param == FV_PARAM_CPPN && !fv_json_get(root, "lr")) o->lr = FV_CPPN_LR; /* Lucid's CPPN rate */
+  }
+  if ((v = fv_json_get(root, "cppn_size"))) {
+    if (o->param != FV_PARAM_CPPN) return failf(c, FV_ERR_BAD_ARG, "\"cppn_size\" needs \"param\": \"cppn\"");
+    if (!get_int(c, v, "cppn_size", 8, FV_CPPN_SIZE_MAX, &o->cppn_size)) return 0;
   }
   if ((v = fv_json_get(root, "decorrelate")) && !get_bool(c, v, "decorrelate", &o->decorrelate)) return 0;
   if ((v = fv_json_get(root, "decay_power")) && !get_float(c, v, "decay_power", 0, 4, 0, "0..4", &o->decay_power))
@@ -549,6 +559,15 @@ static int parse_root(ctx *c, const fv_json *root, int lenient) {
   }
   if ((v = fv_json_get(root, "redirect_steps")) && !get_int(c, v, "redirect_steps", 0, 100000, &o->redirect_steps))
     return 0;
+  if ((v = fv_json_get(root, "alpha")) && !get_bool(c, v, "alpha", &o->alpha)) return 0;
+  if ((v = fv_json_get(root, "shared")) && !get_bool(c, v, "shared", &o->shared)) return 0;
+  if (o->shared && o->param == FV_PARAM_CPPN)
+    return failf(c, FV_ERR_BAD_ARG, "\"shared\" (aligned interpolation) needs \"param\" fft, pixel or laplacian, not cppn");
+  if ((v = fv_json_get(root, "alpha_blur")) &&
+      !get_float(c, v, "alpha_blur", 0, FV_ALPHA_BLUR_MAX, 0, "0..1000", &o->alpha_blur))
+    return 0;
+  if (fv_json_get(root, "alpha_blur") && !o->alpha)
+    return failf(c, FV_ERR_BAD_ARG, "\"alpha_blur\" needs \"alpha\": true");
   float diversity = 0;
   if ((v = fv_json_get(root, "diversity")) &&
       !get_float(c, v, "diversity", 0, FLT_MAX, 0, "0..3.4e38 (finite, >= 0)", &diversity))
@@ -716,11 +735,21 @@ char *fv_options_to_json(const fv_render_opts *o, const fv_model *m) {
   put_key(&b, "steps"), fv_jbuf_int(&b, o->steps);
   put_key(&b, "lr"), fv_jbuf_float(&b, o->lr);
   put_key(&b, "seed"), fv_jbuf_uint(&b, (unsigned long long)o->seed);
-  put_key(&b, "param"), fv_jbuf_raw(&b, o->param == FV_PARAM_PIXEL ? "\"pixel\"" : "\"fft\"");
+  put_key(&b, "param"),
+      fv_jbuf_raw(&b, o->param == FV_PARAM_PIXEL  ? "\"pixel\""
+                      : o->param == FV_PARAM_CPPN ? "\"cppn\""
+                      : o->param == FV_PARAM_LAPLACIAN ? "\"laplacian\""
+                                                  : "\"fft\"");
   put_key(&b, "decorrelate"), fv_jbuf_raw(&b, o->decorrelate ? "true" : "false");
   put_key(&b, "decay_power"), fv_jbuf_float(&b, o->decay_power);
   put_key(&b, "transforms"), fv_jbuf_raw(&b, o->transforms == FV_TRANSFORMS_NONE ? "\"none\"" : "\"standard\"");
   put_key(&b, "redirect_steps"), fv_jbuf_int(&b, o->redirect_steps);
+  if (o->cppn_size) put_key(&b, "cppn_size"), fv_jbuf_int(&b, o->cppn_size);
+  if (o->shared) put_key(&b, "shared"), fv_jbuf_raw(&b, "true");
+  if (o->alpha) { /* only when on: manifests from before alpha keep their bytes */
+    put_key(&b, "alpha"), fv_jbuf_raw(&b, "true");
+    put_key(&b, "alpha_blur"), fv_jbuf_float(&b, o->alpha_blur);
+  }
   put_key(&b, "objective"), put_expression(&b, o, m);
   if (o->n_photos) put_key(&b, "photos"), put_photos(&b, o, m);
   fv_jbuf_raw(&b, "}");

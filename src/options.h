@@ -5,8 +5,11 @@
  * The JSON is an object; every key is optional except an objective:
  *   {
  *     "size": 128, "batch": 1, "steps": 512, "lr": 0.05, "seed": 0,
- *     "param": "fft" | "pixel", "decorrelate": true, "decay_power": 1,
+ *     "param": "fft" | "pixel" | "cppn" | "laplacian", "decorrelate": true, "decay_power": 1,
+ *     "shared": false                         (aligned interpolation: low-res params shared across the batch, param.h),
+ *     "cppn_size": 1024                      (cppn only: the PNG's side, the network drawn larger),
  *     "transforms": "standard" | "none", "redirect_steps": 16,
+ *     "alpha": false, "alpha_blur": 0.1      (transparency, src/alpha.h; written only when on),
  *     "objective": "L:12 - 0.1*tv" | [ term, ... ] | term,
  *     "photos": [ photo, ... ],
  *     "diversity": 0, "diversity_layer": <layer>          (old manifests; see below)
@@ -50,6 +53,8 @@
 #include "objective.h"
 #include "param.h"
 
+#define FV_ALPHA_BLUR 0.1f              /* Lucid's: obj -= 0.1·blur_alpha_each_step() */
+#define FV_CPPN_SIZE_MAX 4096
 #define FV_MAX_TERMS 32
 #define FV_MAX_PARTS 8   /* parts of one direction vector: unit(3) - unit(5) is two */
 #define FV_MAX_PHOTOS 8
@@ -100,13 +105,17 @@ typedef struct {
   int size;              /* render H = W, 8..1024 (default 128) */
   int batch;             /* 1..64 (default 1) */
   int steps;             /* default step count for a whole render, 0..100000 (default 512) */
-  float lr;              /* Adam learning rate, finite, > 0 (default 0.05) */
+  float lr;              /* Adam learning rate, finite, > 0 (default 0.05; 0.005 for param cppn) */
   uint64_t seed;         /* default 0 */
   int param;             /* fv_param_kind from param.h (default FV_PARAM_FFT) */
+  int shared;            /* the shared low-resolution params of aligned interpolation (param.h); default 0 */
+  int cppn_size;         /* CPPN: the side its PNG is drawn at, 8..FV_CPPN_SIZE_MAX; 0 = size (default) */
   int decorrelate;       /* default 1 */
   float decay_power;     /* Fourier spectrum decay (default 1) */
   int transforms;        /* fv_transforms_opt (default STANDARD) */
   int redirect_steps;    /* redirected ReLU gradient for the first steps (default 16) */
+  int alpha;             /* an RGBA render composited over random backgrounds (src/alpha.h); default 0 */
+  float alpha_blur;      /* the weight of its alpha blur penalty, 0..1000 (default FV_ALPHA_BLUR) */
   int n_terms;
   fv_obj_term terms[FV_MAX_TERMS]; /* layers resolved to op indices; direction arrays owned here */
   fv_term_src src[FV_MAX_TERMS];

@@ -19,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cppn.h"
 #include "kernels/kernels.h"
 #include "kiss_fft.h"
+#include "lowres.h"
 #include "kiss_fftr.h"
 #include "kissfft4.h"
 #include "model.h"
@@ -49,6 +51,15 @@ struct fv_param {
   float *grad;        /* dL/dparams */
   float *pre;         /* PIXEL: pre-sigmoid image [N,H,W,3] */
   float *rgb;         /* image [N,H,W,3] */
+  size_t count_rgb;   /* params of the colour channels; alpha's follow (alpha on) */
+  float *alpha;       /* alpha on: [N,H,W] in (0, 1), else NULL */
+  size_t count_alpha; /* alpha params, after the colour params */
+  int n_levels;       /* low-resolution tensors added before the colour stage (lowres.h) */
+  fv_lowres levels[FV_PARAM_MAX_LEVELS];
+  size_t level_at[FV_PARAM_MAX_LEVELS]; /* where each level's params start (after colour and alpha) */
+  float *low;         /* levels on: [N,H,W,3] their sum; in backward dL/d(pre-colour image) */
+  fv_cppn *cppn;      /* CPPN: the networks (values are theirs) */
+  float *logits;      /* CPPN: [N][H·W][3 or 4], the logits, then their gradients */
   float m[9];         /* the colour matrix (colour_matrix) */
   /* FFT only */
   float *scale;       /* [H][wf]: the 1/f scale, the 1/sqrt(H*W) and the 1/4 folded together */
@@ -196,13 +207,74 @@ static int fft_setup(fv_param *p, fv_error *err) {
   return 1;
 }
 
+/* The low-resolution tensors: a Laplacian pyramid's levels (sides 1, 1/2, 1/4, 1/8:
+ * Lucid's laplacian_pyramid, n_levels 4), then the ones aligned interpolation shares
+ * across the batch (Lucid's interpolation notebook: fewer frames than the batch). */
+static void add_level(fv_param *p, int frames, int k) {
+  fv_lowres *t = &p->levels[p->n_levels];
+  t->dn = p->o.n, t->dh = p->o.h, t->dw = p->o.w, t->c = 3;
+  t->sn = frames < p->o.n ? frames : p->o.n;
+  t->sh = p->o.h / k > 0 ? p->o.h / k : 1;
+  t->sw = p->o.w / k > 0 ? p->o.w / k : 1;
+  p->level_at[p->n_levels++] = p->count;
+  p->count += fv_lowres_count(t);
+}
+
+static void plan_levels(fv_param *p) {
+  const int n = p->o.n;
+  if (p->o.kind == FV_PARAM_LAPLACIAN)
+    for (int k = 1; k <= 8; k *= 2) add_level(p, n, k);
+  if (p->o.shared) {
+    static const int shared[][2] = {{1, 2}, {1, 4}, {1, 8}, {2, 8}, {1, 16}, {2, 16}}; /* frames, 1/side */
+    for (int i = 0; i < 6; i++) add_level(p, shared[i][0], shared[i][1]);
+  }
+}
+
+/* low = the sum of the levels [N,H,W,3] */
+static void levels_sum(fv_param *p) {
+  if (!p->n_levels) return;
+  memset(p->low, 0, p->numel * sizeof(float));
+  for (int l = 0; l < p->n_levels; l++) fv_lowres_up(&p->levels[l], p->values + p->level_at[l], p->low);
+}
+
+/* dlow = dL/d(pre-colour image) → each level's gradient */
+static void levels_adjoint(fv_param *p, const float *dlow) {
+  for (int l = 0; l < p->n_levels; l++) fv_lowres_up_adjoint(&p->levels[l], dlow, p->grad + p->level_at[l]);
+}
+
+/* CPPN: the networks hold the params; the image is the sigmoid of their logits */
+static fv_param *cppn_setup(fv_param *p, fv_error *err) {
+  const int ch = p->o.alpha ? 4 : 3;
+  p->cppn = fv_cppn_new(p->o.n, ch, p->o.seed, err);
+  if (!p->cppn) {
+    fv_param_free(p);
+    return NULL;
+  }
+  p->values = fv_cppn_values(p->cppn);
+  p->count = p->count_rgb = fv_cppn_count(p->cppn);
+  p->grad = (float *)malloc(p->count * sizeof(float));
+  p->rgb = (float *)calloc(p->numel, sizeof(float));
+  p->alpha = p->o.alpha ? (float *)calloc(p->numel / 3, sizeof(float)) : NULL;
+  p->logits = (float *)malloc(p->numel / 3 * ch * sizeof(float));
+  if (!p->grad || !p->rgb || (p->o.alpha && !p->alpha) || !p->logits) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "param: cannot allocate a CPPN image of %d x %dx%d", p->o.n, p->o.h, p->o.w);
+    fv_param_free(p);
+    return NULL;
+  }
+  return p;
+}
+
 fv_param *fv_param_new(const fv_param_opts *o, fv_error *err) {
   if (!o) {
     fv_error_set(err, FV_ERR_BAD_ARG, "param: no options");
     return NULL;
   }
-  if (o->kind != FV_PARAM_PIXEL && o->kind != FV_PARAM_FFT) {
-    fv_error_set(err, FV_ERR_BAD_ARG, "param: unknown kind %d (0 pixel, 1 fft)", o->kind);
+  if (o->kind != FV_PARAM_PIXEL && o->kind != FV_PARAM_FFT && o->kind != FV_PARAM_CPPN && o->kind != FV_PARAM_LAPLACIAN) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "param: unknown kind %d (0 pixel, 1 fft, 2 cppn, 3 laplacian)", o->kind);
+    return NULL;
+  }
+  if (o->shared && o->kind == FV_PARAM_CPPN) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "param: shared low-resolution params need an fft, pixel or laplacian image, not a CPPN");
     return NULL;
   }
   if (o->n < 1 || o->n > FV_PARAM_MAX_BATCH || o->h < 1 || o->h > FV_PARAM_MAX_SIDE || o->w < 1 ||
@@ -231,12 +303,22 @@ fv_param *fv_param_new(const fv_param_opts *o, fv_error *err) {
   color_matrix(p->m);
   p->wf = o->w / 2 + 1;
   p->numel = numel;
-  p->count = o->kind == FV_PARAM_PIXEL ? numel : (size_t)o->n * 3 * o->h * p->wf * 2;
+  if (o->kind == FV_PARAM_CPPN) return cppn_setup(p, err);
+  /* alpha's plane per image after all colour params, so the colour init is the same bits with alpha on */
+  const size_t plane = o->kind == FV_PARAM_FFT ? (size_t)o->h * p->wf * 2 : (size_t)o->h * o->w;
+  p->count_rgb = o->kind == FV_PARAM_LAPLACIAN ? 0 : plane * 3 * o->n; /* a pyramid is its levels alone */
+  p->count_alpha = o->alpha ? plane * o->n : 0;
+  p->count = p->count_rgb + p->count_alpha;
+  plan_levels(p);
   p->values = (float *)malloc(p->count * sizeof(float));
   p->grad = (float *)malloc(p->count * sizeof(float));
-  p->pre = o->kind == FV_PARAM_PIXEL ? (float *)malloc(numel * sizeof(float)) : NULL;
+  const int pre = o->kind != FV_PARAM_FFT;
+  p->pre = pre ? (float *)malloc(numel * sizeof(float)) : NULL;
+  p->low = p->n_levels ? (float *)malloc(numel * sizeof(float)) : NULL;
   p->rgb = (float *)calloc(numel, sizeof(float));
-  if (!p->values || !p->grad || (o->kind == FV_PARAM_PIXEL && !p->pre) || !p->rgb) {
+  p->alpha = o->alpha ? (float *)calloc(numel / 3, sizeof(float)) : NULL;
+  if (!p->values || !p->grad || (pre && !p->pre) || (p->n_levels && !p->low) || !p->rgb ||
+      (o->alpha && !p->alpha)) {
     fv_error_set(err, FV_ERR_NO_MEMORY, "param: cannot allocate %zu params", p->count);
     fv_param_free(p);
     return NULL;
@@ -251,10 +333,14 @@ fv_param *fv_param_new(const fv_param_opts *o, fv_error *err) {
 
 void fv_param_free(fv_param *p) {
   if (!p) return;
-  free(p->values);
+  if (p->cppn) fv_cppn_free(p->cppn); /* it owns values */
+  else free(p->values);
+  free(p->logits);
+  free(p->low);
   free(p->grad);
   free(p->pre);
   free(p->rgb);
+  free(p->alpha);
   free(p->scale);
   free(p->planes);
   free(p->spec);
@@ -284,6 +370,10 @@ void fv_param_free(fv_param *p) {
 }
 
 void fv_param_reset(fv_param *p, uint64_t seed) {
+  if (p->cppn) {
+    fv_cppn_reset(p->cppn, seed);
+    return;
+  }
   fv_rng r;
   fv_rng_seed(&r, seed);
   const double sd = p->o.sd;
@@ -293,6 +383,7 @@ void fv_param_reset(fv_param *p, uint64_t seed) {
 float *fv_param_values(fv_param *p) { return p->values; }
 size_t fv_param_count(const fv_param *p) { return p->count; }
 const float *fv_param_image(const fv_param *p) { return p->rgb; }
+const float *fv_param_alpha(const fv_param *p) { return p->alpha; }
 
 int fv_param_dim(const fv_param *p, int d) {
   switch (d) {
@@ -604,6 +695,7 @@ static void fft_planes_adjoint(fv_param *p, const float *dplanes, float *dparams
 
 /* ---- the linear spatial stage ------------------------------------------------- */
 void fv_param_spatial(fv_param *p, const float *params, float *out) {
+  assert(!p->cppn && p->o.kind != FV_PARAM_LAPLACIAN); /* PIXEL and FFT only (levels are not in it) */
   if (p->o.kind == FV_PARAM_PIXEL) {
     if (out != params) memcpy(out, params, p->numel * sizeof(float));
     return;
@@ -619,6 +711,7 @@ void fv_param_spatial(fv_param *p, const float *params, float *out) {
 }
 
 void fv_param_spatial_adjoint(fv_param *p, const float *dout, float *dparams) {
+  assert(!p->cppn && p->o.kind != FV_PARAM_LAPLACIAN); /* PIXEL and FFT only (levels are not in it) */
   if (p->o.kind == FV_PARAM_PIXEL) {
     if (dparams != dout) memcpy(dparams, dout, p->numel * sizeof(float));
     return;
@@ -809,39 +902,156 @@ static void colour_in(const fv_param *p, const float *drgb, const float *rgb, si
   fv_threads_for((int)((n + COLOUR_PIXELS - 1) / COLOUR_PIXELS), colour_part, &j);
 }
 
+/* ---- alpha: its own plane per image (Fourier or pixels), then its own sigmoid -------------
+ * Lucid's image(alpha=True): the fourth channel skips the colour matrix. The sigmoid loop
+ * has no branches or calls, so the compiler vectorizes it (no hand-written twin). */
+static void render_alpha(fv_param *p) {
+  if (!p->alpha) return;
+  const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
+  for (int b = 0; b < p->o.n; b++) {
+    const float *lin = p->values + p->count_rgb + (size_t)b * hw;
+    if (p->o.kind == FV_PARAM_FFT) {
+      fft_planes(p, p->values + p->count_rgb + (size_t)b * nbf, p->planes, 1);
+      lin = p->planes;
+    }
+    float *restrict a = p->alpha + (size_t)b * hw;
+    for (size_t i = 0; i < hw; i++) a[i] = sigmoidf(lin[i]);
+  }
+}
+
+/* dL/dalpha [N,H,W] (NULL: zero) → the alpha params' gradient */
+static void backward_alpha(fv_param *p, const float *dalpha) {
+  if (!p->alpha) return;
+  float *g = p->grad + p->count_rgb;
+  if (!dalpha) {
+    memset(g, 0, p->count_alpha * sizeof(float));
+    return;
+  }
+  const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
+  for (int b = 0; b < p->o.n; b++) {
+    const float *a = p->alpha + (size_t)b * hw, *d = dalpha + (size_t)b * hw;
+    float *restrict s = p->o.kind == FV_PARAM_FFT ? p->planes : g + (size_t)b * hw;
+    for (size_t i = 0; i < hw; i++) s[i] = d[i] * a[i] * (1.0f - a[i]);
+    if (p->o.kind == FV_PARAM_FFT) fft_planes_adjoint(p, p->planes, g + (size_t)b * nbf, 1);
+  }
+}
+
+/* ---- CPPN: logits → sigmoid (colour, and alpha when on), and back -------------------------- */
+/* interleaved logits [np][ch] in place → sigmoid, split into rgb [np][3] and alpha [np] (or NULL) */
+static void cppn_out(const float *logits, size_t np, int ch, float *rgb, float *alpha) {
+  for (size_t i = 0; i < np; i++) {
+    for (int c = 0; c < 3; c++) rgb[3 * i + c] = sigmoidf(logits[ch * i + c]);
+    if (alpha) alpha[i] = sigmoidf(logits[ch * i + 3]);
+  }
+}
+
+static void cppn_render(fv_param *p) {
+  const int ch = p->o.alpha ? 4 : 3;
+  const size_t hw = (size_t)p->o.h * p->o.w;
+  for (int b = 0; b < p->o.n; b++) {
+    float *lg = p->logits + (size_t)b * hw * ch;
+    fv_cppn_logits(p->cppn, p->values, b, p->o.h, p->o.w, lg);
+    cppn_out(lg, hw, ch, p->rgb + (size_t)b * hw * 3, p->alpha ? p->alpha + (size_t)b * hw : NULL);
+  }
+}
+
+static void cppn_backward(fv_param *p, const float *drgb, const float *dalpha) {
+  const int ch = p->o.alpha ? 4 : 3;
+  const size_t hw = (size_t)p->o.h * p->o.w, one = fv_cppn_count_one(p->cppn);
+  for (int b = 0; b < p->o.n; b++) {
+    float *dl = p->logits + (size_t)b * hw * ch; /* the logits are spent: their gradient goes here */
+    const float *y = p->rgb + (size_t)b * hw * 3, *g = drgb + (size_t)b * hw * 3;
+    for (size_t i = 0; i < hw; i++) {
+      for (int c = 0; c < 3; c++) dl[ch * i + c] = g[3 * i + c] * y[3 * i + c] * (1.0f - y[3 * i + c]);
+      if (ch == 4) {
+        const float a = p->alpha[(size_t)b * hw + i];
+        dl[ch * i + 3] = dalpha ? dalpha[(size_t)b * hw + i] * a * (1.0f - a) : 0.0f;
+      }
+    }
+    fv_cppn_backward(p->cppn, b, p->o.h, p->o.w, dl, p->grad + (size_t)b * one);
+  }
+}
+
+fv_status fv_param_draw(fv_param *p, int b, int h, int w, float *out, fv_error *err) {
+  if (!p->cppn) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "param: only a CPPN image can be drawn at another size");
+    return FV_ERR_BAD_ARG;
+  }
+  if (b < 0 || b >= p->o.n || h < 1 || w < 1 || h > FV_PARAM_MAX_SIDE || w > FV_PARAM_MAX_SIDE) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "param: image %d at %dx%d out of range", b, h, w);
+    return FV_ERR_BAD_ARG;
+  }
+  const int ch = p->o.alpha ? 4 : 3;
+  const size_t np = (size_t)h * w;
+  fv_cppn_logits(p->cppn, p->values, b, h, w, out);
+  for (size_t i = 0; i < np * ch; i++) out[i] = sigmoidf(out[i]);
+  return FV_OK;
+}
+
 /* ---- render and backward ---------------------------------------------------------- */
 const float *fv_param_render(fv_param *p) {
+  if (p->cppn) {
+    cppn_render(p);
+    return p->rgb;
+  }
   if (p->o.kind == FV_PARAM_FFT) {
     /* per image: the three channel planes, then colour and sigmoid into the interleaved image */
     const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
+    levels_sum(p);
     for (int b = 0; b < p->o.n; b++) {
       fft_planes(p, p->values + (size_t)b * 3 * nbf, p->planes, 3);
+      if (p->low) /* the shared levels join each channel plane */
+        for (int c = 0; c < 3; c++)
+          for (size_t i = 0; i < hw; i++) p->planes[c * hw + i] += p->low[((size_t)b * hw + i) * 3 + c];
       colour_out(p, p->planes, hw, p->rgb + (size_t)b * hw * 3);
     }
+    render_alpha(p);
     return p->rgb;
   }
-  const float *lin = p->values; /* PIXEL without decorrelation: the params themselves */
+  const float *lin = p->values; /* PIXEL without decorrelation or levels: the params themselves */
+  if (p->n_levels) {
+    levels_sum(p);
+    const int base = p->o.kind == FV_PARAM_PIXEL;
+    for (size_t i = 0; i < p->numel; i++) p->pre[i] = (base ? p->values[i] : 0.0f) + p->low[i];
+    lin = p->pre;
+  }
   if (p->o.decorrelate) {
     fv_color_decorrelate(lin, p->pre, p->numel / 3);
     lin = p->pre;
   }
   float *restrict rgb = p->rgb;
   for (size_t i = 0; i < p->numel; i++) rgb[i] = sigmoidf(lin[i]);
+  render_alpha(p);
   return p->rgb;
 }
 
-const float *fv_param_backward(fv_param *p, const float *drgb) {
+const float *fv_param_backward(fv_param *p, const float *drgb) { return fv_param_backward_rgba(p, drgb, NULL); }
+
+const float *fv_param_backward_rgba(fv_param *p, const float *drgb, const float *dalpha) {
+  if (p->cppn) {
+    cppn_backward(p, drgb, dalpha);
+    return p->grad;
+  }
+  backward_alpha(p, dalpha);
   if (p->o.kind == FV_PARAM_FFT) {
     const size_t hw = (size_t)p->o.h * p->o.w, nbf = (size_t)p->o.h * p->wf * 2;
     for (int b = 0; b < p->o.n; b++) {
       colour_in(p, drgb + (size_t)b * hw * 3, p->rgb + (size_t)b * hw * 3, hw, p->planes);
+      if (p->low)
+        for (int c = 0; c < 3; c++)
+          for (size_t i = 0; i < hw; i++) p->low[((size_t)b * hw + i) * 3 + c] = p->planes[c * hw + i];
       fft_planes_adjoint(p, p->planes, p->grad + (size_t)b * 3 * nbf, 3);
     }
+    levels_adjoint(p, p->low);
     return p->grad;
   }
-  /* sigmoid' = y (1 - y), from the saved image */
-  float *d = p->grad;
+  /* sigmoid' = y (1 - y), from the saved image; a pyramid's goes to its levels alone */
+  float *d = p->o.kind == FV_PARAM_PIXEL ? p->grad : p->low;
   for (size_t i = 0; i < p->numel; i++) d[i] = drgb[i] * p->rgb[i] * (1.0f - p->rgb[i]);
   if (p->o.decorrelate) fv_color_decorrelate_adjoint(d, d, p->numel / 3);
+  if (p->n_levels) {
+    if (d != p->low) memcpy(p->low, d, p->numel * sizeof(float));
+    levels_adjoint(p, p->low);
+  }
   return p->grad;
 }

@@ -20,10 +20,32 @@
  *          Odd W is a true odd-length irfft (W/2+1 bins, no crop); Lucid
  *          instead keeps W/2+2 bins, runs an even irfft of W+1 and crops.
  *
- * Then, for both kinds, per pixel: decorrelated colour (optional), rgb = M c,
+ *   LAPLACIAN  a Laplacian pyramid (Lucid's laplacian_pyramid, 4 levels): the
+ *          pre-colour image is a sum of low-resolution tensors (src/lowres.h) at
+ *          1, 1/2, 1/4, 1/8 of the side, each [N][H/k][W/k][3], bilinearly
+ *          resized up; then colour and sigmoid as for PIXEL.
+ *   CPPN   a compositional pattern-producing network per image (src/cppn.h: its
+ *          layers, params and init); rgb = sigmoid(its logits), no colour
+ *          matrix (Lucid's cppn()), decorrelate and sd unused. With alpha it has
+ *          a fourth output. Drawn at any size (fv_param_draw).
+ *
+ * Then, for the PIXEL and FFT kinds, per pixel: decorrelated colour (optional), rgb = M c,
  * with M Lucid's color_correlation_svd_sqrt divided by its largest column
  * norm; and finally rgb = sigmoid(.) into [0, 1] (Lucid's to_valid_rgb with
  * sigmoid=True: colour first, then the sigmoid).
+ *
+ * Shared (opts.shared, aligned interpolation; Lucid's interpolation notebook): six
+ * low-resolution tensors with fewer frames than the batch — [1][H/2][W/2],
+ * [1][H/4][W/4], [1][H/8][W/8], [2][H/8][W/8], [1][H/16][W/16], [2][H/16][W/16],
+ * each resized along the batch too — are added to every frame's pre-colour image,
+ * so neighbouring frames share their coarse structure and line up. Their params
+ * (and a pyramid's) come after the colour and alpha params.
+ *
+ * Alpha (opts.alpha, Lucid's image(alpha=True)): a fourth channel per image, its
+ * own plane of the same kind (Fourier: the same 1/f scale), through its own
+ * sigmoid and no colour matrix: alpha [N,H,W] in (0, 1). Its params follow all
+ * the colour params (per image, one plane), so the colour init is the same bits
+ * as without alpha. Compositing over a background is the render's (src/alpha.h).
  *
  * Initial params are N(0, sd^2) draws from the seed (Lucid: sd = 0.01).
  *
@@ -58,7 +80,7 @@
 
 #include "fv.h"
 
-typedef enum { FV_PARAM_PIXEL = 0, FV_PARAM_FFT = 1 } fv_param_kind;
+typedef enum { FV_PARAM_PIXEL = 0, FV_PARAM_FFT = 1, FV_PARAM_CPPN = 2, FV_PARAM_LAPLACIAN = 3 } fv_param_kind;
 
 typedef struct {
   int kind;             /* fv_param_kind */
@@ -67,11 +89,14 @@ typedef struct {
   float decay_power;    /* FFT: exponent of the 1/f spectrum scale (Lucid: 1; 0 = flat) */
   float sd;             /* std of the initial N(0, sd^2) params (Lucid: 0.01) */
   uint64_t seed;        /* the initial params are a function of this */
+  int alpha;            /* nonzero: an alpha channel too (fv_param_alpha) */
+  int shared;           /* nonzero: the shared low-resolution tensors of aligned interpolation (not CPPN) */
 } fv_param_opts;
 
 #define FV_PARAM_MAX_SIDE 4096
 #define FV_PARAM_MAX_BATCH 1024
 #define FV_PARAM_MAX_FLOATS (1u << 26)
+#define FV_PARAM_MAX_LEVELS 10 /* a pyramid's 4 and the 6 shared ones */
 
 typedef struct fv_param fv_param;
 
@@ -92,13 +117,20 @@ int fv_param_dim(const fv_param *p, int d); /* d 0..3: N, H, W, C (=3) of the im
  * next render overwrites. Saves what backward needs. */
 const float *fv_param_render(fv_param *p);
 const float *fv_param_image(const fv_param *p);   /* the last render's image */
+const float *fv_param_alpha(const fv_param *p);   /* the last render's alpha [N,H,W]; NULL without alpha */
 
 /* dL/dimage [N,H,W,3] (for the image of the last render) -> dL/dparams,
  * written into the engine's gradient buffer (overwritten, not accumulated),
  * which is returned; fv_param_count floats. drgb is not modified. */
 const float *fv_param_backward(fv_param *p, const float *drgb);
+/* The same with dL/dalpha [N,H,W] too (NULL: zero; ignored without alpha). */
+const float *fv_param_backward_rgba(fv_param *p, const float *drgb, const float *dalpha);
 
-/* ---- the linear stages, exposed for tests and for callers that need them --
+/* A CPPN's image b drawn at h×w: out [h·w][3, or 4 with alpha], interleaved, in [0, 1].
+ * FV_ERR_BAD_ARG for another kind or a bad size. */
+fv_status fv_param_draw(fv_param *p, int b, int h, int w, float *out, fv_error *err);
+
+/* ---- the linear stages (PIXEL, FFT), exposed for tests and for callers that need them --
  * spatial: params -> pre-colour image [N,H,W,3] (PIXEL: a copy; FFT: the
  * scaled irfft2 of each channel, / 4). Its adjoint maps [N,H,W,3] to params.
  * Both use the object's scratch; out must not alias the object's buffers. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alpha.h"
 #include "graph.h"
 #include "model.h"
 #include "objective.h"
@@ -24,6 +25,8 @@ struct fv_render {
   char *options_json;
   fv_param *param;
   fv_transform *tf;      /* NULL: the image goes to the model as it is */
+  fv_alpha *alpha;       /* alpha on: the composite over a fresh background (alpha.h); else NULL */
+  float *dalpha;         /* alpha on: dLoss/dalpha [n,size,size] */
   fv_graph *g;
   fv_adam *adam;
   fv_rng rng;            /* the transforms' draws */
@@ -132,8 +135,16 @@ fv_render *fv_render_new_prior(const fv_model *m, const char *json, size_t len, 
   po.decorrelate = r->o.decorrelate;
   po.decay_power = r->o.decay_power;
   po.seed = r->o.seed;
+  po.alpha = r->o.alpha;
+  po.shared = r->o.shared;
   r->param = fv_param_new(&po, err);
   if (!r->param) goto fail;
+  if (r->o.alpha) {
+    r->alpha = fv_alpha_new(r->n, r->size, r->size, r->o.alpha_blur, r->o.seed, err);
+    r->dalpha = (float *)malloc((size_t)r->n * r->size * r->size * sizeof(float));
+    if (!r->alpha) goto fail;
+    if (!r->dalpha) goto oom;
+  }
   if (setup_transform(r, err) != FV_OK) goto fail;
   r->adam = fv_adam_new(fv_param_count(r->param), r->o.lr, err);
   if (!r->adam) goto fail;
@@ -170,6 +181,8 @@ void fv_render_free(fv_render *r) {
   fv_graph_free(r->g);
   fv_param_free(r->param);
   fv_transform_free(r->tf);
+  fv_alpha_free(r->alpha);
+  free(r->dalpha);
   fv_adam_free(r->adam);
   fv_options_free(&r->o);
   free(r->options_json);
@@ -220,13 +233,15 @@ static fv_status step(fv_render *r, fv_error *err) {
   const float *rgb = current_image(r); /* rendered already when the display asked for it since the last update */
   size_t gin = (size_t)r->n * r->gh * r->gw * 3, img = (size_t)r->n * r->size * r->size * 3;
   lap("param", 0, &clk);
+  /* what the network sees: the image, or with alpha its composite over this step's background */
+  const float *seen = r->alpha ? fv_alpha_composite(r->alpha, rgb, fv_param_alpha(r->param)) : rgb;
 
   /* image → transformed image → the model's value range */
   if (r->tf) {
     fv_transform_sample(r->tf, &r->rng);
-    fv_transform_forward(r->tf, rgb, r->x_img);
+    fv_transform_forward(r->tf, seen, r->x_img);
   } else {
-    memcpy(r->x_img, rgb, gin * sizeof(float));
+    memcpy(r->x_img, seen, gin * sizeof(float));
   }
   lap("transform", 0, &clk);
   /* network channel k = offset[k] + 255·scale[k] · image channel (bgr ? 2 − k : k) */
@@ -260,6 +275,10 @@ static fv_status step(fv_render *r, fv_error *err) {
   if (r->tf) fv_transform_backward(r->tf, r->dx_img, r->dimg);
   else memcpy(r->dimg, r->dx_img, img * sizeof(float));
   lap("transform", 1, &clk);
+  if (r->alpha) { /* back through the composite: dimg is dLoss/dcomposite, becomes dLoss/dimage */
+    const float *a = fv_param_alpha(r->param);
+    objective = fv_alpha_backward(r->alpha, objective, r->dimg, rgb, a, r->dimg, r->dalpha);
+  }
 
   /* penalties on the image itself */
   int dims[4] = {r->n, r->size, r->size, 3};
@@ -267,7 +286,7 @@ static fv_status step(fv_render *r, fv_error *err) {
     if (fv_obj_on_image(r->o.terms[i].kind)) objective += fv_obj_eval(&r->o.terms[i], dims, rgb, r->dimg);
   lap("objective", 1, &clk);
 
-  const float *gp = fv_param_backward(r->param, r->dimg);
+  const float *gp = fv_param_backward_rgba(r->param, r->dimg, r->dalpha);
   lap("param", 1, &clk);
   size_t np = fv_param_count(r->param);
   if (!isfinite(objective) || !all_finite(gp, np)) {
@@ -330,40 +349,74 @@ const uint8_t *fv_render_rgba(fv_render *r, int image, fv_error *err) {
   }
   if (r->rgba_dirty) {
     const float *rgb = current_image(r); /* the current params, after the last update; the next step reuses it */
+    const float *alpha = fv_param_alpha(r->param);
     size_t np = (size_t)r->n * r->size * r->size;
     for (size_t p = 0; p < np; p++) {
       for (int c = 0; c < 3; c++) r->rgba[4 * p + c] = to_u8(rgb[3 * p + c]);
-      r->rgba[4 * p + 3] = 255;
+      r->rgba[4 * p + 3] = alpha ? to_u8(alpha[p]) : 255;
     }
     r->rgba_dirty = 0;
   }
   return r->rgba + (size_t)image * r->size * r->size * 4;
 }
 
-/* A batch as one grid, ceil(sqrt(n)) columns, 2 white pixels between images. */
+/* Image i's RGBA at the PNG's side into out (side² · 4): the render's own pixels, or a
+ * CPPN drawn again at that size (cppn_size). */
+static int png_pixels(fv_render *r, int i, int side, uint8_t *out, fv_error *err) {
+  if (side == r->size) {
+    memcpy(out, fv_render_rgba(r, i, NULL), (size_t)side * side * 4);
+    return 1;
+  }
+  const int ch = r->o.alpha ? 4 : 3;
+  const size_t np = (size_t)side * side;
+  float *f = (float *)malloc(np * ch * sizeof(float));
+  if (!f) {
+    fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory for a %dx%d drawing", side, side);
+    return 0;
+  }
+  if (fv_param_draw(r->param, i, side, side, f, err) != FV_OK) {
+    free(f);
+    return 0;
+  }
+  for (size_t p = 0; p < np; p++) {
+    for (int c = 0; c < 3; c++) out[4 * p + c] = to_u8(f[ch * p + c]);
+    out[4 * p + 3] = ch == 4 ? to_u8(f[ch * p + 3]) : 255;
+  }
+  free(f);
+  return 1;
+}
+
+/* A batch as one grid, ceil(sqrt(n)) columns, 2 white pixels between images; a CPPN at cppn_size. */
 uint8_t *fv_render_png(fv_render *r, int image, size_t *out_len, fv_error *err) {
   fv_error_clear(err);
   if (!r || image < -1 || image >= r->n) {
     fv_error_set(err, FV_ERR_BAD_ARG, "image %d out of range (0..%d, or -1 for the grid)", image, r ? r->n - 1 : 0);
     return NULL;
   }
-  if (image >= 0) return fv_png_encode(fv_render_rgba(r, image, NULL), r->size, r->size, 4, out_len, err);
+  const int s = r->o.cppn_size ? r->o.cppn_size : r->size;
   int cols = 1;
-  while (cols * cols < r->n) cols++;
-  int rows = (r->n + cols - 1) / cols, gap = 2, s = r->size;
+  while (image < 0 && cols * cols < r->n) cols++;
+  const int count = image < 0 ? r->n : 1;
+  int rows = (count + cols - 1) / cols, gap = 2;
   int w = cols * s + (cols - 1) * gap, h = rows * s + (rows - 1) * gap;
-  uint8_t *grid = (uint8_t *)malloc((size_t)w * h * 4);
-  if (!grid) {
+  uint8_t *grid = (uint8_t *)malloc((size_t)w * h * 4), *one = (uint8_t *)malloc((size_t)s * s * 4);
+  if (!grid || !one) {
+    free(grid);
+    free(one);
     fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory");
     return NULL;
   }
   memset(grid, 255, (size_t)w * h * 4);
-  for (int i = 0; i < r->n; i++) {
-    const uint8_t *src = fv_render_rgba(r, i, NULL);
-    int x0 = (i % cols) * (s + gap), y0 = (i / cols) * (s + gap);
-    for (int y = 0; y < s; y++) memcpy(grid + ((size_t)(y0 + y) * w + x0) * 4, src + (size_t)y * s * 4, (size_t)s * 4);
+  uint8_t *png = NULL;
+  for (int k = 0; k < count; k++) {
+    const int i = image < 0 ? k : image;
+    if (!png_pixels(r, i, s, one, err)) goto done;
+    int x0 = (k % cols) * (s + gap), y0 = (k / cols) * (s + gap);
+    for (int y = 0; y < s; y++) memcpy(grid + ((size_t)(y0 + y) * w + x0) * 4, one + (size_t)y * s * 4, (size_t)s * 4);
   }
-  uint8_t *png = fv_png_encode(grid, w, h, 4, out_len, err);
+  png = fv_png_encode(grid, w, h, 4, out_len, err);
+done:
   free(grid);
+  free(one);
   return png;
 }

@@ -108,6 +108,13 @@ test('MobileNet v2, batch 4 + diversity: the same PNG bytes on 1, 2, 4 and 8 thr
   sameEverywhere(V2, { size: 128, batch: 4, diversity: 100, redirect_steps: 2, objective: { kind: 'channel', layer: LAYER, channel: 12 } }, 4);
 });
 
+test('issue 12\'s parameterizations (alpha, a CPPN drawn larger, a pyramid with shared params): the same bytes on every thread count', () => {
+  const objective = { kind: 'channel', layer: LAYER, channel: 12 };
+  sameEverywhere(V2, { size: 64, alpha: true, redirect_steps: 1, objective }, 3);
+  sameEverywhere(V2, { size: 32, param: 'cppn', cppn_size: 48, alpha: true, objective }, 2);
+  sameEverywhere(V2, { size: 64, batch: 3, param: 'laplacian', shared: true, objective: `interpolate(${LAYER}, 12, 40)` }, 3);
+});
+
 test('MobileNet v2 inference of a photo: the same logits (every bit) and labels on every thread count', () => {
   const photo = readFileSync(image('cat.bmp'));
   const logits = (fv) => {

@@ -65,13 +65,16 @@ export class InputError extends Error {
 // ==== render state: what a render is, before it is engine options ====================
 
 export const OBJECTIVES = Object.freeze(['channel', 'neuron', 'layer', 'class', 'direction', 'caricature']);
-export const PARAMS = Object.freeze(['fft', 'pixel']);
+export const PARAMS = Object.freeze(['fft', 'pixel', 'cppn', 'laplacian']);
+/** Adam's learning rate when none is given, by parameterization (the engine's defaults: src/options.h). */
+export const PARAM_LR = Object.freeze({ fft: 0.05, pixel: 0.05, cppn: 0.005, laplacian: 0.05 });
 
 /** The state of a render (the page's, the CLI's, an element's). Values equal the engine's defaults. */
 export const DEFAULTS = Object.freeze({
   model: '', layer: '', channel: 0, objective: 'channel', expr: '', photo: '', negative: false, x: null, y: null, class: 1,
   batch: 1, diversity: 0, size: 128, steps: 512, lr: 0.05, seed: 0, param: 'fft', decorrelate: true,
-  transforms: true, l1: 0, tv: 0, blur: 0, prior: 0,
+  transforms: true, l1: 0, tv: 0, blur: 0, prior: 0, alpha: false, alphaBlur: 0.1, cppnSize: 0,
+  interp: null, shared: false, // aligned interpolation: the channel the batch ends at; low-res params shared across it
   input: 'auto', bgr: false, // the model's input: a preset name (INPUT_PRESETS) or auto; bgr swaps its channel order
 });
 
@@ -149,6 +152,8 @@ const FIELDS = {
   diversity: ['div', 'num'], size: ['size', 'int'], steps: ['steps', 'int'], lr: ['lr', 'num'], seed: ['seed', 'int'],
   param: ['param', 'param'], decorrelate: ['decor', 'bool'], transforms: ['tf', 'bool'], l1: ['l1', 'num'],
   tv: ['tv', 'num'], blur: ['blur', 'num'], prior: ['prior', 'num'], input: ['input', 'input'], bgr: ['bgr', 'bool'],
+  alpha: ['alpha', 'bool'], alphaBlur: ['ablur', 'num'], cppnSize: ['cppnsize', 'int'], interp: ['interp', 'opt'],
+  shared: ['shared', 'bool'],
 };
 
 /** A layer as text names it: a string of digits is an index, anything else a name. */
@@ -156,6 +161,9 @@ export const layerRef = (text) => (typeof text === 'number' || /^\d+$/.test(Stri
 
 /** The term object (src/options.h) of state s's objective fields, without s.expr. */
 export function objectiveTerm(s) {
+  if (s.objective === 'channel' && s.interp !== null && s.interp !== undefined) { // aligned interpolation: from s.channel to s.interp across the batch
+    return { kind: 'interp', weight: s.negative ? -1 : 1, layer: s.layer, channel: s.channel, channel2: s.interp };
+  }
   const term = { kind: s.objective, weight: s.negative ? -1 : 1 };
   if (s.objective === 'class') term.class = s.class;
   else term.layer = s.layer;
@@ -189,6 +197,9 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
     decorrelate: !!s.decorrelate, transforms: s.transforms ? 'standard' : 'none', objective,
   };
   if (s.diversity) o.diversity = s.diversity;
+  if (s.alpha) Object.assign(o, { alpha: true, alpha_blur: s.alphaBlur }); // transparency (src/alpha.h)
+  if (s.param === 'cppn' && s.cppnSize) o.cppn_size = s.cppnSize; // the PNG drawn at this side
+  if (s.shared) o.shared = true; // low-resolution params shared across the batch (src/param.h)
   if (typeof main === 'string' && objective.length === 1) o.objective = main; // so the engine's messages say "objective at N"
   return o;
 }
@@ -208,6 +219,10 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
 //   l1, tv, blur   penalty strengths (0 = off; the term weight is minus this)
 //   prior  the patch prior's weight (0 = off); the page's prior is the one its prior panel chose
 //   input  the model's input preset (auto|imagenet|caffe|0:1|-1:1|0:255)   bgr  1 = swap its channel order
+//   alpha  1 = transparency (RGBA)             ablur  its alpha blur weight (default 0.1)
+//   cppnsize  param=cppn: the PNG's side (the network drawn larger; 0 = the render size)
+//   interp  aligned interpolation: the channel the batch ends at (from ch)   shared  1 = low-res params shared across the batch
+//   (no lr with param=cppn: the CPPN's rate, PARAM_LR)
 //   autostart=0    (page only) do not start rendering on load
 // A value of the wrong type is ignored (the default stays): a link is not a place for errors.
 
@@ -220,6 +235,7 @@ export function readQuery(search) {
     const v = TYPES[type].parse(q.get(qk));
     if (v !== undefined) s[key] = v;
   }
+  if (!q.has('lr')) s.lr = PARAM_LR[s.param];
   return s;
 }
 
@@ -234,7 +250,8 @@ export function writeQuery(s) {
   const q = new URLSearchParams();
   for (const [key, [qk, type]] of Object.entries(FIELDS)) {
     const v = s[key];
-    if (v === undefined || (v === DEFAULTS[key] && key !== 'model' && key !== 'layer')) continue;
+    const dflt = key === 'lr' ? PARAM_LR[s.param] : DEFAULTS[key];
+    if (v === undefined || (v === dflt && key !== 'model' && key !== 'layer')) continue;
     if ((key === 'x' || key === 'y') && v === null) continue;
     q.set(qk, type === 'bool' ? (v ? '1' : '0') : String(v));
   }
@@ -253,9 +270,9 @@ export function stateUrl(s, base = new URL('../web/', import.meta.url)) {
 /** The parseArgs options of the render flags; `featviz render` adds its own (out, manifest, ...). */
 export const RENDER_FLAGS = Object.freeze(Object.fromEntries([
   ...['layer', 'channel', 'objective', 'photo', 'caricature', 'x', 'y', 'class', 'batch', 'diversity', 'size', 'steps', 'lr',
-    'seed', 'param', 'prior', 'prior-weight', 'input']
+    'seed', 'param', 'prior', 'prior-weight', 'input', 'alpha-blur', 'cppn-size', 'interpolate']
     .map((k) => [k, { type: 'string' }]),
-  ...['negative', 'no-decorrelate', 'no-transforms', 'bgr'].map((k) => [k, { type: 'boolean' }]),
+  ...['negative', 'no-decorrelate', 'no-transforms', 'bgr', 'alpha'].map((k) => [k, { type: 'boolean' }]),
 ]));
 
 /** Flag --key of parseArgs values as a type ('int', 'num', 'obj', 'param'); undefined when absent. Throws InputError. */
@@ -316,13 +333,39 @@ export function readFlags(v) {
     ['diversity', 'num'], ['param', 'param']]) {
     s[key] = readFlag(v, key, type) ?? s[key];
   }
+  if (v.lr === undefined) s.lr = PARAM_LR[s.param];
+  if (v['cppn-size'] !== undefined) {
+    if (s.param !== 'cppn') throw new InputError('--cppn-size N needs --param cppn');
+    s.cppnSize = readFlag(v, 'cppn-size', 'int');
+  }
+  if (v.interpolate !== undefined) readInterpolate(s, v.interpolate, isKind ? kind : 'expression');
   // --prior FILE is the CLI's to read; its weight is state (a prior without a weight: the default weight)
   s.prior = readFlag(v, 'prior-weight', 'num') ?? (v.prior !== undefined ? PRIOR_WEIGHT : 0);
   s.negative = !!v.negative;
+  s.alpha = !!v.alpha;
+  if (v['alpha-blur'] !== undefined) {
+    if (!s.alpha) throw new InputError('--alpha-blur W needs --alpha');
+    s.alphaBlur = readFlag(v, 'alpha-blur', 'num');
+  }
   s.decorrelate = !v['no-decorrelate'];
   s.transforms = !v['no-transforms'];
   Object.assign(s, readInputFlags(v));
   return s;
+}
+
+/**
+ * --interpolate LAYER:CHANNEL: the batch goes from --channel to CHANNEL of --layer (the
+ * interpolate term), its frames aligned by low-resolution params they share (Lucid's recipe).
+ */
+function readInterpolate(s, text, kind) {
+  const at = text.lastIndexOf(':'), layer = at < 0 ? '' : text.slice(0, at), ch = text.slice(at + 1);
+  if (at < 0 || !/^\d+$/.test(ch)) throw new InputError(`--interpolate must be LAYER:CHANNEL, got "${text}"`);
+  if (kind !== 'channel') throw new InputError('--interpolate goes from a channel: use it with --layer L --channel K');
+  if (String(layerRef(layer)) !== String(s.layer)) {
+    throw new InputError(`--interpolate ${text}: the layer must be --layer's (${s.layer}); the interpolation is between two channels of it`);
+  }
+  s.interp = Number(ch);
+  s.shared = true;
 }
 
 /** { input, bgr } from --input PRESET and --bgr (every command that runs a photo takes them). Throws InputError. */
@@ -339,7 +382,7 @@ export const INPUT_FLAGS = Object.freeze({ input: { type: 'string' }, bgr: { typ
 
 /** The attributes <feature-vis> reads (a change re-renders). */
 export const ATTRIBUTES = Object.freeze(['model', 'objective', 'layer', 'channel', 'x', 'y', 'label', 'class', 'negative', 'batch',
-  'diversity', 'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms', 'input', 'bgr']);
+  'diversity', 'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms', 'input', 'bgr', 'alpha']);
 
 function attrValue(el, name, type) {
   const raw = el.getAttribute(name);
@@ -375,10 +418,12 @@ export function readAttributes(el) {
     ['seed', 'int'], ['param', 'param']]) {
     s[key] = attrValue(el, key, type) ?? s[key];
   }
+  if (!el.hasAttribute('lr')) s.lr = PARAM_LR[s.param];
   s.decorrelate = !saysOff(el, 'decorrelate', `none|${OFF}`);
   s.transforms = !saysOff(el, 'transforms', `none|${OFF}`);
   s.input = attrValue(el, 'input', 'input') ?? s.input;
   s.bgr = el.hasAttribute('bgr') && !saysOff(el, 'bgr', OFF);
+  s.alpha = el.hasAttribute('alpha') && !saysOff(el, 'alpha', OFF);
   return s;
 }
 

@@ -22,13 +22,16 @@
 //           #neuron-x, #neuron-y (empty = centre), #class (text + datalist #class-list:
 //           "macaw (89)" or a name), #class-name, #photo-fields > #photo-name, #photo-clear
 // expression: #expression, #expression-error, #expression-mode, #terms, #term-add, #terms-clear (objective.js)
-// params:   #batch, #diversity, #param (fft|pixel), #decorrelate, #transforms, #l1, #tv, #blur,
+// params:   #batch, #diversity, #interp (aligned interpolation: to channel; empty = off), #shared,
+//           #param (fft|pixel|cppn|laplacian), #cppn-size, #decorrelate, #transforms, #alpha, #alpha-blur, #l1, #tv, #blur,
 //           #prior (the learned prior's weight; which prior: web/prior.js, #prior-source ...),
 //           #size, #steps, #lr, #seed, #seed-random
 // run:      #start, #pause, #resume, #cancel, #continue + #continue-steps (Enter in a control starts too)
 // output:   #canvas (data-step = the step drawn, data-threads = the render's threads; a batch is a grid like the PNG's), #progress
 //           (<progress>, value = step, max = planned), #step-label, #objective-value, #plot,
-//           #export-png, #export-manifest, #export-movie + #movie-every (downloads), #copy-link, #smooth, #status
+//           #export-png, #export-manifest, #export-movie + #movie-every (downloads), #copy-link, #smooth,
+//           #backdrop (checker|black|white: behind a transparent render, on #canvas-box), #status,
+//           #strip-box > #strip[data-frame], #strip-play, #strip-label (a batch played frame by frame: strip.js)
 // pairs:    #pairs[data-state], #pair-neuron, #pair-direction, #pair-sign, #pair-a, #pair-b, #pair-a-label,
 //           #pair-b-label, #pairs-status (pairs.js)
 // errors:   #error (role=alert; hidden when there is none) with #error-text, #error-close

@@ -14,7 +14,8 @@
 //
 // `app` is the page's shared state (app.js): { pool, state, info, labels, modelKey, models, job, photoBytes() }.
 import { $, showError, clearError, say, guard } from './messages.js';
-import { renderOptions, writeQuery, drawBatch, CODE } from '../wasm/options.js';
+import { renderOptions, writeQuery, drawBatch, CODE, PARAM_LR } from '../wasm/options.js';
+import { Strip } from './strip.js';
 import { CRASHED } from '../wasm/pool.js';
 import { Movie } from '../wasm/movie.js';
 
@@ -94,6 +95,11 @@ export class Controls {
     s.param = $('param').value;
     s.decorrelate = $('decorrelate').checked;
     s.transforms = $('transforms').checked;
+    s.alpha = $('alpha').checked;
+    s.cppnSize = Math.trunc(num('cppn-size')) || 0;
+    s.interp = optInt('interp');
+    s.shared = $('shared').checked;
+    s.alphaBlur = num('alpha-blur') || 0;
     s.l1 = num('l1') || 0;
     s.tv = num('tv') || 0;
     s.blur = num('blur') || 0;
@@ -120,6 +126,11 @@ export class Controls {
     $('param').value = s.param;
     $('decorrelate').checked = s.decorrelate;
     $('transforms').checked = s.transforms;
+    $('alpha').checked = s.alpha;
+    $('cppn-size').value = s.cppnSize;
+    $('interp').value = s.interp ?? '';
+    $('shared').checked = s.shared;
+    $('alpha-blur').value = s.alphaBlur;
     $('l1').value = s.l1;
     $('tv').value = s.tv;
     $('blur').value = s.blur;
@@ -251,6 +262,7 @@ export class Controls {
     this.pending = null;
     if (!f) return;
     drawBatch($('canvas'), f);
+    (this.strip ||= new Strip()).show(f);
     $('canvas').dataset.step = String(f.step);
     drawPlot(this.plot);
   }
@@ -357,6 +369,14 @@ export class Controls {
     $('photo-clear').addEventListener('click', () => { this.app.state.photo = ''; this.write(); changed(); });
     $('copy-link').addEventListener('click', guard(() => this.copyLink()));
     $('smooth').addEventListener('change', () => $('canvas').classList.toggle('smooth', $('smooth').checked));
+    // a parameterization's own learning rate (PARAM_LR) replaces the last one's default, not a rate the user typed
+    // an interpolation's frames are aligned by shared params unless the user says otherwise
+    $('interp').addEventListener('change', () => { if ($('interp').value.trim() !== '') $('shared').checked = true; });
+    // (this runs before the form's change handler reads the controls: state.param is still the last one)
+    $('param').addEventListener('change', () => {
+      if (num('lr') === PARAM_LR[this.app.state.param]) $('lr').value = PARAM_LR[$('param').value];
+    });
+    $('backdrop').addEventListener('change', () => { $('canvas-box').dataset.backdrop = $('backdrop').value; });
   }
 }
 

@@ -20,8 +20,9 @@
 //              (the attribute is also the element's CSS class, so `label` is the safer name)
 //   negative   boolean: minimize instead of maximize
 //   batch, diversity   a diversity set: batch images pushed apart with this weight
-//   size (128), steps (256), lr (0.05), seed (0), param (fft | pixel),
-//   decorrelate ("false" to turn off), transforms ("none" to turn off)
+//   size (128), steps (256), lr (0.05; 0.005 for cppn), seed (0), param (fft | pixel | cppn | laplacian),
+//   decorrelate ("false" to turn off), transforms ("none" to turn off),
+//   alpha      boolean: a transparent (RGBA) render, over the page behind it
 //
 // It starts rendering when it scrolls into view (an article with many stays
 // responsive) and pauses while it is out of view. The play/pause button

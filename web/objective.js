@@ -146,6 +146,9 @@ export class Objective {
 
   async typed() {
     const text = $('expression').value.trim();
+    // Enter, then the blur of a click on the term list, fire change with the text already set: no edit.
+    // (Described again, the list would be rebuilt between the click's mousedown and mouseup, and the click lost.)
+    if (text && text === this.app.state.expr && $('expression-error').hidden) return;
     if (!text) return this.set([]);
     try {
       await this.set([text]);

@@ -655,7 +655,9 @@ static int same_opts(const fv_render_opts *a, const fv_render_opts *b) {
   int ok = a->size == b->size && a->batch == b->batch && a->steps == b->steps && fbits(a->lr) == fbits(b->lr) &&
            a->seed == b->seed && a->param == b->param && a->decorrelate == b->decorrelate &&
            fbits(a->decay_power) == fbits(b->decay_power) && a->transforms == b->transforms &&
-           a->redirect_steps == b->redirect_steps && a->n_terms == b->n_terms && a->n_photos == b->n_photos;
+           a->redirect_steps == b->redirect_steps && a->n_terms == b->n_terms && a->n_photos == b->n_photos &&
+           a->alpha == b->alpha && fbits(a->alpha_blur) == fbits(b->alpha_blur) && a->cppn_size == b->cppn_size &&
+           a->shared == b->shared;
   for (int i = 0; ok && i < a->n_terms; i++) {
     const fv_obj_term *s = &a->terms[i], *t = &b->terms[i];
     ok = s->kind == t->kind && fbits(s->weight) == fbits(t->weight) && s->layer == t->layer &&
@@ -760,6 +762,37 @@ static void test_round_trip(void) {
   }
 }
 
+/* the parameterizations' keys (issue 12): ranges, what needs what, written only when on */
+static void test_param_keys(void) {
+  fv_render_opts o;
+  if (opt_ok(&o, "{\"objective\":" TERM "}")) {
+    char *c = fv_options_to_json(&o, M);
+    CHECK(c && !strstr(c, "alpha") && !strstr(c, "cppn_size") && !strstr(c, "shared"), "off: no new keys (old manifests keep their bytes): %s", c);
+    free(c);
+    fv_options_free(&o);
+  }
+  if (opt_ok(&o, "{\"param\":\"cppn\",\"objective\":" TERM "}")) {
+    CHECK(o.param == FV_PARAM_CPPN && o.lr == 0.005f, "cppn: Adam at 0.005 by default (%g)", (double)o.lr);
+    fv_options_free(&o);
+  }
+  if (opt_ok(&o, "{\"lr\":0.1,\"param\":\"cppn\",\"cppn_size\":512,\"alpha\":true,\"objective\":" TERM "}")) {
+    CHECK(o.lr == 0.1f && o.cppn_size == 512 && o.alpha && o.alpha_blur == 0.1f, "cppn: lr given, cppn_size, alpha (blur 0.1)");
+    fv_options_free(&o);
+  }
+  if (opt_ok(&o, "{\"param\":\"laplacian\",\"shared\":true,\"batch\":3,\"objective\":" TERM "}")) {
+    CHECK(o.param == FV_PARAM_LAPLACIAN && o.shared && o.lr == 0.05f, "laplacian, shared");
+    fv_options_free(&o);
+  }
+  opt_fails(FV_ERR_BAD_ARG, "alpha_blur", "needs", "{\"alpha_blur\":1,\"objective\":" TERM "}");
+  opt_fails(FV_ERR_BAD_ARG, "alpha_blur", "0..1000", "{\"alpha\":true,\"alpha_blur\":-1,\"objective\":" TERM "}");
+  opt_fails(FV_ERR_BAD_ARG, "alpha", NULL, "{\"alpha\":1,\"objective\":" TERM "}");
+  opt_fails(FV_ERR_BAD_ARG, "cppn_size", "needs", "{\"cppn_size\":512,\"objective\":" TERM "}");
+  opt_fails(FV_ERR_BAD_ARG, "cppn_size", NULL, "{\"param\":\"cppn\",\"cppn_size\":5000,\"objective\":" TERM "}");
+  opt_fails(FV_ERR_BAD_ARG, "shared", "cppn", "{\"param\":\"cppn\",\"shared\":true,\"objective\":" TERM "}");
+  round_trip("{\"param\":\"cppn\",\"cppn_size\":300,\"alpha\":true,\"alpha_blur\":2.5,\"objective\":" TERM "}", "cppn alpha");
+  round_trip("{\"param\":\"laplacian\",\"shared\":true,\"batch\":4,\"objective\":\"interpolate(" L8 ", 1, 2)\"}", "laplacian shared");
+}
+
 int main(void) {
   test_json_valid();
   test_json_invalid();
@@ -777,6 +810,7 @@ int main(void) {
     test_range_errors();
     test_class_and_direction();
     test_round_trip();
+    test_param_keys();
     fv_model_free(M);
   }
   return check_summary("options");

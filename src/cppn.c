@@ -1,0 +1,213 @@
+/* cppn.c — the CPPN image: forward, and backward to its own weights; see cppn.h.
+ * The 1×1 layers are GEMMs through the kernels' fv_fc / fv_fc_grad (scalar and
+ * SIMD there); the weight gradient dW += dzᵀ·in is this module's twin, wgrad. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cppn.h"
+#include "kernels/kernels.h"
+#include "rng.h"
+
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
+
+#define HID FV_CPPN_HIDDEN
+#define WIDE (2 * FV_CPPN_HIDDEN) /* the composite activation's outputs */
+
+struct fv_cppn {
+  int n, channels;
+  size_t one, count;   /* params per image, all */
+  float *values;
+  /* one chunk: the inputs of every layer (in[0]: coordinates, in[l]: layer l−1's
+   * activation), every layer's z, and two gradient buffers */
+  float *in[FV_CPPN_LAYERS + 1]; /* [CHUNK][2] then [CHUNK][WIDE] */
+  float *z[FV_CPPN_LAYERS];      /* [CHUNK][HID] */
+  float *dwide, *dz;             /* [CHUNK][WIDE], [CHUNK][HID] */
+};
+
+static int fan_in(int l) { return l == 0 ? 2 : WIDE; }
+
+/* offsets of layer l's W and b in one image's params (l == LAYERS: the output layer) */
+static size_t w_at(int l) {
+  size_t o = 0;
+  for (int k = 0; k < l; k++) o += (size_t)HID * fan_in(k) + HID;
+  return o;
+}
+
+fv_cppn *fv_cppn_new(int n, int channels, uint64_t seed, fv_error *err) {
+  if (n < 1 || n > 1024 || (channels != 3 && channels != 4)) {
+    fv_error_set(err, FV_ERR_BAD_ARG, "cppn: %d images of %d channels (1..1024 images, 3 or 4 channels)", n, channels);
+    return NULL;
+  }
+  fv_cppn *c = (fv_cppn *)calloc(1, sizeof *c);
+  if (!c) goto oom;
+  c->n = n, c->channels = channels;
+  c->one = w_at(FV_CPPN_LAYERS) + (size_t)channels * WIDE + channels;
+  c->count = c->one * n;
+  c->values = (float *)malloc(c->count * sizeof(float));
+  int ok = c->values != NULL;
+  for (int l = 0; l <= FV_CPPN_LAYERS; l++) ok = ok && (c->in[l] = (float *)malloc((size_t)FV_CPPN_CHUNK * (l ? WIDE : 2) * sizeof(float)));
+  for (int l = 0; l < FV_CPPN_LAYERS; l++) ok = ok && (c->z[l] = (float *)malloc((size_t)FV_CPPN_CHUNK * HID * sizeof(float)));
+  c->dwide = (float *)malloc((size_t)FV_CPPN_CHUNK * WIDE * sizeof(float));
+  c->dz = (float *)malloc((size_t)FV_CPPN_CHUNK * HID * sizeof(float));
+  if (!ok || !c->dwide || !c->dz) goto oom;
+  fv_cppn_reset(c, seed);
+  return c;
+oom:
+  fv_error_set(err, FV_ERR_NO_MEMORY, "cppn: out of memory for %d networks", n);
+  fv_cppn_free(c);
+  return NULL;
+}
+
+void fv_cppn_free(fv_cppn *c) {
+  if (!c) return;
+  free(c->values);
+  for (int l = 0; l <= FV_CPPN_LAYERS; l++) free(c->in[l]);
+  for (int l = 0; l < FV_CPPN_LAYERS; l++) free(c->z[l]);
+  free(c->dwide);
+  free(c->dz);
+  free(c);
+}
+
+float *fv_cppn_values(fv_cppn *c) { return c->values; }
+size_t fv_cppn_count(const fv_cppn *c) { return c->count; }
+size_t fv_cppn_count_one(const fv_cppn *c) { return c->one; }
+
+void fv_cppn_reset(fv_cppn *c, uint64_t seed) {
+  fv_rng r;
+  fv_rng_seed(&r, seed);
+  memset(c->values, 0, c->count * sizeof(float));
+  for (int b = 0; b < c->n; b++) {
+    float *p = c->values + (size_t)b * c->one;
+    for (int l = 0; l < FV_CPPN_LAYERS; l++) {
+      const double sd = sqrt(1.0 / fan_in(l));
+      float *w = p + w_at(l);
+      for (size_t i = 0; i < (size_t)HID * fan_in(l); i++) w[i] = (float)(sd * fv_rng_normal(&r));
+    }
+  }
+}
+
+/* tf.linspace(−√3, √3, n)[i] (one point: its start) */
+static float coord(int i, int n) {
+  const double r = sqrt(3.0);
+  return n < 2 ? (float)-r : (float)(-r + 2.0 * r * i / (n - 1));
+}
+
+/* the composite activation of z [np][HID] → out [np][WIDE] */
+static void composite(const float *z, int np, float *out) {
+  for (int p = 0; p < np; p++)
+    for (int k = 0; k < HID; k++) {
+      const float a = atanf(z[(size_t)p * HID + k]);
+      out[(size_t)p * WIDE + k] = a / 0.67f;
+      out[(size_t)p * WIDE + HID + k] = (a * a) / 0.6f;
+    }
+}
+
+/* pixels [p0, p0 + np) of an h×w image through every layer, keeping each layer's input and z */
+static void chunk_forward(fv_cppn *c, const float *params, int p0, int np, int w, int h, float *logits) {
+  for (int p = 0; p < np; p++) {
+    const int i = (p0 + p) / w, j = (p0 + p) % w;
+    c->in[0][2 * p] = coord(j, w);     /* x: along the row */
+    c->in[0][2 * p + 1] = coord(i, h); /* y */
+  }
+  for (int l = 0; l < FV_CPPN_LAYERS; l++) {
+    const float *W = params + w_at(l);
+    fv_fc(np, fan_in(l), HID, c->in[l], W, W + (size_t)HID * fan_in(l), FV_ACT_NONE, c->z[l]);
+    composite(c->z[l], np, c->in[l + 1]);
+  }
+  const float *W = params + w_at(FV_CPPN_LAYERS);
+  fv_fc(np, WIDE, c->channels, c->in[FV_CPPN_LAYERS], W, W + (size_t)c->channels * WIDE, FV_ACT_NONE, logits);
+}
+
+void fv_cppn_logits(fv_cppn *c, const float *params, int b, int h, int w, float *logits) {
+  const float *p = params + (size_t)b * c->one;
+  const int total = h * w;
+  for (int p0 = 0; p0 < total; p0 += FV_CPPN_CHUNK) {
+    const int np = total - p0 < FV_CPPN_CHUNK ? total - p0 : FV_CPPN_CHUNK;
+    chunk_forward(c, p, p0, np, w, h, logits + (size_t)p0 * c->channels);
+  }
+}
+
+/* ---- the weight gradient: dw [oc][ic] += Σ_p dy[p][o]·x[p][k], db [oc] += Σ_p dy[p][o] ----
+ * Per weight the sum runs over p in order in both twins: the same bits. */
+static void wgrad__scalar(int np, int ic, int oc, const float *dy, const float *x, float *dw, float *db) {
+  for (int o = 0; o < oc; o++) {
+    float *wo = dw + (size_t)o * ic;
+    for (int p = 0; p < np; p++) {
+      const float g = dy[(size_t)p * oc + o];
+      const float *xp = x + (size_t)p * ic;
+      for (int k = 0; k < ic; k++) wo[k] += g * xp[k];
+      db[o] += g;
+    }
+  }
+}
+
+#ifdef __wasm_simd128__
+static void wgrad__wasmsimd(int np, int ic, int oc, const float *dy, const float *x, float *dw, float *db) {
+  if (ic % 4) {
+    wgrad__scalar(np, ic, oc, dy, x, dw, db);
+    return;
+  }
+  for (int o = 0; o < oc; o++) {
+    float *wo = dw + (size_t)o * ic;
+    for (int k0 = 0; k0 < ic; k0 += 16) { /* 4 vectors of accumulators in registers across the pixels */
+      const int nv = (ic - k0) / 4 < 4 ? (ic - k0) / 4 : 4;
+      v128_t acc[4];
+      for (int v = 0; v < nv; v++) acc[v] = wasm_v128_load(wo + k0 + 4 * v);
+      for (int p = 0; p < np; p++) {
+        const v128_t g = wasm_f32x4_splat(dy[(size_t)p * oc + o]);
+        const float *xp = x + (size_t)p * ic + k0;
+        for (int v = 0; v < nv; v++) acc[v] = wasm_f32x4_add(acc[v], wasm_f32x4_mul(g, wasm_v128_load(xp + 4 * v)));
+      }
+      for (int v = 0; v < nv; v++) wasm_v128_store(wo + k0 + 4 * v, acc[v]);
+    }
+    for (int p = 0; p < np; p++) db[o] += dy[(size_t)p * oc + o];
+  }
+}
+#endif
+
+static void wgrad(int np, int ic, int oc, const float *dy, const float *x, float *dw, float *db) {
+#ifdef __wasm_simd128__
+  if (fv_kernels_simd_enabled()) {
+    wgrad__wasmsimd(np, ic, oc, dy, x, dw, db);
+    return;
+  }
+#endif
+  wgrad__scalar(np, ic, oc, dy, x, dw, db);
+}
+
+void fv_cppn_backward(fv_cppn *c, int b, int h, int w, const float *dlogits, float *grad) {
+  const float *params = c->values + (size_t)b * c->one;
+  float *scratch_logits = c->dz; /* the forward's logits are not needed: dz is free until the layers */
+  memset(grad, 0, c->one * sizeof(float));
+  const int total = h * w, C = c->channels;
+  for (int p0 = 0; p0 < total; p0 += FV_CPPN_CHUNK) {
+    const int np = total - p0 < FV_CPPN_CHUNK ? total - p0 : FV_CPPN_CHUNK;
+    chunk_forward(c, params, p0, np, w, h, scratch_logits);
+    const float *dy = dlogits + (size_t)p0 * C;
+    /* the output layer */
+    const size_t wo = w_at(FV_CPPN_LAYERS);
+    wgrad(np, WIDE, C, dy, c->in[FV_CPPN_LAYERS], grad + wo, grad + wo + (size_t)C * WIDE);
+    memset(c->dwide, 0, (size_t)np * WIDE * sizeof(float));
+    fv_fc_grad(np, WIDE, C, dy, params + wo, c->dwide);
+    for (int l = FV_CPPN_LAYERS - 1; l >= 0; l--) {
+      /* through the composite activation: d/dz [atan z / 0.67, atan² z / 0.6] = [1, 2 atan z / 0.6 · 0.67]·(1/0.67)/(1 + z²) */
+      for (int p = 0; p < np; p++)
+        for (int k = 0; k < HID; k++) {
+          /* atan z from the forward's output (a/0.67): one atanf per unit and pixel saved */
+          const float z = c->z[l][(size_t)p * HID + k], a = c->in[l + 1][(size_t)p * WIDE + k] * 0.67f;
+          const float s = 1.0f / (1.0f + z * z);
+          const float *dw = c->dwide + (size_t)p * WIDE;
+          c->dz[(size_t)p * HID + k] = (dw[k] / 0.67f + dw[HID + k] * (2.0f * a / 0.6f)) * s;
+        }
+      const size_t at = w_at(l);
+      wgrad(np, fan_in(l), HID, c->dz, c->in[l], grad + at, grad + at + (size_t)HID * fan_in(l));
+      if (l > 0) {
+        memset(c->dwide, 0, (size_t)np * WIDE * sizeof(float));
+        fv_fc_grad(np, WIDE, HID, c->dz, params + at, c->dwide);
+      }
+    }
+  }
+}
