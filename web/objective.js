@@ -25,6 +25,7 @@ export class Objective {
     this.onChange = onChange;     // the expression changed (by the user)
     this.terms = [];              // [{ weight, kind, text, layer, channel }] of the last description
     this.seq = 0;
+    this.shown = '';              // the term list on the page, as JSON (render)
     this.gen = 0;                 // edits started (set): a stale one is dropped
   }
 
@@ -61,7 +62,11 @@ export class Objective {
     $('expression-mode').textContent = s.expr
       ? 'The objective is this expression; the controls above build terms to add to it.'
       : 'The objective is the term the controls above describe; add terms to build a sum.';
-    $('terms').replaceChildren(...d.terms.map((t, i) => this.row(t, i, !!s.expr)));
+    // The same list again (a show() that an edit's own onChange set off) keeps its elements:
+    // rebuilt between a click's mousedown and mouseup, the click would be lost.
+    const key = JSON.stringify([d.terms, !!s.expr]);
+    if (key !== this.shown) $('terms').replaceChildren(...d.terms.map((t, i) => this.row(t, i, !!s.expr)));
+    this.shown = key;
     // a class term names its class: the engine resolved the text to an index, the labels name it
     const cls = d.terms.find((t) => t.kind === 'class');
     $('class-name').textContent = !s.expr && s.objective === 'class' && cls ? `class ${cls.channel}: ${this.app.labels.name(cls.channel)}` : '';
