@@ -163,6 +163,9 @@ class RequestError extends Error {
   constructor(message, code) { super(message); this.code = code; }
 }
 const need = (cond, message, code = CODE.BAD_REQUEST) => { if (!cond) throw new RequestError(message, code); };
+// bytes arrive as an ArrayBuffer (transferred) or a view of one (structured clone of a view)
+const isBytes = (b) => b instanceof ArrayBuffer || ArrayBuffer.isView(b);
+const bytesOf = (b) => (b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
 
 // ---- state ---------------------------------------------------------------------------
 let engine = null, enginePromise = null;
@@ -273,9 +276,8 @@ async function dispatch(msg) {
     }
     case 'loadModel': {
       need(msg.key !== undefined && msg.key !== null, 'loadModel needs a key');
-      need(msg.bytes instanceof ArrayBuffer || ArrayBuffer.isView(msg.bytes), 'loadModel needs bytes (an ArrayBuffer)');
-      const bytes = msg.bytes instanceof ArrayBuffer ? new Uint8Array(msg.bytes)
-        : new Uint8Array(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength);
+      need(isBytes(msg.bytes), 'loadModel needs bytes (an ArrayBuffer)');
+      const bytes = bytesOf(msg.bytes);
       const model = engine.loadModel(bytes);  // throws FvError on a bad file
       let choice;
       try {
@@ -311,8 +313,8 @@ async function dispatch(msg) {
         labels: m.labels.names,
         photo: (name) => {
           const b = photos[name];
-          need(b instanceof ArrayBuffer || ArrayBuffer.isView(b), `the objective names the photo "${name}", which is not open`);
-          return b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+          need(isBytes(b), `the objective names the photo "${name}", which is not open`);
+          return bytesOf(b);
         },
       }).catch((e) => { throw e instanceof InputError ? new RequestError(e.message, CODE.BAD_REQUEST) : e; });
       need(!renders.has(msg.id), `a render with id ${msg.id} already exists`);
@@ -430,10 +432,9 @@ async function dispatch(msg) {
 }
 
 // ---- the patch prior --------------------------------------------------------------------------
-const bytesOf = (b) => (b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
 
 async function openPrior(p) {
-  need(typeof p === 'object' && (p.bytes instanceof ArrayBuffer || ArrayBuffer.isView(p.bytes)), 'render: prior must be { name, bytes }');
+  need(typeof p === 'object' && isBytes(p.bytes), 'render: prior must be { name, bytes }');
   const bytes = bytesOf(p.bytes);
   const prior = engine.loadPrior(bytes); // FvError: a damaged file
   return { prior, record: await priorRecord(prior, bytes, String(p.name ?? 'prior.bin')) };
@@ -442,7 +443,7 @@ async function openPrior(p) {
 function fitPrior(msg) {
   need(msg.photos && typeof msg.photos === 'object', 'fitPrior needs photos: { name: bytes }');
   const photos = Object.entries(msg.photos).map(([name, b]) => {
-    need(b instanceof ArrayBuffer || ArrayBuffer.isView(b), `fitPrior: photo "${name}" has no bytes`);
+    need(isBytes(b), `fitPrior: photo "${name}" has no bytes`);
     return { name, bytes: bytesOf(b) };
   });
   need(photos.length > 0, 'fitPrior needs at least one photo');
@@ -493,7 +494,7 @@ function inputChoice(model, msg) {
     model.setInput(msg.decided.input);
     return msg.decided;
   }
-  const photos = Array.isArray(msg.photos) ? msg.photos.filter((b) => b instanceof ArrayBuffer || ArrayBuffer.isView(b)) : [];
+  const photos = Array.isArray(msg.photos) ? msg.photos.filter(isBytes) : [];
   const c = chooseInput(engine, model, {
     input: msg.input ?? 'auto', bgr: !!msg.bgr, catalog: msg.preprocess ?? null,
     photos: () => photos.map(bytesOf),
