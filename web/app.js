@@ -313,10 +313,11 @@ function bind() {
 
 async function main() {
   controls.setRunState('idle');
-  // single-threaded workers for now: with sharedPool({ threads: cores }) (worker 0 on the threads
-  // build) tests/browser/activation.test.mjs's term negate times out (not yet understood);
-  // #engine-info and the status line say how many threads a render runs on either way
-  app.pool = photos.pool = pairs.pool = app.prior.pool = sharedPool();
+  // worker 0 renders on every core (the threads build; wasm/threads.js caps the count at what the
+  // engine allows and falls back to one thread, with the reason, when the page is not
+  // cross-origin isolated); the other workers stay single-threaded for photos, pairs and the atlas.
+  // #engine-info and the status line say how many threads a render runs on
+  app.pool = photos.pool = pairs.pool = app.prior.pool = sharedPool({ threads: navigator.hardwareConcurrency || 1 });
   app.pool.addEventListener('crash', (e) => {
     const d = e.detail;
     showError(d.restarted

@@ -207,6 +207,7 @@ export class Controls {
     const job = app.pool.render(app.modelKey, options, {
       onFrame: (f) => this.onFrame(job, f),
       onEnd: (e) => this.onEnd(job, e),
+      worker: 0,                    // worker 0 is the threaded engine (web/app.js main)
       frameEvery: this.movie.every, // the movie's frames come at exact steps
       photos: app.photoBytes(),     // the photos the objective may name (photos panel)
       prior,
