@@ -1,5 +1,5 @@
 /* cppn.c — the CPPN image: forward, and backward to its own weights; see cppn.h.
- * The 1×1 layers are GEMMs through the kernels' fv_fc / fv_fc_grad (scalar and
+ * The 1×1 layers are GEMMs through fv_split_fc / fv_split_fc_grad (split.h: their rows over the threads, the same bits on any count; scalar and
  * SIMD there); the weight gradient dW += dzᵀ·in is this module's twin, wgrad. */
 #include <math.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 
 #include "cppn.h"
 #include "kernels/kernels.h"
+#include "split.h"
 #include "rng.h"
 
 #ifdef __wasm_simd128__
@@ -114,11 +115,11 @@ static void chunk_forward(fv_cppn *c, const float *params, int p0, int np, int w
   }
   for (int l = 0; l < FV_CPPN_LAYERS; l++) {
     const float *W = params + w_at(l);
-    fv_fc(np, fan_in(l), HID, c->in[l], W, W + (size_t)HID * fan_in(l), FV_ACT_NONE, c->z[l]);
+    fv_split_fc(np, fan_in(l), HID, c->in[l], W, W + (size_t)HID * fan_in(l), FV_ACT_NONE, c->z[l]);
     composite(c->z[l], np, c->in[l + 1]);
   }
   const float *W = params + w_at(FV_CPPN_LAYERS);
-  fv_fc(np, WIDE, c->channels, c->in[FV_CPPN_LAYERS], W, W + (size_t)c->channels * WIDE, FV_ACT_NONE, logits);
+  fv_split_fc(np, WIDE, c->channels, c->in[FV_CPPN_LAYERS], W, W + (size_t)c->channels * WIDE, FV_ACT_NONE, logits);
 }
 
 void fv_cppn_logits(fv_cppn *c, const float *params, int b, int h, int w, float *logits) {
@@ -191,7 +192,7 @@ void fv_cppn_backward(fv_cppn *c, int b, int h, int w, const float *dlogits, flo
     const size_t wo = w_at(FV_CPPN_LAYERS);
     wgrad(np, WIDE, C, dy, c->in[FV_CPPN_LAYERS], grad + wo, grad + wo + (size_t)C * WIDE);
     memset(c->dwide, 0, (size_t)np * WIDE * sizeof(float));
-    fv_fc_grad(np, WIDE, C, dy, params + wo, c->dwide);
+    fv_split_fc_grad(np, WIDE, C, dy, params + wo, c->dwide);
     for (int l = FV_CPPN_LAYERS - 1; l >= 0; l--) {
       /* through the composite activation: d/dz [atan z / 0.67, atan² z / 0.6] = [1, 2 atan z / 0.6 · 0.67]·(1/0.67)/(1 + z²) */
       for (int p = 0; p < np; p++)
@@ -206,7 +207,7 @@ void fv_cppn_backward(fv_cppn *c, int b, int h, int w, const float *dlogits, flo
       wgrad(np, fan_in(l), HID, c->dz, c->in[l], grad + at, grad + at + (size_t)HID * fan_in(l));
       if (l > 0) {
         memset(c->dwide, 0, (size_t)np * WIDE * sizeof(float));
-        fv_fc_grad(np, WIDE, HID, c->dz, params + at, c->dwide);
+        fv_split_fc_grad(np, WIDE, HID, c->dz, params + at, c->dwide);
       }
     }
   }
