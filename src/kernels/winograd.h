@@ -1,0 +1,64 @@
+/* winograd.h — Winograd F(2×2, 3×3): a 3×3 stride-1 dense conv in 16 GEMMs
+ * instead of one with 9× the columns (36 multiply-adds per 2×2 output tile
+ * and channel pair become 16: 2.25× fewer).
+ *
+ * One kernel serves both directions: the input gradient of a 3×3 s1 conv is
+ * a 3×3 s1 conv of dy with the filter flipped and ic/oc swapped, padded by
+ * 2 − pad (fv_wino_weights with grad = 1 builds those weights; the caller
+ * passes dy as x and accumulates into dx).
+ *
+ * Shapes (fv_wino_shape): x [n][h][w][c] NHWC, y [n][oh][ow][o]; output
+ * pixel (oy, ox) reads x rows oy − pt .. oy − pt + 2 and columns likewise,
+ * zero outside x (pt, pl may be negative or larger than 2: the gradient's
+ * sub-problems). Output tiles of 2×2 pixels are numbered over (n, ty, tx)
+ * and run in blocks of FV_WINO_BLOCK tiles; a block's bytes do not depend on
+ * which other blocks run in the same call, so a thread split over blocks
+ * gives the same bits on any number of threads.
+ *
+ * Weights (transformed once, at load): u[k][o][c] = (G g_oc G^T)[k], k the
+ * 16 entries of the 4×4 transform in row-major order; the SIMD twin reads
+ * them packed per k for the GEMM (fv_wino_pack, fc.c's panels of 8 o).
+ *
+ * STATUS: work in progress — the scalar twin only, not yet called by conv.c.
+ *
+ * Accuracy: the transforms are exact up to float rounding of sums of at
+ * most 4 terms of weights (×0.5) and inputs; the test holds both twins to
+ * the direct conv in double at 1e-5 relative to the sum of |terms|.
+ */
+#ifndef FV_WINOGRAD_H
+#define FV_WINOGRAD_H
+
+#include <stddef.h>
+#include "kernels.h"
+
+#define FV_WINO_BLOCK 16 /* tiles per block: the GEMM's rows (its packed path needs 16) */
+#define FV_WINO_CMAX 256 /* input channels the SIMD block's stack holds (16 × 16 × 256 floats) */
+
+typedef struct {
+  int n, h, w, c; /* input */
+  int oh, ow, o;  /* output */
+  int pt, pl;     /* rows / columns of zero before the input (any sign) */
+} fv_wino_shape;
+
+/* The forward shape of conv s, or of its input gradient (grad = 1). */
+fv_wino_shape fv_wino_shape_of(const fv_conv_shape *s, int grad);
+/* 1 when s is a conv Winograd can run: 3×3, stride 1, dilation 1, no groups. */
+int fv_wino_applies(const fv_conv_shape *s);
+
+/* u: 16·ic·oc floats from w [oc][3][3][ic]; grad = 1: the gradient's (o = ic, c = oc). */
+size_t fv_wino_floats(int ic, int oc);
+void fv_wino_weights(int ic, int oc, const float *w, int grad, float *u);
+/* Packed for the SIMD twin: 16 blocks of fv_fc_pack_floats(c, o) floats. */
+size_t fv_wino_pack_floats(int c, int o);
+void fv_wino_pack(int c, int o, const float *u, float *p);
+
+/* Blocks of FV_WINO_BLOCK tiles in shape g. */
+int fv_wino_blocks(const fv_wino_shape *g);
+/* Blocks [b0, b1): y = act(conv + b) (accumulate = 0; b may be NULL) or y += conv
+ * (accumulate = 1: the gradient; b and act unused). The scalar twin reads u,
+ * the SIMD twin up (packed; g->c <= FV_WINO_CMAX). */
+void fv_f32_wino__scalar(const fv_wino_shape *g, const float *x, const float *u, const float *b, fv_act act,
+                         int accumulate, float *y, int b0, int b1);
+/* (planned, not written yet: fv_f32_wino__wasmsimd, the same over the packed up, 16 GEMMs a block) */
+
+#endif
