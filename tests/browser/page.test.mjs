@@ -131,13 +131,16 @@ test('a render in the browser gives the CLI\'s PNG bytes for the same manifest',
   execFileSync(process.execPath, [
     join(ROOT, 'bin', 'featviz.mjs'), 'render', model('mobilenet_v2_1.0_224_quant.tflite'),
     '--layer', 'MobilenetV2/expanded_conv_5/add', '--channel', '7', '--size', '64', '--steps', '24', '--seed', '5',
-    '--batch', '2', '--diversity', '20', '--out', cliPng,
+    '--batch', '2', '--diversity', '20', '--threads', '1', '--out', cliPng,
   ], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
   const cli = { png: readFileSync(cliPng), manifest: JSON.parse(readFileSync(join(tmp, 'cli.json'), 'utf8')) };
 
   const p = await b.page(`/web/?${manifestQuery(cli.manifest)}`);
   await p.ready();
   assert.equal(await p.state(['done', 'error']), 'done', await p.page.textContent('#error-text'));
+  // the page renders on every core it is given (worker 0 on the threads build), the CLI above on one
+  const cores = Math.min(16, await p.page.evaluate(() => navigator.hardwareConcurrency || 1));
+  assert.equal(await p.page.getAttribute('#canvas', 'data-threads'), String(cores), 'the page\'s render ran on every core');
   const png = await download(p.page, '#export-png');
   const manifest = JSON.parse((await download(p.page, '#export-manifest')).bytes.toString('utf8'));
   assert.deepEqual(manifest.options, cli.manifest.options, 'the page renders with the CLI\'s options');

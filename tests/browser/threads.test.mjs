@@ -80,6 +80,10 @@ test('every response carries the cross-origin isolation headers (and the CSP)', 
 test('an isolated page renders on 2 threads (module Workers over one shared memory): the plain build\'s bytes', { skip }, async () => {
   const p = await b.page('/web/?autostart=0');
   await p.ready();
+  // the page's own pool: worker 0 on every core (at most the engine's 16), and it says so
+  const cores = Math.min(16, await p.page.evaluate(() => navigator.hardwareConcurrency || 1));
+  assert.equal(await p.page.getAttribute('body', 'data-threads'), String(cores));
+  assert.match(await p.page.textContent('#engine-info'), new RegExp(`renders on ${cores} thread`));
   const got = await renderInPage(p.page, 2);
   assert.equal(got.isolated, true, 'the page is cross-origin isolated');
   assert.deepEqual(got.available, { available: true, reason: '' });
@@ -102,6 +106,9 @@ test('a page that is not isolated falls back to one thread, says why, and render
   });
   await p.page.goto(b.url('/web/?autostart=0'));
   await p.ready();
+  // the page's own pool says it renders on one thread, and why
+  assert.equal(await p.page.getAttribute('body', 'data-threads'), '1');
+  assert.match(await p.page.textContent('#engine-info'), /renders on 1 thread \(.*not cross-origin isolated/);
   const got = await renderInPage(p.page, 2);
   assert.equal(got.isolated, false);
   assert.equal(got.available.available, false);
