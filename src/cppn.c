@@ -1,6 +1,7 @@
 /* cppn.c — the CPPN image: forward, and backward to its own weights; see cppn.h.
- * The 1×1 layers are GEMMs through fv_split_fc / fv_split_fc_grad (split.h: their rows over the threads, the same bits on any count; scalar and
- * SIMD there); the weight gradient dW += dzᵀ·in is this module's twin, wgrad. */
+ * The 1×1 layers are GEMMs through fv_split_fc / fv_split_fc_grad (split.h:
+ * rows over the threads, the same bits on any count; scalar and SIMD there);
+ * the weight gradient dW += dzᵀ·in is this module's twin, wgrad (one thread). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

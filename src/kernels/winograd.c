@@ -10,21 +10,18 @@ int fv_wino_applies(const fv_conv_shape *s) {
 }
 
 fv_wino_shape fv_wino_shape_of(const fv_conv_shape *s, int grad) {
-  fv_wino_shape g = {s->n, s->ih, s->iw, s->ic, s->oh, s->ow, s->oc, s->pt, s->pl};
-  if (grad) { /* dx[iy] = Σ dy[iy + pt − ky] w[ky] = Σ dy[iy − (2 − pt) + ky'] w[2 − ky'] */
-    fv_wino_shape r = {s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 2 - s->pt, 2 - s->pl};
-    g = r;
-  }
-  return g;
+  /* the gradient: dx[iy] = Σ dy[iy + pt − ky] w[ky] = Σ dy[iy − (2 − pt) + ky'] w[2 − ky'] */
+  if (grad) return (fv_wino_shape){s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 2 - s->pt, 2 - s->pl};
+  return (fv_wino_shape){s->n, s->ih, s->iw, s->ic, s->oh, s->ow, s->oc, s->pt, s->pl};
 }
 
 size_t fv_wino_floats(int ic, int oc) { return (size_t)16 * ic * oc; }
 
-/* G g Gᵀ, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]; g row-major 3×3 with stride gs between taps. */
-static void wino_filter(const float *g, size_t gs, float *u16) {
+/* G g Gᵀ, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]; g row-major 3×3. */
+static void wino_filter(const float *g, float *u16) {
   float t[4][3];
   for (int j = 0; j < 3; j++) {
-    const float a = g[(0 * 3 + j) * gs], b = g[(1 * 3 + j) * gs], c = g[(2 * 3 + j) * gs];
+    const float a = g[j], b = g[3 + j], c = g[6 + j];
     t[0][j] = a, t[1][j] = 0.5f * (a + b + c), t[2][j] = 0.5f * (a - b + c), t[3][j] = c;
   }
   for (int i = 0; i < 4; i++) {
@@ -41,7 +38,7 @@ void fv_wino_weights(int ic, int oc, const float *w, int grad, float *u) {
       for (int ky = 0; ky < 3; ky++)
         for (int kx = 0; kx < 3; kx++)
           g[ky * 3 + kx] = grad ? w[(((size_t)c * 3 + 2 - ky) * 3 + 2 - kx) * ic + o] : w[(((size_t)o * 3 + ky) * 3 + kx) * ic + c];
-      wino_filter(g, 1, u16);
+      wino_filter(g, u16);
       for (int k = 0; k < 16; k++) u[((size_t)k * O + o) * C + c] = u16[k];
     }
 }
