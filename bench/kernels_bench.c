@@ -328,6 +328,27 @@ static const char *bench_fv_cppn_backward(void) {
   fv_cppn_backward(c, 0, 128, 128, d, g);
   return "CPPN 8x24 at 128x128";
 }
+/* one layer's z of a 128x128 drawing, spread as a CPPN's are (most |z| under 3) */
+static float *cppn_z(void) {
+  static float *z;
+  if (!z) {
+    z = take(128 * 128 * FV_CPPN_HIDDEN);
+    for (int i = 0; i < 128 * 128 * FV_CPPN_HIDDEN; i++) z[i] *= 3.0f;
+  }
+  return z;
+}
+static const char *bench_fv_cppn_composite(void) {
+  static float *out;
+  if (!out) out = take(128 * 128 * 2 * FV_CPPN_HIDDEN);
+  fv_cppn_composite(128 * 128, cppn_z(), out);
+  return "CPPN layer, 128x128 pixels x 24 units";
+}
+static const char *bench_fv_cppn_composite_grad(void) {
+  static float *out, *d, *dz;
+  if (!out) out = take(128 * 128 * 2 * FV_CPPN_HIDDEN), d = take(128 * 128 * 2 * FV_CPPN_HIDDEN), dz = take(128 * 128 * FV_CPPN_HIDDEN);
+  fv_cppn_composite_grad(128 * 128, cppn_z(), out, d, dz);
+  return "CPPN layer, 128x128 pixels x 24 units";
+}
 static fv_transform *chain(void) {
   static fv_transform *t;
   if (!t) {

@@ -33,7 +33,7 @@ static void items_part(void *p, int t, int u0, int u1) {
 /* fn(ctx, begin, end) over [0, count) in parts of at least min_items items and
  * about MIN_WORK of the call's work each; the whole range at once when that
  * makes one part or there is one thread. */
-static void split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
+void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
   double parts = count / (min_items > 0 ? min_items : 1);
   if (parts > work / MIN_WORK) parts = work / MIN_WORK;
   if (parts < 2 || fv_threads_count() < 2) {
@@ -169,42 +169,42 @@ void fv_split_conv2d(const fv_conv_shape *s, const float *x, const float *w, con
   const double work = conv_work(s, 0);
   if (fv_conv2d_is_pointwise(s)) {
     const int P = s->n * s->oh * s->ow;
-    split_items(P, GEMM_MIN_ROWS, work, pointwise_fwd, &c);
+    fv_split_items(P, GEMM_MIN_ROWS, work, pointwise_fwd, &c);
     return;
   }
   const int blocks = fv_conv2d_blocks(s);
-  if (blocks > 0) split_items(blocks, 1, work, conv_blocks_part, &c); /* the SIMD im2col blocks */
-  else split_items(s->n * s->oh, 1, work, conv_fwd_part, &c);
+  if (blocks > 0) fv_split_items(blocks, 1, work, conv_blocks_part, &c); /* the SIMD im2col blocks */
+  else fv_split_items(s->n * s->oh, 1, work, conv_fwd_part, &c);
 }
 
 void fv_split_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   call c = {.s = s, .in = dy, .w = w, .out = dx};
   const double work = conv_work(s, 0);
-  if (fv_conv2d_is_pointwise(s)) split_items(s->n * s->oh * s->ow, 1, work, pointwise_grad, &c);
+  if (fv_conv2d_is_pointwise(s)) fv_split_items(s->n * s->oh * s->ow, 1, work, pointwise_grad, &c);
   /* a part re-runs the output rows on its borders: at least 4 strides of input rows each */
-  else split_items(s->n * s->ih, 4 * s->sh, work, conv_grad_part, &c);
+  else fv_split_items(s->n * s->ih, 4 * s->sh, work, conv_grad_part, &c);
 }
 
 void fv_split_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
   call c = {.s = s, .in = x, .w = w, .b = b, .out = y};
-  split_items(s->n * s->oh, 1, conv_work(s, 1), dw_fwd_part, &c);
+  fv_split_items(s->n * s->oh, 1, conv_work(s, 1), dw_fwd_part, &c);
 }
 
 void fv_split_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   call c = {.s = s, .in = dy, .w = w, .out = dx};
-  split_items(s->n * s->ih, 1, conv_work(s, 1), dw_grad_part, &c);
+  fv_split_items(s->n * s->ih, 1, conv_work(s, 1), dw_grad_part, &c);
 }
 
 void fv_split_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) {
   call c = {.in = x, .w = w, .b = b, .out = y, .n = n, .ic = ic, .oc = oc, .act = act};
   const double work = (double)n * ic * oc;
-  if (n >= GEMM_MIN_ROWS) split_items(n, GEMM_MIN_ROWS, work, fc_rows, &c);
-  else split_items(n * ((oc + FC_COLS - 1) / FC_COLS), 1, work, fc_cols, &c);
+  if (n >= GEMM_MIN_ROWS) fv_split_items(n, GEMM_MIN_ROWS, work, fc_rows, &c);
+  else fv_split_items(n * ((oc + FC_COLS - 1) / FC_COLS), 1, work, fc_cols, &c);
 }
 
 void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx) {
   call c = {.in = dy, .w = w, .out = dx, .n = n, .ic = ic, .oc = oc};
-  split_items(n, 1, (double)n * ic * oc, fc_grad_rows, &c);
+  fv_split_items(n, 1, (double)n * ic * oc, fc_grad_rows, &c);
 }
 
 /* ---- activation mask ---------------------------------------------------------------------------- */
@@ -224,11 +224,11 @@ void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float
   const size_t total = (size_t)n * per_item;
   if (act == FV_ACT_NONE) return;
   if (redirect) { /* Lucid's rule looks at a whole batch item */
-    split_items(n, 1, (double)total, act_items, &c);
+    fv_split_items(n, 1, (double)total, act_items, &c);
     return;
   }
   /* blocks of 1024 elements; the tail past the last whole block on this thread */
   const size_t blocks = total / 1024;
-  split_items((int)blocks, 1, (double)blocks * 1024, act_elems, &c);
+  fv_split_items((int)blocks, 1, (double)blocks * 1024, act_elems, &c);
   if (total > blocks * 1024) fv_act_grad(act, 1, total - blocks * 1024, y + blocks * 1024, dy + blocks * 1024, 0);
 }
