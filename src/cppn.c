@@ -261,14 +261,36 @@ static void wgrad__scalar(int np, int ic, int oc, int o0, int o1, const float *d
 }
 
 #ifdef __wasm_simd128__
+/* Two output units at a time share each load of x; per unit and group of 16 inputs
+ * the accumulators stay in registers across the pixels. */
 static void wgrad__wasmsimd(int np, int ic, int oc, int o0, int o1, const float *dy, const float *x, float *dw, float *db) {
   if (ic % 4) {
     wgrad__scalar(np, ic, oc, o0, o1, dy, x, dw, db);
     return;
   }
-  for (int o = o0; o < o1; o++) {
+  int o = o0;
+  for (; o + 2 <= o1; o += 2) {
+    float *wa = dw + (size_t)o * ic, *wb = wa + ic;
+    for (int k0 = 0; k0 < ic; k0 += 16) {
+      const int nv = (ic - k0) / 4 < 4 ? (ic - k0) / 4 : 4;
+      v128_t a[4], b[4];
+      for (int v = 0; v < nv; v++) a[v] = wasm_v128_load(wa + k0 + 4 * v), b[v] = wasm_v128_load(wb + k0 + 4 * v);
+      for (int p = 0; p < np; p++) {
+        const v128_t ga = wasm_f32x4_splat(dy[(size_t)p * oc + o]), gb = wasm_f32x4_splat(dy[(size_t)p * oc + o + 1]);
+        const float *xp = x + (size_t)p * ic + k0;
+        for (int v = 0; v < nv; v++) {
+          const v128_t xv = wasm_v128_load(xp + 4 * v);
+          a[v] = wasm_f32x4_add(a[v], wasm_f32x4_mul(ga, xv));
+          b[v] = wasm_f32x4_add(b[v], wasm_f32x4_mul(gb, xv));
+        }
+      }
+      for (int v = 0; v < nv; v++) wasm_v128_store(wa + k0 + 4 * v, a[v]), wasm_v128_store(wb + k0 + 4 * v, b[v]);
+    }
+    for (int p = 0; p < np; p++) db[o] += dy[(size_t)p * oc + o], db[o + 1] += dy[(size_t)p * oc + o + 1];
+  }
+  for (; o < o1; o++) { /* an odd unit left */
     float *wo = dw + (size_t)o * ic;
-    for (int k0 = 0; k0 < ic; k0 += 16) { /* 4 vectors of accumulators in registers across the pixels */
+    for (int k0 = 0; k0 < ic; k0 += 16) {
       const int nv = (ic - k0) / 4 < 4 ? (ic - k0) / 4 : 4;
       v128_t acc[4];
       for (int v = 0; v < nv; v++) acc[v] = wasm_v128_load(wo + k0 + 4 * v);

@@ -41,7 +41,7 @@
 
 #define FV_CPPN_LAYERS 8
 #define FV_CPPN_HIDDEN 24
-#define FV_CPPN_CHUNK 256 /* pixels per pass */
+#define FV_CPPN_CHUNK 1024 /* pixels per pass (2.7 MB of scratch): fewer, larger jobs for the threads */
 #define FV_CPPN_LR 0.005f /* Lucid's notebook: Adam at 0.005 */
 
 typedef struct fv_cppn fv_cppn;

@@ -289,9 +289,10 @@ int main(void) {
   test_composite();
   test_forward(3, 5, 7);
   test_forward(4, 1, 3);
-  test_forward(3, 17, 19); /* more than one chunk of pixels */
+  CHECK(37 * 41 > FV_CPPN_CHUNK && 33 * 32 > FV_CPPN_CHUNK, "the larger drawings below span chunks");
+  test_forward(3, 37, 41); /* more than one chunk of pixels (FV_CPPN_CHUNK), the last short */
   test_gradient(3, 6, 5);
-  test_gradient(4, 17, 18);
+  test_gradient(4, 33, 32); /* two chunks: 1024 pixels and 32 */
   test_param(0);
   test_param(1);
   return check_summary("cppn");

@@ -293,7 +293,7 @@ static void check_transform_batch(void) {
 
 /* The CPPN (cppn.c: GEMM rows, the weight gradient's output units and the composite
  * activation's pixels over the threads), logits and weight gradient of image 1 of 2
- * at 23×29 (chunks of 256, 256 and 155 pixels): the first run (one thread) is the
+ * at 41×37 (chunks of 1024 and 493 pixels): the first run (one thread) is the
  * reference. Each hidden layer's weight gradient and composite has work for several parts. */
 static float *cppn_ref;
 static void check_cppn(void) {
@@ -301,7 +301,8 @@ static void check_cppn(void) {
   fv_cppn *c = fv_cppn_new(2, 4, 9, &err);
   CHECK(c != NULL, "cppn: %s", err.msg);
   if (!c) return;
-  const int h = 23, w = 29;
+  const int h = 41, w = 37;
+  CHECK(h * w > FV_CPPN_CHUNK, "the drawing spans chunks");
   const size_t nl = (size_t)h * w * 4, one = fv_cppn_count_one(c);
   check_seed(6);
   float *v = fv_cppn_values(c);
