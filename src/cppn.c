@@ -219,6 +219,39 @@ void fv_cppn_composite_grad(int np, const float *z, const float *out, const floa
   fv_split_items(np, 1, COMPOSITE_GRAD_OPS * np * HID, composite_grad_part, &j);
 }
 
+/* ---- a layer's pixels over the threads: the GEMM and the activation in one job ----
+ * Forward, a part of whole pixels (GEMM rows, at least FV_SPLIT_GEMM_MIN_ROWS as
+ * fv_split_fc's) runs z = W·in + b on its rows, then the composite on them.
+ * Backward, a part runs dwide = dy·W of the layer above on its rows (fv_fc_grad:
+ * any rows, the same bits) and at once the composite's gradient on them: dz of
+ * the layer below, written over the layer above's dz after the GEMM has read
+ * those rows. The same calls
+ * on the same rows as fv_split_fc / fv_split_fc_grad and the composite's own
+ * split: one job a layer instead of two. */
+typedef struct {
+  int ic, oc;
+  const float *x, *w, *b; /* forward: the layer's input, W, b; backward: dy [np][oc], W */
+  float *z, *out;         /* forward: the layer's z and activation */
+  const float *zb, *ab;   /* backward: the layer below's z and activation */
+  float *dwide, *dz;      /* backward: dL/d(that activation), dL/d(that z) (dz may be dy: row by row) */
+} layer_job;
+
+static void layer_forward_part(void *ctx, int t, int p0, int p1) {
+  const layer_job *j = (const layer_job *)ctx;
+  fv_fc(p1 - p0, j->ic, HID, j->x + (size_t)p0 * j->ic, j->w, j->b, FV_ACT_NONE, j->z + (size_t)p0 * HID);
+  composite_job cj = {.z = j->z, .y = j->out};
+  composite_part(&cj, t, p0, p1);
+}
+
+static void layer_backward_part(void *ctx, int t, int p0, int p1) {
+  const layer_job *j = (const layer_job *)ctx;
+  float *dwide = j->dwide + (size_t)p0 * WIDE;
+  memset(dwide, 0, (size_t)(p1 - p0) * WIDE * sizeof(float));
+  fv_fc_grad(p1 - p0, WIDE, j->oc, j->x + (size_t)p0 * j->oc, j->w, dwide);
+  composite_job cj = {.z = j->zb, .out = j->ab, .dwide = j->dwide, .dz = j->dz};
+  composite_grad_part(&cj, t, p0, p1);
+}
+
 /* pixels [p0, p0 + np) of an h×w image through every layer, keeping each layer's input and z */
 static void chunk_forward(fv_cppn *c, const float *params, int p0, int np, int w, int h, float *logits) {
   for (int p = 0; p < np; p++) {
@@ -228,8 +261,8 @@ static void chunk_forward(fv_cppn *c, const float *params, int p0, int np, int w
   }
   for (int l = 0; l < FV_CPPN_LAYERS; l++) {
     const float *W = params + w_at(l);
-    fv_split_fc(np, fan_in(l), HID, c->in[l], W, W + (size_t)HID * fan_in(l), FV_ACT_NONE, c->z[l]);
-    fv_cppn_composite(np, c->z[l], c->in[l + 1]);
+    layer_job j = {.ic = fan_in(l), .x = c->in[l], .w = W, .b = W + (size_t)HID * fan_in(l), .z = c->z[l], .out = c->in[l + 1]};
+    fv_split_items(np, FV_SPLIT_GEMM_MIN_ROWS, (double)np * HID * (fan_in(l) + COMPOSITE_OPS), layer_forward_part, &j);
   }
   const float *W = params + w_at(FV_CPPN_LAYERS);
   fv_split_fc(np, WIDE, c->channels, c->in[FV_CPPN_LAYERS], W, W + (size_t)c->channels * WIDE, FV_ACT_NONE, logits);
@@ -341,16 +374,15 @@ void fv_cppn_backward(fv_cppn *c, int b, int h, int w, const float *dlogits, flo
     /* the output layer */
     const size_t wo = w_at(FV_CPPN_LAYERS);
     wgrad(np, WIDE, C, dy, c->in[FV_CPPN_LAYERS], grad + wo, grad + wo + (size_t)C * WIDE);
-    memset(c->dwide, 0, (size_t)np * WIDE * sizeof(float));
-    fv_split_fc_grad(np, WIDE, C, dy, params + wo, c->dwide);
+    /* then layer by layer down: dz of layer l (from the layer above's dy), its weight gradient */
     for (int l = FV_CPPN_LAYERS - 1; l >= 0; l--) {
-      fv_cppn_composite_grad(np, c->z[l], c->in[l + 1], c->dwide, c->dz);
+      const int top = l == FV_CPPN_LAYERS - 1;
+      const size_t above = top ? wo : w_at(l + 1);
+      layer_job j = {.oc = top ? C : HID, .x = top ? dy : c->dz, .w = params + above,
+                     .zb = c->z[l], .ab = c->in[l + 1], .dwide = c->dwide, .dz = c->dz};
+      fv_split_items(np, 1, (double)np * WIDE * (j.oc + COMPOSITE_GRAD_OPS / 2), layer_backward_part, &j);
       const size_t at = w_at(l);
       wgrad(np, fan_in(l), HID, c->dz, c->in[l], grad + at, grad + at + (size_t)HID * fan_in(l));
-      if (l > 0) {
-        memset(c->dwide, 0, (size_t)np * WIDE * sizeof(float));
-        fv_split_fc_grad(np, WIDE, HID, c->dz, params + at, c->dwide);
-      }
     }
   }
 }

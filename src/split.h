@@ -43,6 +43,11 @@ void fv_split_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, c
 void fv_split_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
 void fv_split_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y);
 void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx);
+/* The SIMD GEMM's forward (fv_fc) takes another path for fewer rows than this
+ * (fc.c: dot products along ic, summed in another order), so no part of a
+ * longer forward is shorter. */
+#define FV_SPLIT_GEMM_MIN_ROWS 16
+
 void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx);
 void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect);
 
