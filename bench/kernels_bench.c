@@ -25,6 +25,7 @@
 
 #include "fv.h"
 #include "bench_clock.h"
+#include "alpha.h"
 #include "cppn.h"
 #include "kernels/kernels.h"
 #include "param.h"
@@ -327,6 +328,29 @@ static const char *bench_fv_cppn_backward(void) {
   }
   fv_cppn_backward(c, 0, 128, 128, d, g);
   return "CPPN 8x24 at 128x128";
+}
+static fv_alpha *alpha_224(void) {
+  static fv_alpha *a;
+  if (!a) {
+    fv_error err = {0};
+    a = fv_alpha_new(1, 224, 224, 0, 1, &err);
+  }
+  return a;
+}
+static const char *bench_fv_alpha_composite(void) {
+  static float *fg, *al;
+  if (!fg) fg = take(224 * 224 * 3), al = take(224 * 224);
+  fv_alpha_composite(alpha_224(), fg, al); /* with its background's Fourier image */
+  return "224x224, with the background's render";
+}
+static const char *bench_fv_alpha_backward(void) {
+  static float *fg, *al, *d, *dfg, *dal;
+  if (!fg) {
+    fg = take(224 * 224 * 3), al = take(224 * 224), d = take(224 * 224 * 3), dfg = take(224 * 224 * 3), dal = take(224 * 224);
+    fv_alpha_composite(alpha_224(), fg, al);
+  }
+  fv_alpha_backward(alpha_224(), 1.0, d, fg, al, dfg, dal);
+  return "224x224";
 }
 /* one layer's z of a 128x128 drawing, spread as a CPPN's are (most |z| under 3) */
 static float *cppn_z(void) {
