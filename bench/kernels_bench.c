@@ -27,6 +27,7 @@
 #include "bench_clock.h"
 #include "alpha.h"
 #include "cppn.h"
+#include "lowres.h"
 #include "kernels/kernels.h"
 #include "param.h"
 #include "prior.h"
@@ -328,6 +329,13 @@ static const char *bench_fv_cppn_backward(void) {
   }
   fv_cppn_backward(c, 0, 128, 128, d, g);
   return "CPPN 8x24 at 128x128";
+}
+static const char *bench_fv_lowres_up(void) {
+  static const fv_lowres t = {1, 112, 112, 1, 224, 224, 3};
+  static float *src, *dst;
+  if (!src) src = take(fv_lowres_count(&t)), dst = take(224 * 224 * 3);
+  fv_lowres_up(&t, src, dst);
+  return "112x112x3 -> 224x224 (a Laplacian level)";
 }
 static fv_alpha *alpha_224(void) {
   static fv_alpha *a;
