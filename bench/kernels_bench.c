@@ -337,6 +337,13 @@ static const char *bench_fv_lowres_up(void) {
   fv_lowres_up(&t, src, dst);
   return "112x112x3 -> 224x224 (a Laplacian level)";
 }
+static const char *bench_fv_lowres_up_adjoint(void) {
+  static const fv_lowres t = {1, 112, 112, 1, 224, 224, 3};
+  static float *dsrc, *ddst;
+  if (!dsrc) dsrc = take(fv_lowres_count(&t)), ddst = take(224 * 224 * 3);
+  fv_lowres_up_adjoint(&t, ddst, dsrc);
+  return "224x224 -> 112x112x3 (a Laplacian level)";
+}
 static fv_alpha *alpha_224(void) {
   static fv_alpha *a;
   if (!a) {

@@ -3,8 +3,9 @@
  * values worked out by hand, the adjoint identity <up(x), y> = <x, upᵀ(y)> in
  * double, and the whole chain (levels, Fourier or pixel base, colour, sigmoid,
  * alpha) by central differences; the frames of a shared render share structure.
- * The forward's twins (scalar, and SIMD in wasm: c = 3 along x) give the same
- * bits on widths with and without a tail, up, down and equal sizes, c = 3 and 4. */
+ * The twins of the forward and the adjoint (scalar, and SIMD in wasm for c = 3)
+ * give the same bits on widths with and without a tail, up and equal sizes,
+ * c = 3 and 4. */
 #include "check.h"
 
 #include "kernels/kernels.h"
@@ -113,7 +114,7 @@ static void test_sharing(void) {
   CHECK(fv_param_new(&o, &err) == NULL && err.code == FV_ERR_BAD_ARG, "shared with a CPPN refused");
 }
 
-/* fv_lowres_up with SIMD off and on into the same prefilled dst: the same bits */
+/* fv_lowres_up with SIMD off and on into the same prefilled dst, and the adjoint: the same bits */
 static void test_twins(int sn, int sh, int sw, int dn, int dh, int dw, int c) {
   const fv_lowres t = {sn, sh, sw, dn, dh, dw, c};
   const size_t ns = fv_lowres_count(&t), nd = (size_t)dn * dh * dw * c;
@@ -128,7 +129,15 @@ static void test_twins(int sn, int sh, int sw, int dn, int dh, int dw, int c) {
   fv_kernels_set_simd(1);
   CHECK(memcmp(d[0], d[1], nd * sizeof(float)) == 0, "%dx%dx%d -> %dx%dx%d, c %d: the twins' bits differ", sn, sh, sw, dn,
         dh, dw, c);
-  free(x), free(d[0]), free(d[1]);
+  float *g[2] = {(float *)malloc(ns * sizeof(float)), (float *)malloc(ns * sizeof(float))};
+  for (int simd = 0; simd < 2; simd++) {
+    fv_kernels_set_simd(simd);
+    fv_lowres_up_adjoint(&t, d[0], g[simd]);
+  }
+  fv_kernels_set_simd(1);
+  CHECK(memcmp(g[0], g[1], ns * sizeof(float)) == 0, "%dx%dx%d -> %dx%dx%d, c %d: the adjoint twins' bits differ", sn, sh,
+        sw, dn, dh, dw, c);
+  free(x), free(d[0]), free(d[1]), free(g[0]), free(g[1]);
 }
 
 int main(void) {
