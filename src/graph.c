@@ -173,6 +173,7 @@ static int plan_op(plan_ctx *c, int i) {
       if (g == 1 && w->packed) { /* both directions' panels, packed at load (model.c) */
         c->geo[i].wpack = w->packed;
         c->geo[i].wgpack = fv_conv_pack_grad_part(w->dims[1] * w->dims[2] * w->dims[3], w->dims[0], w->packed);
+        c->geo[i].wino = w->wino; /* 3×3 s1: conv.c runs it when the shape fits (winograd.h) */
       }
       return 1;
     }

@@ -115,6 +115,7 @@ void fv_model_free(fv_model *m) {
     free(m->tensors[i].name);
     free(m->tensors[i].data);
     free(m->tensors[i].packed);
+    free(m->tensors[i].wino);
   }
   for (int i = 0; i < m->n_ops; i++) free(m->ops[i].inputs);
   free(m->tensors);
@@ -134,8 +135,9 @@ static int description_ok(int bgr, const float *scale, const float *offset) {
 
 /* The SIMD GEMMs read CONV_2D weights ([oc][kh·kw·ic], the im2col GEMM's
  * matrix) as panels of 8 output channels forward and 8 input columns
- * backward (fv_conv_pack): packed here once, instead of on every call. Plain
- * SIMD builds only. */
+ * backward (fv_conv_pack): packed here once, instead of on every call. A 3×3
+ * stride-1 conv's weights are also Winograd-transformed for both directions
+ * (fv_conv_wino: 16/9 of the weights each). Plain SIMD builds only. */
 static int pack_conv_weights(fv_model *m, fv_error *err) {
 #ifdef __wasm_simd128__
   for (int i = 0; i < m->n_ops; i++) {
@@ -150,6 +152,15 @@ static int pack_conv_weights(fv_model *m, fv_error *err) {
       return 0;
     }
     fv_conv_pack(K, w->dims[0], w->data, w->packed);
+    if (w->dims[1] != 3 || w->dims[2] != 3 || op->stride_h != 1 || op->stride_w != 1 || op->dil_h != 1 || op->dil_w != 1)
+      continue;
+    const int ic = w->dims[3], oc = w->dims[0];
+    w->wino = (float *)malloc(fv_conv_wino_floats(ic, oc) * sizeof(float));
+    if (!w->wino) {
+      fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory transforming the weights of layer %d", i);
+      return 0;
+    }
+    fv_conv_wino(ic, oc, w->data, w->wino);
   }
 #else
   (void)m, (void)err;

@@ -156,6 +156,11 @@ static void conv_blocks_part(void *p, int t, int b0, int b1) {
   fv_conv2d_block_range(c->s, c->in, c->w, c->b, c->out, b0, b1);
 }
 
+static void conv_grad_blocks_part(void *p, int t, int b0, int b1) {
+  const call *c = (const call *)p;
+  fv_conv2d_grad_block_range(c->s, c->in, c->w, c->out, b0, b1);
+}
+
 /* Multiply-adds of a conv family op (forward or input gradient alike). */
 static double conv_work(const fv_conv_shape *s, int depthwise) {
   const double k = (double)s->kh * s->kw * (depthwise ? 1 : s->ic / (s->groups > 1 ? s->groups : 1));
@@ -180,7 +185,9 @@ void fv_split_conv2d(const fv_conv_shape *s, const float *x, const float *w, con
 void fv_split_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   call c = {.s = s, .in = dy, .w = w, .out = dx};
   const double work = conv_work(s, 0);
+  const int blocks = fv_conv2d_grad_blocks(s);
   if (fv_conv2d_is_pointwise(s)) split_items(s->n * s->oh * s->ow, 1, work, pointwise_grad, &c);
+  else if (blocks > 0) split_items(blocks, 1, work, conv_grad_blocks_part, &c); /* Winograd tiles of dx */
   /* a part re-runs the output rows on its borders: at least 4 strides of input rows each */
   else split_items(s->n * s->ih, 4 * s->sh, work, conv_grad_part, &c);
 }

@@ -19,7 +19,9 @@
  * 16 entries of the 4×4 transform in row-major order; the SIMD twin reads
  * them packed per k for the GEMM (fv_wino_pack, fc.c's panels of 8 o).
  *
- * STATUS: work in progress — the scalar twin only, not yet called by conv.c.
+ * conv.c runs it for the 3×3 s1 convs whose weights model.c transformed at
+ * load (fv_conv_shape.wino / .winog) and whose channel sum fits the block
+ * (fv_wino_fits); src/split.c splits a call over its blocks.
  *
  * Accuracy: the transforms are exact up to float rounding of sums of at
  * most 4 terms of weights (×0.5) and inputs; the test holds both twins to
@@ -59,6 +61,15 @@ int fv_wino_blocks(const fv_wino_shape *g);
  * the SIMD twin up (packed; g->c <= FV_WINO_CMAX). */
 void fv_f32_wino__scalar(const fv_wino_shape *g, const float *x, const float *u, const float *b, fv_act act,
                          int accumulate, float *y, int b0, int b1);
-/* (planned, not written yet: fv_f32_wino__wasmsimd, the same over the packed up, 16 GEMMs a block) */
+#ifdef __wasm_simd128__
+/* The same over the packed weights up (fv_wino_pack); needs fv_wino_fits(g). A block's
+ * transformed inputs and products live on the stack (16·16·FV_WINO_CMAX + 16·16·64 floats,
+ * 320 KB: the threads' stacks are 1 MB, threads.h). */
+void fv_f32_wino__wasmsimd(const fv_wino_shape *g, const float *x, const float *up, const float *b, fv_act act,
+                           int accumulate, float *y, int b0, int b1);
+/* 1 when the SIMD twin can run g and pays: 1..FV_WINO_CMAX input channels,
+ * and enough tiles to fill its blocks at least half. */
+int fv_wino_fits(const fv_wino_shape *g);
+#endif
 
 #endif

@@ -1,7 +1,10 @@
-/* winograd_test.c — the Winograd F(2×2, 3×3) scalar twin (src/kernels/winograd.c)
- * against the direct conv's scalar reference (conv.c), forward and input
- * gradient, at odd sizes (H, W not multiples of the 2×2 tile), pads 0 and 1,
- * channel counts not multiples of 4 or 8, and one GoogLeNet-sized shape.
+/* winograd_test.c — the Winograd F(2×2, 3×3) twins (src/kernels/winograd.c)
+ * against the direct conv's scalar reference (conv.c), forward (with bias and
+ * ReLU) and input gradient (accumulating onto what dx held), at odd sizes (H, W
+ * not multiples of the 2×2 tile), pads 0 and 1, channel counts not multiples
+ * of 4 or 8, output channels past one 64-channel chunk, and GoogLeNet-sized
+ * shapes. The SIMD twin (wasm build) is also held to its own bytes when the
+ * call is cut into two ranges of blocks anywhere, as the threads cut it.
  * Tolerance: 1e-5 of the sum of |terms| (the direct conv on |x|, |w|, |b|)
  * plus 1e-6: the transforms add a few roundings of sums of up to 4 inputs
  * (and ×0.5 weights) per term, far below that; a wrong tap or sign is O(1). */
@@ -26,6 +29,33 @@ static int close_all(const float *a, const float *r, const float *mag, size_t n,
   return ok;
 }
 
+#ifdef __wasm_simd128__
+/* Enough 2×2 tiles to fill g's blocks of 16 at least half (winograd.h, fv_wino_fits). */
+static int half_full(const fv_wino_shape *g) {
+  const long tiles = (long)g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2);
+  return tiles * 2 >= (long)fv_wino_blocks(g) * FV_WINO_BLOCK;
+}
+#endif
+
+/* Runs one twin (simd: the packed SIMD one) over blocks [0, nb), or [0, cut) then [cut, nb). */
+static void run(int simd, const fv_wino_shape *g, const float *x, const float *u, const float *up, const float *b,
+                fv_act act, int acc, float *y, int cut) {
+  const int nb = fv_wino_blocks(g);
+#ifdef __wasm_simd128__
+  if (simd && fv_wino_fits(g)) { /* else the caller (conv.c) runs the direct conv: here the scalar twin */
+    if (cut > 0 && cut < nb) {
+      fv_f32_wino__wasmsimd(g, x, up, b, act, acc, y, 0, cut);
+      fv_f32_wino__wasmsimd(g, x, up, b, act, acc, y, cut, nb);
+    } else {
+      fv_f32_wino__wasmsimd(g, x, up, b, act, acc, y, 0, nb);
+    }
+    return;
+  }
+#endif
+  (void)up, (void)cut;
+  fv_f32_wino__scalar(g, x, u, b, act, acc, y, 0, nb);
+}
+
 static void one_case(int n, int h, int w_, int ic, int oc, int pad) {
   fv_conv_shape s = {0};
   s.n = n, s.ih = h, s.iw = w_, s.ic = ic, s.oc = oc, s.kh = s.kw = 3, s.sh = s.sw = 1, s.dh = s.dw = 1;
@@ -33,31 +63,62 @@ static void one_case(int n, int h, int w_, int ic, int oc, int pad) {
   fv_conv_shape_pad(&s, FV_PADDING_EXPLICIT);
   CHECK(fv_wino_applies(&s), "3x3 s1 not taken");
   const size_t nx = (size_t)n * h * w_ * ic, ny = (size_t)n * s.oh * s.ow * oc, nw = (size_t)oc * 9 * ic;
-  float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(oc * 4), *dy = malloc(ny * 4);
+  float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(oc * 4), *dy = malloc(ny * 4), *dx0 = malloc(nx * 4);
   float *ax = malloc(nx * 4), *aw = malloc(nw * 4), *ab = malloc(oc * 4), *ady = malloc(ny * 4);
   float *y0 = calloc(ny, 4), *y1 = calloc(ny, 4), *ym = calloc(ny, 4), *g0 = calloc(nx, 4), *g1 = calloc(nx, 4),
-        *gm = calloc(nx, 4), *u = malloc(fv_wino_floats(ic, oc) * 4);
-  for (size_t i = 0; i < nx; i++) x[i] = rnd();
+        *gm = calloc(nx, 4), *u = malloc(fv_wino_floats(ic, oc) * 4), *ug = malloc(fv_wino_floats(ic, oc) * 4);
+  float *up = malloc(fv_wino_pack_floats(ic, oc) * 4), *upg = malloc(fv_wino_pack_floats(oc, ic) * 4);
+  float *y2 = calloc(ny, 4), *g2 = calloc(nx, 4);
+  for (size_t i = 0; i < nx; i++) x[i] = rnd(), dx0[i] = rnd();
   for (size_t i = 0; i < nw; i++) w[i] = rnd();
   for (int i = 0; i < oc; i++) b[i] = rnd();
   for (size_t i = 0; i < ny; i++) dy[i] = rnd();
   absf(ax, x, nx), absf(aw, w, nw), absf(ab, b, oc), absf(ady, dy, ny);
+  /* the references: y0 = relu(conv + b), g0 = dx0 + conv_grad(dy); magnitudes for the tolerance */
   fv_f32_conv2d__scalar(&s, x, w, b, y0), fv_f32_conv2d__scalar(&s, ax, aw, ab, ym);
+  for (size_t i = 0; i < ny; i++) y0[i] = y0[i] > 0 ? y0[i] : 0;
+  memcpy(g0, dx0, nx * 4);
   fv_f32_conv2d_grad__scalar(&s, dy, w, g0), fv_f32_conv2d_grad__scalar(&s, ady, aw, gm);
-  for (size_t i = 0; i < nx; i++) g1[i] = 0.0f;
-  fv_wino_weights(ic, oc, w, 0, u);
-  fv_wino_shape g = fv_wino_shape_of(&s, 0);
-  fv_f32_wino__scalar(&g, x, u, b, FV_ACT_NONE, 0, y1, 0, fv_wino_blocks(&g));
-  double worst;
-  CHECK(close_all(y1, y0, ym, ny, &worst), "forward %dx%dx%d ic %d oc %d pad %d: %.2f of tol", n, h, w_, ic, oc, pad,
-        worst);
-  fv_wino_weights(ic, oc, w, 1, u);
-  g = fv_wino_shape_of(&s, 1);
-  fv_f32_wino__scalar(&g, dy, u, NULL, FV_ACT_NONE, 1, g1, 0, fv_wino_blocks(&g));
-  CHECK(close_all(g1, g0, gm, nx, &worst), "grad %dx%dx%d ic %d oc %d pad %d: %.2f of tol", n, h, w_, ic, oc, pad,
-        worst);
-  free(x), free(w), free(b), free(dy), free(ax), free(aw), free(ab), free(ady);
-  free(y0), free(y1), free(ym), free(g0), free(g1), free(gm), free(u);
+  for (size_t i = 0; i < nx; i++) gm[i] += fabsf(dx0[i]);
+  fv_wino_weights(ic, oc, w, 0, u), fv_wino_weights(ic, oc, w, 1, ug);
+  fv_wino_pack(ic, oc, u, up), fv_wino_pack(oc, ic, ug, upg);
+  { /* the loader's one-pass transform + packing (model.c) is these two steps' bytes */
+    float *both = malloc(fv_conv_wino_floats(ic, oc) * 4);
+    fv_conv_wino(ic, oc, w, both);
+    CHECK(!memcmp(both, up, fv_wino_pack_floats(ic, oc) * 4) &&
+              !memcmp(fv_conv_wino_grad_part(ic, oc, both), upg, fv_wino_pack_floats(oc, ic) * 4),
+          "fv_conv_wino ic %d oc %d: not fv_wino_pack of fv_wino_weights", ic, oc);
+    free(both);
+  }
+  const fv_wino_shape g = fv_wino_shape_of(&s, 0), gg = fv_wino_shape_of(&s, 1);
+  const int simds = fv_kernels_simd_enabled() ? 2 : 1;
+  for (int simd = 0; simd < simds; simd++) {
+    const char *twin = simd ? "simd" : "scalar";
+    double worst;
+    run(simd, &g, x, u, up, b, FV_ACT_RELU, 0, y1, 0);
+    CHECK(close_all(y1, y0, ym, ny, &worst), "%s forward %dx%dx%d ic %d oc %d pad %d: %.2f of tol", twin, n, h, w_,
+          ic, oc, pad, worst);
+    memcpy(g1, dx0, nx * 4);
+    run(simd, &gg, dy, ug, upg, NULL, FV_ACT_NONE, 1, g1, 0);
+    CHECK(close_all(g1, g0, gm, nx, &worst), "%s grad %dx%dx%d ic %d oc %d pad %d: %.2f of tol", twin, n, h, w_, ic,
+          oc, pad, worst);
+    if (!simd) continue;
+#ifdef __wasm_simd128__
+    CHECK(fv_wino_fits(&g) == (ic <= FV_WINO_CMAX && half_full(&g)) &&
+              fv_wino_fits(&gg) == (oc <= FV_WINO_CMAX && half_full(&gg)),
+          "fits ic %d oc %d", ic, oc);
+#endif
+    /* cut where the threads might: the same bytes */
+    for (int cut = 1; cut < fv_wino_blocks(&g); cut += 3) {
+      run(1, &g, x, u, up, b, FV_ACT_RELU, 0, y2, cut);
+      CHECK(!memcmp(y1, y2, ny * 4), "simd forward cut at block %d: other bytes", cut);
+      memcpy(g2, dx0, nx * 4);
+      run(1, &gg, dy, ug, upg, NULL, FV_ACT_NONE, 1, g2, cut);
+      CHECK(!memcmp(g1, g2, nx * 4), "simd grad cut at block %d: other bytes", cut);
+    }
+  }
+  free(x), free(w), free(b), free(dy), free(dx0), free(ax), free(aw), free(ab), free(ady);
+  free(y0), free(y1), free(ym), free(g0), free(g1), free(gm), free(u), free(ug), free(up), free(upg), free(y2), free(g2);
 }
 
 int main(void) {
@@ -67,5 +128,9 @@ int main(void) {
   one_case(1, 5, 6, 3, 3, 0);
   one_case(1, 9, 7, 13, 11, 0);
   one_case(1, 10, 10, 96, 208, 1); /* GoogLeNet inception_4a/3x3 at a 160-px step */
+  one_case(1, 8, 8, 160, 320, 1);  /* inception_4e/3x3 at 128 px; its gradient sums 320 > 256 channels (scalar only) */
+  one_case(2, 16, 16, 64, 192, 1); /* conv2/3x3 at 64 px, two images */
+  one_case(3, 6, 6, 7, 70, 1);     /* 27 tiles, output channels past one chunk, not a multiple of 8 */
+  one_case(1, 3, 3, 5, 9, 1);      /* 4 tiles: too few for a block (the SIMD side declines) */
   return check_summary("winograd");
 }
