@@ -2,7 +2,7 @@
 // fitting a Gaussian mixture of 8x8 patches to a folder of photos (the recipe is
 // wasm/prior-fit.js's), scoring images under one, and finding a render's prior.
 import { writeFileSync, existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadEngine } from '../wasm/engine.js';
 import { FvError, PRIOR_WEIGHT } from '../wasm/options.js';
@@ -30,11 +30,11 @@ export function openPrior(engine, v, manifest, weighs) {
     if (typeof rec.file !== 'string' || !rec.file || rec.file !== basename(rec.file)) {
       throw new Error(`${v.manifest}: its prior's file must be a file name, got ${JSON.stringify(rec.file)}`);
     }
-    const beside = join(dirname(v.manifest), rec.file), models = join(ROOT, 'models', rec.file);
+    const dir = resolve(dirname(v.manifest)), beside = join(dir, rec.file), models = join(ROOT, 'models', rec.file);
     path = [beside, models].find((f) => existsSync(f));
     if (!path) {
       const get = rec.file === SHIPPED_PRIOR_NAME ? `bash scripts/setup.sh makes ${SHIPPED_PRIOR}`
-        : `download it from the page that rendered it ("download prior.bin" under Prior weight) into ${dirname(v.manifest)}`;
+        : `download it from the page that rendered it ("download prior.bin" under Prior weight) into ${dir}`;
       throw new Error(`the manifest's prior ${rec.file} (sha256 ${rec.sha256}) is neither beside the manifest (${beside}) ` +
         `nor in models/: ${get}, or make it with: ${rec.made}`);
     }
