@@ -27,7 +27,8 @@
 //              models/prior-store.bin) or the URL of a prior.bin (relative to the document;
 //              e.g. one the page fitted and saved); prior-weight its weight (default 1 when
 //              `prior` is given; a prior weight without `prior` uses "store"). The manifest
-//              records the prior under its file name (the URL's last part).
+//              records the prior under its file name (the URL's last part); "open in featviz"
+//              carries the weight, and the full page reads its own prior (the shipped one).
 //
 // It starts rendering when it scrolls into view (an article with many stays
 // responsive) and pauses while it is out of view. The play/pause button
