@@ -29,8 +29,9 @@
  * GoogLeNet's big 3×3s at about 60% of the SIMD peak; these run at 85%).
  * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 3640) run scalar.
  * 3×3 stride-1 convs with weights transformed at load (s->wino, model.c) run
- * Winograd F(2×2, 3×3) instead, both directions (winograd.h: 2.25× fewer
- * multiply-adds), when the channels they sum fit its block (fv_wino_fits);
+ * Winograd instead (winograd.h): F(4×4, 3×3) forward where it fits (4× fewer
+ * multiply-adds), else F(2×2, 3×3) (2.25×, also the gradient's), when the
+ * channels they sum fit its block and the map fills it (fv_wino_fits);
  * the others, and the scalar build, keep the im2col GEMM.
  * Grouped convs (ONNX group, groups > 1: ResNeXt, RegNet, ShuffleNet v1) run
  * the same GEMMs group by group on stack blocks: im2col of the group's
@@ -333,12 +334,16 @@ static void conv2d_blocks(const fv_conv_shape *s, const float *x, const float *w
   }
 }
 
-/* 1 (and *g, *u) when direction grad of s runs Winograd: weights transformed at load, the shape fits. */
+/* 1 (and *g, *u) when direction grad of s runs Winograd: weights transformed at load, the
+ * shape fits; the forward takes F(4×4) where it fits, else F(2×2). */
 static int wino_route(const fv_conv_shape *s, int grad, fv_wino_shape *g, const float **u) {
   if (!s->wino || !fv_wino_applies(s)) return 0;
-  *g = fv_wino_shape_of(s, grad);
-  *u = grad ? fv_conv_wino_grad_part(s->ic, s->oc, s->wino) : s->wino;
-  return fv_wino_fits(g);
+  for (int m = grad ? 2 : 4; m >= 2; m -= 2) {
+    *g = fv_wino_shape_of(s, grad, m);
+    *u = fv_conv_wino_part(s->ic, s->oc, s->wino, grad, m);
+    if (*u && fv_wino_fits(g)) return 1;
+  }
+  return 0;
 }
 
 void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {

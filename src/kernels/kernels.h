@@ -253,12 +253,13 @@ void fv_fc_pack_grad(int ic, int oc, const float *w, float *pg);
 size_t fv_conv_pack_floats(int K, int oc);
 void fv_conv_pack(int K, int oc, const float *w, float *p);
 const float *fv_conv_pack_grad_part(int K, int oc, const float *p);
-/* A 3×3 CONV_2D's Winograd weights (winograd.h), both directions packed in one
- * block of fv_conv_wino_floats(ic, oc) floats: the forward's (c = ic, o = oc),
- * then the gradient's (c = oc, o = ic) from fv_conv_wino_grad_part. */
+/* A 3×3 CONV_2D's Winograd weights (winograd.h), packed in one block of
+ * fv_conv_wino_floats(ic, oc) floats: F(2×2) forward (c = ic, o = oc), F(2×2)
+ * gradient (c = oc, o = ic), then F(4×4) forward when ic <= FV_WINO4_CMAX;
+ * fv_conv_wino_part finds one (NULL: not in the block). */
 size_t fv_conv_wino_floats(int ic, int oc);
 void fv_conv_wino(int ic, int oc, const float *w, float *p);
-const float *fv_conv_wino_grad_part(int ic, int oc, const float *p);
+const float *fv_conv_wino_part(int ic, int oc, const float *p, int grad, int m);
 
 /* ==== dispatch control ================================================================ */
 /* The kernel a dispatching name runs: the SIMD twin when built and enabled. */

@@ -1,9 +1,15 @@
-/* winograd.c — Winograd F(2×2, 3×3) for 3×3 stride-1 convs (see winograd.h):
- * the weight transform, the scalar twin (one tile and output channel at a
- * time, as the formulas read) and the SIMD twin (a block's input transform
- * four channels to a vector, then per output-channel chunk 16 GEMMs of the
- * block's tiles with the packed transformed weights, fc.c's micro-kernel,
- * then the output transform four channels to a vector). */
+/* winograd.c — Winograd F(m×m, 3×3), m = 2 or 4, for 3×3 stride-1 convs (see
+ * winograd.h): the weight transforms, the scalar twin (one tile and output
+ * channel at a time, as the formulas read) and the SIMD twin (a block's input
+ * transform four channels to a vector, then per output-channel chunk T² GEMMs
+ * of the block's tiles with the packed transformed weights, fc.c's
+ * micro-kernel, then the output transform four channels to a vector).
+ *
+ * The matrices are Lavin & Gray's ("Fast Algorithms for Convolutional Neural
+ * Networks", 2016), interpolation points 0, ±1 (m = 2) and 0, ±1, ±2 (m = 4),
+ * written out as 1-D transforms of a column: Bᵀ (T inputs → T), G (3 filter
+ * taps → T), Aᵀ (T products → m outputs), T = m + 2; the 2-D transform applies
+ * each to the columns, then to the rows. */
 #include "winograd.h"
 
 #include "conv_family.h"
@@ -12,111 +18,188 @@ int fv_wino_applies(const fv_conv_shape *s) {
   return s->groups <= 1 && s->kh == 3 && s->kw == 3 && s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1;
 }
 
-fv_wino_shape fv_wino_shape_of(const fv_conv_shape *s, int grad) {
+fv_wino_shape fv_wino_shape_of(const fv_conv_shape *s, int grad, int m) {
   /* the gradient: dx[iy] = Σ dy[iy + pt − ky] w[ky] = Σ dy[iy − (2 − pt) + ky'] w[2 − ky'] */
-  if (grad) return (fv_wino_shape){s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 2 - s->pt, 2 - s->pl};
-  return (fv_wino_shape){s->n, s->ih, s->iw, s->ic, s->oh, s->ow, s->oc, s->pt, s->pl};
+  if (grad) return (fv_wino_shape){s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, 2 - s->pt, 2 - s->pl, m};
+  return (fv_wino_shape){s->n, s->ih, s->iw, s->ic, s->oh, s->ow, s->oc, s->pt, s->pl, m};
 }
 
-size_t fv_wino_floats(int ic, int oc) { return (size_t)16 * ic * oc; }
+/* T² transformed entries per (o, c) pair */
+static inline int wino_k(int m) { return (m + 2) * (m + 2); }
 
-/* G g Gᵀ, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]; g row-major 3×3. */
-static void wino_filter(const float *g, float *u16) {
-  float t[4][3];
+size_t fv_wino_floats(int ic, int oc, int m) { return (size_t)wino_k(m) * ic * oc; }
+
+/* ---- 1-D transforms, scalar ------------------------------------------------------ */
+
+/* G g: G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1] (m = 2);
+ * [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1] (m = 4). */
+static void g1d(int m, float a, float b, float c, float *u) {
+  if (m == 2) {
+    u[0] = a, u[1] = 0.5f * (a + b + c), u[2] = 0.5f * (a - b + c), u[3] = c;
+    return;
+  }
+  u[0] = 0.25f * a;
+  u[1] = -(a + b + c) / 6.0f, u[2] = -(a - b + c) / 6.0f;
+  u[3] = a / 24.0f + b / 12.0f + c / 6.0f, u[4] = a / 24.0f - b / 12.0f + c / 6.0f;
+  u[5] = c;
+}
+
+/* Bᵀ d: [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1] (m = 2);
+ * [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1] (m = 4). */
+static void bt1d(int m, const float *d, float *r) {
+  if (m == 2) {
+    r[0] = d[0] - d[2], r[1] = d[1] + d[2], r[2] = d[2] - d[1], r[3] = d[1] - d[3];
+    return;
+  }
+  r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+  r[1] = -4.0f * d[1] - 4.0f * d[2] + d[3] + d[4];
+  r[2] = 4.0f * d[1] - 4.0f * d[2] - d[3] + d[4];
+  r[3] = -2.0f * d[1] - d[2] + 2.0f * d[3] + d[4];
+  r[4] = 2.0f * d[1] - d[2] - 2.0f * d[3] + d[4];
+  r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+}
+
+/* Aᵀ p: [1 1 1 0; 0 1 −1 −1] (m = 2); [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1] (m = 4). */
+static void at1d(int m, const float *p, float *o) {
+  if (m == 2) {
+    o[0] = p[0] + p[1] + p[2], o[1] = p[1] - p[2] - p[3];
+    return;
+  }
+  o[0] = p[0] + p[1] + p[2] + p[3] + p[4];
+  o[1] = p[1] - p[2] + 2.0f * p[3] - 2.0f * p[4];
+  o[2] = p[1] + p[2] + 4.0f * p[3] + 4.0f * p[4];
+  o[3] = p[1] - p[2] + 8.0f * p[3] - 8.0f * p[4] + p[5];
+}
+
+/* G g Gᵀ of a row-major 3×3 g into u[T·T] (row-major). */
+static void wino_filter(int m, const float *g, float *u) {
+  const int T = m + 2;
+  float t[6][3], row[6];
   for (int j = 0; j < 3; j++) {
-    const float a = g[j], b = g[3 + j], c = g[6 + j];
-    t[0][j] = a, t[1][j] = 0.5f * (a + b + c), t[2][j] = 0.5f * (a - b + c), t[3][j] = c;
+    g1d(m, g[j], g[3 + j], g[6 + j], row);
+    for (int i = 0; i < T; i++) t[i][j] = row[i];
   }
-  for (int i = 0; i < 4; i++) {
-    const float a = t[i][0], b = t[i][1], c = t[i][2];
-    u16[i * 4 + 0] = a, u16[i * 4 + 1] = 0.5f * (a + b + c), u16[i * 4 + 2] = 0.5f * (a - b + c), u16[i * 4 + 3] = c;
-  }
+  for (int i = 0; i < T; i++) g1d(m, t[i][0], t[i][1], t[i][2], u + i * T);
 }
 
-void fv_wino_weights(int ic, int oc, const float *w, int grad, float *u) {
-  const int O = grad ? ic : oc, C = grad ? oc : ic;
+/* Bᵀ d B of one channel's T×T input tile d (row-major, stride 6) into v[T·T]. */
+static void wino_input(int m, const float d[6][6], float *v) {
+  const int T = m + 2;
+  float t[6][6], col[6], r[6];
+  for (int j = 0; j < T; j++) {
+    for (int i = 0; i < T; i++) col[i] = d[i][j];
+    bt1d(m, col, r);
+    for (int i = 0; i < T; i++) t[i][j] = r[i];
+  }
+  for (int i = 0; i < T; i++) bt1d(m, t[i], v + i * T);
+}
+
+/* Aᵀ p A of T·T products into out[m][m] (stride 4). */
+static void wino_output(int m, const float *p, float out[4][4]) {
+  const int T = m + 2;
+  float t[4][6], col[6], o[4];
+  for (int j = 0; j < T; j++) {
+    for (int i = 0; i < T; i++) col[i] = p[i * T + j];
+    at1d(m, col, o);
+    for (int i = 0; i < m; i++) t[i][j] = o[i];
+  }
+  for (int i = 0; i < m; i++) at1d(m, t[i], out[i]);
+}
+
+/* ---- weights ------------------------------------------------------------------------ */
+
+/* g: the 3×3 filter that output channel o applies to input channel c (grad: flipped, ic/oc swapped). */
+static void filter_of(int ic, const float *w, int grad, int o, int c, float *g) {
+  for (int ky = 0; ky < 3; ky++)
+    for (int kx = 0; kx < 3; kx++)
+      g[ky * 3 + kx] = grad ? w[(((size_t)c * 3 + 2 - ky) * 3 + 2 - kx) * ic + o] : w[(((size_t)o * 3 + ky) * 3 + kx) * ic + c];
+}
+
+void fv_wino_weights(int ic, int oc, const float *w, int grad, int m, float *u) {
+  const int O = grad ? ic : oc, C = grad ? oc : ic, K = wino_k(m);
   for (int o = 0; o < O; o++)
     for (int c = 0; c < C; c++) {
-      float g[9], u16[16];
-      for (int ky = 0; ky < 3; ky++)
-        for (int kx = 0; kx < 3; kx++)
-          g[ky * 3 + kx] = grad ? w[(((size_t)c * 3 + 2 - ky) * 3 + 2 - kx) * ic + o] : w[(((size_t)o * 3 + ky) * 3 + kx) * ic + c];
-      wino_filter(g, u16);
-      for (int k = 0; k < 16; k++) u[((size_t)k * O + o) * C + c] = u16[k];
+      float g[9], uk[36];
+      filter_of(ic, w, grad, o, c, g);
+      wino_filter(m, g, uk);
+      for (int k = 0; k < K; k++) u[((size_t)k * O + o) * C + c] = uk[k];
     }
 }
 
-size_t fv_wino_pack_floats(int c, int o) { return 16 * fv_fc_pack_floats(c, o); }
+size_t fv_wino_pack_floats(int c, int o, int m) { return (size_t)wino_k(m) * fv_fc_pack_floats(c, o); }
 
-void fv_wino_pack(int c, int o, const float *u, float *p) {
-  for (int k = 0; k < 16; k++) fv_fc_pack(c, o, u + (size_t)k * o * c, p + (size_t)k * fv_fc_pack_floats(c, o));
+void fv_wino_pack(int c, int o, int m, const float *u, float *p) {
+  for (int k = 0; k < wino_k(m); k++)
+    fv_fc_pack(c, o, u + (size_t)k * o * c, p + (size_t)k * fv_fc_pack_floats(c, o));
 }
 
-/* Both directions, transformed straight into fv_fc_pack's panels of each k:
+/* One direction, transformed straight into fv_fc_pack's panels of each k:
  * entry (o, c) of k at k·pack + ((o / 8)·C + c)·8 + o % 8. */
-static void wino_pack_direct(int ic, int oc, const float *w, int grad, float *p) {
-  const int O = grad ? ic : oc, C = grad ? oc : ic;
+static void wino_pack_direct(int ic, int oc, const float *w, int grad, int m, float *p) {
+  const int O = grad ? ic : oc, C = grad ? oc : ic, K = wino_k(m);
   const size_t kpack = fv_fc_pack_floats(C, O);
-  for (size_t i = 0; i < 16 * kpack; i++) p[i] = 0.0f; /* the last panel's missing channels */
+  for (size_t i = 0; i < K * kpack; i++) p[i] = 0.0f; /* the last panel's missing channels */
   for (int o = 0; o < O; o++)
     for (int c = 0; c < C; c++) {
-      float g[9], u16[16];
-      for (int ky = 0; ky < 3; ky++)
-        for (int kx = 0; kx < 3; kx++)
-          g[ky * 3 + kx] = grad ? w[(((size_t)c * 3 + 2 - ky) * 3 + 2 - kx) * ic + o] : w[(((size_t)o * 3 + ky) * 3 + kx) * ic + c];
-      wino_filter(g, u16);
-      for (int k = 0; k < 16; k++) p[k * kpack + ((size_t)(o / 8) * C + c) * 8 + o % 8] = u16[k];
+      float g[9], uk[36];
+      filter_of(ic, w, grad, o, c, g);
+      wino_filter(m, g, uk);
+      for (int k = 0; k < K; k++) p[k * kpack + ((size_t)(o / 8) * C + c) * 8 + o % 8] = uk[k];
     }
 }
 
-size_t fv_conv_wino_floats(int ic, int oc) { return fv_wino_pack_floats(ic, oc) + fv_wino_pack_floats(oc, ic); }
+/* The loader's block: F(2×2) forward, F(2×2) gradient, then F(4×4) forward when ic allows it. */
+static int has_f4(int ic) { return ic <= FV_WINO4_CMAX; }
+
+size_t fv_conv_wino_floats(int ic, int oc) {
+  return fv_wino_pack_floats(ic, oc, 2) + fv_wino_pack_floats(oc, ic, 2) + (has_f4(ic) ? fv_wino_pack_floats(ic, oc, 4) : 0);
+}
+
 void fv_conv_wino(int ic, int oc, const float *w, float *p) {
-  wino_pack_direct(ic, oc, w, 0, p);
-  wino_pack_direct(ic, oc, w, 1, p + fv_wino_pack_floats(ic, oc));
-}
-const float *fv_conv_wino_grad_part(int ic, int oc, const float *p) { return p ? p + fv_wino_pack_floats(ic, oc) : NULL; }
-
-int fv_wino_blocks(const fv_wino_shape *g) {
-  const long tiles = (long)g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2);
-  return (int)((tiles + FV_WINO_BLOCK - 1) / FV_WINO_BLOCK);
+  wino_pack_direct(ic, oc, w, 0, 2, p);
+  p += fv_wino_pack_floats(ic, oc, 2);
+  wino_pack_direct(ic, oc, w, 1, 2, p);
+  p += fv_wino_pack_floats(oc, ic, 2);
+  if (has_f4(ic)) wino_pack_direct(ic, oc, w, 0, 4, p);
 }
 
-/* Bᵀ d B of one channel, Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. */
-static void wino_input(const float d[4][4], float v[16]) {
-  float t[4][4];
-  for (int j = 0; j < 4; j++)
-    t[0][j] = d[0][j] - d[2][j], t[1][j] = d[1][j] + d[2][j], t[2][j] = d[2][j] - d[1][j], t[3][j] = d[1][j] - d[3][j];
-  for (int i = 0; i < 4; i++)
-    v[i * 4 + 0] = t[i][0] - t[i][2], v[i * 4 + 1] = t[i][1] + t[i][2], v[i * 4 + 2] = t[i][2] - t[i][1],
-              v[i * 4 + 3] = t[i][1] - t[i][3];
+const float *fv_conv_wino_part(int ic, int oc, const float *p, int grad, int m) {
+  if (!p || (m == 4 && (grad || !has_f4(ic)))) return NULL;
+  if (m == 2) return grad ? p + fv_wino_pack_floats(ic, oc, 2) : p;
+  return p + fv_wino_pack_floats(ic, oc, 2) + fv_wino_pack_floats(oc, ic, 2);
 }
+
+/* ---- tiles ------------------------------------------------------------------------------ */
+
+static inline long tiles_of(const fv_wino_shape *g) {
+  return (long)g->n * ((g->oh + g->m - 1) / g->m) * ((g->ow + g->m - 1) / g->m);
+}
+
+int fv_wino_blocks(const fv_wino_shape *g) { return (int)((tiles_of(g) + FV_WINO_BLOCK - 1) / FV_WINO_BLOCK); }
 
 void fv_f32_wino__scalar(const fv_wino_shape *g, const float *x, const float *u, const float *b, fv_act act,
                          int accumulate, float *y, int b0, int b1) {
-  const int TH = (g->oh + 1) / 2, TW = (g->ow + 1) / 2, C = g->c, O = g->o;
-  const long tiles = (long)g->n * TH * TW;
+  const int m = g->m, T = m + 2, K = T * T, TH = (g->oh + m - 1) / m, TW = (g->ow + m - 1) / m, C = g->c, O = g->o;
+  const long tiles = tiles_of(g);
   for (long t = (long)b0 * FV_WINO_BLOCK; t < (long)b1 * FV_WINO_BLOCK && t < tiles; t++) {
     const int n = (int)(t / ((long)TH * TW)), ty = (int)(t / TW % TH), tx = (int)(t % TW);
-    const int y0 = 2 * ty - g->pt, x0 = 2 * tx - g->pl;
+    const int y0 = m * ty - g->pt, x0 = m * tx - g->pl;
     for (int o = 0; o < O; o++) {
-      float m[16] = {0};
+      float p[36] = {0}, out[4][4];
       for (int c = 0; c < C; c++) {
-        float d[4][4], v[16];
-        for (int i = 0; i < 4; i++)
-          for (int j = 0; j < 4; j++) {
+        float d[6][6], v[36];
+        for (int i = 0; i < T; i++)
+          for (int j = 0; j < T; j++) {
             const int iy = y0 + i, ix = x0 + j;
             d[i][j] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x[(((size_t)n * g->h + iy) * g->w + ix) * C + c] : 0.0f;
           }
-        wino_input(d, v);
-        for (int k = 0; k < 16; k++) m[k] += u[((size_t)k * O + o) * C + c] * v[k];
+        wino_input(m, d, v);
+        for (int k = 0; k < K; k++) p[k] += u[((size_t)k * O + o) * C + c] * v[k];
       }
-      /* Aᵀ M A, Aᵀ = [1 1 1 0; 0 1 −1 −1] */
-      float r[2][4], out[2][2];
-      for (int j = 0; j < 4; j++) r[0][j] = m[j] + m[4 + j] + m[8 + j], r[1][j] = m[4 + j] - m[8 + j] - m[12 + j];
-      for (int i = 0; i < 2; i++) out[i][0] = r[i][0] + r[i][1] + r[i][2], out[i][1] = r[i][1] - r[i][2] - r[i][3];
-      for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) {
-          const int oy = 2 * ty + i, ox = 2 * tx + j;
+      wino_output(m, p, out);
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++) {
+          const int oy = m * ty + i, ox = m * tx + j;
           if (oy >= g->oh || ox >= g->ow) continue;
           float *yp = y + (((size_t)n * g->oh + oy) * g->ow + ox) * O + o;
           if (accumulate) *yp += out[i][j];
@@ -129,119 +212,134 @@ void fv_f32_wino__scalar(const fv_wino_shape *g, const float *x, const float *u,
 /* ---- WASM SIMD ---------------------------------------------------------------- */
 #ifdef __wasm_simd128__
 
-#define WINO_OCH 64 /* output channels per GEMM chunk: the block's M is 16 × 16 × 64 floats (64 KB) */
+#define WINO_OCH 32 /* output channels per GEMM chunk: the block's products are T² × 16 × 32 floats */
 
 /* A block's 16 GEMM rows are tiles: a map of fewer tiles fills them with zeros.
- * Below half full (GoogLeNet's 4×4 inception_5b maps at 128 px: 4 tiles), the
- * im2col GEMM is faster (bench/conv_bench.c: 0.51 vs 0.90 ms). */
+ * Below half full (GoogLeNet's 4×4 inception_5b maps at 128 px: 4 tiles of
+ * 2×2), the im2col GEMM is faster (bench/conv_bench.c: 0.51 vs 0.90 ms). */
 int fv_wino_fits(const fv_wino_shape *g) {
-  const long tiles = (long)g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2);
-  return g->c >= 1 && g->c <= FV_WINO_CMAX && g->o >= 1 && tiles * 2 >= (long)fv_wino_blocks(g) * FV_WINO_BLOCK;
+  const int cmax = g->m == 4 ? FV_WINO4_CMAX : FV_WINO_CMAX;
+  return g->c >= 1 && g->c <= cmax && g->o >= 1 && tiles_of(g) * 2 >= (long)fv_wino_blocks(g) * FV_WINO_BLOCK;
 }
 
-/* Bᵀ d B on vectors of 4 channels; d[i][j] is row i, column j of the 4×4 input tile. */
-static inline void wino_input4(const v128_t d[4][4], v128_t v[16]) {
-  v128_t t[4][4];
-  for (int j = 0; j < 4; j++) {
-    t[0][j] = wasm_f32x4_sub(d[0][j], d[2][j]), t[1][j] = wasm_f32x4_add(d[1][j], d[2][j]);
-    t[2][j] = wasm_f32x4_sub(d[2][j], d[1][j]), t[3][j] = wasm_f32x4_sub(d[1][j], d[3][j]);
+static inline v128_t mul4(float k, v128_t v) { return wasm_f32x4_mul(wasm_f32x4_splat(k), v); }
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+
+/* The same 1-D transforms on vectors of 4 channels (the same operations, so the same
+ * bits per lane as the scalar forms above). */
+static inline void bt1d4(int m, const v128_t *d, v128_t *r) {
+  if (m == 2) {
+    r[0] = SUB(d[0], d[2]), r[1] = ADD(d[1], d[2]), r[2] = SUB(d[2], d[1]), r[3] = SUB(d[1], d[3]);
+    return;
   }
-  for (int i = 0; i < 4; i++) {
-    v[i * 4 + 0] = wasm_f32x4_sub(t[i][0], t[i][2]), v[i * 4 + 1] = wasm_f32x4_add(t[i][1], t[i][2]);
-    v[i * 4 + 2] = wasm_f32x4_sub(t[i][2], t[i][1]), v[i * 4 + 3] = wasm_f32x4_sub(t[i][1], t[i][3]);
+  r[0] = ADD(SUB(mul4(4.0f, d[0]), mul4(5.0f, d[2])), d[4]);
+  r[1] = ADD(ADD(SUB(mul4(-4.0f, d[1]), mul4(4.0f, d[2])), d[3]), d[4]);
+  r[2] = ADD(SUB(SUB(mul4(4.0f, d[1]), mul4(4.0f, d[2])), d[3]), d[4]);
+  r[3] = ADD(ADD(SUB(mul4(-2.0f, d[1]), d[2]), mul4(2.0f, d[3])), d[4]);
+  r[4] = ADD(SUB(SUB(mul4(2.0f, d[1]), d[2]), mul4(2.0f, d[3])), d[4]);
+  r[5] = ADD(SUB(mul4(4.0f, d[1]), mul4(5.0f, d[3])), d[5]);
+}
+
+static inline void at1d4(int m, const v128_t *p, v128_t *o) {
+  if (m == 2) {
+    o[0] = ADD(ADD(p[0], p[1]), p[2]), o[1] = SUB(SUB(p[1], p[2]), p[3]);
+    return;
   }
+  o[0] = ADD(ADD(ADD(ADD(p[0], p[1]), p[2]), p[3]), p[4]);
+  o[1] = SUB(ADD(SUB(p[1], p[2]), mul4(2.0f, p[3])), mul4(2.0f, p[4]));
+  o[2] = ADD(ADD(ADD(p[1], p[2]), mul4(4.0f, p[3])), mul4(4.0f, p[4]));
+  o[3] = ADD(SUB(ADD(SUB(p[1], p[2]), mul4(8.0f, p[3])), mul4(8.0f, p[4])), p[5]);
 }
 
 /* V[k][r][c] for the block's tiles r = 0..15 (tile t0 + r; zero past the last tile). */
-static void block_input(const fv_wino_shape *g, const float *x, long t0, long tiles, float *V) {
-  const int TH = (g->oh + 1) / 2, TW = (g->ow + 1) / 2, C = g->c, C4 = C & ~3;
+static inline __attribute__((always_inline)) void block_input_m(const int m, const fv_wino_shape *g, const float *x,
+                                                                long t0, long tiles, float *V) {
+  const int T = m + 2, K = T * T, TH = (g->oh + m - 1) / m, TW = (g->ow + m - 1) / m, C = g->c, C4 = C & ~3;
   const size_t kstride = (size_t)FV_WINO_BLOCK * C;
   const v128_t zero = wasm_f32x4_splat(0.0f);
   for (int r = 0; r < FV_WINO_BLOCK; r++) {
     const long t = t0 + r;
     float *vr = V + (size_t)r * C;
     if (t >= tiles) {
-      for (int k = 0; k < 16; k++)
+      for (int k = 0; k < K; k++)
         for (int c = 0; c < C; c++) vr[k * kstride + c] = 0.0f;
       continue;
     }
     const int n = (int)(t / ((long)TH * TW)), ty = (int)(t / TW % TH), tx = (int)(t % TW);
-    const int y0 = 2 * ty - g->pt, x0 = 2 * tx - g->pl;
-    const float *px[4][4]; /* the 16 input pixels' channel rows, NULL outside x */
-    for (int i = 0; i < 4; i++)
-      for (int j = 0; j < 4; j++) {
+    const int y0 = m * ty - g->pt, x0 = m * tx - g->pl;
+    const float *px[6][6]; /* the T×T input pixels' channel rows, NULL outside x */
+    for (int i = 0; i < T; i++)
+      for (int j = 0; j < T; j++) {
         const int iy = y0 + i, ix = x0 + j;
         px[i][j] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x + (((size_t)n * g->h + iy) * g->w + ix) * C : NULL;
       }
     int c = 0;
     for (; c < C4; c += 4) {
-      v128_t d[4][4], v[16];
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) d[i][j] = px[i][j] ? wasm_v128_load(px[i][j] + c) : zero;
-      wino_input4(d, v);
-      for (int k = 0; k < 16; k++) wasm_v128_store(vr + k * kstride + c, v[k]);
+      v128_t tt[6][6], col[6], res[6];
+      for (int j = 0; j < T; j++) {
+        for (int i = 0; i < T; i++) col[i] = px[i][j] ? wasm_v128_load(px[i][j] + c) : zero;
+        bt1d4(m, col, res);
+        for (int i = 0; i < T; i++) tt[i][j] = res[i];
+      }
+      for (int i = 0; i < T; i++) {
+        bt1d4(m, tt[i], res);
+        for (int j = 0; j < T; j++) wasm_v128_store(vr + (i * T + j) * kstride + c, res[j]);
+      }
     }
     for (; c < C; c++) { /* the channels past the last multiple of 4, as the scalar twin */
-      float d[4][4], v[16];
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) d[i][j] = px[i][j] ? px[i][j][c] : 0.0f;
-      wino_input(d, v);
-      for (int k = 0; k < 16; k++) vr[k * kstride + c] = v[k];
+      float d[6][6], v[36];
+      for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) d[i][j] = px[i][j] ? px[i][j][c] : 0.0f;
+      wino_input(m, d, v);
+      for (int k = 0; k < K; k++) vr[k * kstride + c] = v[k];
     }
   }
 }
 
-/* Aᵀ m A of 4 channels: out[i][j], i, j in 0..1. */
-static inline void wino_output4(const v128_t m[16], v128_t out[2][2]) {
-  v128_t r[2][4];
-  for (int j = 0; j < 4; j++) {
-    r[0][j] = wasm_f32x4_add(wasm_f32x4_add(m[j], m[4 + j]), m[8 + j]);
-    r[1][j] = wasm_f32x4_sub(wasm_f32x4_sub(m[4 + j], m[8 + j]), m[12 + j]);
-  }
-  for (int i = 0; i < 2; i++) {
-    out[i][0] = wasm_f32x4_add(wasm_f32x4_add(r[i][0], r[i][1]), r[i][2]);
-    out[i][1] = wasm_f32x4_sub(wasm_f32x4_sub(r[i][1], r[i][2]), r[i][3]);
-  }
-}
-
-/* y (output channels [o0, o0 + on)) of the block's tiles from M[k][r][0..on). */
-static void block_output(const fv_wino_shape *g, const float *M, int on, long t0, long tiles, int o0, const float *b,
-                         fv_act act, int accumulate, float *y) {
-  const int TH = (g->oh + 1) / 2, TW = (g->ow + 1) / 2, O = g->o, on4 = on & ~3;
+/* y (output channels [o0, o0 + on)) of the block's tiles from P[k][r][0..on). */
+static inline __attribute__((always_inline)) void block_output_m(const int m, const fv_wino_shape *g, const float *P,
+                                                                 int on, long t0, long tiles, int o0, const float *b,
+                                                                 fv_act act, int accumulate, float *y) {
+  const int T = m + 2, K = T * T, TH = (g->oh + m - 1) / m, TW = (g->ow + m - 1) / m, O = g->o, on4 = on & ~3;
   const size_t kstride = (size_t)FV_WINO_BLOCK * on;
   v128_t lo, hi;
   fv_act_bounds(act, &lo, &hi);
   for (int r = 0; r < FV_WINO_BLOCK && t0 + r < tiles; r++) {
     const long t = t0 + r;
     const int n = (int)(t / ((long)TH * TW)), ty = (int)(t / TW % TH), tx = (int)(t % TW);
-    float *yp[2][2]; /* the tile's output pixels' channel rows (at o0), NULL past the map */
-    for (int i = 0; i < 2; i++)
-      for (int j = 0; j < 2; j++) {
-        const int oy = 2 * ty + i, ox = 2 * tx + j;
+    float *yp[4][4]; /* the tile's output pixels' channel rows (at o0), NULL past the map */
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < m; j++) {
+        const int oy = m * ty + i, ox = m * tx + j;
         yp[i][j] = oy < g->oh && ox < g->ow ? y + (((size_t)n * g->oh + oy) * g->ow + ox) * O + o0 : NULL;
       }
-    const float *mr = M + (size_t)r * on;
+    const float *pr = P + (size_t)r * on;
     int o = 0;
     for (; o < on4; o += 4) {
-      v128_t m[16], out[2][2];
-      for (int k = 0; k < 16; k++) m[k] = wasm_v128_load(mr + k * kstride + o);
-      wino_output4(m, out);
+      v128_t tt[4][6], col[6], res[4];
+      for (int j = 0; j < T; j++) {
+        for (int i = 0; i < T; i++) col[i] = wasm_v128_load(pr + (i * T + j) * kstride + o);
+        at1d4(m, col, res);
+        for (int i = 0; i < m; i++) tt[i][j] = res[i];
+      }
       const v128_t bias = b && !accumulate ? wasm_v128_load(b + o0 + o) : wasm_f32x4_splat(0.0f);
-      for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) {
+      for (int i = 0; i < m; i++) {
+        at1d4(m, tt[i], res);
+        for (int j = 0; j < m; j++) {
           float *d = yp[i][j];
           if (!d) continue;
-          if (accumulate) wasm_v128_store(d + o, wasm_f32x4_add(wasm_v128_load(d + o), out[i][j]));
-          else wasm_v128_store(d + o, fv_act4(wasm_f32x4_add(out[i][j], bias), lo, hi));
+          if (accumulate) wasm_v128_store(d + o, ADD(wasm_v128_load(d + o), res[j]));
+          else wasm_v128_store(d + o, fv_act4(ADD(res[j], bias), lo, hi));
         }
+      }
     }
     for (; o < on; o++) {
-      float m[16], rr[2][4], out[2][2];
-      for (int k = 0; k < 16; k++) m[k] = mr[k * kstride + o];
-      for (int j = 0; j < 4; j++) rr[0][j] = m[j] + m[4 + j] + m[8 + j], rr[1][j] = m[4 + j] - m[8 + j] - m[12 + j];
-      for (int i = 0; i < 2; i++) out[i][0] = rr[i][0] + rr[i][1] + rr[i][2], out[i][1] = rr[i][1] - rr[i][2] - rr[i][3];
-      for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) {
+      float p[36], out[4][4];
+      for (int k = 0; k < K; k++) p[k] = pr[k * kstride + o];
+      wino_output(m, p, out);
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++) {
           float *d = yp[i][j];
           if (!d) continue;
           if (accumulate) d[o] += out[i][j];
@@ -251,25 +349,35 @@ static void block_output(const fv_wino_shape *g, const float *M, int on, long t0
   }
 }
 
-void fv_f32_wino__wasmsimd(const fv_wino_shape *g, const float *x, const float *up, const float *b, fv_act act,
-                           int accumulate, float *y, int b0, int b1) {
-  const int C = g->c, O = g->o;
-  const long tiles = (long)g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2);
+static inline __attribute__((always_inline)) void wino_m(const int m, const fv_wino_shape *g, const float *x,
+                                                         const float *up, const float *b, fv_act act, int accumulate,
+                                                         float *y, int b0, int b1, float *V, float *P) {
+  const int K = (m + 2) * (m + 2), C = g->c, O = g->o;
+  const long tiles = tiles_of(g);
   const size_t kpack = fv_fc_pack_floats(C, O); /* one k's packed [O][C] */
-  float V[16 * FV_WINO_BLOCK * FV_WINO_CMAX] __attribute__((aligned(16)));
-  float M[16 * FV_WINO_BLOCK * WINO_OCH] __attribute__((aligned(16)));
   for (int blk = b0; blk < b1; blk++) {
     const long t0 = (long)blk * FV_WINO_BLOCK;
     if (t0 >= tiles) break;
-    block_input(g, x, t0, tiles, V);
+    block_input_m(m, g, x, t0, tiles, V);
     for (int o0 = 0; o0 < O; o0 += WINO_OCH) {
       const int on = O - o0 < WINO_OCH ? O - o0 : WINO_OCH;
       /* the packed panels of channels [o0, o0 + on) are the packing of those rows alone */
-      for (int k = 0; k < 16; k++)
+      for (int k = 0; k < K; k++)
         fv_f32_fc_gemm__wasmsimd(FV_WINO_BLOCK, C, on, V + (size_t)k * FV_WINO_BLOCK * C, NULL,
-                                 up + k * kpack + (size_t)o0 * C, NULL, FV_ACT_NONE, M + (size_t)k * FV_WINO_BLOCK * on);
-      block_output(g, M, on, t0, tiles, o0, b, act, accumulate, y);
+                                 up + k * kpack + (size_t)o0 * C, NULL, FV_ACT_NONE, P + (size_t)k * FV_WINO_BLOCK * on);
+      block_output_m(m, g, P, on, t0, tiles, o0, b, act, accumulate, y);
     }
   }
+}
+
+void fv_f32_wino__wasmsimd(const fv_wino_shape *g, const float *x, const float *up, const float *b, fv_act act,
+                           int accumulate, float *y, int b0, int b1) {
+  /* the larger of the two variants' blocks: 36·16·FV_WINO4_CMAX and 16·16·FV_WINO_CMAX floats in,
+   * 36·16·WINO_OCH products */
+  enum { V_F2 = 16 * FV_WINO_BLOCK * FV_WINO_CMAX, V_F4 = 36 * FV_WINO_BLOCK * FV_WINO4_CMAX };
+  float V[V_F2 > V_F4 ? V_F2 : V_F4] __attribute__((aligned(16)));
+  float P[36 * FV_WINO_BLOCK * WINO_OCH] __attribute__((aligned(16)));
+  if (g->m == 4) wino_m(4, g, x, up, b, act, accumulate, y, b0, b1, V, P);
+  else wino_m(2, g, x, up, b, act, accumulate, y, b0, b1, V, P);
 }
 #endif /* __wasm_simd128__ */
