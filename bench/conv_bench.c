@@ -5,7 +5,7 @@
  * (45 GFLOP/s, issue 11). A WASI program built by emcc.mk as
  * build/wasm/bench/conv_bench.wasm, run by bench/bench.mjs; prints figures,
  * asserts nothing. Shapes at 224×224 (inference) and at 128×128 (the Lucid
- * step's map sizes), as the network has them. Each 3×3 stride-1 conv has a
+ * step's map sizes), as the network has them. Each 3×3 and 5×5 stride-1 conv has a
  * second row, "(Winograd)": the same call with the weights also transformed as
  * the loader does (fv_conv_wino), so conv.c runs Winograd F(2×2, 3×3); its
  * GFLOP/s count the direct conv's multiply-adds (effective rate, which can
@@ -104,9 +104,9 @@ int main(void) {
       const double gflop = 2.0 * P * (double)K * c->oc / 1e9;
       for (int pass = 0; pass < 2; pass++) {
         if (pass) { /* the Winograd row: 3×3 stride 1 only */
-          if (c->k != 3 || c->stride != 1) break;
-          wino = (float *)malloc(fv_conv_wino_floats(c->ic, c->oc) * sizeof(float));
-          fv_conv_wino(c->ic, c->oc, j.w, wino);
+          if ((c->k != 3 && c->k != 5) || c->stride != 1) break;
+          wino = (float *)malloc(fv_conv_wino_floats(c->ic, c->oc, c->k) * sizeof(float));
+          fv_conv_wino(c->ic, c->oc, c->k, j.w, wino);
           s->wino = wino;
         }
         char name[64];

@@ -364,8 +364,8 @@ static const char *bench_fv_conv2d(void) {
     s.pt = s.pb = s.pl = s.pr = 1;
     fv_conv_shape_pad(&s, FV_PADDING_EXPLICIT);
     x = take(16 * 16 * 96), w = take(128 * 9 * 96), b = take(128), y = take(16 * 16 * 128);
-    wino = take(fv_conv_wino_floats(96, 128));
-    fv_conv_wino(96, 128, w, wino);
+    wino = take(fv_conv_wino_floats(96, 128, 3));
+    fv_conv_wino(96, 128, 3, w, wino);
     s.wino = wino;
   }
   fv_conv2d(&s, x, w, b, y);

@@ -136,8 +136,9 @@ static int description_ok(int bgr, const float *scale, const float *offset) {
 /* The SIMD GEMMs read CONV_2D weights ([oc][kh·kw·ic], the im2col GEMM's
  * matrix) as panels of 8 output channels forward and 8 input columns
  * backward (fv_conv_pack): packed here once, instead of on every call. A 3×3
- * stride-1 conv's weights are also Winograd-transformed for both directions
- * (fv_conv_wino: 16/9 of the weights each). Plain SIMD builds only. */
+ * or 5×5 stride-1 conv's weights are also Winograd-transformed (fv_conv_wino:
+ * 16/9 of the weights for each direction of a 3×3, and 4× for its F(4×4)
+ * forward; 36/25 each for a 5×5). Plain SIMD builds only. */
 static int pack_conv_weights(fv_model *m, fv_error *err) {
 #ifdef __wasm_simd128__
   for (int i = 0; i < m->n_ops; i++) {
@@ -152,15 +153,16 @@ static int pack_conv_weights(fv_model *m, fv_error *err) {
       return 0;
     }
     fv_conv_pack(K, w->dims[0], w->data, w->packed);
-    if (w->dims[1] != 3 || w->dims[2] != 3 || op->stride_h != 1 || op->stride_w != 1 || op->dil_h != 1 || op->dil_w != 1)
+    const int r = w->dims[1];
+    if ((r != 3 && r != 5) || w->dims[2] != r || op->stride_h != 1 || op->stride_w != 1 || op->dil_h != 1 || op->dil_w != 1)
       continue;
     const int ic = w->dims[3], oc = w->dims[0];
-    w->wino = (float *)malloc(fv_conv_wino_floats(ic, oc) * sizeof(float));
+    w->wino = (float *)malloc(fv_conv_wino_floats(ic, oc, r) * sizeof(float));
     if (!w->wino) {
       fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory transforming the weights of layer %d", i);
       return 0;
     }
-    fv_conv_wino(ic, oc, w->data, w->wino);
+    fv_conv_wino(ic, oc, r, w->data, w->wino);
   }
 #else
   (void)m, (void)err;

@@ -28,9 +28,10 @@
  * dot-product path for short row counts and, with per-block packing, ran
  * GoogLeNet's big 3×3s at about 60% of the SIMD peak; these run at 85%).
  * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 3640) run scalar.
- * 3×3 stride-1 convs with weights transformed at load (s->wino, model.c) run
- * Winograd instead (winograd.h): F(4×4, 3×3) forward where it fits (4× fewer
- * multiply-adds), else F(2×2, 3×3) (2.25×, also the gradient's), when the
+ * 3×3 and 5×5 stride-1 convs with weights transformed at load (s->wino,
+ * model.c) run Winograd instead (winograd.h): for 3×3 F(4×4) forward where it
+ * fits (4× fewer multiply-adds), else F(2×2) (2.25×, also the gradient's);
+ * for 5×5 F(2×2, 5×5) both directions (2.8×); when the
  * channels they sum fit its block and the map fills it (fv_wino_fits);
  * the others, and the scalar build, keep the im2col GEMM.
  * Grouped convs (ONNX group, groups > 1: ResNeXt, RegNet, ShuffleNet v1) run
@@ -335,12 +336,12 @@ static void conv2d_blocks(const fv_conv_shape *s, const float *x, const float *w
 }
 
 /* 1 (and *g, *u) when direction grad of s runs Winograd: weights transformed at load, the
- * shape fits; the forward takes F(4×4) where it fits, else F(2×2). */
+ * shape fits; a 3×3 forward takes F(4×4) where it fits, else F(2×2). */
 static int wino_route(const fv_conv_shape *s, int grad, fv_wino_shape *g, const float **u) {
   if (!s->wino || !fv_wino_applies(s)) return 0;
   for (int m = grad ? 2 : 4; m >= 2; m -= 2) {
     *g = fv_wino_shape_of(s, grad, m);
-    *u = fv_conv_wino_part(s->ic, s->oc, s->wino, grad, m);
+    *u = fv_conv_wino_part(s->ic, s->oc, s->kh, s->wino, grad, m);
     if (*u && fv_wino_fits(g)) return 1;
   }
   return 0;

@@ -1,12 +1,12 @@
-/* winograd_test.c — the Winograd F(2×2, 3×3) twins (src/kernels/winograd.c)
+/* winograd_test.c — the Winograd twins (src/kernels/winograd.c): F(2×2, 3×3), F(4×4, 3×3), F(2×2, 5×5),
  * against the direct conv's scalar reference (conv.c), forward (with bias and
  * ReLU) and input gradient (accumulating onto what dx held), at odd sizes (H, W
  * not multiples of the 2×2 tile), pads 0 and 1, channel counts not multiples
  * of 4 or 8, output channels past one 64-channel chunk, and GoogLeNet-sized
  * shapes. The SIMD twin (wasm build) is also held to its own bytes when the
  * call is cut into two ranges of blocks anywhere, as the threads cut it.
- * Both tile sizes, F(2×2) and F(4×4). Tolerance: 1e-5 (F(2×2)) or 2e-5
- * (F(4×4), coefficients up to 8 and 1/24; measured 2.6e-6) of the sum of |terms| (the direct
+ * Tolerance: 1e-5 (F(2×2, 3×3)) or 2e-5 (the 6×6 tiles, coefficients up to 16
+ * and 1/24; measured 2.6e-6 for F(4×4)) of the sum of |terms| (the direct
  * conv on |x|, |w|, |b|) plus 1e-6: the transforms add a few roundings of
  * short sums per term, far below that; a wrong tap or sign is O(1). */
 #include "check.h"
@@ -62,21 +62,21 @@ static void run(int simd, const fv_wino_shape *g, const float *x, const float *u
 static void one_m(const fv_conv_shape *sp, int m, const float *x, const float *w, const float *b, const float *dy,
                   const float *dx0, const float *y0, const float *ym, const float *g0, const float *gm) {
   const fv_conv_shape s = *sp;
-  const int n = s.n, h = s.ih, w_ = s.iw, ic = s.ic, oc = s.oc, pad = s.pt;
+  const int n = s.n, h = s.ih, w_ = s.iw, ic = s.ic, oc = s.oc, pad = s.pt, r = s.kh;
   const size_t nx = (size_t)n * h * w_ * ic, ny = (size_t)n * s.oh * s.ow * oc;
-  const double tol = m == 2 ? 1e-5 : 2e-5;
-  float *u = malloc(fv_wino_floats(ic, oc, m) * 4), *ug = malloc(fv_wino_floats(ic, oc, m) * 4);
-  float *up = malloc(fv_wino_pack_floats(ic, oc, m) * 4), *upg = malloc(fv_wino_pack_floats(oc, ic, m) * 4);
+  const double tol = m == 2 && r == 3 ? 1e-5 : 2e-5;
+  float *u = malloc(fv_wino_floats(ic, oc, m, r) * 4), *ug = malloc(fv_wino_floats(ic, oc, m, r) * 4);
+  float *up = malloc(fv_wino_pack_floats(ic, oc, m, r) * 4), *upg = malloc(fv_wino_pack_floats(oc, ic, m, r) * 4);
   float *y1 = calloc(ny, 4), *y2 = calloc(ny, 4), *g1 = calloc(nx, 4), *g2 = calloc(nx, 4);
-  fv_wino_weights(ic, oc, w, 0, m, u), fv_wino_weights(ic, oc, w, 1, m, ug);
-  fv_wino_pack(ic, oc, m, u, up), fv_wino_pack(oc, ic, m, ug, upg);
+  fv_wino_weights(ic, oc, r, w, 0, m, u), fv_wino_weights(ic, oc, r, w, 1, m, ug);
+  fv_wino_pack(ic, oc, m, r, u, up), fv_wino_pack(oc, ic, m, r, ug, upg);
   { /* the loader's one-pass transform + packing (model.c) is these two steps' bytes */
-    float *all = malloc(fv_conv_wino_floats(ic, oc) * 4);
-    fv_conv_wino(ic, oc, w, all);
-    const float *f = fv_conv_wino_part(ic, oc, all, 0, m), *gr = fv_conv_wino_part(ic, oc, all, 1, m);
-    CHECK(f ? !memcmp(f, up, fv_wino_pack_floats(ic, oc, m) * 4) : m == 4 && ic > FV_WINO4_CMAX,
+    float *all = malloc(fv_conv_wino_floats(ic, oc, r) * 4);
+    fv_conv_wino(ic, oc, r, w, all);
+    const float *f = fv_conv_wino_part(ic, oc, r, all, 0, m), *gr = fv_conv_wino_part(ic, oc, r, all, 1, m);
+    CHECK(f ? !memcmp(f, up, fv_wino_pack_floats(ic, oc, m, r) * 4) : m == 4 && ic > FV_WINO4_CMAX,
           "fv_conv_wino F(%d) ic %d oc %d: not fv_wino_pack of fv_wino_weights", m, ic, oc);
-    CHECK(m == 2 ? gr && !memcmp(gr, upg, fv_wino_pack_floats(oc, ic, m) * 4) : !gr,
+    CHECK(m == 2 ? gr && !memcmp(gr, upg, fv_wino_pack_floats(oc, ic, m, r) * 4) : !gr,
           "fv_conv_wino F(%d) gradient ic %d oc %d", m, ic, oc);
     free(all);
   }
@@ -94,7 +94,7 @@ static void one_m(const fv_conv_shape *sp, int m, const float *x, const float *w
           h, w_, ic, oc, pad, worst);
     if (!simd) continue;
 #ifdef __wasm_simd128__
-    const int cmax = m == 4 ? FV_WINO4_CMAX : FV_WINO_CMAX;
+    const int cmax = m + r - 1 == 6 ? FV_WINO4_CMAX : FV_WINO_CMAX;
     CHECK(fv_wino_fits(&g) == (ic <= cmax && half_full(&g)) && fv_wino_fits(&gg) == (oc <= cmax && half_full(&gg)),
           "F(%d) fits ic %d oc %d", m, ic, oc);
 #endif
@@ -112,13 +112,13 @@ static void one_m(const fv_conv_shape *sp, int m, const float *x, const float *w
   free(u), free(ug), free(up), free(upg), free(y1), free(y2), free(g1), free(g2);
 }
 
-static void one_case(int n, int h, int w_, int ic, int oc, int pad) {
+static void one_case_r(int r, int n, int h, int w_, int ic, int oc, int pad) {
   fv_conv_shape s = {0};
-  s.n = n, s.ih = h, s.iw = w_, s.ic = ic, s.oc = oc, s.kh = s.kw = 3, s.sh = s.sw = 1, s.dh = s.dw = 1;
+  s.n = n, s.ih = h, s.iw = w_, s.ic = ic, s.oc = oc, s.kh = s.kw = r, s.sh = s.sw = 1, s.dh = s.dw = 1;
   s.pt = s.pb = s.pl = s.pr = pad;
   fv_conv_shape_pad(&s, FV_PADDING_EXPLICIT);
   CHECK(fv_wino_applies(&s), "3x3 s1 not taken");
-  const size_t nx = (size_t)n * h * w_ * ic, ny = (size_t)n * s.oh * s.ow * oc, nw = (size_t)oc * 9 * ic;
+  const size_t nx = (size_t)n * h * w_ * ic, ny = (size_t)n * s.oh * s.ow * oc, nw = (size_t)oc * r * r * ic;
   float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(oc * 4), *dy = malloc(ny * 4), *dx0 = malloc(nx * 4);
   float *ax = malloc(nx * 4), *aw = malloc(nw * 4), *ab = malloc(oc * 4), *ady = malloc(ny * 4);
   float *y0 = calloc(ny, 4), *ym = calloc(ny, 4), *g0 = calloc(nx, 4), *gm = calloc(nx, 4);
@@ -134,10 +134,12 @@ static void one_case(int n, int h, int w_, int ic, int oc, int pad) {
   fv_f32_conv2d_grad__scalar(&s, dy, w, g0), fv_f32_conv2d_grad__scalar(&s, ady, aw, gm);
   for (size_t i = 0; i < nx; i++) gm[i] += fabsf(dx0[i]);
   one_m(&s, 2, x, w, b, dy, dx0, y0, ym, g0, gm);
-  one_m(&s, 4, x, w, b, dy, dx0, y0, ym, g0, gm);
+  if (r == 3) one_m(&s, 4, x, w, b, dy, dx0, y0, ym, g0, gm);
   free(x), free(w), free(b), free(dy), free(dx0), free(ax), free(aw), free(ab), free(ady);
   free(y0), free(ym), free(g0), free(gm);
 }
+
+static void one_case(int n, int h, int w_, int ic, int oc, int pad) { one_case_r(3, n, h, w_, ic, oc, pad); }
 
 int main(void) {
   srand(11);
@@ -152,5 +154,10 @@ int main(void) {
   one_case(1, 3, 3, 5, 9, 1);      /* 4 tiles: too few for a block (the SIMD side declines) */
   one_case(1, 14, 14, 192, 40, 1); /* inception_5b-like ic at the F(4×4) limit */
   one_case(1, 14, 14, 200, 24, 1); /* past it: F(4×4) not transformed at load */
+  /* F(2×2, 5×5): pads 2 and 0, odd sizes, GoogLeNet's 5×5 shapes */
+  one_case_r(5, 1, 9, 11, 5, 7, 2);
+  one_case_r(5, 2, 10, 8, 6, 9, 0);
+  one_case_r(5, 1, 14, 14, 32, 96, 2);  /* inception_3b/5x5 at 112 px */
+  one_case_r(5, 1, 7, 7, 48, 128, 2);   /* inception_5b/5x5 at 224 px */
   return check_summary("winograd");
 }
