@@ -7,7 +7,7 @@
 //   mobilenet_v2_step_b4_div        batch 4 + diversity, 1 thread
 //   googlenet_infer_224             224×224 inference, 1 thread        peer: onnxruntime-web, 1 thread
 //   googlenet_infer_224_threads2    the same, 2 threads                peer: onnxruntime-web, 2 threads
-//   googlenet_step_b1               Lucid step 128×128, inception_4c/output channel 97, 1 thread   peer: tfjs-wasm (tuned), 1 thread
+//   googlenet_step_b1               Lucid step 128×128, inception_4c/output channel 97, 1 thread   peer: tfjs-wasm (tuned and stock), 1 thread
 //   googlenet_step_b1_threads2      the same, 2 threads
 //   googlenet_step_b4_div           batch 4 + diversity, 1 thread, and its peak WASM memory
 //   googlenet_step_b1_relaxed       googlenet_step_b1 on the relaxed-SIMD build (fused multiply-add), where the runtime has it
@@ -190,17 +190,22 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     // weights, its Lucid step redirecting ReLU gradients in its first 16 steps as featviz does
     // (channel 97 is dead on the noise both start from); bench/check-peer-googlenet.mjs checks it
     const peer = c.tfjs ? await createPeer(model) : null;
-    const s = peer?.lucid({ size: 128, batch: c.batch, layer: model.layerIndex(c.layer), channel: c.channel, input: model.input, redirectSteps: 16 });
-    // 20 warm-up steps each, past the 16 redirected-ReLU steps
+    const popts = peer && { size: 128, batch: c.batch, layer: model.layerIndex(c.layer), channel: c.channel, input: model.input };
+    const s = peer?.lucid({ ...popts, redirectSteps: 16 });
+    // and the same loop the plain way (tfjs's own ops and gradients, no redirect): what a tfjs user gets untuned
+    const ss = peer?.lucid({ ...popts, stock: true });
+    // 20 warm-up steps (featviz, tuned), past the 16 redirected-ReLU steps
     const fns = [() => r.step(1)];
-    if (s) fns.push(() => s.step());
-    const [f, t] = await interleave(fns, { warm: [20, 20], budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) * (s ? 1.5 : 1) });
+    if (s) fns.push(() => s.step(), () => ss.step());
+    const [f, t, st] = await interleave(fns, { warm: [20, 20, 3], budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) * (s ? 2 : 1) });
     const extra = {};
     if (t) {
       const ti = tfInfo();
-      Object.assign(extra, { tfjs_tuned_ms: +t.ms.toFixed(2), tfjs_backend: ti.backend, tfjs_multithread: ti.threads, tfjs_samples: t.n, tfjs_version: ti.version,
-        speedup_vs_tfjs_tuned: +(t.ms / f.ms).toFixed(2), tfjs_objective_after: +s.objective.toFixed(2), featviz_objective_after: +r.objective.toFixed(2) });
+      Object.assign(extra, { tfjs_tuned_ms: +t.ms.toFixed(2), tfjs_stock_ms: +st.ms.toFixed(2), tfjs_backend: ti.backend, tfjs_multithread: ti.threads,
+        tfjs_samples: t.n, tfjs_stock_samples: st.n, tfjs_version: ti.version, speedup_vs_tfjs_tuned: +(t.ms / f.ms).toFixed(2),
+        speedup_vs_tfjs_stock: +(st.ms / f.ms).toFixed(2), tfjs_objective_after: +s.objective.toFixed(2), featviz_objective_after: +r.objective.toFixed(2) });
       s.dispose();
+      ss.dispose();
       peer.dispose();
     }
     if (c.torch) {
@@ -217,7 +222,7 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
   const s1 = out.googlenet_step_b1, s2 = out.googlenet_step_b1_threads2;
   s2.speedup_vs_1thread = +(s1.featviz_ms / s2.featviz_ms).toFixed(2);
   s2.target = '>= 1.6x faster than one thread';
-  notes.push('the tfjs peer\'s MobileNet v2 figures are bench.mjs section 1\'s (tuned and stock; --json adds them to these rows); its GoogLeNet step is the tuned one only');
+  notes.push('the tfjs peer\'s MobileNet v2 figures are bench.mjs section 1\'s (tuned and stock; --json adds them to these rows); its GoogLeNet step\'s stock loop has no redirected ReLU, so its channel stays dead (the same work per step)');
 
   for (const m of [models1, models2]) Object.values(m).forEach((x) => x.free());
   Object.values(engines).forEach((e) => e.close());
@@ -230,6 +235,7 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     const peers = [];
     if (w.onnxruntime_web_ms) peers.push([`onnxruntime-web ${w.onnxruntime_web_threads}t`, w.onnxruntime_web_ms, w.onnxruntime_web_samples]);
     if (w.tfjs_tuned_ms) peers.push(['tfjs-wasm tuned 1t', w.tfjs_tuned_ms, w.tfjs_samples]);
+    if (w.tfjs_stock_ms) peers.push(['tfjs-wasm stock 1t', w.tfjs_stock_ms, w.tfjs_stock_samples]);
     if (w.pytorch_1thread_ms_issue) peers.push(['PyTorch 1t (the issue\'s)', w.pytorch_1thread_ms_issue, null]);
     if (!peers.length) peers.push(['', null, null]);
     const cols = ([peer, pms, pn]) => `${peer.padEnd(24)}  ${pad(pms ? pms.toFixed(1) : '-', 7)}  ${pad(pms ? (pms / w.featviz_ms).toFixed(2) + 'x' : '-', 12)}`;
