@@ -433,6 +433,21 @@ double fv_model_op_option(const fv_model *m, int layer, int key) {
     case FV_OPT_KEEP_DIMS: return op->keep_dims;
     case FV_OPT_MEAN_AXES: return op->mean_axes;
     case FV_OPT_BETA: return op->beta;
+    case FV_OPT_PAD_TOP: return op->padding == FV_PADDING_EXPLICIT ? op->pad_t : 0;
+    case FV_OPT_PAD_LEFT: return op->padding == FV_PADDING_EXPLICIT ? op->pad_l : 0;
+    case FV_OPT_PAD_BOTTOM: return op->padding == FV_PADDING_EXPLICIT ? op->pad_b : 0;
+    case FV_OPT_PAD_RIGHT: return op->padding == FV_PADDING_EXPLICIT ? op->pad_r : 0;
+    case FV_OPT_CEIL_MODE: return op->ceil_mode;
+    case FV_OPT_GLOBAL: return op->global;
+    case FV_OPT_COUNT_INCLUDE_PAD: return op->count_include_pad;
+    case FV_OPT_GROUPS: return op->groups > 1 ? op->groups : 1;
+    case FV_OPT_LRN_LO: return op->lrn_lo;
+    case FV_OPT_LRN_HI: return op->lrn_hi;
+    case FV_OPT_LRN_ALPHA: return op->lrn_alpha;
+    case FV_OPT_LRN_BETA: return op->lrn_beta;
+    case FV_OPT_LRN_BIAS: return op->lrn_bias;
+    case FV_OPT_ACT_A: return op->act_a;
+    case FV_OPT_ACT_B: return op->act_b;
     default: return -1;
   }
 }
