@@ -4,7 +4,7 @@
 // DepthwiseConv2dNativeBackpropInput and Conv2DBackpropInput):
 //   1. the conv input gradient (flipped filter over the dilated, padded dy),
 //      depthwise and full, on awkward shapes: stride 1 and 2, even and odd
-//      sizes, SAME and VALID, 3×3 and 5×5;
+//      sizes, SAME, VALID and explicit (ONNX) pads, 3×3, 5×5 and 7×7;
 //   2. the constant matMuls of the Fourier parameterization and the Gram
 //      matrices of the diversity term (custom gradients with explicit transposes);
 //   3. the whole peer network's input gradient of a channel mean on
@@ -71,6 +71,10 @@ const cases = [
   { h: 9, w: 9, c: 2, k: 3, s: 2, pad: 'valid' },
   { h: 6, w: 11, c: 3, k: 3, s: 1, pad: 'valid' },
   { h: 16, w: 16, c: 8, k: 3, s: 2, pad: 'same' },
+  // ONNX's explicit pads (tfjs's explicit padding): GoogLeNet's conv1 (7×7, stride 2, pads 3), asymmetric ones
+  { h: 15, w: 14, c: 3, k: 7, s: 2, pad: [[0, 0], [3, 3], [3, 3], [0, 0]] },
+  { h: 9, w: 8, c: 4, k: 3, s: 2, pad: [[0, 0], [0, 2], [1, 0], [0, 0]] },
+  { h: 7, w: 7, c: 3, k: 3, s: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
 ];
 for (const depthwise of [true, false]) {
   for (const { h, w, c, k, s, pad } of cases) {
@@ -86,7 +90,8 @@ for (const depthwise of [true, false]) {
     const mine = t.dataSync().slice();
     t.dispose();
     const ref = await cpuGrad(conv, xv, dyv);
-    report(`${depthwise ? 'depthwise' : 'conv'} dx ${h}x${w}x${c}, ${k}x${k}, stride ${s}, ${pad}`, relErr(mine, ref));
+    const padName = Array.isArray(pad) ? `pads ${pad[1][0]},${pad[2][0]},${pad[1][1]},${pad[2][1]}` : pad;
+    report(`${depthwise ? 'depthwise' : 'conv'} dx ${h}x${w}x${c}, ${k}x${k}, stride ${s}, ${padName}`, relErr(mine, ref));
   }
 }
 

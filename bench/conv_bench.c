@@ -5,7 +5,11 @@
  * (45 GFLOP/s, issue 11). A WASI program built by emcc.mk as
  * build/wasm/bench/conv_bench.wasm, run by bench/bench.mjs; prints figures,
  * asserts nothing. Shapes at 224×224 (inference) and at 128×128 (the Lucid
- * step's map sizes), as the network has them.
+ * step's map sizes), as the network has them. Each 3×3 and 5×5 stride-1 conv has a
+ * second row, "(Winograd)": the same call with the weights also transformed as
+ * the loader does (fv_conv_wino), so conv.c runs Winograd F(2×2, 3×3); its
+ * GFLOP/s count the direct conv's multiply-adds (effective rate, which can
+ * pass the peak: Winograd does 2.25× fewer).
  *
  *   conv                                  size  pixels   K     oc  fwd ms  GFLOP/s  % peak  grad ms  GFLOP/s  % peak
  */
@@ -93,15 +97,26 @@ int main(void) {
       j.w = randoms((size_t)c->oc * K, 2);
       j.b = randoms((size_t)c->oc, 3);
       j.y = randoms((size_t)P * c->oc + 16, 4);
-      float *packed = (float *)malloc(fv_fc_pack_floats(K, c->oc) * sizeof(float));
-      fv_fc_pack(K, c->oc, j.w, packed);
-      s->wpack = packed;
+      float *packed = (float *)malloc(fv_conv_pack_floats(K, c->oc) * sizeof(float));
+      fv_conv_pack(K, c->oc, j.w, packed);
+      s->wpack = packed, s->wgpack = fv_conv_pack_grad_part(K, c->oc, packed);
+      float *wino = NULL;
       const double gflop = 2.0 * P * (double)K * c->oc / 1e9;
-      const double f = median_ms(run_fwd, &j, 200.0), g = median_ms(run_grad, &j, 200.0);
-      printf("%-26s %4d %6d %5d %4d %8.3f %8.2f %6.1f%% %8.3f %8.2f %6.1f%%\n", c->name, size, P, K, c->oc, f,
-             gflop / (f / 1e3), 100.0 * gflop / (f / 1e3) / PEAK_GFLOPS, g, gflop / (g / 1e3),
-             100.0 * gflop / (g / 1e3) / PEAK_GFLOPS);
-      free(packed), free(j.x), free(j.w), free(j.b), free(j.y);
+      for (int pass = 0; pass < 2; pass++) {
+        if (pass) { /* the Winograd row: 3×3 stride 1 only */
+          if ((c->k != 3 && c->k != 5) || c->stride != 1) break;
+          wino = (float *)malloc(fv_conv_wino_floats(c->ic, c->oc, c->k) * sizeof(float));
+          fv_conv_wino(c->ic, c->oc, c->k, j.w, wino);
+          s->wino = wino;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", c->name, pass ? " (Winograd)" : "");
+        const double f = median_ms(run_fwd, &j, 200.0), g = median_ms(run_grad, &j, 200.0);
+        printf("%-26s %4d %6d %5d %4d %8.3f %8.2f %6.1f%% %8.3f %8.2f %6.1f%%\n", name, size, P, K, c->oc, f,
+               gflop / (f / 1e3), 100.0 * gflop / (f / 1e3) / PEAK_GFLOPS, g, gflop / (g / 1e3),
+               100.0 * gflop / (g / 1e3) / PEAK_GFLOPS);
+      }
+      free(wino), free(packed), free(j.x), free(j.w), free(j.b), free(j.y);
     }
   return 0;
 }

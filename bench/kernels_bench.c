@@ -414,6 +414,25 @@ static const char *bench_fv_transform_backward(void) {
   return "Lucid's chain, 224x224";
 }
 
+/* GoogLeNet's inception_3a/3x3 at a 128-px step (16×16, 96 → 128), both directions: with
+ * SIMD on, fv_conv2d runs Winograd over the weights transformed as the loader does */
+static const char *bench_fv_conv2d(void) {
+  static fv_conv_shape s;
+  static float *x, *w, *b, *y, *wino;
+  if (!x) {
+    s.n = 1, s.ih = s.iw = 16, s.ic = 96, s.oc = 128, s.kh = s.kw = 3, s.sh = s.sw = s.dh = s.dw = 1, s.dm = 1;
+    s.pt = s.pb = s.pl = s.pr = 1;
+    fv_conv_shape_pad(&s, FV_PADDING_EXPLICIT);
+    x = take(16 * 16 * 96), w = take(128 * 9 * 96), b = take(128), y = take(16 * 16 * 128);
+    wino = take(fv_conv_wino_floats(96, 128, 3));
+    fv_conv_wino(96, 128, 3, w, wino);
+    s.wino = wino;
+  }
+  fv_conv2d(&s, x, w, b, y);
+  fv_conv2d_grad(&s, y, w, x);
+  return "3x3 96->128 at 16x16, forward + gradient";
+}
+
 static const char *bench_fv_prior_nll(void) {
   static fv_prior *p;
   static float *img, *grad, *scratch;

@@ -7,7 +7,7 @@
 //   mobilenet_v2_step_b4_div        batch 4 + diversity, 1 thread
 //   googlenet_infer_224             224×224 inference, 1 thread        peer: onnxruntime-web, 1 thread
 //   googlenet_infer_224_threads2    the same, 2 threads                peer: onnxruntime-web, 2 threads
-//   googlenet_step_b1               Lucid step 128×128, inception_4c/output channel 97, 1 thread
+//   googlenet_step_b1               Lucid step 128×128, inception_4c/output channel 97, 1 thread   peer: tfjs-wasm (tuned and stock), 1 thread
 //   googlenet_step_b1_threads2      the same, 2 threads
 //   googlenet_step_b4_div           batch 4 + diversity, 1 thread, and its peak WASM memory
 //   googlenet_step_b1_relaxed       googlenet_step_b1 on the relaxed-SIMD build (fused multiply-add), where the runtime has it
@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadEngine, relaxedSimdSupported } from '../wasm/engine.js';
 import { onnxFromModel } from './peer-ort.mjs';
+import { createPeer, tfInfo } from './peer-tfjs.mjs';
 import { median, interleave, profiledStep } from './timing.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -171,7 +172,7 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
   const stepCases = [
     { name: 'mobilenet_v2_step_b1', key: 'v2', layer: M_LAYER, channel: M_CHANNEL, threads: 1, batch: 1, torch: PYTORCH_MOBILENET_STEP_MS, ratio: 0.25 },
     { name: 'mobilenet_v2_step_b4_div', key: 'v2', layer: M_LAYER, channel: M_CHANNEL, threads: 1, batch: 4, diversity: 100 },
-    { name: 'googlenet_step_b1', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 1, batch: 1, torch: PYTORCH_GOOGLENET_STEP_MS, ratio: 0.5 },
+    { name: 'googlenet_step_b1', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 1, batch: 1, torch: PYTORCH_GOOGLENET_STEP_MS, ratio: 0.5, tfjs: true },
     { name: 'googlenet_step_b1_threads2', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 2, batch: 1 },
     { name: 'googlenet_step_b4_div', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 1, batch: 4, diversity: 100, memory: true },
   ];
@@ -185,9 +186,28 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     const e = own ? await loadEngine({ relaxed: !!c.relaxed }) : engines[c.threads];
     const model = own ? e.loadModel(gBytes) : (c.threads === 1 ? models1 : models2)[c.key];
     const r = e.render(model, { size: 128, batch: c.batch, objective: { kind: 'channel', layer: c.layer, channel: c.channel }, ...(c.diversity ? { diversity: c.diversity } : {}) });
-    // 20 warm-up steps, past the 16 redirected-ReLU steps
-    const [f] = await interleave([() => r.step(1)], { warm: [20], budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) });
+    // the tfjs peer (bench/peer-tfjs.mjs, tuned; one thread under Node) on the same network and
+    // weights, its Lucid step redirecting ReLU gradients in its first 16 steps as featviz does
+    // (channel 97 is dead on the noise both start from); bench/check-peer-googlenet.mjs checks it
+    const peer = c.tfjs ? await createPeer(model) : null;
+    const popts = peer && { size: 128, batch: c.batch, layer: model.layerIndex(c.layer), channel: c.channel, input: model.input };
+    const s = peer?.lucid({ ...popts, redirectSteps: 16 });
+    // and the same loop the plain way (tfjs's own ops and gradients, no redirect): what a tfjs user gets untuned
+    const ss = peer?.lucid({ ...popts, stock: true });
+    // 20 warm-up steps (featviz, tuned), past the 16 redirected-ReLU steps
+    const fns = [() => r.step(1)];
+    if (s) fns.push(() => s.step(), () => ss.step());
+    const [f, t, st] = await interleave(fns, { warm: [20, 20, 3], budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) * (s ? 2 : 1) });
     const extra = {};
+    if (t) {
+      const ti = tfInfo();
+      Object.assign(extra, { tfjs_tuned_ms: +t.ms.toFixed(2), tfjs_stock_ms: +st.ms.toFixed(2), tfjs_backend: ti.backend, tfjs_multithread: ti.threads,
+        tfjs_samples: t.n, tfjs_stock_samples: st.n, tfjs_version: ti.version, speedup_vs_tfjs_tuned: +(t.ms / f.ms).toFixed(2),
+        speedup_vs_tfjs_stock: +(st.ms / f.ms).toFixed(2), tfjs_objective_after: +s.objective.toFixed(2), featviz_objective_after: +r.objective.toFixed(2) });
+      s.dispose();
+      ss.dispose();
+      peer.dispose();
+    }
     if (c.torch) {
       extra.pytorch_1thread_ms_issue = c.torch;
       extra.ratio_to_pytorch = +(f.ms / c.torch).toFixed(3);
@@ -202,7 +222,7 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
   const s1 = out.googlenet_step_b1, s2 = out.googlenet_step_b1_threads2;
   s2.speedup_vs_1thread = +(s1.featviz_ms / s2.featviz_ms).toFixed(2);
   s2.target = '>= 1.6x faster than one thread';
-  notes.push('the tfjs peer has no GoogLeNet step: bench/peer-tfjs.mjs writes MobileNet\'s ops only (tfjs\'s wasm backend has the kernels GoogLeNet needs: LRN, LRNGrad, MaxPoolGrad, Concat; not written yet)');
+  notes.push('the tfjs peer\'s MobileNet v2 figures are bench.mjs section 1\'s (tuned and stock; --json adds them to these rows); its GoogLeNet step\'s stock loop has no redirected ReLU, so its channel stays dead (the same work per step)');
 
   for (const m of [models1, models2]) Object.values(m).forEach((x) => x.free());
   Object.values(engines).forEach((e) => e.close());
@@ -211,11 +231,18 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
   console.log('\nNamed workloads (issue 11; median ms, featviz interleaved with its peer where it has one; a shared 2-core machine)');
   console.log('workload                       threads  featviz ms  GFLOP  GFLOP/s  % peak  peer                      peer ms  peer/featviz  samples');
   for (const [name, w] of Object.entries(out)) {
-    const peer = w.onnxruntime_web_ms ? `onnxruntime-web ${w.onnxruntime_web_threads}t` : w.pytorch_1thread_ms_issue ? 'PyTorch 1t (the issue\'s)' : '';
-    const pms = w.onnxruntime_web_ms ?? w.pytorch_1thread_ms_issue;
+    // every peer of the row: the first on its line, the others on lines of their own below it
+    const peers = [];
+    if (w.onnxruntime_web_ms) peers.push([`onnxruntime-web ${w.onnxruntime_web_threads}t`, w.onnxruntime_web_ms, w.onnxruntime_web_samples]);
+    if (w.tfjs_tuned_ms) peers.push(['tfjs-wasm tuned 1t', w.tfjs_tuned_ms, w.tfjs_samples]);
+    if (w.tfjs_stock_ms) peers.push(['tfjs-wasm stock 1t', w.tfjs_stock_ms, w.tfjs_stock_samples]);
+    if (w.pytorch_1thread_ms_issue) peers.push(['PyTorch 1t (the issue\'s)', w.pytorch_1thread_ms_issue, null]);
+    if (!peers.length) peers.push(['', null, null]);
+    const cols = ([peer, pms, pn]) => `${peer.padEnd(24)}  ${pad(pms ? pms.toFixed(1) : '-', 7)}  ${pad(pms ? (pms / w.featviz_ms).toFixed(2) + 'x' : '-', 12)}`;
     console.log(`${name.padEnd(30)} ${pad(w.threads, 7)}  ${pad(w.featviz_ms.toFixed(1), 10)}  ${pad(w.gflop.toFixed(2), 5)}  ${pad(w.gflops.toFixed(1), 7)}  ${pad(w.pct_peak.toFixed(1), 6)}  ` +
-      `${peer.padEnd(24)}  ${pad(pms ? pms.toFixed(1) : '-', 7)}  ${pad(pms ? (pms / w.featviz_ms).toFixed(2) + 'x' : '-', 12)}  ${pad(w.samples, 7)}` +
+      `${cols(peers[0])}  ${pad(peers[0][2] ? `${w.samples}/${peers[0][2]}` : w.samples, 7)}` +
       `${w.peak_wasm_mb ? `  peak ${w.peak_wasm_mb} MB` : ''}${w.speedup_vs_1thread ? `  ${w.speedup_vs_1thread}x one thread` : ''}`);
+    for (const p of peers.slice(1)) console.log(`${''.padEnd(73)}${cols(p)}  ${pad(p[2] ? `${w.samples}/${p[2]}` : '', 7)}`);
   }
   console.log(`\nGoogLeNet per-op profile (googlenet_step_b1; median of single profiled steps, ${gProfile.step_ms} ms profiled)`);
   for (const p of gProfile.ops) console.log(`  ${p.op.padEnd(40)} ${pad(p.ms.toFixed(2), 7)} ms  ${pad(p.share.toFixed(1), 5)}%  ${p.gflops ? pad(p.gflops.toFixed(1), 5) + ' GFLOP/s' : ''}`);

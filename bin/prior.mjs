@@ -2,31 +2,42 @@
 // fitting a Gaussian mixture of 8x8 patches to a folder of photos (the recipe is
 // wasm/prior-fit.js's), scoring images under one, and finding a render's prior.
 import { writeFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadEngine } from '../wasm/engine.js';
 import { FvError, PRIOR_WEIGHT } from '../wasm/options.js';
-import { startFit, PRIOR_FIT_DEFAULTS } from '../wasm/prior-fit.js';
+import { startFit, PRIOR_FIT_DEFAULTS, SHIPPED_PRIOR_NAME } from '../wasm/prior-fit.js';
 import { UsageError, ROOT, readInput, sha256, intFlag } from './inputs.mjs';
 import { listPhotos } from './examples.mjs';
 
 // the prior fitted on the store's photos, made by scripts/setup.sh (git-ignored: ~0.6 MB)
-export const SHIPPED_PRIOR = 'models/prior-store.bin';
+export const SHIPPED_PRIOR = `models/${SHIPPED_PRIOR_NAME}`;
 
 const D = PRIOR_FIT_DEFAULTS;
 export const PRIOR_USAGE = `  prior fit DIR --out prior.bin [--components ${D.components}] [--iterations ${D.iterations}] [--stride ${D.stride}]
            [--max-patches ${D.maxPatches}] [--seed 0]     fit a Gaussian mixture of 8x8 patches to the photos in DIR (EM)
   prior score prior.bin IMAGE...                    each image's mean −log p per patch coordinate (lower: likelier)
            render --prior prior.bin [--prior-weight W]: the render subtracts W (default ${PRIOR_WEIGHT}) times the prior's
-           −log p; --prior-weight alone uses ${SHIPPED_PRIOR}; a manifest's prior is found beside it`;
+           −log p; --prior-weight alone uses ${SHIPPED_PRIOR}; a manifest's prior is found beside it (the page's
+           "download prior.bin" saves it under the name the manifest records), then in models/`;
 
 /** The prior a render reads: --prior FILE; else a manifest's (beside it, then models/), checked
  * against its sha256; else the shipped one when the objective has a prior term; else null. */
 export function openPrior(engine, v, manifest, weighs) {
+  const rec = manifest?.prior;
   let path = v.prior;
-  if (!path && manifest?.prior) {
-    const beside = join(dirname(v.manifest), manifest.prior.file);
-    path = existsSync(beside) ? beside : join(ROOT, 'models', manifest.prior.file);
+  if (!path && rec) {
+    if (typeof rec.file !== 'string' || !rec.file || rec.file !== basename(rec.file)) {
+      throw new Error(`${v.manifest}: its prior's file must be a file name, got ${JSON.stringify(rec.file)}`);
+    }
+    const dir = resolve(dirname(v.manifest)), beside = join(dir, rec.file), models = join(ROOT, 'models', rec.file);
+    path = [beside, models].find((f) => existsSync(f));
+    if (!path) {
+      const get = rec.file === SHIPPED_PRIOR_NAME ? `bash scripts/setup.sh makes ${SHIPPED_PRIOR}`
+        : `download it from the page that rendered it ("download prior.bin" under Prior weight) into ${dir}`;
+      throw new Error(`the manifest's prior ${rec.file} (sha256 ${rec.sha256}) is neither beside the manifest (${beside}) ` +
+        `nor in models/: ${get}, or make it with: ${rec.made}`);
+    }
   }
   if (!path && weighs) path = join(ROOT, SHIPPED_PRIOR);
   if (!path) return null;
@@ -34,9 +45,9 @@ export function openPrior(engine, v, manifest, weighs) {
     throw new UsageError(`--prior-weight needs a prior: --prior FILE, or ${SHIPPED_PRIOR} (bash scripts/setup.sh makes it)`);
   }
   const bytes = readInput(path, 'prior');
-  if (manifest?.prior?.sha256 && sha256(bytes) !== manifest.prior.sha256) {
+  if (rec?.sha256 && sha256(bytes) !== rec.sha256) {
     throw new Error(`${path} is not the manifest's prior (sha256 ${sha256(bytes).slice(0, 12)}…, the manifest's ` +
-      `${manifest.prior.sha256.slice(0, 12)}…); make it with: ${manifest.prior.made}`);
+      `${rec.sha256.slice(0, 12)}…): a damaged or different file; make it with: ${rec.made}`);
   }
   try {
     return { prior: engine.loadPrior(bytes), bytes, path };

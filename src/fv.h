@@ -125,6 +125,16 @@ typedef enum {
   FV_OPT_KEEP_DIMS,                     /* MEAN: 0 or 1 */
   FV_OPT_MEAN_AXES,                     /* MEAN: bitmask over NHWC axes (bit 1 = H, bit 2 = W) */
   FV_OPT_BETA,                          /* SOFTMAX */
+  FV_OPT_PAD_TOP, FV_OPT_PAD_LEFT,      /* padding 2 (explicit): pads before H and W (0 otherwise) */
+  FV_OPT_PAD_BOTTOM, FV_OPT_PAD_RIGHT,  /* ... and after */
+  FV_OPT_CEIL_MODE,                     /* pools with explicit pads: output size rounded up, windows past the edge cut */
+  FV_OPT_GLOBAL,                        /* pools: the window is the whole input map, at any input size */
+  FV_OPT_COUNT_INCLUDE_PAD,             /* AVERAGE_POOL_2D with explicit pads: the divisor counts the pads */
+  FV_OPT_GROUPS,                        /* CONV_2D: groups (1 = ordinary); 1 for other ops */
+  FV_OPT_LRN_LO, FV_OPT_LRN_HI,         /* LRN: channels before / after c in the window (ONNX size 5: 2, 2) */
+  FV_OPT_LRN_ALPHA,                     /* LRN: alpha per element (ONNX's alpha / size) */
+  FV_OPT_LRN_BETA, FV_OPT_LRN_BIAS,     /* LRN: y = x / (bias + alpha · Σ window x²)^beta */
+  FV_OPT_ACT_A, FV_OPT_ACT_B,           /* ACTIVATION's parameters (CLIP's range, LEAKY_RELU's slope, ...) */
   FV_OPT_COUNT
 } fv_op_option;
 int fv_model_input_tensor(const fv_model *m);                /* the image input's tensor */

@@ -173,6 +173,7 @@ static int plan_op(plan_ctx *c, int i) {
       if (g == 1 && w->packed) { /* both directions' panels, packed at load (model.c) */
         c->geo[i].wpack = w->packed;
         c->geo[i].wgpack = fv_conv_pack_grad_part(w->dims[1] * w->dims[2] * w->dims[3], w->dims[0], w->packed);
+        c->geo[i].wino = w->wino; /* 3×3 s1: conv.c runs it when the shape fits (winograd.h) */
       }
       return 1;
     }
@@ -557,19 +558,19 @@ static void forward_op(fv_graph *g, int i) {
       break;
     }
     case FV_OP_AVGPOOL2D:
-      fv_avgpool2d(s, x, y); /* pools apply the fused activation themselves */
+      fv_split_avgpool2d(s, x, y); /* pools apply the fused activation themselves */
       break;
     case FV_OP_MAXPOOL2D:
-      fv_maxpool2d(s, x, y);
+      fv_split_maxpool2d(s, x, y);
       break;
     case FV_OP_ACT: {
       const fv_act_params u = {op->act, op->act_a, op->act_b};
-      fv_unary(&u, ny, x, y);
+      fv_split_unary(&u, ny, x, y);
       break;
     }
     case FV_OP_LRN: {
       const fv_lrn_shape ls = lrn_shape(op, yd);
-      fv_lrn(&ls, x, y);
+      fv_split_lrn(&ls, x, y);
       break;
     }
     case FV_OP_SLICE: {
@@ -701,7 +702,7 @@ static void backward_op(fv_graph *g, int i, int redirect) {
     }
     case FV_OP_MAXPOOL2D: {
       float *dx = dx_of(g, in0);
-      if (dx) fv_maxpool2d_grad(s, value(g, in0), y, dy, dx);
+      if (dx) fv_split_maxpool2d_grad(s, value(g, in0), y, dy, dx);
       break;
     }
     case FV_OP_ACT: {
@@ -709,13 +710,13 @@ static void backward_op(fv_graph *g, int i, int redirect) {
       /* RELU/RELU6 were applied above: what is left is dx += dy */
       const fv_act_params u = {op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6 ? FV_ACT_NONE : op->act, op->act_a,
                           op->act_b};
-      if (dx) fv_unary_grad(&u, ny, value(g, in0), y, dy, dx);
+      if (dx) fv_split_unary_grad(&u, ny, value(g, in0), y, dy, dx);
       break;
     }
     case FV_OP_LRN: {
       float *dx = dx_of(g, in0);
       const fv_lrn_shape ls = lrn_shape(op, yd);
-      if (dx) fv_lrn_grad(&ls, value(g, in0), y, dy, dx);
+      if (dx) fv_split_lrn_grad(&ls, value(g, in0), y, dy, dx);
       break;
     }
     case FV_OP_SLICE: {

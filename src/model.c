@@ -115,6 +115,7 @@ void fv_model_free(fv_model *m) {
     free(m->tensors[i].name);
     free(m->tensors[i].data);
     free(m->tensors[i].packed);
+    free(m->tensors[i].wino);
   }
   for (int i = 0; i < m->n_ops; i++) free(m->ops[i].inputs);
   free(m->tensors);
@@ -134,8 +135,10 @@ static int description_ok(int bgr, const float *scale, const float *offset) {
 
 /* The SIMD GEMMs read CONV_2D weights ([oc][kh·kw·ic], the im2col GEMM's
  * matrix) as panels of 8 output channels forward and 8 input columns
- * backward (fv_conv_pack): packed here once, instead of on every call. Plain
- * SIMD builds only. */
+ * backward (fv_conv_pack): packed here once, instead of on every call. A 3×3
+ * or 5×5 stride-1 conv's weights are also Winograd-transformed (fv_conv_wino:
+ * 16/9 of the weights for each direction of a 3×3, and 4× for its F(4×4)
+ * forward; 36/25 each for a 5×5). Plain SIMD builds only. */
 static int pack_conv_weights(fv_model *m, fv_error *err) {
 #ifdef __wasm_simd128__
   for (int i = 0; i < m->n_ops; i++) {
@@ -150,6 +153,16 @@ static int pack_conv_weights(fv_model *m, fv_error *err) {
       return 0;
     }
     fv_conv_pack(K, w->dims[0], w->data, w->packed);
+    const int r = w->dims[1];
+    if ((r != 3 && r != 5) || w->dims[2] != r || op->stride_h != 1 || op->stride_w != 1 || op->dil_h != 1 || op->dil_w != 1)
+      continue;
+    const int ic = w->dims[3], oc = w->dims[0];
+    w->wino = (float *)malloc(fv_conv_wino_floats(ic, oc, r) * sizeof(float));
+    if (!w->wino) {
+      fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory transforming the weights of layer %d", i);
+      return 0;
+    }
+    fv_conv_wino(ic, oc, r, w->data, w->wino);
   }
 #else
   (void)m, (void)err;
@@ -420,6 +433,21 @@ double fv_model_op_option(const fv_model *m, int layer, int key) {
     case FV_OPT_KEEP_DIMS: return op->keep_dims;
     case FV_OPT_MEAN_AXES: return op->mean_axes;
     case FV_OPT_BETA: return op->beta;
+    case FV_OPT_PAD_TOP: return op->padding == FV_PADDING_EXPLICIT ? op->pad_t : 0;
+    case FV_OPT_PAD_LEFT: return op->padding == FV_PADDING_EXPLICIT ? op->pad_l : 0;
+    case FV_OPT_PAD_BOTTOM: return op->padding == FV_PADDING_EXPLICIT ? op->pad_b : 0;
+    case FV_OPT_PAD_RIGHT: return op->padding == FV_PADDING_EXPLICIT ? op->pad_r : 0;
+    case FV_OPT_CEIL_MODE: return op->ceil_mode;
+    case FV_OPT_GLOBAL: return op->global;
+    case FV_OPT_COUNT_INCLUDE_PAD: return op->count_include_pad;
+    case FV_OPT_GROUPS: return op->groups > 1 ? op->groups : 1;
+    case FV_OPT_LRN_LO: return op->lrn_lo;
+    case FV_OPT_LRN_HI: return op->lrn_hi;
+    case FV_OPT_LRN_ALPHA: return op->lrn_alpha;
+    case FV_OPT_LRN_BETA: return op->lrn_beta;
+    case FV_OPT_LRN_BIAS: return op->lrn_bias;
+    case FV_OPT_ACT_A: return op->act_a;
+    case FV_OPT_ACT_B: return op->act_b;
     default: return -1;
   }
 }

@@ -80,6 +80,7 @@ typedef struct {
   int dims[FV_MAX_RANK];  /* shape as stored in the file */
   float *data;            /* constant tensors: dequantized f32 (owned); activations: NULL */
   float *packed;          /* CONV_2D weights in the SIMD GEMMs' panel layouts (fv_conv_pack; owned), or NULL */
+  float *wino;            /* 3×3 stride-1 CONV_2D weights Winograd-transformed, packed (fv_conv_wino; owned), or NULL */
   /* quantization of the tensor in the file (scale 0 = none); kept for the input range */
   float scale;
   int zero_point;

@@ -31,7 +31,7 @@ static void items_part(void *p, int t, int u0, int u1) {
 /* fn(ctx, begin, end) over [0, count) in parts of at least min_items items and
  * about MIN_WORK of the call's work each; the whole range at once when that
  * makes one part or there is one thread. */
-void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
+static void split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
   double parts = count / (min_items > 0 ? min_items : 1);
   if (parts > work / MIN_WORK) parts = work / MIN_WORK;
   if (parts < 2 || fv_threads_count() < 2) {
@@ -42,6 +42,10 @@ void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void
   fv_threads_for(j.parts, items_part, &j);
 }
 
+void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
+  split_items(count, min_items, work, fn, ctx);
+}
+
 /* One kernel call's arguments. in: x or dy; out: y or dx. */
 typedef struct {
   const fv_conv_shape *s;
@@ -50,6 +54,9 @@ typedef struct {
   int n, ic, oc;
   fv_act act;
   size_t per_item;
+  const float *x, *y;         /* gradients that read the op's input and output (pools, LRN, unary) */
+  const fv_act_params *u;     /* unary ops */
+  const fv_lrn_shape *lrn;
 } call;
 
 static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -104,7 +111,9 @@ static void fc_grad_rows(void *p, int t, int r0, int r1) {
  * conv on those output rows into an image of rows [r0, r1) (padding moved to
  * match) skips the taps outside it, as it skips padding. */
 
-static void conv_rows_fwd(const call *c, int n, int r0, int r1, int depthwise) {
+enum { K_CONV, K_DWCONV, K_MAXPOOL, K_AVGPOOL };
+
+static void conv_rows_fwd(const call *c, int n, int r0, int r1, int kind) {
   const fv_conv_shape *s = c->s;
   fv_conv_shape r = *s;
   r.n = 1;
@@ -112,17 +121,44 @@ static void conv_rows_fwd(const call *c, int n, int r0, int r1, int depthwise) {
   r.pt = s->pt - r0 * s->sh;
   const float *x = c->in + (size_t)n * s->ih * s->iw * s->ic;
   float *y = c->out + ((size_t)n * s->oh + r0) * s->ow * s->oc;
-  if (depthwise) fv_dwconv2d(&r, x, c->w, c->b, y);
+  if (kind == K_DWCONV) fv_dwconv2d(&r, x, c->w, c->b, y);
+  else if (kind == K_MAXPOOL) fv_maxpool2d(&r, x, y);
+  else if (kind == K_AVGPOOL) fv_avgpool2d(&r, x, y);
   else fv_conv2d(&r, x, c->w, c->b, y);
 }
 
-static void conv_rows_grad(const call *c, int n, int r0, int r1, int depthwise) {
+/* Output rows [*o0, *o1) of s with a tap in input rows [r0, r1): oy·sh − pt + ky·dh in it for some ky. */
+static int rows_reaching(const fv_conv_shape *s, int r0, int r1, int *o0, int *o1) {
+  *o0 = floor_div(r0 + s->pt - (s->kh - 1) * s->dh + s->sh - 1, s->sh), *o1 = floor_div(r1 - 1 + s->pt, s->sh) + 1;
+  if (*o0 < 0) *o0 = 0;
+  if (*o1 > s->oh) *o1 = s->oh;
+  return *o0 < *o1;
+}
+
+/* Max pool: the windows over output rows reaching input rows [r0, r1), each window's argmax
+ * found over the whole window (the x rows outside the part are read), added only where it
+ * falls inside [r0, r1) (gy0, gy1): each dx element gets its terms in the serial order. */
+static void maxpool_rows_grad(const call *c, int n, int r0, int r1) {
   const fv_conv_shape *s = c->s;
-  /* output rows with a tap in [r0, r1): oy·sh − pt + ky·dh in it for some ky */
-  int o0 = floor_div(r0 + s->pt - (s->kh - 1) * s->dh + s->sh - 1, s->sh), o1 = floor_div(r1 - 1 + s->pt, s->sh) + 1;
-  if (o0 < 0) o0 = 0;
-  if (o1 > s->oh) o1 = s->oh;
-  if (o0 >= o1) return; /* nothing reaches these rows */
+  int o0, o1;
+  if (!rows_reaching(s, r0, r1, &o0, &o1)) return;
+  fv_conv_shape r = *s;
+  r.n = 1;
+  r.oh = o1 - o0;
+  r.pt = s->pt - o0 * s->sh;
+  r.gy0 = r0, r.gy1 = r1;
+  const size_t in_image = (size_t)s->ih * s->iw * s->ic;
+  fv_maxpool2d_grad(&r, c->x + n * in_image, NULL, c->in + ((size_t)n * s->oh + o0) * s->ow * s->oc, c->out + n * in_image);
+}
+
+static void conv_rows_grad(const call *c, int n, int r0, int r1, int kind) {
+  const fv_conv_shape *s = c->s;
+  if (kind == K_MAXPOOL) {
+    maxpool_rows_grad(c, n, r0, r1);
+    return;
+  }
+  int o0, o1;
+  if (!rows_reaching(s, r0, r1, &o0, &o1)) return; /* nothing reaches these rows */
   fv_conv_shape r = *s;
   r.n = 1;
   r.ih = r1 - r0;
@@ -130,31 +166,41 @@ static void conv_rows_grad(const call *c, int n, int r0, int r1, int depthwise) 
   r.pt = s->pt + r0 - o0 * s->sh;
   const float *dy = c->in + ((size_t)n * s->oh + o0) * s->ow * s->oc;
   float *dx = c->out + ((size_t)n * s->ih + r0) * s->iw * s->ic;
-  if (depthwise) fv_dwconv2d_grad(&r, dy, c->w, dx);
+  if (kind == K_DWCONV) fv_dwconv2d_grad(&r, dy, c->w, dx);
   else fv_conv2d_grad(&r, dy, c->w, dx);
 }
 
 /* Rows [b, e) of the batch's rows (per image: oh forward, ih backward), image by image. */
-static void each_image_rows(const call *c, int b, int e, int rows, int grad, int depthwise) {
+static void each_image_rows(const call *c, int b, int e, int rows, int grad, int kind) {
   while (b < e) {
     const int n = b / rows, r0 = b % rows, r1 = e - n * rows < rows ? e - n * rows : rows;
-    if (grad) conv_rows_grad(c, n, r0, r1, depthwise);
-    else conv_rows_fwd(c, n, r0, r1, depthwise);
+    if (grad) conv_rows_grad(c, n, r0, r1, kind);
+    else conv_rows_fwd(c, n, r0, r1, kind);
     b = (n + 1) * rows;
   }
 }
 
-static void conv_fwd_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->oh, 0, 0); }
-static void conv_grad_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->ih, 1, 0); }
-static void dw_fwd_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->oh, 0, 1); }
-static void dw_grad_part(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->ih, 1, 1); }
+#define ROWS_PART(name, rows, grad, kind) \
+  static void name(void *p, int t, int b, int e) { each_image_rows((const call *)p, b, e, ((const call *)p)->s->rows, grad, kind); }
+ROWS_PART(conv_fwd_part, oh, 0, K_CONV)
+ROWS_PART(conv_grad_part, ih, 1, K_CONV)
+ROWS_PART(dw_fwd_part, oh, 0, K_DWCONV)
+ROWS_PART(dw_grad_part, ih, 1, K_DWCONV)
+ROWS_PART(maxpool_fwd_part, oh, 0, K_MAXPOOL)
+ROWS_PART(maxpool_grad_part, ih, 1, K_MAXPOOL)
+ROWS_PART(avgpool_fwd_part, oh, 0, K_AVGPOOL)
 
 static void conv_blocks_part(void *p, int t, int b0, int b1) {
   const call *c = (const call *)p;
   fv_conv2d_block_range(c->s, c->in, c->w, c->b, c->out, b0, b1);
 }
 
-/* Multiply-adds of a conv family op (forward or input gradient alike). */
+static void conv_grad_blocks_part(void *p, int t, int b0, int b1) {
+  const call *c = (const call *)p;
+  fv_conv2d_grad_block_range(c->s, c->in, c->w, c->out, b0, b1);
+}
+
+/* Multiply-adds of a conv family op (forward or input gradient alike; a pool's taps). */
 static double conv_work(const fv_conv_shape *s, int depthwise) {
   const double k = (double)s->kh * s->kw * (depthwise ? 1 : s->ic / (s->groups > 1 ? s->groups : 1));
   return (double)s->n * s->oh * s->ow * s->oc * k;
@@ -167,42 +213,44 @@ void fv_split_conv2d(const fv_conv_shape *s, const float *x, const float *w, con
   const double work = conv_work(s, 0);
   if (fv_conv2d_is_pointwise(s)) {
     const int P = s->n * s->oh * s->ow;
-    fv_split_items(P, GEMM_MIN_ROWS, work, pointwise_fwd, &c);
+    split_items(P, GEMM_MIN_ROWS, work, pointwise_fwd, &c);
     return;
   }
   const int blocks = fv_conv2d_blocks(s);
-  if (blocks > 0) fv_split_items(blocks, 1, work, conv_blocks_part, &c); /* the SIMD im2col blocks */
-  else fv_split_items(s->n * s->oh, 1, work, conv_fwd_part, &c);
+  if (blocks > 0) split_items(blocks, 1, work, conv_blocks_part, &c); /* the SIMD im2col blocks */
+  else split_items(s->n * s->oh, 1, work, conv_fwd_part, &c);
 }
 
 void fv_split_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   call c = {.s = s, .in = dy, .w = w, .out = dx};
   const double work = conv_work(s, 0);
-  if (fv_conv2d_is_pointwise(s)) fv_split_items(s->n * s->oh * s->ow, 1, work, pointwise_grad, &c);
+  const int blocks = fv_conv2d_grad_blocks(s);
+  if (fv_conv2d_is_pointwise(s)) split_items(s->n * s->oh * s->ow, 1, work, pointwise_grad, &c);
+  else if (blocks > 0) split_items(blocks, 1, work, conv_grad_blocks_part, &c); /* Winograd tiles of dx */
   /* a part re-runs the output rows on its borders: at least 4 strides of input rows each */
-  else fv_split_items(s->n * s->ih, 4 * s->sh, work, conv_grad_part, &c);
+  else split_items(s->n * s->ih, 4 * s->sh, work, conv_grad_part, &c);
 }
 
 void fv_split_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
   call c = {.s = s, .in = x, .w = w, .b = b, .out = y};
-  fv_split_items(s->n * s->oh, 1, conv_work(s, 1), dw_fwd_part, &c);
+  split_items(s->n * s->oh, 1, conv_work(s, 1), dw_fwd_part, &c);
 }
 
 void fv_split_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   call c = {.s = s, .in = dy, .w = w, .out = dx};
-  fv_split_items(s->n * s->ih, 1, conv_work(s, 1), dw_grad_part, &c);
+  split_items(s->n * s->ih, 1, conv_work(s, 1), dw_grad_part, &c);
 }
 
 void fv_split_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) {
   call c = {.in = x, .w = w, .b = b, .out = y, .n = n, .ic = ic, .oc = oc, .act = act};
   const double work = (double)n * ic * oc;
-  if (n >= GEMM_MIN_ROWS) fv_split_items(n, GEMM_MIN_ROWS, work, fc_rows, &c);
-  else fv_split_items(n * ((oc + FC_COLS - 1) / FC_COLS), 1, work, fc_cols, &c);
+  if (n >= GEMM_MIN_ROWS) split_items(n, GEMM_MIN_ROWS, work, fc_rows, &c);
+  else split_items(n * ((oc + FC_COLS - 1) / FC_COLS), 1, work, fc_cols, &c);
 }
 
 void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx) {
   call c = {.in = dy, .w = w, .out = dx, .n = n, .ic = ic, .oc = oc};
-  fv_split_items(n, 1, (double)n * ic * oc, fc_grad_rows, &c);
+  split_items(n, 1, (double)n * ic * oc, fc_grad_rows, &c);
 }
 
 /* ---- activation mask ---------------------------------------------------------------------------- */
@@ -222,11 +270,95 @@ void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float
   const size_t total = (size_t)n * per_item;
   if (act == FV_ACT_NONE) return;
   if (redirect) { /* Lucid's rule looks at a whole batch item */
-    fv_split_items(n, 1, (double)total, act_items, &c);
+    split_items(n, 1, (double)total, act_items, &c);
     return;
   }
   /* blocks of 1024 elements; the tail past the last whole block on this thread */
   const size_t blocks = total / 1024;
-  fv_split_items((int)blocks, 1, (double)blocks * 1024, act_elems, &c);
+  split_items((int)blocks, 1, (double)blocks * 1024, act_elems, &c);
   if (total > blocks * 1024) fv_act_grad(act, 1, total - blocks * 1024, y + blocks * 1024, dy + blocks * 1024, 0);
+}
+
+/* ---- pools: output rows forward; the max pool's gradient by input rows ------------------------------ */
+
+void fv_split_maxpool2d(const fv_conv_shape *s, const float *x, float *y) {
+  call c = {.s = s, .in = x, .out = y};
+  split_items(s->n * s->oh, 1, conv_work(s, 1), maxpool_fwd_part, &c);
+}
+
+void fv_split_avgpool2d(const fv_conv_shape *s, const float *x, float *y) {
+  call c = {.s = s, .in = x, .out = y};
+  split_items(s->n * s->oh, 1, conv_work(s, 1), avgpool_fwd_part, &c);
+}
+
+void fv_split_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx) {
+  call c = {.s = s, .in = dy, .out = dx, .x = x, .y = y};
+  if (s->gy1) { /* already a part */
+    fv_maxpool2d_grad(s, x, y, dy, dx);
+    return;
+  }
+  /* a part re-runs the output rows on its borders: at least a window of input rows each */
+  split_items(s->n * s->ih, s->kh, conv_work(s, 1), maxpool_grad_part, &c);
+}
+
+/* ---- elementwise: blocks of 1024 floats (a multiple of the SIMD kernels' 4, so each element
+ * takes the same path as in the whole call), the tail with the last block ------------------------------ */
+
+#define ELEMS 1024
+
+static void elems_parts(size_t n, fv_range_fn *fn, void *ctx) {
+  const int blocks = (int)((n + ELEMS - 1) / ELEMS);
+  split_items(blocks, 1, (double)n, fn, ctx);
+}
+/* [b, e) blocks of c->per_item (= n) floats: the element range */
+static inline size_t elem_end(const call *c, int e) { return (size_t)e * ELEMS < c->per_item ? (size_t)e * ELEMS : c->per_item; }
+
+static void unary_part(void *p, int t, int b, int e) {
+  const call *c = (const call *)p;
+  const size_t i = (size_t)b * ELEMS;
+  fv_unary(c->u, elem_end(c, e) - i, c->in + i, c->out + i);
+}
+
+static void unary_grad_part(void *p, int t, int b, int e) {
+  const call *c = (const call *)p;
+  const size_t i = (size_t)b * ELEMS;
+  fv_unary_grad(c->u, elem_end(c, e) - i, c->x ? c->x + i : NULL, c->y ? c->y + i : NULL, c->in + i, c->out + i);
+}
+
+void fv_split_unary(const fv_act_params *u, size_t n, const float *x, float *y) {
+  call c = {.u = u, .in = x, .out = y, .per_item = n};
+  elems_parts(n, unary_part, &c);
+}
+
+void fv_split_unary_grad(const fv_act_params *u, size_t n, const float *x, const float *y, const float *dy, float *dx) {
+  call c = {.u = u, .in = dy, .out = dx, .x = x, .y = y, .per_item = n};
+  elems_parts(n, unary_grad_part, &c);
+}
+
+/* ---- LRN: pixels (each pixel's channels are one sum) ------------------------------------------------ */
+
+static void lrn_part(void *p, int t, int b, int e) {
+  const call *c = (const call *)p;
+  fv_lrn_shape r = *c->lrn;
+  r.pixels = (size_t)(e - b);
+  const size_t off = (size_t)b * r.c;
+  fv_lrn(&r, c->in + off, c->out + off);
+}
+
+static void lrn_grad_part(void *p, int t, int b, int e) {
+  const call *c = (const call *)p;
+  fv_lrn_shape r = *c->lrn;
+  r.pixels = (size_t)(e - b);
+  const size_t off = (size_t)b * r.c;
+  fv_lrn_grad(&r, c->x + off, c->y + off, c->in + off, c->out + off);
+}
+
+void fv_split_lrn(const fv_lrn_shape *s, const float *x, float *y) {
+  call c = {.lrn = s, .in = x, .out = y};
+  split_items((int)s->pixels, 1, (double)s->pixels * s->c * (s->lo + s->hi + 1), lrn_part, &c);
+}
+
+void fv_split_lrn_grad(const fv_lrn_shape *s, const float *x, const float *y, const float *dy, float *dx) {
+  call c = {.lrn = s, .in = dy, .out = dx, .x = x, .y = y};
+  split_items((int)s->pixels, 1, 2.0 * s->pixels * s->c * (s->lo + s->hi + 1), lrn_grad_part, &c);
 }

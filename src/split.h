@@ -17,7 +17,11 @@
  *    gets its terms in the serial order (the output rows on a part's border
  *    are run by both neighbours);
  *  - the activation mask splits elements (a redirected ReLU, whose rule is
- *    per batch item, splits items).
+ *    per batch item, splits items); so do the unary ops, in blocks of 1024;
+ *  - pools split output rows forward; the max pool's gradient splits input
+ *    rows: a part runs the windows that reach its rows, finds each window's
+ *    argmax over the whole window and adds only into its own rows (gy0, gy1);
+ *  - LRN splits pixels, forward and gradient.
  * A part is one call of the kernel on a shifted sub-problem (pointers, sizes,
  * padding), so the kernels need no changes for it; only the SIMD conv's
  * blocks are the kernel's own (fv_conv2d_block_range).
@@ -50,5 +54,12 @@ void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, fl
 
 void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx);
 void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect);
+void fv_split_maxpool2d(const fv_conv_shape *s, const float *x, float *y);
+void fv_split_avgpool2d(const fv_conv_shape *s, const float *x, float *y);
+void fv_split_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx);
+void fv_split_unary(const fv_act_params *u, size_t n, const float *x, float *y);
+void fv_split_unary_grad(const fv_act_params *u, size_t n, const float *x, const float *y, const float *dy, float *dx);
+void fv_split_lrn(const fv_lrn_shape *s, const float *x, float *y);
+void fv_split_lrn_grad(const fv_lrn_shape *s, const float *x, const float *y, const float *dy, float *dx);
 
 #endif

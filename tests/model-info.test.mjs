@@ -144,7 +144,8 @@ test('indices out of range give the error value (C) or an FvError (JS), and the 
   }
   assert.equal(c.fv_model_op_input(p, 0, 3), -1); // CONV_2D has inputs 0..2
   assert.equal(c.fv_model_op_input(p, 0, -1), -1);
-  assert.equal(c.fv_model_op_option(p, 0, 13), -1); // FV_OPT_COUNT
+  assert.equal(c.fv_model_op_option(p, 0, 28), -1); // FV_OPT_COUNT
+  assert.notEqual(c.fv_model_op_option(p, 0, 27), -1); // the last option Model.op() reads (FV_OPT_ACT_B)
   assert.equal(c.fv_model_op_option(p, 0, -1), -1);
   for (const t of [-1, nt, 1 << 30]) {
     assert.equal(c.fv_model_tensor_rank(p, t), -1);
@@ -168,4 +169,80 @@ test('indices out of range give the error value (C) or an FvError (JS), and the 
   assert.deepEqual(again.layer(0).data, inf.layer(0).data);
   again.free();
   im.free();
+});
+
+// GoogLeNet (ONNX from Caffe): the options an ONNX graph brings — explicit pads, ceil-mode pools,
+// LRN, concat axis — checked against BVLC GoogLeNet's published prototxt, and a ceil-mode max
+// pool and an LRN recomputed here from the view's options against the engine's own outputs.
+test('GoogLeNet through the view: explicit pads, ceil-mode pools, LRN and concat options', () => {
+  const g = fv.loadModel(readFileSync(modelPath('googlenet_bvlc.onnx')));
+  const ops = Array.from({ length: g.layerCount }, (_, i) => g.op(i)), names = g.layers().map((l) => l.name);
+  const at = (name) => ops[names.indexOf(name)].options;
+  const pads = (o) => [o.padTop, o.padLeft, o.padBottom, o.padRight];
+  const c1 = at('conv1/7x7_s2_pre_relu');
+  assert.deepEqual([c1.padding, ...pads(c1), c1.strideH, c1.groups], ['explicit', 3, 3, 3, 3, 2, 1]); // kernel 7, stride 2, pad 3
+  assert.deepEqual(pads(at('inception_3a/3x3_pre_relu')), [1, 1, 1, 1]);
+  assert.deepEqual(pads(at('inception_3a/5x5_pre_relu')), [2, 2, 2, 2]);
+  assert.equal(at('inception_3a/1x1_pre_relu').padding, 'valid');
+  // Caffe's pools round up: 3×3 stride 2 without pads in ceil mode; the inception pools 3×3 stride 1 pad 1
+  const p1 = at('pool1/3x3_s2');
+  assert.deepEqual([p1.filterH, p1.strideH, p1.padding, ...pads(p1), p1.ceilMode, p1.global], [3, 2, 'explicit', 0, 0, 0, 0, 1, 0]);
+  assert.deepEqual([...pads(at('inception_3a/pool')), at('inception_3a/pool').strideH], [1, 1, 1, 1, 1]);
+  assert.equal(at('pool5/7x7_s1').global, 1);
+  assert.equal(ops.filter((o) => o.kind === 'MAX_POOL_2D' && o.options.ceilMode === 1).length, 13);
+  // LRN local_size 5, alpha 1e-4 (ONNX: over the window, so 2e-5 per element), beta 0.75, k 1
+  const lrn = ops.filter((o) => o.kind === 'LOCAL_RESPONSE_NORMALIZATION');
+  assert.equal(lrn.length, 2);
+  for (const { options: o } of lrn) {
+    assert.deepEqual([o.lrnLo, o.lrnHi, o.lrnBeta, o.lrnBias], [2, 2, 0.75, 1]);
+    assert.equal(o.lrnAlpha, Math.fround(1e-4 / 5));
+  }
+  // nine inception modules, each the concat of four branches along channels (NHWC axis 3)
+  const cat = ops.filter((o) => o.kind === 'CONCATENATION');
+  assert.equal(cat.length, 9);
+  assert.ok(cat.every((o) => o.options.axis === 3 && o.inputs.length === 4));
+  assert.ok(ops.filter((o) => o.kind === 'CONV_2D').every((o) => o.options.groups === 1));
+
+  // pool1 (ceil mode: 112 → 56, the last window cut at the edge) and norm1 recomputed from the view
+  const [, h, w] = g.input.shape, px = new Uint8Array(h * w * 4);
+  let s = 777;
+  for (let i = 0; i < px.length; i++) px[i] = (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24;
+  const im = fv.imageFromRGBA(px, w, h), gi = fv.infer(g, { lastLayer: names.indexOf('pool1/norm1') });
+  gi.run(im);
+  im.free();
+  const x = gi.layer(names.indexOf('conv1/7x7_s2')), y = gi.layer(names.indexOf('pool1/3x3_s2')), z = gi.layer(names.indexOf('pool1/norm1'));
+  gi.free();
+  const [, ih, iw, c] = x.shape, k = p1.filterH, st = p1.strideH;
+  // ONNX ceil mode: ⌈(in + pads − k) / s⌉ + 1, less a window that would start past the input
+  let oh = Math.ceil((ih + p1.padTop + p1.padBottom - k) / st) + 1;
+  if ((oh - 1) * st >= ih + p1.padTop) oh--;
+  assert.deepEqual(y.shape, [1, oh, oh, c]);
+  assert.equal(oh, Math.ceil((ih - k) / st) + 1); // 56, not floor's 55
+  let worst = 0;
+  for (let oy = 0; oy < oh; oy++)
+    for (let ox = 0; ox < oh; ox++)
+      for (let ch = 0; ch < c; ch++) {
+        let m = -Infinity;
+        for (let ky = 0; ky < k; ky++)
+          for (let kx = 0; kx < k; kx++) {
+            const iy = oy * st - p1.padTop + ky, ix = ox * st - p1.padLeft + kx;
+            if (iy >= 0 && iy < ih && ix >= 0 && ix < iw) m = Math.max(m, x.data[(iy * iw + ix) * c + ch]);
+          }
+        worst = Math.max(worst, Math.abs(m - y.data[(oy * oh + ox) * c + ch]));
+      }
+  assert.equal(worst, 0, 'a max pool is exact');
+  const o = lrn[0].options;
+  let big = 0;
+  worst = 0;
+  for (let p = 0; p < oh * oh; p++)
+    for (let ch = 0; ch < c; ch++) {
+      let sq = 0;
+      for (let j = Math.max(0, ch - o.lrnLo); j <= Math.min(c - 1, ch + o.lrnHi); j++) sq += y.data[p * c + j] ** 2;
+      const ref = y.data[p * c + ch] / (o.lrnBias + o.lrnAlpha * sq) ** o.lrnBeta;
+      worst = Math.max(worst, Math.abs(ref - z.data[p * c + ch]));
+      big = Math.max(big, Math.abs(ref));
+    }
+  assert.ok(big > 1, `norm1's outputs are not all near zero (${big})`);
+  assert.ok(worst <= 1e-5 * big, `LRN recomputed from the view: worst |diff| ${worst}, largest ${big}`);
+  g.free();
 });

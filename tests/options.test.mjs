@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Labels, Catalog, parseLabels, readQuery, writeQuery, readFlags, readAttributes, renderOptions, makeManifest, readManifest,
-  checkManifestModel, findLayer, defaultLayer, batchGrid, InputError, DEFAULTS,
+  checkManifestModel, findLayer, defaultLayer, batchGrid, InputError, DEFAULTS, ATTRIBUTES, PRIOR_WEIGHT, wantsPrior,
 } from '../wasm/options.js';
+import { priorFileName, SHIPPED_PRIOR_NAME } from '../wasm/prior-fit.js';
 import { ROOT, model } from './paths.mjs';
 
 const LIST = parseLabels(readFileSync(model('imagenet_labels.txt'), 'utf8'));
@@ -113,6 +114,33 @@ test('types are checked here, ranges are left to the engine', () => {
   assert.deepEqual((({ input, bgr }) => ({ input, bgr }))(readAttributes(el({}))), { input: 'auto', bgr: false });
   // a bad value in a link is ignored, not an error
   assert.equal(readQuery('?size=big&ch=3').size, DEFAULTS.size);
+});
+
+test('the prior: attributes, flags and the URL give the same prior term; the names prior files go by', () => {
+  const el = (a) => ({ getAttribute: (k) => a[k] ?? null, hasAttribute: (k) => k in a });
+  const base = { layer: 'L', channel: '3' };
+  const term = (w) => [{ kind: 'channel', weight: 1, layer: 'L', channel: 3 }, { kind: 'prior', weight: -w }];
+  assert.ok(ATTRIBUTES.includes('prior') && ATTRIBUTES.includes('prior-weight'), 'a change of either re-renders the element');
+  // a weight, with a prior named or not
+  assert.deepEqual(renderOptions(readAttributes(el({ ...base, prior: 'store', 'prior-weight': '2.5' }))).objective, term(2.5));
+  assert.deepEqual(renderOptions(readFlags({ ...base, prior: 'p.bin', 'prior-weight': '2.5' })).objective, term(2.5));
+  assert.deepEqual(renderOptions(readQuery('?layer=L&ch=3&prior=2.5')).objective, term(2.5));
+  assert.deepEqual(renderOptions(readAttributes(el({ ...base, 'prior-weight': '2.5' }))).objective, term(2.5));
+  // a prior named without a weight: the default weight, as --prior alone
+  assert.deepEqual(renderOptions(readAttributes(el({ ...base, prior: '/priors/mine.bin' }))).objective, term(PRIOR_WEIGHT));
+  assert.deepEqual(renderOptions(readFlags({ ...base, prior: 'p.bin' })).objective, term(PRIOR_WEIGHT));
+  assert.equal(readAttributes(el({ ...base, prior: ' /priors/mine.bin ' })).priorSource, '/priors/mine.bin');
+  assert.equal(readAttributes(el(base)).priorSource, '');
+  assert.equal(readAttributes(el({ ...base, prior: 'store', 'prior-weight': '0' })).prior, 0, 'weight 0: no prior');
+  assert.throws(() => readAttributes(el({ ...base, 'prior-weight': 'lots' })), /prior-weight="lots" is not a number/);
+  // whether a render reads a prior: its weight or a prior term of its expression (not a layer named prior)
+  assert.equal(wantsPrior({ prior: 1 }), true);
+  assert.equal(wantsPrior({ prior: 0, expr: 'L:3 - 4*prior' }), true);
+  assert.equal(wantsPrior({ prior: 0, expr: 'prior:3' }), false);
+  assert.equal(wantsPrior({ prior: 0, expr: '' }), false);
+  // file names: a fit by its sha256's first 12 hex digits; the shipped one
+  assert.equal(priorFileName('0123456789abcdef'.repeat(4)), 'prior-0123456789ab.bin');
+  assert.equal(SHIPPED_PRIOR_NAME, 'prior-store.bin');
 });
 
 test('layers: by name or index, and the default a page opens on', () => {

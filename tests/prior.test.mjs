@@ -3,11 +3,12 @@
 // of issue 12 item 6 — a render with the prior is likelier under a prior fitted on
 // OTHER photos (held out from the render's prior) than the same render without it,
 // and it still drives its unit above every store photo. The CLI end to end: fit,
-// render with --prior, the manifest's sha256 and an exact re-render, damaged files.
+// render with --prior, the manifest's sha256 and an exact re-render, damaged files, a
+// manifest's prior beside it (missing, different, truncated).
 // The density and gradient against independent references are tests/c/prior_test.c's.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -126,6 +127,38 @@ test('evidence: with the prior a render is likelier under a prior fitted on othe
     `render without ${a.toFixed(3)}, with ${b.toFixed(3)}; channel ${mine.toFixed(3)} vs best photo ${Math.max(...photos).toFixed(3)}`);
 });
 
+// The same evidence on GoogLeNet (the Distill articles' network), smaller and shorter: its
+// Fourier renders are busier than MobileNet's, so the prior has more to take away.
+test('evidence on GoogLeNet: with the prior a render is likelier under the held-out prior, and still beats every photo', () => {
+  const g = fv.loadModel(readFileSync(model('googlenet_bvlc_int8.onnx')));
+  const L = 'inception_4a/output', ch = 97, size = 96, steps = 128, li = g.layerIndex(L);
+  const go = (prior, weight) => {
+    const objective = [{ kind: 'channel', layer: L, channel: ch }];
+    if (weight) objective.push({ kind: 'prior', weight: -weight });
+    const r = fv.render(g, { size, steps, seed: 3, objective }, { prior });
+    r.step(steps);
+    const rgba = r.rgba(0).slice();
+    r.free();
+    return rgba;
+  };
+  try {
+    const plain = go(null, 0), withPrior = go(priorFit, WEIGHT);
+    const a = scoreRGBA(priorHeld, plain, size), b = scoreRGBA(priorHeld, withPrior, size);
+    assert.ok(b < a - 0.05, `−log p per coordinate under the held-out prior: without ${a}, with ${b}`);
+    const inf = fv.infer(g, { h: size, w: size, lastLayer: li });
+    const im = fv.imageFromRGBA(withPrior, size, size);
+    inf.run(im);
+    const mine = inf.channelMean(li, ch);
+    const photos = PHOTOS.map((f) => (inf.runImage(readFileSync(image(f))), inf.channelMean(li, ch)));
+    im.free(), inf.free();
+    assert.ok(mine > Math.max(...photos), `render with the prior ${mine} vs photos ${photos}`);
+    console.log(`# GoogLeNet ${L}:${ch}, held-out prior −log p/coord: render without ${a.toFixed(3)}, with ${b.toFixed(3)}; ` +
+      `channel ${mine.toFixed(1)} vs best photo ${Math.max(...photos).toFixed(1)}`);
+  } finally {
+    g.free();
+  }
+});
+
 test('a prior term needs a prior, and damaged prior.bin files are refused with a message', () => {
   assert.throws(() => fv.render(m, { size: 32, objective: 'MobilenetV2/expanded_conv_8/add:3 - prior' }),
     (e) => e instanceof FvError && /needs a prior/.test(e.message));
@@ -190,6 +223,52 @@ test('featviz prior fit, render --prior, the manifest and its exact re-render', 
   }
 });
 
+test('a manifest\'s prior is found beside it; missing, different or truncated: one line that says how to get it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'featviz-prior-beside-'));
+  try {
+    const photos = join(dir, 'photos'), away = join(dir, 'away');
+    mkdirSync(photos), mkdirSync(away);
+    for (const f of FIT.slice(0, 2)) symlinkSync(image(f), join(photos, f));
+    let r = cli(['prior', 'fit', photos, '--out', 'p.bin', '--components', '2', '--iterations', '2'], dir);
+    assert.equal(r.status, 0, r.stderr.toString());
+    r = cli(['prior', 'fit', photos, '--out', 'q.bin', '--components', '2', '--iterations', '3'], dir);
+    assert.equal(r.status, 0, r.stderr.toString());
+    r = cli(['render', model('mobilenet_v2_1.0_224_quant.tflite'), '--layer', LAYER, '--channel', String(CHANNEL), '--size', '40',
+      '--steps', '4', '--prior', 'p.bin', '--prior-weight', '3', '--out', 'a.png', '--threads', '1'], dir);
+    assert.equal(r.status, 0, r.stderr.toString());
+    const man = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
+    assert.equal(man.prior.file, 'p.bin');
+    writeFileSync(join(away, 'a.json'), JSON.stringify(man));
+    const again = (out) => cli(['render', '--manifest', join(away, 'a.json'), '--out', join(away, out), '--threads', '1'], dir);
+    // missing: names the file, its sha256, where it looked and how to get it
+    r = again('b.png');
+    assert.equal(r.status, 1);
+    const err = r.stderr.toString();
+    assert.equal(err.trim().split('\n').length, 1, err);
+    assert.ok(err.includes(`the manifest's prior p.bin (sha256 ${man.prior.sha256}) is neither beside the manifest (${join(away, 'p.bin')}) nor in models/`), err);
+    assert.match(err, /download it from the page .*"download prior\.bin".*, or make it with: featviz prior fit PHOTOS --out p\.bin --components 2 --iterations 2/);
+    // beside it: the same bytes
+    writeFileSync(join(away, 'p.bin'), readFileSync(join(dir, 'p.bin')));
+    r = again('b.png');
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.ok(readFileSync(join(away, 'b.png')).equals(readFileSync(join(dir, 'a.png'))), 'the prior beside the manifest gives its bytes');
+    // another valid prior under that name, and a truncated one: refused before the engine reads them
+    for (const bytes of [readFileSync(join(dir, 'q.bin')), readFileSync(join(dir, 'p.bin')).subarray(0, 4000)]) {
+      writeFileSync(join(away, 'p.bin'), bytes);
+      r = again('c.png');
+      assert.equal(r.status, 1);
+      assert.match(r.stderr.toString(), /^featviz: \S*p\.bin is not the manifest's prior \(sha256 [0-9a-f]{12}…, the manifest's [0-9a-f]{12}…\): a damaged or different file; make it with: featviz prior fit/);
+    }
+    // a file name only: a manifest cannot send the CLI elsewhere
+    writeFileSync(join(away, 'd.json'), JSON.stringify({ ...man, prior: { ...man.prior, file: '../p.bin' } }));
+    r = cli(['render', '--manifest', join(away, 'd.json'), '--out', join(away, 'd.png')], dir);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr.toString(), /its prior's file must be a file name, got "\.\.\/p\.bin"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // ---- the worker (wasm/pool.js → wasm/worker.js under worker_threads, as the page runs it) ----------
 test('the worker fits a prior with progress and cancel, and renders with it to the engine\'s bytes', async () => {
   const { Pool } = await import('../wasm/pool.js');
@@ -199,8 +278,9 @@ test('the worker fits a prior with progress and cancel, and renders with it to t
     const photos = Object.fromEntries(FIT.slice(0, 2).map((f) => [f, readFileSync(image(f))]));
     const seen = [];
     const job = pool.fitPrior(photos, { components: 3, iterations: 3 }, { onProgress: (p) => seen.push(p.iteration) });
-    const { bytes, sha256 } = await job.finished;
+    const { bytes, sha256, name } = await job.finished;
     assert.deepEqual(seen, [1, 2, 3]);
+    assert.equal(name, `prior-${sha256.slice(0, 12)}.bin`, 'named by its sha256, so two fits do not collide');
     const direct = fit(FIT.slice(0, 2), { components: 3, iterations: 3 });
     assert.ok(Buffer.from(bytes).equals(Buffer.from(direct)), 'the worker fits the same bytes as the engine in this thread');
     assert.match(sha256, /^[0-9a-f]{64}$/);
@@ -223,7 +303,7 @@ test('the worker fits a prior with progress and cancel, and renders with it to t
     r.free();
     // a damaged prior is refused with the engine's message; the worker goes on
     const bad = pool.render('v2', options, { prior: { name: 'bad.bin', bytes: bytes.subarray(0, 100) } });
-    await assert.rejects(bad.started, (err) => /prior\.bin: 100 bytes/.test(err.message));
+    await assert.rejects(bad.started, (err) => /^bad\.bin: prior\.bin: 100 bytes/.test(err.message));
     const again = pool.fitPrior(photos, { components: 2, iterations: 1 });
     assert.ok((await again.finished).bytes.length > 0);
     // no photo readable: a clear error

@@ -305,7 +305,12 @@ export class Engine {
 const OP_OPTIONS = Object.freeze({
   strideH: 0, strideW: 1, dilationH: 2, dilationW: 3, filterH: 4, filterW: 5, padding: 6, act: 7,
   depthMultiplier: 8, axis: 9, keepDims: 10, meanAxes: 11, beta: 12,
+  padTop: 13, padLeft: 14, padBottom: 15, padRight: 16, ceilMode: 17, global: 18, countIncludePad: 19,
+  groups: 20, lrnLo: 21, lrnHi: 22, lrnAlpha: 23, lrnBeta: 24, lrnBias: 25, actA: 26, actB: 27,
 });
+// the codes of FV_OPT_PADDING and FV_OPT_ACTIVATION (src/fv.h, src/model.h's fv_act), by name
+const PADDINGS = ['same', 'valid', 'explicit'];
+const ACTIVATIONS = ['linear', 'relu', 'relu6', 'clip', 'leaky_relu', 'sigmoid', 'hard_sigmoid', 'hard_swish', 'tanh'];
 
 export class Model {
   constructor(engine, ptr) { this.e = engine; this.ptr = ptr; }
@@ -370,8 +375,13 @@ export class Model {
    * Tensor ids are the file's; an optional input left out has tensor -1. data: a constant's
    * float32 values as the engine computes with them (dequantized; the file's layout, e.g.
    * CONV_2D filters [OC,KH,KW,IC]), or null for an activation. options: { strideH, strideW,
-   * dilationH, dilationW, filterH, filterW, padding: 'same' | 'valid', act: 'linear' | 'relu' |
-   * 'relu6', depthMultiplier, axis, keepDims, meanAxes (bitmask over NHWC), beta }.
+   * dilationH, dilationW, filterH, filterW, padding: 'same' | 'valid' | 'explicit', padTop,
+   * padLeft, padBottom, padRight (explicit's pads, else 0), ceilMode, global, countIncludePad
+   * (pools: 0 or 1), groups (CONV_2D), act: 'linear' | 'relu' | 'relu6' (fused) or, for an
+   * ACTIVATION op, also 'clip' | 'leaky_relu' | 'sigmoid' | 'hard_sigmoid' | 'hard_swish' | 'tanh'
+   * with actA, actB (src/model.h's fv_act), depthMultiplier, axis, keepDims, meanAxes (bitmask over
+   * NHWC), beta, lrnLo, lrnHi, lrnAlpha, lrnBeta, lrnBias (LRN: y = x / (bias + alpha·Σ x²)^beta over
+   * channels c − lo .. c + hi; alpha per element, i.e. ONNX's alpha / size) }.
    */
   op(i) {
     const { x } = this.e, p = this.ptr;
@@ -380,8 +390,8 @@ export class Model {
     const inputs = [];
     for (let k = 0; k < n; k++) inputs.push(this.tensor(x.fv_model_op_input(p, i, k)));
     const o = Object.fromEntries(Object.entries(OP_OPTIONS).map(([name, key]) => [name, x.fv_model_op_option(p, i, key)]));
-    o.padding = o.padding === 1 ? 'valid' : 'same';
-    o.act = ['linear', 'relu', 'relu6'][o.act];
+    o.padding = PADDINGS[o.padding];
+    o.act = ACTIVATIONS[o.act];
     return { kind: this.e.cstr(x.fv_model_op_kind(p, i)), output: x.fv_model_op_output(p, i), inputs, options: o };
   }
   /** Tensor t: { tensor, shape, data: Float32Array copy of a constant | null }; tensor -1: an absent input. */

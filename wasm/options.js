@@ -204,6 +204,9 @@ export function renderOptions(s, main = s.expr || objectiveTerm(s)) {
   return o;
 }
 
+/** Whether state s's render reads a prior (src/prior.h): a prior weight, or a `prior` term in its expression. */
+export const wantsPrior = (s) => s.prior > 0 || /(^|[^\w."])prior\b(?!\s*:)/.test(s.expr ?? '');
+
 // ---- the URL: the page's query string ------------------------------------------------
 // Query keys (only values that differ from DEFAULTS are written; model and layer always):
 //   model  catalog id (e.g. mobilenet_v2)      layer  layer name (or index)
@@ -382,7 +385,7 @@ export const INPUT_FLAGS = Object.freeze({ input: { type: 'string' }, bgr: { typ
 
 /** The attributes <feature-vis> reads (a change re-renders). */
 export const ATTRIBUTES = Object.freeze(['model', 'objective', 'layer', 'channel', 'x', 'y', 'label', 'class', 'negative', 'batch',
-  'diversity', 'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms', 'input', 'bgr', 'alpha']);
+  'diversity', 'size', 'steps', 'lr', 'seed', 'param', 'decorrelate', 'transforms', 'input', 'bgr', 'alpha', 'prior', 'prior-weight']);
 
 function attrValue(el, name, type) {
   const raw = el.getAttribute(name);
@@ -397,7 +400,8 @@ const saysOff = (el, name, words) => el.hasAttribute(name) && new RegExp(`^(${wo
 const OFF = 'false|0|no|off';
 
 /**
- * State from an element's attributes over ELEMENT_DEFAULTS. The model, layer and class stay
+ * State from an element's attributes over ELEMENT_DEFAULTS, with priorSource: the `prior` attribute
+ * ('' when absent; "store" or a URL, the element's to fetch). The model, layer and class stay
  * as written (model: '' for the catalog's default, layer: '' for its suggestion, label: the
  * class as text) and channel undefined when not given: they need the catalog and the model
  * (see Catalog.suggestedChannel, findLayer, Labels.index). Throws InputError.
@@ -424,6 +428,10 @@ export function readAttributes(el) {
   s.input = attrValue(el, 'input', 'input') ?? s.input;
   s.bgr = el.hasAttribute('bgr') && !saysOff(el, 'bgr', OFF);
   s.alpha = el.hasAttribute('alpha') && !saysOff(el, 'alpha', OFF);
+  // prior="store" | a prior.bin's URL: which prior (priorSource, not render state); its weight is
+  // prior-weight, else PRIOR_WEIGHT when a prior is named (as the CLI's --prior without --prior-weight)
+  s.priorSource = el.getAttribute('prior')?.trim() ?? '';
+  s.prior = attrValue(el, 'prior-weight', 'num') ?? (s.priorSource ? PRIOR_WEIGHT : 0);
   return s;
 }
 

@@ -50,7 +50,7 @@
 //   requests go there. photos: { name: bytes } of the photos the objective names
 //   (copied); frameEvery: a frame also at every multiple of that step (worker.js "render");
 //   prior: { name, bytes } a prior.bin for the objective's prior terms (copied).
-// pool.fitPrior(photos, opts, { onProgress? }) → { finished: Promise<{ bytes: Uint8Array, sha256 } | { cancelled }>, cancel() }
+// pool.fitPrior(photos, opts, { onProgress? }) → { finished: Promise<{ bytes: Uint8Array, sha256, name } | { cancelled }>, cancel() }
 //   A patch prior fitted on one worker (worker.js "fitPrior"): photos { name: bytes } (copied),
 //   opts { components, iterations, stride, maxPatches, seed }; onProgress({ iteration, iterations, loglik, ... }).
 // pool.describe(modelKey, options) → Promise<{ options, expression, terms }>   (worker.js "describe")
@@ -366,7 +366,7 @@ export class Pool extends EventTarget {
       _message(msg) {
         if (msg.progress) onProgress?.(msg.progress);
         else if ('error' in msg) this._end(), settle.reject(poolError(msg.error, msg.code));
-        else if (msg.done) this._end(), settle.resolve(msg.cancelled ? { cancelled: true } : { bytes: new Uint8Array(msg.prior), sha256: msg.sha256 });
+        else if (msg.done) this._end(), settle.resolve(msg.cancelled ? { cancelled: true } : { bytes: new Uint8Array(msg.prior), sha256: msg.sha256, name: msg.name });
       },
       _crashed(e) { this._end(); settle.reject(e); },
       _end() { this.state = 'done'; slot.streams.delete(id); },

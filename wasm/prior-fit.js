@@ -1,6 +1,7 @@
 // prior-fit.js — the one recipe for fitting the patch prior (src/prior.h) to photos,
 // shared by `featviz prior fit`, the worker's fitPrior action and scripts that make the
-// shipped prior, and what a manifest records of a prior. No I/O of its own.
+// shipped prior, what a manifest records of a prior and the names prior files go by
+// (the page's downloads, the embed's, the CLI's lookup). No I/O of its own.
 //
 //   const fit = startFit(engine, photos, { components: 8 });   // photos: [{ name, bytes }]
 //   for (const p of fit.steps()) show(p);                       // { iteration, iterations, loglik, objective }
@@ -12,6 +13,12 @@
 import { sha256Hex } from './photo-data.js';
 
 export const PRIOR_PHOTO_SIZE = 224;
+/** The shipped prior, fitted on the store's photos by scripts/setup.sh, under models/. */
+export const SHIPPED_PRIOR_NAME = 'prior-store.bin';
+/** The file name of a prior fitted elsewhere (the page's): its sha256's first 12 hex digits, so
+ * that two fits do not collide; a manifest records it, the CLI looks for it beside the manifest. */
+export const priorFileName = (sha256) => `prior-${String(sha256).slice(0, 12)}.bin`;
+
 /** The engine's defaults (src/prior_fit.c fv_prior_fit_opts_default), for messages and the usage text. */
 export const PRIOR_FIT_DEFAULTS = Object.freeze({ components: 8, iterations: 30, stride: 4, maxPatches: 20000, seed: 0 });
 

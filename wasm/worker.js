@@ -74,14 +74,16 @@
 //             Several renders may run in one worker: they take turns step by step.
 //             prior?: { name, bytes: ArrayBuffer } (copied): the patch prior (prior.bin,
 //             src/prior.h) that the objective's prior terms read; a damaged file is refused
-//             with the engine's message. The render keeps it; its manifest records it.
+//             with the engine's message. The render keeps it; its manifest records it under
+//             name (absent: priorFileName of its sha256).
 //   fitPrior  { photos: { name: ArrayBuffer }, components?, iterations?, stride?, maxPatches?, seed? }
 //             Fits a patch prior to the photos (wasm/prior-fit.js; photos that do not
 //             decode are skipped), one EM iteration per event-loop turn, and streams under
 //             its id: { id, started: { photos, skipped: [{ name, error }] } }, then
 //             { id, progress: { iteration, iterations, loglik, objective, patches } } per
 //             iteration, and ends with exactly one of
-//               { id, done: true, prior: ArrayBuffer (transferred, prior.bin), sha256 }
+//               { id, done: true, prior: ArrayBuffer (transferred, prior.bin), sha256, name }
+//                 name: the file name it goes by (prior-fit.js priorFileName: by its sha256)
 //               { id, done: true, cancelled: true }      after cancel { target: id }
 //               { id, error, code }                      (no photo readable: 'bad_request')
 //   pause     { target: renderId }               → { step, state }  no frame after this reply
@@ -136,7 +138,7 @@ import { loadEngine } from './engine.js';
 import { FvError, CODE, InputError, makeManifest, manifestInput, modelLabels } from './options.js';
 import { chooseInput } from './input.js';
 import { prepareOptions, sha256Hex } from './photo-data.js';
-import { startFit, priorRecord } from './prior-fit.js';
+import { startFit, priorRecord, priorFileName } from './prior-fit.js';
 
 // ---- transport: the same messages on a Web Worker and on worker_threads ------
 const isNode = typeof self === 'undefined';
@@ -436,8 +438,14 @@ async function dispatch(msg) {
 async function openPrior(p) {
   need(typeof p === 'object' && isBytes(p.bytes), 'render: prior must be { name, bytes }');
   const bytes = bytesOf(p.bytes);
-  const prior = engine.loadPrior(bytes); // FvError: a damaged file
-  return { prior, record: await priorRecord(prior, bytes, String(p.name ?? 'prior.bin')) };
+  const name = p.name ? String(p.name) : priorFileName(await sha256Hex(bytes));
+  let prior;
+  try {
+    prior = engine.loadPrior(bytes);
+  } catch (e) { // a damaged file: the engine's message, naming the file (as the CLI does)
+    throw e instanceof FvError ? new FvError(`${name}: ${e.message}`, e.code) : e;
+  }
+  return { prior, record: await priorRecord(prior, bytes, name) };
 }
 
 function fitPrior(msg) {
@@ -479,7 +487,7 @@ function fitTurn(job) {
     }
     fits.delete(job.id);
     const { bytes } = job.fit.finish();
-    sha256Hex(bytes).then((sha256) => post({ id: job.id, done: true, prior: bytes.buffer, sha256 }, [bytes.buffer]));
+    sha256Hex(bytes).then((sha256) => post({ id: job.id, done: true, prior: bytes.buffer, sha256, name: priorFileName(sha256) }, [bytes.buffer]));
   } catch (e) {
     fits.delete(job.id);
     job.fit.free();

@@ -13,8 +13,8 @@
 //   await controls.start();           // renders app.state
 //
 // `app` is the page's shared state (app.js): { pool, state, info, labels, modelKey, models, job, photoBytes() }.
-import { $, showError, clearError, say, guard } from './messages.js';
-import { renderOptions, writeQuery, drawBatch, CODE, PARAM_LR } from '../wasm/options.js';
+import { $, showError, clearError, say, guard, download } from './messages.js';
+import { renderOptions, writeQuery, drawBatch, CODE, PARAM_LR, wantsPrior } from '../wasm/options.js';
 import { Strip } from './strip.js';
 import { CRASHED } from '../wasm/pool.js';
 import { Movie } from '../wasm/movie.js';
@@ -190,8 +190,7 @@ export class Controls {
     }
     this.updateUrl();
     // the prior panel's choice (web/prior.js), when the weight or the expression asks for a prior term
-    const wantsPrior = app.state.prior > 0 || /(^|[^\w."])prior\b(?!\s*:)/.test(app.state.expr ?? '');
-    const prior = wantsPrior ? await app.prior.current() : null;
+    const prior = wantsPrior(app.state) ? await app.prior.current() : null;
     const old = app.job;
     app.job = null;
     if (old) old.cancel().catch(() => {}).finally(() => old.free());
@@ -410,13 +409,3 @@ function drawPlot(plot) {
   ctx.fillText(lo.toFixed(2), 6, H - 6);
 }
 
-function download(bytes, name, type) {
-  const url = URL.createObjectURL(new Blob([bytes], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
-}

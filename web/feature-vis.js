@@ -23,6 +23,12 @@
 //   size (128), steps (256), lr (0.05; 0.005 for cppn), seed (0), param (fft | pixel | cppn | laplacian),
 //   decorrelate ("false" to turn off), transforms ("none" to turn off),
 //   alpha      boolean: a transparent (RGBA) render, over the page behind it
+//   prior      the learned patch prior: "store" (the one fitted on the store's photos,
+//              models/prior-store.bin) or the URL of a prior.bin (relative to the document;
+//              e.g. one the page fitted and saved); prior-weight its weight (default 1 when
+//              `prior` is given; a prior weight without `prior` uses "store"). The manifest
+//              records the prior under its file name (the URL's last part); "open in featviz"
+//              carries the weight, and the full page reads its own prior (the shipped one).
 //
 // It starts rendering when it scrolls into view (an article with many stays
 // responsive) and pauses while it is out of view. The play/pause button
@@ -41,13 +47,14 @@
 // CSS: --feature-vis-size (the image's width, default 256px); ::part() names
 // canvas, controls, button, link, error. Light-DOM children are the caption.
 import { sharedPool } from '../wasm/pool.js';
-import { ATTRIBUTES, Catalog, readAttributes, renderOptions, stateUrl, findLayer, batchGrid, drawBatch, isModelFile } from '../wasm/options.js';
+import { ATTRIBUTES, Catalog, readAttributes, renderOptions, stateUrl, findLayer, batchGrid, drawBatch, isModelFile, wantsPrior } from '../wasm/options.js';
+import { SHIPPED_PRIOR_NAME } from '../wasm/prior-fit.js';
 
 const MODELS = new URL('../models/', import.meta.url);
 const PAGE = new URL('./index.html', import.meta.url);
 
 // ---- what every element on the page shares: the catalog (with labels), loaded models ----------------
-const shared = { catalog: null, models: new Map() };
+const shared = { catalog: null, models: new Map(), priors: new Map() };
 
 async function fetchOk(url, what) {
   let res;
@@ -72,6 +79,22 @@ function storePhotos(cat) {
   shared.photos ??= Promise.all(cat.photos.map((n) => fetch(new URL(`photos/${n}`, MODELS))
     .then((r) => (r.ok ? r.arrayBuffer() : null), () => null))).then((all) => all.filter(Boolean));
   return shared.photos;
+}
+
+/** The prior a `prior` attribute names ("store" or a URL against the document), fetched once per URL:
+ * { name (the file name a manifest records), bytes } for pool.render. */
+function priorOf(source, doc) {
+  const store = source === 'store';
+  const url = store ? new URL(SHIPPED_PRIOR_NAME, MODELS).href : new URL(source, doc.baseURI).href;
+  let p = shared.priors.get(url);
+  if (!p) {
+    const name = store ? SHIPPED_PRIOR_NAME : decodeURIComponent(new URL(url).pathname).split('/').pop() || 'prior.bin';
+    p = fetchOk(url, `prior="${source}"`)
+      .then(async (r) => ({ name, bytes: new Uint8Array(await r.arrayBuffer()) }));
+    shared.priors.set(url, p);
+    p.catch(() => shared.priors.delete(url));
+  }
+  return p;
 }
 
 /** The pool's key of a model with an input preset: elements with the same share it. */
@@ -307,11 +330,15 @@ export class FeatureVis extends HTMLElement {
       this.#describe(s);
       const options = renderOptions(s);
       this.#options = options;
+      // a damaged file is the worker's to refuse (job.started), with the engine's message
+      const prior = wantsPrior(s) ? await priorOf(s.priorSource || 'store', this.ownerDocument) : null;
+      if (gen !== this.#gen) return;
       this.#ui.progress.max = s.steps;
       this.#ui.note.textContent = info.choice.guess ? info.choice.note : ''; // a guessed input is said
       const job = pool.render(modelKey(entry, s), options, {
         onFrame: (f) => this.#onFrame(job, f),
         onEnd: (e) => this.#onEnd(job, e),
+        prior,
       });
       this.#job = job;
       this.#setState('rendering');

@@ -28,12 +28,19 @@
  * dot-product path for short row counts and, with per-block packing, ran
  * GoogLeNet's big 3×3s at about 60% of the SIMD peak; these run at 85%).
  * Filters with K above CONV_COL floats (e.g. 3×3 with ic > 3640) run scalar.
+ * 3×3 and 5×5 stride-1 convs with weights transformed at load (s->wino,
+ * model.c) run Winograd instead (winograd.h): for 3×3 F(4×4) forward where it
+ * fits (4× fewer multiply-adds), else F(2×2) (2.25×, also the gradient's);
+ * for 5×5 F(2×2, 5×5) both directions (2.8×); when the
+ * channels they sum fit its block and the map fills it (fv_wino_fits);
+ * the others, and the scalar build, keep the im2col GEMM.
  * Grouped convs (ONNX group, groups > 1: ResNeXt, RegNet, ShuffleNet v1) run
  * the same GEMMs group by group on stack blocks: im2col of the group's
  * channels, the GEMM into a [rows][oc/groups] tile, copied into y (and for
  * the gradient, the group's dy columns copied into a tile first).
  */
 #include "conv_family.h"
+#include "winograd.h"
 
 /* ---- padding ------------------------------------------------------------------ *
  * TFLite (tensorflow/lite/kernels/padding.h, ComputeOutSize, ComputePaddingWithOffset):
@@ -328,8 +335,26 @@ static void conv2d_blocks(const fv_conv_shape *s, const float *x, const float *w
   }
 }
 
+/* 1 (and *g, *u) when direction grad of s runs Winograd: weights transformed at load, the
+ * shape fits; a 3×3 forward takes F(4×4) where it fits, else F(2×2). */
+static int wino_route(const fv_conv_shape *s, int grad, fv_wino_shape *g, const float **u) {
+  if (!s->wino || !fv_wino_applies(s)) return 0;
+  for (int m = grad ? 2 : 4; m >= 2; m -= 2) {
+    *g = fv_wino_shape_of(s, grad, m);
+    *u = fv_conv_wino_part(s->ic, s->oc, s->kh, s->wino, grad, m);
+    if (*u && fv_wino_fits(g)) return 1;
+  }
+  return 0;
+}
+
 void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
+  fv_wino_shape g;
+  const float *u;
+  if (wino_route(s, 0, &g, &u)) {
+    fv_f32_wino__wasmsimd(&g, x, u, b, s->act, 0, y, 0, fv_wino_blocks(&g));
+    return;
+  }
   if (s->groups > 1) {
     conv2d_grouped(s, x, w, b, y, 0, 0, P);
     return;
@@ -348,18 +373,42 @@ void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float
 
 int fv_conv2d_blocks(const fv_conv_shape *s) {
   const int P = s->n * s->oh * s->ow;
+  fv_wino_shape g;
+  const float *u;
+  if (fv_kernels_simd_enabled() && wino_route(s, 0, &g, &u)) return fv_wino_blocks(&g);
   const int rows = s->groups > 1 ? grouped_block_rows(s) : conv_block_rows(s->kh * s->kw * s->ic);
   return fv_kernels_simd_enabled() && !fv_conv2d_is_pointwise(s) && rows > 0 ? (P + rows - 1) / rows : 0;
 }
 
 void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
                            int b1) {
-  if (s->groups > 1) conv2d_grouped(s, x, w, b, y, 0, b0, b1);
+  fv_wino_shape g;
+  const float *u;
+  if (wino_route(s, 0, &g, &u)) fv_f32_wino__wasmsimd(&g, x, u, b, s->act, 0, y, b0, b1);
+  else if (s->groups > 1) conv2d_grouped(s, x, w, b, y, 0, b0, b1);
   else conv2d_blocks(s, x, w, b, y, conv_block_rows(s->kh * s->kw * s->ic), b0, b1);
+}
+
+int fv_conv2d_grad_blocks(const fv_conv_shape *s) {
+  fv_wino_shape g;
+  const float *u;
+  return fv_kernels_simd_enabled() && wino_route(s, 1, &g, &u) ? fv_wino_blocks(&g) : 0;
+}
+
+void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1) {
+  fv_wino_shape g;
+  const float *u;
+  if (wino_route(s, 1, &g, &u)) fv_f32_wino__wasmsimd(&g, dy, u, NULL, FV_ACT_NONE, 1, dx, b0, b1);
 }
 
 void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
+  fv_wino_shape g;
+  const float *u;
+  if (wino_route(s, 1, &g, &u)) { /* dx tiles: each dx pixel summed whole, added once */
+    fv_f32_wino__wasmsimd(&g, dy, u, NULL, FV_ACT_NONE, 1, dx, 0, fv_wino_blocks(&g));
+    return;
+  }
   if (s->groups > 1) {
     conv2d_grouped(s, dy, w, NULL, dx, 1, 0, P);
     return;
@@ -401,4 +450,6 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
 int fv_conv2d_blocks(const fv_conv_shape *s) { return 0; }
 void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
                            int b1) {}
+int fv_conv2d_grad_blocks(const fv_conv_shape *s) { return 0; }
+void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1) {}
 #endif /* __wasm_simd128__ */

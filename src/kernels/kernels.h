@@ -50,6 +50,8 @@ typedef struct {
   fv_act act;         /* fused activation (forward) */
   const float *wpack; /* CONV_2D forward: w packed by fv_fc_pack, or NULL (the SIMD GEMM packs per call) */
   const float *wgpack; /* CONV_2D gradient: w packed by fv_fc_pack_grad, or NULL (read in place) */
+  const float *wino;  /* 3×3 / 5×5 s1 CONV_2D: Winograd weights (fv_conv_wino), or NULL */
+  int gy0, gy1;       /* MAX_POOL gradient: only input rows [gy0, gy1) receive (gy1 = 0: all); src/split.c's parts */
 } fv_conv_shape;
 
 /* Fill pt/pl/pb/pr and oh/ow from the input size, filter, stride, dilation and
@@ -67,6 +69,10 @@ void fv_conv_shape_pad(fv_conv_shape *s, fv_padding padding);
 int fv_conv2d_blocks(const fv_conv_shape *s);
 void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
                            int b1);
+/* The gradient's blocks likewise, where the SIMD gradient runs Winograd tiles of
+ * dx (0 otherwise: the threads split dx's rows). */
+int fv_conv2d_grad_blocks(const fv_conv_shape *s);
+void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1);
 /* 1×1, stride 1, no padding, no groups: output pixel p reads input pixel p (the GEMM on x itself). */
 int fv_conv2d_is_pointwise(const fv_conv_shape *s);
 
@@ -247,6 +253,13 @@ void fv_fc_pack_grad(int ic, int oc, const float *w, float *pg);
 size_t fv_conv_pack_floats(int K, int oc);
 void fv_conv_pack(int K, int oc, const float *w, float *p);
 const float *fv_conv_pack_grad_part(int K, int oc, const float *p);
+/* A 3×3 or 5×5 (r) CONV_2D's Winograd weights (winograd.h), packed in one block of
+ * fv_conv_wino_floats(ic, oc, r) floats: F(2×2) forward (c = ic, o = oc), F(2×2)
+ * gradient (c = oc, o = ic), then for 3×3 F(4×4) forward when ic <= FV_WINO4_CMAX;
+ * fv_conv_wino_part finds one (NULL: not in the block). */
+size_t fv_conv_wino_floats(int ic, int oc, int r);
+void fv_conv_wino(int ic, int oc, int r, const float *w, float *p);
+const float *fv_conv_wino_part(int ic, int oc, int r, const float *p, int grad, int m);
 
 /* ==== dispatch control ================================================================ */
 /* The kernel a dispatching name runs: the SIMD twin when built and enabled. */

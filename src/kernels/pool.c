@@ -133,6 +133,9 @@ void fv_f32_maxpool2d__scalar(const fv_conv_shape *s, const float *x, float *y) 
   }
 }
 
+/* Input pixel p (row-major in its image) is in the rows this gradient call adds into (s->gy0, s->gy1). */
+static inline int receives(const fv_conv_shape *s, int p) { return !s->gy1 || (p >= s->gy0 * s->iw && p < s->gy1 * s->iw); }
+
 void fv_f32_maxpool2d_grad__scalar(const fv_conv_shape *s, const float *x, const float *y, const float *dy,
                                    float *dx) {
   (void)y; /* the argmax is recomputed from x: y may be clamped by the activation */
@@ -145,7 +148,10 @@ void fv_f32_maxpool2d_grad__scalar(const fv_conv_shape *s, const float *x, const
       for (int ox = 0; ox < s->ow; ox++, dy += C) {
         window r = window_at(s, oy, ox);
         if (!r.taps) continue;
-        for (int c = 0; c < C; c++) dxn[(size_t)window_argmax(s, &r, xn, c) * C + c] += dy[c];
+        for (int c = 0; c < C; c++) {
+          const int p = window_argmax(s, &r, xn, c);
+          if (receives(s, p)) dxn[(size_t)p * C + c] += dy[c];
+        }
       }
   }
 }
@@ -279,12 +285,17 @@ void fv_f32_maxpool2d_grad__wasmsimd(const fv_conv_shape *s, const float *x, con
               bv = wasm_v128_bitselect(v, bv, gt);
               bi = wasm_v128_bitselect(wasm_i32x4_splat(p), bi, gt);
             }
-          dxn[(size_t)wasm_i32x4_extract_lane(bi, 0) * C + c] += dy[c];
-          dxn[(size_t)wasm_i32x4_extract_lane(bi, 1) * C + c + 1] += dy[c + 1];
-          dxn[(size_t)wasm_i32x4_extract_lane(bi, 2) * C + c + 2] += dy[c + 2];
-          dxn[(size_t)wasm_i32x4_extract_lane(bi, 3) * C + c + 3] += dy[c + 3];
+          const int p0 = wasm_i32x4_extract_lane(bi, 0), p1 = wasm_i32x4_extract_lane(bi, 1);
+          const int p2 = wasm_i32x4_extract_lane(bi, 2), p3 = wasm_i32x4_extract_lane(bi, 3);
+          if (receives(s, p0)) dxn[(size_t)p0 * C + c] += dy[c];
+          if (receives(s, p1)) dxn[(size_t)p1 * C + c + 1] += dy[c + 1];
+          if (receives(s, p2)) dxn[(size_t)p2 * C + c + 2] += dy[c + 2];
+          if (receives(s, p3)) dxn[(size_t)p3 * C + c + 3] += dy[c + 3];
         }
-        for (; c < C; c++) dxn[(size_t)window_argmax(s, &r, xn, c) * C + c] += dy[c];
+        for (; c < C; c++) {
+          const int p = window_argmax(s, &r, xn, c);
+          if (receives(s, p)) dxn[(size_t)p * C + c] += dy[c];
+        }
       }
   }
 }

@@ -1,29 +1,34 @@
-/* winograd.h — Winograd F(2×2, 3×3): a 3×3 stride-1 dense conv in 16 GEMMs
- * instead of one with 9× the columns (36 multiply-adds per 2×2 output tile
- * and channel pair become 16: 2.25× fewer).
+/* winograd.h — Winograd F(m×m, r×r) for stride-1 dense convs: F(2×2, 3×3)
+ * (each 2×2 output tile and channel pair: 16 multiply-adds instead of 36,
+ * 2.25× fewer), F(4×4, 3×3) (36 instead of 144, 4× fewer) and F(2×2, 5×5)
+ * (36 instead of 100, 2.8× fewer); the two with 6×6 tiles have transforms
+ * with larger coefficients, so they round a little more.
  *
  * One kernel serves both directions: the input gradient of a 3×3 s1 conv is
- * a 3×3 s1 conv of dy with the filter flipped and ic/oc swapped, padded by
- * 2 − pad (fv_wino_weights with grad = 1 builds those weights; the caller
- * passes dy as x and accumulates into dx).
+ * an r×r s1 conv of dy with the filter flipped and ic/oc swapped, padded by
+ * r − 1 − pad (fv_wino_weights with grad = 1 builds those weights; the caller
+ * passes dy as x and accumulates into dx). The loader transforms F(2×2) for
+ * both directions and, for 3×3, F(4×4) for the forward (fv_conv_wino, kernels.h).
  *
- * Shapes (fv_wino_shape): x [n][h][w][c] NHWC, y [n][oh][ow][o]; output
- * pixel (oy, ox) reads x rows oy − pt .. oy − pt + 2 and columns likewise,
+ * Shapes (fv_wino_shape_of): x [n][h][w][c] NHWC, y [n][oh][ow][o]; output
+ * pixel (oy, ox) reads x rows oy − pt .. oy − pt + r − 1 and columns likewise,
  * zero outside x (pt, pl may be negative or larger than 2: the gradient's
- * sub-problems). Output tiles of 2×2 pixels are numbered over (n, ty, tx)
+ * sub-problems). Output tiles of m×m pixels are numbered over (n, ty, tx)
  * and run in blocks of FV_WINO_BLOCK tiles; a block's bytes do not depend on
  * which other blocks run in the same call, so a thread split over blocks
  * gives the same bits on any number of threads.
  *
- * Weights (transformed once, at load): u[k][o][c] = (G g_oc G^T)[k], k the
- * 16 entries of the 4×4 transform in row-major order; the SIMD twin reads
- * them packed per k for the GEMM (fv_wino_pack, fc.c's panels of 8 o).
+ * Weights: u[k][o][c] = (G g_oc G^T)[k], k the T² = (m + r − 1)² entries of the
+ * transform in row-major order; the SIMD twin reads them packed per k for
+ * the GEMM (fv_wino_pack, fc.c's panels of 8 o).
  *
- * STATUS: work in progress — the scalar twin only, not yet called by conv.c.
+ * conv.c runs it for the 3×3 and 5×5 s1 convs whose weights model.c transformed at
+ * load (fv_conv_shape.wino) and whose shape fits a block (fv_wino_fits),
+ * F(4×4) first where it fits; src/split.c splits a call over its blocks.
  *
- * Accuracy: the transforms are exact up to float rounding of sums of at
- * most 4 terms of weights (×0.5) and inputs; the test holds both twins to
- * the direct conv in double at 1e-5 relative to the sum of |terms|.
+ * Accuracy: the transforms are exact up to float rounding of short sums with
+ * small coefficients; the test holds both twins to the direct conv in double
+ * (1e-5 of the sum of |terms| for F(2×2, 3×3), 2e-5 for the 6×6 tiles).
  */
 #ifndef FV_WINOGRAD_H
 #define FV_WINOGRAD_H
@@ -32,25 +37,28 @@
 #include "kernels.h"
 
 #define FV_WINO_BLOCK 16 /* tiles per block: the GEMM's rows (its packed path needs 16) */
-#define FV_WINO_CMAX 256 /* input channels the SIMD block's stack holds (16 × 16 × 256 floats) */
+#define FV_WINO_CMAX 256  /* F(2×2): input channels the SIMD block's stack holds (16 × 16 × 256 floats) */
+#define FV_WINO4_CMAX 192 /* 6×6 tiles: the same (36 × 16 × 192 floats; with the products, 516 KB of the 1 MB stacks) */
 
 typedef struct {
   int n, h, w, c; /* input */
   int oh, ow, o;  /* output */
   int pt, pl;     /* rows / columns of zero before the input (any sign) */
+  int m;          /* output tile side: 2 or 4 (r = 3 only) */
+  int r;          /* filter side: 3 or 5 */
 } fv_wino_shape;
 
-/* The forward shape of conv s, or of its input gradient (grad = 1). */
-fv_wino_shape fv_wino_shape_of(const fv_conv_shape *s, int grad);
-/* 1 when s is a conv Winograd can run: 3×3, stride 1, dilation 1, no groups. */
+/* The forward shape of conv s (3×3 or 5×5), or of its input gradient (grad = 1), in tiles of m×m. */
+fv_wino_shape fv_wino_shape_of(const fv_conv_shape *s, int grad, int m);
+/* 1 when s is a conv Winograd can run: 3×3 or 5×5, stride 1, dilation 1, no groups. */
 int fv_wino_applies(const fv_conv_shape *s);
 
-/* u: 16·ic·oc floats from w [oc][3][3][ic]; grad = 1: the gradient's (o = ic, c = oc). */
-size_t fv_wino_floats(int ic, int oc);
-void fv_wino_weights(int ic, int oc, const float *w, int grad, float *u);
-/* Packed for the SIMD twin: 16 blocks of fv_fc_pack_floats(c, o) floats. */
-size_t fv_wino_pack_floats(int c, int o);
-void fv_wino_pack(int c, int o, const float *u, float *p);
+/* u: (m+r−1)²·ic·oc floats from w [oc][r][r][ic]; grad = 1: the gradient's (o = ic, c = oc). */
+size_t fv_wino_floats(int ic, int oc, int m, int r);
+void fv_wino_weights(int ic, int oc, int r, const float *w, int grad, int m, float *u);
+/* Packed for the SIMD twin: (m+r−1)² blocks of fv_fc_pack_floats(c, o) floats. */
+size_t fv_wino_pack_floats(int c, int o, int m, int r);
+void fv_wino_pack(int c, int o, int m, int r, const float *u, float *p);
 
 /* Blocks of FV_WINO_BLOCK tiles in shape g. */
 int fv_wino_blocks(const fv_wino_shape *g);
@@ -59,6 +67,15 @@ int fv_wino_blocks(const fv_wino_shape *g);
  * the SIMD twin up (packed; g->c <= FV_WINO_CMAX). */
 void fv_f32_wino__scalar(const fv_wino_shape *g, const float *x, const float *u, const float *b, fv_act act,
                          int accumulate, float *y, int b0, int b1);
-/* (planned, not written yet: fv_f32_wino__wasmsimd, the same over the packed up, 16 GEMMs a block) */
+#ifdef __wasm_simd128__
+/* The same over the packed weights up (fv_wino_pack); needs fv_wino_fits(g). A block's
+ * transformed inputs and products live on the stack (516 KB: the threads' stacks are 1 MB,
+ * threads.h). */
+void fv_f32_wino__wasmsimd(const fv_wino_shape *g, const float *x, const float *up, const float *b, fv_act act,
+                           int accumulate, float *y, int b0, int b1);
+/* 1 when the SIMD twin can run g and pays: 1..FV_WINO_CMAX input channels
+ * (FV_WINO4_CMAX for 6×6 tiles), and enough tiles to fill its blocks at least half. */
+int fv_wino_fits(const fv_wino_shape *g);
+#endif
 
 #endif

@@ -258,6 +258,55 @@ static void check_act_split(int n, size_t per, int redirect) {
   free(y), free(g0), free(g1);
 }
 
+/* A pool (max or average, GoogLeNet's ceil-mode 3×3 s2 and 3×3 s1 among them): the split
+ * forward, and the max pool's split gradient (by input rows, argmax over whole windows). */
+static void check_pool_split(int max, int n, int ih, int iw, int c, int k, int st, int pad, int ceil_mode) {
+  fv_conv_shape s;
+  memset(&s, 0, sizeof s);
+  s.n = n, s.ih = ih, s.iw = iw, s.ic = s.oc = c, s.kh = s.kw = k, s.sh = s.sw = st, s.dh = s.dw = 1, s.dm = 1;
+  s.pt = s.pl = s.pb = s.pr = pad, s.ceil_mode = ceil_mode, s.act = FV_ACT_RELU;
+  fv_conv_shape_pad(&s, FV_PADDING_EXPLICIT);
+  const size_t nx = (size_t)n * ih * iw * c, ny = (size_t)n * s.oh * s.ow * c;
+  float *x = rand_buf(nx, -1, 1), *y0 = rand_buf(ny, 0, 0), *y1 = rand_buf(ny, 0, 0), *dy = rand_buf(ny, -1, 1);
+  float *dx0 = rand_buf(nx, -1, 1), *dx1 = (float *)malloc(nx * sizeof(float));
+  memcpy(dx1, dx0, nx * sizeof(float));
+  if (max) {
+    fv_maxpool2d(&s, x, y0), fv_split_maxpool2d(&s, x, y1);
+    fv_maxpool2d_grad(&s, x, y0, dy, dx0), fv_split_maxpool2d_grad(&s, x, y0, dy, dx1);
+  } else {
+    fv_avgpool2d(&s, x, y0), fv_split_avgpool2d(&s, x, y1);
+  }
+  CHECK(same_bits(y0, y1, ny), "%s pool %dx%d s%d n%d %dx%dx%d: split forward differs", max ? "max" : "avg", k, k, st, n,
+        ih, iw, c);
+  CHECK(same_bits(dx0, dx1, nx), "max pool %dx%d s%d n%d %dx%dx%d: split gradient differs", k, k, st, n, ih, iw, c);
+  free(x), free(y0), free(y1), free(dy), free(dx0), free(dx1);
+}
+
+static void check_unary_split(size_t m) {
+  const fv_act_params u = {FV_ACT_RELU, 0.0f, 0.0f}, none = {FV_ACT_NONE, 0.0f, 0.0f};
+  float *x = rand_buf(m, -1, 1), *y0 = rand_buf(m, 0, 0), *y1 = rand_buf(m, 0, 0), *dy = rand_buf(m, -1, 1);
+  float *dx0 = rand_buf(m, -1, 1), *dx1 = (float *)malloc(m * sizeof(float));
+  memcpy(dx1, dx0, m * sizeof(float));
+  fv_unary(&u, m, x, y0), fv_split_unary(&u, m, x, y1);
+  fv_unary_grad(&none, m, x, y0, dy, dx0), fv_split_unary_grad(&none, m, x, y0, dy, dx1);
+  CHECK(same_bits(y0, y1, m), "unary %zu: split forward differs", m);
+  CHECK(same_bits(dx0, dx1, m), "unary %zu: split gradient differs", m);
+  free(x), free(y0), free(y1), free(dy), free(dx0), free(dx1);
+}
+
+static void check_lrn_split(size_t pixels, int c) {
+  const fv_lrn_shape s = {pixels, c, 2, 2, 1e-4f / 5, 0.75f, 1.0f}; /* GoogLeNet's */
+  const size_t m = pixels * (size_t)c;
+  float *x = rand_buf(m, -3, 3), *y0 = rand_buf(m, 0, 0), *y1 = rand_buf(m, 0, 0), *dy = rand_buf(m, -1, 1);
+  float *dx0 = rand_buf(m, -1, 1), *dx1 = (float *)malloc(m * sizeof(float));
+  memcpy(dx1, dx0, m * sizeof(float));
+  fv_lrn(&s, x, y0), fv_split_lrn(&s, x, y1);
+  fv_lrn_grad(&s, x, y0, dy, dx0), fv_split_lrn_grad(&s, x, y0, dy, dx1);
+  CHECK(same_bits(y0, y1, m), "lrn %zu x %d: split forward differs", pixels, c);
+  CHECK(same_bits(dx0, dx1, m), "lrn %zu x %d: split gradient differs", pixels, c);
+  free(x), free(y0), free(y1), free(dy), free(dx0), free(dx1);
+}
+
 /* Lucid's transforms on a batch of 5, forward and backward: the first run (one
  * thread) is the reference the runs on more threads must match bit for bit. */
 #define TF_N 5
@@ -329,6 +378,11 @@ static void check_splits(void) {
   check_fc_split(77, 90, 45);    /* rows split, at least 16 a part */
   check_act_split(1, 100003, 0);
   check_act_split(4, 30001, 1);
+  check_pool_split(1, 1, 57, 55, 19, 3, 2, 0, 1); /* GoogLeNet's ceil-mode 3×3 s2 */
+  check_pool_split(1, 2, 28, 29, 17, 3, 1, 1, 0); /* the inception blocks' 3×3 s1, batch 2 */
+  check_pool_split(0, 1, 30, 31, 13, 3, 2, 1, 0);
+  check_unary_split(300007);
+  check_lrn_split(6007, 21);
   check_transform_batch();
   check_cppn();
 }
