@@ -352,41 +352,39 @@ static fv_alpha *alpha_224(void) {
   }
   return a;
 }
+static float *alpha_fg, *alpha_al, *alpha_d, *alpha_dfg, *alpha_dal;
 static const char *bench_fv_alpha_composite(void) {
-  static float *fg, *al;
-  if (!fg) fg = take(224 * 224 * 3), al = take(224 * 224);
-  fv_alpha_composite(alpha_224(), fg, al); /* with its background's Fourier image */
+  if (!alpha_fg) alpha_fg = take(224 * 224 * 3), alpha_al = take(224 * 224);
+  fv_alpha_composite(alpha_224(), alpha_fg, alpha_al); /* with its background's Fourier image */
   return "224x224, with the background's render";
 }
 static const char *bench_fv_alpha_backward(void) {
-  static float *fg, *al, *d, *dfg, *dal;
-  if (!fg) {
-    fg = take(224 * 224 * 3), al = take(224 * 224), d = take(224 * 224 * 3), dfg = take(224 * 224 * 3), dal = take(224 * 224);
-    fv_alpha_composite(alpha_224(), fg, al);
+  if (!alpha_d) {
+    bench_fv_alpha_composite();
+    alpha_d = take(224 * 224 * 3), alpha_dfg = take(224 * 224 * 3), alpha_dal = take(224 * 224);
   }
-  fv_alpha_backward(alpha_224(), 1.0, d, fg, al, dfg, dal);
+  fv_alpha_backward(alpha_224(), 1.0, alpha_d, alpha_fg, alpha_al, alpha_dfg, alpha_dal); /* dfg apart: in place, repeated calls would shrink d to subnormals */
   return "224x224";
 }
-/* one layer's z of a 128x128 drawing, spread as a CPPN's are (most |z| under 3) */
-static float *cppn_z(void) {
-  static float *z;
-  if (!z) {
-    z = take(128 * 128 * FV_CPPN_HIDDEN);
-    for (int i = 0; i < 128 * 128 * FV_CPPN_HIDDEN; i++) z[i] *= 3.0f;
-  }
-  return z;
+/* one layer of a CPPN drawing of 64x64 (a chunk is 1024 pixels): z spread as a CPPN's are (most |z| under 3),
+ * its activation, and the gradients */
+#define CPPN_NP (64 * 64)
+static float *cppn_z, *cppn_out, *cppn_dout, *cppn_dz;
+static void cppn_layer(void) {
+  if (cppn_z) return;
+  cppn_z = take(CPPN_NP * FV_CPPN_HIDDEN), cppn_dz = take(CPPN_NP * FV_CPPN_HIDDEN);
+  cppn_out = take(CPPN_NP * 2 * FV_CPPN_HIDDEN), cppn_dout = take(CPPN_NP * 2 * FV_CPPN_HIDDEN);
+  for (int i = 0; i < CPPN_NP * FV_CPPN_HIDDEN; i++) cppn_z[i] *= 3.0f;
 }
 static const char *bench_fv_cppn_composite(void) {
-  static float *out;
-  if (!out) out = take(128 * 128 * 2 * FV_CPPN_HIDDEN);
-  fv_cppn_composite(128 * 128, cppn_z(), out);
-  return "CPPN layer, 128x128 pixels x 24 units";
+  cppn_layer();
+  fv_cppn_composite(CPPN_NP, cppn_z, cppn_out);
+  return "CPPN layer, 64x64 pixels x 24 units";
 }
 static const char *bench_fv_cppn_composite_grad(void) {
-  static float *out, *d, *dz;
-  if (!out) out = take(128 * 128 * 2 * FV_CPPN_HIDDEN), d = take(128 * 128 * 2 * FV_CPPN_HIDDEN), dz = take(128 * 128 * FV_CPPN_HIDDEN);
-  fv_cppn_composite_grad(128 * 128, cppn_z(), out, d, dz);
-  return "CPPN layer, 128x128 pixels x 24 units";
+  cppn_layer();
+  fv_cppn_composite_grad(CPPN_NP, cppn_z, cppn_out, cppn_dout, cppn_dz);
+  return "CPPN layer, 64x64 pixels x 24 units";
 }
 static fv_transform *chain(void) {
   static fv_transform *t;
