@@ -25,7 +25,9 @@
 
 #include "fv.h"
 #include "bench_clock.h"
+#include "alpha.h"
 #include "cppn.h"
+#include "lowres.h"
 #include "kernels/kernels.h"
 #include "param.h"
 #include "prior.h"
@@ -327,6 +329,62 @@ static const char *bench_fv_cppn_backward(void) {
   }
   fv_cppn_backward(c, 0, 128, 128, d, g);
   return "CPPN 8x24 at 128x128";
+}
+static const char *bench_fv_lowres_up(void) {
+  static const fv_lowres t = {1, 112, 112, 1, 224, 224, 3};
+  static float *src, *dst;
+  if (!src) src = take(fv_lowres_count(&t)), dst = take(224 * 224 * 3);
+  fv_lowres_up(&t, src, dst);
+  return "112x112x3 -> 224x224 (a Laplacian level)";
+}
+static const char *bench_fv_lowres_up_adjoint(void) {
+  static const fv_lowres t = {1, 112, 112, 1, 224, 224, 3};
+  static float *dsrc, *ddst;
+  if (!dsrc) dsrc = take(fv_lowres_count(&t)), ddst = take(224 * 224 * 3);
+  fv_lowres_up_adjoint(&t, ddst, dsrc);
+  return "224x224 -> 112x112x3 (a Laplacian level)";
+}
+static fv_alpha *alpha_224(void) {
+  static fv_alpha *a;
+  if (!a) {
+    fv_error err = {0};
+    a = fv_alpha_new(1, 224, 224, 0, 1, &err);
+  }
+  return a;
+}
+static float *alpha_fg, *alpha_al, *alpha_d, *alpha_dfg, *alpha_dal;
+static const char *bench_fv_alpha_composite(void) {
+  if (!alpha_fg) alpha_fg = take(224 * 224 * 3), alpha_al = take(224 * 224);
+  fv_alpha_composite(alpha_224(), alpha_fg, alpha_al); /* with its background's Fourier image */
+  return "224x224, with the background's render";
+}
+static const char *bench_fv_alpha_backward(void) {
+  if (!alpha_d) {
+    bench_fv_alpha_composite();
+    alpha_d = take(224 * 224 * 3), alpha_dfg = take(224 * 224 * 3), alpha_dal = take(224 * 224);
+  }
+  fv_alpha_backward(alpha_224(), 1.0, alpha_d, alpha_fg, alpha_al, alpha_dfg, alpha_dal); /* dfg apart: in place, repeated calls would shrink d to subnormals */
+  return "224x224";
+}
+/* one layer of a CPPN drawing of 64x64 (a chunk is 1024 pixels): z spread as a CPPN's are (most |z| under 3),
+ * its activation, and the gradients */
+#define CPPN_NP (64 * 64)
+static float *cppn_z, *cppn_out, *cppn_dout, *cppn_dz;
+static void cppn_layer(void) {
+  if (cppn_z) return;
+  cppn_z = take(CPPN_NP * FV_CPPN_HIDDEN), cppn_dz = take(CPPN_NP * FV_CPPN_HIDDEN);
+  cppn_out = take(CPPN_NP * 2 * FV_CPPN_HIDDEN), cppn_dout = take(CPPN_NP * 2 * FV_CPPN_HIDDEN);
+  for (int i = 0; i < CPPN_NP * FV_CPPN_HIDDEN; i++) cppn_z[i] *= 3.0f;
+}
+static const char *bench_fv_cppn_composite(void) {
+  cppn_layer();
+  fv_cppn_composite(CPPN_NP, cppn_z, cppn_out);
+  return "CPPN layer, 64x64 pixels x 24 units";
+}
+static const char *bench_fv_cppn_composite_grad(void) {
+  cppn_layer();
+  fv_cppn_composite_grad(CPPN_NP, cppn_z, cppn_out, cppn_dout, cppn_dz);
+  return "CPPN layer, 64x64 pixels x 24 units";
 }
 static fv_transform *chain(void) {
   static fv_transform *t;

@@ -25,7 +25,11 @@
  *   fv_cppn_logits(c, fv_cppn_values(c), b, h, w, logits);   // image b: [h][w][channels]
  *   fv_cppn_backward(c, b, h, w, dlogits, grad);              // dL/dparams of image b (overwritten)
  *   fv_cppn_free(c);
- * The SIMD twin: the weight-gradient product (wgrad), listed in kernels.inc.
+ * Threads and SIMD: the GEMMs split rows (split.h); the weight-gradient product
+ * (wgrad) splits output units, the composite activation and its gradient
+ * pixels; each has a SIMD twin, listed in kernels.inc. The gradient's bits do
+ * not depend on the thread count; the composite's SIMD atan is a polynomial
+ * a few ulps from libm's atanf (the scalar twin's).
  */
 #ifndef FV_CPPN_H
 #define FV_CPPN_H
@@ -37,7 +41,7 @@
 
 #define FV_CPPN_LAYERS 8
 #define FV_CPPN_HIDDEN 24
-#define FV_CPPN_CHUNK 256 /* pixels per pass */
+#define FV_CPPN_CHUNK 1024 /* pixels per pass (2.7 MB of scratch): fewer, larger jobs for the threads */
 #define FV_CPPN_LR 0.005f /* Lucid's notebook: Adam at 0.005 */
 
 typedef struct fv_cppn fv_cppn;
@@ -58,5 +62,11 @@ void fv_cppn_logits(fv_cppn *c, const float *params, int b, int h, int w, float 
 /* dL/dlogits [h][w][channels] of image b (at the current values) → dL/d(image b's
  * params), fv_cppn_count_one floats, overwritten. */
 void fv_cppn_backward(fv_cppn *c, int b, int h, int w, const float *dlogits, float *grad);
+
+/* The composite activation on its own (every layer's; the tests and the benchmark call it too):
+ * z [np][FV_CPPN_HIDDEN] → out [np][2·FV_CPPN_HIDDEN]; its gradient dz [np][FV_CPPN_HIDDEN]
+ * (overwritten) from z, out and dout = dL/dout [np][2·FV_CPPN_HIDDEN]. */
+void fv_cppn_composite(int np, const float *z, float *out);
+void fv_cppn_composite_grad(int np, const float *z, const float *out, const float *dout, float *dz);
 
 #endif

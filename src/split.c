@@ -8,10 +8,8 @@
 /* Multiply-adds (or elements) a part should have at least: below that, posting
  * it to the helpers costs more than it saves. */
 #define MIN_WORK 32768.0
-/* The SIMD GEMM's forward takes another path for fewer rows than this (fc.c:
- * dot products along ic, summed in another order), so no part of a longer
- * forward is shorter. */
-#define GEMM_MIN_ROWS 16
+/* GEMM_MIN_ROWS: split.h's FV_SPLIT_GEMM_MIN_ROWS */
+#define GEMM_MIN_ROWS FV_SPLIT_GEMM_MIN_ROWS
 /* FULLY_CONNECTED's forward on fewer rows splits its output channels in
  * groups of this many (a multiple of the dot products' 4). */
 #define FC_COLS 64
@@ -42,6 +40,10 @@ static void split_items(int count, int min_items, double work, fv_range_fn *fn, 
   }
   items_job j = {count, (int)parts, fn, ctx};
   fv_threads_for(j.parts, items_part, &j);
+}
+
+void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
+  split_items(count, min_items, work, fn, ctx);
 }
 
 /* One kernel call's arguments. in: x or dy; out: y or dx. */

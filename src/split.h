@@ -28,11 +28,18 @@
  *
  * Called by graph.c in place of the kernels' dispatching names; the
  * arguments and ownership are theirs. Nothing is allocated.
+ *
+ * fv_split_items is the scheme's loop for a module's own twins (cppn.c):
+ * fn(ctx, t, begin, end) over [0, count) in contiguous parts of at least
+ * min_items items and enough of `work` (multiply-adds, or element operations)
+ * to pay for posting them; the whole range in one call on one thread. The
+ * caller keeps each output element inside one item.
  */
 #ifndef FV_SPLIT_H
 #define FV_SPLIT_H
 
 #include "kernels/kernels.h"
+#include "threads.h"
 
 void fv_split_conv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y);
 void fv_split_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
@@ -40,6 +47,12 @@ void fv_split_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, c
 void fv_split_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx);
 void fv_split_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y);
 void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx);
+/* The SIMD GEMM's forward (fv_fc) takes another path for fewer rows than this
+ * (fc.c: dot products along ic, summed in another order), so no part of a
+ * longer forward is shorter. */
+#define FV_SPLIT_GEMM_MIN_ROWS 16
+
+void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx);
 void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect);
 void fv_split_maxpool2d(const fv_conv_shape *s, const float *x, float *y);
 void fv_split_avgpool2d(const fv_conv_shape *s, const float *x, float *y);

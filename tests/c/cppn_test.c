@@ -3,7 +3,11 @@
  * definition, its weight gradients by central differences (through the
  * parameterization's sigmoid and alpha too), the SIMD path against the scalar
  * one, Lucid's init (a grey first image), and a drawing at another size that
- * samples the same function (its corners are the render's corners). */
+ * samples the same function (its corners are the render's corners). The
+ * composite activation on its own: both twins against atan in double on
+ * awkward inputs (the SIMD atan's reduction boundaries tan π/8 and tan 3π/8,
+ * ±0, tiny, huge, ±inf, NaN), its gradient against the derivative in double
+ * and its SIMD twin bit for bit against the scalar one. */
 #include "check.h"
 
 #include "cppn.h"
@@ -203,14 +207,92 @@ static void test_param(int alpha) {
   fv_param_free(p);
 }
 
+/* |got − want| / (ATOL + |want|): relative, absolute near zero */
+#define ATOL 1e-30
+static double rel(float got, double want) {
+  if (isnan(want)) return isnan(got) ? 0 : INFINITY;
+  if (isinf(want)) return got == want ? 0 : INFINITY;
+  return fabs(got - want) / (ATOL + fabs(want));
+}
+
+/* The composite's values: special points then a spread over magnitudes and signs. */
+static void composite_inputs(float *z, size_t n) {
+  const float special[] = {0.0f, -0.0f, 1e-30f, -1e-20f, 1e-8f, 0.41421354f, 0.41421357f, 0.41421360f, -0.4142135f,
+                           1.0f, -1.0f, 2.4142134f, 2.4142137f, -2.414214f, 10.0f, -1e3f, 1e30f, -3e38f,
+                           INFINITY, -INFINITY, NAN, 0.5f, 3.0f, -7.0f};
+  const size_t ns = sizeof special / sizeof special[0];
+  for (size_t i = 0; i < n; i++) {
+    if (i < ns) z[i] = special[i];
+    else if (i % 3) z[i] = check_uniform(-4, 4);                                    /* a CPPN's z */
+    else z[i] = (check_uniform(0, 1) < 0.5f ? -1 : 1) * powf(10.0f, check_uniform(-6, 6)); /* any scale */
+  }
+}
+
+/* Worst relative errors of fv_cppn_composite against atan in double, SIMD on or off */
+static void composite_errors(const float *z, int np, int simd, double worst[2]) {
+  float *out = (float *)malloc((size_t)np * 2 * FV_CPPN_HIDDEN * sizeof(float));
+  fv_kernels_set_simd(simd);
+  fv_cppn_composite(np, z, out);
+  fv_kernels_set_simd(1);
+  worst[0] = worst[1] = 0;
+  for (int p = 0; p < np; p++)
+    for (int k = 0; k < FV_CPPN_HIDDEN; k++) {
+      const double a = atan((double)z[p * FV_CPPN_HIDDEN + k]);
+      worst[0] = fmax(worst[0], rel(out[p * 2 * FV_CPPN_HIDDEN + k], a / 0.67f));
+      worst[1] = fmax(worst[1], rel(out[p * 2 * FV_CPPN_HIDDEN + FV_CPPN_HIDDEN + k], a * a / 0.6f));
+    }
+  free(out);
+}
+
+static void test_composite(void) {
+  enum { NP = 301 };
+  const size_t n = (size_t)NP * FV_CPPN_HIDDEN;
+  float *z = (float *)malloc(n * sizeof(float)), *out = (float *)malloc(2 * n * sizeof(float));
+  float *dout = (float *)malloc(2 * n * sizeof(float)), *dz[2] = {(float *)malloc(n * sizeof(float)), (float *)malloc(n * sizeof(float))};
+  composite_inputs(z, n);
+  /* scalar: libm's atanf (within an ulp), then a division (and a square): a few float roundings */
+  double worst[2];
+  composite_errors(z, NP, 0, worst);
+  CHECK(worst[0] < 3e-7 && worst[1] < 5e-7, "scalar composite against atan in double: worst rel err %g, %g", worst[0], worst[1]);
+#ifdef __wasm_simd128__
+  /* SIMD: Cephes' atanf polynomial (1.9e-7 relative at worst by its notes) before the same roundings */
+  composite_errors(z, NP, 1, worst);
+  CHECK(worst[0] < 4e-7 && worst[1] < 7e-7, "SIMD composite against atan in double: worst rel err %g, %g", worst[0], worst[1]);
+  printf("cppn: SIMD composite against atan in double: worst relative error %.3g (atan/0.67), %.3g (atan²/0.6)\n", worst[0], worst[1]);
+#endif
+  /* the gradient: d/dz = [1/0.67, 2 atan z/0.6] / (1 + z²), from the forward's own outputs */
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(z[i])) z[i] = check_uniform(-2, 2); /* inf·0 has no gradient to speak of */
+  fv_cppn_composite(NP, z, out);
+  check_fill(dout, 2 * n, -1, 1);
+  double gw = 0;
+  for (int simd = 0; simd < 2; simd++) {
+    fv_kernels_set_simd(simd);
+    fv_cppn_composite_grad(NP, z, out, dout, dz[simd]);
+    fv_kernels_set_simd(1);
+  }
+  for (int p = 0; p < NP; p++)
+    for (int k = 0; k < FV_CPPN_HIDDEN; k++) {
+      const size_t i = (size_t)p * FV_CPPN_HIDDEN + k, o = (size_t)p * 2 * FV_CPPN_HIDDEN + k;
+      const double zz = z[i], a = atan(zz), s = 1 / (1 + zz * zz);
+      const double t1 = dout[o] / 0.67, t2 = dout[o + FV_CPPN_HIDDEN] * 2 * a / 0.6;
+      gw = fmax(gw, fabs(dz[1][i] - (t1 + t2) * s) / (1e-30 + (fabs(t1) + fabs(t2)) * s));
+    }
+  CHECK(gw < 2e-6, "composite gradient against the derivative in double: worst %g", gw);
+  CHECK(memcmp(dz[0], dz[1], n * sizeof(float)) == 0, "composite gradient: the SIMD twin has the scalar one's bits");
+  free(z), free(out), free(dout), free(dz[0]), free(dz[1]);
+}
+
 int main(void) {
   check_seed(20261203);
   test_init_and_layout();
+  test_composite();
   test_forward(3, 5, 7);
   test_forward(4, 1, 3);
-  test_forward(3, 17, 19); /* more than one chunk of pixels */
+  CHECK(37 * 41 > FV_CPPN_CHUNK && 33 * 32 > FV_CPPN_CHUNK, "the larger drawings below span chunks");
+  test_forward(3, 37, 41); /* more than one chunk of pixels (FV_CPPN_CHUNK), the last short */
   test_gradient(3, 6, 5);
-  test_gradient(4, 17, 18);
+  test_gradient(4, 33, 32); /* two chunks: 1024 pixels and 32 */
   test_param(0);
   test_param(1);
   return check_summary("cppn");

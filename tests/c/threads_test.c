@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "check.h"
+#include "cppn.h"
 #include "rng.h"
 #include "split.h"
 #include "threads.h"
@@ -339,6 +340,36 @@ static void check_transform_batch(void) {
   fv_transform_free(t);
 }
 
+/* The CPPN (cppn.c: GEMM rows, the weight gradient's output units and the composite
+ * activation's pixels over the threads), logits and weight gradient of image 1 of 2
+ * at 41×37 (chunks of 1024 and 493 pixels): the first run (one thread) is the
+ * reference. Each hidden layer's weight gradient and composite has work for several parts. */
+static float *cppn_ref;
+static void check_cppn(void) {
+  fv_error err;
+  fv_cppn *c = fv_cppn_new(2, 4, 9, &err);
+  CHECK(c != NULL, "cppn: %s", err.msg);
+  if (!c) return;
+  const int h = 41, w = 37;
+  CHECK(h * w > FV_CPPN_CHUNK, "the drawing spans chunks");
+  const size_t nl = (size_t)h * w * 4, one = fv_cppn_count_one(c);
+  check_seed(6);
+  float *v = fv_cppn_values(c);
+  for (size_t i = 0; i < fv_cppn_count(c); i++) v[i] += check_uniform(-0.5f, 0.5f); /* a live output layer */
+  float *dl = rand_buf(nl, -1, 1), *got = (float *)malloc((nl + one) * sizeof(float));
+  fv_cppn_logits(c, v, 1, h, w, got);
+  fv_cppn_backward(c, 1, h, w, dl, got + nl);
+  if (!cppn_ref) cppn_ref = got;
+  else {
+    CHECK(same_bits(got, cppn_ref, nl), "cppn logits on %d threads differ from one", fv_threads_count());
+    CHECK(same_bits(got + nl, cppn_ref + nl, one), "cppn weight gradient on %d threads differs from one",
+          fv_threads_count());
+    free(got);
+  }
+  free(dl);
+  fv_cppn_free(c);
+}
+
 static void check_splits(void) {
   check_seed(11);
   for (size_t k = 0; k < sizeof SPECS / sizeof SPECS[0]; k++) check_conv_split(&SPECS[k]);
@@ -353,6 +384,7 @@ static void check_splits(void) {
   check_unary_split(300007);
   check_lrn_split(6007, 21);
   check_transform_batch();
+  check_cppn();
 }
 
 int main(void) {
@@ -380,5 +412,6 @@ int main(void) {
   }
 #endif
   free(tf_ref);
+  free(cppn_ref);
   return check_summary("threads_test");
 }
