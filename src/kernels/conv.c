@@ -352,7 +352,7 @@ void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float
   fv_wino_shape g;
   const float *u;
   if (wino_route(s, 0, &g, &u)) {
-    fv_f32_wino__wasmsimd(&g, x, u, b, s->act, 0, y, 0, fv_wino_blocks(&g));
+    fv_f32_wino__wasmsimd(&g, x, u, b, s->act, 0, y, 0, fv_wino_units(&g));
     return;
   }
   if (s->groups > 1) {
@@ -375,7 +375,7 @@ int fv_conv2d_blocks(const fv_conv_shape *s) {
   const int P = s->n * s->oh * s->ow;
   fv_wino_shape g;
   const float *u;
-  if (fv_kernels_simd_enabled() && wino_route(s, 0, &g, &u)) return fv_wino_blocks(&g);
+  if (fv_kernels_simd_enabled() && wino_route(s, 0, &g, &u)) return fv_wino_units(&g);
   const int rows = s->groups > 1 ? grouped_block_rows(s) : conv_block_rows(s->kh * s->kw * s->ic);
   return fv_kernels_simd_enabled() && !fv_conv2d_is_pointwise(s) && rows > 0 ? (P + rows - 1) / rows : 0;
 }
@@ -392,7 +392,7 @@ void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *
 int fv_conv2d_grad_blocks(const fv_conv_shape *s) {
   fv_wino_shape g;
   const float *u;
-  return fv_kernels_simd_enabled() && wino_route(s, 1, &g, &u) ? fv_wino_blocks(&g) : 0;
+  return fv_kernels_simd_enabled() && wino_route(s, 1, &g, &u) ? fv_wino_units(&g) : 0;
 }
 
 void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1) {
@@ -406,7 +406,7 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
   fv_wino_shape g;
   const float *u;
   if (wino_route(s, 1, &g, &u)) { /* dx tiles: each dx pixel summed whole, added once */
-    fv_f32_wino__wasmsimd(&g, dy, u, NULL, FV_ACT_NONE, 1, dx, 0, fv_wino_blocks(&g));
+    fv_f32_wino__wasmsimd(&g, dy, u, NULL, FV_ACT_NONE, 1, dx, 0, fv_wino_units(&g));
     return;
   }
   if (s->groups > 1) {

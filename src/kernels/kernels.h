@@ -64,12 +64,12 @@ void fv_conv_shape_pad(fv_conv_shape *s, fv_padding padding);
  * output pixels through the GEMM, and a block's size picks the GEMM's path, so
  * the threads (src/split.c) split it at those blocks: fv_conv2d_blocks gives
  * their count (0 where fv_conv2d runs no blocks: scalar, 1×1, oversized
- * filters), fv_conv2d_block_range computes blocks [b0, b1) of y exactly as
+ * filters; for a Winograd conv, its units: winograd.h), fv_conv2d_block_range computes blocks [b0, b1) of y exactly as
  * fv_conv2d does. */
 int fv_conv2d_blocks(const fv_conv_shape *s);
 void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
                            int b1);
-/* The gradient's blocks likewise, where the SIMD gradient runs Winograd tiles of
+/* The gradient's blocks likewise, where the SIMD gradient runs Winograd units of
  * dx (0 otherwise: the threads split dx's rows). */
 int fv_conv2d_grad_blocks(const fv_conv_shape *s);
 void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1);

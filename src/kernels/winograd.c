@@ -200,14 +200,26 @@ static inline long tiles_of(const fv_wino_shape *g) {
 
 int fv_wino_blocks(const fv_wino_shape *g) { return (int)((tiles_of(g) + FV_WINO_BLOCK - 1) / FV_WINO_BLOCK); }
 
+/* Few blocks (small maps: GoogLeNet's 8×8 and 16×16 at a 128-px step are one or
+ * four) leave threads idle, so their output channels are cut into units too; with
+ * many, a unit is a whole block (its input transform is done once per unit). */
+int fv_wino_unit_channels(const fv_wino_shape *g) { return fv_wino_blocks(g) >= 8 ? g->o : FV_WINO_OCH; }
+int fv_wino_units(const fv_wino_shape *g) {
+  const int span = fv_wino_unit_channels(g);
+  return fv_wino_blocks(g) * ((g->o + span - 1) / span);
+}
+
 void fv_f32_wino__scalar(const fv_wino_shape *g, const float *x, const float *u, const float *b, fv_act act,
-                         int accumulate, float *y, int b0, int b1) {
+                         int accumulate, float *y, int u0, int u1) {
   const int m = g->m, T = m + g->r - 1, K = T * T, TH = (g->oh + m - 1) / m, TW = (g->ow + m - 1) / m, C = g->c, O = g->o;
   const long tiles = tiles_of(g);
-  for (long t = (long)b0 * FV_WINO_BLOCK; t < (long)b1 * FV_WINO_BLOCK && t < tiles; t++) {
+  const int span = fv_wino_unit_channels(g), per = (O + span - 1) / span;
+  for (int un = u0; un < u1; un++)
+  for (long t = (long)(un / per) * FV_WINO_BLOCK; t < (long)(un / per + 1) * FV_WINO_BLOCK && t < tiles; t++) {
     const int n = (int)(t / ((long)TH * TW)), ty = (int)(t / TW % TH), tx = (int)(t % TW);
     const int y0 = m * ty - g->pt, x0 = m * tx - g->pl;
-    for (int o = 0; o < O; o++) {
+    const int oa = un % per * span, ob = oa + span < O ? oa + span : O;
+    for (int o = oa; o < ob; o++) {
       float p[36] = {0}, out[4][4];
       for (int c = 0; c < C; c++) {
         float d[6][6], v[36];
@@ -235,7 +247,6 @@ void fv_f32_wino__scalar(const fv_wino_shape *g, const float *x, const float *u,
 /* ---- WASM SIMD ---------------------------------------------------------------- */
 #ifdef __wasm_simd128__
 
-#define WINO_OCH 32 /* output channels per GEMM chunk: the block's products are T² × 16 × 32 floats */
 
 /* A block's 16 GEMM rows are tiles: a map of fewer tiles fills them with zeros.
  * Below half full (GoogLeNet's 4×4 inception_5b maps at 128 px: 4 tiles of
@@ -379,16 +390,18 @@ static inline __attribute__((always_inline)) void block_output_m(const int m, co
 
 static inline __attribute__((always_inline)) void wino_m(const int m, const int T, const fv_wino_shape *g,
                                                          const float *x, const float *up, const float *b, fv_act act,
-                                                         int accumulate, float *y, int b0, int b1, float *V, float *P) {
+                                                         int accumulate, float *y, int u0, int u1, float *V, float *P) {
   const int K = T * T, C = g->c, O = g->o;
   const long tiles = tiles_of(g);
   const size_t kpack = fv_fc_pack_floats(C, O); /* one k's packed [O][C] */
-  for (int blk = b0; blk < b1; blk++) {
+  const int span = fv_wino_unit_channels(g), per = (O + span - 1) / span;
+  for (int un = u0, done = -1; un < u1; un++) {
+    const int blk = un / per, oa = un % per * span, ob = oa + span < O ? oa + span : O;
     const long t0 = (long)blk * FV_WINO_BLOCK;
     if (t0 >= tiles) break;
-    block_input_m(m, T, g, x, t0, tiles, V);
-    for (int o0 = 0; o0 < O; o0 += WINO_OCH) {
-      const int on = O - o0 < WINO_OCH ? O - o0 : WINO_OCH;
+    if (blk != done) block_input_m(m, T, g, x, t0, tiles, V), done = blk;
+    for (int o0 = oa; o0 < ob; o0 += FV_WINO_OCH) {
+      const int on = ob - o0 < FV_WINO_OCH ? ob - o0 : FV_WINO_OCH;
       /* the packed panels of channels [o0, o0 + on) are the packing of those rows alone */
       for (int k = 0; k < K; k++)
         fv_f32_fc_gemm__wasmsimd(FV_WINO_BLOCK, C, on, V + (size_t)k * FV_WINO_BLOCK * C, NULL,
@@ -399,14 +412,14 @@ static inline __attribute__((always_inline)) void wino_m(const int m, const int 
 }
 
 void fv_f32_wino__wasmsimd(const fv_wino_shape *g, const float *x, const float *up, const float *b, fv_act act,
-                           int accumulate, float *y, int b0, int b1) {
+                           int accumulate, float *y, int u0, int u1) {
   /* the larger of the variants' blocks: 36·16·FV_WINO4_CMAX (T = 6) and 16·16·FV_WINO_CMAX floats in,
-   * 36·16·WINO_OCH products */
+   * 36·16·FV_WINO_OCH products */
   enum { V_F2 = 16 * FV_WINO_BLOCK * FV_WINO_CMAX, V_F4 = 36 * FV_WINO_BLOCK * FV_WINO4_CMAX };
   float V[V_F2 > V_F4 ? V_F2 : V_F4] __attribute__((aligned(16)));
-  float P[36 * FV_WINO_BLOCK * WINO_OCH] __attribute__((aligned(16)));
-  if (g->m == 4) wino_m(4, 6, g, x, up, b, act, accumulate, y, b0, b1, V, P);
-  else if (g->r == 5) wino_m(2, 6, g, x, up, b, act, accumulate, y, b0, b1, V, P);
-  else wino_m(2, 4, g, x, up, b, act, accumulate, y, b0, b1, V, P);
+  float P[36 * FV_WINO_BLOCK * FV_WINO_OCH] __attribute__((aligned(16)));
+  if (g->m == 4) wino_m(4, 6, g, x, up, b, act, accumulate, y, u0, u1, V, P);
+  else if (g->r == 5) wino_m(2, 6, g, x, up, b, act, accumulate, y, u0, u1, V, P);
+  else wino_m(2, 4, g, x, up, b, act, accumulate, y, u0, u1, V, P);
 }
 #endif /* __wasm_simd128__ */

@@ -14,9 +14,10 @@
  * pixel (oy, ox) reads x rows oy − pt .. oy − pt + r − 1 and columns likewise,
  * zero outside x (pt, pl may be negative or larger than 2: the gradient's
  * sub-problems). Output tiles of m×m pixels are numbered over (n, ty, tx)
- * and run in blocks of FV_WINO_BLOCK tiles; a block's bytes do not depend on
- * which other blocks run in the same call, so a thread split over blocks
- * gives the same bits on any number of threads.
+ * and run in blocks of FV_WINO_BLOCK tiles, a block's output channels in
+ * units (fv_wino_units); a unit's bytes do not depend on which other units run
+ * in the same call, so a thread split over units gives the same bits on any
+ * number of threads.
  *
  * Weights: u[k][o][c] = (G g_oc G^T)[k], k the T² = (m + r − 1)² entries of the
  * transform in row-major order; the SIMD twin reads them packed per k for
@@ -38,6 +39,7 @@
 
 #define FV_WINO_BLOCK 16 /* tiles per block: the GEMM's rows (its packed path needs 16) */
 #define FV_WINO_CMAX 256  /* F(2×2): input channels the SIMD block's stack holds (16 × 16 × 256 floats) */
+#define FV_WINO_OCH 32    /* output channels per GEMM chunk (the block's products: T² × 16 × 32 floats) */
 #define FV_WINO4_CMAX 192 /* 6×6 tiles: the same (36 × 16 × 192 floats; with the products, 516 KB of the 1 MB stacks) */
 
 typedef struct {
@@ -62,17 +64,22 @@ void fv_wino_pack(int c, int o, int m, int r, const float *u, float *p);
 
 /* Blocks of FV_WINO_BLOCK tiles in shape g. */
 int fv_wino_blocks(const fv_wino_shape *g);
-/* Blocks [b0, b1): y = act(conv + b) (accumulate = 0; b may be NULL) or y += conv
+/* The twins' units of work, block-major: (block, a range of fv_wino_unit_channels(g)
+ * output channels). A whole block's channels when there are 8 blocks or more, else
+ * FV_WINO_OCH: small maps still give the threads parts. */
+int fv_wino_units(const fv_wino_shape *g);
+int fv_wino_unit_channels(const fv_wino_shape *g);
+/* Units [u0, u1): y = act(conv + b) (accumulate = 0; b may be NULL) or y += conv
  * (accumulate = 1: the gradient; b and act unused). The scalar twin reads u,
- * the SIMD twin up (packed; g->c <= FV_WINO_CMAX). */
+ * the SIMD twin up (packed). */
 void fv_f32_wino__scalar(const fv_wino_shape *g, const float *x, const float *u, const float *b, fv_act act,
-                         int accumulate, float *y, int b0, int b1);
+                         int accumulate, float *y, int u0, int u1);
 #ifdef __wasm_simd128__
 /* The same over the packed weights up (fv_wino_pack); needs fv_wino_fits(g). A block's
  * transformed inputs and products live on the stack (516 KB: the threads' stacks are 1 MB,
  * threads.h). */
 void fv_f32_wino__wasmsimd(const fv_wino_shape *g, const float *x, const float *up, const float *b, fv_act act,
-                           int accumulate, float *y, int b0, int b1);
+                           int accumulate, float *y, int u0, int u1);
 /* 1 when the SIMD twin can run g and pays: 1..FV_WINO_CMAX input channels
  * (FV_WINO4_CMAX for 6×6 tiles), and enough tiles to fill its blocks at least half. */
 int fv_wino_fits(const fv_wino_shape *g);

@@ -4,7 +4,7 @@
  * not multiples of the 2×2 tile), pads 0 and 1, channel counts not multiples
  * of 4 or 8, output channels past one 64-channel chunk, and GoogLeNet-sized
  * shapes. The SIMD twin (wasm build) is also held to its own bytes when the
- * call is cut into two ranges of blocks anywhere, as the threads cut it.
+ * call is cut into two ranges of units anywhere, as the threads cut it.
  * Tolerance: 1e-5 (F(2×2, 3×3)) or 2e-5 (the 6×6 tiles, coefficients up to 16
  * and 1/24; measured 2.6e-6 for F(4×4)) of the sum of |terms| (the direct
  * conv on |x|, |w|, |b|) plus 1e-6: the transforms add a few roundings of
@@ -38,10 +38,10 @@ static int half_full(const fv_wino_shape *g) {
 }
 #endif
 
-/* Runs one twin (simd: the packed SIMD one) over blocks [0, nb), or [0, cut) then [cut, nb). */
+/* Runs one twin (simd: the packed SIMD one) over units [0, nb), or [0, cut) then [cut, nb). */
 static void run(int simd, const fv_wino_shape *g, const float *x, const float *u, const float *up, const float *b,
                 fv_act act, int acc, float *y, int cut) {
-  const int nb = fv_wino_blocks(g);
+  const int nb = fv_wino_units(g);
 #ifdef __wasm_simd128__
   if (simd && fv_wino_fits(g)) { /* else the caller (conv.c) runs the direct conv: here the scalar twin */
     if (cut > 0 && cut < nb) {
@@ -99,11 +99,11 @@ static void one_m(const fv_conv_shape *sp, int m, const float *x, const float *w
           "F(%d) fits ic %d oc %d", m, ic, oc);
 #endif
     /* cut where the threads might: the same bytes */
-    for (int cut = 1; cut < fv_wino_blocks(&g); cut += 3) {
+    for (int cut = 1; cut < fv_wino_units(&g); cut += 3) {
       run(1, &g, x, u, up, b, FV_ACT_RELU, 0, y2, cut);
       CHECK(!memcmp(y1, y2, ny * 4), "simd F(%d) forward cut at block %d: other bytes", m, cut);
     }
-    for (int cut = 1; cut < fv_wino_blocks(&gg); cut += 3) {
+    for (int cut = 1; cut < fv_wino_units(&gg); cut += 3) {
       memcpy(g2, dx0, nx * 4);
       run(1, &gg, dy, ug, upg, NULL, FV_ACT_NONE, 1, g2, cut);
       CHECK(!memcmp(g1, g2, nx * 4), "simd F(%d) grad cut at block %d: other bytes", m, cut);
