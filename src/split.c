@@ -8,8 +8,9 @@
 /* Multiply-adds (or elements) a part should have at least: below that, posting
  * it to the helpers costs more than it saves. */
 #define MIN_WORK 32768.0
-/* GEMM_MIN_ROWS: split.h's FV_SPLIT_GEMM_MIN_ROWS */
-#define GEMM_MIN_ROWS FV_SPLIT_GEMM_MIN_ROWS
+/* Elementwise splits (the activation mask, the unary ops) cut blocks of this many floats:
+ * a multiple of the SIMD kernels' 4, so each element takes the path it takes in one call. */
+#define ELEMS 1024
 /* FULLY_CONNECTED's forward on fewer rows splits its output channels in
  * groups of this many (a multiple of the dot products' 4). */
 #define FC_COLS 64
@@ -31,7 +32,7 @@ static void items_part(void *p, int t, int u0, int u1) {
 /* fn(ctx, begin, end) over [0, count) in parts of at least min_items items and
  * about MIN_WORK of the call's work each; the whole range at once when that
  * makes one part or there is one thread. */
-static void split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
+void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
   double parts = count / (min_items > 0 ? min_items : 1);
   if (parts > work / MIN_WORK) parts = work / MIN_WORK;
   if (parts < 2 || fv_threads_count() < 2) {
@@ -40,10 +41,6 @@ static void split_items(int count, int min_items, double work, fv_range_fn *fn, 
   }
   items_job j = {count, (int)parts, fn, ctx};
   fv_threads_for(j.parts, items_part, &j);
-}
-
-void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
-  split_items(count, min_items, work, fn, ctx);
 }
 
 /* One kernel call's arguments. in: x or dy; out: y or dx. */
@@ -213,51 +210,51 @@ void fv_split_conv2d(const fv_conv_shape *s, const float *x, const float *w, con
   const double work = conv_work(s, 0);
   if (fv_conv2d_is_pointwise(s)) {
     const int P = s->n * s->oh * s->ow;
-    split_items(P, GEMM_MIN_ROWS, work, pointwise_fwd, &c);
+    fv_split_items(P, FV_SPLIT_GEMM_MIN_ROWS, work, pointwise_fwd, &c);
     return;
   }
   const int blocks = fv_conv2d_blocks(s);
-  if (blocks > 0) split_items(blocks, 1, work, conv_blocks_part, &c); /* the SIMD im2col blocks */
-  else split_items(s->n * s->oh, 1, work, conv_fwd_part, &c);
+  if (blocks > 0) fv_split_items(blocks, 1, work, conv_blocks_part, &c); /* the SIMD im2col blocks */
+  else fv_split_items(s->n * s->oh, 1, work, conv_fwd_part, &c);
 }
 
 void fv_split_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   call c = {.s = s, .in = dy, .w = w, .out = dx};
   const double work = conv_work(s, 0);
   const int blocks = fv_conv2d_grad_blocks(s);
-  if (fv_conv2d_is_pointwise(s)) split_items(s->n * s->oh * s->ow, 1, work, pointwise_grad, &c);
-  else if (blocks > 0) split_items(blocks, 1, work, conv_grad_blocks_part, &c); /* Winograd tiles of dx */
+  if (fv_conv2d_is_pointwise(s)) fv_split_items(s->n * s->oh * s->ow, 1, work, pointwise_grad, &c);
+  else if (blocks > 0) fv_split_items(blocks, 1, work, conv_grad_blocks_part, &c); /* Winograd tiles of dx */
   /* a part re-runs the output rows on its borders: at least 4 strides of input rows each */
-  else split_items(s->n * s->ih, 4 * s->sh, work, conv_grad_part, &c);
+  else fv_split_items(s->n * s->ih, 4 * s->sh, work, conv_grad_part, &c);
 }
 
 void fv_split_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
   call c = {.s = s, .in = x, .w = w, .b = b, .out = y};
-  split_items(s->n * s->oh, 1, conv_work(s, 1), dw_fwd_part, &c);
+  fv_split_items(s->n * s->oh, 1, conv_work(s, 1), dw_fwd_part, &c);
 }
 
 void fv_split_dwconv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   call c = {.s = s, .in = dy, .w = w, .out = dx};
-  split_items(s->n * s->ih, 1, conv_work(s, 1), dw_grad_part, &c);
+  fv_split_items(s->n * s->ih, 1, conv_work(s, 1), dw_grad_part, &c);
 }
 
 void fv_split_fc(int n, int ic, int oc, const float *x, const float *w, const float *b, fv_act act, float *y) {
   call c = {.in = x, .w = w, .b = b, .out = y, .n = n, .ic = ic, .oc = oc, .act = act};
   const double work = (double)n * ic * oc;
-  if (n >= GEMM_MIN_ROWS) split_items(n, GEMM_MIN_ROWS, work, fc_rows, &c);
-  else split_items(n * ((oc + FC_COLS - 1) / FC_COLS), 1, work, fc_cols, &c);
+  if (n >= FV_SPLIT_GEMM_MIN_ROWS) fv_split_items(n, FV_SPLIT_GEMM_MIN_ROWS, work, fc_rows, &c);
+  else fv_split_items(n * ((oc + FC_COLS - 1) / FC_COLS), 1, work, fc_cols, &c);
 }
 
 void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, float *dx) {
   call c = {.in = dy, .w = w, .out = dx, .n = n, .ic = ic, .oc = oc};
-  split_items(n, 1, (double)n * ic * oc, fc_grad_rows, &c);
+  fv_split_items(n, 1, (double)n * ic * oc, fc_grad_rows, &c);
 }
 
 /* ---- activation mask ---------------------------------------------------------------------------- */
 
 static void act_elems(void *p, int t, int b, int e) {
   const call *c = (const call *)p;
-  fv_act_grad(c->act, 1, (size_t)(e - b) * 1024, c->in + (size_t)b * 1024, c->out + (size_t)b * 1024, 0);
+  fv_act_grad(c->act, 1, (size_t)(e - b) * ELEMS, c->in + (size_t)b * ELEMS, c->out + (size_t)b * ELEMS, 0);
 }
 
 static void act_items(void *p, int t, int b, int e) {
@@ -270,25 +267,25 @@ void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float
   const size_t total = (size_t)n * per_item;
   if (act == FV_ACT_NONE) return;
   if (redirect) { /* Lucid's rule looks at a whole batch item */
-    split_items(n, 1, (double)total, act_items, &c);
+    fv_split_items(n, 1, (double)total, act_items, &c);
     return;
   }
-  /* blocks of 1024 elements; the tail past the last whole block on this thread */
-  const size_t blocks = total / 1024;
-  split_items((int)blocks, 1, (double)blocks * 1024, act_elems, &c);
-  if (total > blocks * 1024) fv_act_grad(act, 1, total - blocks * 1024, y + blocks * 1024, dy + blocks * 1024, 0);
+  /* whole blocks; the tail past the last one on this thread */
+  const size_t blocks = total / ELEMS;
+  fv_split_items((int)blocks, 1, (double)blocks * ELEMS, act_elems, &c);
+  if (total > blocks * ELEMS) fv_act_grad(act, 1, total - blocks * ELEMS, y + blocks * ELEMS, dy + blocks * ELEMS, 0);
 }
 
 /* ---- pools: output rows forward; the max pool's gradient by input rows ------------------------------ */
 
 void fv_split_maxpool2d(const fv_conv_shape *s, const float *x, float *y) {
   call c = {.s = s, .in = x, .out = y};
-  split_items(s->n * s->oh, 1, conv_work(s, 1), maxpool_fwd_part, &c);
+  fv_split_items(s->n * s->oh, 1, conv_work(s, 1), maxpool_fwd_part, &c);
 }
 
 void fv_split_avgpool2d(const fv_conv_shape *s, const float *x, float *y) {
   call c = {.s = s, .in = x, .out = y};
-  split_items(s->n * s->oh, 1, conv_work(s, 1), avgpool_fwd_part, &c);
+  fv_split_items(s->n * s->oh, 1, conv_work(s, 1), avgpool_fwd_part, &c);
 }
 
 void fv_split_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx) {
@@ -299,17 +296,14 @@ void fv_split_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float
   }
   /* a part re-runs the windows on its borders: with 4 windows' rows a part, that is a third more
    * work at most (a window's rows a part made the 2-thread gradient slower than one thread) */
-  split_items(s->n * s->ih, 4 * s->kh, conv_work(s, 1), maxpool_grad_part, &c);
+  fv_split_items(s->n * s->ih, 4 * s->kh, conv_work(s, 1), maxpool_grad_part, &c);
 }
 
-/* ---- elementwise: blocks of 1024 floats (a multiple of the SIMD kernels' 4, so each element
- * takes the same path as in the whole call), the tail with the last block ------------------------------ */
-
-#define ELEMS 1024
+/* ---- elementwise: blocks of ELEMS floats, the tail with the last block --------------------------------- */
 
 static void elems_parts(size_t n, fv_range_fn *fn, void *ctx) {
   const int blocks = (int)((n + ELEMS - 1) / ELEMS);
-  split_items(blocks, 1, (double)n, fn, ctx);
+  fv_split_items(blocks, 1, (double)n, fn, ctx);
 }
 /* [b, e) blocks of c->per_item (= n) floats: the element range */
 static inline size_t elem_end(const call *c, int e) { return (size_t)e * ELEMS < c->per_item ? (size_t)e * ELEMS : c->per_item; }
@@ -356,10 +350,10 @@ static void lrn_grad_part(void *p, int t, int b, int e) {
 
 void fv_split_lrn(const fv_lrn_shape *s, const float *x, float *y) {
   call c = {.lrn = s, .in = x, .out = y};
-  split_items((int)s->pixels, 1, (double)s->pixels * s->c * (s->lo + s->hi + 1), lrn_part, &c);
+  fv_split_items((int)s->pixels, 1, (double)s->pixels * s->c * (s->lo + s->hi + 1), lrn_part, &c);
 }
 
 void fv_split_lrn_grad(const fv_lrn_shape *s, const float *x, const float *y, const float *dy, float *dx) {
   call c = {.lrn = s, .in = dy, .out = dx, .x = x, .y = y};
-  split_items((int)s->pixels, 1, 2.0 * s->pixels * s->c * (s->lo + s->hi + 1), lrn_grad_part, &c);
+  fv_split_items((int)s->pixels, 1, 2.0 * s->pixels * s->c * (s->lo + s->hi + 1), lrn_grad_part, &c);
 }

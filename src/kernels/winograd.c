@@ -209,38 +209,44 @@ int fv_wino_units(const fv_wino_shape *g) {
   return fv_wino_blocks(g) * ((g->o + span - 1) / span);
 }
 
+/* Output channels [oa, ob) of tile t, one channel at a time, as the formulas read. */
+static void scalar_tile(const fv_wino_shape *g, const float *x, const float *u, const float *b, fv_act act,
+                        int accumulate, float *y, long t, int oa, int ob) {
+  const int m = g->m, T = m + g->r - 1, K = T * T, TH = (g->oh + m - 1) / m, TW = (g->ow + m - 1) / m, C = g->c, O = g->o;
+  const int n = (int)(t / ((long)TH * TW)), ty = (int)(t / TW % TH), tx = (int)(t % TW);
+  const int y0 = m * ty - g->pt, x0 = m * tx - g->pl;
+  for (int o = oa; o < ob; o++) {
+    float p[36] = {0}, out[4][4];
+    for (int c = 0; c < C; c++) {
+      float d[6][6], v[36];
+      for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) {
+          const int iy = y0 + i, ix = x0 + j;
+          d[i][j] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x[(((size_t)n * g->h + iy) * g->w + ix) * C + c] : 0.0f;
+        }
+      wino_input(T, d, v);
+      for (int k = 0; k < K; k++) p[k] += u[((size_t)k * O + o) * C + c] * v[k];
+    }
+    wino_output(m, T, p, out);
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < m; j++) {
+        const int oy = m * ty + i, ox = m * tx + j;
+        if (oy >= g->oh || ox >= g->ow) continue;
+        float *yp = y + (((size_t)n * g->oh + oy) * g->ow + ox) * O + o;
+        if (accumulate) *yp += out[i][j];
+        else *yp = fv_act1(act, out[i][j] + (b ? b[o] : 0.0f));
+      }
+  }
+}
+
 void fv_f32_wino__scalar(const fv_wino_shape *g, const float *x, const float *u, const float *b, fv_act act,
                          int accumulate, float *y, int u0, int u1) {
-  const int m = g->m, T = m + g->r - 1, K = T * T, TH = (g->oh + m - 1) / m, TW = (g->ow + m - 1) / m, C = g->c, O = g->o;
   const long tiles = tiles_of(g);
-  const int span = fv_wino_unit_channels(g), per = (O + span - 1) / span;
-  for (int un = u0; un < u1; un++)
-  for (long t = (long)(un / per) * FV_WINO_BLOCK; t < (long)(un / per + 1) * FV_WINO_BLOCK && t < tiles; t++) {
-    const int n = (int)(t / ((long)TH * TW)), ty = (int)(t / TW % TH), tx = (int)(t % TW);
-    const int y0 = m * ty - g->pt, x0 = m * tx - g->pl;
+  const int O = g->o, span = fv_wino_unit_channels(g), per = (O + span - 1) / span;
+  for (int un = u0; un < u1; un++) {
+    const long t0 = (long)(un / per) * FV_WINO_BLOCK;
     const int oa = un % per * span, ob = oa + span < O ? oa + span : O;
-    for (int o = oa; o < ob; o++) {
-      float p[36] = {0}, out[4][4];
-      for (int c = 0; c < C; c++) {
-        float d[6][6], v[36];
-        for (int i = 0; i < T; i++)
-          for (int j = 0; j < T; j++) {
-            const int iy = y0 + i, ix = x0 + j;
-            d[i][j] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x[(((size_t)n * g->h + iy) * g->w + ix) * C + c] : 0.0f;
-          }
-        wino_input(T, d, v);
-        for (int k = 0; k < K; k++) p[k] += u[((size_t)k * O + o) * C + c] * v[k];
-      }
-      wino_output(m, T, p, out);
-      for (int i = 0; i < m; i++)
-        for (int j = 0; j < m; j++) {
-          const int oy = m * ty + i, ox = m * tx + j;
-          if (oy >= g->oh || ox >= g->ow) continue;
-          float *yp = y + (((size_t)n * g->oh + oy) * g->ow + ox) * O + o;
-          if (accumulate) *yp += out[i][j];
-          else *yp = fv_act1(act, out[i][j] + (b ? b[o] : 0.0f));
-        }
-    }
+    for (long t = t0; t < t0 + FV_WINO_BLOCK && t < tiles; t++) scalar_tile(g, x, u, b, act, accumulate, y, t, oa, ob);
   }
 }
 
