@@ -86,25 +86,30 @@ static void up_row__wasmsimd(const fv_lowres *t, const float *const rows[4], con
 #undef SHUF
 #endif
 
+/* Output row (n, y) reads the 4 source rows at[ab] (offsets into the source, in floats)
+ * with weights wab[ab], a over n's two taps, b over y's. */
+static void row_taps(const fv_lowres *t, int n, int y, size_t at[4], float wab[4]) {
+  int n0, n1, y0, y1;
+  float fn, fy;
+  taps(n, t->sn, t->dn, &n0, &n1, &fn);
+  taps(y, t->sh, t->dh, &y0, &y1, &fy);
+  const int ns[2] = {n0, n1}, ys[2] = {y0, y1};
+  const float wn[2] = {1 - fn, fn}, wy[2] = {1 - fy, fy};
+  for (int a = 0; a < 2; a++)
+    for (int b = 0; b < 2; b++) {
+      at[2 * a + b] = ((size_t)ns[a] * t->sh + ys[b]) * t->sw * t->c;
+      wab[2 * a + b] = wn[a] * wy[b];
+    }
+}
+
 void fv_lowres_up(const fv_lowres *t, const float *src, float *dst) {
   const int c = t->c;
-  for (int n = 0; n < t->dn; n++) {
-    int n0, n1;
-    float fn;
-    taps(n, t->sn, t->dn, &n0, &n1, &fn);
+  for (int n = 0; n < t->dn; n++)
     for (int y = 0; y < t->dh; y++) {
-      int y0, y1;
-      float fy;
-      taps(y, t->sh, t->dh, &y0, &y1, &fy);
-      const int ns[2] = {n0, n1}, ys[2] = {y0, y1};
-      const float wn[2] = {1 - fn, fn}, wy[2] = {1 - fy, fy};
-      const float *rows[4];
+      size_t at[4];
       float wab[4];
-      for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 2; b++) {
-          rows[2 * a + b] = src + ((size_t)ns[a] * t->sh + ys[b]) * t->sw * c;
-          wab[2 * a + b] = wn[a] * wy[b];
-        }
+      row_taps(t, n, y, at, wab);
+      const float *rows[4] = {src + at[0], src + at[1], src + at[2], src + at[3]};
       float *row = dst + ((size_t)n * t->dh + y) * t->dw * c;
 #ifdef __wasm_simd128__
       if (fv_kernels_simd_enabled()) {
@@ -114,7 +119,6 @@ void fv_lowres_up(const fv_lowres *t, const float *src, float *dst) {
 #endif
       up_row__scalar(t, rows, wab, row);
     }
-  }
 }
 
 /* ---- the adjoint, one output row: rows[ab][xs[e]] += (wab[ab]·wx[e])·ddst[x], x in order ----
@@ -183,23 +187,12 @@ void fv_lowres_up_adjoint(const fv_lowres *t, const float *ddst, float *dsrc) {
   const size_t count = fv_lowres_count(t);
   memset(dsrc, 0, count * sizeof(float));
   const int c = t->c;
-  for (int n = 0; n < t->dn; n++) {
-    int n0, n1;
-    float fn;
-    taps(n, t->sn, t->dn, &n0, &n1, &fn);
+  for (int n = 0; n < t->dn; n++)
     for (int y = 0; y < t->dh; y++) {
-      int y0, y1;
-      float fy;
-      taps(y, t->sh, t->dh, &y0, &y1, &fy);
-      const int ns[2] = {n0, n1}, ys[2] = {y0, y1};
-      const float wn[2] = {1 - fn, fn}, wy[2] = {1 - fy, fy};
-      float *rows[4];
+      size_t at[4];
       float wab[4];
-      for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 2; b++) {
-          rows[2 * a + b] = dsrc + ((size_t)ns[a] * t->sh + ys[b]) * t->sw * c;
-          wab[2 * a + b] = wn[a] * wy[b];
-        }
+      row_taps(t, n, y, at, wab);
+      float *rows[4] = {dsrc + at[0], dsrc + at[1], dsrc + at[2], dsrc + at[3]};
       const float *in = ddst + ((size_t)n * t->dh + y) * t->dw * c;
       const int in_whole = n < t->dn - 1 || y < t->dh - 1; /* a row follows: its first float is readable */
 #ifdef __wasm_simd128__
@@ -210,5 +203,4 @@ void fv_lowres_up_adjoint(const fv_lowres *t, const float *ddst, float *dsrc) {
 #endif
       adj_row__scalar(t, rows, wab, in, in_whole, dsrc + count);
     }
-  }
 }
