@@ -132,28 +132,8 @@ static int rows_reaching(const fv_conv_shape *s, int r0, int r1, int *o0, int *o
   return *o0 < *o1;
 }
 
-/* Max pool: the windows over output rows reaching input rows [r0, r1), each window's argmax
- * found over the whole window (the x rows outside the part are read), added only where it
- * falls inside [r0, r1) (gy0, gy1): each dx element gets its terms in the serial order. */
-static void maxpool_rows_grad(const call *c, int n, int r0, int r1) {
-  const fv_conv_shape *s = c->s;
-  int o0, o1;
-  if (!rows_reaching(s, r0, r1, &o0, &o1)) return;
-  fv_conv_shape r = *s;
-  r.n = 1;
-  r.oh = o1 - o0;
-  r.pt = s->pt - o0 * s->sh;
-  r.gy0 = r0, r.gy1 = r1;
-  const size_t in_image = (size_t)s->ih * s->iw * s->ic;
-  fv_maxpool2d_grad(&r, c->x + n * in_image, NULL, c->in + ((size_t)n * s->oh + o0) * s->ow * s->oc, c->out + n * in_image);
-}
-
 static void conv_rows_grad(const call *c, int n, int r0, int r1, int kind) {
   const fv_conv_shape *s = c->s;
-  if (kind == K_MAXPOOL) {
-    maxpool_rows_grad(c, n, r0, r1);
-    return;
-  }
   int o0, o1;
   if (!rows_reaching(s, r0, r1, &o0, &o1)) return; /* nothing reaches these rows */
   fv_conv_shape r = *s;
@@ -184,7 +164,6 @@ ROWS_PART(conv_grad_part, ih, 1, K_CONV)
 ROWS_PART(dw_fwd_part, oh, 0, K_DWCONV)
 ROWS_PART(dw_grad_part, ih, 1, K_DWCONV)
 ROWS_PART(maxpool_fwd_part, oh, 0, K_MAXPOOL)
-ROWS_PART(maxpool_grad_part, ih, 1, K_MAXPOOL)
 ROWS_PART(avgpool_fwd_part, oh, 0, K_AVGPOOL)
 
 static void conv_blocks_part(void *p, int t, int b0, int b1) {
@@ -276,7 +255,7 @@ void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float
   if (total > blocks * ELEMS) fv_act_grad(act, 1, total - blocks * ELEMS, y + blocks * ELEMS, dy + blocks * ELEMS, 0);
 }
 
-/* ---- pools: output rows forward; the max pool's gradient by input rows ------------------------------ */
+/* ---- pools: output rows forward; the max pool's gradient by quads of channels ---------------------- */
 
 void fv_split_maxpool2d(const fv_conv_shape *s, const float *x, float *y) {
   call c = {.s = s, .in = x, .out = y};
@@ -288,15 +267,21 @@ void fv_split_avgpool2d(const fv_conv_shape *s, const float *x, float *y) {
   fv_split_items(s->n * s->oh, 1, conv_work(s, 1), avgpool_fwd_part, &c);
 }
 
+/* Channels [4·q0, 4·q1) of every window: a channel's argmax and its adds into dx are
+ * the whole call's, in its order. (Input rows re-ran the windows on their borders and
+ * GoogLeNet's 16×16 maps had too few rows to cut: 2 threads were slower than one.) */
+static void maxpool_grad_part(void *p, int t, int q0, int q1) {
+  const call *c = (const call *)p;
+  fv_conv_shape r = *c->s;
+  r.gc0 = 4 * q0;
+  r.gc1 = 4 * q1 < r.ic ? 4 * q1 : r.ic;
+  fv_maxpool2d_grad(&r, c->x, c->y, c->in, c->out);
+}
+
 void fv_split_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx) {
   call c = {.s = s, .in = dy, .out = dx, .x = x, .y = y};
-  if (s->gy1) { /* already a part */
-    fv_maxpool2d_grad(s, x, y, dy, dx);
-    return;
-  }
-  /* a part re-runs the windows on its borders: with 4 windows' rows a part, that is a third more
-   * work at most (a window's rows a part made the 2-thread gradient slower than one thread) */
-  fv_split_items(s->n * s->ih, 4 * s->kh, conv_work(s, 1), maxpool_grad_part, &c);
+  /* quads of channels, so each channel takes the SIMD kernel's path of the whole call */
+  fv_split_items((s->ic + 3) / 4, 4, conv_work(s, 1), maxpool_grad_part, &c);
 }
 
 /* ---- elementwise: blocks of ELEMS floats, the tail with the last block --------------------------------- */

@@ -18,9 +18,8 @@
  *    are run by both neighbours);
  *  - the activation mask splits elements (a redirected ReLU, whose rule is
  *    per batch item, splits items); so do the unary ops, in blocks of 1024;
- *  - pools split output rows forward; the max pool's gradient splits input
- *    rows: a part runs the windows that reach its rows, finds each window's
- *    argmax over the whole window and adds only into its own rows (gy0, gy1);
+ *  - pools split output rows forward; the max pool's gradient splits channels
+ *    in quads (gc0, gc1): a channel's argmax and adds are the whole call's;
  *  - LRN splits pixels, forward and gradient.
  * A part is one call of the kernel on a shifted sub-problem (pointers, sizes,
  * padding), so the kernels need no changes for it; only the SIMD conv's

@@ -51,7 +51,7 @@ typedef struct {
   const float *wpack; /* CONV_2D forward: w packed by fv_fc_pack, or NULL (the SIMD GEMM packs per call) */
   const float *wgpack; /* CONV_2D gradient: w packed by fv_fc_pack_grad, or NULL (read in place) */
   const float *wino;  /* 3×3 / 5×5 s1 CONV_2D: Winograd weights (fv_conv_wino), or NULL */
-  int gy0, gy1;       /* MAX_POOL gradient: only input rows [gy0, gy1) receive (gy1 = 0: all); src/split.c's parts */
+  int gc0, gc1;       /* MAX_POOL gradient: only channels [gc0, gc1) (gc1 = 0: all); src/split.c's parts */
 } fv_conv_shape;
 
 /* Fill pt/pl/pb/pr and oh/ow from the input size, filter, stride, dilation and

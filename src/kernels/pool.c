@@ -133,14 +133,19 @@ void fv_f32_maxpool2d__scalar(const fv_conv_shape *s, const float *x, float *y) 
   }
 }
 
-/* Input pixel p (row-major in its image) is in the rows this gradient call adds into (s->gy0, s->gy1). */
-static inline int receives(const fv_conv_shape *s, int p) { return !s->gy1 || (p >= s->gy0 * s->iw && p < s->gy1 * s->iw); }
+/* The channels this gradient call adds into: [s->gc0, s->gc1), or all (gc1 = 0). */
+static inline void grad_channels(const fv_conv_shape *s, int *c0, int *c1) {
+  *c0 = s->gc1 ? s->gc0 : 0;
+  *c1 = s->gc1 ? s->gc1 : s->ic;
+}
 
 void fv_f32_maxpool2d_grad__scalar(const fv_conv_shape *s, const float *x, const float *y, const float *dy,
                                    float *dx) {
   (void)y; /* the argmax is recomputed from x: y may be clamped by the activation */
   check_shape(s);
   const int C = s->ic;
+  int c0, c1;
+  grad_channels(s, &c0, &c1);
   for (int n = 0; n < s->n; n++) {
     const float *xn = x + (size_t)n * s->ih * s->iw * C;
     float *dxn = dx + (size_t)n * s->ih * s->iw * C;
@@ -148,10 +153,7 @@ void fv_f32_maxpool2d_grad__scalar(const fv_conv_shape *s, const float *x, const
       for (int ox = 0; ox < s->ow; ox++, dy += C) {
         window r = window_at(s, oy, ox);
         if (!r.taps) continue;
-        for (int c = 0; c < C; c++) {
-          const int p = window_argmax(s, &r, xn, c);
-          if (receives(s, p)) dxn[(size_t)p * C + c] += dy[c];
-        }
+        for (int c = c0; c < c1; c++) dxn[(size_t)window_argmax(s, &r, xn, c) * C + c] += dy[c];
       }
   }
 }
@@ -267,6 +269,8 @@ void fv_f32_maxpool2d_grad__wasmsimd(const fv_conv_shape *s, const float *x, con
   (void)y;
   check_shape(s);
   const int C = s->ic;
+  int c0, c1;
+  grad_channels(s, &c0, &c1);
   for (int n = 0; n < s->n; n++) {
     const float *xn = x + (size_t)n * s->ih * s->iw * C;
     float *dxn = dx + (size_t)n * s->ih * s->iw * C;
@@ -275,8 +279,8 @@ void fv_f32_maxpool2d_grad__wasmsimd(const fv_conv_shape *s, const float *x, con
         window r = window_at(s, oy, ox);
         if (!r.taps) continue;
         const int first = r.y0 * s->iw + r.x0;
-        int c = 0;
-        for (; c + 4 <= C; c += 4) {
+        int c = c0;
+        for (; c + 4 <= c1; c += 4) {
           v128_t bv = wasm_v128_load(xn + (size_t)first * C + c), bi = wasm_i32x4_splat(first);
           for (int iy = r.y0; iy < r.y1; iy++)
             for (int ix = r.x0; ix < r.x1; ix++) {
@@ -287,15 +291,12 @@ void fv_f32_maxpool2d_grad__wasmsimd(const fv_conv_shape *s, const float *x, con
             }
           const int p0 = wasm_i32x4_extract_lane(bi, 0), p1 = wasm_i32x4_extract_lane(bi, 1);
           const int p2 = wasm_i32x4_extract_lane(bi, 2), p3 = wasm_i32x4_extract_lane(bi, 3);
-          if (receives(s, p0)) dxn[(size_t)p0 * C + c] += dy[c];
-          if (receives(s, p1)) dxn[(size_t)p1 * C + c + 1] += dy[c + 1];
-          if (receives(s, p2)) dxn[(size_t)p2 * C + c + 2] += dy[c + 2];
-          if (receives(s, p3)) dxn[(size_t)p3 * C + c + 3] += dy[c + 3];
+          dxn[(size_t)p0 * C + c] += dy[c];
+          dxn[(size_t)p1 * C + c + 1] += dy[c + 1];
+          dxn[(size_t)p2 * C + c + 2] += dy[c + 2];
+          dxn[(size_t)p3 * C + c + 3] += dy[c + 3];
         }
-        for (; c < C; c++) {
-          const int p = window_argmax(s, &r, xn, c);
-          if (receives(s, p)) dxn[(size_t)p * C + c] += dy[c];
-        }
+        for (; c < c1; c++) dxn[(size_t)window_argmax(s, &r, xn, c) * C + c] += dy[c];
       }
   }
 }
