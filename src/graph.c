@@ -634,7 +634,7 @@ void fv_graph_zero_grad(fv_graph *g) {
 
 static float *grad_live(fv_graph *g, int t) {
   if (!g->live[t]) {
-    memset(g->grad[t], 0, numel4(g->dims[t]) * sizeof(float));
+    fv_split_zero(numel4(g->dims[t]), g->grad[t]);
     g->live[t] = 1;
   }
   return g->grad[t];

@@ -3,6 +3,8 @@
  * (see split.h for the scheme; the kernels' conventions are in kernels.h). */
 #include "split.h"
 
+#include <string.h>
+
 #include "threads.h"
 
 /* Multiply-adds (or elements) a part should have at least: below that, posting
@@ -30,16 +32,21 @@ static void items_part(void *p, int t, int u0, int u1) {
 }
 
 /* fn(ctx, begin, end) over [0, count) in parts of at least min_items items and
- * about MIN_WORK of the call's work each; the whole range at once when that
- * makes one part or there is one thread. */
+ * about MIN_WORK of the call's work each, as many as a multiple of the threads
+ * when there are that many; the whole range at once when that makes one part
+ * or there is one thread. */
 void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx) {
   double parts = count / (min_items > 0 ? min_items : 1);
   if (parts > work / MIN_WORK) parts = work / MIN_WORK;
-  if (parts < 2 || fv_threads_count() < 2) {
+  const int nt = fv_threads_count();
+  if (parts < 2 || nt < 2) {
     if (count > 0) fn(ctx, 0, 0, count);
     return;
   }
-  items_job j = {count, (int)parts, fn, ctx};
+  /* a multiple of the threads: 3 equal parts on 2 threads take 2 parts' time */
+  int np = (int)parts;
+  if (np >= nt) np -= np % nt;
+  items_job j = {count, np, fn, ctx};
   fv_threads_for(j.parts, items_part, &j);
 }
 
@@ -303,6 +310,17 @@ static void unary_grad_part(void *p, int t, int b, int e) {
   const call *c = (const call *)p;
   const size_t i = (size_t)b * ELEMS;
   fv_unary_grad(c->u, elem_end(c, e) - i, c->x ? c->x + i : NULL, c->y ? c->y + i : NULL, c->in + i, c->out + i);
+}
+
+static void zero_part(void *p, int t, int b, int e) {
+  const call *c = (const call *)p;
+  const size_t i = (size_t)b * ELEMS;
+  memset(c->out + i, 0, (elem_end(c, e) - i) * sizeof(float));
+}
+
+void fv_split_zero(size_t n, float *p) {
+  call c = {.out = p, .per_item = n};
+  elems_parts(n, zero_part, &c);
 }
 
 void fv_split_unary(const fv_act_params *u, size_t n, const float *x, float *y) {

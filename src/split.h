@@ -56,6 +56,8 @@ void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float
 void fv_split_maxpool2d(const fv_conv_shape *s, const float *x, float *y);
 void fv_split_avgpool2d(const fv_conv_shape *s, const float *x, float *y);
 void fv_split_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx);
+/* p[0..n) = 0: a gradient buffer's lazy clearing (graph.c), in the unary ops' blocks. */
+void fv_split_zero(size_t n, float *p);
 void fv_split_unary(const fv_act_params *u, size_t n, const float *x, float *y);
 void fv_split_unary_grad(const fv_act_params *u, size_t n, const float *x, const float *y, const float *dy, float *dx);
 void fv_split_lrn(const fv_lrn_shape *s, const float *x, float *y);
