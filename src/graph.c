@@ -651,6 +651,16 @@ static float *dx_of(fv_graph *g, int t) {
   return grad_live(g, t);
 }
 
+/* An op whose gradient is dx += dy (RESHAPE, or an ACT whose RELU/RELU6 mask is
+ * applied) into an x nothing has written yet: dx = dy, without clearing it first.
+ * 1 if it did that. */
+static int first_grad(fv_graph *g, int t, const float *dy, size_t n) {
+  if (g->m->tensors[t].data || !g->grad[t] || g->live[t]) return 0;
+  fv_split_first_grad(n, dy, g->grad[t]);
+  g->live[t] = 1;
+  return 1;
+}
+
 static void backward_op(fv_graph *g, int i, int redirect) {
   const fv_op *op = &g->m->ops[i];
   const fv_conv_shape *s = &g->geo[i];
@@ -706,10 +716,11 @@ static void backward_op(fv_graph *g, int i, int redirect) {
       break;
     }
     case FV_OP_ACT: {
-      float *dx = dx_of(g, in0);
       /* RELU/RELU6 were applied above: what is left is dx += dy */
       const fv_act_params u = {op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6 ? FV_ACT_NONE : op->act, op->act_a,
                           op->act_b};
+      if (u.act == FV_ACT_NONE && first_grad(g, in0, dy, ny)) break;
+      float *dx = dx_of(g, in0);
       if (dx) fv_split_unary_grad(&u, ny, value(g, in0), y, dy, dx);
       break;
     }
@@ -751,6 +762,7 @@ static void backward_op(fv_graph *g, int i, int redirect) {
       break;
     }
     case FV_OP_RESHAPE: {
+      if (first_grad(g, in0, dy, ny)) break;
       float *dx = dx_of(g, in0);
       const fv_act_params identity = {FV_ACT_NONE, 0.0f, 0.0f};
       if (dx) fv_unary_grad(&identity, ny, NULL, NULL, dy, dx);

@@ -323,6 +323,19 @@ void fv_split_zero(size_t n, float *p) {
   elems_parts(n, zero_part, &c);
 }
 
+static void first_grad_part(void *p, int t, int b, int e) {
+  const call *c = (const call *)p;
+  const size_t i = (size_t)b * ELEMS, n = elem_end(c, e) - i;
+  const float *dy = c->in + i;
+  float *dx = c->out + i;
+  for (size_t k = 0; k < n; k++) dx[k] = dy[k] + 0.0f; /* + 0: -0 becomes +0, as 0 + dy did */
+}
+
+void fv_split_first_grad(size_t n, const float *dy, float *dx) {
+  call c = {.in = dy, .out = dx, .per_item = n};
+  elems_parts(n, first_grad_part, &c);
+}
+
 void fv_split_unary(const fv_act_params *u, size_t n, const float *x, float *y) {
   call c = {.u = u, .in = x, .out = y, .per_item = n};
   elems_parts(n, unary_part, &c);

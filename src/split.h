@@ -58,6 +58,9 @@ void fv_split_avgpool2d(const fv_conv_shape *s, const float *x, float *y);
 void fv_split_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx);
 /* p[0..n) = 0: a gradient buffer's lazy clearing (graph.c), in the unary ops' blocks. */
 void fv_split_zero(size_t n, float *p);
+/* dx = dy where dx is a gradient nothing has written yet: what clearing it and
+ * adding dy gives, bit for bit, in one pass instead of two. */
+void fv_split_first_grad(size_t n, const float *dy, float *dx);
 void fv_split_unary(const fv_act_params *u, size_t n, const float *x, float *y);
 void fv_split_unary_grad(const fv_act_params *u, size_t n, const float *x, const float *y, const float *dy, float *dx);
 void fv_split_lrn(const fv_lrn_shape *s, const float *x, float *y);
