@@ -295,6 +295,23 @@ static void check_unary_split(size_t m) {
   free(x), free(y0), free(y1), free(dy), free(dx0), free(dx1);
 }
 
+/* A gradient's first writer (graph.c): fv_split_first_grad is what clearing dx
+ * (fv_split_zero) and adding dy gives, bit for bit, -0 included (0 + -0 is +0). */
+static void check_first_grad_split(size_t m) {
+  const fv_act_params none = {FV_ACT_NONE, 0.0f, 0.0f};
+  float *dy = rand_buf(m, -1, 1), *dx0 = rand_buf(m, -1, 1), *dx1 = rand_buf(m, -1, 1);
+  for (size_t i = 0; i < m; i += 7) dy[i] = -0.0f;
+  fv_split_zero(m, dx0);
+  int zeroed = 1;
+  for (size_t i = 0; i < m; i++) zeroed &= dx0[i] == 0.0f && !signbit(dx0[i]);
+  CHECK(zeroed, "zero %zu: not all +0", m);
+  fv_unary_grad(&none, m, NULL, NULL, dy, dx0);
+  fv_split_first_grad(m, dy, dx1);
+  CHECK(same_bits(dx0, dx1, m), "first grad %zu: differs from clearing and adding", m);
+  CHECK(!signbit(dx1[0]), "first grad: -0 stays -0");
+  free(dy), free(dx0), free(dx1);
+}
+
 static void check_lrn_split(size_t pixels, int c) {
   const fv_lrn_shape s = {pixels, c, 2, 2, 1e-4f / 5, 0.75f, 1.0f}; /* GoogLeNet's */
   const size_t m = pixels * (size_t)c;
@@ -383,6 +400,7 @@ static void check_splits(void) {
   check_pool_split(1, 2, 28, 29, 45, 3, 1, 1, 0); /* the inception blocks' 3×3 s1, batch 2 */
   check_pool_split(0, 1, 30, 31, 13, 3, 2, 1, 0);
   check_unary_split(300007);
+  check_first_grad_split(200003);
   check_lrn_split(6007, 21);
   check_transform_batch();
   check_cppn();
