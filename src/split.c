@@ -210,8 +210,12 @@ void fv_split_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *
   const int blocks = fv_conv2d_grad_blocks(s);
   if (fv_conv2d_is_pointwise(s)) fv_split_items(s->n * s->oh * s->ow, 1, work, pointwise_grad, &c);
   else if (blocks > 0) fv_split_items(blocks, 1, work, conv_grad_blocks_part, &c); /* Winograd tiles of dx */
-  /* a part re-runs the output rows on its borders: at least 4 strides of input rows each */
-  else fv_split_items(s->n * s->ih, 4 * s->sh, work, conv_grad_part, &c);
+  else {
+    /* a part re-runs the output rows on its borders, about (kh−1)·dh/sh of them: give it
+     * at least 4 times as many of its own (the 7×7 s2 conv re-ran 75% with 8 input rows) */
+    const int reach = (s->kh - 1) * s->dh, rows = 4 * (reach > s->sh ? reach : s->sh);
+    fv_split_items(s->n * s->ih, rows, work, conv_grad_part, &c);
+  }
 }
 
 void fv_split_dwconv2d(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {

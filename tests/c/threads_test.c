@@ -180,7 +180,7 @@ static const conv_spec SPECS[] = {
     {0, 1, 20, 18, 4, 8, 3, 1, 2, FV_PADDING_SAME, FV_ACT_NONE, 1},    /* dilation 2 */
     {0, 3, 12, 13, 24, 20, 1, 1, 1, FV_PADDING_SAME, FV_ACT_RELU6, 1}, /* 1×1: the GEMM over pixels */
     {0, 2, 14, 15, 10, 12, 1, 2, 1, FV_PADDING_SAME, FV_ACT_NONE, 1},  /* 1×1 stride 2 */
-    {0, 1, 30, 29, 3, 8, 7, 2, 1, FV_PADDING_SAME, FV_ACT_RELU, 1},    /* 7×7 s2 */
+    {0, 1, 61, 29, 3, 8, 7, 2, 1, FV_PADDING_SAME, FV_ACT_RELU, 1},    /* 7×7 s2: 24 input rows a part */
     {0, 2, 21, 19, 8, 12, 3, 1, 1, FV_PADDING_SAME, FV_ACT_NONE, 4}, /* grouped, 4 groups */
     {0, 1, 18, 20, 6, 9, 1, 1, 1, FV_PADDING_SAME, FV_ACT_RELU, 3},  /* grouped 1×1 */
     {1, 1, 40, 37, 12, 1, 3, 1, 1, FV_PADDING_SAME, FV_ACT_RELU6, 1},  /* depthwise 3×3 */
