@@ -645,17 +645,17 @@ float *fv_graph_grad(fv_graph *g, int t) {
   return grad_live(g, t);
 }
 
-/* gradient buffer of an op input, or NULL if it is a constant (weights are frozen) */
-static float *dx_of(fv_graph *g, int t) {
-  if (g->m->tensors[t].data || !g->grad[t]) return NULL;
-  return grad_live(g, t);
-}
+/* An op input with a gradient: not a constant (weights are frozen). */
+static int has_grad(const fv_graph *g, int t) { return !g->m->tensors[t].data && g->grad[t]; }
+
+/* gradient buffer of an op input, or NULL if it has none */
+static float *dx_of(fv_graph *g, int t) { return has_grad(g, t) ? grad_live(g, t) : NULL; }
 
 /* An op whose gradient is dx += dy (RESHAPE, or an ACT whose RELU/RELU6 mask is
  * applied) into an x nothing has written yet: dx = dy, without clearing it first.
  * 1 if it did that. */
 static int first_grad(fv_graph *g, int t, const float *dy, size_t n) {
-  if (g->m->tensors[t].data || !g->grad[t] || g->live[t]) return 0;
+  if (!has_grad(g, t) || g->live[t]) return 0;
   fv_split_first_grad(n, dy, g->grad[t]);
   g->live[t] = 1;
   return 1;

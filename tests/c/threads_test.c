@@ -308,7 +308,7 @@ static void check_first_grad_split(size_t m) {
   fv_unary_grad(&none, m, NULL, NULL, dy, dx0);
   fv_split_first_grad(m, dy, dx1);
   CHECK(same_bits(dx0, dx1, m), "first grad %zu: differs from clearing and adding", m);
-  CHECK(!signbit(dx1[0]), "first grad: -0 stays -0");
+  CHECK(!signbit(dx1[0]), "first grad: -0 did not become +0");
   free(dy), free(dx0), free(dx1);
 }
 
