@@ -1,0 +1,45 @@
+// ab.mjs — two builds of featviz side by side in one process: the same render's step
+// (GoogLeNet's googlenet_step_b1, or MobileNet v2's) from each checkout's wasm/engine.js,
+// interleaved (timing.mjs), so a change is measured against its parent under the same load.
+//
+//   node bench/ab.mjs ROOT_A ROOT_B [googlenet|mobilenet] [--threads N] [--ms 30000]
+//
+// Each ROOT is a built checkout (`git worktree add /tmp/a REV && make -C /tmp/a -f emcc.mk wasm`).
+// Prints each side's median step ms, its sample count and B's ratio to A.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { interleave } from './timing.mjs';
+import { model } from '../tests/paths.mjs';
+
+const args = process.argv.slice(2);
+const flag = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i < 0 ? dflt : +args.splice(i, 2)[1];
+};
+const threads = flag('--threads', 1), budgetMs = flag('--ms', 30000);
+const [rootA, rootB, net = 'googlenet'] = args;
+if (!rootA || !rootB || !['googlenet', 'mobilenet'].includes(net)) {
+  console.error('usage: node bench/ab.mjs ROOT_A ROOT_B [googlenet|mobilenet] [--threads N] [--ms 30000]');
+  process.exit(2);
+}
+// the named workloads' objectives (bench/workloads.mjs)
+const cfg =
+  net === 'googlenet'
+    ? { file: 'googlenet_bvlc.onnx', layer: 'inception_4c/output', channel: 97 }
+    : { file: 'mobilenet_v2_1.0_224_quant.tflite', layer: 'MobilenetV2/expanded_conv_8/add', channel: 12 };
+const bytes = readFileSync(model(cfg.file));
+
+async function side(root) {
+  const url = pathToFileURL(resolve(root, 'wasm/engine.js')).href;
+  const { loadEngine } = await import(url);
+  const e = await loadEngine(threads > 1 ? { threads } : {});
+  const objective = { kind: 'channel', layer: cfg.layer, channel: cfg.channel };
+  const r = e.render(e.loadModel(bytes), { size: 128, batch: 1, objective });
+  return () => r.step(1);
+}
+
+const fns = [await side(rootA), await side(rootB)];
+const [a, b] = await interleave(fns, { warm: [3, 3], budgetMs });
+console.log(`${net} step at 128 px, ${threads} thread${threads > 1 ? 's' : ''}: A ${a.ms.toFixed(2)} ms (${a.n}), ` +
+  `B ${b.ms.toFixed(2)} ms (${b.n}), B/A ${(b.ms / a.ms).toFixed(3)}`);
