@@ -25,6 +25,8 @@ struct fv_graph {
   float **act;           /* per tensor */
   float **grad;          /* per tensor, with gradients */
   unsigned char *live;   /* per tensor: gradient zeroed (and maybe seeded or accumulated) since zero_grad */
+  int *view_of;          /* per tensor: the channel concat whose buffer holds it (a view), or -1 */
+  int *view_off;         /* per view: its first channel there */
   int (*cat_dims)[4];    /* CONCAT scratch, sized for the op with most inputs */
   void **cat_ptrs;
   float *arena;
@@ -382,7 +384,64 @@ size_t fv_graph_plan_bytes(const fv_model *m, int batch, int h, int w, int last_
   return floats * sizeof(float);
 }
 
-fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, int with_grad, fv_error *err) {
+/* ==== views ======================================================================= */
+
+int fv_graph_views_on = 1;
+void fv_concat_views(int on) { fv_graph_views_on = on != 0; }
+
+/* Marks the views (graph.h): an FV_OP_ACT output read once, by a channel concat
+ * with no fused activation, both run, not pinned. Returns the floats they would
+ * have had on their own (once; the caller doubles it with gradients). */
+static size_t mark_views(fv_graph *g, int views, const int *pinned, int n_pinned) {
+  const fv_model *m = g->m;
+  for (int t = 0; t < m->n_tensors; t++) g->view_of[t] = -1;
+  if (!views || !fv_graph_views_on) return 0;
+  int *reads = (int *)calloc((size_t)m->n_tensors, sizeof(int)), *made_by = (int *)malloc(sizeof(int) * m->n_tensors);
+  if (!reads || !made_by) { /* no views: correct, only bigger */
+    free(reads);
+    free(made_by);
+    return 0;
+  }
+  for (int t = 0; t < m->n_tensors; t++) made_by[t] = -1;
+  for (int i = 0; i <= g->last_op; i++) {
+    made_by[m->ops[i].output] = i;
+    for (int j = 0; j < m->ops[i].n_inputs; j++)
+      if (m->ops[i].inputs[j] >= 0) reads[m->ops[i].inputs[j]]++;
+  }
+  for (int k = 0; k < n_pinned; k++)
+    if (pinned[k] >= 0 && pinned[k] < m->n_tensors) reads[pinned[k]] = -1;
+  size_t saved = 0;
+  for (int i = 0; i <= g->last_op; i++) {
+    const fv_op *op = &m->ops[i];
+    if (op->kind != FV_OP_CONCAT || op->axis != 3 || op->act != FV_ACT_NONE) continue;
+    int off = 0;
+    for (int j = 0; j < op->n_inputs; j++) {
+      const int t = op->inputs[j];
+      const int *d = tensor_dims(m, g->dims, t, (int[4]){0});
+      const int p = made_by[t];
+      if (reads[t] == 1 && t != m->input && p >= 0 && p < i && m->ops[p].kind == FV_OP_ACT) {
+        g->view_of[t] = op->output;
+        g->view_off[t] = off;
+        saved += numel4(d);
+      }
+      off += d[3];
+    }
+  }
+  free(reads);
+  free(made_by);
+  return saved;
+}
+
+/* A view's rows (fv_rows, split.h), or a plain tensor's (stride = its channels). */
+static fv_rows rows_of(const fv_graph *g, int t) {
+  const int *d = g->dims[t];
+  const int v = g->view_of[t];
+  fv_rows r = {(size_t)d[0] * d[1] * d[2], d[3], v >= 0 ? g->dims[v][3] : d[3]};
+  return r;
+}
+
+static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_op, int with_grad, const int *pinned,
+                           int n_pinned, int views, fv_error *err) {
   fv_graph *g = (fv_graph *)calloc(1, sizeof *g);
   if (!g) goto oom;
   g->m = m;
@@ -396,17 +455,23 @@ fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, 
   g->act = (float **)calloc((size_t)m->n_tensors, sizeof(float *));
   g->grad = (float **)calloc((size_t)m->n_tensors, sizeof(float *));
   g->live = (unsigned char *)calloc((size_t)m->n_tensors, 1);
+  g->view_of = (int *)calloc((size_t)m->n_tensors, sizeof(int));
+  g->view_off = (int *)calloc((size_t)m->n_tensors, sizeof(int));
   int most = 1;
   for (int i = 0; i < m->n_ops; i++)
     if (m->ops[i].n_inputs > most) most = m->ops[i].n_inputs;
   g->cat_dims = (int(*)[4])calloc((size_t)most, sizeof *g->cat_dims);
   g->cat_ptrs = (void **)calloc((size_t)most, sizeof(void *));
-  if (!g->dims || !g->geo || !g->act || !g->grad || !g->live || !g->cat_dims || !g->cat_ptrs) goto oom;
+  if (!g->dims || !g->geo || !g->act || !g->grad || !g->live || !g->view_of || !g->view_off || !g->cat_dims ||
+      !g->cat_ptrs)
+    goto oom;
   g->arena_floats = plan(m, batch, h, w, last_op, with_grad, g->dims, g->geo, err);
   if (!g->arena_floats) {
     fv_graph_free(g);
     return NULL;
   }
+  const size_t saved = mark_views(g, views, pinned, n_pinned);
+  g->arena_floats -= with_grad ? 2 * saved : saved;
   g->arena = (float *)calloc(g->arena_floats, sizeof(float));
   if (!g->arena) goto oom;
   float *p = g->arena;
@@ -415,6 +480,7 @@ fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, 
   p += n;
   for (int i = 0; i <= last_op; i++) {
     int t = m->ops[i].output;
+    if (g->view_of[t] >= 0) continue;
     g->act[t] = p;
     p += numel4(g->dims[t]);
   }
@@ -423,9 +489,16 @@ fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, 
     p += n;
     for (int i = 0; i <= last_op; i++) {
       int t = m->ops[i].output;
+      if (g->view_of[t] >= 0) continue;
       g->grad[t] = p;
       p += numel4(g->dims[t]);
     }
+  }
+  for (int i = 0; i <= last_op; i++) { /* the views, once their concats have their buffers */
+    const int t = m->ops[i].output, v = g->view_of[t];
+    if (v < 0) continue;
+    g->act[t] = g->act[v] + g->view_off[t];
+    if (with_grad) g->grad[t] = g->grad[v] + g->view_off[t];
   }
   return g;
 oom:
@@ -442,13 +515,29 @@ void fv_graph_free(fv_graph *g) {
   free(g->act);
   free(g->grad);
   free(g->live);
+  free(g->view_of);
+  free(g->view_off);
   free(g->cat_dims);
   free(g->cat_ptrs);
   free(g);
 }
 
 float *fv_graph_input(fv_graph *g) { return g->act[g->m->input]; }
-float *fv_graph_act(const fv_graph *g, int t) { return t >= 0 && t < g->m->n_tensors ? g->act[t] : NULL; }
+fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, int with_grad, fv_error *err) {
+  return graph_new(m, batch, h, w, last_op, with_grad, NULL, 0, 0, err);
+}
+
+fv_graph *fv_graph_new_views(const fv_model *m, int batch, int h, int w, int last_op, int with_grad,
+                             const int *pinned, int n_pinned, fv_error *err) {
+  return graph_new(m, batch, h, w, last_op, with_grad, pinned, n_pinned, 1, err);
+}
+
+size_t fv_graph_arena_bytes(const fv_graph *g) { return g->arena_floats * sizeof(float); }
+int fv_graph_is_view(const fv_graph *g, int t) { return t >= 0 && t < g->m->n_tensors && g->view_of[t] >= 0; }
+
+float *fv_graph_act(const fv_graph *g, int t) {
+  return t >= 0 && t < g->m->n_tensors && g->view_of[t] < 0 ? g->act[t] : NULL;
+}
 const int *fv_graph_dims(const fv_graph *g, int t) { return g->dims[t]; }
 size_t fv_graph_numel(const fv_graph *g, int t) { return numel4(g->dims[t]); }
 int fv_graph_last_op(const fv_graph *g) { return g->last_op; }
@@ -565,7 +654,8 @@ static void forward_op(fv_graph *g, int i) {
       break;
     case FV_OP_ACT: {
       const fv_act_params u = {op->act, op->act_a, op->act_b};
-      fv_split_unary(&u, ny, x, y);
+      const fv_rows r = rows_of(g, op->output); /* a view writes its slice of the concat */
+      fv_split_unary_rows(&u, &r, x, y);
       break;
     }
     case FV_OP_LRN: {
@@ -592,7 +682,7 @@ static void forward_op(fv_graph *g, int i) {
       const float **xs = (const float **)g->cat_ptrs;
       for (int j = 0; j < op->n_inputs; j++) {
         input_dims(g, op->inputs[j], d[j]);
-        xs[j] = value(g, op->inputs[j]);
+        xs[j] = g->view_of[op->inputs[j]] >= 0 ? NULL : value(g, op->inputs[j]); /* a view is in place */
       }
       fv_concat(op->n_inputs, (const int(*)[4])d, op->axis, xs, y);
       fv_act_apply(op->act, ny, y);
@@ -641,7 +731,7 @@ static float *grad_live(fv_graph *g, int t) {
 }
 
 float *fv_graph_grad(fv_graph *g, int t) {
-  if (!g->with_grad || t < 0 || t >= g->m->n_tensors || !g->grad[t]) return NULL;
+  if (!g->with_grad || t < 0 || t >= g->m->n_tensors || !g->grad[t] || g->view_of[t] >= 0) return NULL;
   return grad_live(g, t);
 }
 
@@ -653,10 +743,10 @@ static float *dx_of(fv_graph *g, int t) { return has_grad(g, t) ? grad_live(g, t
 
 /* An op whose gradient is dx += dy (RESHAPE, or an ACT whose RELU/RELU6 mask is
  * applied) into an x nothing has written yet: dx = dy, without clearing it first.
- * 1 if it did that. */
-static int first_grad(fv_graph *g, int t, const float *dy, size_t n) {
+ * dy is rows r (a view's slice of its concat's gradient, or plain). 1 if it did that. */
+static int first_grad(fv_graph *g, int t, const float *dy, const fv_rows *r) {
   if (!has_grad(g, t) || g->live[t]) return 0;
-  fv_split_first_grad(n, dy, g->grad[t]);
+  fv_split_first_grad_rows(r, dy, g->grad[t]);
   g->live[t] = 1;
   return 1;
 }
@@ -676,7 +766,8 @@ static void backward_op(fv_graph *g, int i, int redirect) {
   /* a fused RELU/RELU6's derivative first, in place (dy is read by this op
    * only); a standalone FV_OP_ACT RELU/RELU6 too, so Lucid's redirect reaches
    * it as it reaches fused ones (ONNX models have separate Relu nodes) */
-  if (op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6) fv_split_act_grad(op->act, yd[0], ny / (size_t)yd[0], y, dy, redirect);
+  const fv_rows r = rows_of(g, out); /* an ACT's output may be a view (dy its slice of the concat's gradient) */
+  if (op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6) fv_split_act_grad_rows(op->act, yd[0], &r, y, dy, redirect);
 
   switch (op->kind) {
     case FV_OP_CONV2D: {
@@ -719,9 +810,9 @@ static void backward_op(fv_graph *g, int i, int redirect) {
       /* RELU/RELU6 were applied above: what is left is dx += dy */
       const fv_act_params u = {op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6 ? FV_ACT_NONE : op->act, op->act_a,
                           op->act_b};
-      if (u.act == FV_ACT_NONE && first_grad(g, in0, dy, ny)) break;
+      if (u.act == FV_ACT_NONE && first_grad(g, in0, dy, &r)) break;
       float *dx = dx_of(g, in0);
-      if (dx) fv_split_unary_grad(&u, ny, value(g, in0), y, dy, dx);
+      if (dx) fv_split_unary_grad_rows(&u, &r, value(g, in0), y, dy, dx);
       break;
     }
     case FV_OP_LRN: {
@@ -755,14 +846,19 @@ static void backward_op(fv_graph *g, int i, int redirect) {
       int(*d)[4] = g->cat_dims;
       float **dxs = (float **)g->cat_ptrs;
       for (int j = 0; j < op->n_inputs; j++) {
-        input_dims(g, op->inputs[j], d[j]);
-        dxs[j] = dx_of(g, op->inputs[j]);
+        const int t = op->inputs[j];
+        input_dims(g, t, d[j]);
+        /* a view's gradient is its slice of dy already. (Where the copy gave 0 + -0 = +0
+         * the slice may hold -0; its ACT adds it into a dx, which is never -0, so the
+         * bits agree.) */
+        if (g->view_of[t] >= 0) g->live[t] = 1;
+        dxs[j] = g->view_of[t] >= 0 ? NULL : dx_of(g, t);
       }
       fv_concat_grad(op->n_inputs, (const int(*)[4])d, op->axis, dy, dxs);
       break;
     }
     case FV_OP_RESHAPE: {
-      if (first_grad(g, in0, dy, ny)) break;
+      if (first_grad(g, in0, dy, &r)) break;
       float *dx = dx_of(g, in0);
       const fv_act_params identity = {FV_ACT_NONE, 0.0f, 0.0f};
       if (dx) fv_unary_grad(&identity, ny, NULL, NULL, dy, dx);

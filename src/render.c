@@ -116,7 +116,12 @@ fv_render *fv_render_new_prior(const fv_model *m, const char *json, size_t len, 
     r->gh = in->dims[1];
     r->gw = in->dims[2];
   }
-  r->g = fv_graph_new(m, r->n, r->gh, r->gw, last, 1, err);
+  { /* the terms' layers are read and seeded here: never views of a concat (graph.h) */
+    int pins[FV_MAX_TERMS], n_pins = 0;
+    for (int i = 0; i < r->o.n_terms; i++)
+      if (!fv_obj_on_image(r->o.terms[i].kind)) pins[n_pins++] = m->ops[r->o.terms[i].layer].output;
+    r->g = fv_graph_new_views(m, r->n, r->gh, r->gw, last, 1, pins, n_pins, err);
+  }
   if (!r->g) goto fail;
   for (int i = 0; i < r->o.n_terms && prior; i++) { /* the prior terms share one scratch (a step runs them in turn) */
     if (r->o.terms[i].kind != FV_OBJ_PRIOR) continue;

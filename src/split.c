@@ -350,6 +350,107 @@ void fv_split_unary_grad(const fv_act_params *u, size_t n, const float *x, const
   elems_parts(n, unary_grad_part, &c);
 }
 
+/* ---- elementwise over rows (a concat's slice, fv_rows): the kernel once per row ------------------- */
+
+typedef struct {
+  const fv_rows *r;
+  const fv_act_params *u;
+  fv_act act;
+  int items, redirect;
+  const float *x, *y, *dy; /* x: plain rows; y, dy: r's */
+  float *out;               /* y forward (r's), dx backward (plain) */
+} rows_call;
+
+static inline size_t at(const fv_rows *r, size_t row) { return row * (size_t)r->stride; }
+static inline size_t plain(const fv_rows *r, size_t row) { return row * (size_t)r->len; }
+
+static void rows_parts(const fv_rows *r, fv_range_fn *fn, rows_call *c) {
+  fv_split_items((int)r->rows, 1, (double)r->rows * r->len, fn, c);
+}
+
+static void unary_rows_part(void *p, int t, int b, int e) {
+  const rows_call *c = (const rows_call *)p;
+  for (size_t i = (size_t)b; i < (size_t)e; i++) fv_unary(c->u, (size_t)c->r->len, c->x + plain(c->r, i), c->out + at(c->r, i));
+}
+
+void fv_split_unary_rows(const fv_act_params *u, const fv_rows *r, const float *x, float *y) {
+  if (r->stride == r->len) {
+    fv_split_unary(u, r->rows * (size_t)r->len, x, y);
+    return;
+  }
+  rows_call c = {.r = r, .u = u, .x = x, .out = y};
+  rows_parts(r, unary_rows_part, &c);
+}
+
+static void unary_grad_rows_part(void *p, int t, int b, int e) {
+  const rows_call *c = (const rows_call *)p;
+  for (size_t i = (size_t)b; i < (size_t)e; i++)
+    fv_unary_grad(c->u, (size_t)c->r->len, c->x ? c->x + plain(c->r, i) : NULL, c->y ? c->y + at(c->r, i) : NULL,
+                  c->dy + at(c->r, i), c->out + plain(c->r, i));
+}
+
+void fv_split_unary_grad_rows(const fv_act_params *u, const fv_rows *r, const float *x, const float *y, const float *dy,
+                              float *dx) {
+  if (r->stride == r->len) {
+    fv_split_unary_grad(u, r->rows * (size_t)r->len, x, y, dy, dx);
+    return;
+  }
+  rows_call c = {.r = r, .u = u, .x = x, .y = y, .dy = dy, .out = dx};
+  rows_parts(r, unary_grad_rows_part, &c);
+}
+
+static void first_grad_rows_part(void *p, int t, int b, int e) {
+  const rows_call *c = (const rows_call *)p;
+  for (size_t i = (size_t)b; i < (size_t)e; i++) {
+    const float *dy = c->dy + at(c->r, i);
+    float *dx = c->out + plain(c->r, i);
+    for (int k = 0; k < c->r->len; k++) dx[k] = dy[k] + 0.0f; /* as first_grad_part */
+  }
+}
+
+void fv_split_first_grad_rows(const fv_rows *r, const float *dy, float *dx) {
+  if (r->stride == r->len) {
+    fv_split_first_grad(r->rows * (size_t)r->len, dy, dx);
+    return;
+  }
+  rows_call c = {.r = r, .dy = dy, .out = dx};
+  rows_parts(r, first_grad_rows_part, &c);
+}
+
+static void act_grad_rows_part(void *p, int t, int b, int e) {
+  const rows_call *c = (const rows_call *)p;
+  const fv_rows *r = c->r;
+  for (size_t i = (size_t)b; i < (size_t)e; i++)
+    fv_act_grad(c->act, 1, (size_t)r->len, c->y + at(r, i), c->out + at(r, i), 0);
+}
+
+/* Items [b, e): Lucid's rule over an item's rows together. An item with a live unit
+ * keeps the mask (rows with redirect 0); one without has none in any row, so each
+ * row's own call with redirect 1 takes the redirected branch, as the item's would. */
+static void act_grad_items_part(void *p, int t, int b, int e) {
+  const rows_call *c = (const rows_call *)p;
+  const fv_rows *r = c->r;
+  const size_t per = r->rows / (size_t)c->items;
+  for (size_t item = (size_t)b; item < (size_t)e; item++) {
+    int any = 0;
+    for (size_t i = item * per; i < (item + 1) * per && !any; i++)
+      any = fv_act_grad_any_live(c->act, (size_t)r->len, c->y + at(r, i), c->out + at(r, i));
+    for (size_t i = item * per; i < (item + 1) * per; i++)
+      fv_act_grad(c->act, 1, (size_t)r->len, c->y + at(r, i), c->out + at(r, i), !any);
+  }
+}
+
+void fv_split_act_grad_rows(fv_act act, int n, const fv_rows *r, const float *y, float *dy, int redirect) {
+  if (act == FV_ACT_NONE) return;
+  if (r->stride == r->len) {
+    fv_split_act_grad(act, n, r->rows / (size_t)n * (size_t)r->len, y, dy, redirect);
+    return;
+  }
+  rows_call c = {.r = r, .act = act, .items = n, .y = y, .out = dy};
+  if (redirect) fv_split_items(n, 1, (double)r->rows * r->len, act_grad_items_part, &c);
+  else rows_parts(r, act_grad_rows_part, &c);
+}
+
 /* ---- LRN: pixels (each pixel's channels are one sum) ------------------------------------------------ */
 
 static void lrn_part(void *p, int t, int b, int e) {

@@ -17,7 +17,8 @@
  *    gets its terms in the serial order (the output rows on a part's border
  *    are run by both neighbours);
  *  - the activation mask splits elements (a redirected ReLU, whose rule is
- *    per batch item, splits items); so do the unary ops, in blocks of 1024;
+ *    per batch item, splits items); so do the unary ops, in blocks of 1024,
+ *    or in rows where the activation is a concat's slice (fv_rows);
  *  - pools split output rows forward; the max pool's gradient splits channels
  *    in quads (gc0, gc1): a channel's argmax and adds are the whole call's;
  *  - LRN splits pixels, forward and gradient.
@@ -63,6 +64,23 @@ void fv_split_zero(size_t n, float *p);
 void fv_split_first_grad(size_t n, const float *dy, float *dx);
 void fv_split_unary(const fv_act_params *u, size_t n, const float *x, float *y);
 void fv_split_unary_grad(const fv_act_params *u, size_t n, const float *x, const float *y, const float *dy, float *dx);
+/* An activation seen as rows of len floats, stride apart: a view's (graph.c),
+ * its slice of a channel concat's buffer, has the concat's channels as its
+ * stride; a plain tensor has stride == len. In the _rows calls x and dx are
+ * plain rows of len floats and y, dy the rows of r; each row is one call of
+ * the kernel over len floats (the elementwise kernels compute each element
+ * alone, so the bits are the whole call's); they split rows. act_grad_rows
+ * with redirect decides Lucid's rule on a whole item (n items of r->rows / n
+ * rows), as fv_act_grad does. */
+typedef struct {
+  size_t rows;
+  int len, stride;
+} fv_rows;
+void fv_split_unary_rows(const fv_act_params *u, const fv_rows *r, const float *x, float *y);
+void fv_split_unary_grad_rows(const fv_act_params *u, const fv_rows *r, const float *x, const float *y, const float *dy,
+                              float *dx);
+void fv_split_first_grad_rows(const fv_rows *r, const float *dy, float *dx);
+void fv_split_act_grad_rows(fv_act act, int n, const fv_rows *r, const float *y, float *dy, int redirect);
 void fv_split_lrn(const fv_lrn_shape *s, const float *x, float *y);
 void fv_split_lrn_grad(const fv_lrn_shape *s, const float *x, const float *y, const float *dy, float *dx);
 

@@ -44,6 +44,12 @@ static void mask_scalar(fv_act act, size_t n, const float *y, float *dy) {
     if (!live1(act, y[i])) dy[i] = 0.0f;
 }
 
+int fv_act_grad_any_live(fv_act act, size_t n, const float *y, const float *dy) {
+  for (size_t i = 0; i < n; i++)
+    if (live1(act, y[i]) && dy[i] != 0.0f) return 1;
+  return 0;
+}
+
 void fv_f32_act_grad__scalar(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect) {
   if (act == FV_ACT_NONE) return;
   if (!redirect) {
@@ -53,9 +59,7 @@ void fv_f32_act_grad__scalar(fv_act act, int n, size_t per_item, const float *y,
   for (int b = 0; b < n; b++) {
     const float *yb = y + (size_t)b * per_item;
     float *gb = dy + (size_t)b * per_item;
-    int any = 0;
-    for (size_t i = 0; i < per_item && !any; i++) any = live1(act, yb[i]) && gb[i] != 0.0f;
-    if (any) {
+    if (fv_act_grad_any_live(act, per_item, yb, gb)) {
       mask_scalar(act, per_item, yb, gb);
       continue;
     }

@@ -3,7 +3,9 @@
  * Input i has dims d[i]; all agree except along `axis`, where the output's
  * dim is their sum. Seen from the axis, the output is `outer` blocks, each the
  * inputs' contiguous slices (d[i][axis] x inner floats) one after another.
- * In the gradient a NULL dx[i] (a constant input) is skipped.
+ * A NULL x[i] is skipped: its slice of y was written in place by the op
+ * that made it (a view, graph.c). In the gradient a NULL dx[i] (a constant
+ * input, or a view, whose gradient is its slice of dy) is skipped.
  */
 #include <assert.h>
 #include <string.h>
@@ -33,7 +35,7 @@ void fv_f32_concat__scalar(int n, const int (*d)[4], int axis, const float *cons
   for (size_t o = 0; o < outer; o++)
     for (int i = 0; i < n; i++) {
       size_t len = slice(d[i], axis);
-      memcpy(y, x[i] + o * len, len * sizeof *y);
+      if (x[i]) memcpy(y, x[i] + o * len, len * sizeof *y);
       y += len;
     }
 }

@@ -164,7 +164,8 @@ typedef struct {
 #define FV_ARGS_pad (d, pads, value, x, y)
 #define FV_PARAMS_pad_grad (const int d[4], const int pads[4][2], const float *dy, float *dx)
 #define FV_ARGS_pad_grad (d, pads, dy, dx)
-/* concat: CONCATENATION along an NHWC axis of n inputs with dims d[i][4]; concat_grad skips NULL dx[i]. */
+/* concat: CONCATENATION along an NHWC axis of n inputs with dims d[i][4]; concat skips a NULL x[i]
+ * (its slice of y is written already: a view, graph.c), concat_grad a NULL dx[i]. */
 #define FV_PARAMS_concat (int n, const int (*d)[4], int axis, const float *const *x, float *y)
 #define FV_ARGS_concat (n, d, axis, x, y)
 #define FV_PARAMS_concat_grad (int n, const int (*d)[4], int axis, const float *dy, float *const *dx)
@@ -236,7 +237,12 @@ typedef void fv_transpose_grad_fn FV_PARAMS_transpose_grad;
  * the ordinary masked gradient is all zero, use instead dy with only those
  * entries zeroed that would push a clamped unit further out of range
  * (y <= 0 and dy > 0, or y >= 6 and dy < 0 for RELU6). The graph applies it
- * to fused RELU/RELU6 and to standalone FV_OP_ACT RELU/RELU6 alike. */
+ * to fused RELU/RELU6 and to standalone FV_OP_ACT RELU/RELU6 alike.
+ * fv_act_grad_any_live: that test over n floats (1 if some unit passes a
+ * nonzero ordinary gradient), for callers that hold an item in pieces
+ * (split.c's rows of a concat's slice). Plain C: a yes/no, the same in
+ * either twin. */
+int fv_act_grad_any_live(fv_act act, size_t n, const float *y, const float *dy);
 
 /* ---- weights packed once for the SIMD GEMM's forward: panels of 8 output
  * channels, pw[(p*ic + k)*8 + j] = w[p*8 + j][k] (0 past oc). Plain C; the

@@ -1,7 +1,8 @@
 /* graph_test.c — src/graph.c end to end: the backward pass to the input
  * against central finite differences on small random graphs that together
  * use every op kind, Lucid's redirected ReLU gradient, truncated execution,
- * the arena plan and the errors of planning.
+ * the arena plan and the errors of planning, and concat views (the same bits
+ * as copies).
  *
  * Models are built in memory (no .tflite): every pointer is malloc'd the way
  * src/tflite.c does it, so fv_model_free releases them.
@@ -1243,6 +1244,98 @@ static void test_wiring(void) {
   fv_model_free(m);
 }
 
+/* ==== concat views =============================================================== */
+
+/* Inception-like blocks whose branches become views of their concat (graph.h):
+ * c1 = concat(b1 ReLU, b2 ReLU of a 3×3 (5 channels), b3 Sigmoid (3), b4 ReLU
+ * after a max pool, b5 the max pool itself (no ACT: copied), b6 ReLU that a MUL
+ * reads too (two readers: copied)); c2 = concat(ReLU, Tanh of 1×1 convs of c1,
+ * b6·b6) → global average pool → FC. b1's bias is −50: dead on every item, so
+ * the redirected rule runs on a view. Views: b1 b2 b3 b4 and c2's two ACTs. */
+static fv_model *model_views(int *b1, int *b2, int *b6) {
+  const int P0[4] = {0, 0, 0, 0}, P1[4] = {1, 1, 1, 1};
+  fv_model *m = mb_new(3);
+  int t = L_act(m, L_conv_x(m, m->input, 8, 3, 3, 1, 1, P1, 1, FV_ACT_NONE, 2.0f), FV_ACT_RELU, 0, 0);
+  int c = L_conv_x(m, t, 4, 1, 1, 1, 1, P0, 1, FV_ACT_NONE, 2.0f);
+  for (int k = 0; k < 4; k++) m->tensors[m->ops[m->n_ops - 1].inputs[2]].data[k] = -50.0f;
+  *b1 = L_act(m, c, FV_ACT_RELU, 0, 0);
+  int r = L_act(m, L_conv_x(m, t, 3, 1, 1, 1, 1, P0, 1, FV_ACT_NONE, 2.0f), FV_ACT_RELU, 0, 0);
+  *b2 = L_act(m, L_conv_x(m, r, 5, 3, 3, 1, 1, P1, 1, FV_ACT_NONE, 2.0f), FV_ACT_RELU, 0, 0);
+  int b3 = L_act(m, L_conv_x(m, t, 3, 1, 1, 1, 1, P0, 1, FV_ACT_NONE, 2.0f), FV_ACT_SIGMOID, 0, 0);
+  int b5 = L_pool_x(m, FV_OP_MAXPOOL2D, t, 3, 1, P1, 0, 0, 0);
+  int b4 = L_act(m, L_conv_x(m, b5, 4, 1, 1, 1, 1, P0, 1, FV_ACT_NONE, 2.0f), FV_ACT_RELU, 0, 0);
+  *b6 = L_act(m, L_conv_x(m, t, 2, 1, 1, 1, 1, P0, 1, FV_ACT_NONE, 2.0f), FV_ACT_RELU, 0, 0);
+  int c1 = L_concat(m, 6, (int[]){*b1, *b2, b3, b4, b5, *b6}, FV_ACT_NONE);
+  int u = L_act(m, L_conv_x(m, c1, 4, 1, 1, 1, 1, P0, 1, FV_ACT_NONE, 1.0f), FV_ACT_RELU, 0, 0);
+  int v = L_act(m, L_conv_x(m, c1, 4, 1, 1, 1, 1, P0, 1, FV_ACT_NONE, 1.0f), FV_ACT_TANH, 0, 0);
+  int sq = L_binop(m, FV_OP_MUL, *b6, *b6, FV_ACT_NONE);
+  t = L_concat(m, 3, (int[]){u, v, sq}, FV_ACT_NONE);
+  t = L_pool_x(m, FV_OP_AVGPOOL2D, t, 0, 1, NULL, 0, 0, 1);
+  L_fc(m, t, 5, 1, FV_ACT_NONE, 2.0f);
+  return m;
+}
+
+/* With views and without, the same bits: the output, the pinned branch, and the
+ * input gradient (seeds on the output and the pinned branch, redirect on and off);
+ * views are NULL to fv_graph_act/grad and the arena is smaller by exactly them. */
+static void test_concat_views(void) {
+  int b1, b2, b6;
+  fv_model *m = model_views(&b1, &b2, &b6);
+  for (int pin = 0; pin <= 1; pin++)
+    for (int batch = 1; batch <= 2; batch++)
+      for (int redirect = 0; redirect <= 1; redirect++) {
+        fv_error err = {0};
+        const int pins[1] = {b2};
+        fv_graph *plain = fv_graph_new(m, batch, 7, 6, m->n_ops - 1, 1, &err);
+        fv_graph *views = fv_graph_new_views(m, batch, 7, 6, m->n_ops - 1, 1, pins, pin, &err);
+        CHECK(plain && views, "views: fv_graph_new: %s", err.msg);
+        if (!plain || !views) return;
+        int n_views = 0;
+        size_t floats = 0;
+        for (int t = 0; t < m->n_tensors; t++)
+          if (fv_graph_is_view(views, t)) {
+            n_views++;
+            floats += fv_graph_numel(views, t);
+            CHECK(!fv_graph_act(views, t) && !fv_graph_grad(views, t), "views: tensor %d is a view but readable", t);
+          }
+        CHECK(n_views == 6 - pin, "views: %d views (pin %d), expected %d", n_views, pin, 6 - pin);
+        CHECK(!fv_graph_is_view(views, b6) && fv_graph_is_view(views, b1) && fv_graph_is_view(views, b2) == !pin,
+              "views: b6 (read twice) is no view, b1 is, pinned b2 is not");
+        CHECK(fv_graph_arena_bytes(plain) - fv_graph_arena_bytes(views) == 2 * floats * sizeof(float),
+              "views: arena %zu vs %zu bytes, views %zu floats", fv_graph_arena_bytes(plain), fv_graph_arena_bytes(views),
+              floats);
+        size_t nx = fv_graph_numel(plain, m->input), ny = fv_graph_numel(plain, m->output), nb = fv_graph_numel(plain, b2);
+        float *x = (float *)malloc(nx * sizeof(float)), *d0 = (float *)malloc(nx * sizeof(float));
+        float *d1 = (float *)malloc(nx * sizeof(float));
+        seeds sd = {0};
+        sd.t[sd.n] = m->output, sd.r[sd.n] = (float *)malloc(ny * sizeof(float)), check_fill(sd.r[sd.n++], ny, -1, 1);
+        if (pin) sd.t[sd.n] = b2, sd.r[sd.n] = (float *)malloc(nb * sizeof(float)), check_fill(sd.r[sd.n++], nb, -1, 1);
+        check_fill(x, nx, -1, 1);
+        grad_at(plain, m, x, &sd, redirect, d0);
+        grad_at(views, m, x, &sd, redirect, d1);
+        CHECK(!memcmp(fv_graph_act(plain, m->output), fv_graph_act(views, m->output), ny * sizeof(float)),
+              "views: batch %d pin %d: the output differs", batch, pin);
+        CHECK(!pin || !memcmp(fv_graph_act(plain, b2), fv_graph_act(views, b2), nb * sizeof(float)),
+              "views: batch %d: the pinned branch differs", batch);
+        CHECK(!memcmp(d0, d1, nx * sizeof(float)) && max_abs(d0, nx) > 1e-3f,
+              "views: batch %d pin %d redirect %d: the input gradient differs (or is 0)", batch, pin, redirect);
+        for (int k = 0; k < sd.n; k++) free(sd.r[k]);
+        free(x), free(d0), free(d1);
+        fv_graph_free(plain);
+        fv_graph_free(views);
+      }
+  /* off: no views */
+  fv_concat_views(0);
+  fv_error err = {0};
+  fv_graph *g = fv_graph_new_views(m, 1, 7, 6, m->n_ops - 1, 1, NULL, 0, &err);
+  fv_concat_views(1);
+  int any = 0;
+  for (int t = 0; g && t < m->n_tensors; t++) any |= fv_graph_is_view(g, t);
+  CHECK(g && !any, "views: fv_concat_views(0) still made views");
+  fv_graph_free(g);
+  fv_model_free(m);
+}
+
 int main(void) {
   check_seed(20240611);
   test_finite_differences();
@@ -1252,5 +1345,6 @@ int main(void) {
   test_plan();
   test_plan_onnx_ops();
   test_wiring();
+  test_concat_views();
   return check_summary("graph");
 }

@@ -312,6 +312,60 @@ static void check_first_grad_split(size_t m) {
   free(dy), free(dx0), free(dx1);
 }
 
+/* A concat's slice (fv_rows: rows of len floats, stride apart, at channel off of the
+ * concat's buffer), as graph.c's views use it: each _rows call against the plain kernel on
+ * a packed copy of the slice, and the concat's other channels untouched. n items of
+ * rows / n rows; with redirect, item 0 all clamped (the rule's other branch) and rows of item 1. */
+/* 1 if buf equals keep outside channels [off, off + len) of each row of stride floats */
+static int others_kept(const float *buf, const float *keep, size_t big, int stride, int off, int len) {
+  for (size_t i = 0; i < big; i++) {
+    const size_t c = i % (size_t)stride;
+    if ((c < (size_t)off || c >= (size_t)(off + len)) && memcmp(&buf[i], &keep[i], sizeof(float))) return 0;
+  }
+  return 1;
+}
+
+static void check_rows_split(int n, size_t rows, int len, int stride, int off, int redirect) {
+  const fv_rows r = {rows, len, stride};
+  const size_t m = rows * (size_t)len, big = rows * (size_t)stride;
+  const fv_act_params relu = {FV_ACT_RELU6, 0.0f, 0.0f}, sig = {FV_ACT_SIGMOID, 0.0f, 0.0f}, none = {FV_ACT_NONE, 0.0f, 0.0f};
+  float *x = rand_buf(m, -2, 8), *yb = rand_buf(big, -9, -9), *gb = rand_buf(big, -1, 1), *ys = yb + off, *gs = gb + off;
+  float *y0 = rand_buf(m, 0, 0), *g0 = rand_buf(m, 0, 0), *dx0 = rand_buf(m, -1, 1), *dx1 = rand_buf(m, 0, 0);
+  float *keep = (float *)malloc(big * sizeof(float)), *packed = rand_buf(m, 0, 0);
+  if (redirect) /* item 0 all clamped; in item 1 every third row too (the item's rule, not the row's, decides) */
+    for (size_t i = 0; i < m; i++)
+      if (i < m / n || (n > 1 && i < 2 * m / n && i / len % 3 == 0)) x[i] = i % 2 ? -1.0f : 7.0f;
+  for (size_t i = 0; i < rows; i += 5) gs[i * stride] = -0.0f;
+#define PACK(dst, src) for (size_t i = 0; i < rows; i++) memcpy((dst) + i * len, (src) + i * stride, len * sizeof(float))
+  /* forward: y = relu6(x) into the slice */
+  memcpy(keep, yb, big * sizeof(float));
+  fv_unary(&relu, m, x, y0);
+  fv_split_unary_rows(&relu, &r, x, ys);
+  PACK(packed, ys);
+  CHECK(same_bits(y0, packed, m) && others_kept(yb, keep, big, stride, off, len), "rows %zu x %d/%d: unary forward differs", rows, len, stride);
+  /* the mask (Lucid's rule on whole items with redirect), in place on the slice of dy */
+  memcpy(keep, gb, big * sizeof(float));
+  PACK(g0, gs);
+  fv_act_grad(FV_ACT_RELU6, n, m / n, y0, g0, redirect);
+  fv_split_act_grad_rows(FV_ACT_RELU6, n, &r, ys, gs, redirect);
+  PACK(packed, gs);
+  CHECK(same_bits(g0, packed, m) && others_kept(gb, keep, big, stride, off, len), "rows %zu x %d/%d n%d redirect %d: act grad differs", rows,
+        len, stride, n, redirect);
+  /* dx += dy (the ACT after its mask), dx += dy·f'(y) (sigmoid), and dx = dy + 0 */
+  memcpy(dx1, dx0, m * sizeof(float));
+  fv_unary_grad(&none, m, x, y0, g0, dx0);
+  fv_split_unary_grad_rows(&none, &r, x, ys, gs, dx1);
+  CHECK(same_bits(dx0, dx1, m), "rows %zu x %d/%d: unary grad differs", rows, len, stride);
+  fv_unary_grad(&sig, m, x, y0, g0, dx0);
+  fv_split_unary_grad_rows(&sig, &r, x, ys, gs, dx1);
+  CHECK(same_bits(dx0, dx1, m), "rows %zu x %d/%d: sigmoid grad differs", rows, len, stride);
+  fv_split_first_grad(m, g0, dx0);
+  fv_split_first_grad_rows(&r, gs, dx1);
+  CHECK(same_bits(dx0, dx1, m), "rows %zu x %d/%d: first grad differs", rows, len, stride);
+#undef PACK
+  free(x), free(yb), free(gb), free(y0), free(g0), free(dx0), free(dx1), free(keep), free(packed);
+}
+
 static void check_lrn_split(size_t pixels, int c) {
   const fv_lrn_shape s = {pixels, c, 2, 2, 1e-4f / 5, 0.75f, 1.0f}; /* GoogLeNet's */
   const size_t m = pixels * (size_t)c;
@@ -401,6 +455,9 @@ static void check_splits(void) {
   check_pool_split(0, 1, 30, 31, 13, 3, 2, 1, 0);
   check_unary_split(300007);
   check_first_grad_split(200003);
+  check_rows_split(1, 3001, 64, 256, 128, 0); /* an inception branch's slice */
+  check_rows_split(3, 1503, 13, 40, 27, 1);   /* odd channels: the kernels' scalar tails; redirected items */
+  check_rows_split(2, 800, 24, 24, 0, 1);     /* stride == len: the plain calls */
   check_lrn_split(6007, 21);
   check_transform_batch();
   check_cppn();
