@@ -279,12 +279,13 @@ int fv_threads_start(void);        /* once all n - 1 are alive: jobs use n threa
 void fv_threads_stop(void);        /* helpers leave their loops; one thread again */
 int fv_threads_count(void);        /* threads a job started now uses (1 inside a job) */
 
-/* ---- concat views (for the tests and the benchmark) ----------------------- */
+/* ---- graph rewrites (for the tests and the benchmark) --------------------- */
 /* On (the default), a render's graph stores the branches of a channel concat
  * (GoogLeNet's inception outputs) as slices of the concat's buffer instead of
- * copying them (src/graph.h); off, each on its own. The images are the same
- * bits either way. Applies to renders made after the call. */
-void fv_concat_views(int on);
+ * copying them, and runs a standalone ReLU inside the conv (or FC, or binary
+ * op) before it (src/graph.h); off, each op on its own. The images are the
+ * same bits either way. Applies to renders made after the call. */
+void fv_graph_fusions(int on);
 
 /* ---- profiling (for the benchmark) -------------------------------------- */
 /* Off by default. On: every graph pass times each op (a clock read before and

@@ -25,8 +25,11 @@ struct fv_graph {
   float **act;           /* per tensor */
   float **grad;          /* per tensor, with gradients */
   unsigned char *live;   /* per tensor: gradient zeroed (and maybe seeded or accumulated) since zero_grad */
-  int *view_of;          /* per tensor: the channel concat whose buffer holds it (a view), or -1 */
+  int *view_of;          /* per tensor: the channel concat whose buffer holds it (a view), NOT_STORED, or -1 */
   int *view_off;         /* per view: its first channel there */
+  int *out_of;           /* per op: the tensor it writes (a fused ReLU's output, or its own) */
+  fv_act *act_of;        /* per op: the activation it applies (a fused ReLU's, or its own) */
+  unsigned char *folded; /* per op: an ACT whose ReLU the op before it applies (graph.h) */
   int (*cat_dims)[4];    /* CONCAT scratch, sized for the op with most inputs */
   void **cat_ptrs;
   float *arena;
@@ -384,32 +387,23 @@ size_t fv_graph_plan_bytes(const fv_model *m, int batch, int h, int w, int last_
   return floats * sizeof(float);
 }
 
-/* ==== views ======================================================================= */
+/* ==== views and fused ReLUs ======================================================== */
 
-int fv_graph_views_on = 1;
-void fv_concat_views(int on) { fv_graph_views_on = on != 0; }
+#define NOT_STORED (-2) /* view_of: a fused ReLU's input, which nothing reads */
+
+static int fusions_on = 1;
+void fv_graph_fusions(int on) { fusions_on = on != 0; }
+
+/* Ops that apply a fused activation given to them (kernels.h), so a standalone
+ * ReLU after them can run inside them. (Pools are left out: the max pool's
+ * gradient matches windows against its output.) */
+static int absorbs_relu(fv_op_kind k) { return k == FV_OP_CONV2D || k == FV_OP_DWCONV2D || k == FV_OP_FULLY_CONNECTED || is_binary(k); }
 
 /* Marks the views (graph.h): an FV_OP_ACT output read once, by a channel concat
- * with no fused activation, both run, not pinned. Returns the floats they would
- * have had on their own (once; the caller doubles it with gradients). */
-static size_t mark_views(fv_graph *g, int views, const int *pinned, int n_pinned) {
+ * with no fused activation, both run, not pinned. reads[t]: the ops that read t,
+ * -1 if pinned. Returns the floats they would have had on their own. */
+static size_t mark_views(fv_graph *g, const int *reads, const int *made_by) {
   const fv_model *m = g->m;
-  for (int t = 0; t < m->n_tensors; t++) g->view_of[t] = -1;
-  if (!views || !fv_graph_views_on) return 0;
-  int *reads = (int *)calloc((size_t)m->n_tensors, sizeof(int)), *made_by = (int *)malloc(sizeof(int) * m->n_tensors);
-  if (!reads || !made_by) { /* no views: correct, only bigger */
-    free(reads);
-    free(made_by);
-    return 0;
-  }
-  for (int t = 0; t < m->n_tensors; t++) made_by[t] = -1;
-  for (int i = 0; i <= g->last_op; i++) {
-    made_by[m->ops[i].output] = i;
-    for (int j = 0; j < m->ops[i].n_inputs; j++)
-      if (m->ops[i].inputs[j] >= 0) reads[m->ops[i].inputs[j]]++;
-  }
-  for (int k = 0; k < n_pinned; k++)
-    if (pinned[k] >= 0 && pinned[k] < m->n_tensors) reads[pinned[k]] = -1;
   size_t saved = 0;
   for (int i = 0; i <= g->last_op; i++) {
     const fv_op *op = &m->ops[i];
@@ -426,6 +420,56 @@ static size_t mark_views(fv_graph *g, int views, const int *pinned, int n_pinned
       }
       off += d[3];
     }
+  }
+  return saved;
+}
+
+/* Marks the fused ReLUs (graph.h): an FV_OP_ACT RELU/RELU6 whose input is read by
+ * it alone, not pinned, and made by an op that absorbs it with no activation of
+ * its own; that op writes the ACT's output (not a view) and the input is not stored.
+ * Returns the floats saved. */
+static size_t mark_fused(fv_graph *g, const int *reads, const int *made_by) {
+  const fv_model *m = g->m;
+  size_t saved = 0;
+  for (int a = 0; a <= g->last_op; a++) {
+    const fv_op *op = &m->ops[a];
+    if (op->kind != FV_OP_ACT || (op->act != FV_ACT_RELU && op->act != FV_ACT_RELU6) || g->view_of[op->output] >= 0)
+      continue;
+    const int p = op->inputs[0], c = made_by[p];
+    if (reads[p] != 1 || p == m->input || c < 0 || !absorbs_relu(m->ops[c].kind) || m->ops[c].act != FV_ACT_NONE)
+      continue;
+    g->out_of[c] = op->output;
+    g->act_of[c] = g->geo[c].act = op->act;
+    g->folded[a] = 1;
+    g->view_of[p] = NOT_STORED;
+    saved += numel4(g->dims[p]);
+  }
+  return saved;
+}
+
+/* Views, then fused ReLUs, where views is set and fusions are on. The floats saved
+ * (once; the caller doubles it with gradients). */
+static size_t mark_rewrites(fv_graph *g, int views, const int *pinned, int n_pinned) {
+  const fv_model *m = g->m;
+  for (int t = 0; t < m->n_tensors; t++) g->view_of[t] = -1;
+  for (int i = 0; i <= g->last_op; i++) {
+    g->out_of[i] = m->ops[i].output;
+    g->act_of[i] = m->ops[i].act;
+  }
+  if (!views || !fusions_on) return 0;
+  int *reads = (int *)calloc((size_t)m->n_tensors, sizeof(int)), *made_by = (int *)malloc(sizeof(int) * m->n_tensors);
+  size_t saved = 0;
+  if (reads && made_by) { /* else none: correct, only bigger */
+    for (int t = 0; t < m->n_tensors; t++) made_by[t] = -1;
+    for (int i = 0; i <= g->last_op; i++) {
+      made_by[m->ops[i].output] = i;
+      for (int j = 0; j < m->ops[i].n_inputs; j++)
+        if (m->ops[i].inputs[j] >= 0) reads[m->ops[i].inputs[j]]++;
+    }
+    for (int k = 0; k < n_pinned; k++)
+      if (pinned[k] >= 0 && pinned[k] < m->n_tensors) reads[pinned[k]] = -1;
+    saved = mark_views(g, reads, made_by);
+    saved += mark_fused(g, reads, made_by);
   }
   free(reads);
   free(made_by);
@@ -457,20 +501,23 @@ static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_
   g->live = (unsigned char *)calloc((size_t)m->n_tensors, 1);
   g->view_of = (int *)calloc((size_t)m->n_tensors, sizeof(int));
   g->view_off = (int *)calloc((size_t)m->n_tensors, sizeof(int));
+  g->out_of = (int *)calloc((size_t)m->n_ops, sizeof(int));
+  g->act_of = (fv_act *)calloc((size_t)m->n_ops, sizeof(fv_act));
+  g->folded = (unsigned char *)calloc((size_t)m->n_ops, 1);
   int most = 1;
   for (int i = 0; i < m->n_ops; i++)
     if (m->ops[i].n_inputs > most) most = m->ops[i].n_inputs;
   g->cat_dims = (int(*)[4])calloc((size_t)most, sizeof *g->cat_dims);
   g->cat_ptrs = (void **)calloc((size_t)most, sizeof(void *));
-  if (!g->dims || !g->geo || !g->act || !g->grad || !g->live || !g->view_of || !g->view_off || !g->cat_dims ||
-      !g->cat_ptrs)
+  if (!g->dims || !g->geo || !g->act || !g->grad || !g->live || !g->view_of || !g->view_off || !g->out_of ||
+      !g->act_of || !g->folded || !g->cat_dims || !g->cat_ptrs)
     goto oom;
   g->arena_floats = plan(m, batch, h, w, last_op, with_grad, g->dims, g->geo, err);
   if (!g->arena_floats) {
     fv_graph_free(g);
     return NULL;
   }
-  const size_t saved = mark_views(g, views, pinned, n_pinned);
+  const size_t saved = mark_rewrites(g, views, pinned, n_pinned);
   g->arena_floats -= with_grad ? 2 * saved : saved;
   g->arena = (float *)calloc(g->arena_floats, sizeof(float));
   if (!g->arena) goto oom;
@@ -480,7 +527,7 @@ static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_
   p += n;
   for (int i = 0; i <= last_op; i++) {
     int t = m->ops[i].output;
-    if (g->view_of[t] >= 0) continue;
+    if (g->view_of[t] != -1) continue;
     g->act[t] = p;
     p += numel4(g->dims[t]);
   }
@@ -489,7 +536,7 @@ static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_
     p += n;
     for (int i = 0; i <= last_op; i++) {
       int t = m->ops[i].output;
-      if (g->view_of[t] >= 0) continue;
+      if (g->view_of[t] != -1) continue;
       g->grad[t] = p;
       p += numel4(g->dims[t]);
     }
@@ -517,6 +564,9 @@ void fv_graph_free(fv_graph *g) {
   free(g->live);
   free(g->view_of);
   free(g->view_off);
+  free(g->out_of);
+  free(g->act_of);
+  free(g->folded);
   free(g->cat_dims);
   free(g->cat_ptrs);
   free(g);
@@ -536,7 +586,7 @@ size_t fv_graph_arena_bytes(const fv_graph *g) { return g->arena_floats * sizeof
 int fv_graph_is_view(const fv_graph *g, int t) { return t >= 0 && t < g->m->n_tensors && g->view_of[t] >= 0; }
 
 float *fv_graph_act(const fv_graph *g, int t) {
-  return t >= 0 && t < g->m->n_tensors && g->view_of[t] < 0 ? g->act[t] : NULL;
+  return t >= 0 && t < g->m->n_tensors && g->view_of[t] == -1 ? g->act[t] : NULL;
 }
 const int *fv_graph_dims(const fv_graph *g, int t) { return g->dims[t]; }
 size_t fv_graph_numel(const fv_graph *g, int t) { return numel4(g->dims[t]); }
@@ -622,7 +672,8 @@ static fv_slice_shape slice_shape(const fv_op *op, const int x[4], const int y[4
 static void forward_op(fv_graph *g, int i) {
   const fv_op *op = &g->m->ops[i];
   const fv_conv_shape *s = &g->geo[i];
-  float *y = g->act[op->output];
+  const fv_act act = g->act_of[i];
+  float *y = g->act[g->out_of[i]];
   const float *x = value(g, op->inputs[0]);
   int xd[4]; /* input 0's dims, also when it is a constant */
   input_dims(g, op->inputs[0], xd);
@@ -637,13 +688,13 @@ static void forward_op(fv_graph *g, int i) {
       break;
     case FV_OP_FULLY_CONNECTED: {
       const fv_tensor *w = &g->m->tensors[op->inputs[1]];
-      fv_split_fc(g->batch, w->dims[1], w->dims[0], x, w->data, bias_of(g, op), op->act, y);
+      fv_split_fc(g->batch, w->dims[1], w->dims[0], x, w->data, bias_of(g, op), act, y);
       break;
     }
     CASE_BINARY: {
       fv_bcast_shape bs;
       bcast_shape(g, op, &bs);
-      binary_fn(op->kind)(&bs, x, value(g, op->inputs[1]), op->act, y);
+      binary_fn(op->kind)(&bs, x, value(g, op->inputs[1]), act, y);
       break;
     }
     case FV_OP_AVGPOOL2D:
@@ -701,6 +752,7 @@ static void forward_op(fv_graph *g, int i) {
 
 void fv_graph_forward(fv_graph *g) {
   for (int i = 0; i <= g->last_op; i++) {
+    if (g->folded[i]) continue; /* the op before applied it */
     if (!fv_profile_on) {
       forward_op(g, i);
     } else {
@@ -731,7 +783,7 @@ static float *grad_live(fv_graph *g, int t) {
 }
 
 float *fv_graph_grad(fv_graph *g, int t) {
-  if (!g->with_grad || t < 0 || t >= g->m->n_tensors || !g->grad[t] || g->view_of[t] >= 0) return NULL;
+  if (!g->with_grad || t < 0 || t >= g->m->n_tensors || !g->grad[t] || g->view_of[t] != -1) return NULL;
   return grad_live(g, t);
 }
 
@@ -754,7 +806,8 @@ static int first_grad(fv_graph *g, int t, const float *dy, const fv_rows *r) {
 static void backward_op(fv_graph *g, int i, int redirect) {
   const fv_op *op = &g->m->ops[i];
   const fv_conv_shape *s = &g->geo[i];
-  int out = op->output;
+  const fv_act act = g->act_of[i];
+  int out = g->out_of[i];
   float *dy = g->grad[out];
   const float *y = g->act[out];
   const int *yd = g->dims[out];
@@ -767,7 +820,7 @@ static void backward_op(fv_graph *g, int i, int redirect) {
    * only); a standalone FV_OP_ACT RELU/RELU6 too, so Lucid's redirect reaches
    * it as it reaches fused ones (ONNX models have separate Relu nodes) */
   const fv_rows r = rows_of(g, out); /* an ACT's output may be a view (dy its slice of the concat's gradient) */
-  if (op->act == FV_ACT_RELU || op->act == FV_ACT_RELU6) fv_split_act_grad_rows(op->act, yd[0], &r, y, dy, redirect);
+  if (act == FV_ACT_RELU || act == FV_ACT_RELU6) fv_split_act_grad_rows(act, yd[0], &r, y, dy, redirect);
 
   switch (op->kind) {
     case FV_OP_CONV2D: {
@@ -877,7 +930,7 @@ static void backward_op(fv_graph *g, int i, int redirect) {
 void fv_graph_backward(fv_graph *g, int redirect) {
   if (!g->with_grad) return;
   for (int i = g->last_op; i >= 0; i--) {
-    if (!g->live[g->m->ops[i].output]) continue;
+    if (g->folded[i] || !g->live[g->out_of[i]]) continue;
     if (!fv_profile_on) {
       backward_op(g, i, redirect);
     } else {

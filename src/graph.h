@@ -44,17 +44,22 @@ size_t fv_graph_plan_bytes(const fv_model *m, int batch, int h, int w, int last_
                            fv_error *err);
 fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, int with_grad,
                        fv_error *err);
-/* The same graph with views, for callers that know which activations they
- * read: a channel concat's inputs made by an FV_OP_ACT (GoogLeNet's branch
- * ReLUs) and read by nothing else are not stored on their own. The ACT writes
- * its slice of the concat's buffer (rows of its channels, the concat's
- * channels apart), the concat copies only its other inputs, and the slice of
- * the concat's gradient is the ACT's gradient: no copies either way and less
- * arena, with the same bits. The pinned tensors (those the caller reads with
- * fv_graph_act or seeds with fv_graph_grad) are never views; both return
- * NULL for a view. fv_concat_views(0) (fv.h; tests and the benchmark) turns
- * views off in graphs made after it. fv_graph_plan_bytes counts no views:
- * an upper bound. */
+/* The same graph rewritten, for callers that know which activations they
+ * read (the pinned tensors, read with fv_graph_act or seeded with
+ * fv_graph_grad), with the same bits and less arena:
+ *  - views: a channel concat's input made by an FV_OP_ACT (GoogLeNet's branch
+ *    ReLUs) and read by nothing else is not stored on its own. The ACT
+ *    writes its slice of the concat's buffer (rows of its channels, the
+ *    concat's channels apart), the concat copies only its other inputs, and
+ *    the slice of the concat's gradient is the ACT's gradient: no copies.
+ *  - fused ReLUs: a standalone RELU/RELU6 (ONNX's Relu nodes) whose input
+ *    only it reads runs inside the op that makes that input (a conv, FC or
+ *    binary op without an activation of its own), as a TFLite fused
+ *    activation does; the input is not stored.
+ * fv_graph_act and fv_graph_grad return NULL for a view or an unstored
+ * input; pinned tensors are neither. fv_graph_fusions(0) (fv.h; tests and
+ * the benchmark) turns both off in graphs made after it. fv_graph_plan_bytes
+ * counts neither: an upper bound. */
 fv_graph *fv_graph_new_views(const fv_model *m, int batch, int h, int w, int last_op, int with_grad,
                              const int *pinned, int n_pinned, fv_error *err);
 void fv_graph_free(fv_graph *g);
@@ -63,7 +68,8 @@ int fv_graph_is_view(const fv_graph *g, int tensor);
 
 float *fv_graph_input(fv_graph *g);
 void fv_graph_forward(fv_graph *g);
-/* NULL for tensors outside the planned run (constants, or after last_op), and views. */
+/* NULL for tensors outside the planned run (constants, or after last_op), and
+ * for those a rewrite does not store (fv_graph_new_views). */
 float *fv_graph_act(const fv_graph *g, int tensor);
 const int *fv_graph_dims(const fv_graph *g, int tensor); /* N,H,W,C */
 size_t fv_graph_numel(const fv_graph *g, int tensor);

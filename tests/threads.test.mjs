@@ -82,8 +82,9 @@ test('GoogLeNet (dense 7×7 s2, 3×3, 5×5 and wide 1×1 convs, LRN, ceil-mode p
   sameEverywhere(G, { size: 96, batch: 2, diversity: 50, redirect_steps: 1, objective: { kind: 'channel', layer: 'inception_4c/output', channel: 97 } }, 3);
 });
 
-test('Concat without copies: GoogLeNet\'s branches as views of their concat give the same bytes as copies, on 1 and 2 threads, in less memory', () => {
-  // the inception branches' ReLUs write their slices of the concat; the redirected rule runs on them (redirect_steps)
+test('Concat without copies and fused ReLUs: GoogLeNet rewritten gives the same bytes as op by op, on 1 and 2 threads, in less memory', () => {
+  // the inception branches' ReLUs write their slices of the concat, the other ReLUs run inside their convs;
+  // the redirected rule runs on both (redirect_steps)
   const cases = [
     { size: 96, batch: 2, redirect_steps: 2, objective: { kind: 'channel', layer: 'inception_4c/output', channel: 97 } },
     { size: 96, redirect_steps: 1, objective: { kind: 'channel', layer: 'inception_4b/5x5', channel: 3 } }, // a branch: pinned, read itself
@@ -95,21 +96,22 @@ test('Concat without copies: GoogLeNet\'s branches as views of their concat give
     const runs = [];
     for (const fv of [plain, threaded[2]]) {
       for (const on of [true, false]) {
-        fv.concatViews(on);
-        try { runs.push(renderRun(fv, G, opts, 3)); } finally { fv.concatViews(true); }
+        fv.graphFusions(on);
+        try { runs.push(renderRun(fv, G, opts, 3)); } finally { fv.graphFusions(true); }
       }
     }
     for (const run of runs.slice(1)) assert.deepEqual(run, runs[0], `views on/off, 1/2 threads: ${JSON.stringify(opts.objective)}`);
   }
-  // the arena without views minus with: every branch ReLU of the blocks up to inception_4c, activation and
-  // gradient, batch 2, at 96 px (the native 224's maps × 3/7: 28 → 12, 14 → 6)
+  // the arena without rewrites minus with: every ReLU up to inception_4c/output, activation and gradient, batch 2,
+  // at 96 px (the native 224's maps × 3/7: 112 → 48, 28 → 12, 14 → 6): a branch's is a view, another's input
+  // (the conv's output) is not stored
   const last = layers.find((l) => l.name === 'inception_4c/output').index;
-  const branch = layers.filter((l) => l.index < last && /^inception_\w+\/(1x1|3x3|5x5|pool_proj)$/.test(l.name));
-  assert.equal(branch.length, 5 * 4);
-  const want = branch.reduce((a, l) => a + 2 * 2 * 4 * (l.shape[1] * 3 / 7) * (l.shape[2] * 3 / 7) * l.shape[3], 0);
+  const relus = layers.filter((l) => l.index < last && l.op === 'Relu');
+  assert.equal(relus.length, 3 + 5 * 6);
+  const want = relus.reduce((a, l) => a + 2 * 2 * 4 * (l.shape[1] * 3 / 7) * (l.shape[2] * 3 / 7) * l.shape[3], 0);
   const heap = {};
   for (const on of [true, false]) {
-    plain.concatViews(on);
+    plain.graphFusions(on);
     const mm = plain.loadModel(G);
     const h0 = plain.heapInUse();
     const r = plain.render(mm, cases[0]);
@@ -117,8 +119,8 @@ test('Concat without copies: GoogLeNet\'s branches as views of their concat give
     r.free();
     mm.free();
   }
-  plain.concatViews(true);
-  assert.ok(Math.abs(heap.false - heap.true - want) < 65536, `views save ${heap.false - heap.true} bytes, the branches hold ${want}`);
+  plain.graphFusions(true);
+  assert.ok(Math.abs(heap.false - heap.true - want) < 65536, `rewrites save ${heap.false - heap.true} bytes, the ReLUs hold ${want}`);
 });
 
 test('the pool: worker 0 renders on the threads build, the others on one thread, the same PNG bytes', async () => {

@@ -212,8 +212,8 @@ export class Engine {
     }
     return out;
   }
-  /** Concat views (src/graph.h) on (the default) or off, for renders made after: the same bits either way. */
-  concatViews(on) { this.x.fv_concat_views(on ? 1 : 0); }
+  /** Graph rewrites (src/graph.h: concat views, fused ReLUs) on (the default) or off, for renders made after: the same bits either way. */
+  graphFusions(on) { this.x.fv_graph_fusions(on ? 1 : 0); }
   setSimd(on) { this.x.fv_kernels_set_simd(on ? 1 : 0); }
   simdAvailable() { return !!this.x.fv_kernels_simd_available(); }
 

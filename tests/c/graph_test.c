@@ -1275,10 +1275,11 @@ static fv_model *model_views(int *b1, int *b2, int *b6) {
   return m;
 }
 
-/* With views and without, the same bits: the output, the pinned branch, and the
- * input gradient (seeds on the output and the pinned branch, redirect on and off);
- * views are NULL to fv_graph_act/grad and the arena is smaller by exactly them. */
-static void test_concat_views(void) {
+/* Rewritten (views, fused ReLUs) and not, the same bits: the output, the pinned
+ * branch, and the input gradient (seeds on the output and the pinned branch,
+ * redirect on and off); what is not stored is NULL to fv_graph_act/grad and the
+ * arena is smaller by exactly it. */
+static void test_rewrites(void) {
   int b1, b2, b6;
   fv_model *m = model_views(&b1, &b2, &b6);
   for (int pin = 0; pin <= 1; pin++)
@@ -1290,19 +1291,22 @@ static void test_concat_views(void) {
         fv_graph *views = fv_graph_new_views(m, batch, 7, 6, m->n_ops - 1, 1, pins, pin, &err);
         CHECK(plain && views, "views: fv_graph_new: %s", err.msg);
         if (!plain || !views) return;
-        int n_views = 0;
+        int n_views = 0, n_fused = 0;
         size_t floats = 0;
-        for (int t = 0; t < m->n_tensors; t++)
-          if (fv_graph_is_view(views, t)) {
-            n_views++;
-            floats += fv_graph_numel(views, t);
-            CHECK(!fv_graph_act(views, t) && !fv_graph_grad(views, t), "views: tensor %d is a view but readable", t);
-          }
+        for (int t = 0; t < m->n_tensors; t++) {
+          if (!fv_graph_act(plain, t) || fv_graph_act(views, t)) continue; /* stored in both, or in neither */
+          n_views += fv_graph_is_view(views, t);
+          n_fused += !fv_graph_is_view(views, t);
+          floats += fv_graph_numel(views, t);
+          CHECK(!fv_graph_grad(views, t), "views: tensor %d is not stored but has a gradient", t);
+        }
         CHECK(n_views == 6 - pin, "views: %d views (pin %d), expected %d", n_views, pin, 6 - pin);
+        /* the ReLUs after t's, r's and b6's convs (and pinned b2's, no view) run inside the convs */
+        CHECK(n_fused == 3 + pin, "views: %d fused ReLUs' inputs unstored (pin %d), expected %d", n_fused, pin, 3 + pin);
         CHECK(!fv_graph_is_view(views, b6) && fv_graph_is_view(views, b1) && fv_graph_is_view(views, b2) == !pin,
               "views: b6 (read twice) is no view, b1 is, pinned b2 is not");
         CHECK(fv_graph_arena_bytes(plain) - fv_graph_arena_bytes(views) == 2 * floats * sizeof(float),
-              "views: arena %zu vs %zu bytes, views %zu floats", fv_graph_arena_bytes(plain), fv_graph_arena_bytes(views),
+              "views: arena %zu vs %zu bytes, unstored %zu floats", fv_graph_arena_bytes(plain), fv_graph_arena_bytes(views),
               floats);
         size_t nx = fv_graph_numel(plain, m->input), ny = fv_graph_numel(plain, m->output), nb = fv_graph_numel(plain, b2);
         float *x = (float *)malloc(nx * sizeof(float)), *d0 = (float *)malloc(nx * sizeof(float));
@@ -1325,13 +1329,15 @@ static void test_concat_views(void) {
         fv_graph_free(views);
       }
   /* off: no views */
-  fv_concat_views(0);
+  fv_graph_fusions(0);
   fv_error err = {0};
-  fv_graph *g = fv_graph_new_views(m, 1, 7, 6, m->n_ops - 1, 1, NULL, 0, &err);
-  fv_concat_views(1);
+  fv_graph *g = fv_graph_new_views(m, 1, 7, 6, m->n_ops - 1, 1, NULL, 0, &err), *p = fv_graph_new(m, 1, 7, 6, m->n_ops - 1, 1, &err);
+  fv_graph_fusions(1);
+  const size_t plain_bytes = p ? fv_graph_arena_bytes(p) : 0;
+  fv_graph_free(p);
   int any = 0;
   for (int t = 0; g && t < m->n_tensors; t++) any |= fv_graph_is_view(g, t);
-  CHECK(g && !any, "views: fv_concat_views(0) still made views");
+  CHECK(g && !any && fv_graph_arena_bytes(g) == plain_bytes, "views: fv_graph_fusions(0) still rewrote");
   fv_graph_free(g);
   fv_model_free(m);
 }
@@ -1345,6 +1351,6 @@ int main(void) {
   test_plan();
   test_plan_onnx_ops();
   test_wiring();
-  test_concat_views();
+  test_rewrites();
   return check_summary("graph");
 }
