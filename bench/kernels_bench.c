@@ -167,6 +167,32 @@ static const char *bench_pool_grad_x(const char *op, any_fn f) {
   return "3x3 s2 ceil 56x56x192";
 }
 
+/* the argmax of the pool map, as the forward leaves it (the gradient's scatter reads it) */
+static int32_t *pool_idx;
+static int32_t *pool_idx_buffer(const fv_conv_shape *s) {
+  if (!pool_idx) {
+    pool_idx = (int32_t *)(void *)take(28 * 28 * 192);
+    fv_maxpool2d_idx(s, pool_x, pool_y, pool_idx);
+  }
+  return pool_idx;
+}
+static const char *bench_pool_idx(const char *op, any_fn f) {
+  (void)op;
+  pool_buffers();
+  const fv_conv_shape s = pool_shape();
+  int32_t *idx = pool_idx_buffer(&s);
+  if (f) ((fv_pool_idx_fn *)f)(&s, pool_x, pool_y, idx);
+  return "3x3 s2 ceil 56x56x192";
+}
+static const char *bench_pool_grad_idx(const char *op, any_fn f) {
+  (void)op;
+  pool_buffers();
+  const fv_conv_shape s = pool_shape();
+  const int32_t *idx = pool_idx_buffer(&s);
+  if (f) ((fv_pool_grad_idx_fn *)f)(&s, idx, pool_dy, pool_dx);
+  return "3x3 s2 ceil 56x56x192";
+}
+
 /* activations over 112×112×64 (GoogLeNet's conv1 output) */
 #define ACT_N ((size_t)112 * 112 * 64)
 static float *act_x, *act_y, *act_dy, *act_dx;

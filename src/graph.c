@@ -30,6 +30,7 @@ struct fv_graph {
   int *out_of;           /* per op: the tensor it writes (a fused ReLU's output, or its own) */
   fv_act *act_of;        /* per op: the activation it applies (a fused ReLU's, or its own) */
   unsigned char *folded; /* per op: an ACT whose ReLU the op before it applies (graph.h) */
+  int32_t **pool_idx;    /* per op, with gradients: a max pool's argmax from its forward (pool_idx, kernels.h) */
   int (*cat_dims)[4];    /* CONCAT scratch, sized for the op with most inputs */
   void **cat_ptrs;
   float *arena;
@@ -366,7 +367,12 @@ static size_t plan(const fv_model *m, int batch, int h, int w, int last_op, int 
     total += n;
     if (total > FV_ARENA_MAX_BYTES / sizeof(float)) break;
   }
-  if (with_grad) total *= 2;
+  if (with_grad) {
+    total *= 2;
+    /* and each max pool's argmax, an int32 per output element, kept by its forward for its gradient */
+    for (int i = 0; i <= last_op && total <= FV_ARENA_MAX_BYTES / sizeof(float); i++)
+      if (m->ops[i].kind == FV_OP_MAXPOOL2D) total += numel4(dims[m->ops[i].output]);
+  }
   if (total > FV_ARENA_MAX_BYTES / sizeof(float)) {
     fv_error_set(err, FV_ERR_NO_MEMORY,
                  "batch %d at %dx%d needs more than %zu MB of activations; use a smaller size or batch", batch, h,
@@ -504,13 +510,14 @@ static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_
   g->out_of = (int *)calloc((size_t)m->n_ops, sizeof(int));
   g->act_of = (fv_act *)calloc((size_t)m->n_ops, sizeof(fv_act));
   g->folded = (unsigned char *)calloc((size_t)m->n_ops, 1);
+  g->pool_idx = (int32_t **)calloc((size_t)m->n_ops, sizeof(int32_t *));
   int most = 1;
   for (int i = 0; i < m->n_ops; i++)
     if (m->ops[i].n_inputs > most) most = m->ops[i].n_inputs;
   g->cat_dims = (int(*)[4])calloc((size_t)most, sizeof *g->cat_dims);
   g->cat_ptrs = (void **)calloc((size_t)most, sizeof(void *));
   if (!g->dims || !g->geo || !g->act || !g->grad || !g->live || !g->view_of || !g->view_off || !g->out_of ||
-      !g->act_of || !g->folded || !g->cat_dims || !g->cat_ptrs)
+      !g->act_of || !g->folded || !g->pool_idx || !g->cat_dims || !g->cat_ptrs)
     goto oom;
   g->arena_floats = plan(m, batch, h, w, last_op, with_grad, g->dims, g->geo, err);
   if (!g->arena_floats) {
@@ -540,6 +547,11 @@ static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_
       g->grad[t] = p;
       p += numel4(g->dims[t]);
     }
+    for (int i = 0; i <= last_op; i++) {
+      if (m->ops[i].kind != FV_OP_MAXPOOL2D) continue;
+      g->pool_idx[i] = (int32_t *)(void *)p; /* as many int32 as the output's floats, used only as int32 */
+      p += numel4(g->dims[m->ops[i].output]);
+    }
   }
   for (int i = 0; i <= last_op; i++) { /* the views, once their concats have their buffers */
     const int t = m->ops[i].output, v = g->view_of[t];
@@ -567,6 +579,7 @@ void fv_graph_free(fv_graph *g) {
   free(g->out_of);
   free(g->act_of);
   free(g->folded);
+  free(g->pool_idx);
   free(g->cat_dims);
   free(g->cat_ptrs);
   free(g);
@@ -701,7 +714,8 @@ static void forward_op(fv_graph *g, int i) {
       fv_split_avgpool2d(s, x, y); /* pools apply the fused activation themselves */
       break;
     case FV_OP_MAXPOOL2D:
-      fv_split_maxpool2d(s, x, y);
+      if (g->pool_idx[i]) fv_split_maxpool2d_idx(s, x, y, g->pool_idx[i]); /* its argmax, for the gradient */
+      else fv_split_maxpool2d(s, x, y);
       break;
     case FV_OP_ACT: {
       const fv_act_params u = {op->act, op->act_a, op->act_b};
@@ -856,7 +870,7 @@ static void backward_op(fv_graph *g, int i, int redirect) {
     }
     case FV_OP_MAXPOOL2D: {
       float *dx = dx_of(g, in0);
-      if (dx) fv_split_maxpool2d_grad(s, value(g, in0), y, dy, dx);
+      if (dx) fv_split_maxpool2d_grad_idx(s, g->pool_idx[i], dy, dx);
       break;
     }
     case FV_OP_ACT: {

@@ -61,6 +61,7 @@ typedef struct {
   const float *x, *y;         /* gradients that read the op's input and output (pools, LRN, unary) */
   const fv_act_params *u;     /* unary ops */
   const fv_lrn_shape *lrn;
+  int32_t *idx;               /* the max pool's argmax (pool_idx) */
 } call;
 
 static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -115,7 +116,7 @@ static void fc_grad_rows(void *p, int t, int r0, int r1) {
  * conv on those output rows into an image of rows [r0, r1) (padding moved to
  * match) skips the taps outside it, as it skips padding. */
 
-enum { K_CONV, K_DWCONV, K_MAXPOOL, K_AVGPOOL };
+enum { K_CONV, K_DWCONV, K_MAXPOOL, K_AVGPOOL, K_MAXPOOL_IDX };
 
 static void conv_rows_fwd(const call *c, int n, int r0, int r1, int kind) {
   const fv_conv_shape *s = c->s;
@@ -127,6 +128,7 @@ static void conv_rows_fwd(const call *c, int n, int r0, int r1, int kind) {
   float *y = c->out + ((size_t)n * s->oh + r0) * s->ow * s->oc;
   if (kind == K_DWCONV) fv_dwconv2d(&r, x, c->w, c->b, y);
   else if (kind == K_MAXPOOL) fv_maxpool2d(&r, x, y);
+  else if (kind == K_MAXPOOL_IDX) fv_maxpool2d_idx(&r, x, y, c->idx + (y - c->out)); /* its pixels are the image's */
   else if (kind == K_AVGPOOL) fv_avgpool2d(&r, x, y);
   else fv_conv2d(&r, x, c->w, c->b, y);
 }
@@ -171,6 +173,7 @@ ROWS_PART(conv_grad_part, ih, 1, K_CONV)
 ROWS_PART(dw_fwd_part, oh, 0, K_DWCONV)
 ROWS_PART(dw_grad_part, ih, 1, K_DWCONV)
 ROWS_PART(maxpool_fwd_part, oh, 0, K_MAXPOOL)
+ROWS_PART(maxpool_idx_part, oh, 0, K_MAXPOOL_IDX)
 ROWS_PART(avgpool_fwd_part, oh, 0, K_AVGPOOL)
 
 static void conv_blocks_part(void *p, int t, int b0, int b1) {
@@ -273,6 +276,11 @@ void fv_split_maxpool2d(const fv_conv_shape *s, const float *x, float *y) {
   fv_split_items(s->n * s->oh, 1, conv_work(s, 1), maxpool_fwd_part, &c);
 }
 
+void fv_split_maxpool2d_idx(const fv_conv_shape *s, const float *x, float *y, int32_t *idx) {
+  call c = {.s = s, .in = x, .out = y, .idx = idx};
+  fv_split_items(s->n * s->oh, 1, conv_work(s, 1), maxpool_idx_part, &c);
+}
+
 void fv_split_avgpool2d(const fv_conv_shape *s, const float *x, float *y) {
   call c = {.s = s, .in = x, .out = y};
   fv_split_items(s->n * s->oh, 1, conv_work(s, 1), avgpool_fwd_part, &c);
@@ -287,6 +295,20 @@ static void maxpool_grad_part(void *p, int t, int q0, int q1) {
   r.gc0 = 4 * q0;
   r.gc1 = 4 * q1 < r.ic ? 4 * q1 : r.ic;
   fv_maxpool2d_grad(&r, c->x, c->y, c->in, c->out);
+}
+
+static void maxpool_grad_idx_part(void *p, int t, int q0, int q1) {
+  const call *c = (const call *)p;
+  fv_conv_shape r = *c->s;
+  r.gc0 = 4 * q0;
+  r.gc1 = 4 * q1 < r.ic ? 4 * q1 : r.ic;
+  fv_maxpool2d_grad_idx(&r, c->idx, c->in, c->out);
+}
+
+void fv_split_maxpool2d_grad_idx(const fv_conv_shape *s, const int32_t *idx, const float *dy, float *dx) {
+  call c = {.s = s, .in = dy, .out = dx, .idx = (int32_t *)idx};
+  /* an add per output element: a part needs more channels than the search's did */
+  fv_split_items((s->ic + 3) / 4, 4, (double)s->n * s->oh * s->ow * s->ic, maxpool_grad_idx_part, &c);
 }
 
 void fv_split_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx) {

@@ -19,8 +19,9 @@
  *  - the activation mask splits elements (a redirected ReLU, whose rule is
  *    per batch item, splits items); so do the unary ops, in blocks of 1024,
  *    or in rows where the activation is a concat's slice (fv_rows);
- *  - pools split output rows forward; the max pool's gradient splits channels
- *    in quads (gc0, gc1): a channel's argmax and adds are the whole call's;
+ *  - pools split output rows forward (with the max pool's argmax, idx); the
+ *    max pool's gradient splits channels in quads (gc0, gc1): a channel's
+ *    argmax and adds are the whole call's;
  *  - LRN splits pixels, forward and gradient.
  * A part is one call of the kernel on a shifted sub-problem (pointers, sizes,
  * padding), so the kernels need no changes for it; only the SIMD conv's
@@ -57,6 +58,8 @@ void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float
 void fv_split_maxpool2d(const fv_conv_shape *s, const float *x, float *y);
 void fv_split_avgpool2d(const fv_conv_shape *s, const float *x, float *y);
 void fv_split_maxpool2d_grad(const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx);
+void fv_split_maxpool2d_idx(const fv_conv_shape *s, const float *x, float *y, int32_t *idx);
+void fv_split_maxpool2d_grad_idx(const fv_conv_shape *s, const int32_t *idx, const float *dy, float *dx);
 /* p[0..n) = 0: a gradient buffer's lazy clearing (graph.c), in the unary ops' blocks. */
 void fv_split_zero(size_t n, float *p);
 /* dx = dy where dx is a gradient nothing has written yet: what clearing it and

@@ -29,6 +29,7 @@
 #define FV_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "../model.h"
 
 /* ==== shapes ====================================================================== */
@@ -137,6 +138,14 @@ typedef struct {
 /* pool_grad_x: the max pool's, to the argmax recomputed from x. */
 #define FV_PARAMS_pool_grad_x (const fv_conv_shape *s, const float *x, const float *y, const float *dy, float *dx)
 #define FV_ARGS_pool_grad_x (s, x, y, dy, dx)
+/* pool_idx: the max pool's forward, and per output element idx the pixel of its
+ * image (iy·iw + ix; -1 for a window with no taps) that pool_grad_x's rule sends
+ * its gradient to. pool_grad_idx: that gradient from idx, over channels [gc0, gc1)
+ * (all with gc1 = 0): the same adds in the same order, without the search. */
+#define FV_PARAMS_pool_idx (const fv_conv_shape *s, const float *x, float *y, int32_t *idx)
+#define FV_ARGS_pool_idx (s, x, y, idx)
+#define FV_PARAMS_pool_grad_idx (const fv_conv_shape *s, const int32_t *idx, const float *dy, float *dx)
+#define FV_ARGS_pool_grad_idx (s, idx, dy, dx)
 /* act_apply: the fused activation in place, y = act(y) (NONE, RELU, RELU6). */
 #define FV_PARAMS_act_apply (fv_act act, size_t n, float *y)
 #define FV_ARGS_act_apply (act, n, y)
@@ -196,6 +205,8 @@ typedef void fv_bcast_grad_ab_fn FV_PARAMS_bcast_grad_ab;
 typedef void fv_pool_fn FV_PARAMS_pool;
 typedef void fv_pool_grad_fn FV_PARAMS_pool_grad;
 typedef void fv_pool_grad_x_fn FV_PARAMS_pool_grad_x;
+typedef void fv_pool_idx_fn FV_PARAMS_pool_idx;
+typedef void fv_pool_grad_idx_fn FV_PARAMS_pool_grad_idx;
 typedef void fv_act_apply_fn FV_PARAMS_act_apply;
 typedef void fv_act_grad_fn FV_PARAMS_act_grad;
 typedef void fv_unary_fn FV_PARAMS_unary;

@@ -14,7 +14,9 @@
  * the window) yields 0. The fused activation s->act is applied.
  *
  * MAX_POOL_2D's gradient goes to the argmax, recomputed from x (y may be
- * clamped by the activation), ties to the first tap in (ky, kx) order.
+ * clamped by the activation), ties to the first tap in (ky, kx) order; or
+ * from the argmax that maxpool2d_idx recorded beside its forward, when the
+ * caller kept it (graph.c, with gradients): the same adds, no search.
  *
  * The SIMD twins vectorize over channels and visit the taps in the scalar
  * order with the scalar comparisons (the max as pmax, `m < v ? v : m`; the
@@ -158,6 +160,35 @@ void fv_f32_maxpool2d_grad__scalar(const fv_conv_shape *s, const float *x, const
   }
 }
 
+void fv_f32_maxpool2d_idx__scalar(const fv_conv_shape *s, const float *x, float *y, int32_t *idx) {
+  check_shape(s);
+  const int C = s->ic;
+  for (int n = 0; n < s->n; n++) {
+    const float *xn = x + (size_t)n * s->ih * s->iw * C;
+    for (int oy = 0; oy < s->oh; oy++)
+      for (int ox = 0; ox < s->ow; ox++, y += C, idx += C) {
+        window r = window_at(s, oy, ox);
+        for (int c = 0; c < C; c++) {
+          y[c] = r.taps ? fv_act1(s->act, window_max(s, &r, xn, c)) : 0.0f;
+          idx[c] = r.taps ? window_argmax(s, &r, xn, c) : -1;
+        }
+      }
+  }
+}
+
+void fv_f32_maxpool2d_grad_idx__scalar(const fv_conv_shape *s, const int32_t *idx, const float *dy, float *dx) {
+  check_shape(s);
+  const int C = s->ic;
+  int c0, c1;
+  grad_channels(s, &c0, &c1);
+  for (int n = 0; n < s->n; n++) {
+    float *dxn = dx + (size_t)n * s->ih * s->iw * C;
+    for (int o = 0; o < s->oh * s->ow; o++, dy += C, idx += C)
+      for (int c = c0; c < c1; c++)
+        if (idx[c] >= 0) dxn[(size_t)idx[c] * C + c] += dy[c];
+  }
+}
+
 /* ==== wasm simd ================================================================== */
 #ifdef __wasm_simd128__
 
@@ -297,6 +328,71 @@ void fv_f32_maxpool2d_grad__wasmsimd(const fv_conv_shape *s, const float *x, con
           dxn[(size_t)p3 * C + c + 3] += dy[c + 3];
         }
         for (; c < c1; c++) dxn[(size_t)window_argmax(s, &r, xn, c) * C + c] += dy[c];
+      }
+  }
+}
+
+/* The forward's max (pmax from -inf, as fv_maxpool2d) and, beside it, the
+ * gradient's argmax (strict greater-than from the first tap, as
+ * fv_maxpool2d_grad): two chains over the same loads. */
+void fv_f32_maxpool2d_idx__wasmsimd(const fv_conv_shape *s, const float *x, float *y, int32_t *idx) {
+  check_shape(s);
+  const int C = s->ic;
+  const v128_t zero = wasm_f32x4_splat(0.0f), ninf = wasm_f32x4_splat(-INFINITY), none = wasm_i32x4_splat(-1);
+  v128_t lo, hi;
+  fv_act_bounds(s->act, &lo, &hi);
+  for (int n = 0; n < s->n; n++) {
+    const float *xn = x + (size_t)n * s->ih * s->iw * C;
+    for (int oy = 0; oy < s->oh; oy++)
+      for (int ox = 0; ox < s->ow; ox++, y += C, idx += C) {
+        window r = window_at(s, oy, ox);
+        const int first = r.y0 * s->iw + r.x0;
+        int c = 0;
+        /* 8 channels at a time when the window has taps: two sets of chains hide the latency */
+        for (; r.taps && c + 8 <= C; c += 8) {
+          const float *f = xn + (size_t)first * C + c;
+          v128_t m0 = ninf, m1 = ninf, b0 = wasm_v128_load(f), b1 = wasm_v128_load(f + 4);
+          v128_t i0 = wasm_i32x4_splat(first), i1 = i0;
+          for (int iy = r.y0; iy < r.y1; iy++)
+            for (int ix = r.x0; ix < r.x1; ix++) {
+              const int p = iy * s->iw + ix;
+              const float *q = xn + (size_t)p * C + c;
+              const v128_t v0 = wasm_v128_load(q), v1 = wasm_v128_load(q + 4), pp = wasm_i32x4_splat(p);
+              const v128_t g0 = wasm_f32x4_gt(v0, b0), g1 = wasm_f32x4_gt(v1, b1);
+              m0 = wasm_f32x4_pmax(m0, v0);
+              m1 = wasm_f32x4_pmax(m1, v1);
+              b0 = wasm_v128_bitselect(v0, b0, g0);
+              b1 = wasm_v128_bitselect(v1, b1, g1);
+              i0 = wasm_v128_bitselect(pp, i0, g0);
+              i1 = wasm_v128_bitselect(pp, i1, g1);
+            }
+          wasm_v128_store(y + c, fv_act4(m0, lo, hi));
+          wasm_v128_store(y + c + 4, fv_act4(m1, lo, hi));
+          wasm_v128_store(idx + c, i0);
+          wasm_v128_store(idx + c + 4, i1);
+        }
+        for (; c + 4 <= C; c += 4) {
+          if (!r.taps) {
+            wasm_v128_store(y + c, zero);
+            wasm_v128_store(idx + c, none);
+            continue;
+          }
+          v128_t m = ninf, bv = wasm_v128_load(xn + (size_t)first * C + c), bi = wasm_i32x4_splat(first);
+          for (int iy = r.y0; iy < r.y1; iy++)
+            for (int ix = r.x0; ix < r.x1; ix++) {
+              const int p = iy * s->iw + ix;
+              const v128_t v = wasm_v128_load(xn + (size_t)p * C + c), gt = wasm_f32x4_gt(v, bv);
+              m = wasm_f32x4_pmax(m, v);
+              bv = wasm_v128_bitselect(v, bv, gt);
+              bi = wasm_v128_bitselect(wasm_i32x4_splat(p), bi, gt);
+            }
+          wasm_v128_store(y + c, fv_act4(m, lo, hi));
+          wasm_v128_store(idx + c, bi);
+        }
+        for (; c < C; c++) {
+          y[c] = r.taps ? fv_act1(s->act, window_max(s, &r, xn, c)) : 0.0f;
+          idx[c] = r.taps ? window_argmax(s, &r, xn, c) : -1;
+        }
       }
   }
 }

@@ -402,6 +402,29 @@ static void test_pools(void) {
     CHECK(mismatch_fd(y, ref, ny) == 0, "MAX_POOL_2D %s", what);
     kernel_mark("maxpool2d");
 
+    /* ... with its argmax: the same y, and the gradient from the argmax is the search's, bit
+     * for bit (ties included: every third x repeats another) */
+    {
+      float *yi = fbuf(ny), *dx1 = fbuf(nx), *dx2 = fbuf(nx);
+      int32_t *idx = (int32_t *)malloc((ny ? ny : 1) * sizeof(int32_t));
+      for (size_t i = 0; i < nx; i += 3) x[i] = x[i / 2];
+      fv_maxpool2d(&s, x, y);
+      fv_maxpool2d_idx(&s, x, yi, idx);
+      CHECK(!memcmp(y, yi, ny * sizeof(float)), "MAX_POOL_2D with argmax: y differs %s", what);
+      int in_range = 1;
+      for (size_t i = 0; i < ny; i++) in_range &= idx[i] >= -1 && idx[i] < s.ih * s.iw;
+      CHECK(in_range, "MAX_POOL_2D argmax out of the image %s", what);
+      kernel_mark("maxpool2d_idx");
+      memcpy(dx1, p, nx * sizeof(float));
+      memcpy(dx2, p, nx * sizeof(float));
+      fv_maxpool2d_grad(&s, x, y, dy, dx1);
+      fv_maxpool2d_grad_idx(&s, idx, dy, dx2);
+      CHECK(!memcmp(dx1, dx2, nx * sizeof(float)), "MAX_POOL_2D grad from the argmax differs %s", what);
+      kernel_mark("maxpool2d_grad_idx");
+      for (size_t i = 0; i < nx; i++) xd[i] = x[i];
+      free(yi), free(dx1), free(dx2), free(idx);
+    }
+
     /* its gradient: central differences of the double reference, on distinct values (no ties);
      * the FD is costly, so only on the smaller shapes */
     if (nx <= 400) {
@@ -919,6 +942,22 @@ static int simd_vs_scalar(const kernel_pair *kp) {
               s.b[1], s.b[2], s.b[3]);
       }
       free(a), free(b), free(y1), free(y2), free(da1), free(da2), free(db1), free(db2);
+    } else if (!strcmp(sig, "pool_idx")) {
+      fv_conv_shape s;
+      if (trial < 8) {
+        pool_fixed(4 + trial % 5, &s); /* GoogLeNet's max pools and others */
+        s.ic = s.oc = 13 + trial; /* blocks of 4 and tails */
+      } else rand_pool(&s, 1);
+      size_t nx = (size_t)s.n * s.ih * s.iw * s.ic, ny = (size_t)s.n * s.oh * s.ow * s.ic;
+      float *x = fbuf(nx), *y1 = fbuf(ny), *y2 = fbuf(ny);
+      int32_t *i1 = (int32_t *)malloc((ny ? ny : 1) * sizeof(int32_t)), *i2 = (int32_t *)malloc((ny ? ny : 1) * sizeof(int32_t));
+      check_fill(x, nx, -2, 8);
+      for (size_t i = 0; i < nx; i += 3) x[i] = x[i / 2]; /* ties for the argmax */
+      ((fv_pool_idx_fn *)kp->scalar)(&s, x, y1, i1);
+      ((fv_pool_idx_fn *)kp->simd)(&s, x, y2, i2);
+      CHECK(mismatch_ff(y2, y1, ny) == 0 && !memcmp(i1, i2, ny * sizeof(int32_t)),
+            "%s SIMD vs scalar n%d %dx%dx%d k%dx%d s%d", kp->op, s.n, s.ih, s.iw, s.ic, s.kh, s.kw, s.sh);
+      free(x), free(y1), free(y2), free(i1), free(i2);
     } else if (!strcmp(sig, "pool") || !strcmp(sig, "pool_grad") || !strcmp(sig, "pool_grad_x")) {
       fv_conv_shape s;
       if (trial == 0) pool_geom(&s, 1, 7, 7, 1280, 7, 7, 1, FV_PADDING_VALID, FV_ACT_NONE); /* MobileNet's */

@@ -274,6 +274,18 @@ static void check_pool_split(int max, int n, int ih, int iw, int c, int k, int s
   if (max) {
     fv_maxpool2d(&s, x, y0), fv_split_maxpool2d(&s, x, y1);
     fv_maxpool2d_grad(&s, x, y0, dy, dx0), fv_split_maxpool2d_grad(&s, x, y0, dy, dx1);
+    /* with the argmax kept by the forward (graph.c with gradients): the same y and dx */
+    int32_t *i0 = (int32_t *)malloc(ny * sizeof(int32_t)), *i1 = (int32_t *)malloc(ny * sizeof(int32_t));
+    float *y2 = rand_buf(ny, 0, 0), *dx2 = rand_buf(nx, 0, 0), *dx3 = rand_buf(nx, 0, 0);
+    memcpy(dx2, dx1, nx * sizeof(float));
+    memcpy(dx3, dx1, nx * sizeof(float));
+    fv_maxpool2d_idx(&s, x, y2, i0);
+    fv_split_maxpool2d_idx(&s, x, y2, i1);
+    fv_maxpool2d_grad_idx(&s, i0, dy, dx2);
+    fv_split_maxpool2d_grad_idx(&s, i1, dy, dx3);
+    CHECK(same_bits(y0, y2, ny) && !memcmp(i0, i1, ny * sizeof(int32_t)) && same_bits(dx2, dx3, nx),
+          "max pool %dx%d s%d n%d %dx%dx%d: split argmax forward or its gradient differs", k, k, st, n, ih, iw, c);
+    free(i0), free(i1), free(y2), free(dx2), free(dx3);
   } else {
     fv_avgpool2d(&s, x, y0), fv_split_avgpool2d(&s, x, y1);
   }
