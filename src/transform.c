@@ -1,6 +1,7 @@
 /* transform.c — pad, jitter, scale, rotate and the final resize, each with the
  * exact adjoint of its (bi)linear sampling. See transform.h for semantics.
- * Images are HWC with 3 channels; one image at a time through two ping-pong
+ * Images are HWC with 3 channels; one image at a time (a batch over the
+ * threads, or one image's forward stages by output rows) through two ping-pong
  * scratch buffers sized for the largest stage output; a pad followed by a
  * jitter runs as one pass, and resize and rotate tabulate their per-column
  * arithmetic once per call (the same operations, so the same bits).
@@ -60,9 +61,9 @@ struct fv_transform {
 #ifdef __wasm_simd128__
   float *acc4;        /* adjoint accumulator, 4 floats a pixel, for the largest image a stage reads */
 #endif
-  /* The images of a batch go through the chain on the engine's threads (src/threads.h):
-   * thread t > 0 uses th[t - 1], a copy of this transform with scratch of its own
-   * (the options and draws are this one's). */
+  /* The images of a batch go through the chain on the engine's threads (src/threads.h),
+   * or a batch of one's forward stages by rows: thread t > 0 uses th[t - 1], a copy of
+   * this transform with scratch of its own (the options and draws are this one's). */
   struct fv_transform *th;
   int n_th;           /* threads with scratch, this one included */
 };
@@ -277,7 +278,7 @@ static fv_transform *transform_alloc(const fv_transform_opts *o, size_t most, lo
   }
   t->o = *o;
   t->draws = (tf_draw *)calloc((size_t)o->n * (o->n_stages ? o->n_stages : 1), sizeof(tf_draw));
-  t->n_th = o->n > 1 ? fv_threads_count() : 1; /* one image: one thread */
+  t->n_th = fv_threads_count(); /* one image: its stages' rows on the threads, forward */
   t->th = t->n_th > 1 ? (fv_transform *)calloc((size_t)t->n_th - 1, sizeof *t->th) : NULL;
   int ok = t->draws && (t->n_th == 1 || t->th) && alloc_scratch(t, most, widest);
   for (int k = 0; ok && k < t->n_th - 1; k++) {
@@ -595,10 +596,12 @@ static void resize_adj__wasmsimd(fv_transform *t, const float *dout, int oh, int
 }
 #endif
 
-/* in: ih × iw pixels, rows `stride` pixels apart (a window of a wider image, or stride = iw) */
-static void resize_fwd(fv_transform *t, const float *in, int ih, int iw, int stride, float *out, int oh, int ow) {
+/* in: ih × iw pixels, rows `stride` pixels apart (a window of a wider image, or stride = iw);
+ * output rows [r0, r1) */
+static void resize_fwd(fv_transform *t, const float *in, int ih, int iw, int stride, float *out, int oh, int ow, int r0,
+                       int r1) {
   if (ih == oh && iw == ow) {
-    for (int y = 0; y < ih; y++)
+    for (int y = r0; y < r1; y++)
       memcpy(out + (size_t)y * iw * 3, in + (size_t)y * stride * 3, (size_t)iw * 3 * sizeof(float));
     return;
   }
@@ -607,20 +610,20 @@ static void resize_fwd(fv_transform *t, const float *in, int ih, int iw, int str
   const int simd = fv_kernels_simd_enabled(), xs = lane_safe_cols(t, iw, ow);
 #endif
   const float ry = (float)ih / (float)oh;
-  for (int y = 0; y < oh; y++) {
+  for (int y = r0; y < r1; y++) {
     int y0, y1;
     float ly;
     lerp_at(y, ry, ih, &y0, &y1, &ly);
     const float hy = 1.0f - ly;
-    const float *r0 = in + (size_t)y0 * stride * 3, *r1 = in + (size_t)y1 * stride * 3;
+    const float *p0 = in + (size_t)y0 * stride * 3, *p1 = in + (size_t)y1 * stride * 3;
     float *o = out + (size_t)y * ow * 3;
 #ifdef __wasm_simd128__
     if (simd) {
-      resize_row__wasmsimd(t, r0, r1, hy, ly, o, xs, ow);
+      resize_row__wasmsimd(t, p0, p1, hy, ly, o, xs, ow);
       continue;
     }
 #endif
-    resize_row__scalar(t, r0, r1, hy, ly, o, 0, ow);
+    resize_row__scalar(t, p0, p1, hy, ly, o, 0, ow);
   }
 }
 
@@ -918,11 +921,13 @@ static void rotate_adj__wasmsimd(fv_transform *t, const float *dout, int h, int 
 }
 #endif
 
-/* Output pixels in `win` only (the rest of out is not written). */
+/* Output pixels in `win` only (the rest of out is not written, except that no rotation
+ * copies whole rows). */
 static void rotate_fwd(fv_transform *t, const float *in, int h, int w, double c, double s, float fill, tf_win win,
                        float *out) {
   if (c == 1.0 && s == 0.0) {
-    memcpy(out, in, (size_t)h * w * 3 * sizeof(float));
+    const size_t row = (size_t)w * 3;
+    memcpy(out + win.y0 * row, in + win.y0 * row, (size_t)win.h * row * sizeof(float));
     return;
   }
 #ifdef __wasm_simd128__
@@ -965,8 +970,48 @@ static tf_win crop_win(const tf_draw *d) {
   return v;
 }
 
-/* Image i of in through the chain into out, with t's scratch. */
-static void forward_image(fv_transform *t, int i, const float *in, float *out) {
+/* ---- one image's stages on the threads, by output rows (a batch of one) ------------------------ */
+typedef struct {
+  fv_transform *t;
+  int rotate;                 /* else a resize */
+  const float *in;
+  float *out;
+  int ih, iw, stride, oh, ow; /* resize */
+  double c, s;                /* rotate (ih × iw), over win's rows */
+  float fill;
+  tf_win win;
+} stage_job;
+
+/* Rows [b, e) of the stage's output (win's, from its top, for a rotation), with thread th's tables. */
+static void stage_part(void *ctx, int th, int b, int e) {
+  const stage_job *j = (const stage_job *)ctx;
+  fv_transform *t = th == 0 ? j->t : &j->t->th[th - 1];
+  if (!j->rotate) {
+    resize_fwd(t, j->in, j->ih, j->iw, j->stride, j->out, j->oh, j->ow, b, e);
+    return;
+  }
+  tf_win w = j->win;
+  w.y0 += b;
+  w.h = e - b;
+  rotate_fwd(t, j->in, j->ih, j->iw, j->c, j->s, j->fill, w, j->out);
+}
+
+/* The stage on all threads when `split` (each output pixel computed as one call would), else here. */
+static void run_stage(stage_job *j, int split) {
+  const int rows = j->rotate ? j->win.h : j->oh;
+  if (split) fv_threads_for(rows, stage_part, j);
+  else stage_part(j, 0, 0, rows);
+}
+
+static void resize_stage(fv_transform *t, int split, const float *in, int ih, int iw, int stride, float *out, int oh,
+                         int ow) {
+  stage_job j = {.t = t, .in = in, .out = out, .ih = ih, .iw = iw, .stride = stride, .oh = oh, .ow = ow};
+  run_stage(&j, split);
+}
+
+/* Image i of in through the chain into out, with t's scratch; split: each stage by rows on
+ * the threads (their scratch for the tables), for a batch of one. */
+static void forward_image(fv_transform *t, int i, const float *in, float *out, int split) {
   const fv_transform_opts *o = &t->o;
   const size_t in_sz = (size_t)o->in_h * o->in_w * 3, out_sz = (size_t)o->out_h * o->out_w * 3;
   const int fuse = final_jitter(o), ns = o->n_stages - fuse; /* stages run here */
@@ -987,10 +1032,11 @@ static void forward_image(fv_transform *t, int i, const float *in, float *out) {
         switch (st->kind) {
           case FV_TF_PAD: pad_fwd(src, h, w, st->amount, st->value, dst); break;
           case FV_TF_JITTER: crop_fwd(src, w, d->d.oy, d->d.ox, d->d.h, d->d.w, dst); break;
-          case FV_TF_SCALE: resize_fwd(t, src, h, w, w, dst, d->d.h, d->d.w); break;
+          case FV_TF_SCALE: resize_stage(t, split, src, h, w, w, dst, d->d.h, d->d.w); break;
           case FV_TF_ROTATE: {
-            const tf_win win = fuse && s == ns - 1 ? crop_win(&dr[ns]) : whole(h, w);
-            rotate_fwd(t, src, h, w, d->c, d->s, st->value, win, dst);
+            stage_job j = {.t = t, .rotate = 1, .in = src, .out = dst, .ih = h, .iw = w, .c = d->c, .s = d->s,
+                           .fill = st->value, .win = fuse && s == ns - 1 ? crop_win(&dr[ns]) : whole(h, w)};
+            run_stage(&j, split);
             break;
           }
           default: assert(0);
@@ -1002,9 +1048,9 @@ static void forward_image(fv_transform *t, int i, const float *in, float *out) {
     }
     if (fuse) {
       const tf_win c = crop_win(&dr[ns]);
-      resize_fwd(t, src + ((size_t)c.y0 * w + c.x0) * 3, c.h, c.w, w, out + i * out_sz, o->out_h, o->out_w);
+      resize_stage(t, split, src + ((size_t)c.y0 * w + c.x0) * 3, c.h, c.w, w, out + i * out_sz, o->out_h, o->out_w);
     } else {
-      resize_fwd(t, src, h, w, w, out + i * out_sz, o->out_h, o->out_w);
+      resize_stage(t, split, src, h, w, w, out + i * out_sz, o->out_h, o->out_w);
     }
   }
 }
@@ -1071,13 +1117,15 @@ static void batch_part(void *ctx, int th, int b, int e) {
   fv_transform *t = th == 0 ? j->t : &j->t->th[th - 1];
   for (int i = b; i < e; i++) {
     if (j->backward) backward_image(t, i, j->in, j->out);
-    else forward_image(t, i, j->in, j->out);
+    else forward_image(t, i, j->in, j->out, 0);
   }
 }
 
 static void run_batch(fv_transform *t, const float *in, float *out, int backward) {
   batch_job j = {t, in, out, backward};
-  if (fv_threads_count() > t->n_th) batch_part(&j, 0, 0, t->o.n); /* more threads than scratch */
+  const int nt = fv_threads_count();
+  if (nt > t->n_th) batch_part(&j, 0, 0, t->o.n); /* more threads than scratch */
+  else if (t->o.n == 1 && nt > 1 && !backward) forward_image(t, 0, in, out, 1); /* one image: its rows */
   else fv_threads_for(t->o.n, batch_part, &j);
 }
 

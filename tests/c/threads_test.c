@@ -393,31 +393,38 @@ static void check_lrn_split(size_t pixels, int c) {
 
 /* Lucid's transforms on a batch of 5, forward and backward: the first run (one
  * thread) is the reference the runs on more threads must match bit for bit. */
-#define TF_N 5
-static float *tf_ref;
-static void check_transform_batch(void) {
+/* Lucid's transforms on a batch of 5 (images over the threads) and of 1 (its forward
+ * stages' rows over the threads; 4 draws, so some rotate), forward and backward: the
+ * first run (one thread) is the reference the runs on more threads must match bit for bit. */
+static float *tf_ref[2];
+static void check_transform_batch(int n, int draws, float **ref) {
   fv_transform_opts o;
-  fv_transform_opts_standard(&o, TF_N, 40, 40, 56, 56);
+  fv_transform_opts_standard(&o, n, 40, 40, 56, 56);
   fv_error err;
   fv_transform *t = fv_transform_new(&o, &err);
   CHECK(t != NULL, "transform: %s", err.msg);
   if (!t) return;
-  const size_t nin = (size_t)TF_N * 40 * 40 * 3, nout = (size_t)TF_N * 56 * 56 * 3;
+  const size_t nin = (size_t)n * 40 * 40 * 3, nout = (size_t)n * 56 * 56 * 3, per = nout + nin;
   check_seed(5);
   float *in = rand_buf(nin, 0, 1), *out = rand_buf(nout, 0, 0), *dout = rand_buf(nout, -1, 1);
-  float *din = rand_buf(nin, 0, 0), *got = (float *)malloc((nout + nin) * sizeof(float));
+  float *din = rand_buf(nin, 0, 0), *got = (float *)malloc(per * draws * sizeof(float));
   fv_rng rng;
   fv_rng_seed(&rng, 3);
-  fv_transform_sample(t, &rng); /* different draws per image */
-  fv_transform_forward(t, in, out);
-  fv_transform_backward(t, dout, din);
-  memcpy(got, out, nout * sizeof(float));
-  memcpy(got + nout, din, nin * sizeof(float));
-  if (!tf_ref) tf_ref = got;
+  for (int k = 0; k < draws; k++) {
+    fv_transform_sample(t, &rng); /* different draws per image */
+    fv_transform_forward(t, in, out);
+    fv_transform_backward(t, dout, din);
+    memcpy(got + k * per, out, nout * sizeof(float));
+    memcpy(got + k * per + nout, din, nin * sizeof(float));
+  }
+  if (!*ref) *ref = got;
   else {
-    CHECK(same_bits(got, tf_ref, nout), "transform forward on %d threads differs from one", fv_threads_count());
-    CHECK(same_bits(got + nout, tf_ref + nout, nin), "transform backward on %d threads differs from one",
-          fv_threads_count());
+    for (int k = 0; k < draws; k++) {
+      CHECK(same_bits(got + k * per, *ref + k * per, nout), "transform forward of %d image(s) on %d threads differs from one", n,
+            fv_threads_count());
+      CHECK(same_bits(got + k * per + nout, *ref + k * per + nout, nin),
+            "transform backward of %d image(s) on %d threads differs from one", n, fv_threads_count());
+    }
     free(got);
   }
   free(in), free(out), free(dout), free(din);
@@ -471,7 +478,8 @@ static void check_splits(void) {
   check_rows_split(3, 1503, 13, 40, 27, 1);   /* odd channels: the kernels' scalar tails; redirected items */
   check_rows_split(2, 800, 24, 24, 0, 1);     /* stride == len: the plain calls */
   check_lrn_split(6007, 21);
-  check_transform_batch();
+  check_transform_batch(5, 1, &tf_ref[0]);
+  check_transform_batch(1, 4, &tf_ref[1]);
   check_cppn();
 }
 
@@ -499,7 +507,8 @@ int main(void) {
     CHECK(fv_threads_alive() == 0 && fv_threads_count() == 1, "after stop: no helpers, one thread");
   }
 #endif
-  free(tf_ref);
+  free(tf_ref[0]);
+  free(tf_ref[1]);
   free(cppn_ref);
   return check_summary("threads_test");
 }
