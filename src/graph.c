@@ -707,7 +707,7 @@ static void forward_op(fv_graph *g, int i) {
     CASE_BINARY: {
       fv_bcast_shape bs;
       bcast_shape(g, op, &bs);
-      binary_fn(op->kind)(&bs, x, value(g, op->inputs[1]), act, y);
+      fv_split_binary(binary_fn(op->kind), &bs, x, value(g, op->inputs[1]), act, y);
       break;
     }
     case FV_OP_AVGPOOL2D:
@@ -858,9 +858,9 @@ static void backward_op(fv_graph *g, int i, int redirect) {
       bcast_shape(g, op, &bs);
       float *da = dx_of(g, in0), *db = dx_of(g, op->inputs[1]);
       if (!da && !db) break;
-      if (op->kind == FV_OP_ADD) fv_add_grad(&bs, dy, da, db);
-      else if (op->kind == FV_OP_SUB) fv_sub_grad(&bs, dy, da, db);
-      else binary_grad_ab_fn(op->kind)(&bs, value(g, in0), value(g, op->inputs[1]), dy, da, db);
+      if (op->kind == FV_OP_ADD) fv_split_binary_grad(fv_add_grad, &bs, dy, da, db);
+      else if (op->kind == FV_OP_SUB) fv_split_binary_grad(fv_sub_grad, &bs, dy, da, db);
+      else fv_split_binary_grad_ab(binary_grad_ab_fn(op->kind), &bs, value(g, in0), value(g, op->inputs[1]), dy, da, db);
       break;
     }
     case FV_OP_AVGPOOL2D: {

@@ -243,6 +243,72 @@ void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, fl
   fv_split_items(n, 1, (double)n * ic * oc, fc_grad_rows, &c);
 }
 
+/* ---- binary ops: rows of the output (image, row); an input's own rows, or its one broadcast row -------- */
+
+typedef struct {
+  const fv_bcast_shape *s;
+  fv_bcast_fn *fwd;
+  fv_bcast_grad_fn *grad;
+  fv_bcast_grad_ab_fn *grad_ab;
+  const float *a, *b, *dy;
+  float *y, *da, *db;
+  fv_act act;
+} binary_call;
+
+/* floats before row h of image n of an input with dims d (0 along its broadcast dims) */
+static size_t bcast_at(const int d[4], int n, int h) {
+  return ((size_t)(d[0] == 1 ? 0 : n) * d[1] + (d[1] == 1 ? 0 : h)) * d[2] * d[3];
+}
+
+static void binary_part(void *p, int t, int b, int e) {
+  const binary_call *c = (const binary_call *)p;
+  const fv_bcast_shape *s = c->s;
+  const int H = s->y[1];
+  while (b < e) {
+    const int n = b / H, h0 = b % H, h1 = e - n * H < H ? e - n * H : H;
+    fv_bcast_shape r = *s;
+    r.y[0] = r.a[0] = r.b[0] = 1;
+    r.y[1] = h1 - h0;
+    if (s->a[1] != 1) r.a[1] = h1 - h0;
+    if (s->b[1] != 1) r.b[1] = h1 - h0;
+    const size_t ia = bcast_at(s->a, n, h0), ib = bcast_at(s->b, n, h0), iy = bcast_at(s->y, n, h0);
+    if (c->fwd) c->fwd(&r, c->a + ia, c->b + ib, c->act, c->y + iy);
+    else if (c->grad) c->grad(&r, c->dy + iy, c->da ? c->da + ia : NULL, c->db ? c->db + ib : NULL);
+    else c->grad_ab(&r, c->a + ia, c->b + ib, c->dy + iy, c->da ? c->da + ia : NULL, c->db ? c->db + ib : NULL);
+    b = (n + 1) * H;
+  }
+}
+
+/* Rows of the output when each gradient sums within its own rows: an input broadcast along
+ * the batch or the rows sums over them, and must stay one call. */
+static void binary_run(binary_call *c) {
+  const fv_bcast_shape *s = c->s;
+  const int *y = s->y;
+  const int sums = (c->da && (s->a[0] != y[0] || s->a[1] != y[1])) || (c->db && (s->b[0] != y[0] || s->b[1] != y[1]));
+  if (!sums) {
+    fv_split_items(y[0] * y[1], 1, 4.0 * y[0] * y[1] * y[2] * y[3], binary_part, c); /* 4: broadcasts are slow */
+    return;
+  }
+  if (c->grad) c->grad(s, c->dy, c->da, c->db);
+  else c->grad_ab(s, c->a, c->b, c->dy, c->da, c->db);
+}
+
+void fv_split_binary(fv_bcast_fn *fn, const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y) {
+  binary_call c = {.s = s, .fwd = fn, .a = a, .b = b, .y = y, .act = act};
+  binary_run(&c);
+}
+
+void fv_split_binary_grad(fv_bcast_grad_fn *fn, const fv_bcast_shape *s, const float *dy, float *da, float *db) {
+  binary_call c = {.s = s, .grad = fn, .dy = dy, .da = da, .db = db};
+  binary_run(&c);
+}
+
+void fv_split_binary_grad_ab(fv_bcast_grad_ab_fn *fn, const fv_bcast_shape *s, const float *a, const float *b,
+                             const float *dy, float *da, float *db) {
+  binary_call c = {.s = s, .grad_ab = fn, .a = a, .b = b, .dy = dy, .da = da, .db = db};
+  binary_run(&c);
+}
+
 /* ---- activation mask ---------------------------------------------------------------------------- */
 
 static void act_elems(void *p, int t, int b, int e) {

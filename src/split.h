@@ -22,7 +22,9 @@
  *  - pools split output rows forward (with the max pool's argmax, idx); the
  *    max pool's gradient splits channels in quads (gc0, gc1): a channel's
  *    argmax and adds are the whole call's;
- *  - LRN splits pixels, forward and gradient.
+ *  - LRN splits pixels, forward and gradient;
+ *  - the binary ops split output rows (an input broadcast along them is read
+ *    whole by each part), unless a gradient would sum across rows.
  * A part is one call of the kernel on a shifted sub-problem (pointers, sizes,
  * padding), so the kernels need no changes for it; only the SIMD conv's
  * blocks are the kernel's own (fv_conv2d_block_range).
@@ -54,6 +56,11 @@ void fv_split_fc_grad(int n, int ic, int oc, const float *dy, const float *w, fl
 #define FV_SPLIT_GEMM_MIN_ROWS 16
 
 void fv_split_items(int count, int min_items, double work, fv_range_fn *fn, void *ctx);
+/* The binary ops (fn: fv_add, fv_sub_grad, ...): rows of the output, each input's rows or its broadcast row. */
+void fv_split_binary(fv_bcast_fn *fn, const fv_bcast_shape *s, const float *a, const float *b, fv_act act, float *y);
+void fv_split_binary_grad(fv_bcast_grad_fn *fn, const fv_bcast_shape *s, const float *dy, float *da, float *db);
+void fv_split_binary_grad_ab(fv_bcast_grad_ab_fn *fn, const fv_bcast_shape *s, const float *a, const float *b,
+                             const float *dy, float *da, float *db);
 void fv_split_act_grad(fv_act act, int n, size_t per_item, const float *y, float *dy, int redirect);
 void fv_split_maxpool2d(const fv_conv_shape *s, const float *x, float *y);
 void fv_split_avgpool2d(const fv_conv_shape *s, const float *x, float *y);

@@ -378,6 +378,37 @@ static void check_rows_split(int n, size_t rows, int len, int stride, int off, i
   free(x), free(yb), free(gb), free(y0), free(g0), free(dx0), free(dx1), free(keep), free(packed);
 }
 
+/* The binary ops by output rows: a same-shape ADD (residuals), a SUB of a per-channel
+ * constant (GoogLeNet's mean), a MUL by a per-image gate [N,1,1,C] (its gradient sums
+ * over rows: one call), forward and both gradients, against one call each. */
+static void check_binary_split(int n, int h, int w, int c) {
+  const int shapes[3][4] = {{n, h, w, c}, {1, 1, 1, c}, {n, 1, 1, c}};
+  for (int k = 0; k < 3; k++) {
+    fv_bcast_shape s = {{n, h, w, c}, {0}, {n, h, w, c}};
+    memcpy(s.b, shapes[k], sizeof s.b);
+    const size_t ny = (size_t)n * h * w * c, nb = (size_t)s.b[0] * s.b[1] * s.b[2] * s.b[3];
+    float *a = rand_buf(ny, -1, 1), *b = rand_buf(nb, -1, 1), *y0 = rand_buf(ny, 0, 0), *y1 = rand_buf(ny, 0, 0);
+    float *dy = rand_buf(ny, -1, 1), *da0 = rand_buf(ny, -1, 1), *db0 = rand_buf(nb, -1, 1);
+    float *da1 = (float *)malloc(ny * sizeof(float)), *db1 = (float *)malloc(nb * sizeof(float));
+    memcpy(da1, da0, ny * sizeof(float));
+    memcpy(db1, db0, nb * sizeof(float));
+    fv_bcast_fn *fwd = k == 0 ? fv_add : k == 1 ? fv_sub : fv_mul;
+    fwd(&s, a, b, FV_ACT_RELU, y0);
+    fv_split_binary(fwd, &s, a, b, FV_ACT_RELU, y1);
+    if (k < 2) {
+      fv_bcast_grad_fn *gr = k == 0 ? fv_add_grad : fv_sub_grad;
+      gr(&s, dy, da0, k == 0 ? db0 : NULL);
+      fv_split_binary_grad(gr, &s, dy, da1, k == 0 ? db1 : NULL);
+    } else {
+      fv_mul_grad(&s, a, b, dy, da0, db0);
+      fv_split_binary_grad_ab(fv_mul_grad, &s, a, b, dy, da1, db1);
+    }
+    CHECK(same_bits(y0, y1, ny) && same_bits(da0, da1, ny) && same_bits(db0, db1, nb),
+          "binary %d n%d %dx%dx%d: split differs from one call", k, n, h, w, c);
+    free(a), free(b), free(y0), free(y1), free(dy), free(da0), free(db0), free(da1), free(db1);
+  }
+}
+
 static void check_lrn_split(size_t pixels, int c) {
   const fv_lrn_shape s = {pixels, c, 2, 2, 1e-4f / 5, 0.75f, 1.0f}; /* GoogLeNet's */
   const size_t m = pixels * (size_t)c;
@@ -478,6 +509,7 @@ static void check_splits(void) {
   check_rows_split(3, 1503, 13, 40, 27, 1);   /* odd channels: the kernels' scalar tails; redirected items */
   check_rows_split(2, 800, 24, 24, 0, 1);     /* stride == len: the plain calls */
   check_lrn_split(6007, 21);
+  check_binary_split(2, 61, 67, 6); /* enough rows and work to cut, odd channels */
   check_transform_batch(5, 1, &tf_ref[0]);
   check_transform_batch(1, 4, &tf_ref[1]);
   check_cppn();
