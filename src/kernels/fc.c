@@ -287,22 +287,26 @@ void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float
 }
 
 void fv_f32_fc_grad__wasmsimd(int n, int ic, int oc, const float *dy, const float *w, float *dx) {
-  fv_f32_fc_grad_gemm__wasmsimd(n, ic, oc, dy, w, NULL, dx);
+  fv_f32_fc_grad_gemm__wasmsimd(n, ic, oc, dy, w, NULL, dx, 0);
 }
 
 void fv_f32_fc_grad_gemm__wasmsimd(int n, int ic, int oc, const float *dy, const float *w, const float *wgpack,
-                                   float *dx) {
+                                   float *dx, int set) {
   const v128_t zero = wasm_f32x4_splat(0.0f);
   const v128_t none_lo = wasm_f32x4_splat(-INFINITY), none_hi = wasm_f32x4_splat(INFINITY);
   if (wgpack) { /* packed at load (fv_fc_pack_grad): every panel contiguous, the last one zero-padded */
+    /* Each dx tile is summed whole over oc here, so set starts it at +0 (the
+     * bytes of clearing dx and loading it) instead of loading it. */
     for (int m0 = 0; m0 < n; m0 += FC_MC) {
       const int m1 = n - m0 < FC_MC ? n : m0 + FC_MC;
       for (int k0 = 0; k0 < ic; k0 += FC_NR)
         panel_rows(m0, m1, oc, FC_NR, dy, (size_t)oc, wgpack + (size_t)k0 * oc, dx + k0, (size_t)ic,
-                   ic - k0 < FC_NR ? ic - k0 : FC_NR, 1, zero, zero, none_lo, none_hi);
+                   ic - k0 < FC_NR ? ic - k0 : FC_NR, !set, zero, zero, none_lo, none_hi);
     }
     return;
   }
+  if (set) /* the chunks below add up partial sums in dx */
+    for (size_t i = 0; i < (size_t)n * ic; i++) dx[i] = 0.0f;
   float pw[FC_OCB * FC_NR] __attribute__((aligned(16)));
   for (int m0 = 0; m0 < n; m0 += FC_MC) {
     const int m1 = n - m0 < FC_MC ? n : m0 + FC_MC;
