@@ -837,14 +837,16 @@ static void backward_op(fv_graph *g, int i, int redirect) {
   if (act == FV_ACT_RELU || act == FV_ACT_RELU6) fv_split_act_grad_rows(act, yd[0], &r, y, dy, redirect);
 
   switch (op->kind) {
-    case FV_OP_CONV2D: {
-      float *dx = dx_of(g, in0);
-      if (dx) fv_split_conv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
-      break;
-    }
+    case FV_OP_CONV2D:
     case FV_OP_DWCONV2D: {
-      float *dx = dx_of(g, in0);
-      if (dx) fv_split_dwconv2d_grad(s, dy, g->m->tensors[op->inputs[1]].data, dx);
+      /* the first gradient into x that writes all of it writes it: no clearing first (kernels.h, dx_set) */
+      const int dw = op->kind == FV_OP_DWCONV2D;
+      fv_conv_shape sx = *s;
+      sx.dx_set = has_grad(g, in0) && !g->live[in0] && fv_conv_grad_sets(s, dw);
+      if (sx.dx_set) g->live[in0] = 1;
+      float *dx = sx.dx_set ? g->grad[in0] : dx_of(g, in0);
+      if (dx && dw) fv_split_dwconv2d_grad(&sx, dy, g->m->tensors[op->inputs[1]].data, dx);
+      else if (dx) fv_split_conv2d_grad(&sx, dy, g->m->tensors[op->inputs[1]].data, dx);
       break;
     }
     case FV_OP_FULLY_CONNECTED: {

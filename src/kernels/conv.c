@@ -39,6 +39,8 @@
  * channels, the GEMM into a [rows][oc/groups] tile, copied into y (and for
  * the gradient, the group's dy columns copied into a tile first).
  */
+#include <string.h>
+
 #include "conv_family.h"
 #include "winograd.h"
 
@@ -89,6 +91,20 @@ int fv_conv2d_is_pointwise(const fv_conv_shape *s) {
          s->oh == s->ih && s->ow == s->iw;
 }
 
+int fv_conv_grad_sets(const fv_conv_shape *s, int depthwise) {
+  if (!depthwise) return fv_conv2d_is_pointwise(s);
+  /* input row iy is read by output row oy = (iy + pt − ky·dh) / sh for some tap ky */
+  for (int iy = 0; iy < s->ih; iy++) {
+    int read = 0;
+    for (int ky = 0; ky < s->kh && !read; ky++) {
+      const int t = iy + s->pt - ky * s->dh;
+      read = t >= 0 && t % s->sh == 0 && t / s->sh < s->oh;
+    }
+    if (!read) return 0;
+  }
+  return s->ih > 0;
+}
+
 /* ---- scalar reference ---------------------------------------------------------- */
 
 /* Groups: output channel o reads input channels [g·icg, (g+1)·icg) of group g = o / ocg. */
@@ -122,6 +138,7 @@ void fv_f32_conv2d__scalar(const fv_conv_shape *s, const float *x, const float *
 /* dx[iy][ix][c0 + i] += Σ dy[oy][ox][o] · w[o][ky][kx][i] over the taps that read (iy, ix). */
 void fv_f32_conv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   const int ic = s->ic, oc = s->oc, icg = ic / conv_groups(s), ocg = oc / conv_groups(s);
+  if (s->dx_set) memset(dx, 0, (size_t)s->n * s->ih * s->iw * ic * sizeof(float));
   for (int n = 0; n < s->n; n++)
     for (int oy = 0; oy < s->oh; oy++)
       for (int ox = 0; ox < s->ow; ox++) {
@@ -405,16 +422,17 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
   fv_wino_shape g;
   const float *u;
+  if (fv_conv2d_is_pointwise(s)) {
+    fv_f32_fc_grad_gemm__wasmsimd(P, s->ic, s->oc, dy, w, s->wgpack, dx, s->dx_set);
+    return;
+  }
+  if (s->dx_set) zero_f32(dx, s->n * s->ih * s->iw * s->ic); /* the paths below add into dx */
   if (wino_route(s, 1, &g, &u)) { /* dx tiles: each dx pixel summed whole, added once */
     fv_f32_wino__wasmsimd(&g, dy, u, NULL, FV_ACT_NONE, 1, dx, 0, fv_wino_units(&g));
     return;
   }
   if (s->groups > 1) {
     conv2d_grouped(s, dy, w, NULL, dx, 1, 0, P);
-    return;
-  }
-  if (fv_conv2d_is_pointwise(s)) {
-    fv_f32_fc_grad_gemm__wasmsimd(P, s->ic, s->oc, dy, w, s->wgpack, dx);
     return;
   }
   /* The GEMM's columns are K; when K is not a multiple of its 8-column panel
@@ -440,8 +458,7 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
   float col[CONV_COL] __attribute__((aligned(16)));
   for (int p0 = 0; p0 < P; p0 += rows) {
     const int r = P - p0 < rows ? P - p0 : rows;
-    zero_f32(col, r * Kp);
-    fv_f32_fc_grad_gemm__wasmsimd(r, Kp, s->oc, dy + (size_t)p0 * s->oc, wg, s->wgpack, col);
+    fv_f32_fc_grad_gemm__wasmsimd(r, Kp, s->oc, dy + (size_t)p0 * s->oc, wg, s->wgpack, col, 1);
     col2im_add(s, col, Kp, p0, r, 0, s->ic, dx);
   }
 }

@@ -23,9 +23,10 @@
 void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float *w, const float *wpack,
                               const float *b, fv_act act, float *y);
 /* fv_f32_fc_grad__wasmsimd with w also given packed for the gradient
- * (fv_fc_pack_grad), or wgpack NULL to read w in place: the same bytes. */
+ * (fv_fc_pack_grad), or wgpack NULL to read w in place: the same bytes.
+ * set: dx holds no gradient yet; it gets +0 + dy · w, not read (s->dx_set). */
 void fv_f32_fc_grad_gemm__wasmsimd(int n, int ic, int oc, const float *dy, const float *w, const float *wgpack,
-                                   float *dx);
+                                   float *dx, int set);
 /* acc + a·b. The optional relaxed-SIMD build (-mrelaxed-simd -DFV_RELAXED_SIMD,
  * wasm/featviz-relaxed.wasm) makes it one f32x4.relaxed_madd, a fused
  * multiply-add where the machine has one (rounded once, so results differ

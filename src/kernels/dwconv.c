@@ -23,6 +23,8 @@
  *    input pixel with the taps that read it (gradient).
  * Channel tails (ic % 4) run scalar.
  */
+#include <string.h>
+
 #include "conv_family.h"
 
 /* ---- scalar reference ------------------------------------------------------ */
@@ -54,6 +56,7 @@ void fv_f32_dwconv2d__scalar(const fv_conv_shape *s, const float *x, const float
 /* dx[iy][ix][i] += Σ dy[oy][ox][i*dm+m] · w[ky][kx][i*dm+m] over the taps that read (iy, ix). */
 void fv_f32_dwconv2d_grad__scalar(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   const int ic = s->ic, dm = s->dm, oc = s->oc;
+  if (s->dx_set) memset(dx, 0, (size_t)s->n * s->ih * s->iw * ic * sizeof(float));
   for (int n = 0; n < s->n; n++)
     for (int oy = 0; oy < s->oh; oy++)
       for (int ox = 0; ox < s->ow; ox++) {
@@ -133,10 +136,13 @@ typedef struct {
   int n;
 } dw3_rows;
 
-/* Forward: y = act(v + bias). Gradient (ACC): dx += v. */
+/* Forward (ACC 0): y = act(v + bias). Gradient: dx += v (ACC 1), or dx = +0 + v
+ * (ACC 2, s->dx_set: the bytes of adding to a cleared dx, without reading it). */
 static inline __attribute__((always_inline)) void dw3_put(float *q, v128_t v, v128_t bias, v128_t lo, v128_t hi,
                                                           int ACC) {
-  if (ACC)
+  if (ACC == 2)
+    wasm_v128_store(q, wasm_f32x4_add(wasm_f32x4_splat(0.0f), v));
+  else if (ACC)
     wasm_v128_store(q, wasm_f32x4_add(wasm_v128_load(q), v));
   else
     wasm_v128_store(q, fv_act4(wasm_f32x4_add(v, bias), lo, hi));
@@ -166,7 +172,7 @@ static void dw3_row_tail(const dw3_rows *R, ptrdiff_t ws, int C, int c0, int sw,
           if (col >= 0 && col < nin) a += R->src[r][(size_t)col * C + c] * R->w[r][k * ws + c];
         }
       float *q = out + (size_t)o * C + c;
-      *q = acc ? *q + a : fv_act1(act, a);
+      *q = acc == 2 ? 0.0f + a : acc ? *q + a : fv_act1(act, a);
     }
 }
 
@@ -294,7 +300,8 @@ static inline __attribute__((always_inline)) v128_t dw3s2g_taps(v128_t a, const 
  * interior pairs [jlo, jhi) load each dy column once; the tap-2 sum for the
  * next even column rides along in e2. */
 static inline __attribute__((always_inline)) void dw3s2_grad_row(const dw3_rows *R, int C, int pad, int nin,
-                                                                 int nout, float *dx, int NR) {
+                                                                 int nout, float *dx, int NR, int SET) {
+  const int ACC = SET ? 2 : 1;
   const int C4 = C & ~3;
   const size_t cs = (size_t)C;
   int jhi = nout - 2 + pad >= 0 ? (nout - 2 + pad) / 2 + 1 : 0; /* pairs j in [jlo, jhi) lie inside dx and dy */
@@ -311,7 +318,7 @@ static inline __attribute__((always_inline)) void dw3s2_grad_row(const dw3_rows 
     float *q = dx + c;
     int i = 0;
     for (; i < 2 * jlo - pad; i++, q += cs)
-      dw3_put(q, dw3s2g_taps(zero, p, w, NR, i, pad, nin, 3, cs), zero, zero, zero, 1);
+      dw3_put(q, dw3s2g_taps(zero, p, w, NR, i, pad, nin, 3, cs), zero, zero, zero, ACC);
     if (jlo < jhi) {
       const float *s[3];
       for (int r = 0; r < NR; r++) s[r] = p[r] + (size_t)jlo * cs;
@@ -326,14 +333,14 @@ static inline __attribute__((always_inline)) void dw3s2_grad_row(const dw3_rows 
           t = wasm_v128_load(s[r]);
           e = fv_madd4(t, w[3 * r], e), od = fv_madd4(t, w[3 * r + 1], od), e2 = fv_madd4(t, w[3 * r + 2], e2);
         }
-        wasm_v128_store(q, wasm_f32x4_add(wasm_v128_load(q), e));
-        wasm_v128_store(q + cs, wasm_f32x4_add(wasm_v128_load(q + cs), od));
+        wasm_v128_store(q, wasm_f32x4_add(SET ? zero : wasm_v128_load(q), e));
+        wasm_v128_store(q + cs, wasm_f32x4_add(SET ? zero : wasm_v128_load(q + cs), od));
         for (int r = 0; r < NR; r++) s[r] += cs;
       }
       /* the next column is even: tap 2 is in e2, tap 0 may still be inside */
-      if (i < nout) dw3_put(q, dw3s2g_taps(e2, p, w, NR, i, pad, nin, 1, cs), zero, zero, zero, 1), i++, q += cs;
+      if (i < nout) dw3_put(q, dw3s2g_taps(e2, p, w, NR, i, pad, nin, 1, cs), zero, zero, zero, ACC), i++, q += cs;
     }
-    for (; i < nout; i++, q += cs) dw3_put(q, dw3s2g_taps(zero, p, w, NR, i, pad, nin, 3, cs), zero, zero, zero, 1);
+    for (; i < nout; i++, q += cs) dw3_put(q, dw3s2g_taps(zero, p, w, NR, i, pad, nin, 3, cs), zero, zero, zero, ACC);
   }
   for (int i = 0; i < nout; i++)
     for (int c = C4; c < C; c++) {
@@ -343,7 +350,8 @@ static inline __attribute__((always_inline)) void dw3s2_grad_row(const dw3_rows 
           const int t = i + pad - k;
           if (t >= 0 && !(t & 1) && t / 2 < nin) a += R->src[r][(size_t)(t / 2) * C + c] * R->w[r][k * C + c];
         }
-      dx[(size_t)i * C + c] += a;
+      float *q = dx + (size_t)i * C + c;
+      *q = (SET ? 0.0f : *q) + a;
     }
 }
 
@@ -371,17 +379,28 @@ static __attribute__((noinline)) void dw3_fwd_row(const dw3_rows *R, int C, int 
  * the stride-1 row kernel on dy with each filter row reversed (w at tap 2,
  * stepping back); pad is then the mirrored padding, 2 - pl. */
 static __attribute__((noinline)) void dw3_grad_row(const dw3_rows *R, int C, int sw, int pad, int nin, int nout,
-                                                   float *dx) {
+                                                   float *dx, int set) {
   if (sw == 1) {
     dw3_rows F = *R;
     for (int r = 0; r < F.n; r++) F.w[r] += 2 * C;
-    if (F.n == 3) dw3s1_row(&F, -(ptrdiff_t)C, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 3, 1);
-    else if (F.n == 2) dw3s1_row(&F, -(ptrdiff_t)C, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 2, 1);
-    else dw3s1_row(&F, -(ptrdiff_t)C, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 1, 1);
+    const ptrdiff_t ws = -(ptrdiff_t)C;
+    if (set) {
+      if (F.n == 3) dw3s1_row(&F, ws, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 3, 2);
+      else if (F.n == 2) dw3s1_row(&F, ws, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 2, 2);
+      else dw3s1_row(&F, ws, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 1, 2);
+    } else {
+      if (F.n == 3) dw3s1_row(&F, ws, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 3, 1);
+      else if (F.n == 2) dw3s1_row(&F, ws, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 2, 1);
+      else dw3s1_row(&F, ws, C, pad, nin, nout, NULL, dx, FV_ACT_NONE, 1, 1);
+    }
+  } else if (set) {
+    if (R->n == 3) dw3s2_grad_row(R, C, pad, nin, nout, dx, 3, 1);
+    else if (R->n == 2) dw3s2_grad_row(R, C, pad, nin, nout, dx, 2, 1);
+    else dw3s2_grad_row(R, C, pad, nin, nout, dx, 1, 1);
   } else {
-    if (R->n == 3) dw3s2_grad_row(R, C, pad, nin, nout, dx, 3);
-    else if (R->n == 2) dw3s2_grad_row(R, C, pad, nin, nout, dx, 2);
-    else dw3s2_grad_row(R, C, pad, nin, nout, dx, 1);
+    if (R->n == 3) dw3s2_grad_row(R, C, pad, nin, nout, dx, 3, 0);
+    else if (R->n == 2) dw3s2_grad_row(R, C, pad, nin, nout, dx, 2, 0);
+    else dw3s2_grad_row(R, C, pad, nin, nout, dx, 1, 0);
   }
 }
 
@@ -536,23 +555,28 @@ void fv_f32_dwconv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, con
     fv_f32_dwconv2d_grad__scalar(s, dy, w, dx);
     return;
   }
-  const int C = s->ic, C4 = C & ~3;
+  const int C = s->ic, C4 = C & ~3, set = s->dx_set;
   int rk[DW_MAXK], ro[DW_MAXK], ck[DW_MAXK], co[DW_MAXK];
   if (dw3_rows_apply(s)) {
+    /* set: the row kernels write dx (each dx pixel is summed whole, once) and
+     * rows nothing reads are cleared; dx is then never read, nor touched. */
     for (int n = 0; n < s->n; n++)
       for (int iy = 0, fresh = 0; iy < s->ih; iy++) { /* dy rows below fresh are touched */
         dw3_rows R;
+        float *dxrow = dx + ((size_t)n * s->ih + iy) * s->iw * C;
         R.n = gather_taps(iy, s->pt, s->sh, s->dh, 3, s->oh, rk, ro);
-        if (R.n == 0) continue;
+        if (R.n == 0) {
+          if (set) memset(dxrow, 0, (size_t)s->iw * C * sizeof(float));
+          continue;
+        }
         for (int r = 0; r < R.n; r++) {
           R.src[r] = dy + ((size_t)n * s->oh + ro[r]) * s->ow * C;
           R.w[r] = w + (size_t)rk[r] * 3 * C;
           if (ro[r] >= fresh) dw_touch(R.src[r], (size_t)s->ow * C), fresh = ro[r] + 1;
         }
-        float *dxrow = dx + ((size_t)n * s->ih + iy) * s->iw * C;
-        dw_touch(dxrow, (size_t)s->iw * C);
+        if (!set) dw_touch(dxrow, (size_t)s->iw * C);
         if (s->sw == 2) {
-          dw3_grad_row(&R, C, 2, s->pl, s->ow, s->iw, dxrow);
+          dw3_grad_row(&R, C, 2, s->pl, s->ow, s->iw, dxrow, set);
           continue;
         }
         for (int o0 = 0, len = dw3_seg_len(s->iw, 1); o0 < s->iw; o0 += len) {
@@ -561,11 +585,12 @@ void fv_f32_dwconv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, con
           dw3_segment(o0, o1, 1, 2 - s->pl, s->ow, &c0, &pad1, &nin1);
           dw3_rows S = R;
           for (int r = 0; r < S.n; r++) S.src[r] += (size_t)c0 * C;
-          dw3_grad_row(&S, C, 1, pad1, nin1, o1 - o0, dxrow + (size_t)o0 * C);
+          dw3_grad_row(&S, C, 1, pad1, nin1, o1 - o0, dxrow + (size_t)o0 * C, set);
         }
       }
     return;
   }
+  if (set) memset(dx, 0, (size_t)s->n * s->ih * s->iw * C * sizeof(float)); /* the path below adds into dx */
   /* Other filters: per input pixel, the taps that read it. */
   const float *dr[DW_MAXK], *wr[DW_MAXK]; /* per row tap: dy row and w row */
   for (int n = 0; n < s->n; n++)

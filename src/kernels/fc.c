@@ -24,6 +24,10 @@
  * tile; a panel of fewer than 8 columns goes through a stack tile, so nothing
  * is read or written out of bounds. A forward with fewer than 16 rows (a
  * classifier head over a small batch) skips packing: dot products along ic.
+ * A forward with weights packed at load runs pairs of full panels as 2-row ×
+ * 16-column tiles (tile_2x16: the same 8 accumulators, half the broadcasts per
+ * multiply-add; MobileNet v2's 1×1 forwards 3–4% faster, bench/pw_bench.c;
+ * the gradient measured no faster with them).
  */
 #include "conv_family.h"
 
@@ -181,6 +185,58 @@ static void panel_rows(int m0, int m1, int kc, size_t ldw, const float *a, size_
   }
 }
 
+/* Two rows × two adjacent full panels (16 columns): c[r][0..16) = (load ? c[r] : init) +
+ * Σ_k a[r][k] · (pw0 | pw1)[k·ldw + 0..8], clamped. The same 8 accumulators as a
+ * 4×8 tile, but each broadcast feeds 4 multiply-adds, not 2: on x86 V8's
+ * broadcasts take a vector port too, so the 4×8 tile spent 20 vector
+ * operations on 8 multiply-adds and this one spends 18. The sums are the 4×8's. */
+static inline __attribute__((always_inline)) void tile_2x16(int kc, size_t ldw, const float *a0, const float *a1,
+                                                            const float *pw0, const float *pw1, float *c0, float *c1,
+                                                            int load, const v128_t *init, v128_t lo, v128_t hi) {
+  v128_t s00, s01, s02, s03, s10, s11, s12, s13;
+  if (load) {
+    s00 = wasm_v128_load(c0), s01 = wasm_v128_load(c0 + 4), s02 = wasm_v128_load(c0 + 8), s03 = wasm_v128_load(c0 + 12);
+    s10 = wasm_v128_load(c1), s11 = wasm_v128_load(c1 + 4), s12 = wasm_v128_load(c1 + 8), s13 = wasm_v128_load(c1 + 12);
+  } else {
+    s00 = s10 = init[0], s01 = s11 = init[1], s02 = s12 = init[2], s03 = s13 = init[3];
+  }
+  for (int k = 0; k < kc; k++) {
+    const v128_t w0 = wasm_v128_load(pw0), w1 = wasm_v128_load(pw0 + 4);
+    const v128_t w2 = wasm_v128_load(pw1), w3 = wasm_v128_load(pw1 + 4);
+    pw0 += ldw, pw1 += ldw;
+    v128_t v = wasm_v128_load32_splat(a0 + k);
+    s00 = fv_madd4(v, w0, s00);
+    s01 = fv_madd4(v, w1, s01);
+    s02 = fv_madd4(v, w2, s02);
+    s03 = fv_madd4(v, w3, s03);
+    v = wasm_v128_load32_splat(a1 + k);
+    s10 = fv_madd4(v, w0, s10);
+    s11 = fv_madd4(v, w1, s11);
+    s12 = fv_madd4(v, w2, s12);
+    s13 = fv_madd4(v, w3, s13);
+  }
+  wasm_v128_store(c0, fv_act4(s00, lo, hi)), wasm_v128_store(c0 + 4, fv_act4(s01, lo, hi));
+  wasm_v128_store(c0 + 8, fv_act4(s02, lo, hi)), wasm_v128_store(c0 + 12, fv_act4(s03, lo, hi));
+  wasm_v128_store(c1, fv_act4(s10, lo, hi)), wasm_v128_store(c1 + 4, fv_act4(s11, lo, hi));
+  wasm_v128_store(c1 + 8, fv_act4(s12, lo, hi)), wasm_v128_store(c1 + 12, fv_act4(s13, lo, hi));
+}
+
+/* Rows [m0, m1) × two adjacent full panels pw0, pw1 (columns c[0..16)): 2×16
+ * tiles, then a last odd row as two 1×8 tiles. init[0..4): the 16 columns' start. */
+static void panel2_rows(int m0, int m1, int kc, size_t ldw, const float *a, size_t lda, const float *pw0,
+                        const float *pw1, float *c, size_t ldc, int load, const v128_t *init, v128_t lo, v128_t hi) {
+  int m = m0;
+  for (; m + 2 <= m1; m += 2) {
+    const float *a0 = a + (size_t)m * lda;
+    float *c0 = c + (size_t)m * ldc;
+    tile_2x16(kc, ldw, a0, a0 + lda, pw0, pw1, c0, c0 + ldc, load, init, lo, hi);
+  }
+  if (m < m1) {
+    tile_1x8(kc, ldw, a + (size_t)m * lda, pw0, c + (size_t)m * ldc, load, init[0], init[1], lo, hi);
+    tile_1x8(kc, ldw, a + (size_t)m * lda, pw1, c + (size_t)m * ldc + FC_NR, load, init[2], init[3], lo, hi);
+  }
+}
+
 /* Forward for fewer than FC_DOT_ROWS rows (a classifier head over a small
  * batch): packing w costs about as much as the product, so dot products along ic instead, 4
  * output channels at a time, each w row read in place; the 4 partial-sum
@@ -265,6 +321,17 @@ void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float
       for (int k0 = 0; k0 < ic; k0 += FC_KC) {
         const int kc = ic - k0 < FC_KC ? ic - k0 : FC_KC;
         const int last = k0 + kc == ic;
+        if (wpack && o0 + 2 * FC_NR <= oc && !(o0 / FC_NR & 1)) { /* two full panels packed at load */
+          float bb2[FC_NR] __attribute__((aligned(16))) = {0};
+          if (b)
+            for (int j = 0; j < FC_NR; j++) bb2[j] = b[o0 + FC_NR + j];
+          const v128_t init[4] = {b0, b1, wasm_v128_load(bb2), wasm_v128_load(bb2 + 4)};
+          const float *p0 = wpack + ((size_t)o0 * ic + (size_t)k0 * FC_NR);
+          panel2_rows(m0, m1, kc, FC_NR, x + k0, (size_t)ic, p0, p0 + (size_t)FC_NR * ic, y + o0, (size_t)oc, k0 > 0,
+                      init, last ? lo : none_lo, last ? hi : none_hi);
+          continue;
+        }
+        if (wpack && o0 % (2 * FC_NR) && o0 + FC_NR <= oc) continue; /* the second of a pair, done with the first */
         if (wpack) { /* packed at load: the same panel, in place */
           panel_rows(m0, m1, kc, FC_NR, x + k0, (size_t)ic, wpack + ((size_t)o0 * ic + (size_t)k0 * FC_NR), y + o0,
                      (size_t)oc, nr, k0 > 0, b0, b1, last ? lo : none_lo, last ? hi : none_hi);
@@ -287,22 +354,27 @@ void fv_f32_fc_gemm__wasmsimd(int n, int ic, int oc, const float *x, const float
 }
 
 void fv_f32_fc_grad__wasmsimd(int n, int ic, int oc, const float *dy, const float *w, float *dx) {
-  fv_f32_fc_grad_gemm__wasmsimd(n, ic, oc, dy, w, NULL, dx);
+  fv_f32_fc_grad_gemm__wasmsimd(n, ic, oc, dy, w, NULL, dx, 0);
 }
 
 void fv_f32_fc_grad_gemm__wasmsimd(int n, int ic, int oc, const float *dy, const float *w, const float *wgpack,
-                                   float *dx) {
+                                   float *dx, int set) {
   const v128_t zero = wasm_f32x4_splat(0.0f);
   const v128_t none_lo = wasm_f32x4_splat(-INFINITY), none_hi = wasm_f32x4_splat(INFINITY);
   if (wgpack) { /* packed at load (fv_fc_pack_grad): every panel contiguous, the last one zero-padded */
+    /* Each dx tile is summed whole over oc here, so set starts it at +0 (the
+     * bytes of clearing dx and loading it) instead of loading it. */
     for (int m0 = 0; m0 < n; m0 += FC_MC) {
       const int m1 = n - m0 < FC_MC ? n : m0 + FC_MC;
+      /* (2×16 tiles, as the forward's, measured no faster here: 0.98–1.02) */
       for (int k0 = 0; k0 < ic; k0 += FC_NR)
         panel_rows(m0, m1, oc, FC_NR, dy, (size_t)oc, wgpack + (size_t)k0 * oc, dx + k0, (size_t)ic,
-                   ic - k0 < FC_NR ? ic - k0 : FC_NR, 1, zero, zero, none_lo, none_hi);
+                   ic - k0 < FC_NR ? ic - k0 : FC_NR, !set, zero, zero, none_lo, none_hi);
     }
     return;
   }
+  if (set) /* the chunks below add up partial sums in dx */
+    for (size_t i = 0; i < (size_t)n * ic; i++) dx[i] = 0.0f;
   float pw[FC_OCB * FC_NR] __attribute__((aligned(16)));
   for (int m0 = 0; m0 < n; m0 += FC_MC) {
     const int m1 = n - m0 < FC_MC ? n : m0 + FC_MC;

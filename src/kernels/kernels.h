@@ -16,7 +16,11 @@
  *    fused activation.
  *  - Gradient kernels take dy already multiplied by the activation's
  *    derivative (see fv_act_grad) and ACCUMULATE into dx (dx += ...), since a
- *    tensor may feed several ops. The graph zeroes dx once per backward pass.
+ *    tensor may feed several ops. The graph zeroes dx once per backward pass,
+ *    except where a CONV_2D or DEPTHWISE_CONV_2D gradient is the first to
+ *    reach dx and writes all of it (fv_conv_grad_sets): it then sets
+ *    s->dx_set, and the kernel writes dx as if it had been zeroed and added
+ *    to, the same bytes, without the clearing pass or reading dx.
  *  - Weights use TFLite's layouts (see model.h). Kernels never allocate.
  *
  * Typical use (the graph, src/graph.c):
@@ -53,6 +57,7 @@ typedef struct {
   const float *wgpack; /* CONV_2D gradient: w packed by fv_fc_pack_grad, or NULL (read in place) */
   const float *wino;  /* 3×3 / 5×5 s1 CONV_2D: Winograd weights (fv_conv_wino), or NULL */
   int gc0, gc1;       /* MAX_POOL gradient: only channels [gc0, gc1) (gc1 = 0: all); src/split.c's parts */
+  int dx_set;         /* CONV_2D / DEPTHWISE gradient: dx holds no gradient yet; write it (= +0 + the sum), do not add */
 } fv_conv_shape;
 
 /* Fill pt/pl/pb/pr and oh/ow from the input size, filter, stride, dilation and
@@ -76,6 +81,13 @@ int fv_conv2d_grad_blocks(const fv_conv_shape *s);
 void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1);
 /* 1×1, stride 1, no padding, no groups: output pixel p reads input pixel p (the GEMM on x itself). */
 int fv_conv2d_is_pointwise(const fv_conv_shape *s);
+/* 1 if the gradient of s (a CONV_2D, or a DEPTHWISE_CONV_2D when depthwise),
+ * split into parts of dx rows or pixels by src/split.c, writes every element of
+ * dx when given s->dx_set: a pointwise conv, or a depthwise conv whose every
+ * input row is read by some output row. The kernels take dx_set on any shape
+ * (where they have no writing path they clear dx first), but a split part
+ * whose rows nothing reaches is not run at all. */
+int fv_conv_grad_sets(const fv_conv_shape *s, int depthwise);
 
 /* Binary ops with NHWC broadcasting: a dim of size 1 in an input repeats. */
 typedef struct {

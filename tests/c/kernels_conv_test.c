@@ -460,6 +460,24 @@ static int test_conv_grad(const kernel_pair *kp, int dw) {
       double err;
       CHECK(adjoint_ok(lhs, lhs_mag, x, g, nx, &err), "%s__%s adjoint identity off by %g tolerances at %s", kp->op,
             names[v], err, shape_str(s));
+      /* dx_set: dx holds garbage, and comes out as the gradient added to a cleared dx, bit for bit
+       * (with weights packed at load too, the engine's case) */
+      for (int packed = 0; packed <= (!dw && groups_of(s) == 1); packed++) {
+        const int K = s->kh * s->kw * s->ic;
+        float *pw = packed ? gbuf(fv_conv_pack_floats(K, s->oc)) : NULL;
+        fv_conv_shape ss = *s;
+        ss.dx_set = 1;
+        if (packed) {
+          fv_conv_pack(K, s->oc, w, pw);
+          ss.wpack = pw, ss.wgpack = fv_conv_pack_grad_part(K, s->oc, pw);
+        }
+        memcpy(dx, dx0, nx * sizeof(float));
+        fns[v](&ss, dy, w, dx);
+        CHECK(!memcmp(dx, g, nx * sizeof(float)), "%s__%s with dx_set%s differs from cleared + grad at %s", kp->op,
+              names[v], packed ? " (packed weights)" : "", shape_str(s));
+        CHECK(guards_ok(dx, nx), "%s__%s with dx_set wrote outside dx at %s", kp->op, names[v], shape_str(s));
+        if (pw) gfree(pw);
+      }
     }
     gfree(x), gfree(w), gfree(dy), gfree(dx0), gfree(dx), gfree(g), gfree(dx_scalar), free(yref), free(gref), free(mag);
   }

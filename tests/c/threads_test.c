@@ -228,6 +228,16 @@ static void check_conv_split(const conv_spec *c) {
         c->dw ? "dwconv" : "conv", c->k, c->k, c->st, c->dil, c->n, c->ih, c->iw, c->ic);
   CHECK(same_bits(dx0, dx1, nx), "%s %dx%d s%d d%d n%d %dx%dx%d: split gradient differs from one call",
         c->dw ? "dwconv" : "conv", c->k, c->k, c->st, c->dil, c->n, c->ih, c->iw, c->ic);
+  if (fv_conv_grad_sets(&s, c->dw)) { /* dx_set (the graph's first gradient into x): split parts write all of dx */
+    fv_conv_shape ss = s;
+    ss.dx_set = 1;
+    memset(dx0, 0, nx * sizeof(float));
+    for (size_t i = 0; i < nx; i++) dx1[i] = NAN; /* garbage that would show */
+    if (c->dw) fv_dwconv2d_grad(&s, dy, w, dx0), fv_split_dwconv2d_grad(&ss, dy, w, dx1);
+    else fv_conv2d_grad(&s, dy, w, dx0), fv_split_conv2d_grad(&ss, dy, w, dx1);
+    CHECK(same_bits(dx0, dx1, nx), "%s %dx%d s%d d%d n%d %dx%dx%d: split dx_set gradient differs from cleared + one call",
+          c->dw ? "dwconv" : "conv", c->k, c->k, c->st, c->dil, c->n, c->ih, c->iw, c->ic);
+  }
   free(x), free(w), free(b), free(y0), free(y1), free(dy), free(dx0), free(dx1);
 }
 
