@@ -8,7 +8,7 @@
 //   googlenet_infer_224             224×224 inference, 1 thread        peer: onnxruntime-web, 1 thread
 //   googlenet_infer_224_threads2    the same, 2 threads                peer: onnxruntime-web, 2 threads
 //   googlenet_step_b1               Lucid step 128×128, inception_4c/output channel 97, 1 thread   peer: tfjs-wasm (tuned and stock), 1 thread
-//   googlenet_step_b1_threads2      the same, 2 threads
+//   googlenet_step_b1_threads2      the same, 2 threads, with the 1-thread step interleaved (speedup_vs_1thread_interleaved)
 //   googlenet_step_b4_div           batch 4 + diversity, 1 thread, and its peak WASM memory
 //   googlenet_step_b1_relaxed       googlenet_step_b1 on the relaxed-SIMD build (fused multiply-add), where the runtime has it
 // and GoogLeNet's per-op profile of googlenet_step_b1, and its dense convs one by one
@@ -173,7 +173,8 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     { name: 'mobilenet_v2_step_b1', key: 'v2', layer: M_LAYER, channel: M_CHANNEL, threads: 1, batch: 1, torch: PYTORCH_MOBILENET_STEP_MS, ratio: 0.25 },
     { name: 'mobilenet_v2_step_b4_div', key: 'v2', layer: M_LAYER, channel: M_CHANNEL, threads: 1, batch: 4, diversity: 100 },
     { name: 'googlenet_step_b1', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 1, batch: 1, torch: PYTORCH_GOOGLENET_STEP_MS, ratio: 0.5, tfjs: true },
-    { name: 'googlenet_step_b1_threads2', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 2, batch: 1 },
+    // with the same step on one thread interleaved: the ratio of two samples that saw the same machine
+    { name: 'googlenet_step_b1_threads2', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 2, batch: 1, pair1: true },
     { name: 'googlenet_step_b4_div', key: 'g', layer: G_LAYER, channel: G_CHANNEL, threads: 1, batch: 4, diversity: 100, memory: true },
   ];
   const relaxed = relaxedSimdSupported() && existsSync(join(ROOT, 'wasm/featviz-relaxed.wasm'));
@@ -197,8 +198,16 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     // 20 warm-up steps (featviz, tuned), past the 16 redirected-ReLU steps
     const fns = [() => r.step(1)];
     if (s) fns.push(() => s.step(), () => ss.step());
-    const [f, t, st] = await interleave(fns, { warm: [20, 20, 3], budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) * (s ? 2 : 1) });
+    const r1 = c.pair1 ? engines[1].render(models1[c.key], { size: 128, batch: c.batch, objective: { kind: 'channel', layer: c.layer, channel: c.channel } }) : null;
+    if (r1) fns.push(() => r1.step(1));
+    const res = await interleave(fns, { warm: [20, 20, 3], budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) * (s || r1 ? 2 : 1) });
+    const f = res[0], t = s && res[1], st = s && res[2];
     const extra = {};
+    if (r1) {
+      extra.featviz_1thread_interleaved_ms = +res[1].ms.toFixed(2);
+      extra.speedup_vs_1thread_interleaved = +(res[1].ms / f.ms).toFixed(2);
+      r1.free();
+    }
     if (t) {
       const ti = tfInfo();
       Object.assign(extra, { tfjs_tuned_ms: +t.ms.toFixed(2), tfjs_stock_ms: +st.ms.toFixed(2), tfjs_backend: ti.backend, tfjs_multithread: ti.threads,
@@ -220,7 +229,7 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     if (own) model.free(), e.close();
   }
   const s1 = out.googlenet_step_b1, s2 = out.googlenet_step_b1_threads2;
-  s2.speedup_vs_1thread = +(s1.featviz_ms / s2.featviz_ms).toFixed(2);
+  s2.speedup_vs_1thread = +(s1.featviz_ms / s2.featviz_ms).toFixed(2); /* against googlenet_step_b1's own sample */
   s2.target = '>= 1.6x faster than one thread';
   notes.push('the tfjs peer\'s MobileNet v2 figures are bench.mjs section 1\'s (tuned and stock; --json adds them to these rows); its GoogLeNet step\'s stock loop has no redirected ReLU, so its channel stays dead (the same work per step)');
 
@@ -241,7 +250,8 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     const cols = ([peer, pms, pn]) => `${peer.padEnd(24)}  ${pad(pms ? pms.toFixed(1) : '-', 7)}  ${pad(pms ? (pms / w.featviz_ms).toFixed(2) + 'x' : '-', 12)}`;
     console.log(`${name.padEnd(30)} ${pad(w.threads, 7)}  ${pad(w.featviz_ms.toFixed(1), 10)}  ${pad(w.gflop.toFixed(2), 5)}  ${pad(w.gflops.toFixed(1), 7)}  ${pad(w.pct_peak.toFixed(1), 6)}  ` +
       `${cols(peers[0])}  ${pad(peers[0][2] ? `${w.samples}/${peers[0][2]}` : w.samples, 7)}` +
-      `${w.peak_wasm_mb ? `  peak ${w.peak_wasm_mb} MB` : ''}${w.speedup_vs_1thread ? `  ${w.speedup_vs_1thread}x one thread` : ''}`);
+      `${w.peak_wasm_mb ? `  peak ${w.peak_wasm_mb} MB` : ''}${w.speedup_vs_1thread ? `  ${w.speedup_vs_1thread}x one thread` : ''}` +
+      `${w.speedup_vs_1thread_interleaved ? ` (${w.speedup_vs_1thread_interleaved}x the 1-thread step interleaved with it, ${w.featviz_1thread_interleaved_ms} ms)` : ''}`);
     for (const p of peers.slice(1)) console.log(`${''.padEnd(73)}${cols(p)}  ${pad(p[2] ? `${w.samples}/${p[2]}` : '', 7)}`);
   }
   console.log(`\nGoogLeNet per-op profile (googlenet_step_b1; median of single profiled steps, ${gProfile.step_ms} ms profiled)`);
