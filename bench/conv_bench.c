@@ -12,7 +12,9 @@
  * pass the peak: Winograd does 2.25× fewer).
  *
  *   conv                                  size  pixels   K     oc  fwd ms  GFLOP/s  % peak  grad ms  GFLOP/s  % peak
- */
+ *
+ * Then MobileNet v2's 1×1 convs at 128 px, each with the times the step has it,
+ * and their weighted total (the GEMMs with 2×16 tiles, fc.c). */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c11 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +77,41 @@ static void run_grad(void *p) {
   fv_conv2d_grad(&j->s, j->y, j->w, j->x);
 }
 
+/* MobileNet v2's 1×1 convs at 128×128 (the Lucid step to expanded_conv_8/add): map side, ic, oc,
+ * times in the step; the expands (ic < oc) with ReLU6, the projections without */
+static const int PW_CASES[][4] = {{64, 32, 16, 1}, {64, 16, 96, 1},  {32, 96, 24, 1},  {32, 24, 144, 2},
+                                  {32, 144, 24, 1}, {16, 144, 32, 1}, {16, 32, 192, 3}, {16, 192, 32, 2},
+                                  {8, 192, 64, 1},  {8, 64, 384, 2},  {8, 384, 64, 2}};
+
+static void pointwise_table(void) {
+  printf("\nMobileNet v2's 1x1 convs at 128 px, one thread (the step has each n times; grad accumulates)\n");
+  printf("%4s %5s %5s %3s %8s %7s %8s %7s\n", "map", "ic", "oc", "n", "fwd ms", "GF/s", "grad ms", "GF/s");
+  double tf = 0, tg = 0;
+  for (size_t i = 0; i < sizeof PW_CASES / sizeof PW_CASES[0]; i++) {
+    const int *c = PW_CASES[i];
+    job j;
+    memset(&j, 0, sizeof j);
+    fv_conv_shape *s = &j.s;
+    s->n = 1, s->ih = s->iw = c[0], s->ic = c[1], s->oc = c[2];
+    s->kh = s->kw = 1, s->sh = s->sw = 1, s->dh = s->dw = 1, s->dm = 1, s->groups = 1;
+    s->act = c[1] < c[2] ? FV_ACT_RELU6 : FV_ACT_NONE;
+    fv_conv_shape_pad(s, FV_PADDING_VALID);
+    const int P = s->oh * s->ow, K = c[1];
+    j.x = randoms((size_t)P * K + 16, 1), j.w = randoms((size_t)c[2] * K, 2), j.b = randoms((size_t)c[2], 3);
+    j.y = randoms((size_t)P * c[2] + 16, 4);
+    for (size_t q = 0; q < (size_t)P * K; q++) j.x[q] *= 4; /* ReLU6 live and clamped */
+    float *packed = (float *)malloc(fv_conv_pack_floats(K, c[2]) * sizeof(float));
+    fv_conv_pack(K, c[2], j.w, packed);
+    s->wpack = packed, s->wgpack = fv_conv_pack_grad_part(K, c[2], packed);
+    const double gflop = 2.0 * P * (double)K * c[2] / 1e9;
+    const double f = median_ms(run_fwd, &j, 200.0), g = median_ms(run_grad, &j, 200.0);
+    tf += f * c[3], tg += g * c[3];
+    printf("%4d %5d %5d %3d %8.4f %7.2f %8.4f %7.2f\n", c[0], c[1], c[2], c[3], f, gflop / f * 1e3, g, gflop / g * 1e3);
+    free(packed), free(j.x), free(j.w), free(j.b), free(j.y);
+  }
+  printf("the step's 1x1 convs (each n times): fwd %.3f ms, grad %.3f ms\n", tf, tg);
+}
+
 int main(void) {
   printf("Dense convolutions of GoogLeNet, one thread, SIMD (bench/conv_bench.c; GFLOP/s at 2 per multiply-add,\n"
          "share of the %.0f GFLOP/s WASM SIMD peak; weights packed at load as the engine does)\n",
@@ -118,5 +155,6 @@ int main(void) {
       }
       free(wino), free(packed), free(j.x), free(j.w), free(j.b), free(j.y);
     }
+  pointwise_table();
   return 0;
 }

@@ -26,7 +26,7 @@
  * classifier head over a small batch) skips packing: dot products along ic.
  * A forward with weights packed at load runs pairs of full panels as 2-row ×
  * 16-column tiles (tile_2x16: the same 8 accumulators, half the broadcasts per
- * multiply-add; MobileNet v2's 1×1 forwards 3–4% faster, bench/pw_bench.c;
+ * multiply-add; MobileNet v2's 1×1 forwards 3–4% faster, bench/conv_bench.c's second table;
  * the gradient measured no faster with them).
  */
 #include "conv_family.h"
