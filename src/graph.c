@@ -30,6 +30,7 @@ struct fv_graph {
   int *out_of;           /* per op: the tensor it writes (a fused ReLU's output, or its own) */
   fv_act *act_of;        /* per op: the activation it applies (a fused ReLU's, or its own) */
   unsigned char *folded; /* per op: an ACT whose ReLU the op before it applies (graph.h) */
+  unsigned char *sets_dx; /* per op: a conv whose split gradient writes all of dx (fv_conv_grad_sets) */
   int32_t **pool_idx;    /* per op, with gradients: a max pool's argmax from its forward (pool_idx, kernels.h) */
   int (*cat_dims)[4];    /* CONCAT scratch, sized for the op with most inputs */
   void **cat_ptrs;
@@ -510,6 +511,7 @@ static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_
   g->out_of = (int *)calloc((size_t)m->n_ops, sizeof(int));
   g->act_of = (fv_act *)calloc((size_t)m->n_ops, sizeof(fv_act));
   g->folded = (unsigned char *)calloc((size_t)m->n_ops, 1);
+  g->sets_dx = (unsigned char *)calloc((size_t)m->n_ops, 1);
   g->pool_idx = (int32_t **)calloc((size_t)m->n_ops, sizeof(int32_t *));
   int most = 1;
   for (int i = 0; i < m->n_ops; i++)
@@ -517,7 +519,7 @@ static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_
   g->cat_dims = (int(*)[4])calloc((size_t)most, sizeof *g->cat_dims);
   g->cat_ptrs = (void **)calloc((size_t)most, sizeof(void *));
   if (!g->dims || !g->geo || !g->act || !g->grad || !g->live || !g->view_of || !g->view_off || !g->out_of ||
-      !g->act_of || !g->folded || !g->pool_idx || !g->cat_dims || !g->cat_ptrs)
+      !g->act_of || !g->folded || !g->sets_dx || !g->pool_idx || !g->cat_dims || !g->cat_ptrs)
     goto oom;
   g->arena_floats = plan(m, batch, h, w, last_op, with_grad, g->dims, g->geo, err);
   if (!g->arena_floats) {
@@ -525,6 +527,10 @@ static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_
     return NULL;
   }
   const size_t saved = mark_rewrites(g, views, pinned, n_pinned);
+  for (int i = 0; i <= last_op; i++) { /* fixed by the shape: decided once, not every backward */
+    const fv_op_kind k = m->ops[i].kind;
+    g->sets_dx[i] = (k == FV_OP_CONV2D || k == FV_OP_DWCONV2D) && fv_conv_grad_sets(&g->geo[i], k == FV_OP_DWCONV2D);
+  }
   g->arena_floats -= with_grad ? 2 * saved : saved;
   g->arena = (float *)calloc(g->arena_floats, sizeof(float));
   if (!g->arena) goto oom;
@@ -566,6 +572,15 @@ oom:
   return NULL;
 }
 
+fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, int with_grad, fv_error *err) {
+  return graph_new(m, batch, h, w, last_op, with_grad, NULL, 0, 0, err);
+}
+
+fv_graph *fv_graph_new_views(const fv_model *m, int batch, int h, int w, int last_op, int with_grad,
+                             const int *pinned, int n_pinned, fv_error *err) {
+  return graph_new(m, batch, h, w, last_op, with_grad, pinned, n_pinned, 1, err);
+}
+
 void fv_graph_free(fv_graph *g) {
   if (!g) return;
   free(g->arena);
@@ -579,6 +594,7 @@ void fv_graph_free(fv_graph *g) {
   free(g->out_of);
   free(g->act_of);
   free(g->folded);
+  free(g->sets_dx);
   free(g->pool_idx);
   free(g->cat_dims);
   free(g->cat_ptrs);
@@ -586,15 +602,6 @@ void fv_graph_free(fv_graph *g) {
 }
 
 float *fv_graph_input(fv_graph *g) { return g->act[g->m->input]; }
-fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, int with_grad, fv_error *err) {
-  return graph_new(m, batch, h, w, last_op, with_grad, NULL, 0, 0, err);
-}
-
-fv_graph *fv_graph_new_views(const fv_model *m, int batch, int h, int w, int last_op, int with_grad,
-                             const int *pinned, int n_pinned, fv_error *err) {
-  return graph_new(m, batch, h, w, last_op, with_grad, pinned, n_pinned, 1, err);
-}
-
 size_t fv_graph_arena_bytes(const fv_graph *g) { return g->arena_floats * sizeof(float); }
 int fv_graph_is_view(const fv_graph *g, int t) { return t >= 0 && t < g->m->n_tensors && g->view_of[t] >= 0; }
 
@@ -807,13 +814,21 @@ static int has_grad(const fv_graph *g, int t) { return !g->m->tensors[t].data &&
 /* gradient buffer of an op input, or NULL if it has none */
 static float *dx_of(fv_graph *g, int t) { return has_grad(g, t) ? grad_live(g, t) : NULL; }
 
+/* 1 if x (an op input) has a gradient nothing has written since zero_grad: it is the
+ * caller's to write whole (not cleared first; live from now on). The one rule for a
+ * gradient's first writer, shared by first_grad and the convs' dx_set. */
+static int claim_first(fv_graph *g, int t) {
+  if (!has_grad(g, t) || g->live[t]) return 0;
+  g->live[t] = 1;
+  return 1;
+}
+
 /* An op whose gradient is dx += dy (RESHAPE, or an ACT whose RELU/RELU6 mask is
  * applied) into an x nothing has written yet: dx = dy, without clearing it first.
  * dy is rows r (a view's slice of its concat's gradient, or plain). 1 if it did that. */
 static int first_grad(fv_graph *g, int t, const float *dy, const fv_rows *r) {
-  if (!has_grad(g, t) || g->live[t]) return 0;
+  if (!claim_first(g, t)) return 0;
   fv_split_first_grad_rows(r, dy, g->grad[t]);
-  g->live[t] = 1;
   return 1;
 }
 
@@ -842,8 +857,7 @@ static void backward_op(fv_graph *g, int i, int redirect) {
       /* the first gradient into x that writes all of it writes it: no clearing first (kernels.h, dx_set) */
       const int dw = op->kind == FV_OP_DWCONV2D;
       fv_conv_shape sx = *s;
-      sx.dx_set = has_grad(g, in0) && !g->live[in0] && fv_conv_grad_sets(s, dw);
-      if (sx.dx_set) g->live[in0] = 1;
+      sx.dx_set = g->sets_dx[i] && claim_first(g, in0);
       float *dx = sx.dx_set ? g->grad[in0] : dx_of(g, in0);
       if (dx && dw) fv_split_dwconv2d_grad(&sx, dy, g->m->tensors[op->inputs[1]].data, dx);
       else if (dx) fv_split_conv2d_grad(&sx, dy, g->m->tensors[op->inputs[1]].data, dx);

@@ -415,12 +415,15 @@ void fv_split_zero(size_t n, float *p) {
   elems_parts(n, zero_part, &c);
 }
 
+/* dx = dy + 0: -0 becomes +0, as 0 + dy did */
+static inline void plus_zero(size_t n, const float *dy, float *dx) {
+  for (size_t k = 0; k < n; k++) dx[k] = dy[k] + 0.0f;
+}
+
 static void first_grad_part(void *p, int t, int b, int e) {
   const call *c = (const call *)p;
-  const size_t i = (size_t)b * ELEMS, n = elem_end(c, e) - i;
-  const float *dy = c->in + i;
-  float *dx = c->out + i;
-  for (size_t k = 0; k < n; k++) dx[k] = dy[k] + 0.0f; /* + 0: -0 becomes +0, as 0 + dy did */
+  const size_t i = (size_t)b * ELEMS;
+  plus_zero(elem_end(c, e) - i, c->in + i, c->out + i);
 }
 
 void fv_split_first_grad(size_t n, const float *dy, float *dx) {
@@ -444,7 +447,7 @@ typedef struct {
   const fv_rows *r;
   const fv_act_params *u;
   fv_act act;
-  int items, redirect;
+  int items;
   const float *x, *y, *dy; /* x: plain rows; y, dy: r's */
   float *out;               /* y forward (r's), dx backward (plain) */
 } rows_call;
@@ -489,11 +492,7 @@ void fv_split_unary_grad_rows(const fv_act_params *u, const fv_rows *r, const fl
 
 static void first_grad_rows_part(void *p, int t, int b, int e) {
   const rows_call *c = (const rows_call *)p;
-  for (size_t i = (size_t)b; i < (size_t)e; i++) {
-    const float *dy = c->dy + at(c->r, i);
-    float *dx = c->out + plain(c->r, i);
-    for (int k = 0; k < c->r->len; k++) dx[k] = dy[k] + 0.0f; /* as first_grad_part */
-  }
+  for (size_t i = (size_t)b; i < (size_t)e; i++) plus_zero((size_t)c->r->len, c->dy + at(c->r, i), c->out + plain(c->r, i));
 }
 
 void fv_split_first_grad_rows(const fv_rows *r, const float *dy, float *dx) {
