@@ -283,8 +283,10 @@ int fv_threads_count(void);        /* threads a job started now uses (1 inside a
 /* On (the default), a render's graph stores the branches of a channel concat
  * (GoogLeNet's inception outputs) as slices of the concat's buffer instead of
  * copying them, and runs a standalone ReLU inside the conv (or FC, or binary
- * op) before it (src/graph.h); off, each op on its own. The images are the
- * same bits either way. Applies to renders made after the call. */
+ * op) before it, and skips the ops the objective does not reach (a channel
+ * of an inception output reads one branch: fv_graph_prune, src/graph.h);
+ * off, every op on its own. The images are the same bits either way. Applies
+ * to renders made after the call. */
 void fv_graph_fusions(int on);
 
 /* ---- profiling (for the benchmark) -------------------------------------- */

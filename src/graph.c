@@ -32,6 +32,8 @@ struct fv_graph {
   unsigned char *folded; /* per op: an ACT whose ReLU the op before it applies (graph.h) */
   unsigned char *sets_dx; /* per op: a conv whose split gradient writes all of dx (fv_conv_grad_sets) */
   int32_t **pool_idx;    /* per op, with gradients: a max pool's argmax from its forward (pool_idx, kernels.h) */
+  int skips;             /* fv_graph_fusions was on when made: zero slices of a concat's gradient are skipped */
+  unsigned char *unread; /* per tensor: nothing the caller reads depends on it (fv_graph_prune): not computed */
   int (*cat_dims)[4];    /* CONCAT scratch, sized for the op with most inputs */
   void **cat_ptrs;
   float *arena;
@@ -501,6 +503,7 @@ static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_
   g->w = w;
   g->last_op = last_op;
   g->with_grad = with_grad;
+  g->skips = fusions_on;
   g->dims = (int(*)[4])calloc((size_t)m->n_tensors, sizeof *g->dims);
   g->geo = (fv_conv_shape *)calloc((size_t)m->n_ops, sizeof *g->geo);
   g->act = (float **)calloc((size_t)m->n_tensors, sizeof(float *));
@@ -513,13 +516,14 @@ static fv_graph *graph_new(const fv_model *m, int batch, int h, int w, int last_
   g->folded = (unsigned char *)calloc((size_t)m->n_ops, 1);
   g->sets_dx = (unsigned char *)calloc((size_t)m->n_ops, 1);
   g->pool_idx = (int32_t **)calloc((size_t)m->n_ops, sizeof(int32_t *));
+  g->unread = (unsigned char *)calloc((size_t)m->n_tensors, 1);
   int most = 1;
   for (int i = 0; i < m->n_ops; i++)
     if (m->ops[i].n_inputs > most) most = m->ops[i].n_inputs;
   g->cat_dims = (int(*)[4])calloc((size_t)most, sizeof *g->cat_dims);
   g->cat_ptrs = (void **)calloc((size_t)most, sizeof(void *));
   if (!g->dims || !g->geo || !g->act || !g->grad || !g->live || !g->view_of || !g->view_off || !g->out_of ||
-      !g->act_of || !g->folded || !g->sets_dx || !g->pool_idx || !g->cat_dims || !g->cat_ptrs)
+      !g->act_of || !g->folded || !g->sets_dx || !g->pool_idx || !g->unread || !g->cat_dims || !g->cat_ptrs)
     goto oom;
   g->arena_floats = plan(m, batch, h, w, last_op, with_grad, g->dims, g->geo, err);
   if (!g->arena_floats) {
@@ -596,6 +600,7 @@ void fv_graph_free(fv_graph *g) {
   free(g->folded);
   free(g->sets_dx);
   free(g->pool_idx);
+  free(g->unread);
   free(g->cat_dims);
   free(g->cat_ptrs);
   free(g);
@@ -627,7 +632,8 @@ double fv_op_flops(const fv_model *m, const fv_op *op, const fv_conv_shape *s, c
 
 double fv_graph_flops(const fv_graph *g) {
   double f = 0;
-  for (int i = 0; i <= g->last_op; i++) f += fv_op_flops(g->m, &g->m->ops[i], &g->geo[i], g->dims[g->m->ops[i].output]);
+  for (int i = 0; i <= g->last_op; i++)
+    if (!g->unread[g->m->ops[i].output]) f += fv_op_flops(g->m, &g->m->ops[i], &g->geo[i], g->dims[g->m->ops[i].output]);
   return f;
 }
 
@@ -754,7 +760,9 @@ static void forward_op(fv_graph *g, int i) {
       const float **xs = (const float **)g->cat_ptrs;
       for (int j = 0; j < op->n_inputs; j++) {
         input_dims(g, op->inputs[j], d[j]);
-        xs[j] = g->view_of[op->inputs[j]] >= 0 ? NULL : value(g, op->inputs[j]); /* a view is in place */
+        /* a view is in place; an unread input's slice is left as it was */
+        const int t = op->inputs[j];
+        xs[j] = g->view_of[t] >= 0 || g->unread[t] ? NULL : value(g, t);
       }
       fv_concat(op->n_inputs, (const int(*)[4])d, op->axis, xs, y);
       fv_act_apply(op->act, ny, y);
@@ -771,9 +779,53 @@ static void forward_op(fv_graph *g, int i) {
   }
 }
 
+void fv_graph_prune(fv_graph *g, int n, const int (*reads)[3]) {
+  const fv_model *m = g->m;
+  if (!g->skips) return; /* op by op: every op runs (fv_graph_fusions) */
+  int(*need)[2] = (int(*)[2])calloc((size_t)m->n_tensors, sizeof *need); /* channels [lo, hi) read */
+  if (!need) return; /* then everything runs, as before */
+  for (int k = 0; k < n; k++) {
+    const int t = reads[k][0], c = g->dims[t][3];
+    int lo = reads[k][2] > 0 ? reads[k][1] : 0, hi = reads[k][2] > 0 ? reads[k][2] : c;
+    if (lo < 0) lo = 0;
+    if (hi > c) hi = c;
+    if (lo >= hi) continue;
+    if (need[t][0] < need[t][1]) { /* the span of both: channels read apart are rare */
+      if (need[t][0] < lo) lo = need[t][0];
+      if (need[t][1] > hi) hi = need[t][1];
+    }
+    need[t][0] = lo, need[t][1] = hi;
+  }
+  for (int i = g->last_op; i >= 0; i--) {
+    const fv_op *op = &m->ops[i];
+    const int out = op->output, lo = need[out][0], hi = need[out][1];
+    g->unread[out] = lo >= hi;
+    if (lo >= hi) continue;
+    int off = 0;
+    for (int j = 0; j < op->n_inputs; j++) {
+      const int t = op->inputs[j];
+      if (t < 0 || m->tensors[t].data) continue; /* absent, or a constant */
+      const int c = g->dims[t][3];
+      /* a channel concat passes on the channels read of each input; any other op reads all of them */
+      int a = 0, b = c;
+      if (op->kind == FV_OP_CONCAT && op->axis == 3) {
+        a = lo - off > 0 ? lo - off : 0, b = hi - off < c ? hi - off : c;
+        off += c;
+      }
+      if (a >= b) continue;
+      if (need[t][0] < need[t][1]) {
+        if (need[t][0] < a) a = need[t][0];
+        if (need[t][1] > b) b = need[t][1];
+      }
+      need[t][0] = a, need[t][1] = b;
+    }
+  }
+  free(need);
+}
+
 void fv_graph_forward(fv_graph *g) {
   for (int i = 0; i <= g->last_op; i++) {
-    if (g->folded[i]) continue; /* the op before applied it */
+    if (g->folded[i] || g->unread[g->m->ops[i].output]) continue; /* the op before applied it; or nothing reads it */
     if (!fv_profile_on) {
       forward_op(g, i);
     } else {
@@ -829,6 +881,29 @@ static int claim_first(fv_graph *g, int t) {
 static int first_grad(fv_graph *g, int t, const float *dy, const fv_rows *r) {
   if (!claim_first(g, t)) return 0;
   fv_split_first_grad_rows(r, dy, g->grad[t]);
+  return 1;
+}
+
+/* floats of one block of a concat along axis: dims axis..3 */
+static size_t concat_slice(const int d[4], int axis) {
+  size_t s = 1;
+  for (int k = axis; k < 4; k++) s *= (size_t)d[k];
+  return s;
+}
+
+/* 1 if floats [off, off + len) of each of `outer` blocks of `stride` are all ±0
+ * (a NaN counts as nonzero). The bits are OR-ed a row at a time, so it vectorizes. */
+static int slice_zero(const float *v, size_t outer, size_t stride, size_t off, size_t len) {
+  for (size_t o = 0; o < outer; o++) {
+    const float *r = v + o * stride + off;
+    uint32_t any = 0;
+    for (size_t k = 0; k < len; k++) {
+      uint32_t u;
+      memcpy(&u, r + k, sizeof u);
+      any |= u << 1; /* drops the sign: -0 is zero */
+    }
+    if (any) return 0;
+  }
   return 1;
 }
 
@@ -928,14 +1003,24 @@ static void backward_op(fv_graph *g, int i, int redirect) {
     case FV_OP_CONCAT: {
       int(*d)[4] = g->cat_dims;
       float **dxs = (float **)g->cat_ptrs;
+      for (int j = 0; j < op->n_inputs; j++) input_dims(g, op->inputs[j], d[j]);
+      const size_t stride = concat_slice(yd, op->axis);
+      size_t off = 0;
       for (int j = 0; j < op->n_inputs; j++) {
         const int t = op->inputs[j];
-        input_dims(g, t, d[j]);
+        const size_t len = concat_slice(d[j], op->axis);
+        /* A slice of dy that is all zeros (a channel objective reaches one branch of
+         * an Inception module) reaches no input: its branch's backward is skipped, as
+         * nothing makes its gradient live. Its ops would only add zeros. */
+        const int zero = g->unread[t] || (g->skips && slice_zero(dy, ny / (stride ? stride : 1), stride, off, len));
+        off += len;
+        dxs[j] = NULL;
+        if (zero) continue;
         /* a view's gradient is its slice of dy already. (Where the copy gave 0 + -0 = +0
          * the slice may hold -0; its ACT adds it into a dx, which is never -0, so the
          * bits agree.) */
         if (g->view_of[t] >= 0) g->live[t] = 1;
-        dxs[j] = g->view_of[t] >= 0 ? NULL : dx_of(g, t);
+        else dxs[j] = dx_of(g, t);
       }
       fv_concat_grad(op->n_inputs, (const int(*)[4])d, op->axis, dy, dxs);
       break;
@@ -960,7 +1045,7 @@ static void backward_op(fv_graph *g, int i, int redirect) {
 void fv_graph_backward(fv_graph *g, int redirect) {
   if (!g->with_grad) return;
   for (int i = g->last_op; i >= 0; i--) {
-    if (g->folded[i] || !g->live[g->out_of[i]]) continue;
+    if (g->folded[i] || g->unread[g->m->ops[i].output] || !g->live[g->out_of[i]]) continue;
     if (!fv_profile_on) {
       backward_op(g, i, redirect);
     } else {

@@ -62,6 +62,17 @@ fv_graph *fv_graph_new(const fv_model *m, int batch, int h, int w, int last_op, 
  * counts neither: an upper bound. */
 fv_graph *fv_graph_new_views(const fv_model *m, int batch, int h, int w, int last_op, int with_grad,
                              const int *pinned, int n_pinned, fv_error *err);
+/* Only what the caller reads is computed: reads[k] = {tensor, c0, c1}, channels
+ * [c0, c1) of it (c1 = 0: all). An op none of them depends on is skipped by
+ * both forward and backward; its buffer keeps whatever it held, so only the
+ * tensors read (and those they depend on) are current. Channels flow through
+ * a channel concat and stop at any other op, which reads all of its inputs: a
+ * channel objective on an Inception module's output runs one of its four
+ * branches. Separately, the backward of a graph made with fusions on skips a
+ * concat input whose slice of the gradient is all zeros (bits unchanged).
+ * Call once, after making the graph; without it (or with fv_graph_fusions(0),
+ * or out of memory for its scratch) every op runs. */
+void fv_graph_prune(fv_graph *g, int n, const int (*reads)[3]);
 void fv_graph_free(fv_graph *g);
 size_t fv_graph_arena_bytes(const fv_graph *g);
 int fv_graph_is_view(const fv_graph *g, int tensor);
@@ -74,7 +85,8 @@ float *fv_graph_act(const fv_graph *g, int tensor);
 const int *fv_graph_dims(const fv_graph *g, int tensor); /* N,H,W,C */
 size_t fv_graph_numel(const fv_graph *g, int tensor);
 int fv_graph_last_op(const fv_graph *g);
-/* Floating-point operations of one forward pass (a multiply-add counts 2). */
+/* Floating-point operations of one forward pass (a multiply-add counts 2),
+ * of the ops that run (fv_graph_prune). */
 double fv_graph_flops(const fv_graph *g);
 /* ... of one op with geometry s (conv, depthwise, pools) and output dims y N,H,W,C
  * (the profile's count too). */

@@ -82,9 +82,10 @@ test('GoogLeNet (dense 7×7 s2, 3×3, 5×5 and wide 1×1 convs, LRN, ceil-mode p
   sameEverywhere(G, { size: 96, batch: 2, diversity: 50, redirect_steps: 1, objective: { kind: 'channel', layer: 'inception_4c/output', channel: 97 } }, 3);
 });
 
-test('Concat without copies and fused ReLUs: GoogLeNet rewritten gives the same bytes as op by op, on 1 and 2 threads, in less memory', () => {
+test('Concat without copies, fused ReLUs, pruned branches: GoogLeNet rewritten gives the same bytes as op by op, on 1 and 2 threads, in less memory', () => {
   // the inception branches' ReLUs write their slices of the concat, the other ReLUs run inside their convs;
-  // the redirected rule runs on both (redirect_steps)
+  // the redirected rule runs on both (redirect_steps); a channel of inception_4c/output reaches one of its branches
+  // (fv_graph_prune): the other three run in neither direction
   const cases = [
     { size: 96, batch: 2, redirect_steps: 2, objective: { kind: 'channel', layer: 'inception_4c/output', channel: 97 } },
     { size: 96, redirect_steps: 1, objective: { kind: 'channel', layer: 'inception_4b/5x5', channel: 3 } }, // a branch: pinned, read itself

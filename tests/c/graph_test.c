@@ -1344,6 +1344,61 @@ static void test_rewrites(void) {
   fv_model_free(m);
 }
 
+/* fv_graph_prune: channels [lo, hi) of model_views' first concat read. The pruned
+ * graph gives those channels, and the input gradient of a seed on them, with the
+ * bits of the whole graph; a branch it skips keeps what its buffer held (the max
+ * pool b5, stored: filled with NaN first). The whole graph is made op by op
+ * (fv_graph_fusions(0)), so its backward also runs the seed's zero slices. */
+static void test_prune(void) {
+  int b1, b2, b6;
+  fv_model *m = model_views(&b1, &b2, &b6);
+  int c1 = -1, b5 = -1;
+  for (int i = 0; i < m->n_ops && c1 < 0; i++)
+    if (m->ops[i].kind == FV_OP_CONCAT) c1 = m->ops[i].output, b5 = m->ops[i].inputs[4];
+  /* c1's channels: b1 0-3, b2 4-8, b3 9-11, b4 12-15, b5 16-23, b6 24-25 */
+  const int ranges[][3] = {{4, 9, 1}, {10, 13, 0}, {16, 17, 0}, {24, 26, 1}, {0, 26, 0}};
+  for (int k = 0; k < 5; k++)
+    for (int batch = 1; batch <= 2; batch++) {
+      const int lo = ranges[k][0], hi = ranges[k][1], skips_b5 = ranges[k][2];
+      fv_error err = {0};
+      const int pins[1] = {c1};
+      fv_graph_fusions(0); /* every op, zero slices too */
+      fv_graph *all = fv_graph_new_views(m, batch, 7, 6, m->n_ops - 1, 1, pins, 1, &err);
+      fv_graph_fusions(1);
+      fv_graph *some = fv_graph_new_views(m, batch, 7, 6, m->n_ops - 1, 1, pins, 1, &err);
+      CHECK(all && some, "prune: fv_graph_new_views: %s", err.msg);
+      if (!all || !some) return;
+      const int reads[1][3] = {{c1, lo, hi}};
+      fv_graph_prune(some, 1, reads);
+      const size_t nx = fv_graph_numel(all, m->input), nc = fv_graph_numel(all, c1), n5 = fv_graph_numel(all, b5);
+      const int C = fv_graph_dims(all, c1)[3];
+      float *x = (float *)malloc(nx * sizeof(float)), *d0 = (float *)malloc(nx * sizeof(float));
+      float *d1 = (float *)malloc(nx * sizeof(float));
+      seeds sd = {1, {c1}, {(float *)malloc(nc * sizeof(float))}};
+      check_fill(x, nx, -1, 1);
+      check_fill(sd.r[0], nc, -1, 1);
+      for (size_t j = 0; j < nc; j++)
+        if ((int)(j % C) < lo || (int)(j % C) >= hi) sd.r[0][j] = 0.0f;
+      float *p5 = fv_graph_act(some, b5);
+      for (size_t j = 0; j < n5; j++) p5[j] = NAN;
+      grad_at(all, m, x, &sd, 0, d0);
+      grad_at(some, m, x, &sd, 0, d1);
+      const float *a = fv_graph_act(all, c1), *b = fv_graph_act(some, c1);
+      int same = 1;
+      for (size_t j = 0; j < nc; j++)
+        if ((int)(j % C) >= lo && (int)(j % C) < hi) same &= !memcmp(a + j, b + j, sizeof(float));
+      CHECK(same, "prune: channels [%d, %d) of the concat differ (batch %d)", lo, hi, batch);
+      CHECK(!memcmp(d0, d1, nx * sizeof(float)) && max_abs(d0, nx) > 1e-3f,
+            "prune: [%d, %d) batch %d: the input gradient differs (or is 0)", lo, hi, batch);
+      CHECK(isnan(p5[0]) == skips_b5 && isnan(p5[n5 - 1]) == skips_b5, "prune: [%d, %d): the max pool b5 %s", lo, hi,
+            skips_b5 ? "ran, though nothing read it" : "did not run");
+      free(sd.r[0]), free(x), free(d0), free(d1);
+      fv_graph_free(all);
+      fv_graph_free(some);
+    }
+  fv_model_free(m);
+}
+
 int main(void) {
   check_seed(20240611);
   test_finite_differences();
@@ -1354,5 +1409,6 @@ int main(void) {
   test_plan_onnx_ops();
   test_wiring();
   test_rewrites();
+  test_prune();
   return check_summary("graph");
 }
