@@ -92,7 +92,7 @@ TH_OBJS  := $(patsubst build/wasm/%,build/wasm-threads/%,$(W_OBJS))
 W_TESTS  := $(patsubst tests/c/%.c,build/wasm/tests/%.wasm,$(TEST_SRC))
 N_TESTS  := $(patsubst tests/c/%.c,build/native/tests/%,$(TEST_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-W_BENCH  := build/wasm/bench/kernels_bench.wasm build/wasm/bench/conv_bench.wasm
+W_BENCH  := build/wasm/bench/kernels_bench.wasm build/wasm/bench/conv_bench.wasm build/wasm/bench/peak.wasm
 
 .PHONY: all wasm native tests bench fuzz clean
 all: wasm tests bench

@@ -31,13 +31,12 @@ import v8 from 'node:v8';
 import { loadEngine, relaxedSimdSupported } from '../wasm/engine.js';
 import { createPeer, tfInfo, PEER_DIFFERENCES } from './peer-tfjs.mjs';
 import { median, time, sample, interleave, profiledStep } from './timing.mjs';
-import { runWorkloads } from './workloads.mjs';
+import { runWorkloads, simdPeak } from './workloads.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = process.env.FEATVIZ_MODELS || resolve(ROOT, '../shared/models');
 const IMAGES = process.env.FEATVIZ_IMAGES || resolve(MODELS, '../images'); // beside the store's models
 const STORE = ['mobilenet_v2_1.0_224_quant.tflite', 'mobilenet_v1_0.75_192_quant.tflite', 'mobilenet_v1_0.25_128_quant.tflite'];
-const PEAK_GFLOPS = 45; // WASM SIMD128 multiply+add, one thread, this machine (issue 5)
 const LAYER = 'MobilenetV2/expanded_conv_8/add';
 const CHANNEL = 12;
 const MB = 2 ** 20;
@@ -177,12 +176,12 @@ for (const w of LUCID) {
 console.log('\nfeatviz vs tfjs-wasm (MobileNet v2, one thread; median ms per step after warm-up, the sides interleaved)');
 console.log('  tuned: the peer written for speed (fused kernels, input-only custom gradients; bench/peer-tfjs.mjs)');
 console.log('  stock: the same loop with tfjs\'s own ops and gradients (only the depthwise input gradient hand-made)');
-console.log('workload                 featviz ms  tfjs tuned ms  tuned/featviz  tfjs stock ms  stock/featviz  net GFLOP  featviz GFLOP/s  % of 45 peak  tuned GFLOP/s  samples');
+console.log(`workload                 featviz ms  tfjs tuned ms  tuned/featviz  tfjs stock ms  stock/featviz  net GFLOP  featviz GFLOP/s  ${`% of ${Math.round(simdPeak().gflops)} peak`.padStart(12)}  tuned GFLOP/s  samples`);
 for (const r of rows) {
   const g = r.gflop / (r.fv.ms / 1e3);
   console.log(`${r.name.padEnd(23)} ${pad(r.fv.ms.toFixed(1), 10)}  ${pad(r.tuned.ms.toFixed(1), 13)}  ${pad((r.tuned.ms / r.fv.ms).toFixed(2) + 'x', 13)}  ` +
     `${pad(r.stock.ms.toFixed(1), 13)}  ${pad((r.stock.ms / r.fv.ms).toFixed(2) + 'x', 13)}  ${pad(r.gflop.toFixed(3), 9)}  ${pad(g.toFixed(2), 15)}  ` +
-    `${pad(((100 * g) / PEAK_GFLOPS).toFixed(1) + '%', 12)}  ${pad((r.gflop / (r.tuned.ms / 1e3)).toFixed(2), 13)}  ${pad(`${r.fv.n}/${r.tuned.n}/${r.stock.n}`, 9)}`);
+    `${pad(((100 * g) / simdPeak().gflops).toFixed(1) + '%', 12)}  ${pad((r.gflop / (r.tuned.ms / 1e3)).toFixed(2), 13)}  ${pad(`${r.fv.n}/${r.tuned.n}/${r.stock.n}`, 9)}`);
 }
 const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
 const inf = byName['224x224 inference'], b1 = byName[LUCID[0].name], b4 = byName[LUCID[1].name];

@@ -4,7 +4,7 @@
 #
 #   /usr/bin/python3 bench/peer-torch.py [--googlenet G.onnx] [--mobilenet M.onnx]
 #       [--mobilenet-layer TENSOR] [--mobilenet-input SCALE,OFFSET] [--threads 1] [--ms 4000]
-#       [--check IMAGE] [--check-only] [--labels models/imagenet_labels.txt]
+#       [--check IMAGE] [--check-only] [--serve] [--labels models/imagenet_labels.txt]
 #
 # It reads each ONNX file with the `onnx` package and runs its graph with torch ops: a small
 # interpreter whose nodes are prepared once (weights as float32 contiguous NCHW torch tensors,
@@ -27,6 +27,9 @@
 #       by default the output of the graph's fifth Add node, which is that layer).
 # Output: one JSON object on stdout:
 #   {"torch": VERSION, "threads": N, "workloads": {NAME: {"ms", "n"}}, "check": {MODEL: top-1}}
+# With --serve it times nothing itself: it prints that object's torch, threads and check with
+# "ready": true, then answers each stdin line "NAME K" (K runs of workload NAME; a step keeps
+# its state) with one line {"ms": [...]}, until stdin closes (bench/peer-torch.mjs torchServer).
 #
 # What it cannot do: read TFLite (MobileNet comes as the ONNX onnxFromModel writes); ONNX ops
 # beyond the list above; featviz's render-only tricks (the objective's channel pruning through
@@ -382,6 +385,42 @@ def parse_range(s):
     return ([sc] * 3, [of] * 3, False)
 
 
+def workload_fns(models):
+    """NAME -> a function that runs workload NAME once (the steps keep their state between calls)."""
+    fns = {}
+    for name, g, rng, layer, channel in models:
+        def step_fn(g=g, layer=layer, channel=channel, rng=rng, box={}):
+            if 's' not in box:
+                box['s'] = LucidStep(g, layer, channel, rng)  # made on first use: only what is asked for
+            box['s'].step()
+        x = to_network(torch.rand(1, 3, 224, 224), rng)
+
+        def infer(g=g, x=x):
+            with torch.no_grad():
+                return g.run(x)
+        fns[f'{name}_step_b1'], fns[f'{name}_infer_224'] = step_fn, infer
+    return fns
+
+
+def serve(models, out):
+    fns = workload_fns(models)
+    print(json.dumps({"ready": True, **out}), flush=True)
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts:
+            continue
+        name, k = parts[0], int(parts[1]) if len(parts) > 1 else 1
+        if name not in fns:
+            print(json.dumps({"error": f"no workload {name}"}), flush=True)
+            continue
+        ms = []
+        for _ in range(k):
+            t = time.perf_counter()
+            fns[name]()
+            ms.append((time.perf_counter() - t) * 1e3)
+        print(json.dumps({"ms": ms}), flush=True)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description="PyTorch peer of featviz's named workloads (issue 11)")
@@ -395,6 +434,9 @@ def main():
     ap.add_argument('--check-only', action='store_true', help='the check, no timing')
     ap.add_argument('--labels', default=os.path.join(here, '..', 'models', 'imagenet_labels.txt'))
     ap.add_argument('--only', help='comma-separated workload names to time (default: all of the given models)')
+    ap.add_argument('--serve', action='store_true',
+                    help='no timing of its own: a ready line, then per stdin line "NAME K" K runs of workload NAME and '
+                         'one JSON line {"ms": [...]} (bench/peer-torch.mjs interleaves them with featviz\'s samples)')
     o = ap.parse_args()
     if not o.googlenet and not o.mobilenet:
         ap.error('give --googlenet and/or --mobilenet')
@@ -423,6 +465,9 @@ def main():
         out["check_image"] = o.check
     if o.check_only:
         print(json.dumps(out))
+        return
+    if o.serve:
+        serve(models, out)
         return
     only = set(o.only.split(',')) if o.only else None
     for name, g, rng, layer, channel in models:

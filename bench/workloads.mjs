@@ -12,10 +12,14 @@
 //   googlenet_step_b4_div           batch 4 + diversity, 1 thread, and its peak WASM memory
 //   googlenet_step_b1_relaxed       googlenet_step_b1 on the relaxed-SIMD build (fused multiply-add), where the runtime has it
 // and GoogLeNet's per-op profile of googlenet_step_b1, and its dense convs one by one
-// (bench/conv_bench.c: GFLOP/s and share of the SIMD peak per shape, forward and gradient). onnxruntime-web runs in a child process
+// (bench/conv_bench.c: GFLOP/s and share of the SIMD peak per shape, forward and gradient).
+// "% peak" divides by this host's WASM SIMD limit, measured at the start of the run
+// (bench/peak.c, simdPeak below; "peak_gflops" in the JSON). onnxruntime-web runs in a child process
 // per thread count (bench/ort-child.mjs: its thread count is global to a process), interleaved
-// with featviz's samples in short rounds. The PyTorch figures are the issue's (measured on this
-// machine for it, not by this script): one thread, 75–85 ms for the GoogLeNet step.
+// with featviz's samples in short rounds. PyTorch (bench/peer-torch.mjs's torchServer: Debian's
+// torch 1.13 on one thread, the same ONNX graphs) is a child process too, its samples interleaved
+// the same way for the one-thread inferences and steps; the issue's figures for its machine
+// (75–85 ms for the GoogLeNet step) stay beside them as `pytorch_1thread_ms_issue`.
 import { readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -24,13 +28,29 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadEngine, relaxedSimdSupported } from '../wasm/engine.js';
 import { onnxFromModel } from './peer-ort.mjs';
+import { torchServer } from './peer-torch.mjs';
 import { createPeer, tfInfo } from './peer-tfjs.mjs';
 import { median, interleave, profiledStep } from './timing.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
-export const PEAK_GFLOPS = 45; // WASM SIMD128 multiply+add, one thread, this machine (issues 5, 11)
-const PYTORCH_GOOGLENET_STEP_MS = 80; // the issue's 75–85 ms, PyTorch 1.13 CPU, one thread
+const ISSUE_PEAK_GFLOPS = 45; // the issue's figure for its machine: used only if bench/peak.c is not built
+
+/** This host's WASM SIMD limit, one thread (bench/peak.c in a child process, once a process):
+ *  { gflops, source } — source 'measured', or the issue's figure with the reason. */
+let peakMemo = null;
+export function simdPeak() {
+  if (peakMemo) return peakMemo;
+  const wasm = join(ROOT, 'build/wasm/bench/peak.wasm');
+  // --no-liftoff: the optimizing tier, as the engine's kernels run once warm (bench/peak.c)
+  const r = existsSync(wasm) ? spawnSync(process.execPath, ['--no-liftoff', '--no-turbo-fast-api-calls', '--no-warnings',
+    join(ROOT, 'tests/wasi-run.mjs'), wasm, 'peak'], { encoding: 'utf8' }) : null;
+  const m = r?.stdout.match(/^peak_gflops ([\d.]+)$/m);
+  peakMemo = m ? { gflops: +m[1], source: 'measured now (bench/peak.c)' }
+    : { gflops: ISSUE_PEAK_GFLOPS, source: `the issue's figure (${r ? 'bench/peak.c failed' : 'not built: make -f emcc.mk bench'})` };
+  return peakMemo;
+}
+const PYTORCH_GOOGLENET_STEP_MS = 80; // the issue's 75–85 ms, PyTorch 1.13 CPU, one thread, its machine
 const PYTORCH_MOBILENET_STEP_MS = 28; // the issue's: featviz's ≈ 8.5 ms was ≈ 0.3× of it
 const G_LAYER = 'inception_4c/output', G_CHANNEL = 97;
 const M_LAYER = 'MobilenetV2/expanded_conv_8/add', M_CHANNEL = 12;
@@ -84,7 +104,7 @@ const peerFn = (peer) => async () => (await peer.run(1))[0];
 function record(ms, n, gflop, threads, extra = {}) {
   const gflops = gflop / (ms / 1e3);
   return { featviz_ms: +ms.toFixed(2), gflop: +gflop.toFixed(4), gflops: +gflops.toFixed(2),
-    pct_peak: +((100 * gflops) / (PEAK_GFLOPS * threads)).toFixed(1), threads, samples: n, ...extra };
+    pct_peak: +((100 * gflops) / (simdPeak().gflops * threads)).toFixed(1), threads, samples: n, ...extra };
 }
 
 /** GoogLeNet's per-op profile of a render's step: per kind, median ms over single profiled steps, share, GFLOP/s. */
@@ -103,7 +123,8 @@ function profileOf(e, r, steps = 15) {
 
 const pad = (s, n) => String(s).padStart(n);
 
-/** bench/conv_bench.c (a WASI program, tests/wasi-run.mjs in a child process): printed, and its rows as objects. */
+/** bench/conv_bench.c (a WASI program, tests/wasi-run.mjs in a child process): printed with each
+ *  conv's share of the SIMD peak, and its rows as objects. */
 function convBench() {
   const wasm = join(ROOT, 'build/wasm/bench/conv_bench.wasm');
   if (!existsSync(wasm)) {
@@ -112,12 +133,22 @@ function convBench() {
   }
   // Node 20's fast WASI calls off (the exit crash of issue 16; tests/c-programs.mjs)
   const r = spawnSync(process.execPath, ['--no-turbo-fast-api-calls', '--no-warnings', join(ROOT, 'tests/wasi-run.mjs'), wasm, 'conv_bench'], { encoding: 'utf8' });
-  console.log(`\n${r.stdout.trimEnd()}`);
-  const rows = [];
-  for (const line of r.stdout.split('\n')) {
-    const m = line.match(/^(\S.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)%\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)%$/);
-    if (m) rows.push({ conv: m[1], size: +m[2], pixels: +m[3], K: +m[4], oc: +m[5], fwd_ms: +m[6], fwd_gflops: +m[7], fwd_pct_peak: +m[8], grad_ms: +m[9], grad_gflops: +m[10], grad_pct_peak: +m[11] });
+  const peak = simdPeak().gflops, pct = (g) => `${(100 * g / peak).toFixed(1)}%`;
+  const rows = [], lines = [];
+  for (const line of r.stdout.trimEnd().split('\n')) {
+    const m = line.match(/^(\S.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$/);
+    // conv_bench's columns up to the forward GFLOP/s take 69 characters (its printf)
+    if (/^conv\s+size/.test(line)) lines.push(`${line.slice(0, 69)}  % peak${line.slice(69)}   % peak`);
+    else if (!m) lines.push(line);
+    else {
+      const row = { conv: m[1], size: +m[2], pixels: +m[3], K: +m[4], oc: +m[5], fwd_ms: +m[6], fwd_gflops: +m[7], grad_ms: +m[8], grad_gflops: +m[9] };
+      row.fwd_pct_peak = +(100 * row.fwd_gflops / peak).toFixed(1), row.grad_pct_peak = +(100 * row.grad_gflops / peak).toFixed(1);
+      rows.push(row);
+      lines.push(`${line.slice(0, 69)}  ${pad(pct(row.fwd_gflops), 6)}${line.slice(69)}  ${pad(pct(row.grad_gflops), 7)}`);
+    }
   }
+  console.log(`\n${lines.join('\n')}`);
+  console.log(`(% peak: of ${peak} GFLOP/s, ${simdPeak().source}; a Winograd row counts the direct conv's multiply-adds, so it can pass 100%)`);
   return rows;
 }
 
@@ -129,6 +160,8 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
   const v2Bytes = readFileSync(join(models, 'mobilenet_v2_1.0_224_quant.tflite'));
   const engines = { 1: await loadEngine(), 2: await loadEngine({ threads: 2 }) };
   const out = {}, notes = [];
+  const peak = simdPeak(); // first, before the engines' work
+  console.log(`WASM SIMD peak of this host, one thread: ${peak.gflops} GFLOP/s (multiply + add; ${peak.source})`);
   if (engines[2].threads !== 2) notes.push(`2 threads unavailable: ${engines[2].threadsReason}`);
   const models1 = {}, models2 = {};
   for (const [t, e] of Object.entries(engines)) {
@@ -141,6 +174,17 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     p.free();
     return r;
   };
+
+  // ---- PyTorch on this host, one thread: a server whose samples interleave with featviz's ----
+  const torch = await torchServer({
+    googlenet: gPath, mobilenetOnnxBytes: onnxFromModel(models1.v2), threads: 1, image: join(images, 'cat.bmp'),
+    mobilenetLayer: `t${models1.v2.op(models1.v2.layerIndex(M_LAYER)).output}`, mobilenetInput: models1.v2.input,
+  });
+  if (torch.error) notes.push(`PyTorch peer not measured: ${torch.error}`);
+  else notes.push('PyTorch runs the same ONNX graphs through an interpreter of torch ops (bench/peer-torch.py, one thread, ' +
+    'OpenBLAS too), its samples interleaved with featviz\'s; its step computes all four Inception branches and has no redirected ReLU');
+  /** PyTorch's sample fn for workload name (the relaxed row's is the plain step's), or none. */
+  const torchFn = (name) => (torch.error ? null : async () => (await torch.run(name.replace(/_relaxed$/, ''), 1))[0]);
 
   // ---- inference, featviz against onnxruntime-web on the same threads ----
   const v2Onnx = join(dir, 'mobilenet_v2.onnx');
@@ -156,13 +200,17 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     const x = c.layout === 'nchw' ? nchwInput(img, model.input) : nhwcInput(img, model.input);
     const peer = ortChild(c.onnx, c.threads, x, c.layout === 'nchw' ? [1, 3, 224, 224] : [1, 224, 224, 3], dir);
     await peer.ready;
-    const [f, o] = await interleave([() => inf.run(img), peerFn(peer)], { warm: [3, 3], budgetMs });
+    const tf = c.threads === 1 ? torchFn(c.name) : null;
+    const [f, o, pt] = await interleave([() => inf.run(img), peerFn(peer), ...(tf ? [tf] : [])], { warm: [3, 3, 3], budgetMs: budgetMs * (tf ? 1.5 : 1) });
     const top = argmax(inf.layer(model.layerCount - 1).data);
     out[c.name] = record(f.ms, f.n, inf.flops / 1e9, engines[c.threads].threads, {
       onnxruntime_web_ms: +o.ms.toFixed(2), onnxruntime_web_threads: c.threads, onnxruntime_web_samples: o.n,
       onnxruntime_web_version: peer.version, speedup_vs_onnxruntime_web: +(o.ms / f.ms).toFixed(2),
       same_top1: top === peer.top, target: 'featviz >= 2x faster than onnxruntime-web on the same threads (GoogLeNet)',
     });
+    const check = torch.check?.[c.key === 'g' ? 'googlenet' : 'mobilenet_v2'];
+    if (pt) Object.assign(out[c.name], { pytorch_1thread_ms: +pt.ms.toFixed(2), pytorch_samples: pt.n, speedup_vs_pytorch: +(pt.ms / f.ms).toFixed(2),
+      same_top1_pytorch: check ? check.index === top : null });
     peer.close();
     inf.free();
     img.free();
@@ -198,14 +246,17 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     // 20 warm-up steps (featviz, tuned), past the 16 redirected-ReLU steps
     const fns = [() => r.step(1)];
     if (s) fns.push(() => s.step(), () => ss.step());
+    const tf = c.torch ? torchFn(c.name) : null, kTorch = fns.length;
+    if (tf) fns.push(tf);
     const r1 = c.pair1 ? engines[1].render(models1[c.key], { size: 128, batch: c.batch, objective: { kind: 'channel', layer: c.layer, channel: c.channel } }) : null;
+    const kPair = fns.length;
     if (r1) fns.push(() => r1.step(1));
-    const res = await interleave(fns, { warm: [20, 20, 3], budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) * (s || r1 ? 2 : 1) });
+    const res = await interleave(fns, { warm: [20, 20, 3, 3, 3].map((w, k) => (k === kTorch ? 3 : w)), budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) * (s || r1 || tf ? 2 : 1) });
     const f = res[0], t = s && res[1], st = s && res[2];
     const extra = {};
     if (r1) {
-      extra.featviz_1thread_interleaved_ms = +res[1].ms.toFixed(2);
-      extra.speedup_vs_1thread_interleaved = +(res[1].ms / f.ms).toFixed(2);
+      extra.featviz_1thread_interleaved_ms = +res[kPair].ms.toFixed(2);
+      extra.speedup_vs_1thread_interleaved = +(res[kPair].ms / f.ms).toFixed(2);
       r1.free();
     }
     if (t) {
@@ -218,9 +269,12 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
       peer.dispose();
     }
     if (c.torch) {
+      const pt = tf && res[kTorch];
       extra.pytorch_1thread_ms_issue = c.torch;
-      extra.ratio_to_pytorch = +(f.ms / c.torch).toFixed(3);
-      extra.target = `<= ${c.ratio}x PyTorch's one-thread step (about ${(c.torch * c.ratio).toFixed(0)} ms)`;
+      extra.ratio_to_pytorch_issue = +(f.ms / c.torch).toFixed(3);
+      if (pt) Object.assign(extra, { pytorch_1thread_ms: +pt.ms.toFixed(2), pytorch_samples: pt.n, ratio_to_pytorch: +(f.ms / pt.ms).toFixed(3) });
+      extra.target = `<= ${c.ratio}x PyTorch's one-thread step (${pt ? `${(pt.ms * c.ratio).toFixed(1)} ms from PyTorch on this host; ` : ''}` +
+        `about ${(c.torch * c.ratio).toFixed(0)} ms from the issue's figure)`;
     }
     if (c.memory) extra.peak_wasm_mb = +(e.memoryBytes() / 2 ** 20).toFixed(1), extra.target = 'peak WASM memory < 512 MB';
     out[c.name] = record(f.ms, f.n, r.flops / 1e9, e.threads, extra);
@@ -245,6 +299,7 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     if (w.onnxruntime_web_ms) peers.push([`onnxruntime-web ${w.onnxruntime_web_threads}t`, w.onnxruntime_web_ms, w.onnxruntime_web_samples]);
     if (w.tfjs_tuned_ms) peers.push(['tfjs-wasm tuned 1t', w.tfjs_tuned_ms, w.tfjs_samples]);
     if (w.tfjs_stock_ms) peers.push(['tfjs-wasm stock 1t', w.tfjs_stock_ms, w.tfjs_stock_samples]);
+    if (w.pytorch_1thread_ms) peers.push(['PyTorch 1t (this host)', w.pytorch_1thread_ms, w.pytorch_samples]);
     if (w.pytorch_1thread_ms_issue) peers.push(['PyTorch 1t (the issue\'s)', w.pytorch_1thread_ms_issue, null]);
     if (!peers.length) peers.push(['', null, null]);
     const cols = ([peer, pms, pn]) => `${peer.padEnd(24)}  ${pad(pms ? pms.toFixed(1) : '-', 7)}  ${pad(pms ? (pms / w.featviz_ms).toFixed(2) + 'x' : '-', 12)}`;
@@ -258,5 +313,6 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
   for (const p of gProfile.ops) console.log(`  ${p.op.padEnd(40)} ${pad(p.ms.toFixed(2), 7)} ms  ${pad(p.share.toFixed(1), 5)}%  ${p.gflops ? pad(p.gflops.toFixed(1), 5) + ' GFLOP/s' : ''}`);
   const denseConvs = convBench();
   for (const n of notes) console.log(`note: ${n}`);
-  return { workloads: out, googlenet_profile: gProfile, googlenet_dense_convs: denseConvs, notes };
+  if (!torch.error) torch.close();
+  return { workloads: out, pytorch: torch.error ? { error: torch.error } : { version: torch.torch, threads: torch.threads, check: torch.check }, peak_gflops: peak.gflops, peak_source: peak.source, googlenet_profile: gProfile, googlenet_dense_convs: denseConvs, notes };
 }
