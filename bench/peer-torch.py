@@ -19,7 +19,8 @@
 #   googlenet_step_b1 / mobilenet_v2_step_b1       the Lucid step at 128×128, batch 1 (as
 #       bench/workloads.mjs): FFT parameterization (rfft-space params, 1/f scaling, irfft2),
 #       Lucid's color decorrelation, sigmoid, Lucid's standard transforms (pad 12 of 0.5,
-#       jitter 8, scale, rotate, jitter 4; interpolate and affine_grid + grid_sample, bilinear),
+#       jitter 8, scale, rotate, jitter 4; interpolate and affine_grid + grid_sample, bilinear;
+#       then a bilinear resize back to 128×128, as featviz's transforms end),
 #       the model's input range, the graph up to the objective's tensor only, loss = −mean of
 #       the channel, backward to the params, torch.optim.Adam(lr 0.05).
 #       GoogLeNet: inception_4c/output channel 97; MobileNet v2: expanded_conv_8/add channel 12
@@ -332,7 +333,11 @@ class LucidStep:
         theta = torch.tensor([[[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0]]], dtype=x.dtype)
         grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
-        return self.jitter(x, 4)
+        x = self.jitter(x, 4)
+        # back to the render size, as featviz's transforms end (src/transform.h): the network
+        # then runs on the same 128×128 pixels on both sides (Lucid's own loop skips this and
+        # runs on 126–154 px, about 1.2× the pixels)
+        return F.interpolate(x, size=(self.size, self.size), mode='bilinear', align_corners=False)
 
     def step(self):
         self.opt.zero_grad(set_to_none=True)

@@ -211,6 +211,8 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     const check = torch.check?.[c.key === 'g' ? 'googlenet' : 'mobilenet_v2'];
     if (pt) Object.assign(out[c.name], { pytorch_1thread_ms: +pt.ms.toFixed(2), pytorch_samples: pt.n, speedup_vs_pytorch: +(pt.ms / f.ms).toFixed(2),
       same_top1_pytorch: check ? check.index === top : null });
+    if (check && c.threads === 1) notes.push(`${c.name}: top-1 of cat.bmp, featviz ${top}, onnxruntime-web ${peer.top}, PyTorch ${check.index} (${check.label})` +
+      (top === peer.top && top === check.index ? ': the same network' : ': they DISAGREE'));
     peer.close();
     inf.free();
     img.free();
