@@ -356,7 +356,7 @@ static void conv2d_blocks(const fv_conv_shape *s, const float *x, const float *w
  * shape fits; a 3×3 forward takes F(4×4) where it fits, else F(2×2). */
 static int wino_route(const fv_conv_shape *s, int grad, fv_wino_shape *g, const float **u) {
   if (!s->wino || !fv_wino_applies(s)) return 0;
-  for (int m = grad ? 2 : 4; m >= 2; m -= 2) {
+  for (int m = 4; m >= 2; m -= 2) { /* F(4×4) first where its weights were made and the tiles fill a block */
     *g = fv_wino_shape_of(s, grad, m);
     *u = fv_conv_wino_part(s->ic, s->oc, s->kh, s->wino, grad, m);
     if (*u && fv_wino_fits(g)) return 1;

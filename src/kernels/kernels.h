@@ -284,8 +284,9 @@ void fv_conv_pack(int K, int oc, const float *w, float *p);
 const float *fv_conv_pack_grad_part(int K, int oc, const float *p);
 /* A 3×3 or 5×5 (r) CONV_2D's Winograd weights (winograd.h), packed in one block of
  * fv_conv_wino_floats(ic, oc, r) floats: F(2×2) forward (c = ic, o = oc), F(2×2)
- * gradient (c = oc, o = ic), then for 3×3 F(4×4) forward when ic <= FV_WINO4_CMAX;
- * fv_conv_wino_part finds one (NULL: not in the block). */
+ * gradient (c = oc, o = ic), then for 3×3 F(4×4) forward when ic <= FV_WINO4_CMAX
+ * and F(4×4) gradient when oc <= FV_WINO4_CMAX; fv_conv_wino_part finds one (NULL:
+ * not in the block). */
 size_t fv_conv_wino_floats(int ic, int oc, int r);
 void fv_conv_wino(int ic, int oc, int r, const float *w, float *p);
 const float *fv_conv_wino_part(int ic, int oc, int r, const float *p, int grad, int m);

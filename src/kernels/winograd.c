@@ -170,12 +170,13 @@ static void wino_pack_direct(int ic, int oc, int r, const float *w, int grad, in
     }
 }
 
-/* The loader's block: F(2×2) forward, F(2×2) gradient, then for r = 3 F(4×4) forward when ic allows it. */
-static int has_f4(int ic, int r) { return r == 3 && ic <= FV_WINO4_CMAX; }
+/* The loader's block: F(2×2) forward, F(2×2) gradient, then for r = 3 F(4×4) forward
+ * when ic allows it and F(4×4) gradient when oc does (its c is the forward's oc). */
+static int has_f4(int c, int r) { return r == 3 && c <= FV_WINO4_CMAX; }
 
 size_t fv_conv_wino_floats(int ic, int oc, int r) {
   return fv_wino_pack_floats(ic, oc, 2, r) + fv_wino_pack_floats(oc, ic, 2, r) +
-         (has_f4(ic, r) ? fv_wino_pack_floats(ic, oc, 4, r) : 0);
+         (has_f4(ic, r) ? fv_wino_pack_floats(ic, oc, 4, r) : 0) + (has_f4(oc, r) ? fv_wino_pack_floats(oc, ic, 4, r) : 0);
 }
 
 void fv_conv_wino(int ic, int oc, int r, const float *w, float *p) {
@@ -183,13 +184,18 @@ void fv_conv_wino(int ic, int oc, int r, const float *w, float *p) {
   p += fv_wino_pack_floats(ic, oc, 2, r);
   wino_pack_direct(ic, oc, r, w, 1, 2, p);
   p += fv_wino_pack_floats(oc, ic, 2, r);
-  if (has_f4(ic, r)) wino_pack_direct(ic, oc, r, w, 0, 4, p);
+  if (has_f4(ic, r)) {
+    wino_pack_direct(ic, oc, r, w, 0, 4, p);
+    p += fv_wino_pack_floats(ic, oc, 4, r);
+  }
+  if (has_f4(oc, r)) wino_pack_direct(ic, oc, r, w, 1, 4, p);
 }
 
 const float *fv_conv_wino_part(int ic, int oc, int r, const float *p, int grad, int m) {
-  if (!p || (m == 4 && (grad || !has_f4(ic, r)))) return NULL;
+  if (!p || (m == 4 && !has_f4(grad ? oc : ic, r))) return NULL;
   if (m == 2) return grad ? p + fv_wino_pack_floats(ic, oc, 2, r) : p;
-  return p + fv_wino_pack_floats(ic, oc, 2, r) + fv_wino_pack_floats(oc, ic, 2, r);
+  p += fv_wino_pack_floats(ic, oc, 2, r) + fv_wino_pack_floats(oc, ic, 2, r);
+  return grad && has_f4(ic, r) ? p + fv_wino_pack_floats(ic, oc, 4, r) : p;
 }
 
 /* ---- tiles ------------------------------------------------------------------------------ */

@@ -8,7 +8,8 @@
  * an r×r s1 conv of dy with the filter flipped and ic/oc swapped, padded by
  * r − 1 − pad (fv_wino_weights with grad = 1 builds those weights; the caller
  * passes dy as x and accumulates into dx). The loader transforms F(2×2) for
- * both directions and, for 3×3, F(4×4) for the forward (fv_conv_wino, kernels.h).
+ * both directions and, for 3×3, F(4×4) for each direction whose input
+ * channels fit its block (fv_conv_wino, kernels.h).
  *
  * Shapes (fv_wino_shape_of): x [n][h][w][c] NHWC, y [n][oh][ow][o]; output
  * pixel (oy, ox) reads x rows oy − pt .. oy − pt + r − 1 and columns likewise,
@@ -25,7 +26,7 @@
  *
  * conv.c runs it for the 3×3 and 5×5 s1 convs whose weights model.c transformed at
  * load (fv_conv_shape.wino) and whose shape fits a block (fv_wino_fits),
- * F(4×4) first where it fits; src/split.c splits a call over its blocks.
+ * F(4×4) first where it fits, in either direction; src/split.c splits a call over its blocks.
  *
  * Accuracy: the transforms are exact up to float rounding of short sums with
  * small coefficients; the test holds both twins to the direct conv in double
