@@ -296,7 +296,9 @@ void fv_graph_fusions(int on);
  * includes the fused activation's derivative. Slots accumulate until reset.
  * on = 2 also times the stages of a render step outside the network (the
  * parameterization, the transforms, zeroing the gradients, the objective,
- * Adam, ...) into slots marked by fv_profile_is_stage; on = 1 leaves them out. */
+ * Adam, ...) into slots marked by fv_profile_is_stage; on = 1 leaves them out.
+ * on = 3: the stages, and a slot per op and direction, named with the op's
+ * index ("CONV_2D 3x3 #7": layer 7). */
 void fv_profile_enable(int on);
 void fv_profile_reset(void);
 int fv_profile_count(void);

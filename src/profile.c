@@ -9,11 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-#define FV_PROFILE_SLOTS 64
+#define FV_PROFILE_SLOTS 512 /* level FV_PROFILE_LAYERS: a slot per op and direction (GoogLeNet: about 300) */
 #define STAGE (-1) /* the kind of a step stage's slot (op kinds are >= 0) */
 
 typedef struct {
   int kind, kh, kw, stride, act, backward; /* the key; kind STAGE: a step stage, keyed by name */
+  int op;                                  /* and the op's index at level FV_PROFILE_LAYERS, else -1 */
   char name[40];
   double ms, flops;
   long calls;
@@ -41,11 +42,11 @@ static const char *act_name(int act) {
   return act >= 0 && act < FV_ACT_COUNT ? names[act] : "?";
 }
 
-static slot *slot_of(int kind, int kh, int kw, int stride, int act, int backward) {
+static slot *slot_of(int kind, int kh, int kw, int stride, int act, int backward, int op) {
   for (int i = 0; i < n_slots; i++) {
     slot *s = &slots[i];
     if (s->kind == kind && s->kh == kh && s->kw == kw && s->stride == stride && s->act == act &&
-        s->backward == backward)
+        s->backward == backward && s->op == op)
       return s;
   }
   if (n_slots == FV_PROFILE_SLOTS) return NULL;
@@ -57,11 +58,14 @@ static slot *slot_of(int kind, int kh, int kw, int stride, int act, int backward
   s->stride = stride;
   s->act = act;
   s->backward = backward;
-  const char *op = fv_op_name((fv_op_kind)kind);
-  if (kind == FV_OP_ACT) snprintf(s->name, sizeof s->name, "%s %s", op, act_name(act));
-  else if (!windowed(kind)) snprintf(s->name, sizeof s->name, "%s", op);
-  else if (stride > 1) snprintf(s->name, sizeof s->name, "%s %dx%d s%d", op, kh, kw, stride);
-  else snprintf(s->name, sizeof s->name, "%s %dx%d", op, kh, kw);
+  s->op = op;
+  const char *name = fv_op_name((fv_op_kind)kind);
+  int n;
+  if (kind == FV_OP_ACT) n = snprintf(s->name, sizeof s->name, "%s %s", name, act_name(act));
+  else if (!windowed(kind)) n = snprintf(s->name, sizeof s->name, "%s", name);
+  else if (stride > 1) n = snprintf(s->name, sizeof s->name, "%s %dx%d s%d", name, kh, kw, stride);
+  else n = snprintf(s->name, sizeof s->name, "%s %dx%d", name, kh, kw);
+  if (op >= 0 && n >= 0 && (size_t)n < sizeof s->name) snprintf(s->name + n, sizeof s->name - (size_t)n, " #%d", op);
   return s;
 }
 
@@ -71,7 +75,7 @@ void fv_profile_add(const fv_model *m, int i, const fv_conv_shape *s, const int 
   const int win = windowed(op->kind);
   const int stride = !win ? 0 : s->sh > s->sw ? s->sh : s->sw;
   slot *sl = slot_of(op->kind, win ? s->kh : 0, win ? s->kw : 0, stride, op->kind == FV_OP_ACT ? (int)op->act : 0,
-                     backward != 0);
+                     backward != 0, fv_profile_on >= FV_PROFILE_LAYERS ? i : -1);
   if (!sl) return;
   sl->ms += dt;
   sl->flops += fv_op_flops(m, op, s, y); /* a backward pass to the input costs the forward's multiply-adds again */
@@ -98,7 +102,7 @@ void fv_profile_add_stage(const char *name, int backward, double t0_ms) {
 
 /* ---- the exported API (fv.h) ---------------------------------------------------------- */
 
-void fv_profile_enable(int on) { fv_profile_on = on <= 0 ? 0 : on >= FV_PROFILE_STAGES ? FV_PROFILE_STAGES : 1; }
+void fv_profile_enable(int on) { fv_profile_on = on <= 0 ? 0 : on >= FV_PROFILE_LAYERS ? FV_PROFILE_LAYERS : on; }
 void fv_profile_reset(void) { n_slots = 0; }
 int fv_profile_count(void) { return n_slots; }
 

@@ -22,6 +22,9 @@
  * range", "objective", "adam"; forward and backward) into slots keyed by name
  * and direction, reported with fv_profile_is_stage = 1 and no flops; level 1
  * leaves them out, so a caller that sums the slots as op time is unaffected.
+ * Level 3 (FV_PROFILE_LAYERS) keeps those and gives every op a slot of its own
+ * in each direction, its name ended by " #I" (the op's index, which is its
+ * layer's: "CONV_2D 3x3 #7"), to find which layer of a kind costs what.
  * (Gradient buffers are zeroed lazily, by the first op that writes them, so
  * that time is in the ops' backward slots.)
  *
@@ -38,6 +41,7 @@
 extern int fv_profile_on;  /* nonzero: the graph times each op; FV_PROFILE_STAGES: the render's stages too */
 
 #define FV_PROFILE_STAGES 2
+#define FV_PROFILE_LAYERS 3 /* the stages, and each op in a slot of its own (bench/profile.mjs --layers) */
 
 /* Milliseconds on a monotonic clock (0 when there is none). */
 double fv_profile_now_ms(void);

@@ -179,7 +179,7 @@ test('the same options and seed give the same PNG bytes; another seed does not',
 
 // ---- the profile's stage slots ---------------------------------------------------------------
 
-test('profile: op slots by default, the step\'s stages outside the network on request', () => {
+test('profile: op slots by default, the step\'s stages outside the network and a slot per layer on request', () => {
   const r = fv.render(m, { size: 64, batch: 2, diversity: 1, objective: { kind: 'channel', layer: LAYER, channel: 3 } });
   r.step(1);
   const profiled = (on) => {
@@ -204,6 +204,20 @@ test('profile: op slots by default, the step\'s stages outside the network on re
     assert.ok(s.ms >= 0 && s.calls >= 3, `${s.name}: ${s.ms} ms, ${s.calls} calls`);
   }
   assert.equal(all.filter((s) => !s.stage).length, ops.length, 'the same op slots as without stages');
+  // per layer: every op slot names its layer ("... #I"), one slot per layer and direction,
+  // and they add up to the kind slots' calls and flops (the same ops, timed one by one)
+  const layers = profiled('layers');
+  const opSlots = layers.filter((s) => !s.stage);
+  assert.ok(opSlots.every((s) => /^\S.* #\d+$/.test(s.name)), opSlots.map((s) => s.name).join(', '));
+  const keys = opSlots.map((s) => `${s.backward} ${s.name.match(/#(\d+)$/)[1]}`);
+  assert.equal(new Set(keys).size, keys.length, 'one slot per layer and direction');
+  assert.ok(opSlots.length > ops.length, `${opSlots.length} layer slots, ${ops.length} kind slots`);
+  for (const k of ops) {
+    const mine = opSlots.filter((s) => s.backward === k.backward && s.name.replace(/ #\d+$/, '') === k.name);
+    assert.equal(mine.reduce((a, s) => a + s.calls, 0), k.calls, `${k.name}: calls`);
+    assert.ok(Math.abs(mine.reduce((a, s) => a + s.flops, 0) - k.flops) <= 1e-9 * k.flops, `${k.name}: flops`);
+  }
+  assert.deepEqual(layers.filter((s) => s.stage).map((s) => s.name).sort(), stages.map((s) => s.name).sort(), 'and the stages');
   r.free();
 });
 

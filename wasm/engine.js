@@ -199,7 +199,8 @@ export class Engine {
   // ---- per-op profile (src/profile.h) ----
   /** on: every graph pass times each op into slots keyed by op kind, filter, stride, direction;
    * 'stages': a render step's stages outside the network too (slots with stage: true). */
-  profileEnable(on) { this.x.fv_profile_enable(on === 'stages' ? 2 : on ? 1 : 0); }
+  /** on: true (per op kind), 'stages' (and the render's stages), 'layers' (and a slot per layer, "... #I"), false. */
+  profileEnable(on) { this.x.fv_profile_enable(on === 'layers' ? 3 : on === 'stages' ? 2 : on ? 1 : 0); }
   profileReset() { this.x.fv_profile_reset(); }
   /** The slots since the last reset: [{ name, backward, stage, ms, calls, flops }] (sums). */
   profile() {
