@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { interleave } from './timing.mjs';
+import { STEP_NETS } from './nets.mjs';
 import { model } from '../tests/paths.mjs';
 
 const args = process.argv.slice(2);
@@ -19,15 +20,11 @@ const flag = (name, dflt) => {
 };
 const threads = flag('--threads', 1), budgetMs = flag('--ms', 30000);
 const [rootA, rootB, net = 'googlenet'] = args;
-if (!rootA || !rootB || !['googlenet', 'mobilenet'].includes(net)) {
+if (!rootA || !rootB || !STEP_NETS[net]) {
   console.error('usage: node bench/ab.mjs ROOT_A ROOT_B [googlenet|mobilenet] [--threads N] [--ms 30000]');
   process.exit(2);
 }
-// the named workloads' objectives (bench/workloads.mjs)
-const cfg =
-  net === 'googlenet'
-    ? { file: 'googlenet_bvlc.onnx', layer: 'inception_4c/output', channel: 97 }
-    : { file: 'mobilenet_v2_1.0_224_quant.tflite', layer: 'MobilenetV2/expanded_conv_8/add', channel: 12 };
+const cfg = STEP_NETS[net]; // the named workloads' objectives
 const bytes = readFileSync(model(cfg.file));
 
 async function side(root) {

@@ -3,29 +3,28 @@
 // python3-onnx), run in a child process on this host, so that its figures come from the same
 // machine and the same run as featviz's.
 //
-//   import { torchPeer } from './peer-torch.mjs';
-//   const t = await torchPeer({ googlenet: 'models/googlenet_bvlc.onnx',        // a path (the store's ONNX file)
-//                               mobilenetOnnxBytes: onnxFromModel(v2Model),      // bytes (bench/peer-ort.mjs)
-//                               threads: 1, ms: 4000, image: 'cat.bmp' });
-//   // → { torch, threads, workloads: { googlenet_step_b1: { ms, n, objective_after, layer, channel },
-//   //       googlenet_infer_224: { ms, n }, mobilenet_v2_step_b1: …, mobilenet_v2_infer_224: … },
-//   //     check: { googlenet: { index, label, p }, mobilenet_v2: … }, seconds }
-//   // or { error: message } when Python, torch or onnx is missing or the script fails:
-//   // the bench runs on without this peer.
+//   import { torchServer } from './peer-torch.mjs';
+//   const p = await torchServer({ googlenet: 'models/googlenet_bvlc.onnx',     // a path (the store's ONNX file)
+//                                 mobilenetOnnxBytes: onnxFromModel(v2Model),   // bytes (bench/peer-ort.mjs)
+//                                 threads: 1, image: 'cat.bmp' });
+//   // → { torch, threads, check: { googlenet: { index, label, p }, mobilenet_v2: … }, run, close }
+//   //   or { error: message } when Python, torch or onnx is missing or the script fails:
+//   //   the bench runs on without this peer
+//   const [ms] = await p.run('googlenet_step_b1', 1);  // also googlenet_infer_224, mobilenet_v2_step_b1, …
+//   p.close();
 //
-// torchServer (below) runs the same script as a server instead (--serve): one workload run per
-// request, so that bench/workloads.mjs interleaves PyTorch's samples with featviz's.
+// The script runs as a server (--serve): one workload run per request, so that
+// bench/workloads.mjs interleaves PyTorch's samples with featviz's and both see the same load.
+// Run by hand without --serve, it times each workload itself, one after another.
 //
 // Either model may be left out (only its workloads are missing then). The MobileNet bytes go to a
-// temporary file that is removed afterwards. The objective's tensor in that ONNX is the output
+// temporary file that close() removes. The objective's tensor in that ONNX is the output
 // of its fifth Add node (MobileNet v2's expanded_conv_8/add, as onnxFromModel names tensors
 // t<id>), unless mobilenetLayer names it (`t${model.op(model.layerIndex(layer)).output}`);
 // mobilenetInput ({ scale, offset } of featviz's model.input; default 2/255·x − 1) is its input
 // range. `image`: a photo whose top-1 at 224 the script reports per model (the caller compares
-// it with featviz's). Each workload takes about `ms` of samples plus a warm-up, one after the
-// other (about 20 s for the four at 4000 ms); this function does not interleave them with
-// featviz's samples, and it cannot measure what PyTorch would do on another host: it times
-// the one it runs on, with the threads it is given (OpenBLAS's as well as torch's).
+// it with featviz's). It cannot measure what PyTorch would do on another host: it times the one
+// it runs on, with the threads it is given (OpenBLAS's as well as torch's).
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -55,7 +54,7 @@ function scriptArgs(dir, { googlenet, mobilenetOnnxBytes, threads, mobilenetLaye
  * The same script as a server (--serve), so that its samples interleave with featviz's
  * (bench/timing.mjs interleave) and see the same load:
  *   const p = await torchServer({ googlenet, mobilenetOnnxBytes, image, ... });  // p.error, or:
- *   p.torch, p.threads, p.check                      // as torchPeer's
+ *   p.torch, p.threads, p.check
  *   const [ms] = await p.run('googlenet_step_b1', 1);   // ms of each of k runs (a step keeps its state)
  *   p.close();
  */
@@ -92,36 +91,4 @@ export async function torchServer({ python = TORCH_PYTHON, threads = 1, ...model
     },
     close: () => (child.kill(), cleanup()),
   };
-}
-
-/** Runs bench/peer-torch.py; answers its JSON (plus `seconds`, the script's wall time) or { error }. */
-export async function torchPeer({ googlenet, mobilenetOnnxBytes, threads = 1, ms = 4000, image, mobilenetLayer,
-  mobilenetInput, python = TORCH_PYTHON, checkOnly = false, timeoutMs = 600000 } = {}) {
-  if (!googlenet && !mobilenetOnnxBytes) return { error: 'torchPeer: no model given' };
-  const dir = mkdtempSync(join(tmpdir(), 'featviz-torch-'));
-  try {
-    const args = scriptArgs(dir, { googlenet, mobilenetOnnxBytes, threads, mobilenetLayer, mobilenetInput, image });
-    args.push('--ms', String(ms));
-    if (checkOnly) args.push('--check-only');
-    const t0 = performance.now();
-    const r = await new Promise((resolve) => {
-      let out = '', err = '';
-      const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const timer = setTimeout(() => child.kill(), timeoutMs);
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      child.on('error', (e) => (clearTimeout(timer), resolve({ spawnError: e })));
-      child.on('close', (code, signal) => (clearTimeout(timer), resolve({ code, signal, out, err })));
-    });
-    if (r.spawnError) return { error: `${python}: ${r.spawnError.code === 'ENOENT' ? 'not found' : r.spawnError.message} (the PyTorch peer needs Debian's python3-torch)` };
-    const why = r.err.trim().split('\n').slice(-3).join(' / ');
-    if (r.code !== 0) return { error: r.signal ? `peer-torch.py: killed (${r.signal})` : `peer-torch.py exit ${r.code}: ${why || 'no message'}` };
-    try {
-      return { ...JSON.parse(r.out), seconds: +((performance.now() - t0) / 1e3).toFixed(1) };
-    } catch {
-      return { error: `peer-torch.py: no JSON on stdout (${why || r.out.slice(0, 200)})` };
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

@@ -391,24 +391,27 @@ def parse_range(s):
 
 
 def workload_fns(models):
-    """NAME -> a function that runs workload NAME once (the steps keep their state between calls)."""
-    fns = {}
+    """NAME -> a function that runs workload NAME once, and the Lucid steps by name (each made on
+    its first run, so only what is asked for is built; it keeps its state between runs)."""
+    fns, steps = {}, {}
     for name, g, rng, layer, channel in models:
-        def step_fn(g=g, layer=layer, channel=channel, rng=rng, box={}):
-            if 's' not in box:
-                box['s'] = LucidStep(g, layer, channel, rng)  # made on first use: only what is asked for
-            box['s'].step()
+        key = f'{name}_step_b1'
+
+        def step_fn(key=key, g=g, layer=layer, channel=channel, rng=rng):
+            if key not in steps:
+                steps[key] = LucidStep(g, layer, channel, rng)
+            steps[key].step()
         x = to_network(torch.rand(1, 3, 224, 224), rng)
 
         def infer(g=g, x=x):
             with torch.no_grad():
                 return g.run(x)
-        fns[f'{name}_step_b1'], fns[f'{name}_infer_224'] = step_fn, infer
-    return fns
+        fns[key], fns[f'{name}_infer_224'] = step_fn, infer
+    return fns, steps
 
 
 def serve(models, out):
-    fns = workload_fns(models)
+    fns, _ = workload_fns(models)
     print(json.dumps({"ready": True, **out}), flush=True)
     for line in sys.stdin:
         parts = line.split()
@@ -475,20 +478,15 @@ def main():
         serve(models, out)
         return
     only = set(o.only.split(',')) if o.only else None
-    for name, g, rng, layer, channel in models:
-        if not only or f'{name}_step_b1' in only:
-            s = LucidStep(g, layer, channel, rng)
-            r = measure(s.step, o.ms)
-            r["objective_after"] = round(s.objective, 4)
-            r["layer"], r["channel"] = layer, channel
-            out["workloads"][f'{name}_step_b1'] = r
-        if not only or f'{name}_infer_224' in only:
-            x = to_network(torch.rand(1, 3, 224, 224), rng)
-
-            def infer():
-                with torch.no_grad():
-                    return g.run(x)
-            out["workloads"][f'{name}_infer_224'] = measure(infer, o.ms)
+    fns, steps = workload_fns(models)
+    for name, fn in fns.items():
+        if only and name not in only:
+            continue
+        r = measure(fn, o.ms)
+        if name in steps:
+            s = steps[name]
+            r["objective_after"], r["layer"], r["channel"] = round(s.objective, 4), s.layer, s.channel
+        out["workloads"][name] = r
     print(json.dumps(out))
 
 

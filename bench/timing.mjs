@@ -61,13 +61,26 @@ export async function interleave(fns, { warm, budgetMs, minRounds = 8, roundMs =
   return ts.map((t) => ({ ms: median(t), n: t.length }));
 }
 
-/** One step of render r with engine e's per-op profile on (src/profile.h, with the stages): { ms, slots }. */
-export function profiledStep(e, r) {
-  e.profileEnable('stages');
+/** One step of render r with engine e's per-op profile on (src/profile.h, with the stages; level
+ * 'layers': a slot per layer too): { ms, slots }. */
+export function profiledStep(e, r, level = 'stages') {
+  e.profileEnable(level);
   e.profileReset();
   const t0 = performance.now();
   r.step(1);
   const out = { ms: performance.now() - t0, slots: e.profile() };
   e.profileEnable(false);
   return out;
+}
+
+/** `steps` single profiled steps: { step_ms (median), rows: [{ op, ms (median), flops }] } with op
+ * "[stage ]fwd|bwd NAME", the costliest first. */
+export function profiledSteps(e, r, steps, level = 'stages') {
+  const per = Array.from({ length: steps }, () => profiledStep(e, r, level));
+  const key = (s) => `${s.stage ? 'stage ' : ''}${s.backward ? 'bwd' : 'fwd'} ${s.name}`;
+  const flops = new Map();
+  for (const p of per) for (const s of p.slots) flops.set(key(s), s.flops);
+  const rows = [...flops].map(([op, f]) => ({ op, ms: median(per.map((p) => p.slots.find((s) => key(s) === op)?.ms ?? 0)), flops: f }));
+  rows.sort((a, b) => b.ms - a.ms);
+  return { step_ms: median(per.map((p) => p.ms)), rows };
 }

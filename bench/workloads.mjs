@@ -30,7 +30,8 @@ import { loadEngine, relaxedSimdSupported } from '../wasm/engine.js';
 import { onnxFromModel } from './peer-ort.mjs';
 import { torchServer } from './peer-torch.mjs';
 import { createPeer, tfInfo } from './peer-tfjs.mjs';
-import { median, interleave, profiledStep } from './timing.mjs';
+import { median, interleave, profiledSteps } from './timing.mjs';
+import { STEP_NETS } from './nets.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -52,8 +53,8 @@ export function simdPeak() {
 }
 const PYTORCH_GOOGLENET_STEP_MS = 80; // the issue's 75–85 ms, PyTorch 1.13 CPU, one thread, its machine
 const PYTORCH_MOBILENET_STEP_MS = 28; // the issue's: featviz's ≈ 8.5 ms was ≈ 0.3× of it
-const G_LAYER = 'inception_4c/output', G_CHANNEL = 97;
-const M_LAYER = 'MobilenetV2/expanded_conv_8/add', M_CHANNEL = 12;
+const { layer: G_LAYER, channel: G_CHANNEL } = STEP_NETS.googlenet;
+const { layer: M_LAYER, channel: M_CHANNEL } = STEP_NETS.mobilenet;
 
 /** onnxruntime-web in a child process: await peer.ready; await peer.run(k) → ms of each of k runs. */
 function ortChild(modelPath, threads, x, dims, dir) {
@@ -109,16 +110,10 @@ function record(ms, n, gflop, threads, extra = {}) {
 
 /** GoogLeNet's per-op profile of a render's step: per kind, median ms over single profiled steps, share, GFLOP/s. */
 function profileOf(e, r, steps = 15) {
-  const per = Array.from({ length: steps }, () => profiledStep(e, r));
-  const step = median(per.map((p) => p.ms));
-  const keys = new Map();
-  for (const p of per) for (const s of p.slots) keys.set(`${s.stage ? 'stage ' : ''}${s.backward ? 'bwd' : 'fwd'} ${s.name}`, s.flops);
-  const rows = [...keys].map(([k, flops]) => {
-    const ms = median(per.map((p) => p.slots.find((s) => `${s.stage ? 'stage ' : ''}${s.backward ? 'bwd' : 'fwd'} ${s.name}` === k)?.ms ?? 0));
-    return { op: k, ms: +ms.toFixed(3), share: +((100 * ms) / step).toFixed(1), gflops: flops && ms > 0 ? +(flops / ms / 1e6).toFixed(2) : null };
-  });
-  rows.sort((a, b) => b.ms - a.ms);
-  return { step_ms: +step.toFixed(2), ops: rows };
+  const p = profiledSteps(e, r, steps);
+  const ops = p.rows.map(({ op, ms, flops }) => ({ op, ms: +ms.toFixed(3), share: +((100 * ms) / p.step_ms).toFixed(1),
+    gflops: flops && ms > 0 ? +(flops / ms / 1e6).toFixed(2) : null }));
+  return { step_ms: +p.step_ms.toFixed(2), ops };
 }
 
 const pad = (s, n) => String(s).padStart(n);
@@ -156,8 +151,8 @@ function convBench() {
 export async function runWorkloads({ models, images, budgetMs = 8000 }) {
   const dir = mkdtempSync(join(tmpdir(), 'featviz-bench-'));
   const cat = readFileSync(join(images, 'cat.bmp'));
-  const gPath = join(models, 'googlenet_bvlc.onnx'), gBytes = readFileSync(gPath);
-  const v2Bytes = readFileSync(join(models, 'mobilenet_v2_1.0_224_quant.tflite'));
+  const gPath = join(models, STEP_NETS.googlenet.file), gBytes = readFileSync(gPath);
+  const v2Bytes = readFileSync(join(models, STEP_NETS.mobilenet.file));
   const engines = { 1: await loadEngine(), 2: await loadEngine({ threads: 2 }) };
   const out = {}, notes = [];
   const peak = simdPeak(); // first, before the engines' work
@@ -176,8 +171,9 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
   };
 
   // ---- PyTorch on this host, one thread: a server whose samples interleave with featviz's ----
+  const v2OnnxBytes = onnxFromModel(models1.v2); // onnxruntime-web's and PyTorch's MobileNet v2
   const torch = await torchServer({
-    googlenet: gPath, mobilenetOnnxBytes: onnxFromModel(models1.v2), threads: 1, image: join(images, 'cat.bmp'),
+    googlenet: gPath, mobilenetOnnxBytes: v2OnnxBytes, threads: 1, image: join(images, 'cat.bmp'),
     mobilenetLayer: `t${models1.v2.op(models1.v2.layerIndex(M_LAYER)).output}`, mobilenetInput: models1.v2.input,
   });
   if (torch.error) notes.push(`PyTorch peer not measured: ${torch.error}`);
@@ -188,7 +184,7 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
 
   // ---- inference, featviz against onnxruntime-web on the same threads ----
   const v2Onnx = join(dir, 'mobilenet_v2.onnx');
-  writeFileSync(v2Onnx, onnxFromModel(models1.v2));
+  writeFileSync(v2Onnx, v2OnnxBytes);
   const inferCases = [
     { name: 'mobilenet_v2_infer_224', key: 'v2', onnx: v2Onnx, threads: 1, layout: 'nhwc' },
     { name: 'googlenet_infer_224', key: 'g', onnx: gPath, threads: 1, layout: 'nchw' },
@@ -246,14 +242,15 @@ export async function runWorkloads({ models, images, budgetMs = 8000 }) {
     // and the same loop the plain way (tfjs's own ops and gradients, no redirect): what a tfjs user gets untuned
     const ss = peer?.lucid({ ...popts, stock: true });
     // 20 warm-up steps (featviz, tuned), past the 16 redirected-ReLU steps
-    const fns = [() => r.step(1)];
-    if (s) fns.push(() => s.step(), () => ss.step());
+    // each side with its warm-up runs
+    const fns = [() => r.step(1)], warm = [20];
+    if (s) fns.push(() => s.step(), () => ss.step()), warm.push(20, 3);
     const tf = c.torch ? torchFn(c.name) : null, kTorch = fns.length;
-    if (tf) fns.push(tf);
+    if (tf) fns.push(tf), warm.push(3);
     const r1 = c.pair1 ? engines[1].render(models1[c.key], { size: 128, batch: c.batch, objective: { kind: 'channel', layer: c.layer, channel: c.channel } }) : null;
     const kPair = fns.length;
-    if (r1) fns.push(() => r1.step(1));
-    const res = await interleave(fns, { warm: [20, 20, 3, 3, 3].map((w, k) => (k === kTorch ? 3 : w)), budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) * (s || r1 || tf ? 2 : 1) });
+    if (r1) fns.push(() => r1.step(1)), warm.push(20);
+    const res = await interleave(fns, { warm, budgetMs: budgetMs * (c.batch > 1 ? 1.2 : 0.8) * (s || r1 || tf ? 2 : 1) });
     const f = res[0], t = s && res[1], st = s && res[2];
     const extra = {};
     if (r1) {

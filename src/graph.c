@@ -779,22 +779,24 @@ static void forward_op(fv_graph *g, int i) {
   }
 }
 
+/* need = the span of need and [a, b) (channels read apart are rare: one span each) */
+static void widen(int need[2], int a, int b) {
+  if (a >= b) return;
+  if (need[0] < need[1]) {
+    if (need[0] < a) a = need[0];
+    if (need[1] > b) b = need[1];
+  }
+  need[0] = a, need[1] = b;
+}
+
 void fv_graph_prune(fv_graph *g, int n, const int (*reads)[3]) {
   const fv_model *m = g->m;
   if (!g->skips) return; /* op by op: every op runs (fv_graph_fusions) */
   int(*need)[2] = (int(*)[2])calloc((size_t)m->n_tensors, sizeof *need); /* channels [lo, hi) read */
   if (!need) return; /* then everything runs, as before */
   for (int k = 0; k < n; k++) {
-    const int t = reads[k][0], c = g->dims[t][3];
-    int lo = reads[k][2] > 0 ? reads[k][1] : 0, hi = reads[k][2] > 0 ? reads[k][2] : c;
-    if (lo < 0) lo = 0;
-    if (hi > c) hi = c;
-    if (lo >= hi) continue;
-    if (need[t][0] < need[t][1]) { /* the span of both: channels read apart are rare */
-      if (need[t][0] < lo) lo = need[t][0];
-      if (need[t][1] > hi) hi = need[t][1];
-    }
-    need[t][0] = lo, need[t][1] = hi;
+    const int t = reads[k][0], c = g->dims[t][3], all = reads[k][2] <= 0;
+    widen(need[t], all || reads[k][1] < 0 ? 0 : reads[k][1], all || reads[k][2] > c ? c : reads[k][2]);
   }
   for (int i = g->last_op; i >= 0; i--) {
     const fv_op *op = &m->ops[i];
@@ -807,17 +809,12 @@ void fv_graph_prune(fv_graph *g, int n, const int (*reads)[3]) {
       if (t < 0 || m->tensors[t].data) continue; /* absent, or a constant */
       const int c = g->dims[t][3];
       /* a channel concat passes on the channels read of each input; any other op reads all of them */
-      int a = 0, b = c;
       if (op->kind == FV_OP_CONCAT && op->axis == 3) {
-        a = lo - off > 0 ? lo - off : 0, b = hi - off < c ? hi - off : c;
+        widen(need[t], lo - off > 0 ? lo - off : 0, hi - off < c ? hi - off : c);
         off += c;
+      } else {
+        widen(need[t], 0, c);
       }
-      if (a >= b) continue;
-      if (need[t][0] < need[t][1]) {
-        if (need[t][0] < a) a = need[t][0];
-        if (need[t][1] > b) b = need[t][1];
-      }
-      need[t][0] = a, need[t][1] = b;
     }
   }
   free(need);

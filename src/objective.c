@@ -51,6 +51,15 @@ int fv_obj_on_image(fv_obj_kind kind) {
   return kind == FV_OBJ_L1 || kind == FV_OBJ_L2 || kind == FV_OBJ_TV || kind == FV_OBJ_BLUR || kind == FV_OBJ_PRIOR;
 }
 
+void fv_obj_channels(const fv_obj_term *t, int *c0, int *c1) {
+  *c0 = *c1 = 0;
+  if (t->kind == FV_OBJ_CHANNEL || t->kind == FV_OBJ_NEURON) *c0 = t->channel, *c1 = t->channel + 1;
+  if (t->kind == FV_OBJ_INTERP) { /* both channels and those between: one span */
+    *c0 = t->channel < t->channel2 ? t->channel : t->channel2;
+    *c1 = (t->channel < t->channel2 ? t->channel2 : t->channel) + 1;
+  }
+}
+
 const char *fv_obj_name(fv_obj_kind kind) {
   return (unsigned)kind < FV_OBJ_COUNT ? kind_names[kind] : "unknown";
 }

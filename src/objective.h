@@ -77,6 +77,9 @@ double fv_obj_value(const fv_obj_term *t, const int dims[4], const float *a);
 
 /* Whether the term reads the image rather than a layer. */
 int fv_obj_on_image(fv_obj_kind kind);
+/* The channels [*c0, *c1) of its layer a layer term reads; *c1 = 0: all of them
+ * (a render computes no more than that: fv_graph_prune, src/graph.h). */
+void fv_obj_channels(const fv_obj_term *t, int *c0, int *c1);
 
 const char *fv_obj_name(fv_obj_kind kind);          /* "neuron", "channel", ... */
 int fv_obj_from_name(const char *name);             /* kind, or −1 */

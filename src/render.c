@@ -121,17 +121,13 @@ fv_render *fv_render_new_prior(const fv_model *m, const char *json, size_t len, 
     for (int i = 0; i < r->o.n_terms; i++)
       if (!fv_obj_on_image(r->o.terms[i].kind)) pins[n_pins++] = m->ops[r->o.terms[i].layer].output;
     r->g = fv_graph_new_views(m, r->n, r->gh, r->gw, last, 1, pins, n_pins, err);
-    /* the channels each term reads: a channel or neuron one (INTERP two), the others all */
+    /* the channels each term reads (fv_obj_channels): the graph computes no more */
     int reads[FV_MAX_TERMS][3], n_reads = 0;
     for (int i = 0; i < r->o.n_terms && r->g; i++) {
       const fv_obj_term *t = &r->o.terms[i];
       if (fv_obj_on_image(t->kind)) continue;
-      const int one = t->kind == FV_OBJ_CHANNEL || t->kind == FV_OBJ_NEURON, two = t->kind == FV_OBJ_INTERP;
-      const int lo = two && t->channel2 < t->channel ? t->channel2 : t->channel;
-      const int hi = (two && t->channel2 > t->channel ? t->channel2 : t->channel) + 1;
       reads[n_reads][0] = m->ops[t->layer].output;
-      reads[n_reads][1] = one || two ? lo : 0;
-      reads[n_reads][2] = one || two ? hi : 0;
+      fv_obj_channels(t, &reads[n_reads][1], &reads[n_reads][2]);
       n_reads++;
     }
     if (r->g) fv_graph_prune(r->g, n_reads, (const int(*)[3])reads);
