@@ -412,6 +412,12 @@ int fv_conv2d_grad_blocks(const fv_conv_shape *s) {
   return fv_kernels_simd_enabled() && wino_route(s, 1, &g, &u) ? fv_wino_units(&g) : 0;
 }
 
+int fv_conv2d_block_group(const fv_conv_shape *s, int grad) {
+  fv_wino_shape g;
+  const float *u;
+  return fv_kernels_simd_enabled() && wino_route(s, grad, &g, &u) ? fv_wino_units(&g) / fv_wino_blocks(&g) : 1;
+}
+
 void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1) {
   fv_wino_shape g;
   const float *u;
@@ -469,4 +475,5 @@ void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *
                            int b1) {}
 int fv_conv2d_grad_blocks(const fv_conv_shape *s) { return 0; }
 void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1) {}
+int fv_conv2d_block_group(const fv_conv_shape *s, int grad) { return 1; }
 #endif /* __wasm_simd128__ */

@@ -78,7 +78,7 @@ void fv_f32_wino__scalar(const fv_wino_shape *g, const float *x, const float *u,
 #ifdef __wasm_simd128__
 /* The same over the packed weights up (fv_wino_pack); needs fv_wino_fits(g). A block's
  * transformed inputs and products live on the stack (516 KB: the threads' stacks are 1 MB,
- * threads.h). */
+ * threads.h; each of the T² matrices is a cache line longer than its rows). */
 void fv_f32_wino__wasmsimd(const fv_wino_shape *g, const float *x, const float *up, const float *b, fv_act act,
                            int accumulate, float *y, int u0, int u1);
 /* 1 when the SIMD twin can run g and pays: 1..FV_WINO_CMAX input channels
