@@ -193,7 +193,7 @@ static double conv_work(const fv_conv_shape *s, int depthwise) {
 }
 
 /* A conv's blocks, where runs of `group` of them share set-up work a part redoes
- * (fv_conv2d_block_group: a Winograd block's units, 1 to 6 blocks at GoogLeNet's
+ * (fv_conv2d_blocks: a Winograd block's units, 1 to 6 blocks at GoogLeNet's
  * 128-px maps): then one part per thread, each redoing it once, not in every
  * one of four chunks per thread. */
 static void split_blocks(int blocks, int group, double work, fv_range_fn *fn, call *c) {
@@ -211,17 +211,19 @@ void fv_split_conv2d(const fv_conv_shape *s, const float *x, const float *w, con
     fv_split_items(P, FV_SPLIT_GEMM_MIN_ROWS, work, pointwise_fwd, &c);
     return;
   }
-  const int blocks = fv_conv2d_blocks(s);
-  if (blocks > 0) split_blocks(blocks, fv_conv2d_block_group(s, 0), work, conv_blocks_part, &c); /* SIMD im2col or Winograd */
+  int group;
+  const int blocks = fv_conv2d_blocks(s, &group);
+  if (blocks > 0) split_blocks(blocks, group, work, conv_blocks_part, &c); /* SIMD im2col or Winograd */
   else fv_split_items(s->n * s->oh, 1, work, conv_fwd_part, &c);
 }
 
 void fv_split_conv2d_grad(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
   call c = {.s = s, .in = dy, .w = w, .out = dx};
   const double work = conv_work(s, 0);
-  const int blocks = fv_conv2d_grad_blocks(s);
+  int group;
+  const int blocks = fv_conv2d_grad_blocks(s, &group);
   if (fv_conv2d_is_pointwise(s)) fv_split_items(s->n * s->oh * s->ow, 1, work, pointwise_grad, &c);
-  else if (blocks > 0) split_blocks(blocks, fv_conv2d_block_group(s, 1), work, conv_grad_blocks_part, &c); /* Winograd tiles of dx */
+  else if (blocks > 0) split_blocks(blocks, group, work, conv_grad_blocks_part, &c); /* Winograd tiles of dx */
   else {
     /* a part re-runs the output rows on its borders, about (kh−1)·dh/sh of them: give it
      * at least 4 times as many of its own (the 7×7 s2 conv re-ran 75% with 8 input rows) */

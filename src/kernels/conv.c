@@ -388,11 +388,19 @@ void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float
   conv2d_blocks(s, x, w, b, y, rows, 0, (P + rows - 1) / rows);
 }
 
-int fv_conv2d_blocks(const fv_conv_shape *s) {
+/* A Winograd route's units, and in *group those of one block. */
+static int wino_units(const fv_wino_shape *g, int *group) {
+  const int units = fv_wino_units(g);
+  *group = units / fv_wino_blocks(g);
+  return units;
+}
+
+int fv_conv2d_blocks(const fv_conv_shape *s, int *group) {
   const int P = s->n * s->oh * s->ow;
   fv_wino_shape g;
   const float *u;
-  if (fv_kernels_simd_enabled() && wino_route(s, 0, &g, &u)) return fv_wino_units(&g);
+  *group = 1;
+  if (fv_kernels_simd_enabled() && wino_route(s, 0, &g, &u)) return wino_units(&g, group);
   const int rows = s->groups > 1 ? grouped_block_rows(s) : conv_block_rows(s->kh * s->kw * s->ic);
   return fv_kernels_simd_enabled() && !fv_conv2d_is_pointwise(s) && rows > 0 ? (P + rows - 1) / rows : 0;
 }
@@ -406,16 +414,11 @@ void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *
   else conv2d_blocks(s, x, w, b, y, conv_block_rows(s->kh * s->kw * s->ic), b0, b1);
 }
 
-int fv_conv2d_grad_blocks(const fv_conv_shape *s) {
+int fv_conv2d_grad_blocks(const fv_conv_shape *s, int *group) {
   fv_wino_shape g;
   const float *u;
-  return fv_kernels_simd_enabled() && wino_route(s, 1, &g, &u) ? fv_wino_units(&g) : 0;
-}
-
-int fv_conv2d_block_group(const fv_conv_shape *s, int grad) {
-  fv_wino_shape g;
-  const float *u;
-  return fv_kernels_simd_enabled() && wino_route(s, grad, &g, &u) ? fv_wino_units(&g) / fv_wino_blocks(&g) : 1;
+  *group = 1;
+  return fv_kernels_simd_enabled() && wino_route(s, 1, &g, &u) ? wino_units(&g, group) : 0;
 }
 
 void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1) {
@@ -470,10 +473,9 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
 }
 
 #else
-int fv_conv2d_blocks(const fv_conv_shape *s) { return 0; }
+int fv_conv2d_blocks(const fv_conv_shape *s, int *group) { return *group = 1, 0; }
 void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
                            int b1) {}
-int fv_conv2d_grad_blocks(const fv_conv_shape *s) { return 0; }
+int fv_conv2d_grad_blocks(const fv_conv_shape *s, int *group) { return *group = 1, 0; }
 void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1) {}
-int fv_conv2d_block_group(const fv_conv_shape *s, int grad) { return 1; }
 #endif /* __wasm_simd128__ */

@@ -71,19 +71,17 @@ void fv_conv_shape_pad(fv_conv_shape *s, fv_padding padding);
  * the threads (src/split.c) split it at those blocks: fv_conv2d_blocks gives
  * their count (0 where fv_conv2d runs no blocks: scalar, 1×1, oversized
  * filters; for a Winograd conv, its units: winograd.h), fv_conv2d_block_range computes blocks [b0, b1) of y exactly as
- * fv_conv2d does. */
-int fv_conv2d_blocks(const fv_conv_shape *s);
+ * fv_conv2d does. *group: how many consecutive blocks share set-up work a call
+ * does once for all of them (a Winograd block's units of output channels share
+ * its input transform, so a part that cuts them redoes it); 1 where they share
+ * nothing. */
+int fv_conv2d_blocks(const fv_conv_shape *s, int *group);
 void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y, int b0,
                            int b1);
 /* The gradient's blocks likewise, where the SIMD gradient runs Winograd units of
  * dx (0 otherwise: the threads split dx's rows). */
-int fv_conv2d_grad_blocks(const fv_conv_shape *s);
+int fv_conv2d_grad_blocks(const fv_conv_shape *s, int *group);
 void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1);
-/* How many consecutive blocks share set-up work that a call does once for all of
- * them (grad = 1: the gradient's blocks): a Winograd block's units of output
- * channels share its input transform, so a part that cuts them redoes it; 1
- * where blocks share nothing. */
-int fv_conv2d_block_group(const fv_conv_shape *s, int grad);
 /* 1×1, stride 1, no padding, no groups: output pixel p reads input pixel p (the GEMM on x itself). */
 int fv_conv2d_is_pointwise(const fv_conv_shape *s);
 /* 1 if the gradient of s (a CONV_2D, or a DEPTHWISE_CONV_2D when depthwise),

@@ -308,13 +308,13 @@ static inline void at1d4(int m, int T, const v128_t *p, v128_t *o) {
  * 4 KB, so back to back the T² entries of one tile and channel quad (stored and loaded
  * together) would all fall in one L1 set; a cache line between matrices spreads them. */
 #define WINO_PAD 16
-static inline size_t vstride(int c) { return (size_t)FV_WINO_BLOCK * c + WINO_PAD; }
+#define VSTRIDE(c) ((size_t)FV_WINO_BLOCK * (c) + WINO_PAD)
 
 /* V[k][r][c] for the block's tiles r = 0..15 (tile t0 + r; zero past the last tile). */
 static inline __attribute__((always_inline)) void block_input_m(const int m, const int T, const fv_wino_shape *g,
                                                                 const float *x, long t0, long tiles, float *V) {
   const int K = T * T, TH = (g->oh + m - 1) / m, TW = (g->ow + m - 1) / m, C = g->c, C4 = C & ~3;
-  const size_t kstride = vstride(C);
+  const size_t kstride = VSTRIDE(C);
   const v128_t zero = wasm_f32x4_splat(0.0f);
   for (int r = 0; r < FV_WINO_BLOCK; r++) {
     const long t = t0 + r;
@@ -360,7 +360,7 @@ static inline __attribute__((always_inline)) void block_output_m(const int m, co
                                                                  const float *P, int on, long t0, long tiles, int o0,
                                                                  const float *b, fv_act act, int accumulate, float *y) {
   const int K = T * T, TH = (g->oh + m - 1) / m, TW = (g->ow + m - 1) / m, O = g->o, on4 = on & ~3;
-  const size_t kstride = vstride(on);
+  const size_t kstride = VSTRIDE(on);
   v128_t lo, hi;
   fv_act_bounds(act, &lo, &hi);
   for (int r = 0; r < FV_WINO_BLOCK && t0 + r < tiles; r++) {
@@ -423,8 +423,8 @@ static inline __attribute__((always_inline)) void wino_m(const int m, const int 
       const int on = ob - o0 < FV_WINO_OCH ? ob - o0 : FV_WINO_OCH;
       /* the packed panels of channels [o0, o0 + on) are the packing of those rows alone */
       for (int k = 0; k < K; k++)
-        fv_f32_fc_gemm__wasmsimd(FV_WINO_BLOCK, C, on, V + k * vstride(C), NULL, up + k * kpack + (size_t)o0 * C, NULL,
-                                 FV_ACT_NONE, P + k * vstride(on));
+        fv_f32_fc_gemm__wasmsimd(FV_WINO_BLOCK, C, on, V + k * VSTRIDE(C), NULL, up + k * kpack + (size_t)o0 * C, NULL,
+                                 FV_ACT_NONE, P + k * VSTRIDE(on));
       block_output_m(m, T, g, P, on, t0, tiles, o0, b, act, accumulate, y);
     }
   }
@@ -432,11 +432,11 @@ static inline __attribute__((always_inline)) void wino_m(const int m, const int 
 
 void fv_f32_wino__wasmsimd(const fv_wino_shape *g, const float *x, const float *up, const float *b, fv_act act,
                            int accumulate, float *y, int u0, int u1) {
-  /* the larger of the variants' blocks: 36·16·FV_WINO4_CMAX (T = 6) and 16·16·FV_WINO_CMAX floats in,
-   * 36·16·FV_WINO_OCH products */
-  enum { V_F2 = 16 * (FV_WINO_BLOCK * FV_WINO_CMAX + WINO_PAD), V_F4 = 36 * (FV_WINO_BLOCK * FV_WINO4_CMAX + WINO_PAD) };
+  /* the larger of the variants' blocks: 36 matrices of FV_WINO4_CMAX channels (T = 6) and 16 of
+   * FV_WINO_CMAX in, 36 of FV_WINO_OCH products */
+  enum { V_F2 = 16 * VSTRIDE(FV_WINO_CMAX), V_F4 = 36 * VSTRIDE(FV_WINO4_CMAX) };
   float V[V_F2 > V_F4 ? V_F2 : V_F4] __attribute__((aligned(16)));
-  float P[36 * (FV_WINO_BLOCK * FV_WINO_OCH + WINO_PAD)] __attribute__((aligned(16)));
+  float P[36 * VSTRIDE(FV_WINO_OCH)] __attribute__((aligned(16)));
   if (g->m == 4) wino_m(4, 6, g, x, up, b, act, accumulate, y, u0, u1, V, P);
   else if (g->r == 5) wino_m(2, 6, g, x, up, b, act, accumulate, y, u0, u1, V, P);
   else wino_m(2, 4, g, x, up, b, act, accumulate, y, u0, u1, V, P);
