@@ -209,7 +209,7 @@ int fv_wino_blocks(const fv_wino_shape *g) { return (int)((tiles_of(g) + FV_WINO
 /* Few blocks (small maps: GoogLeNet's 8×8 and 16×16 at a 128-px step are one or
  * four) leave threads idle, so their output channels are cut into units too; with
  * many, a unit is a whole block (its input transform is done once per unit). */
-int fv_wino_unit_channels(const fv_wino_shape *g) { return fv_wino_blocks(g) >= 8 ? g->o : FV_WINO_OCH; }
+int fv_wino_unit_channels(const fv_wino_shape *g) { return fv_wino_blocks(g) >= 8 ? g->o : FV_WINO_UNIT; }
 int fv_wino_units(const fv_wino_shape *g) {
   const int span = fv_wino_unit_channels(g);
   return fv_wino_blocks(g) * ((g->o + span - 1) / span);
@@ -414,11 +414,15 @@ static inline __attribute__((always_inline)) void wino_m(const int m, const int 
   const long tiles = tiles_of(g);
   const size_t kpack = fv_fc_pack_floats(C, O); /* one k's packed [O][C] */
   const int span = fv_wino_unit_channels(g), per = (O + span - 1) / span;
-  for (int un = u0, done = -1; un < u1; un++) {
-    const int blk = un / per, oa = un % per * span, ob = oa + span < O ? oa + span : O;
+  for (int un = u0; un < u1;) {
+    /* the call's units of this block: one run of channels, in GEMM chunks of FV_WINO_OCH
+     * (a unit's channels are the same bits in any chunk: chunks start at multiples of 16) */
+    const int blk = un / per, end = u1 < (blk + 1) * per ? u1 : (blk + 1) * per;
+    const int oa = un % per * span, ob = (end - 1) % per * span + span < O ? (end - 1) % per * span + span : O;
     const long t0 = (long)blk * FV_WINO_BLOCK;
+    un = end;
     if (t0 >= tiles) break;
-    if (blk != done) block_input_m(m, T, g, x, t0, tiles, V), done = blk;
+    block_input_m(m, T, g, x, t0, tiles, V);
     for (int o0 = oa; o0 < ob; o0 += FV_WINO_OCH) {
       const int on = ob - o0 < FV_WINO_OCH ? ob - o0 : FV_WINO_OCH;
       /* the packed panels of channels [o0, o0 + on) are the packing of those rows alone */

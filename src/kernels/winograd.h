@@ -41,6 +41,7 @@
 #define FV_WINO_BLOCK 16 /* tiles per block: the GEMM's rows (its packed path needs 16) */
 #define FV_WINO_CMAX 256  /* F(2×2): input channels the SIMD block's stack holds (16 × 16 × 256 floats) */
 #define FV_WINO_OCH 32    /* output channels per GEMM chunk (the block's products: T² × 16 × 32 floats) */
+#define FV_WINO_UNIT 16   /* output channels per unit of a small map's block (a multiple of the GEMM's 16-column pairs) */
 #define FV_WINO4_CMAX 192 /* 6×6 tiles: the same (36 × 16 × 192 floats; with the products, 516 KB of the 1 MB stacks) */
 
 typedef struct {
@@ -67,7 +68,8 @@ void fv_wino_pack(int c, int o, int m, int r, const float *u, float *p);
 int fv_wino_blocks(const fv_wino_shape *g);
 /* The twins' units of work, block-major: (block, a range of fv_wino_unit_channels(g)
  * output channels). A whole block's channels when there are 8 blocks or more, else
- * FV_WINO_OCH: small maps still give the threads parts. */
+ * FV_WINO_UNIT: small maps still give the threads even parts (a call runs its units
+ * of one block together, transforming the block's input once). */
 int fv_wino_units(const fv_wino_shape *g);
 int fv_wino_unit_channels(const fv_wino_shape *g);
 /* Units [u0, u1): y = act(conv + b) (accumulate = 0; b may be NULL) or y += conv
