@@ -147,6 +147,10 @@ static int same_dims(const int a[4], const int b[4]) {
   return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
+/* Dims of an input that holds one value per channel, or one value: broadcast over n, h and w. */
+static int per_channel(const int d[4]) { return d[0] == 1 && d[1] == 1 && d[2] == 1; }
+#define PC_MAX 8 /* channels of such an input the flat path takes (its pattern: 4 copies) */
+
 INLINE v128_t op4(binop k, v128_t u, v128_t v) {
   switch (k) {
     case B_ADD: return wasm_f32x4_add(u, v);
@@ -201,10 +205,29 @@ INLINE void binary_simd(const fv_bcast_shape *s, const float *a, const float *b,
     for (; i < total; i++) y[i] = fv_act1(act, op1(k, a[i], b[i]));
     return;
   }
+  const int C = s->y[3];
+  const int b_pc = same_dims(s->a, s->y) && per_channel(s->b), a_pc = !b_pc && same_dims(s->b, s->y) && per_channel(s->a);
+  if (C <= PC_MAX && (a_pc || b_pc)) {
+    /* One input whole, the other a value per channel (GoogLeNet's mean): the channels
+     * repeat along the flat image, so 4 copies of that row make whole vectors (with
+     * 3 channels the loop below ran a scalar tail per pixel). */
+    const float *full = b_pc ? a : b, *row = b_pc ? b : a;
+    const int rc = (b_pc ? s->b : s->a)[3], L = 4 * C; /* rc: C, or 1 (one value) */
+    float pat[4 * PC_MAX];
+    for (int i = 0; i < L; i++) pat[i] = row[rc == 1 ? 0 : i % C];
+    const size_t total = (size_t)s->y[0] * s->y[1] * s->y[2] * C;
+    size_t i = 0;
+    for (; i + L <= total; i += L)
+      for (int j = 0; j < L; j += 4) {
+        const v128_t f = wasm_v128_load(full + i + j), r = wasm_v128_load(pat + j);
+        wasm_v128_store(y + i + j, fv_act4(b_pc ? op4(k, f, r) : op4(k, r, f), lo, hi));
+      }
+    for (; i < total; i++) y[i] = fv_act1(act, b_pc ? op1(k, full[i], pat[i % L]) : op1(k, pat[i % L], full[i]));
+    return;
+  }
   size_t sa[4], sb[4];
   bcast_strides(s->a, s->y, sa);
   bcast_strides(s->b, s->y, sb);
-  const int C = s->y[3];
   const int a_row = s->a[3] == C, b_row = s->b[3] == C; /* else the input's C is 1: splat */
   float *py = y;
   for (int n = 0; n < s->y[0]; n++)
@@ -239,6 +262,10 @@ static void acc_simd(size_t n, const float *g, float *d, int sub) {
 
 /* one input's share of the ADD/SUB gradient, row by row in the scalar code's order */
 static void sum_grad_input_simd(const fv_bcast_shape *s, const int d[4], const float *dy, float *dd, int sub) {
+  if (same_dims(d, s->y)) { /* the whole input: one flat pass (C = 3 ran a scalar tail per pixel) */
+    acc_simd((size_t)s->y[0] * s->y[1] * s->y[2] * s->y[3], dy, dd, sub);
+    return;
+  }
   size_t st[4];
   bcast_strides(d, s->y, st);
   const int C = s->y[3];

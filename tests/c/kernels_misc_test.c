@@ -60,8 +60,9 @@ static void rand_bcast(fv_bcast_shape *s, int pattern, int big) {
   memcpy(s->a, s->y, sizeof s->a);
   memcpy(s->b, s->y, sizeof s->b);
   switch (pattern) {
-    case 1: s->a[1] = s->a[2] = 1; break;
-    case 2: s->b[1] = s->b[2] = 1; break;
+    /* [n, 1, 1, C], or per channel only ([1, 1, 1, C]: the SIMD forward's flat path for C <= 8) */
+    case 1: s->a[1] = s->a[2] = 1, s->a[0] = check_int(0, 1) ? 1 : s->a[0]; break;
+    case 2: s->b[1] = s->b[2] = 1, s->b[0] = check_int(0, 1) ? 1 : s->b[0]; break;
     case 3: s->a[0] = s->a[1] = s->a[2] = s->a[3] = 1; break;
     case 4: s->b[0] = s->b[1] = s->b[2] = s->b[3] = 1; break;
     case 5:
