@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "kernels/winograd.h"
 #include "le.h"
 #include "model.h"
 
@@ -138,7 +139,8 @@ static int description_ok(int bgr, const float *scale, const float *offset) {
  * backward (fv_conv_pack): packed here once, instead of on every call. A 3×3
  * or 5×5 stride-1 conv's weights are also Winograd-transformed (fv_conv_wino:
  * 16/9 of the weights for each direction of a 3×3, and 4× for its F(4×4)
- * forward; 36/25 each for a 5×5). Plain SIMD builds only. */
+ * forward; 36/25 each for a 5×5), and a 7×7 stride-2 conv's as its phases'
+ * F(3×3, 4×4) (fv_wino_s2_weights: 36·4/49 of them each way). Plain SIMD builds only. */
 static int pack_conv_weights(fv_model *m, fv_error *err) {
 #ifdef __wasm_simd128__
   for (int i = 0; i < m->n_ops; i++) {
@@ -154,6 +156,15 @@ static int pack_conv_weights(fv_model *m, fv_error *err) {
     }
     fv_conv_pack(K, w->dims[0], w->data, w->packed);
     const int r = w->dims[1];
+    if (fv_wino_s2_takes(r, w->dims[2], op->stride_h, op->stride_w, op->dil_h, op->dil_w, w->dims[3], w->dims[0])) {
+      /* a 7×7 stride-2 first conv: its phases' weights (winograd_s2.c) */
+      w->wino = (float *)malloc(fv_wino_s2_floats(w->dims[3], w->dims[0]) * sizeof(float));
+      if (!w->wino || fv_wino_s2_weights(w->dims[3], w->dims[0], w->data, w->wino) != FV_OK) {
+        fv_error_set(err, FV_ERR_NO_MEMORY, "out of memory transforming the weights of layer %d", i);
+        return 0;
+      }
+      continue;
+    }
     if ((r != 3 && r != 5) || w->dims[2] != r || op->stride_h != 1 || op->stride_w != 1 || op->dil_h != 1 || op->dil_w != 1)
       continue;
     const int ic = w->dims[3], oc = w->dims[0];

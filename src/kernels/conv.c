@@ -364,12 +364,19 @@ static int wino_route(const fv_conv_shape *s, int grad, fv_wino_shape *g, const 
   return 0;
 }
 
+/* 1 when s is the 7×7 stride-2 conv whose phase weights model.c made (winograd_s2.c). */
+static int s2_route(const fv_conv_shape *s) { return s->wino && fv_wino_s2_applies(s); }
+
 void fv_f32_conv2d__wasmsimd(const fv_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
   const int P = s->n * s->oh * s->ow, K = s->kh * s->kw * s->ic;
   fv_wino_shape g;
   const float *u;
   if (wino_route(s, 0, &g, &u)) {
     fv_f32_wino__wasmsimd(&g, x, u, b, s->act, 0, y, 0, fv_wino_units(&g));
+    return;
+  }
+  if (s2_route(s)) {
+    fv_wino_s2_range(s, x, s->wino, b, y, 0, 0, fv_wino_s2_bands(s, 0));
     return;
   }
   if (s->groups > 1) {
@@ -401,6 +408,7 @@ int fv_conv2d_blocks(const fv_conv_shape *s, int *group) {
   const float *u;
   *group = 1;
   if (fv_kernels_simd_enabled() && wino_route(s, 0, &g, &u)) return wino_units(&g, group);
+  if (fv_kernels_simd_enabled() && s2_route(s)) return fv_wino_s2_bands(s, 0);
   const int rows = s->groups > 1 ? grouped_block_rows(s) : conv_block_rows(s->kh * s->kw * s->ic);
   return fv_kernels_simd_enabled() && !fv_conv2d_is_pointwise(s) && rows > 0 ? (P + rows - 1) / rows : 0;
 }
@@ -410,6 +418,7 @@ void fv_conv2d_block_range(const fv_conv_shape *s, const float *x, const float *
   fv_wino_shape g;
   const float *u;
   if (wino_route(s, 0, &g, &u)) fv_f32_wino__wasmsimd(&g, x, u, b, s->act, 0, y, b0, b1);
+  else if (s2_route(s)) fv_wino_s2_range(s, x, s->wino, b, y, 0, b0, b1);
   else if (s->groups > 1) conv2d_grouped(s, x, w, b, y, 0, b0, b1);
   else conv2d_blocks(s, x, w, b, y, conv_block_rows(s->kh * s->kw * s->ic), b0, b1);
 }
@@ -418,6 +427,7 @@ int fv_conv2d_grad_blocks(const fv_conv_shape *s, int *group) {
   fv_wino_shape g;
   const float *u;
   *group = 1;
+  if (fv_kernels_simd_enabled() && s2_route(s)) return fv_wino_s2_bands(s, 1);
   return fv_kernels_simd_enabled() && wino_route(s, 1, &g, &u) ? wino_units(&g, group) : 0;
 }
 
@@ -425,6 +435,7 @@ void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const f
   fv_wino_shape g;
   const float *u;
   if (wino_route(s, 1, &g, &u)) fv_f32_wino__wasmsimd(&g, dy, u, NULL, FV_ACT_NONE, 1, dx, b0, b1);
+  else if (s2_route(s)) fv_wino_s2_range(s, dy, s->wino, NULL, dx, 1, b0, b1);
 }
 
 void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const float *w, float *dx) {
@@ -438,6 +449,10 @@ void fv_f32_conv2d_grad__wasmsimd(const fv_conv_shape *s, const float *dy, const
   if (s->dx_set) zero_f32(dx, s->n * s->ih * s->iw * s->ic); /* the paths below add into dx */
   if (wino_route(s, 1, &g, &u)) { /* dx tiles: each dx pixel summed whole, added once */
     fv_f32_wino__wasmsimd(&g, dy, u, NULL, FV_ACT_NONE, 1, dx, 0, fv_wino_units(&g));
+    return;
+  }
+  if (s2_route(s)) { /* dx's phases in bands, each dx pixel added once */
+    fv_wino_s2_range(s, dy, s->wino, NULL, dx, 1, 0, fv_wino_s2_bands(s, 1));
     return;
   }
   if (s->groups > 1) {

@@ -55,7 +55,7 @@ typedef struct {
   fv_act act;         /* fused activation (forward) */
   const float *wpack; /* CONV_2D forward: w packed by fv_fc_pack, or NULL (the SIMD GEMM packs per call) */
   const float *wgpack; /* CONV_2D gradient: w packed by fv_fc_pack_grad, or NULL (read in place) */
-  const float *wino;  /* 3×3 / 5×5 s1 CONV_2D: Winograd weights (fv_conv_wino), or NULL */
+  const float *wino;  /* 3×3 / 5×5 s1 CONV_2D: Winograd weights (fv_conv_wino); 7×7 s2: its phases' (fv_wino_s2_weights); or NULL */
   int gc0, gc1;       /* MAX_POOL gradient: only channels [gc0, gc1) (gc1 = 0: all); src/split.c's parts */
   int dx_set;         /* CONV_2D / DEPTHWISE gradient: dx holds no gradient yet; write it (= +0 + the sum), do not add */
 } fv_conv_shape;

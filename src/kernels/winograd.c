@@ -1,4 +1,5 @@
-/* winograd.c — Winograd F(m×m, r×r): F(2×2, 3×3), F(4×4, 3×3) and F(2×2, 5×5), for stride-1 convs (see
+/* winograd.c — Winograd F(m×m, r×r): F(2×2, 3×3), F(4×4, 3×3), F(2×2, 5×5) and F(3×3, 4×4) (the 7×7
+ * stride-2 conv's phases, winograd_s2.c), for stride-1 convs (see
  * winograd.h): the weight transforms, the scalar twin (one tile and output
  * channel at a time, as the formulas read) and the SIMD twin (a block's input
  * transform four channels to a vector, then per output-channel chunk T² GEMMs
@@ -22,8 +23,8 @@ int fv_wino_applies(const fv_conv_shape *s) {
 fv_wino_shape fv_wino_shape_of(const fv_conv_shape *s, int grad, int m) {
   /* the gradient: dx[iy] = Σ dy[iy + pt − ky] w[ky] = Σ dy[iy − (r − 1 − pt) + ky'] w[r − 1 − ky'] */
   const int r = s->kh;
-  if (grad) return (fv_wino_shape){s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, r - 1 - s->pt, r - 1 - s->pl, m, r};
-  return (fv_wino_shape){s->n, s->ih, s->iw, s->ic, s->oh, s->ow, s->oc, s->pt, s->pl, m, r};
+  if (grad) return (fv_wino_shape){s->n, s->oh, s->ow, s->oc, s->ih, s->iw, s->ic, r - 1 - s->pt, r - 1 - s->pl, m, r, 0, 0};
+  return (fv_wino_shape){s->n, s->ih, s->iw, s->ic, s->oh, s->ow, s->oc, s->pt, s->pl, m, r, 0, 0};
 }
 
 /* T² transformed entries per (o, c) pair, T = m + r − 1 */
@@ -53,6 +54,14 @@ static void g1d(int T, int r, const float *g, float *u) {
     u[5] = c;
     return;
   }
+  if (r == 4) { /* the same rows for 4 taps: ¼·(1 0 0 0), −⅙·(1 1 1 1), −⅙·(1 −1 1 −1), 1/24·(1 2 4 8), 1/24·(1 −2 4 −8), (0 0 0 1) */
+    const float e = g[0] + g[2], o = g[1] + g[3], e2 = g[0] + 4.0f * g[2], o2 = 2.0f * g[1] + 8.0f * g[3];
+    u[0] = 0.25f * g[0];
+    u[1] = -(e + o) / 6.0f, u[2] = -(e - o) / 6.0f;
+    u[3] = (e2 + o2) / 24.0f, u[4] = (e2 - o2) / 24.0f;
+    u[5] = g[3];
+    return;
+  }
   const float e = g[0] + g[2] + g[4], o = g[1] + g[3], e2 = g[0] + 4.0f * g[2] + 16.0f * g[4], o2 = 2.0f * g[1] + 8.0f * g[3];
   u[0] = 0.25f * g[0];
   u[1] = -(e + o) / 6.0f, u[2] = -(e - o) / 6.0f;
@@ -75,7 +84,8 @@ static void bt1d(int T, const float *d, float *r) {
   r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
 }
 
-/* Aᵀ p: [1 1 1 0; 0 1 −1 −1] (m = 2, T = 4); [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0;
+/* Aᵀ p: [1 1 1 0; 0 1 −1 −1] (m = 2, T = 4); [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 1] (m = 3);
+ * [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0;
  * 0 1 −1 8 −8 1] (m = 4); [1 1 1 1 1 0; 0 1 −1 2 −2 1] (m = 2, T = 6): row i holds the points' i-th powers. */
 static void at1d(int m, int T, const float *p, float *o) {
   if (T == 4) {
@@ -85,6 +95,12 @@ static void at1d(int m, int T, const float *p, float *o) {
   if (m == 2) {
     o[0] = p[0] + p[1] + p[2] + p[3] + p[4];
     o[1] = p[1] - p[2] + 2.0f * p[3] - 2.0f * p[4] + p[5];
+    return;
+  }
+  if (m == 3) {
+    o[0] = p[0] + p[1] + p[2] + p[3] + p[4];
+    o[1] = p[1] - p[2] + 2.0f * p[3] - 2.0f * p[4];
+    o[2] = p[1] + p[2] + 4.0f * p[3] + 4.0f * p[4] + p[5];
     return;
   }
   o[0] = p[0] + p[1] + p[2] + p[3] + p[4];
@@ -228,7 +244,7 @@ static void scalar_tile(const fv_wino_shape *g, const float *x, const float *u, 
       for (int i = 0; i < T; i++)
         for (int j = 0; j < T; j++) {
           const int iy = y0 + i, ix = x0 + j;
-          d[i][j] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x[(((size_t)n * g->h + iy) * g->w + ix) * C + c] : 0.0f;
+          d[i][j] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x[(((size_t)n * g->h + iy - g->xrow0) * g->w + ix) * C + c] : 0.0f;
         }
       wino_input(T, d, v);
       for (int k = 0; k < K; k++) p[k] += u[((size_t)k * O + o) * C + c] * v[k];
@@ -238,7 +254,7 @@ static void scalar_tile(const fv_wino_shape *g, const float *x, const float *u, 
       for (int j = 0; j < m; j++) {
         const int oy = m * ty + i, ox = m * tx + j;
         if (oy >= g->oh || ox >= g->ow) continue;
-        float *yp = y + (((size_t)n * g->oh + oy) * g->ow + ox) * O + o;
+        float *yp = y + (((size_t)n * g->oh + oy - g->yrow0) * g->ow + ox) * O + o;
         if (accumulate) *yp += out[i][j];
         else *yp = fv_act1(act, out[i][j] + (b ? b[o] : 0.0f));
       }
@@ -297,6 +313,12 @@ static inline void at1d4(int m, int T, const v128_t *p, v128_t *o) {
     o[1] = ADD(SUB(ADD(SUB(p[1], p[2]), mul4(2.0f, p[3])), mul4(2.0f, p[4])), p[5]);
     return;
   }
+  if (m == 3) {
+    o[0] = ADD(ADD(ADD(ADD(p[0], p[1]), p[2]), p[3]), p[4]);
+    o[1] = SUB(ADD(SUB(p[1], p[2]), mul4(2.0f, p[3])), mul4(2.0f, p[4]));
+    o[2] = ADD(ADD(ADD(ADD(p[1], p[2]), mul4(4.0f, p[3])), mul4(4.0f, p[4])), p[5]);
+    return;
+  }
   o[0] = ADD(ADD(ADD(ADD(p[0], p[1]), p[2]), p[3]), p[4]);
   o[1] = SUB(ADD(SUB(p[1], p[2]), mul4(2.0f, p[3])), mul4(2.0f, p[4]));
   o[2] = ADD(ADD(ADD(p[1], p[2]), mul4(4.0f, p[3])), mul4(4.0f, p[4]));
@@ -330,7 +352,7 @@ static inline __attribute__((always_inline)) void block_input_m(const int m, con
     for (int i = 0; i < T; i++)
       for (int j = 0; j < T; j++) {
         const int iy = y0 + i, ix = x0 + j;
-        px[i][j] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x + (((size_t)n * g->h + iy) * g->w + ix) * C : NULL;
+        px[i][j] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? x + (((size_t)n * g->h + iy - g->xrow0) * g->w + ix) * C : NULL;
       }
     int c = 0;
     for (; c < C4; c += 4) {
@@ -370,7 +392,7 @@ static inline __attribute__((always_inline)) void block_output_m(const int m, co
     for (int i = 0; i < m; i++)
       for (int j = 0; j < m; j++) {
         const int oy = m * ty + i, ox = m * tx + j;
-        yp[i][j] = oy < g->oh && ox < g->ow ? y + (((size_t)n * g->oh + oy) * g->ow + ox) * O + o0 : NULL;
+        yp[i][j] = oy < g->oh && ox < g->ow ? y + (((size_t)n * g->oh + oy - g->yrow0) * g->ow + ox) * O + o0 : NULL;
       }
     const float *pr = P + (size_t)r * on;
     int o = 0;
@@ -442,6 +464,7 @@ void fv_f32_wino__wasmsimd(const fv_wino_shape *g, const float *x, const float *
   float V[V_F2 > V_F4 ? V_F2 : V_F4] __attribute__((aligned(16)));
   float P[36 * VSTRIDE(FV_WINO_OCH)] __attribute__((aligned(16)));
   if (g->m == 4) wino_m(4, 6, g, x, up, b, act, accumulate, y, u0, u1, V, P);
+  else if (g->m == 3) wino_m(3, 6, g, x, up, b, act, accumulate, y, u0, u1, V, P);
   else if (g->r == 5) wino_m(2, 6, g, x, up, b, act, accumulate, y, u0, u1, V, P);
   else wino_m(2, 4, g, x, up, b, act, accumulate, y, u0, u1, V, P);
 }

@@ -48,8 +48,12 @@ typedef struct {
   int n, h, w, c; /* input */
   int oh, ow, o;  /* output */
   int pt, pl;     /* rows / columns of zero before the input (any sign) */
-  int m;          /* output tile side: 2 or 4 (r = 3 only) */
-  int r;          /* filter side: 3 or 5 */
+  int m;          /* output tile side: 2, 4 (r = 3 only) or 3 (r = 4 only) */
+  int r;          /* filter side: 3, 5, or 4 (winograd_s2.c's phases) */
+  /* The first row x holds and the first row of y given (0: whole images; a band's
+   * buffers in winograd_s2.c, one image, hold rows from these on: only the tiles
+   * called for may read or write outside them). */
+  int xrow0, yrow0;
 } fv_wino_shape;
 
 /* The forward shape of conv s (3×3 or 5×5), or of its input gradient (grad = 1), in tiles of m×m. */
@@ -86,6 +90,24 @@ void fv_f32_wino__wasmsimd(const fv_wino_shape *g, const float *x, const float *
 /* 1 when the SIMD twin can run g and pays: 1..FV_WINO_CMAX input channels
  * (FV_WINO4_CMAX for 6×6 tiles), and enough tiles to fill its blocks at least half. */
 int fv_wino_fits(const fv_wino_shape *g);
+
+/* The 7×7 stride-2 conv with pad 3 (GoogLeNet's conv1) as F(3×3, 4×4) on its input's
+ * 2×2 phases (winograd_s2.c): 4·ic channels, 16·ic multiply-adds an output against
+ * 49·ic. fv_wino_s2_applies: s is that conv and fits (4·ic and oc up to
+ * FV_WINO4_CMAX, its band buffer). Weights: fv_wino_s2_floats(ic, oc) floats, both
+ * directions packed, from w [oc][7][7][ic] (FV_ERR_NO_MEMORY when its scratch cannot
+ * be had). The work comes in bands of output rows (forward) or dx rows (gradient),
+ * fv_wino_s2_bands of them; fv_wino_s2_range runs bands [b0, b1): y = act(conv + b),
+ * or dx += its gradient (grad = 1: in = dy, b unused), each element as the whole call
+ * computes it. */
+int fv_wino_s2_applies(const fv_conv_shape *s);
+/* The loader's half of that rule: a filter kh×kw, strides, dilations and channels it takes. */
+int fv_wino_s2_takes(int kh, int kw, int sh, int sw, int dh, int dw, int ic, int oc);
+size_t fv_wino_s2_floats(int ic, int oc);
+fv_status fv_wino_s2_weights(int ic, int oc, const float *w, float *p);
+int fv_wino_s2_bands(const fv_conv_shape *s, int grad);
+void fv_wino_s2_range(const fv_conv_shape *s, const float *in, const float *p, const float *b, float *out, int grad,
+                      int b0, int b1);
 #endif
 
 #endif

@@ -1,4 +1,5 @@
 /* winograd_test.c — the Winograd twins (src/kernels/winograd.c): F(2×2, 3×3), F(4×4, 3×3), F(2×2, 5×5),
+ * F(3×3, 4×4) and the 7×7 stride-2 conv on its phases (winograd_s2.c),
  * against the direct conv's scalar reference (conv.c), forward (with bias and
  * ReLU) and input gradient (accumulating onto what dx held), at odd sizes (H, W
  * not multiples of the 2×2 tile), pads 0 and 1, channel counts not multiples
@@ -70,7 +71,7 @@ static void one_m(const fv_conv_shape *sp, int m, const float *x, const float *w
   float *y1 = calloc(ny, 4), *y2 = calloc(ny, 4), *g1 = calloc(nx, 4), *g2 = calloc(nx, 4);
   fv_wino_weights(ic, oc, r, w, 0, m, u), fv_wino_weights(ic, oc, r, w, 1, m, ug);
   fv_wino_pack(ic, oc, m, r, u, up), fv_wino_pack(oc, ic, m, r, ug, upg);
-  { /* the loader's one-pass transform + packing (model.c) is these two steps' bytes */
+  if (r != 4) { /* the loader's one-pass transform + packing (model.c) is these two steps' bytes */
     float *all = malloc(fv_conv_wino_floats(ic, oc, r) * 4);
     fv_conv_wino(ic, oc, r, w, all);
     const float *f = fv_conv_wino_part(ic, oc, r, all, 0, m), *gr = fv_conv_wino_part(ic, oc, r, all, 1, m);
@@ -117,7 +118,7 @@ static void one_case_r(int r, int n, int h, int w_, int ic, int oc, int pad) {
   s.n = n, s.ih = h, s.iw = w_, s.ic = ic, s.oc = oc, s.kh = s.kw = r, s.sh = s.sw = 1, s.dh = s.dw = 1;
   s.pt = s.pb = s.pl = s.pr = pad;
   fv_conv_shape_pad(&s, FV_PADDING_EXPLICIT);
-  CHECK(fv_wino_applies(&s), "3x3 s1 not taken");
+  CHECK(fv_wino_applies(&s) == (r != 4), "%dx%d s1 taken: %d", r, r, fv_wino_applies(&s));
   const size_t nx = (size_t)n * h * w_ * ic, ny = (size_t)n * s.oh * s.ow * oc, nw = (size_t)oc * r * r * ic;
   float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(oc * 4), *dy = malloc(ny * 4), *dx0 = malloc(nx * 4);
   float *ax = malloc(nx * 4), *aw = malloc(nw * 4), *ab = malloc(oc * 4), *ady = malloc(ny * 4);
@@ -133,13 +134,72 @@ static void one_case_r(int r, int n, int h, int w_, int ic, int oc, int pad) {
   memcpy(g0, dx0, nx * 4);
   fv_f32_conv2d_grad__scalar(&s, dy, w, g0), fv_f32_conv2d_grad__scalar(&s, ady, aw, gm);
   for (size_t i = 0; i < nx; i++) gm[i] += fabsf(dx0[i]);
-  one_m(&s, 2, x, w, b, dy, dx0, y0, ym, g0, gm);
+  if (r == 4) one_m(&s, 3, x, w, b, dy, dx0, y0, ym, g0, gm); /* F(3×3, 4×4): the 7×7 s2 conv's phases */
+  else one_m(&s, 2, x, w, b, dy, dx0, y0, ym, g0, gm);
   if (r == 3) one_m(&s, 4, x, w, b, dy, dx0, y0, ym, g0, gm);
   free(x), free(w), free(b), free(dy), free(dx0), free(ax), free(aw), free(ab), free(ady);
   free(y0), free(ym), free(g0), free(gm);
 }
 
 static void one_case(int n, int h, int w_, int ic, int oc, int pad) { one_case_r(3, n, h, w_, ic, oc, pad); }
+
+/* The 7×7 stride-2 pad-3 conv on its phases (winograd_s2.c) against the direct conv:
+ * forward (bias, ReLU) and gradient (onto dx0), and the same bytes when the bands are
+ * cut in two ranges anywhere, as the threads cut them. */
+static void one_s2(int n, int h, int w_, int ic, int oc) {
+#ifdef __wasm_simd128__
+  fv_conv_shape s = {0};
+  s.n = n, s.ih = h, s.iw = w_, s.ic = ic, s.oc = oc, s.kh = s.kw = 7, s.sh = s.sw = 2, s.dh = s.dw = 1;
+  s.pt = s.pb = s.pl = s.pr = 3;
+  fv_conv_shape_pad(&s, FV_PADDING_EXPLICIT);
+  s.act = FV_ACT_RELU;
+  CHECK(fv_wino_s2_applies(&s), "7x7 s2 %dx%d ic %d oc %d not taken", h, w_, ic, oc);
+  const size_t nx = (size_t)n * h * w_ * ic, ny = (size_t)n * s.oh * s.ow * oc, nw = (size_t)oc * 49 * ic;
+  float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(oc * 4), *dy = malloc(ny * 4), *dx0 = malloc(nx * 4);
+  float *ax = malloc(nx * 4), *aw = malloc(nw * 4), *ab = malloc(oc * 4), *ady = malloc(ny * 4);
+  float *y0 = calloc(ny, 4), *ym = calloc(ny, 4), *g0 = calloc(nx, 4), *gm = calloc(nx, 4);
+  float *y1 = calloc(ny, 4), *y2 = calloc(ny, 4), *g1 = calloc(nx, 4), *g2 = calloc(nx, 4);
+  float *p = malloc(fv_wino_s2_floats(ic, oc) * 4);
+  for (size_t i = 0; i < nx; i++) x[i] = rnd(), dx0[i] = rnd();
+  for (size_t i = 0; i < nw; i++) w[i] = rnd();
+  for (int i = 0; i < oc; i++) b[i] = rnd();
+  for (size_t i = 0; i < ny; i++) dy[i] = rnd();
+  absf(ax, x, nx), absf(aw, w, nw), absf(ab, b, oc), absf(ady, dy, ny);
+  fv_conv_shape plain = s;
+  plain.act = FV_ACT_NONE;
+  fv_f32_conv2d__scalar(&s, x, w, b, y0), fv_f32_conv2d__scalar(&plain, ax, aw, ab, ym);
+  memcpy(g0, dx0, nx * 4);
+  fv_f32_conv2d_grad__scalar(&s, dy, w, g0), fv_f32_conv2d_grad__scalar(&s, ady, aw, gm);
+  for (size_t i = 0; i < nx; i++) gm[i] += fabsf(dx0[i]);
+  CHECK(fv_wino_s2_weights(ic, oc, w, p) == FV_OK, "fv_wino_s2_weights");
+  const int bf = fv_wino_s2_bands(&s, 0), bg = fv_wino_s2_bands(&s, 1);
+  double worst;
+  fv_wino_s2_range(&s, x, p, b, y1, 0, 0, bf);
+  CHECK(close_all(y1, y0, ym, ny, 2e-5, &worst), "s2 forward %dx%dx%d ic %d oc %d: %.2f of tol", n, h, w_, ic, oc, worst);
+  memcpy(g1, dx0, nx * 4);
+  fv_wino_s2_range(&s, dy, p, NULL, g1, 1, 0, bg);
+  CHECK(close_all(g1, g0, gm, nx, 2e-5, &worst), "s2 grad %dx%dx%d ic %d oc %d: %.2f of tol", n, h, w_, ic, oc, worst);
+  for (int cut = 1; cut < bf; cut += 2) {
+    fv_wino_s2_range(&s, x, p, b, y2, 0, 0, cut), fv_wino_s2_range(&s, x, p, b, y2, 0, cut, bf);
+    CHECK(!memcmp(y1, y2, ny * 4), "s2 forward cut at band %d: other bytes", cut);
+  }
+  for (int cut = 1; cut < bg; cut += 2) {
+    memcpy(g2, dx0, nx * 4);
+    fv_wino_s2_range(&s, dy, p, NULL, g2, 1, cut, bg), fv_wino_s2_range(&s, dy, p, NULL, g2, 1, 0, cut);
+    CHECK(!memcmp(g1, g2, nx * 4), "s2 grad cut at band %d (later bands first): other bytes", cut);
+  }
+  { /* the route conv.c takes with the weights the loader makes: the same bytes */
+    fv_conv_shape r = s;
+    r.wino = p;
+    fv_f32_conv2d__wasmsimd(&r, x, w, b, y2);
+    CHECK(!memcmp(y1, y2, ny * 4), "s2: fv_f32_conv2d__wasmsimd took another route");
+  }
+  free(x), free(w), free(b), free(dy), free(dx0), free(ax), free(aw), free(ab), free(ady), free(p);
+  free(y0), free(ym), free(g0), free(gm), free(y1), free(y2), free(g1), free(g2);
+#else
+  (void)n, (void)h, (void)w_, (void)ic, (void)oc;
+#endif
+}
 
 int main(void) {
   srand(11);
@@ -159,5 +219,13 @@ int main(void) {
   one_case_r(5, 2, 10, 8, 6, 9, 0);
   one_case_r(5, 1, 14, 14, 32, 96, 2);  /* inception_3b/5x5 at 112 px */
   one_case_r(5, 1, 7, 7, 48, 128, 2);   /* inception_5b/5x5 at 224 px */
+  /* F(3×3, 4×4) as a 4×4 s1 conv (pads 2 and 1, or 0), then on the 7×7 s2 conv's phases */
+  one_case_r(4, 1, 9, 11, 12, 7, 0);
+  one_case_r(4, 2, 13, 10, 5, 19, 1);
+  one_case_r(4, 1, 16, 16, 12, 64, 2); /* conv1's phases at a 32-px input */
+  one_s2(1, 32, 32, 3, 64);            /* GoogLeNet's conv1, small */
+  one_s2(2, 29, 23, 3, 13);            /* odd sizes: the last phase rows and columns are past the image */
+  one_s2(1, 70, 18, 2, 20);            /* bands of one image, channels not a multiple of 4 */
+  one_s2(1, 128, 128, 3, 64);          /* the 128-px step's */
   return check_summary("winograd");
 }
