@@ -7,9 +7,11 @@
  * asserts nothing. Shapes at 224×224 (inference) and at 128×128 (the Lucid
  * step's map sizes), as the network has them. Each 3×3 and 5×5 stride-1 conv has a
  * second row, "(Winograd)": the same call with the weights also transformed as
- * the loader does (fv_conv_wino), so conv.c runs Winograd F(2×2, 3×3); its
- * GFLOP/s count the direct conv's multiply-adds (effective rate, which can
- * pass the peak: Winograd does 2.25× fewer).
+ * the loader does (fv_conv_wino), so conv.c runs Winograd (F(4×4) or F(2×2) for
+ * 3×3, F(2×2, 5×5)), and the 7×7 s2 conv one, "(Winograd)" too, on its input's
+ * phases (fv_wino_s2_weights, F(3×3, 4×4)); their GFLOP/s count the direct
+ * conv's multiply-adds (effective rate, which can pass the peak: Winograd does
+ * 2.25–4× fewer, 3× on the phases).
  *
  *   conv                                  size  pixels   K     oc  fwd ms  GFLOP/s  grad ms  GFLOP/s
  *
@@ -23,6 +25,7 @@
 
 #include "bench_clock.h"
 #include "kernels/kernels.h"
+#include "kernels/winograd.h"
 #include "rng.h"
 
 static float *randoms(size_t n, unsigned seed) {
@@ -137,7 +140,12 @@ int main(void) {
       float *wino = NULL;
       const double gflop = 2.0 * P * (double)K * c->oc / 1e9;
       for (int pass = 0; pass < 2; pass++) {
-        if (pass) { /* the Winograd row: 3×3 stride 1 only */
+        if (pass && c->k == 7 && c->stride == 2) { /* the 7×7 s2 conv's phases (winograd_s2.c) */
+          if (!fv_wino_s2_takes(7, 7, 2, 2, 1, 1, c->ic, c->oc)) break;
+          wino = (float *)malloc(fv_wino_s2_floats(c->ic, c->oc) * sizeof(float));
+          fv_wino_s2_weights(c->ic, c->oc, j.w, wino);
+          s->wino = wino;
+        } else if (pass) { /* the Winograd row: 3×3 and 5×5 stride 1 */
           if ((c->k != 3 && c->k != 5) || c->stride != 1) break;
           wino = (float *)malloc(fv_conv_wino_floats(c->ic, c->oc, c->k) * sizeof(float));
           fv_conv_wino(c->ic, c->oc, c->k, j.w, wino);
