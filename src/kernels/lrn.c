@@ -12,7 +12,8 @@
  * pixel in the gradient, plain to read). The SIMD twin works a pixel at a
  * time in stack buffers: the squares with zeros around them (so every window
  * is a run of vector loads, summed in the scalar order; the zeros add
- * nothing), t, and dy·y/t; t^beta for beta 0.75 (Caffe's and ONNX's
+ * nothing), t, and dy·y/t (the gradient as dy·x/(t·t^beta), one division a
+ * channel for both its terms); t^beta for beta 0.75 (Caffe's and ONNX's
  * default, GoogLeNet's) as √t·√√t, 0.5 and 1 likewise exactly, any other
  * beta through powf per lane. So it equals the scalar kernel up to the
  * rounding of t^beta. More channels than its buffers hold run scalar.
@@ -133,26 +134,35 @@ void fv_f32_lrn_grad__wasmsimd FV_PARAMS_lrn_grad {
   for (size_t p = 0; p < s->pixels; p++, x += C, y += C, dy += C, dx += C) {
     squares(C, s->lo, s->hi, x, sq);
     lrn_t_row(s, sq, t);
-    /* u[hi + c] = dy[c]·y[c] / t[c], with hi zeros before and lo after: the reverse window */
+    /* One division a channel, not two: rt[c] = 1 / (t[c]·t[c]^beta), so dy / t^beta = dy·t·rt
+     * and dy·y / t = dy·x·rt (y = x / t^beta). rt goes where the squares were.
+     * u[hi + c] = dy[c]·x[c]·rt[c], with hi zeros before and lo after: the reverse window. */
+    float *rt = sq;
     memset(u, 0, (size_t)s->hi * sizeof *u);
     int c = 0;
-    for (; c + 4 <= C; c += 4)
-      wasm_v128_store(u + s->hi + c, wasm_f32x4_div(wasm_f32x4_mul(wasm_v128_load(dy + c), wasm_v128_load(y + c)),
-                                                   wasm_v128_load(t + c)));
-    for (; c < C; c++) u[s->hi + c] = dy[c] * y[c] / t[c];
+    for (; c + 4 <= C; c += 4) {
+      const v128_t tc = wasm_v128_load(t + c);
+      const v128_t r = wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(tc, pow4(tc, s->beta)));
+      wasm_v128_store(rt + c, r);
+      wasm_v128_store(u + s->hi + c, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(dy + c), wasm_v128_load(x + c)), r));
+    }
+    for (; c < C; c++) {
+      rt[c] = 1.0f / (t[c] * pow1(t[c], s->beta));
+      u[s->hi + c] = dy[c] * x[c] * rt[c];
+    }
     memset(u + s->hi + C, 0, (size_t)s->lo * sizeof *u);
     int j = 0;
     for (; j + 4 <= C; j += 4) {
       v128_t v = wasm_f32x4_splat(0.0f);
       for (int d = 0; d < n; d++) v = wasm_f32x4_add(v, wasm_v128_load(u + j + d));
-      const v128_t first = wasm_f32x4_div(wasm_v128_load(dy + j), pow4(wasm_v128_load(t + j), s->beta));
+      const v128_t first = wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(dy + j), wasm_v128_load(t + j)), wasm_v128_load(rt + j));
       const v128_t second = wasm_f32x4_mul(wasm_f32x4_mul(coef4, wasm_v128_load(x + j)), v);
       wasm_v128_store(dx + j, wasm_f32x4_add(wasm_v128_load(dx + j), wasm_f32x4_sub(first, second)));
     }
     for (; j < C; j++) {
       float v = 0.0f;
       for (int d = 0; d < n; d++) v += u[j + d];
-      dx[j] += dy[j] / pow1(t[j], s->beta) - coef * x[j] * v;
+      dx[j] += dy[j] * t[j] * rt[j] - coef * x[j] * v;
     }
   }
 }
