@@ -1,7 +1,9 @@
 /* transform.c — pad, jitter, scale, rotate and the final resize, each with the
  * exact adjoint of its (bi)linear sampling. See transform.h for semantics.
  * Images are HWC with 3 channels; one image at a time (a batch over the
- * threads, or one image's forward stages by output rows) through two ping-pong
+ * threads, or one image's forward stages by output rows and its resize and
+ * rotate adjoints by the rows they add into, each element's adds in the
+ * serial order) through two ping-pong
  * scratch buffers sized for the largest stage output; a pad followed by a
  * jitter runs as one pass, and resize and rotate tabulate their per-column
  * arithmetic once per call (the same operations, so the same bits).
@@ -562,10 +564,12 @@ static inline v128_t load3(const float *g, int last) {
   return wasm_v128_load(t);
 }
 
+/* Rows [a0, a1) of din (a part of the threads' split, src: each element gets its adds in
+ * the order of the whole call): their share of every dout row that reaches them. */
 static void resize_adj__wasmsimd(fv_transform *t, const float *dout, int oh, int ow, float *din, int dw, int dh,
-                                 tf_win win) {
+                                 tf_win win, int a0, int a1) {
   float *acc4 = t->acc4;
-  memset(acc4, 0, (size_t)dh * dw * 4 * sizeof(float));
+  memset(acc4 + (size_t)a0 * dw * 4, 0, (size_t)(a1 - a0) * dw * 4 * sizeof(float));
   float *acc = acc4 + ((size_t)win.y0 * dw + win.x0) * 4;
   const int ih = win.h;
   const int *tx0 = t->tx0, *tx1 = t->tx1;
@@ -575,6 +579,8 @@ static void resize_adj__wasmsimd(fv_transform *t, const float *dout, int oh, int
     int y0, y1;
     float ly;
     lerp_at(y, ry, ih, &y0, &y1, &ly);
+    const int in0 = win.y0 + y0 >= a0 && win.y0 + y0 < a1, in1 = win.y0 + y1 >= a0 && win.y0 + y1 < a1;
+    if (!in0 && !in1) continue;
     const float hy = 1.0f - ly;
     float *r0 = acc + (size_t)y0 * dw * 4, *r1 = acc + (size_t)y1 * dw * 4;
     const float *g = dout + (size_t)y * ow * 3;
@@ -584,15 +590,55 @@ static void resize_adj__wasmsimd(fv_transform *t, const float *dout, int oh, int
       const float lx = tlx[x], hx = 1.0f - lx;
       const v128_t vlx = wasm_f32x4_splat(lx), vhx = wasm_f32x4_splat(hx);
       const v128_t gv = load3(g + 3 * x, x == ow - 1);
-      const v128_t gy0 = wasm_f32x4_mul(vhy, gv), gy1 = wasm_f32x4_mul(vly, gv);
-      float *a = r0 + 4 * x0, *b = r0 + 4 * x1, *c = r1 + 4 * x0, *d = r1 + 4 * x1;
-      wasm_v128_store(a, wasm_f32x4_add(wasm_v128_load(a), wasm_f32x4_mul(vhx, gy0)));
-      wasm_v128_store(b, wasm_f32x4_add(wasm_v128_load(b), wasm_f32x4_mul(vlx, gy0)));
-      wasm_v128_store(c, wasm_f32x4_add(wasm_v128_load(c), wasm_f32x4_mul(vhx, gy1)));
-      wasm_v128_store(d, wasm_f32x4_add(wasm_v128_load(d), wasm_f32x4_mul(vlx, gy1)));
+      if (in0) {
+        const v128_t gy0 = wasm_f32x4_mul(vhy, gv);
+        float *a = r0 + 4 * x0, *b = r0 + 4 * x1;
+        wasm_v128_store(a, wasm_f32x4_add(wasm_v128_load(a), wasm_f32x4_mul(vhx, gy0)));
+        wasm_v128_store(b, wasm_f32x4_add(wasm_v128_load(b), wasm_f32x4_mul(vlx, gy0)));
+      }
+      if (in1) {
+        const v128_t gy1 = wasm_f32x4_mul(vly, gv);
+        float *c = r1 + 4 * x0, *d = r1 + 4 * x1;
+        wasm_v128_store(c, wasm_f32x4_add(wasm_v128_load(c), wasm_f32x4_mul(vhx, gy1)));
+        wasm_v128_store(d, wasm_f32x4_add(wasm_v128_load(d), wasm_f32x4_mul(vlx, gy1)));
+      }
     }
   }
-  pack4to3(acc4, (size_t)dh * dw, din);
+  pack4to3(acc4 + (size_t)a0 * dw * 4, (size_t)(a1 - a0) * dw, din + (size_t)a0 * dw * 3);
+}
+
+/* An adjoint's rows over the threads (a batch of one's backward): resize or rotate. */
+typedef struct {
+  fv_transform *t;
+  int rotate;
+  const float *dout;
+  float *din;
+  int oh, ow, dh, dw; /* resize */
+  int h, w;           /* rotate */
+  double c, s;
+  tf_win win;
+  int parts;          /* rotate: row ranges (a part recomputes the border rows' coordinates) */
+} adj_job;
+
+static void rotate_adj__wasmsimd(fv_transform *t, const float *dout, int h, int w, double c, double s, tf_win win,
+                                 float *din, int a0, int a1);
+
+static void adj_part(void *ctx, int th, int b, int e) {
+  const adj_job *j = (const adj_job *)ctx;
+  if (!j->rotate) {
+    resize_adj__wasmsimd(j->t, j->dout, j->oh, j->ow, j->din, j->dw, j->dh, j->win, b, e);
+    return;
+  }
+  for (int k = b; k < e; k++)
+    rotate_adj__wasmsimd(j->t, j->dout, j->h, j->w, j->c, j->s, j->win, j->din, (int)((long)k * j->h / j->parts),
+                         (int)((long)(k + 1) * j->h / j->parts));
+}
+
+/* All rows here, or over the threads when `split`. */
+static void run_adj(const adj_job *j, int split) {
+  const int items = j->rotate ? j->parts : j->dh;
+  if (split) fv_threads_for(items, adj_part, (void *)j);
+  else adj_part((void *)j, 0, 0, items);
 }
 #endif
 
@@ -629,7 +675,8 @@ static void resize_fwd(fv_transform *t, const float *in, int ih, int iw, int str
 
 /* The adjoint of resize_fwd from window `win` of a dh × dw image: din is that whole
  * image, 0 outside the window. */
-static void resize_adj(fv_transform *t, const float *dout, int oh, int ow, float *din, int dh, int dw, tf_win win) {
+static void resize_adj(fv_transform *t, const float *dout, int oh, int ow, float *din, int dh, int dw, tf_win win,
+                       int split) {
   const int ih = win.h, iw = win.w;
   if (ih == oh && iw == ow) {
     if (ih != dh || iw != dw) memset(din, 0, (size_t)dh * dw * 3 * sizeof(float));
@@ -640,10 +687,12 @@ static void resize_adj(fv_transform *t, const float *dout, int oh, int ow, float
   col_taps(t, iw, ow);
 #ifdef __wasm_simd128__
   if (fv_kernels_simd_enabled()) {
-    resize_adj__wasmsimd(t, dout, oh, ow, din, dw, dh, win);
+    const adj_job j = {.t = t, .dout = dout, .din = din, .oh = oh, .ow = ow, .dh = dh, .dw = dw, .win = win};
+    run_adj(&j, split);
     return;
   }
 #endif
+  (void)split;
   memset(din, 0, (size_t)dh * dw * 3 * sizeof(float));
   float *base = din + ((size_t)win.y0 * dw + win.x0) * 3;
   const float ry = (float)ih / (float)oh;
@@ -869,16 +918,21 @@ static void rotate_fwd__wasmsimd(fv_transform *t, const float *in, int h, int w,
   }
 }
 
+/* Rows [a0, a1) of din: the taps there of every dout row that can reach them (the
+ * caller has the column tables, rot_cols). */
 static void rotate_adj__wasmsimd(fv_transform *t, const float *dout, int h, int w, double c, double s, tf_win win,
-                               float *din) {
+                                 float *din, int a0, int a1) {
   float *acc = t->acc4;
-  memset(acc, 0, (size_t)h * w * 4 * sizeof(float));
+  memset(acc + (size_t)a0 * w * 4, 0, (size_t)(a1 - a0) * w * 4 * sizeof(float));
   const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
-  rot_cols(t, w, c, s, cx);
   const double *tcx = t->tcx, *tsx = t->tsx;
   const int xe = win.x0 + win.w;
+  /* a row's source v = tsx[x] + c·(y − cy) + cy is linear in x: its ends bound the tap rows */
+  const double slo = tsx[win.x0] < tsx[xe - 1] ? tsx[win.x0] : tsx[xe - 1];
+  const double shi = tsx[win.x0] < tsx[xe - 1] ? tsx[xe - 1] : tsx[win.x0];
   for (int y = win.y0; y < win.y0 + win.h; y++) {
     const double sy = s * (y - cy), cyy = c * (y - cy);
+    if (floor(shi + cyy + cy + 1e-6) + 1 < a0 || floor(slo + cyy + cy - 1e-6) >= a1) continue;
     for (int xb = win.x0; xb < xe; xb += 4) {
       int32_t bx0[4], by0[4];
       v128_t wv[4];
@@ -895,9 +949,10 @@ static void rotate_adj__wasmsimd(fv_transform *t, const float *dout, int h, int 
       }
       for (int j = 0; j < nb; j++) {
         const int x = xb + j, x0 = bx0[j], y0 = by0[j];
+        if (y0 + 1 < a0 || y0 >= a1) continue; /* no tap in these rows */
         const v128_t wj = wv[j];
         const v128_t gv = load3(dout + ((size_t)y * w + x) * 3, y == h - 1 && x == w - 1);
-        if (x0 >= 0 && x0 + 1 < w && y0 >= 0 && y0 + 1 < h) { /* all four inside */
+        if (x0 >= 0 && x0 + 1 < w && y0 >= a0 && y0 + 1 < a1) { /* all four inside these rows */
           float *p = acc + ((size_t)y0 * w + x0) * 4, *q = p + (size_t)w * 4;
           wasm_v128_store(p, wasm_f32x4_add(wasm_v128_load(p), wasm_f32x4_mul(SHUF4(wj, wj, 0, 0, 0, 0), gv)));
           wasm_v128_store(p + 4, wasm_f32x4_add(wasm_v128_load(p + 4), wasm_f32x4_mul(SHUF4(wj, wj, 1, 1, 1, 1), gv)));
@@ -907,9 +962,9 @@ static void rotate_adj__wasmsimd(fv_transform *t, const float *dout, int h, int 
         }
         float wt[4];
         wasm_v128_store(wt, wj);
-        for (int k = 0; k < 4; k++) { /* the taps inside the image */
+        for (int k = 0; k < 4; k++) { /* the taps inside the image and these rows */
           const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
-          if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
+          if (xx >= 0 && xx < w && yy >= a0 && yy < a1) {
             float *p = acc + ((size_t)yy * w + xx) * 4;
             wasm_v128_store(p, wasm_f32x4_add(wasm_v128_load(p), wasm_f32x4_mul(wasm_f32x4_splat(wt[k]), gv)));
           }
@@ -917,7 +972,7 @@ static void rotate_adj__wasmsimd(fv_transform *t, const float *dout, int h, int 
       }
     }
   }
-  pack4to3(acc, (size_t)h * w, din);
+  pack4to3(acc + (size_t)a0 * w * 4, (size_t)(a1 - a0) * w, din + (size_t)a0 * w * 3);
 }
 #endif
 
@@ -940,17 +995,23 @@ static void rotate_fwd(fv_transform *t, const float *in, int h, int w, double c,
 }
 
 /* Output pixels in `win` only: dout must be 0 outside it (those pixels would add nothing). */
-static void rotate_adj(fv_transform *t, const float *dout, int h, int w, double c, double s, tf_win win, float *din) {
+static void rotate_adj(fv_transform *t, const float *dout, int h, int w, double c, double s, tf_win win, float *din,
+                       int split) {
   if (c == 1.0 && s == 0.0) {
     memcpy(din, dout, (size_t)h * w * 3 * sizeof(float));
     return;
   }
 #ifdef __wasm_simd128__
   if (fv_kernels_simd_enabled()) {
-    rotate_adj__wasmsimd(t, dout, h, w, c, s, win, din);
+    rot_cols(t, w, c, s, 0.5 * (w - 1));
+    /* one row range per thread: each recomputes the coordinates of the rows on its borders */
+    const adj_job j = {.t = t, .rotate = 1, .dout = dout, .din = din, .h = h, .w = w, .c = c, .s = s, .win = win,
+                       .parts = split ? fv_threads_count() : 1};
+    run_adj(&j, split);
     return;
   }
 #endif
+  (void)split;
   memset(din, 0, (size_t)h * w * 3 * sizeof(float));
   rotate_adj__scalar(t, dout, h, w, c, s, win, din);
 }
@@ -1056,7 +1117,7 @@ static void forward_image(fv_transform *t, int i, const float *in, float *out, i
 }
 
 /* Image i of dout back through the chain into din, with t's scratch. */
-static void backward_image(fv_transform *t, int i, const float *dout, float *din) {
+static void backward_image(fv_transform *t, int i, const float *dout, float *din, int split) {
   const fv_transform_opts *o = &t->o;
   const size_t in_sz = (size_t)o->in_h * o->in_w * 3, out_sz = (size_t)o->out_h * o->out_w * 3;
   const int ns = o->n_stages, fuse = final_jitter(o);
@@ -1068,7 +1129,8 @@ static void backward_image(fv_transform *t, int i, const float *dout, float *din
     const int last = ns - 1 - fuse; /* the last stage left to undo */
     const int lh = last >= 0 ? dr[last].d.h : o->in_h, lw = last >= 0 ? dr[last].d.w : o->in_w;
     float *dst = last >= 0 ? t->buf[0] : dst_img;
-    resize_adj(t, dout + i * out_sz, o->out_h, o->out_w, dst, lh, lw, fuse ? crop_win(&dr[ns - 1]) : whole(lh, lw));
+    resize_adj(t, dout + i * out_sz, o->out_h, o->out_w, dst, lh, lw, fuse ? crop_win(&dr[ns - 1]) : whole(lh, lw),
+               split);
     const float *g = dst;
     int which = 1;
     for (int s = last; s >= 0; s--) {
@@ -1090,11 +1152,11 @@ static void backward_image(fv_transform *t, int i, const float *dout, float *din
       switch (st->kind) {
         case FV_TF_PAD: pad_adj(g, h, w, st->amount, to); break;
         case FV_TF_JITTER: crop_adj(g, h, w, dr[s].d.oy, dr[s].d.ox, dr[s].d.h, dr[s].d.w, to); break;
-        case FV_TF_SCALE: resize_adj(t, g, dr[s].d.h, dr[s].d.w, to, h, w, whole(h, w)); break;
+        case FV_TF_SCALE: resize_adj(t, g, dr[s].d.h, dr[s].d.w, to, h, w, whole(h, w), split); break;
         case FV_TF_ROTATE: {
           /* with a final jitter after it, g is 0 outside the crop */
           const tf_win win = fuse && s == last ? crop_win(&dr[ns - 1]) : whole(h, w);
-          rotate_adj(t, g, h, w, dr[s].c, dr[s].s, win, to);
+          rotate_adj(t, g, h, w, dr[s].c, dr[s].s, win, to, split);
           break;
         }
         default: assert(0);
@@ -1116,7 +1178,7 @@ static void batch_part(void *ctx, int th, int b, int e) {
   const batch_job *j = (const batch_job *)ctx;
   fv_transform *t = th == 0 ? j->t : &j->t->th[th - 1];
   for (int i = b; i < e; i++) {
-    if (j->backward) backward_image(t, i, j->in, j->out);
+    if (j->backward) backward_image(t, i, j->in, j->out, 0);
     else forward_image(t, i, j->in, j->out, 0);
   }
 }
@@ -1126,6 +1188,7 @@ static void run_batch(fv_transform *t, const float *in, float *out, int backward
   const int nt = fv_threads_count();
   if (nt > t->n_th) batch_part(&j, 0, 0, t->o.n); /* more threads than scratch */
   else if (t->o.n == 1 && nt > 1 && !backward) forward_image(t, 0, in, out, 1); /* one image: its rows */
+  else if (t->o.n == 1 && nt > 1) backward_image(t, 0, in, out, 1);             /* its adjoints' rows */
   else fv_threads_for(t->o.n, batch_part, &j);
 }
 
