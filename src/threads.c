@@ -40,9 +40,12 @@
 #include <unistd.h>
 #endif
 
-/* Spins before parking: about 50-100 µs of atomic loads, longer than the gaps
- * between a render's parallel ops, shorter than the gap between steps. */
-#define SPINS (1 << 16)
+/* Spins before parking: a few hundred µs of atomic loads, longer than the gaps
+ * between a render's parallel ops and than its serial stretches (the objective,
+ * Adam, the step's set-up: with 2^16 spins the helpers parked there and woke
+ * late, 2-7% of a 2-thread step), shorter than the gaps between steps a page
+ * or an atlas leaves. */
+#define SPINS (1 << 18)
 /* Chunks of a parallel for per thread: a thread that falls behind (the machine
  * is shared) leaves its later chunks to the others. At most 0xffff chunks. */
 #define CHUNKS_PER_THREAD 4
