@@ -510,6 +510,27 @@ static void resize_row_adj__scalar(const fv_transform *t, const float *g, float 
   }
 }
 
+/* One image's stage on the threads (a batch of one), by rows: forward its output rows
+ * (stage_part, each thread with its own tables), backward the rows its adjoint adds
+ * into (adj_part, SIMD: the caller's tables, shared). */
+typedef struct {
+  fv_transform *t;
+  int rotate;                 /* else a resize */
+  const float *in;            /* forward: the stage's input; adjoint: dout */
+  float *out;                 /* forward: its output; adjoint: din */
+  int ih, iw, stride, oh, ow; /* resize: in ih × iw (rows stride apart), out oh × ow; adjoint: din ih × iw, dout oh × ow */
+  double c, s;                /* rotate (ih × iw), over win's rows */
+  float fill;
+  tf_win win;
+  int parts;                  /* rotate adjoint: row ranges (a part recomputes its border rows' coordinates) */
+} stage_job;
+
+/* All `items` of j here, or over the threads when `split`. */
+static void run_parts(fv_range_fn *fn, const stage_job *j, int items, int split) {
+  if (split) fv_threads_for(items, fn, (void *)j);
+  else fn((void *)j, 0, 0, items);
+}
+
 #ifdef __wasm_simd128__
 #define SHUF4 wasm_i32x4_shuffle
 
@@ -607,38 +628,18 @@ static void resize_adj__wasmsimd(fv_transform *t, const float *dout, int oh, int
   pack4to3(acc4 + (size_t)a0 * dw * 4, (size_t)(a1 - a0) * dw, din + (size_t)a0 * dw * 3);
 }
 
-/* An adjoint's rows over the threads (a batch of one's backward): resize or rotate. */
-typedef struct {
-  fv_transform *t;
-  int rotate;
-  const float *dout;
-  float *din;
-  int oh, ow, dh, dw; /* resize */
-  int h, w;           /* rotate */
-  double c, s;
-  tf_win win;
-  int parts;          /* rotate: row ranges (a part recomputes the border rows' coordinates) */
-} adj_job;
-
 static void rotate_adj__wasmsimd(fv_transform *t, const float *dout, int h, int w, double c, double s, tf_win win,
                                  float *din, int a0, int a1);
 
 static void adj_part(void *ctx, int th, int b, int e) {
-  const adj_job *j = (const adj_job *)ctx;
+  const stage_job *j = (const stage_job *)ctx;
   if (!j->rotate) {
-    resize_adj__wasmsimd(j->t, j->dout, j->oh, j->ow, j->din, j->dw, j->dh, j->win, b, e);
+    resize_adj__wasmsimd(j->t, j->in, j->oh, j->ow, j->out, j->iw, j->ih, j->win, b, e);
     return;
   }
   for (int k = b; k < e; k++)
-    rotate_adj__wasmsimd(j->t, j->dout, j->h, j->w, j->c, j->s, j->win, j->din, (int)((long)k * j->h / j->parts),
-                         (int)((long)(k + 1) * j->h / j->parts));
-}
-
-/* All rows here, or over the threads when `split`. */
-static void run_adj(const adj_job *j, int split) {
-  const int items = j->rotate ? j->parts : j->dh;
-  if (split) fv_threads_for(items, adj_part, (void *)j);
-  else adj_part((void *)j, 0, 0, items);
+    rotate_adj__wasmsimd(j->t, j->in, j->ih, j->iw, j->c, j->s, j->win, j->out, (int)((long)k * j->ih / j->parts),
+                         (int)((long)(k + 1) * j->ih / j->parts));
 }
 #endif
 
@@ -687,8 +688,8 @@ static void resize_adj(fv_transform *t, const float *dout, int oh, int ow, float
   col_taps(t, iw, ow);
 #ifdef __wasm_simd128__
   if (fv_kernels_simd_enabled()) {
-    const adj_job j = {.t = t, .dout = dout, .din = din, .oh = oh, .ow = ow, .dh = dh, .dw = dw, .win = win};
-    run_adj(&j, split);
+    const stage_job j = {.t = t, .in = dout, .out = din, .ih = dh, .iw = dw, .oh = oh, .ow = ow, .win = win};
+    run_parts(adj_part, &j, dh, split);
     return;
   }
 #endif
@@ -1005,9 +1006,9 @@ static void rotate_adj(fv_transform *t, const float *dout, int h, int w, double 
   if (fv_kernels_simd_enabled()) {
     rot_cols(t, w, c, s, 0.5 * (w - 1));
     /* one row range per thread: each recomputes the coordinates of the rows on its borders */
-    const adj_job j = {.t = t, .rotate = 1, .dout = dout, .din = din, .h = h, .w = w, .c = c, .s = s, .win = win,
-                       .parts = split ? fv_threads_count() : 1};
-    run_adj(&j, split);
+    const stage_job j = {.t = t, .rotate = 1, .in = dout, .out = din, .ih = h, .iw = w, .c = c, .s = s, .win = win,
+                         .parts = split ? fv_threads_count() : 1};
+    run_parts(adj_part, &j, j.parts, split);
     return;
   }
 #endif
@@ -1032,16 +1033,6 @@ static tf_win crop_win(const tf_draw *d) {
 }
 
 /* ---- one image's stages on the threads, by output rows (a batch of one) ------------------------ */
-typedef struct {
-  fv_transform *t;
-  int rotate;                 /* else a resize */
-  const float *in;
-  float *out;
-  int ih, iw, stride, oh, ow; /* resize */
-  double c, s;                /* rotate (ih × iw), over win's rows */
-  float fill;
-  tf_win win;
-} stage_job;
 
 /* Rows [b, e) of the stage's output (win's, from its top, for a rotation), with thread th's tables. */
 static void stage_part(void *ctx, int th, int b, int e) {
@@ -1058,11 +1049,7 @@ static void stage_part(void *ctx, int th, int b, int e) {
 }
 
 /* The stage on all threads when `split` (each output pixel computed as one call would), else here. */
-static void run_stage(stage_job *j, int split) {
-  const int rows = j->rotate ? j->win.h : j->oh;
-  if (split) fv_threads_for(rows, stage_part, j);
-  else stage_part(j, 0, 0, rows);
-}
+static void run_stage(stage_job *j, int split) { run_parts(stage_part, j, j->rotate ? j->win.h : j->oh, split); }
 
 static void resize_stage(fv_transform *t, int split, const float *in, int ih, int iw, int stride, float *out, int oh,
                          int ow) {
@@ -1187,8 +1174,10 @@ static void run_batch(fv_transform *t, const float *in, float *out, int backward
   batch_job j = {t, in, out, backward};
   const int nt = fv_threads_count();
   if (nt > t->n_th) batch_part(&j, 0, 0, t->o.n); /* more threads than scratch */
-  else if (t->o.n == 1 && nt > 1 && !backward) forward_image(t, 0, in, out, 1); /* one image: its rows */
-  else if (t->o.n == 1 && nt > 1) backward_image(t, 0, in, out, 1);             /* its adjoints' rows */
+  else if (t->o.n == 1 && nt > 1) { /* one image: its stages' rows */
+    if (backward) backward_image(t, 0, in, out, 1);
+    else forward_image(t, 0, in, out, 1);
+  }
   else fv_threads_for(t->o.n, batch_part, &j);
 }
 

@@ -427,8 +427,8 @@ int fv_conv2d_grad_blocks(const fv_conv_shape *s, int *group) {
   fv_wino_shape g;
   const float *u;
   *group = 1;
-  if (fv_kernels_simd_enabled() && s2_route(s)) return fv_wino_s2_bands(s, 1);
-  return fv_kernels_simd_enabled() && wino_route(s, 1, &g, &u) ? wino_units(&g, group) : 0;
+  if (fv_kernels_simd_enabled() && wino_route(s, 1, &g, &u)) return wino_units(&g, group);
+  return fv_kernels_simd_enabled() && s2_route(s) ? fv_wino_s2_bands(s, 1) : 0;
 }
 
 void fv_conv2d_grad_block_range(const fv_conv_shape *s, const float *dy, const float *w, float *dx, int b0, int b1) {

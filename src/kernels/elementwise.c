@@ -283,12 +283,6 @@ static void sum_grad_input_simd(const fv_bcast_shape *s, const int d[4], const f
 }
 
 static void sum_grad_simd(const fv_bcast_shape *s, const float *dy, float *da, float *db, int sub) {
-  if (same_dims(s->a, s->y) && same_dims(s->b, s->y)) {
-    size_t total = (size_t)s->y[0] * s->y[1] * s->y[2] * s->y[3];
-    if (da) acc_simd(total, dy, da, 0);
-    if (db) acc_simd(total, dy, db, sub);
-    return;
-  }
   if (da) sum_grad_input_simd(s, s->a, dy, da, 0);
   if (db) sum_grad_input_simd(s, s->b, dy, db, sub);
 }

@@ -39,7 +39,7 @@ size_t fv_wino_floats(int ic, int oc, int m, int r) { return (size_t)wino_k(m, r
 /* G g of r taps: G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1] (T = 4);
  * [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1] (T = 6, r = 3); for r = 5 the
  * rows are ¼·(1 0 0 0 0), −⅙·(1 1 1 1 1), −⅙·(1 −1 1 −1 1), 1/24·(1 2 4 8 16),
- * 1/24·(1 −2 4 −8 16), (0 0 0 0 1). */
+ * 1/24·(1 −2 4 −8 16), (0 0 0 0 1); for r = 4 the same rows on 4 taps (F(3, 4)). */
 static void g1d(int T, int r, const float *g, float *u) {
   if (T == 4) {
     const float a = g[0], b = g[1], c = g[2];
@@ -54,19 +54,14 @@ static void g1d(int T, int r, const float *g, float *u) {
     u[5] = c;
     return;
   }
-  if (r == 4) { /* the same rows for 4 taps: ¼·(1 0 0 0), −⅙·(1 1 1 1), −⅙·(1 −1 1 −1), 1/24·(1 2 4 8), 1/24·(1 −2 4 −8), (0 0 0 1) */
-    const float e = g[0] + g[2], o = g[1] + g[3], e2 = g[0] + 4.0f * g[2], o2 = 2.0f * g[1] + 8.0f * g[3];
-    u[0] = 0.25f * g[0];
-    u[1] = -(e + o) / 6.0f, u[2] = -(e - o) / 6.0f;
-    u[3] = (e2 + o2) / 24.0f, u[4] = (e2 - o2) / 24.0f;
-    u[5] = g[3];
-    return;
-  }
-  const float e = g[0] + g[2] + g[4], o = g[1] + g[3], e2 = g[0] + 4.0f * g[2] + 16.0f * g[4], o2 = 2.0f * g[1] + 8.0f * g[3];
+  /* r = 4 or 5 (T = 6): sums of the even and the odd taps, plain and weighted by the points ±2's powers */
+  float e = g[0], o = g[1], e2 = g[0], o2 = 2.0f * g[1];
+  for (int k = 2; k < r; k += 2) e += g[k], e2 += (float)(1 << 2 * (k / 2)) * g[k];
+  for (int k = 3; k < r; k += 2) o += g[k], o2 += (float)(2 << 2 * (k / 2)) * g[k];
   u[0] = 0.25f * g[0];
   u[1] = -(e + o) / 6.0f, u[2] = -(e - o) / 6.0f;
   u[3] = (e2 + o2) / 24.0f, u[4] = (e2 - o2) / 24.0f;
-  u[5] = g[4];
+  u[5] = g[r - 1];
 }
 
 /* Bᵀ d: [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1] (T = 4);
@@ -173,7 +168,7 @@ void fv_wino_pack(int c, int o, int m, int r, const float *u, float *p) {
 
 /* One direction, transformed straight into fv_fc_pack's panels of each k:
  * entry (o, c) of k at k·pack + ((o / 8)·C + c)·8 + o % 8. */
-static void wino_pack_direct(int ic, int oc, int r, const float *w, int grad, int m, float *p) {
+void fv_wino_pack_weights(int ic, int oc, int r, const float *w, int grad, int m, float *p) {
   const int O = grad ? ic : oc, C = grad ? oc : ic, K = wino_k(m, r);
   const size_t kpack = fv_fc_pack_floats(C, O);
   for (size_t i = 0; i < K * kpack; i++) p[i] = 0.0f; /* the last panel's missing channels */
@@ -196,15 +191,15 @@ size_t fv_conv_wino_floats(int ic, int oc, int r) {
 }
 
 void fv_conv_wino(int ic, int oc, int r, const float *w, float *p) {
-  wino_pack_direct(ic, oc, r, w, 0, 2, p);
+  fv_wino_pack_weights(ic, oc, r, w, 0, 2, p);
   p += fv_wino_pack_floats(ic, oc, 2, r);
-  wino_pack_direct(ic, oc, r, w, 1, 2, p);
+  fv_wino_pack_weights(ic, oc, r, w, 1, 2, p);
   p += fv_wino_pack_floats(oc, ic, 2, r);
   if (has_f4(ic, r)) {
-    wino_pack_direct(ic, oc, r, w, 0, 4, p);
+    fv_wino_pack_weights(ic, oc, r, w, 0, 4, p);
     p += fv_wino_pack_floats(ic, oc, 4, r);
   }
-  if (has_f4(oc, r)) wino_pack_direct(ic, oc, r, w, 1, 4, p);
+  if (has_f4(oc, r)) fv_wino_pack_weights(ic, oc, r, w, 1, 4, p);
 }
 
 const float *fv_conv_wino_part(int ic, int oc, int r, const float *p, int grad, int m) {
@@ -439,8 +434,8 @@ static inline __attribute__((always_inline)) void wino_m(const int m, const int 
   for (int un = u0; un < u1;) {
     /* the call's units of this block: one run of channels, in GEMM chunks of FV_WINO_OCH
      * (a unit's channels are the same bits in any chunk: chunks start at multiples of 16) */
-    const int blk = un / per, end = u1 < (blk + 1) * per ? u1 : (blk + 1) * per;
-    const int oa = un % per * span, ob = (end - 1) % per * span + span < O ? (end - 1) % per * span + span : O;
+    const int blk = un / per, end = u1 < (blk + 1) * per ? u1 : (blk + 1) * per, last = (end - 1) % per * span;
+    const int oa = un % per * span, ob = last + span < O ? last + span : O;
     const long t0 = (long)blk * FV_WINO_BLOCK;
     un = end;
     if (t0 >= tiles) break;

@@ -67,6 +67,8 @@ void fv_wino_weights(int ic, int oc, int r, const float *w, int grad, int m, flo
 /* Packed for the SIMD twin: (m+r−1)² blocks of fv_fc_pack_floats(c, o) floats. */
 size_t fv_wino_pack_floats(int c, int o, int m, int r);
 void fv_wino_pack(int c, int o, int m, int r, const float *u, float *p);
+/* fv_wino_weights then fv_wino_pack in one pass, with no u in between (the loader's; the same bytes). */
+void fv_wino_pack_weights(int ic, int oc, int r, const float *w, int grad, int m, float *p);
 
 /* Blocks of FV_WINO_BLOCK tiles in shape g. */
 int fv_wino_blocks(const fv_wino_shape *g);
@@ -96,8 +98,9 @@ int fv_wino_fits(const fv_wino_shape *g);
  * 49·ic. fv_wino_s2_applies: s is that conv and fits (4·ic and oc up to
  * FV_WINO4_CMAX, its band buffer). Weights: fv_wino_s2_floats(ic, oc) floats, both
  * directions packed, from w [oc][7][7][ic] (FV_ERR_NO_MEMORY when its scratch cannot
- * be had). The work comes in bands of output rows (forward) or dx rows (gradient),
- * fv_wino_s2_bands of them; fv_wino_s2_range runs bands [b0, b1): y = act(conv + b),
+ * be had). The work comes in bands of Winograd blocks of one image (tiles of y forward,
+ * of dx's phases backward), fv_wino_s2_bands of them; fv_wino_s2_range runs bands
+ * [b0, b1): y = act(conv + b),
  * or dx += its gradient (grad = 1: in = dy, b unused), each element as the whole call
  * computes it. */
 int fv_wino_s2_applies(const fv_conv_shape *s);

@@ -91,18 +91,12 @@ size_t fv_wino_s2_floats(int ic, int oc) {
 }
 
 fv_status fv_wino_s2_weights(int ic, int oc, const float *w, float *p) {
-  const size_t nw = (size_t)oc * PH_K * PH_K * 4 * ic, nu = fv_wino_floats(4 * ic, oc, 3, PH_K);
-  float *w4 = (float *)malloc(nw * sizeof(float)), *u = (float *)malloc(nu * sizeof(float));
-  if (!w4 || !u) {
-    free(w4), free(u);
-    return FV_ERR_NO_MEMORY;
-  }
+  float *w4 = (float *)malloc((size_t)oc * PH_K * PH_K * 4 * ic * sizeof(float));
+  if (!w4) return FV_ERR_NO_MEMORY;
   phase_filter(ic, oc, w, w4);
-  fv_wino_weights(4 * ic, oc, PH_K, w4, 0, 3, u);
-  fv_wino_pack(4 * ic, oc, 3, PH_K, u, p);
-  fv_wino_weights(4 * ic, oc, PH_K, w4, 1, 3, u); /* the gradient's: o = 4·ic, c = oc, flipped */
-  fv_wino_pack(oc, 4 * ic, 3, PH_K, u, p + fv_wino_pack_floats(4 * ic, oc, 3, PH_K));
-  free(w4), free(u);
+  fv_wino_pack_weights(4 * ic, oc, PH_K, w4, 0, 3, p);
+  fv_wino_pack_weights(4 * ic, oc, PH_K, w4, 1, 3, p + fv_wino_pack_floats(4 * ic, oc, 3, PH_K)); /* o = 4·ic, c = oc, flipped */
+  free(w4);
   return FV_OK;
 }
 
